@@ -1,0 +1,89 @@
+/**
+ * Configuration from flags and environment variables (flags win). The only place defaults live.
+ */
+import { parseArgs } from 'node:util';
+
+export interface Config {
+  readonly id: number;
+  readonly host: string;
+  readonly port: number;
+  readonly dataDir: string;
+  readonly maxDataBytes: number;
+  readonly tickTimeMs: number;
+  readonly reapIntervalMs: number;
+  readonly checkpointEveryEntries: number;
+  readonly checkpointChunkNodes: number;
+  readonly maxPendingWrites: number;
+  readonly minZxidWaitMs: number;
+  readonly corsOrigins: readonly string[];
+  readonly logLevel: string;
+}
+
+interface Option {
+  readonly key: keyof Config;
+  readonly flag: string;
+  readonly env: string;
+  readonly kind: 'int' | 'string' | 'list';
+  readonly default: number | string | readonly string[];
+  readonly help: string;
+}
+
+export const OPTIONS: readonly Option[] = [
+  { key: 'id', flag: 'id', env: 'CORRAL_ID', kind: 'int', default: 1, help: 'this member\'s id' },
+  { key: 'host', flag: 'host', env: 'CORRAL_HOST', kind: 'string', default: '127.0.0.1', help: 'address to listen on' },
+  { key: 'port', flag: 'port', env: 'CORRAL_PORT', kind: 'int', default: 8181, help: 'HTTP port (0 picks a free one)' },
+  { key: 'dataDir', flag: 'data-dir', env: 'CORRAL_DATA_DIR', kind: 'string', default: './data', help: 'directory of the SQLite file' },
+  { key: 'maxDataBytes', flag: 'max-data-bytes', env: 'CORRAL_MAX_DATA_BYTES', kind: 'int', default: 1048576, help: 'largest znode data accepted (413 above)' },
+  { key: 'tickTimeMs', flag: 'tick-time-ms', env: 'CORRAL_TICK_TIME_MS', kind: 'int', default: 2000, help: 'ZooKeeper tickTime: session timeouts are clamped to [2, 20] ticks' },
+  { key: 'reapIntervalMs', flag: 'reap-interval-ms', env: 'CORRAL_REAP_INTERVAL_MS', kind: 'int', default: 10000, help: 'how often empty containers and expired TTL nodes are removed' },
+  { key: 'checkpointEveryEntries', flag: 'checkpoint-every-entries', env: 'CORRAL_CHECKPOINT_EVERY_ENTRIES', kind: 'int', default: 100000, help: 'checkpoint the tree once the log holds this many entries' },
+  { key: 'checkpointChunkNodes', flag: 'checkpoint-chunk-nodes', env: 'CORRAL_CHECKPOINT_CHUNK_NODES', kind: 'int', default: 5000, help: 'znodes written per SQLite transaction while checkpointing' },
+  { key: 'maxPendingWrites', flag: 'max-pending-writes', env: 'CORRAL_MAX_PENDING_WRITES', kind: 'int', default: 10000, help: 'writes in flight before new ones get 429 THROTTLEDOP' },
+  { key: 'minZxidWaitMs', flag: 'min-zxid-wait-ms', env: 'CORRAL_MIN_ZXID_WAIT_MS', kind: 'int', default: 2000, help: 'how long a read waits for Zk-Min-Zxid before 503' },
+  { key: 'corsOrigins', flag: 'cors-origins', env: 'CORRAL_CORS_ORIGINS', kind: 'list', default: [], help: 'comma-separated origins allowed by CORS (* for any)' },
+  { key: 'logLevel', flag: 'log-level', env: 'CORRAL_LOG_LEVEL', kind: 'string', default: 'info', help: 'pino level: fatal, error, warn, info, debug, silent' },
+];
+
+export function defaultConfig(overrides: Partial<Config> = {}): Config {
+  const base = Object.fromEntries(OPTIONS.map((o) => [o.key, o.default])) as unknown as Config;
+  return { ...base, ...overrides };
+}
+
+export class ConfigError extends Error {}
+
+function convert(option: Option, raw: string): number | string | string[] {
+  if (option.kind === 'string') return raw;
+  if (option.kind === 'list') return raw.split(',').map((s) => s.trim()).filter(Boolean);
+  const n = Number(raw);
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 0) {
+    throw new ConfigError(`--${option.flag} (${option.env}) must be a non-negative integer, got "${raw}"`);
+  }
+  return n;
+}
+
+/** Parses argv and env; returns undefined when --help was asked for (after printing it). */
+export function loadConfig(argv: string[], env: NodeJS.ProcessEnv): Config | undefined {
+  const parsed = parseArgs({
+    args: argv,
+    options: {
+      help: { type: 'boolean', short: 'h' },
+      ...Object.fromEntries(OPTIONS.map((o) => [o.flag, { type: 'string' as const }])),
+    },
+    strict: true,
+  });
+  if (parsed.values.help) {
+    process.stdout.write(helpText());
+    return undefined;
+  }
+  const values: Record<string, unknown> = {};
+  for (const option of OPTIONS) {
+    const raw = (parsed.values as Record<string, string | undefined>)[option.flag] ?? env[option.env];
+    if (raw !== undefined) values[option.key] = convert(option, raw);
+  }
+  return defaultConfig(values as Partial<Config>);
+}
+
+export function helpText(): string {
+  const lines = OPTIONS.map((o) => `  --${o.flag.padEnd(26)} ${o.env.padEnd(32)} ${o.help} (default: ${String(o.default) || 'none'})`);
+  return `Usage: corral [options]\n\nStarts one Corral node. Every option can also be set by its environment variable.\n\n${lines.join('\n')}\n  --help, -h\n`;
+}

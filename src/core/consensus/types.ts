@@ -1,0 +1,76 @@
+/**
+ * The interface of the replication core, in the shape of etcd's raft library: the host feeds it
+ * ticks, messages and proposals, and takes back a Ready: state and entries to persist, messages
+ * to send (only after persisting), and committed entries to apply in order. No I/O, no clocks.
+ */
+
+export interface Entry {
+  readonly term: number;
+  readonly index: number;
+  /** Opaque to consensus: the host's encoded transaction; '' for a leader's empty entry. */
+  readonly data: string;
+}
+
+/** What must be durable before any message that depends on it is sent. */
+export interface HardState {
+  readonly term: number;
+  /** The member voted for in `term`, 0 for none. */
+  readonly vote: number;
+  readonly commit: number;
+}
+
+export type Role = 'leader' | 'follower' | 'candidate' | 'precandidate';
+
+/** Messages between members; the replication issue fills in the protocol's kinds. */
+export interface Message {
+  readonly type: string;
+  readonly from: number;
+  readonly to: number;
+  readonly term: number;
+}
+
+export interface Ready {
+  /** Persist (with `entries`, in one storage transaction) when present. */
+  readonly hardState: HardState | undefined;
+  /** Append to the stable log, replacing any conflicting suffix. */
+  readonly entries: readonly Entry[];
+  /** Send after `hardState` and `entries` are durable. */
+  readonly messages: readonly Message[];
+  /** Apply in order; each is already durable on a quorum. */
+  readonly committed: readonly Entry[];
+}
+
+export type ProposeResult =
+  | { readonly ok: true; readonly term: number; readonly index: number }
+  | { readonly ok: false; readonly leader: number };
+
+export interface Status {
+  readonly id: number;
+  readonly role: Role;
+  readonly term: number;
+  readonly leader: number;
+  readonly commitIndex: number;
+  readonly lastIndex: number;
+  readonly appliedIndex: number;
+}
+
+/** The stable log as the core reads it (etcd-raft's Storage): synchronous, host-owned. */
+export interface StableLog {
+  firstIndex(): number;
+  lastIndex(): number;
+  /** The term of the entry at `index`; for firstIndex() - 1, the checkpoint's term. */
+  term(index: number): number;
+  /** Entries in [lo, hi), at most `maxEntries` of them. */
+  entries(lo: number, hi: number, maxEntries: number): Entry[];
+}
+
+export interface Consensus {
+  tick(): void;
+  step(message: Message): void;
+  propose(data: string): ProposeResult;
+  hasReady(): boolean;
+  ready(): Ready;
+  /** Tells the core that the last Ready was persisted, sent and applied. */
+  advance(ready: Ready): void;
+  status(): Status;
+}

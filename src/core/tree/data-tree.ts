@@ -1,0 +1,159 @@
+/**
+ * The in-memory tree of znodes: the replicated state machine. Pure and deterministic: no I/O,
+ * no clock (time comes from the transaction), so every replica that applies the same log gets
+ * the same tree, and a test can run it standalone.
+ *
+ * Invariants: every node but the root has its parent in `nodes`; `children` lists exactly the
+ * nodes whose parent is that path; records in `nodes` are never mutated, only replaced.
+ */
+import { assert, assertNever } from '../errors.ts';
+import { applyOp, applyReap } from './ops.ts';
+import { nameOf, parentOf } from './path.ts';
+import type { ApplyOutput, TreeEvent } from './results.ts';
+import type { TxnEnvelope, WriteOp } from './txn.ts';
+import type { Stat, Znode } from './znode.ts';
+import { statOf } from './znode.ts';
+
+/** Nodes ZooKeeper creates at start-up; they have zero stats and cannot be deleted. */
+export const SYSTEM_PATHS = ['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config'] as const;
+
+const EMPTY = new Uint8Array(0);
+
+function systemNode(path: string): Znode {
+  return {
+    path, data: EMPTY, czxid: 0, mzxid: 0, pzxid: 0, ctime: 0, mtime: 0, version: 0,
+    aversion: 0, creations: 0, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0,
+  };
+}
+
+export class DataTree {
+  private readonly nodes = new Map<string, Znode>();
+  private readonly children = new Map<string, Set<string>>();
+  /** Container and TTL nodes: the only candidates for server-side cleanup. */
+  private readonly reapable = new Set<string>();
+  /** Undo records of the transaction being applied, so a failed multi leaves no trace. */
+  private undo: Array<() => void> | undefined;
+  private lastZxid = 0;
+
+  constructor(nodes?: Iterable<Znode>, lastZxid = 0) {
+    for (const node of nodes ?? SYSTEM_PATHS.map(systemNode)) this.insert(node);
+    this.lastZxid = lastZxid;
+    for (const path of SYSTEM_PATHS) assert(this.nodes.has(path), `tree lacks ${path}`);
+    for (const parent of this.children.keys()) assert(this.nodes.has(parent), `orphans under ${parent}`);
+  }
+
+  /** The zxid of the last transaction applied. */
+  get appliedZxid(): number {
+    return this.lastZxid;
+  }
+
+  get size(): number {
+    return this.nodes.size;
+  }
+
+  get(path: string): Znode | undefined {
+    return this.nodes.get(path);
+  }
+
+  stat(path: string): Stat | undefined {
+    const node = this.nodes.get(path);
+    return node && statOf(node, this.children.get(path)?.size ?? 0);
+  }
+
+  numChildren(path: string): number {
+    return this.children.get(path)?.size ?? 0;
+  }
+
+  /** Child names, sorted as ZooKeeper's clients usually present them. */
+  childNames(path: string): string[] {
+    const set = this.children.get(path);
+    return set ? [...set].sort() : [];
+  }
+
+  reapCandidates(): IterableIterator<string> {
+    return this.reapable.values();
+  }
+
+  /** Every node, by reference: O(n) pointer copies, safe to read while later txns apply. */
+  snapshot(): Znode[] {
+    return [...this.nodes.values()];
+  }
+
+  /** Applies one committed transaction at `zxid`. Deterministic; never throws on client input. */
+  apply(zxid: number, envelope: TxnEnvelope): ApplyOutput {
+    assert(zxid > this.lastZxid, `zxid ${zxid} not after ${this.lastZxid}`);
+    this.lastZxid = zxid;
+    const { txn, timeMs } = envelope;
+    const events: TreeEvent[] = [];
+    switch (txn.type) {
+      case 'write':
+        return { result: this.applyWrite(txn.ops, txn.sessionId, zxid, timeMs, events), events };
+      case 'reap':
+        applyReap(this, txn.path, txn.czxid, zxid, timeMs, events);
+        return { events };
+      case 'noop':
+        return { events };
+      default:
+        return assertNever(txn);
+    }
+  }
+
+  private applyWrite(
+    ops: readonly WriteOp[], sessionId: number, zxid: number, timeMs: number, events: TreeEvent[],
+  ) {
+    this.undo = [];
+    try {
+      const results = [];
+      for (let i = 0; i < ops.length; i++) {
+        const outcome = applyOp(this, ops[i]!, sessionId, zxid, timeMs, events);
+        if ('code' in outcome) {
+          for (let u = this.undo.length - 1; u >= 0; u--) this.undo[u]!();
+          events.length = 0;
+          return { ok: false as const, failedOp: i, error: outcome };
+        }
+        results.push(outcome);
+      }
+      return { ok: true as const, results };
+    } finally {
+      this.undo = undefined;
+    }
+  }
+
+  // Mutation primitives, used by ops.ts during apply; each records how to undo itself.
+
+  /** Replaces (or adds) a node record whose parent already exists. */
+  put(node: Znode): void {
+    const previous = this.nodes.get(node.path);
+    this.undo?.push(() => (previous ? this.insert(previous) : this.remove(node.path)));
+    if (previous) this.nodes.set(node.path, node);
+    else this.insert(node);
+  }
+
+  /** Removes a node that has no children. */
+  delete(path: string): void {
+    const previous = this.nodes.get(path);
+    assert(previous !== undefined && this.numChildren(path) === 0, `cannot delete ${path}`);
+    this.undo?.push(() => this.insert(previous));
+    this.remove(path);
+  }
+
+  private insert(node: Znode): void {
+    this.nodes.set(node.path, node);
+    if (node.kind === 'container' || node.kind === 'ttl') this.reapable.add(node.path);
+    if (node.path === '/') return;
+    const parent = parentOf(node.path);
+    let set = this.children.get(parent);
+    if (!set) this.children.set(parent, (set = new Set()));
+    set.add(nameOf(node.path));
+  }
+
+  private remove(path: string): void {
+    this.nodes.delete(path);
+    this.reapable.delete(path);
+    this.children.delete(path);
+    const parent = parentOf(path);
+    const set = this.children.get(parent);
+    set?.delete(nameOf(path));
+    if (set?.size === 0) this.children.delete(parent);
+  }
+}

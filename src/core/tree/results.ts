@@ -1,0 +1,33 @@
+/** What applying a transaction produces: a result for the waiting request and watch events. */
+import type { ZkError } from '../errors.ts';
+import type { Stat } from './znode.ts';
+
+export type OpResult =
+  | { readonly type: 'create'; readonly path: string; readonly stat: Stat }
+  | { readonly type: 'setData'; readonly path: string; readonly stat: Stat }
+  | { readonly type: 'delete'; readonly path: string }
+  | { readonly type: 'check'; readonly path: string };
+
+export type WriteResult =
+  | { readonly ok: true; readonly results: readonly OpResult[] }
+  | { readonly ok: false; readonly failedOp: number; readonly error: ZkError };
+
+export type EventType =
+  | 'NodeCreated'
+  | 'NodeDeleted'
+  | 'NodeDataChanged'
+  | 'NodeChildrenChanged'
+  | 'DataWatchRemoved'
+  | 'ChildWatchRemoved';
+
+export interface TreeEvent {
+  readonly type: EventType;
+  readonly path: string;
+  readonly zxid: number;
+}
+
+export interface ApplyOutput {
+  /** Present for client writes; absent for server txns (reap, noop). */
+  readonly result?: WriteResult;
+  readonly events: readonly TreeEvent[];
+}

@@ -1,0 +1,43 @@
+/**
+ * Transactions: what the log carries and every replica applies. A transaction is produced by
+ * prepare() from a client request (paths validated, time stamped) and is applied by
+ * DataTree.apply(), which checks state (existence, versions) deterministically, so every replica
+ * reaches the same result from the same log.
+ */
+import type { CreateMode } from './znode.ts';
+
+export type WriteOp =
+  | {
+      readonly type: 'create';
+      readonly path: string;
+      readonly data: Uint8Array;
+      readonly mode: CreateMode;
+      readonly ttlMs: number;
+    }
+  | { readonly type: 'delete'; readonly path: string; readonly version: number }
+  | {
+      readonly type: 'setData';
+      readonly path: string;
+      readonly data: Uint8Array;
+      readonly version: number;
+    }
+  | { readonly type: 'check'; readonly path: string; readonly version: number };
+
+export type Txn =
+  /** Client writes: one op, or a multi applied all-or-nothing. `sessionId` 0 means none. */
+  | {
+      readonly type: 'write';
+      readonly ops: readonly WriteOp[];
+      readonly multi: boolean;
+      readonly sessionId: number;
+    }
+  /** Server cleanup of a container or TTL node; re-checked at apply, so a stale one is a no-op. */
+  | { readonly type: 'reap'; readonly path: string; readonly czxid: number }
+  /** A leader's first entry of its term; changes nothing. */
+  | { readonly type: 'noop' };
+
+/** What the log stores for one entry: the txn and the leader's clock when it was prepared. */
+export interface TxnEnvelope {
+  readonly timeMs: number;
+  readonly txn: Txn;
+}

@@ -1,0 +1,93 @@
+/**
+ * The HTTP face of a node: a Hono app whose sub-apps are mounted by concern. Cross-cutting
+ * rules live here: `Zk-Zxid` on every response, `Zk-Min-Zxid` waits, CORS, metrics, and the
+ * contract's error body for every failure (never a 500 for a client's mistake).
+ */
+import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { cors } from 'hono/cors';
+import { zkError } from '../core/errors.ts';
+import type { AppDeps } from './app-deps.ts';
+import { errorResponse, RequestRejected } from './errors.ts';
+import { multiRoutes } from './routes/multi.ts';
+import { operationsRoutes } from './routes/operations.ts';
+import { znodeRoutes } from './routes/znodes.ts';
+import { parseZxid } from './values.ts';
+
+const ALLOWED: Array<[RegExp, string]> = [
+  [/^\/v1\/(znodes)(\/|$)/, 'GET, HEAD, POST, PUT, DELETE'],
+  [/^\/v1\/(stat|children)(\/|$)/, 'GET'],
+  [/^\/v1\/(multi|sync)(\/|$)/, 'POST'],
+  [/^\/(healthz|readyz|metrics|openapi\.yaml|docs|v1\/cluster)$/, 'GET'],
+];
+
+function zxidHeader(deps: AppDeps): MiddlewareHandler {
+  return async function zkZxid(c, next) {
+    await next();
+    c.res.headers.set('Zk-Zxid', String(deps.node.host.appliedZxid));
+  };
+}
+
+function minZxid(deps: AppDeps): MiddlewareHandler {
+  return async function zkMinZxid(c, next) {
+    const raw = c.req.header('zk-min-zxid');
+    if (raw !== undefined) {
+      const zxid = parseZxid(raw, 'Zk-Min-Zxid');
+      try {
+        await deps.node.host.waitForApplied(zxid, deps.config.minZxidWaitMs);
+      } catch {
+        return errorResponse(c, zkError('OPERATIONTIMEOUT', `zxid ${zxid} is not applied on this node yet`));
+      }
+    }
+    await next();
+  };
+}
+
+function requestMetrics(deps: AppDeps): MiddlewareHandler {
+  return async function metrics(c, next) {
+    const stop = deps.node.metrics.httpDuration.startTimer();
+    await next();
+    const route = c.req.routePath || 'unmatched';
+    stop({ method: c.req.method, route });
+    deps.node.metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+  };
+}
+
+function onError(deps: AppDeps) {
+  return (error: Error, c: Context): Response => {
+    if (error instanceof RequestRejected) return errorResponse(c, error.error);
+    deps.logger.error({ err: error, method: c.req.method, url: c.req.url, event: 'request-failed' }, 'request failed');
+    c.status(500);
+    return c.json({ code: 'SYSTEMERROR', zkCode: -1, message: 'internal error' }, 500);
+  };
+}
+
+function notFound(c: Context): Response {
+  const pathname = new URL(c.req.url).pathname;
+  const allowed = ALLOWED.find(([pattern]) => pattern.test(pathname))?.[1];
+  if (allowed) {
+    c.header('Allow', allowed);
+    return c.json({ code: 'UNIMPLEMENTED', zkCode: -6, message: `${c.req.method} is not allowed on ${pathname}` }, 405);
+  }
+  return errorResponse(c, zkError('UNIMPLEMENTED', `no such endpoint: ${c.req.method} ${pathname}`));
+}
+
+export function createApp(deps: AppDeps): Hono {
+  const app = new Hono();
+  app.use('*', zxidHeader(deps));
+  app.use('*', requestMetrics(deps));
+  if (deps.config.corsOrigins.length > 0) {
+    const origins = deps.config.corsOrigins;
+    app.use('*', cors({
+      origin: origins.includes('*') ? '*' : [...origins],
+      allowHeaders: ['Content-Type', 'If-Match', 'Zk-Min-Zxid', 'Zk-Session-Id', 'Zk-Session-Token', 'Last-Event-ID'],
+      exposeHeaders: ['Zk-Zxid', 'ETag', 'Location', 'Retry-After'],
+    }));
+  }
+  app.use('/v1/*', minZxid(deps));
+  app.route('/', znodeRoutes(deps));
+  app.route('/', multiRoutes(deps));
+  app.route('/', operationsRoutes(deps));
+  app.notFound(notFound);
+  app.onError(onError(deps));
+  return app;
+}

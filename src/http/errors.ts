@@ -1,0 +1,54 @@
+/** The one table from ZooKeeper codes to HTTP statuses, and the contract's error body. */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode } from 'hono/utils/http-status';
+import { ZK_CODES, zkError, type ZkError } from '../core/errors.ts';
+
+const STATUS: Partial<Record<ZkError['code'], ContentfulStatusCode>> = {
+  BADARGUMENTS: 400,
+  MARSHALLINGERROR: 400,
+  AUTHFAILED: 401,
+  NOAUTH: 403,
+  NONODE: 404,
+  UNKNOWNSESSION: 404,
+  NOWATCHER: 404,
+  UNIMPLEMENTED: 404,
+  NODEEXISTS: 409,
+  NOTEMPTY: 409,
+  BADVERSION: 409,
+  NOCHILDRENFOREPHEMERALS: 409,
+  SESSIONEXPIRED: 410,
+  THROTTLEDOP: 429,
+  CONNECTIONLOSS: 503,
+  OPERATIONTIMEOUT: 503,
+  NEWCONFIGNOQUORUM: 503,
+};
+
+export function statusOf(error: ZkError): ContentfulStatusCode {
+  if (error.tooLarge) return 413;
+  return STATUS[error.code] ?? 500;
+}
+
+export function errorBody(error: ZkError): Record<string, unknown> {
+  const body: Record<string, unknown> = { code: error.code, zkCode: ZK_CODES[error.code], message: error.message };
+  if (error.path !== undefined) body.path = error.path;
+  return body;
+}
+
+/** Answers with the contract's error body; 503s say when to retry. */
+export function errorResponse(c: Context, error: ZkError, extra: Record<string, unknown> = {}): Response {
+  const status = statusOf(error);
+  if (status === 503) c.header('Retry-After', '1');
+  if (c.req.method === 'HEAD') return c.body(null, status);
+  return c.json({ ...errorBody(error), ...extra }, status);
+}
+
+/** A request refused before it reached the tree: thrown by parsers, answered by the app's error handler. */
+export class RequestRejected extends Error {
+  constructor(readonly error: ZkError) {
+    super(error.message);
+  }
+}
+
+export function badRequest(message: string, path?: string): RequestRejected {
+  return new RequestRejected(zkError('BADARGUMENTS', message, path));
+}

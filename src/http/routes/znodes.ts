@@ -1,0 +1,129 @@
+/** The znode calls: getData, exists, stat, getChildren, create, setData, delete. */
+import { Hono, type Context } from 'hono';
+import { zkError } from '../../core/errors.ts';
+import { CREATE_MODES, type CreateMode } from '../../core/tree/znode.ts';
+import type { AppDeps } from '../app-deps.ts';
+import { badRequest, errorResponse } from '../errors.ts';
+import { readBody } from '../body.ts';
+import { requireSession, sessionOf } from '../session-context.ts';
+import { encodeData, expectedVersion, parseBoolean, parseEncoding, statJson } from '../values.ts';
+import { commitWrite } from '../writes.ts';
+import { locationOf, requestedPath, znodePath } from '../znode-path.ts';
+
+const ZNODES = '/v1/znodes';
+
+function noNode(c: Context, path: string): Response {
+  return errorResponse(c, zkError('NONODE', `${path} does not exist`, path));
+}
+
+/** `?watch=true` registers a watch for the calling session (sessions bring the registry). */
+function watchRequested(c: Context): boolean {
+  const watch = parseBoolean(c.req.query('watch'), 'watch');
+  if (watch) requireSession(c, 'watch=true');
+  return watch;
+}
+
+function parseMode(raw: string | undefined): CreateMode {
+  if (raw === undefined) return 'persistent';
+  if ((CREATE_MODES as readonly string[]).includes(raw)) return raw as CreateMode;
+  throw badRequest(`mode must be one of ${CREATE_MODES.join(', ')}; got "${raw}"`);
+}
+
+function parseTtl(raw: string | undefined): number {
+  if (raw === undefined) return 0;
+  if (!/^\d{1,16}$/.test(raw)) throw badRequest(`ttl must be a positive integer of milliseconds, got "${raw}"`);
+  return Number(raw);
+}
+
+export function znodeRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+  const { tree } = deps.node.host;
+
+  const getData = (c: Context) => {
+    const path = znodePath(c, ZNODES);
+    const force = parseEncoding(c.req.query('encoding'));
+    watchRequested(c);
+    const node = tree.get(path);
+    if (!node) return noNode(c, path);
+    const stat = tree.stat(path)!;
+    c.header('ETag', `"${stat.version}"`);
+    if ((c.req.header('accept') ?? '').includes('application/octet-stream')) {
+      return c.body(new Uint8Array(node.data), 200, { 'Content-Type': 'application/octet-stream' });
+    }
+    return c.json({ path, ...encodeData(node.data, force), stat: statJson(stat) });
+  };
+  app.get(ZNODES, getData);
+  app.get(`${ZNODES}/*`, getData);
+
+  // HEAD is exists: the status and ETag alone.
+  app.on('HEAD', [ZNODES, `${ZNODES}/*`], (c) => {
+    const path = znodePath(c, ZNODES);
+    watchRequested(c);
+    const stat = tree.stat(path);
+    if (!stat) return c.body(null, 404);
+    c.header('ETag', `"${stat.version}"`);
+    return c.body(null, 200);
+  });
+
+  const create = async (c: Context) => {
+    const path = requestedPath(c, ZNODES);
+    const mode = parseMode(c.req.query('mode'));
+    const ttlMs = parseTtl(c.req.query('ttl'));
+    const session = sessionOf(c);
+    const data = await readBody(c, deps.config.maxDataBytes);
+    const outcome = await commitWrite(c, deps, [{ type: 'create', path, data, mode, ttlMs }], false, session);
+    if (!outcome.ok) return errorResponse(c, outcome.error);
+    const result = outcome.results[0]!;
+    if (result.type !== 'create') throw new Error('create answered with another op');
+    c.header('Location', locationOf(result.path));
+    return c.json({ path: result.path, stat: statJson(result.stat) }, 201);
+  };
+  app.post(ZNODES, create);
+  app.post(`${ZNODES}/*`, create);
+
+  const setData = async (c: Context) => {
+    const path = znodePath(c, ZNODES);
+    const version = expectedVersion(c.req.query('version'), c.req.header('if-match'), path);
+    const session = sessionOf(c);
+    const data = await readBody(c, deps.config.maxDataBytes);
+    const outcome = await commitWrite(c, deps, [{ type: 'setData', path, data, version }], false, session);
+    if (!outcome.ok) return errorResponse(c, outcome.error);
+    const result = outcome.results[0]!;
+    if (result.type !== 'setData') throw new Error('setData answered with another op');
+    c.header('ETag', `"${result.stat.version}"`);
+    return c.json({ path, stat: statJson(result.stat) });
+  };
+  app.put(ZNODES, setData);
+  app.put(`${ZNODES}/*`, setData);
+
+  const remove = async (c: Context) => {
+    const path = znodePath(c, ZNODES);
+    const version = expectedVersion(c.req.query('version'), c.req.header('if-match'), path);
+    const outcome = await commitWrite(c, deps, [{ type: 'delete', path, version }], false, sessionOf(c));
+    if (!outcome.ok) return errorResponse(c, outcome.error);
+    return c.body(null, 204);
+  };
+  app.delete(ZNODES, remove);
+  app.delete(`${ZNODES}/*`, remove);
+
+  const stat = (c: Context) => {
+    const path = znodePath(c, '/v1/stat');
+    watchRequested(c);
+    const s = tree.stat(path);
+    return s ? c.json({ path, stat: statJson(s) }) : noNode(c, path);
+  };
+  app.get('/v1/stat', stat);
+  app.get('/v1/stat/*', stat);
+
+  const children = (c: Context) => {
+    const path = znodePath(c, '/v1/children');
+    watchRequested(c);
+    const s = tree.stat(path);
+    if (!s) return noNode(c, path);
+    return c.json({ path, children: tree.childNames(path), stat: statJson(s) });
+  };
+  app.get('/v1/children', children);
+  app.get('/v1/children/*', children);
+
+  return app;
+}

@@ -1,0 +1,74 @@
+/**
+ * Takes checkpoints of the tree once the log has grown past a threshold, then truncates the log
+ * behind them. The snapshot is a copy of node references (records are immutable), so taking it
+ * costs one pass over a Map; writing it to SQLite is spread over event-loop turns in chunks, so
+ * writes keep committing meanwhile.
+ */
+import { indexOf } from '../core/consensus/zxid.ts';
+import { epochOf } from '../core/consensus/zxid.ts';
+import type { DataTree } from '../core/tree/data-tree.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
+import type { CheckpointStore } from '../storage/checkpoint-store.ts';
+import type { SqliteLogStore } from '../storage/log-store.ts';
+
+export interface CheckpointerOptions {
+  readonly tree: DataTree;
+  readonly log: SqliteLogStore;
+  readonly store: CheckpointStore;
+  readonly metrics: Metrics;
+  readonly logger: Logger;
+  /** Start a checkpoint once the log holds this many entries. */
+  readonly everyEntries: number;
+  /** Nodes per SQLite transaction while writing one. */
+  readonly chunkNodes: number;
+  readonly nowMs: () => number;
+}
+
+const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
+
+export class Checkpointer {
+  private running: Promise<void> | undefined;
+  private stopped = false;
+  private currentGen = 0;
+
+  constructor(private readonly options: CheckpointerOptions) {}
+
+  /** Called after each batch is applied; starts a checkpoint when one is due. */
+  maybeStart(): void {
+    if (this.running || this.stopped || this.options.log.size() < this.options.everyEntries) return;
+    this.running = this.take().finally(() => (this.running = undefined));
+  }
+
+  /** Takes a checkpoint now (used by tests and on demand); resolves when it is complete. */
+  async checkpointNow(): Promise<void> {
+    if (this.running) await this.running;
+    this.running = this.take().finally(() => (this.running = undefined));
+    await this.running;
+  }
+
+  async stop(): Promise<void> {
+    this.stopped = true;
+    await this.running?.catch(() => undefined);
+  }
+
+  private async take(): Promise<void> {
+    const { tree, log, store, chunkNodes, logger } = this.options;
+    const stop = this.options.metrics.checkpointDuration.startTimer();
+    const zxid = tree.appliedZxid;
+    const nodes = tree.snapshot();
+    const index = indexOf(zxid);
+    const term = epochOf(zxid);
+    const gen = store.begin({ index, term, zxid, nodeCount: nodes.length }, this.options.nowMs());
+    for (let i = 0; i < nodes.length; i += chunkNodes) {
+      if (this.stopped) return; // left incomplete: removed at the next start
+      store.writeChunk(gen, nodes.slice(i, i + chunkNodes));
+      await yieldTurn();
+    }
+    store.complete(gen, () => log.compact(index, term));
+    this.currentGen = gen;
+    const seconds = stop();
+    logger.info({ event: 'checkpoint', zxid, index, nodes: nodes.length, seconds }, 'checkpoint complete');
+    while (!this.stopped && store.pruneChunk(this.currentGen, chunkNodes) > 0) await yieldTurn();
+  }
+}

@@ -1,0 +1,52 @@
+/**
+ * Starts a node and its HTTP server; used by main.ts and by tests that want a real server
+ * in-process. Closing is graceful: stop accepting, finish writes in flight, close the database.
+ */
+import { serve, type ServerType } from '@hono/node-server';
+import type { AddressInfo } from 'node:net';
+import { defaultConfig, type Config } from './config.ts';
+import { createApp } from './http/app.ts';
+import { CorralNode } from './node/corral-node.ts';
+import { createLogger, type Logger } from './observability/logger.ts';
+
+export interface RunningServer {
+  readonly url: string;
+  readonly node: CorralNode;
+  close(): Promise<void>;
+}
+
+export interface ServerOptions extends Partial<Config> {
+  readonly logger?: Logger;
+}
+
+export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
+  const { logger: given, ...overrides } = options;
+  const config = defaultConfig({ logLevel: given ? 'info' : 'silent', ...overrides });
+  const logger = given ?? createLogger(config.logLevel);
+  const nowMs = () => Date.now();
+  const node = new CorralNode(config, { logger, nowMs });
+  const app = createApp({ node, config, logger, nowMs });
+  let server: ServerType | undefined;
+  try {
+    const address = await new Promise<AddressInfo>((resolve, reject) => {
+      server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => resolve(info));
+      server.once('error', reject);
+    });
+    node.start();
+    const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
+    logger.info({ event: 'listening', url, dataDir: config.dataDir }, 'corral is serving');
+    return { url, node, close: () => stop(server!, node) };
+  } catch (error) {
+    await node.close();
+    throw error;
+  }
+}
+
+async function stop(server: ServerType, node: CorralNode): Promise<void> {
+  const closed = new Promise<void>((resolve) => server.close(() => resolve()));
+  // Long-lived streams would hold close() open; in-flight writes still finish in node.close().
+  if ('closeIdleConnections' in server) server.closeIdleConnections();
+  await node.close();
+  if ('closeAllConnections' in server) server.closeAllConnections();
+  await closed;
+}

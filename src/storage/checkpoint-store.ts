@@ -1,0 +1,98 @@
+/**
+ * Checkpoints of the tree in SQLite, one row per znode, written in chunks (one transaction
+ * each) so writes keep flowing while a checkpoint is taken. A checkpoint counts only once its
+ * `complete` flag is set, in the same transaction that retires the older ones; a crash half-way
+ * leaves an incomplete one that the next start removes.
+ */
+import type { NodeKind, Znode } from '../core/tree/znode.ts';
+import { StorageCorruptError, type SqliteDb } from './database.ts';
+
+export interface CheckpointMeta {
+  readonly gen: number;
+  readonly index: number;
+  readonly term: number;
+  readonly zxid: number;
+  readonly nodeCount: number;
+}
+
+type NodeMetaRow = [number, number, number, number, number, number, number, number, NodeKind, number, number];
+
+export class CheckpointStore {
+  constructor(private readonly db: SqliteDb) {}
+
+  /** The newest complete checkpoint, after discarding any incomplete one. */
+  latest(): CheckpointMeta | undefined {
+    const incomplete = this.db.prepare('SELECT gen FROM checkpoints WHERE complete = 0').all() as Array<{ gen: number }>;
+    for (const { gen } of incomplete) this.drop(gen);
+    const row = this.db
+      .prepare('SELECT gen, idx, term, zxid, node_count AS nodeCount FROM checkpoints WHERE complete = 1 ORDER BY gen DESC LIMIT 1')
+      .get() as { gen: number; idx: number; term: number; zxid: number; nodeCount: number } | undefined;
+    return row && { gen: row.gen, index: row.idx, term: row.term, zxid: row.zxid, nodeCount: row.nodeCount };
+  }
+
+  /** Reads every node of a checkpoint. */
+  *nodes(meta: CheckpointMeta): Generator<Znode> {
+    const rows = this.db.prepare('SELECT path, meta, data FROM checkpoint_nodes WHERE gen = ?').raw().iterate(meta.gen);
+    let count = 0;
+    for (const row of rows as Iterable<[string, string, Buffer]>) {
+      const [path, m, data] = row;
+      const [czxid, mzxid, pzxid, ctime, mtime, version, aversion, creations, kind, ephemeralOwner, ttlMs] =
+        JSON.parse(m) as NodeMetaRow;
+      count++;
+      yield {
+        path, data: new Uint8Array(data.buffer, data.byteOffset, data.length), czxid, mzxid, pzxid,
+        ctime, mtime, version, aversion, creations, kind, ephemeralOwner, ttlMs,
+      };
+    }
+    if (count !== meta.nodeCount) {
+      throw new StorageCorruptError(`checkpoint ${meta.gen} has ${count} nodes, expected ${meta.nodeCount}`);
+    }
+  }
+
+  begin(meta: Omit<CheckpointMeta, 'gen'>, nowMs: number): number {
+    const result = this.db
+      .prepare('INSERT INTO checkpoints (idx, term, zxid, node_count, complete, created_ms) VALUES (?, ?, ?, ?, 0, ?)')
+      .run(meta.index, meta.term, meta.zxid, meta.nodeCount, nowMs);
+    return Number(result.lastInsertRowid);
+  }
+
+  writeChunk(gen: number, nodes: readonly Znode[]): void {
+    const insert = this.db.prepare('INSERT INTO checkpoint_nodes (gen, path, meta, data) VALUES (?, ?, ?, ?)');
+    this.db.transaction(() => {
+      for (const n of nodes) {
+        const meta: NodeMetaRow = [n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime, n.version, n.aversion,
+          n.creations, n.kind, n.ephemeralOwner, n.ttlMs];
+        insert.run(gen, n.path, JSON.stringify(meta), n.data);
+      }
+    })();
+  }
+
+  /** Marks `gen` complete and retires older checkpoints in one transaction, with `alsoRun` (log compaction). */
+  complete(gen: number, alsoRun: () => void): void {
+    this.db.transaction(() => {
+      this.db.prepare('UPDATE checkpoints SET complete = 1 WHERE gen = ?').run(gen);
+      this.db.prepare('UPDATE checkpoints SET complete = 0 WHERE gen < ?').run(gen);
+      alsoRun();
+    })();
+  }
+
+  /** Deletes rows of checkpoints retired before `currentGen`, at most `maxRows` per call; 0 when none are left. */
+  pruneChunk(currentGen: number, maxRows: number): number {
+    const stale = this.db.prepare('SELECT gen FROM checkpoints WHERE complete = 0 AND gen < ? ORDER BY gen LIMIT 1').get(currentGen) as
+      | { gen: number }
+      | undefined;
+    if (!stale) return 0;
+    const deleted = this.db
+      .prepare('DELETE FROM checkpoint_nodes WHERE gen = ? AND path IN (SELECT path FROM checkpoint_nodes WHERE gen = ? LIMIT ?)')
+      .run(stale.gen, stale.gen, maxRows).changes;
+    if (deleted < maxRows) this.db.prepare('DELETE FROM checkpoints WHERE gen = ?').run(stale.gen);
+    return Math.max(deleted, 1);
+  }
+
+  private drop(gen: number): void {
+    this.db.transaction(() => {
+      this.db.prepare('DELETE FROM checkpoint_nodes WHERE gen = ?').run(gen);
+      this.db.prepare('DELETE FROM checkpoints WHERE gen = ?').run(gen);
+    })();
+  }
+}

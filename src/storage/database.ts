@@ -1,0 +1,62 @@
+/**
+ * The node's SQLite file: the log, the persisted consensus state and the tree's checkpoints.
+ *
+ * Durability: WAL journal with synchronous=FULL, so a commit returns only after the WAL is
+ * fsynced; a write is acknowledged only after its entry's commit returns. (NORMAL would survive a
+ * process crash but can lose the last commits on power loss.) Group commit keeps this cheap:
+ * every entry proposed in one turn of the event loop shares one SQLite transaction and one fsync.
+ */
+import Database from 'better-sqlite3';
+import { mkdirSync } from 'node:fs';
+import { dirname } from 'node:path';
+
+export type SqliteDb = Database.Database;
+
+/** The file is damaged or inconsistent: the node refuses to start rather than serve a wrong tree. */
+export class StorageCorruptError extends Error {
+  override readonly name = 'StorageCorruptError';
+}
+
+const SCHEMA_VERSION = 1;
+
+const SCHEMA = `
+CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
+CREATE TABLE IF NOT EXISTS log (
+  idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, data TEXT NOT NULL, crc INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoints (
+  gen INTEGER PRIMARY KEY, idx INTEGER NOT NULL, term INTEGER NOT NULL, zxid INTEGER NOT NULL,
+  node_count INTEGER NOT NULL, complete INTEGER NOT NULL, created_ms INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS checkpoint_nodes (
+  gen INTEGER NOT NULL, path TEXT NOT NULL, meta TEXT NOT NULL, data BLOB NOT NULL,
+  PRIMARY KEY (gen, path)) WITHOUT ROWID;
+`;
+
+export function openDatabase(file: string): SqliteDb {
+  if (file !== ':memory:') mkdirSync(dirname(file), { recursive: true });
+  let db: SqliteDb | undefined;
+  try {
+    db = new Database(file);
+    db.pragma('journal_mode = WAL');
+    db.pragma('synchronous = FULL');
+    db.pragma('foreign_keys = OFF');
+    const check = db.pragma('quick_check', { simple: true });
+    if (check !== 'ok') throw new StorageCorruptError(`${file}: SQLite integrity check failed: ${String(check)}`);
+    db.exec(SCHEMA);
+    const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string } | undefined;
+    if (!row) db.prepare(`INSERT INTO meta (key, value) VALUES ('schema', ?)`).run(String(SCHEMA_VERSION));
+    else if (Number(row.value) !== SCHEMA_VERSION) {
+      throw new StorageCorruptError(`${file}: schema version ${row.value}, this build reads ${SCHEMA_VERSION}`);
+    }
+    return db;
+  } catch (error) {
+    db?.close();
+    if (error instanceof StorageCorruptError) throw error;
+    const message = error instanceof Error ? error.message : String(error);
+    throw new StorageCorruptError(`${file}: cannot open the database: ${message}`);
+  }
+}
+
+export function readMeta(db: SqliteDb, key: string): string | undefined {
+  const row = db.prepare('SELECT value FROM meta WHERE key = ?').get(key) as { value: string } | undefined;
+  return row?.value;
+}

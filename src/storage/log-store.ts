@@ -1,0 +1,130 @@
+/**
+ * The replicated log in SQLite, one row per entry with a CRC-32 of (index, term, data). Appends
+ * of one Ready share one transaction (group commit). Recent entries stay in memory so applying
+ * what was just persisted does not read it back.
+ *
+ * Invariant: the rows form one contiguous run firstIndex..lastIndex; firstIndex - 1 is the
+ * checkpoint's index, whose term `snapshotTerm` keeps.
+ */
+import type { Entry, HardState, StableLog } from '../core/consensus/types.ts';
+import { crc32 } from './crc32.ts';
+import { readMeta, StorageCorruptError, type SqliteDb } from './database.ts';
+
+const CACHE_ENTRIES_MAX = 8192;
+
+interface LogRow { idx: number; term: number; data: string; crc: number }
+
+function entryCrc(index: number, term: number, data: string): number {
+  return crc32(`${index}:${term}:${data}`);
+}
+
+export class SqliteLogStore implements StableLog {
+  private first: number;
+  private last: number;
+  private snapshotIndex: number;
+  private snapshotTerm: number;
+  private cache: Entry[] = [];
+  private readonly insert;
+  private readonly deleteFrom;
+  private readonly deleteThrough;
+  private readonly select;
+  private readonly putMeta;
+
+  constructor(private readonly db: SqliteDb, snapshot: { index: number; term: number }) {
+    this.insert = db.prepare('INSERT INTO log (idx, term, data, crc) VALUES (?, ?, ?, ?)');
+    this.deleteFrom = db.prepare('DELETE FROM log WHERE idx >= ?');
+    this.deleteThrough = db.prepare('DELETE FROM log WHERE idx <= ?');
+    this.select = db.prepare('SELECT idx, term, data, crc FROM log WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?');
+    this.putMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.snapshotIndex = snapshot.index;
+    this.snapshotTerm = snapshot.term;
+    const span = db.prepare('SELECT min(idx) AS lo, max(idx) AS hi, count(*) AS n FROM log').get() as {
+      lo: number | null; hi: number | null; n: number;
+    };
+    // Entries at or below the checkpoint are history the checkpoint already holds.
+    if (span.lo !== null && span.lo <= snapshot.index) this.deleteThrough.run(snapshot.index);
+    const lo = span.lo === null ? null : Math.max(span.lo, snapshot.index + 1);
+    const hi = span.hi;
+    if (lo !== null && hi !== null && hi >= lo) {
+      const n = (db.prepare('SELECT count(*) AS n FROM log WHERE idx >= ?').get(lo) as { n: number }).n;
+      if (lo !== snapshot.index + 1 || n !== hi - lo + 1) {
+        throw new StorageCorruptError(
+          `log has a gap: checkpoint at ${snapshot.index}, entries ${lo}..${hi} with ${n} rows`);
+      }
+    }
+    this.first = snapshot.index + 1;
+    this.last = hi !== null && hi > snapshot.index ? hi : snapshot.index;
+  }
+
+  hardState(): HardState {
+    const raw = readMeta(this.db, 'hardState');
+    return raw ? (JSON.parse(raw) as HardState) : { term: 0, vote: 0, commit: 0 };
+  }
+
+  firstIndex(): number {
+    return this.first;
+  }
+
+  lastIndex(): number {
+    return this.last;
+  }
+
+  term(index: number): number {
+    if (index === this.snapshotIndex) return this.snapshotTerm;
+    const [entry] = this.entries(index, index + 1, 1);
+    if (!entry) throw new StorageCorruptError(`no log entry at ${index}`);
+    return entry.term;
+  }
+
+  entries(lo: number, hi: number, maxEntries: number): Entry[] {
+    hi = Math.min(hi, this.last + 1, lo + maxEntries);
+    if (hi <= lo) return [];
+    const cachedFirst = this.cache[0]?.index ?? Infinity;
+    if (lo >= cachedFirst) return this.cache.slice(lo - cachedFirst, hi - cachedFirst);
+    const rows = this.select.all(lo, hi, hi - lo) as LogRow[];
+    return rows.map((row, i) => {
+      if (row.idx !== lo + i || entryCrc(row.idx, row.term, row.data) !== row.crc) {
+        throw new StorageCorruptError(`log entry ${lo + i} is corrupt (checksum or index mismatch)`);
+      }
+      return { term: row.term, index: row.idx, data: row.data };
+    });
+  }
+
+  /** Persists a Ready's state and entries in one transaction: one fsync for the whole batch. */
+  append(entries: readonly Entry[], hardState: HardState | undefined): void {
+    if (entries.length === 0 && !hardState) return;
+    this.db.transaction(() => {
+      if (hardState) this.putMeta.run('hardState', JSON.stringify(hardState));
+      if (entries.length === 0) return;
+      const from = entries[0]!.index;
+      if (from <= this.last) this.deleteFrom.run(from);
+      for (const e of entries) this.insert.run(e.index, e.term, e.data, entryCrc(e.index, e.term, e.data));
+    })();
+    if (entries.length > 0) this.remember(entries);
+  }
+
+  private remember(entries: readonly Entry[]): void {
+    const from = entries[0]!.index;
+    const cachedFirst = this.cache[0]?.index;
+    if (cachedFirst === undefined || from < cachedFirst || from > this.last + 1) this.cache = [];
+    else this.cache.length = from - cachedFirst;
+    this.cache.push(...entries);
+    if (this.cache.length > CACHE_ENTRIES_MAX) this.cache = this.cache.slice(-CACHE_ENTRIES_MAX / 2);
+    this.last = entries[entries.length - 1]!.index;
+  }
+
+  /** Drops entries a complete checkpoint at `index` (of `term`) now covers. */
+  compact(index: number, term: number): void {
+    this.deleteThrough.run(index);
+    this.snapshotIndex = index;
+    this.snapshotTerm = term;
+    this.first = index + 1;
+    const cachedFirst = this.cache[0]?.index;
+    if (cachedFirst !== undefined && cachedFirst <= index) this.cache = this.cache.slice(index + 1 - cachedFirst);
+  }
+
+  /** Rows currently in the log. */
+  size(): number {
+    return this.last - this.first + 1;
+  }
+}

@@ -16,8 +16,9 @@ import { parseZxid } from './values.ts';
 const ALLOWED: Array<[RegExp, string]> = [
   [/^\/v1\/(znodes)(\/|$)/, 'GET, HEAD, POST, PUT, DELETE'],
   [/^\/v1\/(stat|children)(\/|$)/, 'GET'],
-  [/^\/v1\/(multi|sync)(\/|$)/, 'POST'],
-  [/^\/(healthz|readyz|metrics|openapi\.yaml|docs|v1\/cluster)$/, 'GET'],
+  [/^\/v1\/multi\/?$/, 'POST'],
+  [/^\/v1\/sync(\/|$)/, 'POST'],
+  [/^\/(healthz|readyz|metrics|openapi\.yaml|docs|v1\/cluster)\/?$/, 'GET'],
 ];
 
 function zxidHeader(deps: AppDeps): MiddlewareHandler {
@@ -27,10 +28,14 @@ function zxidHeader(deps: AppDeps): MiddlewareHandler {
   };
 }
 
+/** The URL's own path: with strict: false, c.req.path drops a trailing slash. */
+const urlPath = (c: Context) => c.req.url.replace(/^[a-z]+:\/\/[^/]+/i, '').split('?')[0]!;
+const isKnownPath = (pathname: string) => ALLOWED.some(([pattern]) => pattern.test(pathname));
+
 function minZxid(deps: AppDeps): MiddlewareHandler {
   return async function zkMinZxid(c, next) {
     const raw = c.req.header('zk-min-zxid');
-    if (raw !== undefined) {
+    if (raw !== undefined && isKnownPath(urlPath(c))) {
       const zxid = parseZxid(raw, 'Zk-Min-Zxid');
       try {
         await deps.node.host.waitForApplied(zxid, deps.config.minZxidWaitMs);
@@ -61,18 +66,25 @@ function onError(deps: AppDeps) {
   };
 }
 
-function notFound(c: Context): Response {
-  const pathname = new URL(c.req.url).pathname;
+/** 405 for a known path with another method, before any other middleware reads the request. */
+const methodGuard: MiddlewareHandler = async function methodGuard(c, next) {
+  const pathname = urlPath(c);
   const allowed = ALLOWED.find(([pattern]) => pattern.test(pathname))?.[1];
-  if (allowed) {
+  const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
+  if (allowed && !allowed.split(', ').includes(method)) {
     c.header('Allow', allowed);
     return c.json({ code: 'UNIMPLEMENTED', zkCode: -6, message: `${c.req.method} is not allowed on ${pathname}` }, 405);
   }
-  return errorResponse(c, zkError('UNIMPLEMENTED', `no such endpoint: ${c.req.method} ${pathname}`));
+  await next();
+};
+
+function notFound(c: Context): Response {
+  return errorResponse(c, zkError('UNIMPLEMENTED', `no such endpoint: ${c.req.method} ${c.req.path}`));
 }
 
 export function createApp(deps: AppDeps): Hono {
-  const app = new Hono();
+  // Not strict: `/v1/multi/` is `/v1/multi` (znode paths keep their trailing slash: see znode-path.ts).
+  const app = new Hono({ strict: false });
   app.use('*', zxidHeader(deps));
   app.use('*', requestMetrics(deps));
   if (deps.config.corsOrigins.length > 0) {
@@ -83,6 +95,7 @@ export function createApp(deps: AppDeps): Hono {
       exposeHeaders: ['Zk-Zxid', 'ETag', 'Location', 'Retry-After'],
     }));
   }
+  app.use('*', methodGuard);
   app.use('/v1/*', minZxid(deps));
   app.route('/', znodeRoutes(deps));
   app.route('/', multiRoutes(deps));

@@ -81,9 +81,10 @@ function outline(schema: unknown, depth = 0): string {
   const type = Array.isArray(schema.type) ? schema.type.map(String).join(' | ') : text(schema.type);
   if (type === 'array') return `${outline(schema.items, depth + 1)}[]`;
   if (isObj(schema.properties) && depth < OUTLINE_DEPTH_MAX) {
-    const required = asList(schema.required);
+    // Without a `type` the schema only refines another one (allOf), so `?` would mislead.
+    const optional = (name: string): string => (type && !asList(schema.required).includes(name) ? '?' : '');
     const fields = Object.entries(schema.properties).map(
-      ([name, sub]) => `${escapeHtml(name)}${required.includes(name) ? '' : '?'}: ${outline(sub, depth + 1)}`,
+      ([name, sub]) => `${escapeHtml(name)}${optional(name)}: ${outline(sub, depth + 1)}`,
     );
     return `{${fields.join(', ')}}`;
   }

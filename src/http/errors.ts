@@ -20,7 +20,6 @@ const STATUS: Partial<Record<ZkError['code'], ContentfulStatusCode>> = {
   THROTTLEDOP: 429,
   CONNECTIONLOSS: 503,
   OPERATIONTIMEOUT: 503,
-  NEWCONFIGNOQUORUM: 503,
 };
 
 export function statusOf(error: ZkError): ContentfulStatusCode {

@@ -20,9 +20,11 @@ export const SYSTEM_PATHS = ['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/
 const EMPTY = new Uint8Array(0);
 
 function systemNode(path: string): Znode {
+  // ZooKeeper sets /zookeeper/config's ACL at start-up with version -1, hence its aversion.
+  const aversion = path === '/zookeeper/config' ? -1 : 0;
   return {
     path, data: EMPTY, czxid: 0, mzxid: 0, pzxid: 0, ctime: 0, mtime: 0, version: 0,
-    aversion: 0, creations: 0, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0,
+    aversion, creations: 0, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0,
   };
 }
 

@@ -43,11 +43,14 @@ function create(
   tree: DataTree, op: Extract<WriteOp, { type: 'create' }>, sessionId: number, zxid: number,
   timeMs: number, events: TreeEvent[],
 ): OpResult | ZkError {
-  if (op.path === '/') return zkError('NODEEXISTS', '/ already exists', '/');
+  const sequential = isSequential(op.mode);
+  if (op.path === '/' && !sequential) return zkError('NODEEXISTS', '/ already exists', '/');
   const parentPath = parentOf(op.path);
   const parent = tree.get(parentPath);
   if (!parent) return zkError('NONODE', `parent ${parentPath} does not exist`, op.path);
-  const path = isSequential(op.mode) ? op.path + sequentialSuffix(parent.creations) : op.path;
+  // ZooKeeper's ACL on /zookeeper/config is read-only: no CREATE either.
+  if (READ_ONLY.has(parentPath)) return zkError('NOAUTH', `${parentPath} is read-only`, op.path);
+  const path = sequential ? op.path + sequentialSuffix(parent.creations) : op.path;
   if (tree.get(path)) return zkError('NODEEXISTS', `${path} already exists`, path);
   if (parent.kind === 'ephemeral') {
     return zkError('NOCHILDRENFOREPHEMERALS', `${parentPath} is ephemeral`, path);

@@ -16,11 +16,23 @@ function noNode(c: Context, path: string): Response {
   return errorResponse(c, zkError('NONODE', `${path} does not exist`, path));
 }
 
-/** `?watch=true` registers a watch for the calling session (sessions bring the registry). */
-function watchRequested(c: Context): boolean {
+interface ReadOptions {
+  readonly watch: boolean;
+}
+
+/**
+ * Options every read takes. `?watch=true` registers a watch for the calling session (sessions
+ * bring the registry). `consistency=linearizable` equals `local` on a cluster of one, whose
+ * tree is the leader's.
+ */
+function readOptions(c: Context): ReadOptions {
+  const consistency = c.req.query('consistency');
+  if (consistency !== undefined && consistency !== 'local' && consistency !== 'linearizable') {
+    throw badRequest(`consistency must be local or linearizable, got "${consistency}"`);
+  }
   const watch = parseBoolean(c.req.query('watch'), 'watch');
   if (watch) requireSession(c, 'watch=true');
-  return watch;
+  return { watch };
 }
 
 function parseMode(raw: string | undefined): CreateMode {
@@ -39,10 +51,21 @@ export function znodeRoutes(deps: AppDeps): Hono {
   const app = new Hono();
   const { tree } = deps.node.host;
 
+  // Hono routes HEAD to the GET handler: HEAD is exists (status and ETag alone).
+  const exists = (c: Context) => {
+    const path = znodePath(c, ZNODES);
+    readOptions(c);
+    const stat = tree.stat(path);
+    if (!stat) return c.body(null, 404);
+    c.header('ETag', `"${stat.version}"`);
+    return c.body(null, 200);
+  };
+
   const getData = (c: Context) => {
+    if (c.req.method === 'HEAD') return exists(c);
     const path = znodePath(c, ZNODES);
     const force = parseEncoding(c.req.query('encoding'));
-    watchRequested(c);
+    readOptions(c);
     const node = tree.get(path);
     if (!node) return noNode(c, path);
     const stat = tree.stat(path)!;
@@ -54,16 +77,6 @@ export function znodeRoutes(deps: AppDeps): Hono {
   };
   app.get(ZNODES, getData);
   app.get(`${ZNODES}/*`, getData);
-
-  // HEAD is exists: the status and ETag alone.
-  app.on('HEAD', [ZNODES, `${ZNODES}/*`], (c) => {
-    const path = znodePath(c, ZNODES);
-    watchRequested(c);
-    const stat = tree.stat(path);
-    if (!stat) return c.body(null, 404);
-    c.header('ETag', `"${stat.version}"`);
-    return c.body(null, 200);
-  });
 
   const create = async (c: Context) => {
     const path = requestedPath(c, ZNODES);
@@ -108,7 +121,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
 
   const stat = (c: Context) => {
     const path = znodePath(c, '/v1/stat');
-    watchRequested(c);
+    readOptions(c);
     const s = tree.stat(path);
     return s ? c.json({ path, stat: statJson(s) }) : noNode(c, path);
   };
@@ -117,7 +130,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
 
   const children = (c: Context) => {
     const path = znodePath(c, '/v1/children');
-    watchRequested(c);
+    readOptions(c);
     const s = tree.stat(path);
     if (!s) return noNode(c, path);
     return c.json({ path, children: tree.childNames(path), stat: statJson(s) });

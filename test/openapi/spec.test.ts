@@ -1,0 +1,253 @@
+import { describe, expect, it } from 'vitest';
+import {
+  assertSpecCovers,
+  deref,
+  loadSpec,
+  matchRoute,
+  schemaValidator,
+  specOperations,
+  validateResponse,
+} from '../support/openapi.ts';
+
+const JSON_HEADERS = { 'zk-zxid': '4294967305', 'content-type': 'application/json' };
+
+function headers(extra: Record<string, string | undefined> = {}): Headers {
+  const all: Record<string, string | undefined> = { ...JSON_HEADERS, ...extra };
+  const h = new Headers();
+  for (const [k, v] of Object.entries(all)) if (v !== undefined) h.set(k, v);
+  return h;
+}
+
+const stat = {
+  czxid: '4294967298',
+  mzxid: '4294967305',
+  pzxid: '4294967298',
+  ctime: 1732400000000,
+  mtime: 1732400123456,
+  version: 2,
+  cversion: 0,
+  aversion: 0,
+  ephemeralOwner: '0',
+  dataLength: 9,
+  numChildren: 0,
+};
+
+const isError = (status: string): boolean => /^[45]/.test(status);
+
+describe('openapi.yaml', () => {
+  const spec = loadSpec();
+  const ops = specOperations();
+
+  it('is an OpenAPI 3.1 document', () => {
+    expect(spec.openapi).toMatch(/^3\.1\./);
+    expect(ops.length).toBeGreaterThan(0);
+  });
+
+  it('gives every operation a unique operationId, a summary, a description and a tag', () => {
+    const ids = ops.map((op) => op.operationId);
+    expect(new Set(ids).size).toBe(ids.length);
+    for (const op of ops) {
+      expect(op.operationId, `${op.method} ${op.template}`).not.toBe('');
+      expect(op.operation.summary, op.operationId).toBeTypeOf('string');
+      expect(op.operation.description, op.operationId).toBeTypeOf('string');
+      expect(op.operation.tags, op.operationId).toBeInstanceOf(Array);
+    }
+  });
+
+  it('has the agreed operations', () => {
+    const ids = new Set(ops.map((op) => op.operationId));
+    const agreed = ['getData', 'exists', 'getStat', 'getChildren', 'create', 'setData', 'delete', 'multi', 'sync',
+      'getCluster', 'healthz', 'readyz', 'metrics', 'getOpenApi', 'getDocs'];
+    for (const id of agreed) expect(ids.has(id), id).toBe(true);
+  });
+
+  it('declares Zk-Zxid as a required header on every response', () => {
+    for (const op of ops) {
+      for (const status of Object.keys(op.operation.responses as object)) {
+        const response = deref(`${op.pointer}/responses/${status}`).value;
+        const zxid = deref(`${deref(`${op.pointer}/responses/${status}`).pointer}/headers/Zk-Zxid`).value;
+        expect(response.headers, `${op.operationId} ${status}`).toHaveProperty('Zk-Zxid');
+        expect(zxid.required, `${op.operationId} ${status}`).toBe(true);
+      }
+    }
+  });
+
+  it('declares 400 and 503 on every /v1 operation, and 429 on every write', () => {
+    for (const op of ops.filter((o) => o.template.startsWith('/v1/'))) {
+      const statuses = Object.keys(op.operation.responses as object);
+      expect(statuses, op.operationId).toEqual(expect.arrayContaining(['400', '503']));
+      // deleteRoot always answers 400 (deleting / is refused), so it cannot be throttled.
+      const isWrite = ['POST', 'PUT', 'DELETE'].includes(op.method) && !op.template.startsWith('/v1/sync')
+        && op.operationId !== 'deleteRoot';
+      if (isWrite) expect(statuses, op.operationId).toContain('429');
+    }
+  });
+
+  it('accepts Zk-Min-Zxid on every /v1 operation', () => {
+    for (const op of ops.filter((o) => o.template.startsWith('/v1/'))) {
+      const params = [...((op.pathItem.parameters as object[]) ?? []), ...((op.operation.parameters as object[]) ?? [])];
+      const names = params.map((p) => deref(String((p as { $ref: string }).$ref)).value.name);
+      expect(names, op.operationId).toContain('Zk-Min-Zxid');
+    }
+  });
+
+  it('gives every error a JSON Error body (HEAD: none) and every 503 a Retry-After', () => {
+    for (const op of ops) {
+      for (const status of Object.keys(op.operation.responses as object).filter(isError)) {
+        const response = deref(`${op.pointer}/responses/${status}`).value;
+        const content = response.content as Record<string, unknown> | undefined;
+        if (op.method === 'HEAD') expect(content, `${op.operationId} ${status}`).toBeUndefined();
+        else expect(Object.keys(content ?? {}), `${op.operationId} ${status}`).toEqual(['application/json']);
+        if (status === '503') expect(response.headers, op.operationId).toHaveProperty('Retry-After');
+      }
+    }
+  });
+
+  it('compiles every response schema and validates every response example', () => {
+    let examples = 0;
+    for (const op of ops) {
+      for (const status of Object.keys(op.operation.responses as object)) {
+        const { pointer, value } = deref(`${op.pointer}/responses/${status}`);
+        for (const [media, body] of Object.entries((value.content ?? {}) as Record<string, { example?: unknown }>)) {
+          const validate = schemaValidator(`${pointer}/content/${media.replace(/\//g, '~1')}/schema`);
+          if (body.example === undefined) continue;
+          examples++;
+          expect(validate(body.example), `${pointer} example: ${JSON.stringify(validate.errors)}`).toBe(true);
+        }
+      }
+    }
+    expect(examples).toBeGreaterThan(0);
+  });
+});
+
+describe('matchRoute', () => {
+  const cases = [
+    ['GET', '/v1/znodes', 'getDataRoot'],
+    ['GET', '/v1/znodes/a', 'getData'],
+    ['GET', '/v1/znodes/a/b/c?encoding=base64', 'getData'],
+    ['GET', '/v1/znodes/a%2Fb', 'getData'],
+    ['HEAD', '/v1/znodes/a/b', 'exists'],
+    ['POST', '/v1/znodes/jobs/?mode=persistent_sequential', 'create'],
+    ['PUT', '/v1/znodes/a/b', 'setData'],
+    ['DELETE', '/v1/znodes/a', 'delete'],
+    ['GET', '/v1/stat/a/b', 'getStat'],
+    ['GET', '/v1/children', 'getChildrenRoot'],
+    ['GET', '/v1/children/a/b', 'getChildren'],
+    ['POST', '/v1/multi', 'multi'],
+    ['POST', '/v1/sync/a', 'sync'],
+    ['GET', '/v1/cluster', 'getCluster'],
+    ['HEAD', '/healthz', 'healthz'],
+    ['GET', '/metrics', 'metrics'],
+  ] as const;
+
+  it.each(cases)('maps %s %s to %s', (method, url, operationId) => {
+    const match = matchRoute(method, url);
+    expect(match.kind === 'operation' ? match.op.operationId : match.kind).toBe(operationId);
+  });
+
+  it('reports a known route with another method as method-not-allowed', () => {
+    expect(matchRoute('PATCH', '/v1/znodes/a')).toMatchObject({ kind: 'method-not-allowed', allow: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] });
+    expect(matchRoute('GET', '/v1/multi')).toMatchObject({ kind: 'method-not-allowed', allow: ['POST'] });
+  });
+
+  it('reports an unknown URL as unknown-route', () => {
+    expect(matchRoute('GET', '/v2/znodes/a')).toEqual({ kind: 'unknown-route' });
+    expect(matchRoute('GET', '/v1/znodesx')).toEqual({ kind: 'unknown-route' });
+  });
+});
+
+describe('validateResponse', () => {
+  const valid: Array<[string, string, string, number, Headers, unknown]> = [
+    ['getData as JSON', 'GET', '/v1/znodes/app/config', 200, headers({ etag: '"2"' }), { path: '/app/config', data: 'mode=fast', encoding: 'utf8', stat }],
+    ['getData as a JSON string body', 'GET', '/v1/znodes/a', 200, headers({ etag: '"2"', 'content-type': 'application/json; charset=UTF-8' }), JSON.stringify({ path: '/a', data: '', encoding: 'base64', stat })],
+    ['getData as raw bytes', 'GET', '/v1/znodes/a', 200, headers({ etag: '"2"', 'content-type': 'application/octet-stream' }), new Uint8Array([0xff, 0])],
+    ['getData NONODE', 'GET', '/v1/znodes/a', 404, headers(), { code: 'NONODE', zkCode: -101, message: 'no node', path: '/a' }],
+    ['exists', 'HEAD', '/v1/znodes/a', 200, headers({ etag: '"0"', 'content-type': undefined }), null],
+    ['exists on a missing node', 'HEAD', '/v1/znodes/a', 404, headers(), ''],
+    ['HEAD on a GET-only route', 'HEAD', '/v1/stat/a', 200, headers(), null],
+    ['getStat', 'GET', '/v1/stat/a', 200, headers(), { path: '/a', stat }],
+    ['getChildren of the root', 'GET', '/v1/children', 200, headers(), { path: '/', children: ['a', 'zookeeper'], stat }],
+    ['create', 'POST', '/v1/znodes/jobs/?mode=persistent_sequential', 201, headers({ location: '/v1/znodes/jobs/0000000007' }), { path: '/jobs/0000000007', stat }],
+    ['create NODEEXISTS', 'POST', '/v1/znodes/a', 409, headers(), { code: 'NODEEXISTS', zkCode: -110, message: 'exists', path: '/a' }],
+    ['create THROTTLEDOP', 'POST', '/v1/znodes/a', 429, headers(), { code: 'THROTTLEDOP', zkCode: -127, message: 'slow down' }],
+    ['setData', 'PUT', '/v1/znodes/a?version=2', 200, headers({ etag: '"3"' }), { path: '/a', stat: { ...stat, version: 3 } }],
+    ['setData NOAUTH', 'PUT', '/v1/znodes/zookeeper/config', 403, headers(), { code: 'NOAUTH', zkCode: -102, message: 'not allowed' }],
+    ['setData too large', 'PUT', '/v1/znodes/a', 413, headers(), { code: 'BADARGUMENTS', zkCode: -8, message: 'data over 1048576 bytes' }],
+    ['delete', 'DELETE', '/v1/znodes/a', 204, headers({ 'content-type': undefined }), undefined],
+    ['delete of the root', 'DELETE', '/v1/znodes', 400, headers(), { code: 'BADARGUMENTS', zkCode: -8, message: 'cannot delete /', path: '/' }],
+    ['a write multi', 'POST', '/v1/multi', 200, headers(), { results: [{ op: 'check' }, { op: 'create', path: '/j/0000000001', stat }, { op: 'setData', stat }, { op: 'delete' }] }],
+    ['an empty multi', 'POST', '/v1/multi', 200, headers(), { results: [] }],
+    ['a read-only multi', 'POST', '/v1/multi', 200, headers(), { results: [
+      { op: 'getData', path: '/a', data: 'x', encoding: 'utf8', stat },
+      { op: 'getChildren', path: '/', children: ['a'] },
+      { op: 'getData', path: '/b', code: 'NONODE', zkCode: -101, message: 'no node' },
+    ] }],
+    ['a failed multi', 'POST', '/v1/multi', 409, headers(), { code: 'BADVERSION', zkCode: -103, message: 'bad version', path: '/a', failedOp: 1, results: [
+      { op: 'create', code: 'OK', zkCode: 0 }, { op: 'check', code: 'BADVERSION', zkCode: -103 }, { op: 'delete', code: 'RUNTIMEINCONSISTENCY', zkCode: -2 },
+    ] }],
+    ['a multi mixing reads and writes', 'POST', '/v1/multi', 400, headers(), { code: 'BADARGUMENTS', zkCode: -8, message: 'mixed reads and writes' }],
+    ['sync', 'POST', '/v1/sync/a', 200, headers(), { path: '/a', zxid: '4294967305' }],
+    ['Zk-Min-Zxid not reached', 'GET', '/v1/stat/a', 503, headers({ 'retry-after': '1' }), { code: 'CONNECTIONLOSS', zkCode: -4, message: 'behind' }],
+    ['cluster', 'GET', '/v1/cluster', 200, headers(), { self: 1, role: 'leader', leader: 1, epoch: 1, lastZxid: '4294967305', commitZxid: '4294967305',
+      members: [{ id: 1, address: '127.0.0.1:8181', role: 'leader', lag: 0 }] }],
+    ['cluster without a leader', 'GET', '/v1/cluster', 200, headers(), { self: 2, role: 'looking', leader: null, epoch: 0, lastZxid: '0', commitZxid: '0', members: [] }],
+    ['healthz', 'GET', '/healthz', 200, headers(), { status: 'ok' }],
+    ['readyz not ready', 'GET', '/readyz', 503, headers({ 'retry-after': '2' }), { code: 'CONNECTIONLOSS', zkCode: -4, message: 'no leader' }],
+    ['metrics', 'GET', '/metrics', 200, headers({ 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }), '# HELP x\n'],
+    ['the spec', 'GET', '/openapi.yaml', 200, headers({ 'content-type': 'application/yaml' }), 'openapi: 3.1.0\n'],
+    ['the docs', 'GET', '/docs', 200, headers({ 'content-type': 'text/html; charset=UTF-8' }), '<!doctype html>'],
+    ['an unknown route', 'GET', '/nope', 404, headers(), { code: 'UNIMPLEMENTED', zkCode: -6, message: 'no such route' }],
+    ['a wrong method', 'PATCH', '/v1/znodes/a', 405, headers({ allow: 'GET, HEAD, POST, PUT, DELETE' }), { code: 'UNIMPLEMENTED', zkCode: -6, message: 'method not allowed' }],
+  ];
+
+  it.each(valid)('accepts %s', (_name, method, url, status, h, body) => {
+    expect(() => validateResponse(method, url, status, h, body)).not.toThrow();
+  });
+
+  const invalid: Array<[string, string, string, number, Headers, unknown, RegExp]> = [
+    ['a stat field of the wrong type', 'GET', '/v1/stat/a', 200, headers(), { path: '/a', stat: { ...stat, version: '2' } }, /version must be integer/],
+    ['a zxid as a number', 'GET', '/v1/stat/a', 200, headers(), { path: '/a', stat: { ...stat, czxid: 4294967298 } }, /czxid must be string/],
+    ['an extra stat field', 'GET', '/v1/stat/a', 200, headers(), { path: '/a', stat: { ...stat, extra: 1 } }, /additional properties/],
+    ['a missing Zk-Zxid', 'GET', '/v1/stat/a', 200, headers({ 'zk-zxid': undefined }), { path: '/a', stat }, /missing required header Zk-Zxid/],
+    ['a non-decimal Zk-Zxid', 'GET', '/v1/stat/a', 200, headers({ 'zk-zxid': '0x10' }), { path: '/a', stat }, /header Zk-Zxid/],
+    ['an undeclared status', 'GET', '/v1/znodes/a', 418, headers(), { code: 'BADARGUMENTS', zkCode: -8, message: 'x' }, /status 418 is not declared/],
+    ['a 500', 'POST', '/v1/multi', 500, headers(), { code: 'SYSTEMERROR', zkCode: -1, message: 'x' }, /status 500 is not declared/],
+    ['getData without ETag', 'GET', '/v1/znodes/a', 200, headers(), { path: '/a', data: '', encoding: 'utf8', stat }, /missing required header ETag/],
+    ['an unquoted ETag', 'HEAD', '/v1/znodes/a', 200, headers({ etag: '2' }), null, /header ETag/],
+    ['a code that does not belong to the status', 'GET', '/v1/znodes/a', 404, headers(), { code: 'NODEEXISTS', zkCode: -110, message: 'x' }, /allowed values/],
+    ['a zkCode that does not match the code', 'GET', '/v1/znodes/a', 404, headers(), { code: 'NONODE', zkCode: -110, message: 'x' }, /NONODE must have zkCode -101/],
+    ['an error without message', 'DELETE', '/v1/znodes/a', 409, headers(), { code: 'NOTEMPTY', zkCode: -111 }, /required property 'message'/],
+    ['an error as text/plain', 'GET', '/v1/znodes/a', 404, headers({ 'content-type': 'text/plain' }), 'no node', /Content-Type text\/plain not declared/],
+    ['a HEAD answer with a body', 'HEAD', '/v1/znodes/a', 404, headers(), { code: 'NONODE', zkCode: -101, message: 'x' }, /expected no body/],
+    ['a 204 with a body', 'DELETE', '/v1/znodes/a', 204, headers(), { ok: true }, /expected no body/],
+    ['a 503 without Retry-After', 'POST', '/v1/znodes/a', 503, headers(), { code: 'OPERATIONTIMEOUT', zkCode: -7, message: 'x' }, /missing required header Retry-After/],
+    ['a create without Location', 'POST', '/v1/znodes/a', 201, headers(), { path: '/a', stat }, /missing required header Location/],
+    ['a failed multi without failedOp', 'POST', '/v1/multi', 409, headers(), { code: 'BADVERSION', zkCode: -103, message: 'x', results: [] }, /failedOp/],
+    ['a multi result in the wrong shape', 'POST', '/v1/multi', 200, headers(), { results: [{ op: 'create', stat }] }, /does not match the schema/],
+    ['a 405 whose Allow misses a method', 'PUT', '/v1/stat/a', 405, headers({ allow: 'POST' }), { code: 'UNIMPLEMENTED', zkCode: -6, message: 'x' }, /Allow "POST" should list GET/],
+    ['a wrong method answered 404', 'PATCH', '/v1/znodes/a', 404, headers(), { code: 'NONODE', zkCode: -101, message: 'x' }, /expected 405/],
+    ['an unknown route answered 200', 'GET', '/v1/nope', 200, headers(), {}, /expected 404 UNIMPLEMENTED/],
+    ['an empty JSON body', 'GET', '/v1/stat/a', 200, headers(), '', /empty application\/json body/],
+  ];
+
+  it.each(invalid)('rejects %s', (_name, method, url, status, h, body, message) => {
+    expect(() => validateResponse(method, url, status, h, body)).toThrow(message);
+  });
+});
+
+describe('assertSpecCovers', () => {
+  const honoRoutes = (): Array<[string, string]> =>
+    specOperations()
+      .filter((op) => op.method !== 'HEAD')
+      .map((op) => [op.method, op.template.replace('{path}', ':path{.+}')]);
+
+  it('accepts a route list with every operation (HEAD served by GET)', () => {
+    expect(() => assertSpecCovers(honoRoutes())).not.toThrow();
+  });
+
+  it('names the operations a route list lacks and the routes the spec lacks', () => {
+    const routes = honoRoutes().filter(([m, t]) => !(m === 'POST' && t === '/v1/multi'));
+    routes.push(['GET', '/v1/secret']);
+    expect(() => assertSpecCovers(routes)).toThrow(/not served: POST \/v1\/multi \(multi\)[^]*not in the spec: GET \/v1\/secret/);
+  });
+});

@@ -37,14 +37,16 @@ export class Checkpointer {
   /** Called after each batch is applied; starts a checkpoint when one is due. */
   maybeStart(): void {
     if (this.running || this.stopped || this.options.log.size() < this.options.everyEntries) return;
-    this.running = this.take().finally(() => (this.running = undefined));
+    this.running = this.take().then(() => undefined).finally(() => (this.running = undefined));
   }
 
-  /** Takes a checkpoint now (used by tests and on demand); resolves when it is complete. */
-  async checkpointNow(): Promise<void> {
-    if (this.running) await this.running;
-    this.running = this.take().finally(() => (this.running = undefined));
-    await this.running;
+  /** Takes a checkpoint now (on demand, and in tests); resolves true once it is complete. */
+  async checkpointNow(): Promise<boolean> {
+    // Loop: another caller may have started one while this one waited.
+    while (this.running) await this.running;
+    const taking = this.take();
+    this.running = taking.then(() => undefined).finally(() => (this.running = undefined));
+    return taking;
   }
 
   async stop(): Promise<void> {
@@ -52,7 +54,8 @@ export class Checkpointer {
     await this.running?.catch(() => undefined);
   }
 
-  private async take(): Promise<void> {
+  /** Returns false when stopped before completing (the partial checkpoint is dropped at the next start). */
+  private async take(): Promise<boolean> {
     const { tree, log, store, chunkNodes, logger } = this.options;
     const stop = this.options.metrics.checkpointDuration.startTimer();
     const zxid = tree.appliedZxid;
@@ -61,7 +64,7 @@ export class Checkpointer {
     const term = epochOf(zxid);
     const gen = store.begin({ index, term, zxid, nodeCount: nodes.length }, this.options.nowMs());
     for (let i = 0; i < nodes.length; i += chunkNodes) {
-      if (this.stopped) return; // left incomplete: removed at the next start
+      if (this.stopped) return false;
       store.writeChunk(gen, nodes.slice(i, i + chunkNodes));
       await yieldTurn();
     }
@@ -70,5 +73,6 @@ export class Checkpointer {
     const seconds = stop();
     logger.info({ event: 'checkpoint', zxid, index, nodes: nodes.length, seconds }, 'checkpoint complete');
     while (!this.stopped && store.pruneChunk(this.currentGen, chunkNodes) > 0) await yieldTurn();
+    return true;
   }
 }

@@ -9,7 +9,7 @@ import { DataTree } from '../core/tree/data-tree.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { CheckpointStore } from '../storage/checkpoint-store.ts';
-import { openDatabase, type SqliteDb } from '../storage/database.ts';
+import { openDatabase, StorageCorruptError, type SqliteDb } from '../storage/database.ts';
 import { SqliteLogStore } from '../storage/log-store.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { NodeHost } from './node-host.ts';
@@ -31,10 +31,7 @@ export class CorralNode {
   constructor(readonly config: Config, private readonly deps: NodeDeps) {
     const started = deps.nowMs();
     this.db = openDatabase(join(config.dataDir, 'corral.db'));
-    const checkpoints = new CheckpointStore(this.db);
-    const latest = checkpoints.latest();
-    const tree = latest ? new DataTree(checkpoints.nodes(latest), latest.zxid) : new DataTree();
-    const log = new SqliteLogStore(this.db, { index: latest?.index ?? 0, term: latest?.term ?? 0 });
+    const { checkpoints, latest, tree, log } = recoverState(this.db);
     const consensus = new SoloConsensus({
       id: config.id, log, hardState: log.hardState(), appliedIndex: latest?.index ?? 0,
     });
@@ -49,7 +46,12 @@ export class CorralNode {
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
-    this.host.drain(); // replays the log behind the checkpoint
+    try {
+      this.host.drain(); // replays the log behind the checkpoint
+    } catch (error) {
+      this.db.close();
+      throw asCorruption(error);
+    }
     this.host.onApplied(() => this.checkpointer.maybeStart());
     deps.logger.info({
       event: 'recovered', checkpointZxid: latest?.zxid ?? 0, replayed: log.size(), znodes: tree.size,
@@ -68,5 +70,24 @@ export class CorralNode {
     await this.host.close(5000);
     await this.checkpointer.stop();
     this.db.close();
+  }
+}
+
+/** Any failure while reading what is on disk means the node cannot trust it: refuse to start. */
+function asCorruption(error: unknown): StorageCorruptError {
+  if (error instanceof StorageCorruptError) return error;
+  return new StorageCorruptError(`recovery failed: ${error instanceof Error ? error.message : String(error)}`);
+}
+
+function recoverState(db: SqliteDb) {
+  try {
+    const checkpoints = new CheckpointStore(db);
+    const latest = checkpoints.latest();
+    const tree = latest ? new DataTree(checkpoints.nodes(latest), latest.zxid) : new DataTree();
+    const log = new SqliteLogStore(db, { index: latest?.index ?? 0, term: latest?.term ?? 0 });
+    return { checkpoints, latest, tree, log };
+  } catch (error) {
+    db.close();
+    throw asCorruption(error);
   }
 }

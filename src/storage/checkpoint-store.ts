@@ -5,6 +5,7 @@
  * leaves an incomplete one that the next start removes.
  */
 import type { NodeKind, Znode } from '../core/tree/znode.ts';
+import { crc32, crc32Bytes } from './crc32.ts';
 import { StorageCorruptError, type SqliteDb } from './database.ts';
 
 export interface CheckpointMeta {
@@ -16,6 +17,26 @@ export interface CheckpointMeta {
 }
 
 type NodeMetaRow = [number, number, number, number, number, number, number, number, NodeKind, number, number];
+
+const KINDS: readonly string[] = ['persistent', 'ephemeral', 'container', 'ttl'];
+
+function rowCrc(path: string, meta: string, data: Uint8Array): number {
+  return crc32Bytes(data, crc32(`${path}\n${meta}\n`));
+}
+
+function parseMeta(path: string, meta: string): NodeMetaRow {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(meta);
+  } catch {
+    parsed = undefined;
+  }
+  const row = parsed as NodeMetaRow | undefined;
+  const valid = Array.isArray(row) && row.length === 11 && KINDS.includes(row[8]) &&
+    row.every((v, i) => i === 8 || Number.isSafeInteger(v));
+  if (!valid) throw new StorageCorruptError(`checkpoint record of ${path} is unreadable`);
+  return row;
+}
 
 export class CheckpointStore {
   constructor(private readonly db: SqliteDb) {}
@@ -32,12 +53,13 @@ export class CheckpointStore {
 
   /** Reads every node of a checkpoint. */
   *nodes(meta: CheckpointMeta): Generator<Znode> {
-    const rows = this.db.prepare('SELECT path, meta, data FROM checkpoint_nodes WHERE gen = ?').raw().iterate(meta.gen);
+    const rows = this.db.prepare('SELECT path, meta, data, crc FROM checkpoint_nodes WHERE gen = ?').raw().iterate(meta.gen);
     let count = 0;
-    for (const row of rows as Iterable<[string, string, Buffer]>) {
-      const [path, m, data] = row;
+    for (const row of rows as Iterable<[string, string, Buffer, number]>) {
+      const [path, m, data, crc] = row;
+      if (rowCrc(path, m, data) !== crc) throw new StorageCorruptError(`checkpoint record of ${path} fails its checksum`);
       const [czxid, mzxid, pzxid, ctime, mtime, version, aversion, creations, kind, ephemeralOwner, ttlMs] =
-        JSON.parse(m) as NodeMetaRow;
+        parseMeta(path, m);
       count++;
       yield {
         path, data: new Uint8Array(data.buffer, data.byteOffset, data.length), czxid, mzxid, pzxid,
@@ -57,12 +79,13 @@ export class CheckpointStore {
   }
 
   writeChunk(gen: number, nodes: readonly Znode[]): void {
-    const insert = this.db.prepare('INSERT INTO checkpoint_nodes (gen, path, meta, data) VALUES (?, ?, ?, ?)');
+    const insert = this.db.prepare('INSERT INTO checkpoint_nodes (gen, path, meta, data, crc) VALUES (?, ?, ?, ?, ?)');
     this.db.transaction(() => {
       for (const n of nodes) {
         const meta: NodeMetaRow = [n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime, n.version, n.aversion,
           n.creations, n.kind, n.ephemeralOwner, n.ttlMs];
-        insert.run(gen, n.path, JSON.stringify(meta), n.data);
+        const text = JSON.stringify(meta);
+        insert.run(gen, n.path, text, n.data, rowCrc(n.path, text, n.data));
       }
     })();
   }

@@ -10,8 +10,12 @@ const TABLE = (() => {
 })();
 
 export function crc32(text: string): number {
-  const bytes = Buffer.from(text, 'utf8');
-  let crc = -1;
+  return crc32Bytes(Buffer.from(text, 'utf8'));
+}
+
+/** CRC-32 of `bytes`, continuing from `previous` (the CRC of what came before them). */
+export function crc32Bytes(bytes: Uint8Array, previous = 0): number {
+  let crc = previous ^ -1;
   for (let i = 0; i < bytes.length; i++) crc = TABLE[(crc ^ bytes[i]!) & 0xff]! ^ (crc >>> 8);
   return (crc ^ -1) >>> 0;
 }

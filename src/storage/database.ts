@@ -28,7 +28,7 @@ CREATE TABLE IF NOT EXISTS checkpoints (
   node_count INTEGER NOT NULL, complete INTEGER NOT NULL, created_ms INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoint_nodes (
   gen INTEGER NOT NULL, path TEXT NOT NULL, meta TEXT NOT NULL, data BLOB NOT NULL,
-  PRIMARY KEY (gen, path)) WITHOUT ROWID;
+  crc INTEGER NOT NULL, PRIMARY KEY (gen, path)) WITHOUT ROWID;
 `;
 
 export function openDatabase(file: string): SqliteDb {

@@ -1,0 +1,207 @@
+import Database from 'better-sqlite3';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import type { Entry, HardState } from '../../src/core/consensus/types.ts';
+import { openDatabase, StorageCorruptError, type SqliteDb } from '../../src/storage/database.ts';
+import { SqliteLogStore } from '../../src/storage/log-store.ts';
+
+const NO_SNAPSHOT = { index: 0, term: 0 };
+
+function entries(from: number, to: number, term: number, tag = 'e'): Entry[] {
+  const out: Entry[] = [];
+  for (let i = from; i <= to; i++) out.push({ term, index: i, data: `${tag}${i}:{"x":${i}}` });
+  return out;
+}
+
+let dir: string;
+let file: string;
+let db: SqliteDb | undefined;
+
+function open(): SqliteDb {
+  db?.close();
+  db = openDatabase(file);
+  return db;
+}
+
+/** A second connection to the same file, as an outside process would have. */
+function tamper(sql: string, ...params: unknown[]): number {
+  const other = new Database(file);
+  try {
+    return other.prepare(sql).run(...params).changes;
+  } finally {
+    other.close();
+  }
+}
+
+function walFrames(conn: SqliteDb): number {
+  const [row] = conn.pragma('wal_checkpoint(PASSIVE)') as Array<{ log: number }>;
+  return row!.log;
+}
+
+beforeEach(() => {
+  dir = mkdtempSync(join(tmpdir(), 'corral-log-store-'));
+  file = join(dir, 'corral.db');
+  db = undefined;
+});
+
+afterEach(() => {
+  db?.close();
+  db = undefined;
+  rmSync(dir, { recursive: true, force: true });
+});
+
+describe('SqliteLogStore', () => {
+  it('reads back appended entries, from memory and from the file', () => {
+    const log = new SqliteLogStore(open(), NO_SNAPSHOT);
+    expect(log.firstIndex()).toBe(1);
+    expect(log.lastIndex()).toBe(0);
+    expect(log.entries(1, 10, 10)).toEqual([]);
+    const written = entries(1, 5, 1);
+    log.append(written, { term: 1, vote: 1, commit: 0 });
+    expect(log.lastIndex()).toBe(5);
+    expect(log.entries(1, 6, 100)).toEqual(written);
+    expect(log.entries(2, 4, 100)).toEqual(written.slice(1, 3));
+    expect(log.entries(1, 6, 2)).toEqual(written.slice(0, 2));
+    expect(log.term(3)).toBe(1);
+    const fresh = new SqliteLogStore(db!, NO_SNAPSHOT);
+    expect(fresh.entries(1, 6, 100)).toEqual(written);
+    expect(fresh.entries(3, 100, 100)).toEqual(written.slice(2));
+  });
+
+  it('reads entries that have left the in-memory cache from the file', () => {
+    const log = new SqliteLogStore(open(), NO_SNAPSHOT);
+    const all: Entry[] = [];
+    for (let batch = 0; batch < 10; batch++) {
+      const chunk = entries(batch * 1000 + 1, batch * 1000 + 1000, 1);
+      log.append(chunk, undefined);
+      all.push(...chunk);
+    }
+    expect(log.lastIndex()).toBe(10_000);
+    expect(log.entries(1, 10_001, 20_000)).toEqual(all);
+    expect(log.entries(5000, 7000, 20_000)).toEqual(all.slice(4999, 6999));
+    expect(log.term(1)).toBe(1);
+  });
+
+  it('commits one append of many entries as one transaction: all or nothing, one WAL commit', () => {
+    const conn = open();
+    const log = new SqliteLogStore(conn, NO_SNAPSHOT);
+    log.append(entries(1, 2, 1), { term: 1, vote: 1, commit: 0 });
+    conn.pragma('wal_checkpoint(TRUNCATE)');
+    expect(walFrames(conn)).toBe(0);
+    log.append(entries(3, 202, 1), { term: 1, vote: 1, commit: 2 });
+    // 200 separate commits would write at least 200 frames; one commit writes each page once.
+    expect(walFrames(conn)).toBeLessThan(20);
+
+    const broken = [...entries(203, 205, 2), { term: 2, index: 205, data: 'duplicate index' }];
+    expect(() => log.append(broken, { term: 2, vote: 1, commit: 202 })).toThrow();
+    const rows = conn.prepare('SELECT count(*) AS n, max(idx) AS hi FROM log').get() as { n: number; hi: number };
+    expect(rows).toEqual({ n: 202, hi: 202 });
+    expect(log.hardState()).toEqual({ term: 1, vote: 1, commit: 2 });
+    expect(log.lastIndex()).toBe(202);
+  });
+
+  it('replaces the conflicting suffix when an append starts at or below the last index', () => {
+    const log = new SqliteLogStore(open(), NO_SNAPSHOT);
+    log.append(entries(1, 5, 1), undefined);
+    log.append(entries(3, 4, 2, 'r'), undefined);
+    const expected = [...entries(1, 2, 1), ...entries(3, 4, 2, 'r')];
+    expect(log.lastIndex()).toBe(4);
+    expect(log.entries(1, 10, 10)).toEqual(expected);
+    expect(log.term(3)).toBe(2);
+
+    const reopened = new SqliteLogStore(open(), NO_SNAPSHOT);
+    expect(reopened.lastIndex()).toBe(4);
+    expect(reopened.entries(1, 10, 10)).toEqual(expected);
+    reopened.append(entries(5, 6, 3, 'n'), undefined);
+    expect(reopened.entries(4, 10, 10)).toEqual([...entries(4, 4, 2, 'r'), ...entries(5, 6, 3, 'n')]);
+  });
+
+  it('drops compacted entries; firstIndex and the snapshot term follow, also after reopening', () => {
+    const conn = open();
+    const log = new SqliteLogStore(conn, NO_SNAPSHOT);
+    log.append(entries(1, 6, 1), undefined);
+    log.append(entries(7, 10, 2), undefined);
+    log.compact(6, 1);
+    expect(log.firstIndex()).toBe(7);
+    expect(log.lastIndex()).toBe(10);
+    expect(log.size()).toBe(4);
+    expect(log.term(6)).toBe(1);
+    expect(log.term(7)).toBe(2);
+    expect(log.entries(7, 11, 10)).toEqual(entries(7, 10, 2));
+    expect(conn.prepare('SELECT min(idx) AS lo, count(*) AS n FROM log').get()).toEqual({ lo: 7, n: 4 });
+
+    const reopened = new SqliteLogStore(open(), { index: 6, term: 1 });
+    expect(reopened.firstIndex()).toBe(7);
+    expect(reopened.lastIndex()).toBe(10);
+    expect(reopened.term(6)).toBe(1);
+    expect(reopened.entries(7, 11, 10)).toEqual(entries(7, 10, 2));
+  });
+
+  it('restores lastIndex, entries and hardState when the file is reopened', () => {
+    const hard: HardState = { term: 3, vote: 1, commit: 7 };
+    const log = new SqliteLogStore(open(), NO_SNAPSHOT);
+    log.append(entries(1, 7, 3), { term: 3, vote: 1, commit: 0 });
+    log.append([], hard);
+    expect(log.hardState()).toEqual(hard);
+
+    const reopened = new SqliteLogStore(open(), NO_SNAPSHOT);
+    expect(reopened.lastIndex()).toBe(7);
+    expect(reopened.firstIndex()).toBe(1);
+    expect(reopened.hardState()).toEqual(hard);
+    expect(reopened.entries(1, 8, 100)).toEqual(entries(1, 7, 3));
+  });
+
+  it('answers a zero hardState for a new file', () => {
+    expect(new SqliteLogStore(open(), NO_SNAPSHOT).hardState()).toEqual({ term: 0, vote: 0, commit: 0 });
+  });
+
+  it('refuses with StorageCorruptError to read an entry whose data was altered in the file', () => {
+    const log = new SqliteLogStore(open(), NO_SNAPSHOT);
+    log.append(entries(1, 5, 1), undefined);
+    db!.close();
+    db = undefined;
+    expect(tamper(`UPDATE log SET data = '{"tampered":true}' WHERE idx = 3`)).toBe(1);
+
+    const reopened = new SqliteLogStore(open(), NO_SNAPSHOT);
+    expect(reopened.lastIndex()).toBe(5);
+    expect(reopened.entries(1, 3, 10)).toEqual(entries(1, 2, 1));
+    expect(() => reopened.entries(1, 6, 10)).toThrow(StorageCorruptError);
+    expect(() => reopened.entries(3, 4, 10)).toThrow(/corrupt/);
+    expect(() => reopened.term(3)).toThrow(StorageCorruptError);
+  });
+
+  it('refuses with StorageCorruptError to read an entry whose term was altered in the file', () => {
+    const log = new SqliteLogStore(open(), NO_SNAPSHOT);
+    log.append(entries(1, 3, 1), undefined);
+    expect(tamper('UPDATE log SET term = 9 WHERE idx = 2')).toBe(1);
+    const reopened = new SqliteLogStore(open(), NO_SNAPSHOT);
+    expect(() => reopened.entries(1, 4, 10)).toThrow(StorageCorruptError);
+  });
+
+  it('refuses to open a log with a missing middle entry', () => {
+    const log = new SqliteLogStore(open(), NO_SNAPSHOT);
+    log.append(entries(1, 10, 1), undefined);
+    expect(tamper('DELETE FROM log WHERE idx = 5')).toBe(1);
+    expect(() => new SqliteLogStore(open(), NO_SNAPSHOT)).toThrow(StorageCorruptError);
+    expect(() => new SqliteLogStore(db!, NO_SNAPSHOT)).toThrow(/gap/);
+  });
+
+  it('refuses to open a log that does not start right after the checkpoint', () => {
+    const log = new SqliteLogStore(open(), NO_SNAPSHOT);
+    log.append(entries(1, 10, 1), undefined);
+    log.compact(4, 1);
+    expect(tamper('DELETE FROM log WHERE idx = 5')).toBe(1);
+    expect(() => new SqliteLogStore(open(), { index: 4, term: 1 })).toThrow(StorageCorruptError);
+  });
+
+  it('discards rows at or below the checkpoint when opening', () => {
+    const log = new SqliteLogStore(open(), NO_SNAPSHOT);
+    log.append(entries(1, 10, 1), undefined);
+    const reopened = new SqliteLogStore(open(), { index: 6, term: 1 });
+    expect(reopened.firstIndex()).toBe(7);
+    expect(reopened.lastIndex()).toBe(10);
+    expect(db!.prepare('SELECT min(idx) AS lo FROM log').get()).toEqual({ lo: 7 });
+  });
+});

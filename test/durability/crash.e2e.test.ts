@@ -10,7 +10,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import {
   freePort, http, makeTempDir, ProcessPool, readTree, removeDir, waitFor, znodeUrl,
   type CorralProcess, type NodeView,
-} from './support.ts';
+} from '../support/corral-process.ts';
 
 const CHECKPOINT_ARGS = ['--checkpoint-every-entries', '200'];
 const WRITERS = 8;

@@ -11,7 +11,7 @@ import type { Znode } from '../../src/core/tree/znode.ts';
 import type { CorralNode } from '../../src/node/corral-node.ts';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
 import { StorageCorruptError } from '../../src/storage/database.ts';
-import { http, makeTempDir, readTree, removeDir, waitFor, znodeUrl, type NodeView } from './support.ts';
+import { http, makeTempDir, readTree, removeDir, waitFor, znodeUrl, type NodeView } from '../support/corral-process.ts';
 
 let dir: string;
 let server: RunningServer | undefined;

@@ -1,0 +1,144 @@
+// Starts a real, standalone Apache ZooKeeper 3.8 (Debian's `zookeeper` package) on loopback for
+// the oracle tests. Invariants: every start is bounded (ready when `ruok` answers `imok`, or a
+// clear error within startTimeoutMs); `stop()` always ends the JVM and removes its temp dir.
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { createConnection, createServer } from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+
+const JAVA_DIR = '/usr/share/java';
+// zookeeper.jar's manifest Class-Path brings netty, slf4j-api, metrics, ...; it has no logging binding.
+const JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'slf4j-simple.jar'];
+const OUTPUT_TAIL_CHARS = 4000;
+
+export const INSTALL_HINT =
+  'Real ZooKeeper is needed for the oracle test: run `.ci/install-zookeeper.sh` ' +
+  '(or `apt-get install -y zookeeper`, which brings Java and the jars under /usr/share/java).';
+
+export interface ZooKeeperHandle {
+  readonly port: number;
+  stop(): Promise<void>;
+}
+
+export interface StartOptions {
+  startTimeoutMs?: number;
+  /** Extra JVM system properties, e.g. { 'znode.container.checkIntervalMs': '100' }. */
+  systemProperties?: Record<string, string>;
+}
+
+/** Whether the jars and a `java` binary are present; `reason` says what is missing. */
+export function zookeeperAvailable(): { ok: boolean; reason: string } {
+  const missing = JARS.filter((jar) => !existsSync(join(JAVA_DIR, jar)));
+  if (missing.length > 0) return { ok: false, reason: `missing ${missing.map((j) => join(JAVA_DIR, j)).join(', ')}` };
+  const java = spawnSync('java', ['-version'], { stdio: 'ignore', timeout: 20_000 });
+  if (java.error !== undefined || java.status !== 0) return { ok: false, reason: 'no working `java` on PATH' };
+  return { ok: true, reason: '' };
+}
+
+export async function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const server = createServer();
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => {
+      const address = server.address();
+      const port = typeof address === 'object' && address !== null ? address.port : 0;
+      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
+    });
+  });
+}
+
+/** Sends a four-letter word and returns the reply ('' on any error), bounded by timeoutMs. */
+export async function fourLetterWord(port: number, word: string, timeoutMs = 1000): Promise<string> {
+  return new Promise((resolve) => {
+    let reply = '';
+    const socket = createConnection({ host: '127.0.0.1', port });
+    const finish = (): void => { socket.destroy(); resolve(reply); };
+    socket.setTimeout(timeoutMs, finish);
+    socket.on('connect', () => socket.write(word));
+    socket.on('data', (chunk) => { reply += chunk.toString('utf8'); });
+    socket.on('end', finish);
+    socket.on('error', finish);
+  });
+}
+
+// `ruok` answers `imok` as soon as the socket is up, before the database is loaded; `srvr` says
+// "not currently serving requests" until then, and "Mode: standalone" after.
+async function isServing(port: number): Promise<boolean> {
+  if ((await fourLetterWord(port, 'ruok', 500)) !== 'imok') return false;
+  return (await fourLetterWord(port, 'srvr', 500)).includes('Mode: ');
+}
+
+function writeConfig(dir: string, port: number): string {
+  const cfg = join(dir, 'zoo.cfg');
+  writeFileSync(cfg, [
+    'tickTime=2000',
+    `dataDir=${join(dir, 'data')}`,
+    `clientPort=${port}`,
+    'clientPortAddress=127.0.0.1',
+    'admin.enableServer=false',
+    '4lw.commands.whitelist=ruok,srvr',
+    'maxClientCnxns=0',
+    '',
+  ].join('\n'));
+  return cfg;
+}
+
+function javaArgs(cfg: string, props: Record<string, string>): string[] {
+  const classpath = JARS.map((jar) => join(JAVA_DIR, jar)).join(':');
+  const allProps: Record<string, string> = {
+    'zookeeper.extendedTypesEnabled': 'true',
+    'zookeeper.forceSync': 'no',
+    'zookeeper.jmx.log4j.disable': 'true',
+    ...props,
+  };
+  const defines = Object.entries(allProps).map(([k, v]) => `-D${k}=${v}`);
+  return ['-Xmx512m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', ...defines, '-cp', classpath,
+    'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg];
+}
+
+async function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
+  if (child.exitCode !== null || child.signalCode !== null) return true;
+  return new Promise((resolve) => {
+    const timer = setTimeout(() => resolve(false), timeoutMs);
+    child.once('exit', () => { clearTimeout(timer); resolve(true); });
+  });
+}
+
+async function stopChild(child: ChildProcess, dir: string): Promise<void> {
+  if (child.exitCode === null && child.signalCode === null) {
+    child.kill('SIGTERM');
+    if (!(await waitForExit(child, 5000))) {
+      child.kill('SIGKILL');
+      await waitForExit(child, 5000);
+    }
+  }
+  rmSync(dir, { recursive: true, force: true });
+}
+
+/** Starts ZooKeeper standalone on 127.0.0.1:<free port>; resolves once it serves requests. */
+export async function startZooKeeper(options: StartOptions = {}): Promise<ZooKeeperHandle> {
+  const available = zookeeperAvailable();
+  if (!available.ok) throw new Error(`ZooKeeper unavailable (${available.reason}). ${INSTALL_HINT}`);
+  const dir = mkdtempSync(join(tmpdir(), 'corral-zk-'));
+  const port = await freePort();
+  const cfg = writeConfig(dir, port);
+  const child = spawn('java', javaArgs(cfg, options.systemProperties ?? {}), {
+    cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  let output = '';
+  const keepTail = (chunk: Buffer): void => { output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS); };
+  child.stdout?.on('data', keepTail);
+  child.stderr?.on('data', keepTail);
+  child.on('error', (err) => { output += `\nspawn error: ${err.message}`; });
+  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
+  while (Date.now() < deadline) {
+    if (child.exitCode !== null || child.signalCode !== null) break;
+    if (await isServing(port)) return { port, stop: () => stopChild(child, dir) };
+    await new Promise((r) => setTimeout(r, 100));
+  }
+  const exited = child.exitCode !== null || child.signalCode !== null;
+  await stopChild(child, dir);
+  throw new Error(`ZooKeeper did not answer ruok on 127.0.0.1:${port} ` +
+    `(${exited ? `exited with ${child.exitCode ?? child.signalCode}` : 'timed out'}); output tail:\n${output}`);
+}

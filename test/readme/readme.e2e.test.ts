@@ -1,0 +1,59 @@
+/**
+ * The README's quick start must really work: every `curl` line of its shell blocks runs, in
+ * order, against a freshly started node (a real process), and answers the status its `# → NNN`
+ * comment promises.
+ */
+import { execFile } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { promisify } from 'node:util';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { freePort, makeTempDir, ProcessPool, removeDir, REPO_ROOT, type CorralProcess } from '../support/corral-process.ts';
+
+const run = promisify(execFile);
+
+interface Example {
+  readonly command: string;
+  readonly status: string;
+}
+
+function curlExamples(): Example[] {
+  const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+  const blocks = [...readme.matchAll(/```sh\n([\s\S]*?)```/g)].map((m) => m[1]!);
+  return blocks.flatMap((block) =>
+    block.split('\n').filter((line) => line.startsWith('curl ')).map((line) => {
+      const match = /^(.*?)\s+# → (\d{3})\s*$/.exec(line);
+      if (!match) throw new Error(`README curl line without a "# → status" comment: ${line}`);
+      return { command: match[1]!, status: match[2]! };
+    }),
+  );
+}
+
+describe('README quick start', () => {
+  const pool = new ProcessPool();
+  let dir: string;
+  let node: CorralProcess;
+
+  beforeAll(async () => {
+    dir = makeTempDir('corral-readme-');
+    node = pool.spawn(join(dir, 'data'), await freePort());
+    await node.waitHealthy();
+  });
+  afterAll(async () => {
+    await pool.killAll();
+    removeDir(dir);
+  });
+
+  it('has curl examples, each with the status it answers', () => {
+    expect(curlExamples().length).toBeGreaterThanOrEqual(10);
+  });
+
+  it('answers every curl example with the documented status, in order', async () => {
+    const port = new URL(node.url).port;
+    for (const example of curlExamples()) {
+      const command = `${example.command.replaceAll('127.0.0.1:8181', `127.0.0.1:${port}`)} -o /dev/null -w '%{http_code}' --max-time 10`;
+      const { stdout } = await run('bash', ['-c', command], { timeout: 15_000 });
+      expect(stdout.trim(), example.command).toBe(example.status);
+    }
+  });
+});

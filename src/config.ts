@@ -16,6 +16,10 @@ export interface Config {
   readonly maxPendingWrites: number;
   readonly minZxidWaitMs: number;
   readonly corsOrigins: readonly string[];
+  readonly maxSessions: number;
+  readonly maxWatchesPerSession: number;
+  readonly maxStreams: number;
+  readonly outboxEventsMax: number;
   readonly logLevel: string;
 }
 
@@ -40,6 +44,10 @@ export const OPTIONS: readonly Option[] = [
   { key: 'checkpointChunkNodes', flag: 'checkpoint-chunk-nodes', env: 'CORRAL_CHECKPOINT_CHUNK_NODES', kind: 'int', default: 5000, help: 'znodes written per SQLite transaction while checkpointing' },
   { key: 'maxPendingWrites', flag: 'max-pending-writes', env: 'CORRAL_MAX_PENDING_WRITES', kind: 'int', default: 10000, help: 'writes in flight before new ones get 429 THROTTLEDOP' },
   { key: 'minZxidWaitMs', flag: 'min-zxid-wait-ms', env: 'CORRAL_MIN_ZXID_WAIT_MS', kind: 'int', default: 2000, help: 'how long a read waits for Zk-Min-Zxid before 503' },
+  { key: 'maxSessions', flag: 'max-sessions', env: 'CORRAL_MAX_SESSIONS', kind: 'int', default: 10000, help: 'open sessions before new ones get 429 THROTTLEDOP' },
+  { key: 'maxWatchesPerSession', flag: 'max-watches-per-session', env: 'CORRAL_MAX_WATCHES_PER_SESSION', kind: 'int', default: 10000, help: 'watches one session may hold (429 past it)' },
+  { key: 'maxStreams', flag: 'max-streams', env: 'CORRAL_MAX_STREAMS', kind: 'int', default: 10000, help: 'open event streams before new ones get 429' },
+  { key: 'outboxEventsMax', flag: 'outbox-events-max', env: 'CORRAL_OUTBOX_EVENTS_MAX', kind: 'int', default: 10000, help: 'events kept per session for delivery and Last-Event-ID replay' },
   { key: 'corsOrigins', flag: 'cors-origins', env: 'CORRAL_CORS_ORIGINS', kind: 'list', default: [], help: 'comma-separated origins allowed by CORS (* for any)' },
   { key: 'logLevel', flag: 'log-level', env: 'CORRAL_LOG_LEVEL', kind: 'string', default: 'info', help: 'pino level: fatal, error, warn, info, debug, silent' },
 ];

@@ -10,6 +10,7 @@ import type { AppDeps } from './app-deps.ts';
 import { errorResponse, RequestRejected } from './errors.ts';
 import { multiRoutes } from './routes/multi.ts';
 import { operationsRoutes } from './routes/operations.ts';
+import { sessionRoutes } from './routes/sessions.ts';
 import { znodeRoutes } from './routes/znodes.ts';
 import { parseZxid } from './values.ts';
 
@@ -17,6 +18,11 @@ const ALLOWED: Array<[RegExp, string]> = [
   [/^\/v1\/(znodes)(\/|$)/, 'GET, HEAD, POST, PUT, DELETE'],
   [/^\/v1\/(stat|children)(\/|$)/, 'GET'],
   [/^\/v1\/multi\/?$/, 'POST'],
+  [/^\/v1\/sessions\/?$/, 'POST'],
+  [/^\/v1\/sessions\/[^/]+\/?$/, 'DELETE'],
+  [/^\/v1\/sessions\/[^/]+\/keepalive\/?$/, 'POST'],
+  [/^\/v1\/sessions\/[^/]+\/events\/?$/, 'GET'],
+  [/^\/v1\/sessions\/[^/]+\/watches\/?$/, 'POST, DELETE'],
   [/^\/v1\/sync(\/|$)/, 'POST'],
   [/^\/(healthz|readyz|metrics|openapi\.yaml|docs|v1\/cluster)\/?$/, 'GET'],
 ];
@@ -99,6 +105,7 @@ export function createApp(deps: AppDeps): Hono {
   app.use('/v1/*', minZxid(deps));
   app.route('/', znodeRoutes(deps));
   app.route('/', multiRoutes(deps));
+  app.route('/', sessionRoutes(deps));
   app.route('/', operationsRoutes(deps));
   app.notFound(notFound);
   app.onError(onError(deps));

@@ -1,22 +1,35 @@
 /**
- * Which session a request acts for (`Zk-Session-Id` + `Zk-Session-Token`). Sessions arrive with
- * their own module; until then no session exists, so naming one answers UNKNOWNSESSION.
+ * Which session a request acts for: `Zk-Session-Id` with `Zk-Session-Token` (a browser's
+ * EventSource, which cannot set headers, passes the token as `?token=` on the events endpoint).
+ * Without the right token nobody acts for a session: 401 AUTHFAILED, whatever the id.
  */
 import type { Context } from 'hono';
-import { zkError } from '../core/errors.ts';
-import { RequestRejected, badRequest } from './errors.ts';
+import type { AppDeps } from './app-deps.ts';
+import { badRequest, RequestRejected } from './errors.ts';
 
-/** The session id a request acts for, 0 for none. */
-export function sessionOf(c: Context): number {
-  const id = c.req.header('zk-session-id');
-  if (id === undefined) return 0;
-  if (!/^\d{1,20}$/.test(id)) throw badRequest(`Zk-Session-Id must be a session id (decimal digits)`);
-  throw new RequestRejected(zkError('UNKNOWNSESSION', `session ${id} is not known`));
+export function parseSessionId(raw: string): number {
+  const id = /^\d{1,16}$/.test(raw) ? Number(raw) : NaN;
+  if (!Number.isSafeInteger(id) || id <= 0) throw badRequest(`a session id is a positive decimal number, got "${raw}"`);
+  return id;
 }
 
-/** `?watch=true` needs a session. */
-export function requireSession(c: Context, what: string): number {
-  const session = sessionOf(c);
+/** Checks that the request may act for session `id`, and counts it as the session being heard from. */
+export function authenticate(c: Context, deps: AppDeps, id: number, token = c.req.header('zk-session-token')): number {
+  const error = deps.node.sessions.authenticate(id, token);
+  if (error) throw new RequestRejected(error);
+  deps.node.sessions.keepalive(id);
+  return id;
+}
+
+/** The session a znode request acts for (from its headers), 0 for none. */
+export function sessionOf(c: Context, deps: AppDeps): number {
+  const raw = c.req.header('zk-session-id');
+  if (raw === undefined) return 0;
+  return authenticate(c, deps, parseSessionId(raw));
+}
+
+export function requireSession(c: Context, deps: AppDeps, what: string): number {
+  const session = sessionOf(c, deps);
   if (session === 0) throw badRequest(`${what} needs a session (Zk-Session-Id and Zk-Session-Token headers)`);
   return session;
 }

@@ -1,8 +1,8 @@
 /** Submitting client writes: prepare, order through the log, and map the outcome to HTTP. */
 import type { Context } from 'hono';
-import { zkError } from '../core/errors.ts';
+import { assert } from '../core/errors.ts';
 import { prepareWrite } from '../core/tree/prepare.ts';
-import type { WriteResult } from '../core/tree/results.ts';
+import { isWriteResult, type WriteResult } from '../core/tree/results.ts';
 import type { WriteOp } from '../core/tree/txn.ts';
 import { NotCommittedError } from '../node/node-host.ts';
 import type { AppDeps } from './app-deps.ts';
@@ -16,8 +16,9 @@ export async function commitWrite(
   });
   if (!prepared.ok) return prepared;
   try {
-    const committed = await deps.node.host.submit(prepared.envelope);
-    return committed.result ?? { ok: false, failedOp: 0, error: zkError('SYSTEMERROR', 'no result') };
+    const { result } = await deps.node.host.submit(prepared.envelope);
+    assert(result !== undefined && isWriteResult(result), 'a write txn answers with a write result');
+    return result;
   } catch (error) {
     if (error instanceof NotCommittedError) return { ok: false, failedOp: 0, error: error.error };
     throw error;

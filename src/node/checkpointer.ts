@@ -4,8 +4,7 @@
  * costs one pass over a Map; writing it to SQLite is spread over event-loop turns in chunks, so
  * writes keep committing meanwhile.
  */
-import { indexOf } from '../core/consensus/zxid.ts';
-import { epochOf } from '../core/consensus/zxid.ts';
+import { epochOf, indexOf } from '../core/consensus/zxid.ts';
 import type { DataTree } from '../core/tree/data-tree.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -62,7 +61,7 @@ export class Checkpointer {
     const nodes = tree.snapshot();
     const index = indexOf(zxid);
     const term = epochOf(zxid);
-    const gen = store.begin({ index, term, zxid, nodeCount: nodes.length }, this.options.nowMs());
+    const gen = store.begin({ index, term, zxid, nodeCount: nodes.length }, tree.sessions.all(), this.options.nowMs());
     for (let i = 0; i < nodes.length; i += chunkNodes) {
       if (this.stopped) return false;
       store.writeChunk(gen, nodes.slice(i, i + chunkNodes));

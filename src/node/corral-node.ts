@@ -14,6 +14,7 @@ import { SqliteLogStore } from '../storage/log-store.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { NodeHost } from './node-host.ts';
 import { Reaper } from './reaper.ts';
+import { SessionManager } from './session-manager.ts';
 
 export interface NodeDeps {
   readonly logger: Logger;
@@ -24,6 +25,7 @@ export class CorralNode {
   readonly host: NodeHost;
   readonly metrics: Metrics;
   readonly checkpointer: Checkpointer;
+  readonly sessions: SessionManager;
   private readonly reaper: Reaper;
   private readonly db: SqliteDb;
   private reapTimer: NodeJS.Timeout | undefined;
@@ -53,6 +55,7 @@ export class CorralNode {
       throw asCorruption(error);
     }
     this.host.onApplied(() => this.checkpointer.maybeStart());
+    this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
     deps.logger.info({
       event: 'recovered', checkpointZxid: latest?.zxid ?? 0, replayed: log.size(), znodes: tree.size,
       appliedZxid: tree.appliedZxid, ms: deps.nowMs() - started,
@@ -62,11 +65,13 @@ export class CorralNode {
   start(): void {
     this.reapTimer = setInterval(() => this.reaper.round(), this.config.reapIntervalMs);
     this.reapTimer.unref();
+    this.sessions.start();
   }
 
   /** Graceful stop: finish writes in flight, stop checkpointing, close the database cleanly. */
   async close(): Promise<void> {
     clearInterval(this.reapTimer);
+    this.sessions.stop();
     await this.host.close(5000);
     await this.checkpointer.stop();
     this.db.close();
@@ -83,7 +88,9 @@ function recoverState(db: SqliteDb) {
   try {
     const checkpoints = new CheckpointStore(db);
     const latest = checkpoints.latest();
-    const tree = latest ? new DataTree(checkpoints.nodes(latest), latest.zxid) : new DataTree();
+    const tree = latest
+      ? new DataTree(checkpoints.nodes(latest), latest.zxid, checkpoints.sessions(latest))
+      : new DataTree();
     const log = new SqliteLogStore(db, { index: latest?.index ?? 0, term: latest?.term ?? 0 });
     return { checkpoints, latest, tree, log };
   } catch (error) {

@@ -8,7 +8,7 @@ import type { Consensus, Entry, Ready } from '../core/consensus/types.ts';
 import { zxidOf } from '../core/consensus/zxid.ts';
 import { assert, zkError, type ZkError } from '../core/errors.ts';
 import type { DataTree } from '../core/tree/data-tree.ts';
-import type { ApplyOutput, TreeEvent, WriteResult } from '../core/tree/results.ts';
+import type { ApplyOutput } from '../core/tree/results.ts';
 import type { TxnEnvelope } from '../core/tree/txn.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
@@ -18,7 +18,7 @@ import { ZxidWaiters } from './zxid-waiters.ts';
 
 export interface Committed {
   readonly zxid: number;
-  readonly result: WriteResult | undefined;
+  readonly result: ApplyOutput['result'];
 }
 
 /** A request that could not be ordered (no leader, shutting down): the client may retry. */
@@ -54,7 +54,7 @@ export class NodeHost {
   private readonly maxPending: number;
   private readonly waiters = new Map<number, Waiter>();
   private readonly applied = new ZxidWaiters();
-  private readonly listeners: Array<(events: readonly TreeEvent[], output: ApplyOutput) => void> = [];
+  private readonly listeners: Array<(output: ApplyOutput, zxid: number) => void> = [];
   private scheduled = false;
   private closed = false;
   private fatal: unknown;
@@ -80,8 +80,8 @@ export class NodeHost {
     return this.consensus.status();
   }
 
-  /** Calls `listener` with the events of every transaction applied from now on. */
-  onApplied(listener: (events: readonly TreeEvent[], output: ApplyOutput) => void): void {
+  /** Calls `listener` with the output of every transaction applied from now on, before its waiter. */
+  onApplied(listener: (output: ApplyOutput, zxid: number) => void): void {
     this.listeners.push(listener);
   }
 
@@ -157,7 +157,7 @@ export class NodeHost {
     const envelope = ours ? waiter.envelope : decodeTxn(entry.data);
     const output = this.tree.apply(zxid, envelope);
     this.metrics.txnsApplied.inc();
-    for (const listener of this.listeners) listener(output.events, output);
+    for (const listener of this.listeners) listener(output, zxid);
     if (waiter) {
       this.waiters.delete(entry.index);
       if (ours) waiter.resolve({ zxid, result: output.result });

@@ -4,6 +4,7 @@
  * `complete` flag is set, in the same transaction that retires the older ones; a crash half-way
  * leaves an incomplete one that the next start removes.
  */
+import type { SessionRecord } from '../core/session/session-table.ts';
 import type { NodeKind, Znode } from '../core/tree/znode.ts';
 import { crc32, crc32Bytes } from './crc32.ts';
 import { StorageCorruptError, type SqliteDb } from './database.ts';
@@ -71,11 +72,25 @@ export class CheckpointStore {
     }
   }
 
-  begin(meta: Omit<CheckpointMeta, 'gen'>, nowMs: number): number {
-    const result = this.db
-      .prepare('INSERT INTO checkpoints (idx, term, zxid, node_count, complete, created_ms) VALUES (?, ?, ?, ?, 0, ?)')
-      .run(meta.index, meta.term, meta.zxid, meta.nodeCount, nowMs);
-    return Number(result.lastInsertRowid);
+  /** The sessions open at the checkpoint. */
+  sessions(meta: CheckpointMeta): SessionRecord[] {
+    const rows = this.db
+      .prepare('SELECT id, timeout_ms AS timeoutMs, token_hash AS tokenHash FROM checkpoint_sessions WHERE gen = ?')
+      .all(meta.gen) as SessionRecord[];
+    return rows;
+  }
+
+  /** Starts a checkpoint: its metadata and the (few) session records, in one transaction. */
+  begin(meta: Omit<CheckpointMeta, 'gen'>, sessions: readonly SessionRecord[], nowMs: number): number {
+    return this.db.transaction(() => {
+      const result = this.db
+        .prepare('INSERT INTO checkpoints (idx, term, zxid, node_count, complete, created_ms) VALUES (?, ?, ?, ?, 0, ?)')
+        .run(meta.index, meta.term, meta.zxid, meta.nodeCount, nowMs);
+      const gen = Number(result.lastInsertRowid);
+      const insert = this.db.prepare('INSERT INTO checkpoint_sessions (gen, id, timeout_ms, token_hash) VALUES (?, ?, ?, ?)');
+      for (const s of sessions) insert.run(gen, s.id, s.timeoutMs, s.tokenHash);
+      return gen;
+    })();
   }
 
   writeChunk(gen: number, nodes: readonly Znode[]): void {
@@ -108,13 +123,14 @@ export class CheckpointStore {
     const deleted = this.db
       .prepare('DELETE FROM checkpoint_nodes WHERE gen = ? AND path IN (SELECT path FROM checkpoint_nodes WHERE gen = ? LIMIT ?)')
       .run(stale.gen, stale.gen, maxRows).changes;
-    if (deleted < maxRows) this.db.prepare('DELETE FROM checkpoints WHERE gen = ?').run(stale.gen);
+    if (deleted < maxRows) this.drop(stale.gen);
     return Math.max(deleted, 1);
   }
 
   private drop(gen: number): void {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM checkpoint_nodes WHERE gen = ?').run(gen);
+      this.db.prepare('DELETE FROM checkpoint_sessions WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoints WHERE gen = ?').run(gen);
     })();
   }

@@ -29,6 +29,9 @@ CREATE TABLE IF NOT EXISTS checkpoints (
 CREATE TABLE IF NOT EXISTS checkpoint_nodes (
   gen INTEGER NOT NULL, path TEXT NOT NULL, meta TEXT NOT NULL, data BLOB NOT NULL,
   crc INTEGER NOT NULL, PRIMARY KEY (gen, path)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoint_sessions (
+  gen INTEGER NOT NULL, id INTEGER NOT NULL, timeout_ms INTEGER NOT NULL, token_hash TEXT NOT NULL,
+  PRIMARY KEY (gen, id)) WITHOUT ROWID;
 `;
 
 export function openDatabase(file: string): SqliteDb {

@@ -61,7 +61,7 @@ afterEach(() => {
 
 /** Writes a complete checkpoint of `nodes` in chunks of `chunk`. */
 function writeCheckpoint(nodes: readonly Znode[], index: number, chunk = 4): number {
-  const gen = store.begin({ index, term: 1, zxid: 2 ** 32 + index, nodeCount: nodes.length }, 1000 + index);
+  const gen = store.begin({ index, term: 1, zxid: 2 ** 32 + index, nodeCount: nodes.length }, [], 1000 + index);
   for (let i = 0; i < nodes.length; i += chunk) store.writeChunk(gen, nodes.slice(i, i + chunk));
   store.complete(gen, () => undefined);
   return gen;
@@ -120,7 +120,7 @@ describe('CheckpointStore', () => {
   it('ignores an incomplete checkpoint and removes its rows', () => {
     const nodes = sampleTree();
     const done = writeCheckpoint(nodes, 10);
-    const partial = store.begin({ index: 30, term: 2, zxid: 2 * 2 ** 32 + 30, nodeCount: nodes.length }, 2000);
+    const partial = store.begin({ index: 30, term: 2, zxid: 2 * 2 ** 32 + 30, nodeCount: nodes.length }, [], 2000);
     store.writeChunk(partial, nodes.slice(0, 4));
     expect(rowCount(partial)).toEqual({ checkpoints: 1, nodes: 4 });
 
@@ -131,7 +131,7 @@ describe('CheckpointStore', () => {
   });
 
   it('answers no checkpoint when the only one is incomplete', () => {
-    const gen = store.begin({ index: 5, term: 1, zxid: 2 ** 32 + 5, nodeCount: 3 }, 1);
+    const gen = store.begin({ index: 5, term: 1, zxid: 2 ** 32 + 5, nodeCount: 3 }, [], 1);
     store.writeChunk(gen, sampleTree().slice(0, 2));
     expect(store.latest()).toBeUndefined();
     expect(rowCount(gen)).toEqual({ checkpoints: 0, nodes: 0 });
@@ -140,7 +140,7 @@ describe('CheckpointStore', () => {
   it('runs the completion hook in the same transaction: if it fails, the checkpoint stays incomplete', () => {
     const nodes = sampleTree();
     const first = writeCheckpoint(nodes, 10);
-    const gen = store.begin({ index: 20, term: 1, zxid: 2 ** 32 + 20, nodeCount: nodes.length }, 1);
+    const gen = store.begin({ index: 20, term: 1, zxid: 2 ** 32 + 20, nodeCount: nodes.length }, [], 1);
     store.writeChunk(gen, nodes);
     expect(() => store.complete(gen, () => {
       throw new Error('compaction failed');
@@ -152,7 +152,7 @@ describe('CheckpointStore', () => {
     const nodes = sampleTree();
     const old = writeCheckpoint(nodes, 10);
     const current = writeCheckpoint(nodes, 20);
-    const next = store.begin({ index: 30, term: 1, zxid: 2 ** 32 + 30, nodeCount: nodes.length }, 3);
+    const next = store.begin({ index: 30, term: 1, zxid: 2 ** 32 + 30, nodeCount: nodes.length }, [], 3);
     store.writeChunk(next, nodes.slice(0, 2));
     expect(rowCount(old)).toEqual({ checkpoints: 1, nodes: nodes.length });
 

@@ -178,7 +178,7 @@ describe('reap', () => {
     h.ok(createOp('/e', 'ephemeral'), { sessionId: 1 });
     const expected = ['/c', '/s0000000002', '/t'];
     expect([...h.tree.reapCandidates()].sort()).toEqual(expected);
-    const recovered = new DataTree(h.tree.snapshot(), h.tree.appliedZxid);
+    const recovered = new DataTree(h.tree.snapshot(), h.tree.appliedZxid, h.tree.sessions.all());
     expect([...recovered.reapCandidates()].sort()).toEqual(expected);
     h.ok(deleteOp('/c'));
     expect([...h.tree.reapCandidates()].sort()).toEqual(['/s0000000002', '/t']);

@@ -6,9 +6,9 @@ import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
 import { prepareWrite } from '../../src/core/tree/prepare.ts';
-import type { ApplyOutput } from '../../src/core/tree/results.ts';
+import type { ApplyOutput, WriteResult } from '../../src/core/tree/results.ts';
 import type { Txn } from '../../src/core/tree/txn.ts';
-import { digest, Harness, nodeDigest } from './helpers.ts';
+import { digest, Harness, newTree, nodeDigest } from './helpers.ts';
 import { checkAgainstModel, checkInvariants, checkRecovered } from './invariants.ts';
 import { Model } from './model.ts';
 import { resolve, step, type Step } from './steps.ts';
@@ -54,7 +54,7 @@ function checkOutcome(run: Run, model: Model, txn: Txn, output: ApplyOutput, bef
       expect(digest(tree), 'a failed write or multi leaves the tree unchanged').toBe(before);
       return;
     }
-    const result = output.result!;
+    const result = output.result as WriteResult;
     expect(result.ok, `write ${JSON.stringify(txn.ops.map((op) => [op.type, op.path]))} succeeds`).toBe(true);
     if (result.ok) expect(result.results.map((r) => r.path)).toEqual(expected.paths);
     expect(output.events).toEqual(expected.events.map((event) => ({ ...event, zxid })));
@@ -100,7 +100,7 @@ describe('DataTree under random op sequences', () => {
       fc.property(steps, (list) => {
         const run = newRun();
         for (const s of list) apply(run, s);
-        const replica = new DataTree();
+        const replica = newTree();
         const outputs = run.h.log.map(({ zxid, envelope }) => replica.apply(zxid, envelope));
         expect(outputs).toEqual(run.outputs);
         expect(digest(replica)).toBe(digest(run.h.tree));
@@ -118,7 +118,7 @@ describe('DataTree under random op sequences', () => {
         list.slice(0, cut + 1).forEach((s) => apply(run, s));
         const snapshot = run.h.tree.snapshot();
         const digestAtCut = digest(run.h.tree);
-        const recovered = new DataTree(snapshot, run.h.tree.appliedZxid);
+        const recovered = new DataTree(snapshot, run.h.tree.appliedZxid, run.h.tree.sessions.all());
         checkRecovered(run.h.tree, recovered);
         const logAtCut = run.h.log.length;
         list.slice(cut + 1).forEach((s) => apply(run, s));

@@ -1,7 +1,7 @@
 // Test helpers for the pure data tree: op builders, a harness that hands out increasing zxids,
 // and a digest of the whole tree (every stored field and the data bytes, sorted by path).
 import { DataTree } from '../../src/core/tree/data-tree.ts';
-import type { ApplyOutput, WriteResult } from '../../src/core/tree/results.ts';
+import { isWriteResult, type ApplyOutput, type WriteResult } from '../../src/core/tree/results.ts';
 import type { Txn, TxnEnvelope, WriteOp } from '../../src/core/tree/txn.ts';
 import type { CreateMode, Znode } from '../../src/core/tree/znode.ts';
 
@@ -14,6 +14,11 @@ export const setDataOp = (path: string, data: string, version = -1): WriteOp =>
   ({ type: 'setData', path, data: bytes(data), version });
 export const deleteOp = (path: string, version = -1): WriteOp => ({ type: 'delete', path, version });
 export const checkOp = (path: string, version = -1): WriteOp => ({ type: 'check', path, version });
+
+/** Sessions 1–9 exist in every harness tree, so tests can act for a session by number. */
+export const TEST_SESSIONS = Array.from({ length: 9 }, (_, i) => ({ id: i + 1, timeoutMs: 10_000, tokenHash: 'test' }));
+
+export const newTree = (): DataTree => new DataTree(undefined, 0, TEST_SESSIONS);
 
 export interface WriteOptions {
   readonly multi?: boolean;
@@ -28,7 +33,7 @@ export class Harness {
   readonly log: Array<{ zxid: number; envelope: TxnEnvelope }> = [];
   private zxid = 0;
 
-  constructor(tree = new DataTree()) {
+  constructor(tree = newTree()) {
     this.tree = tree;
     this.zxid = tree.appliedZxid;
   }
@@ -50,7 +55,7 @@ export class Harness {
       type: 'write', ops, multi: options.multi ?? ops.length > 1, sessionId: options.sessionId ?? 0,
     };
     const output = this.applyTxn(txn, options.timeMs);
-    if (output.result === undefined) throw new Error('a write produced no result');
+    if (output.result === undefined || !isWriteResult(output.result)) throw new Error('a write produced no write result');
     return { ...output, result: output.result };
   }
 

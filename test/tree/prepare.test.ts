@@ -120,7 +120,7 @@ describe('prepareWrite', () => {
   it('produces a txn that a tree applies', () => {
     const prepared = prepareWrite([createOp('/p'), createOp('/p/e-', 'ephemeral_sequential')], true, ctx);
     if (!prepared.ok) throw new Error(prepared.error.message);
-    const tree = new DataTree();
+    const tree = new DataTree(undefined, 0, [{ id: 7, timeoutMs: 10_000, tokenHash: 'test' }]);
     const { result } = tree.apply(1, prepared.envelope);
     expect(result).toMatchObject({ ok: true, results: [{ path: '/p' }, { path: '/p/e-0000000000' }] });
     expect(tree.stat('/p/e-0000000000')).toMatchObject({ ephemeralOwner: 7, ctime: 1234 });

@@ -6,11 +6,12 @@
  * Invariants: every node but the root has its parent in `nodes`; `children` lists exactly the
  * nodes whose parent is that path; records in `nodes` are never mutated, only replaced.
  */
-import { assert, assertNever } from '../errors.ts';
+import { assert, assertNever, zkError } from '../errors.ts';
+import { SessionTable, type SessionRecord } from '../session/session-table.ts';
 import { applyOp, applyReap } from './ops.ts';
 import { nameOf, parentOf } from './path.ts';
-import type { ApplyOutput, TreeEvent } from './results.ts';
-import type { TxnEnvelope, WriteOp } from './txn.ts';
+import type { ApplyOutput, SessionResult, TreeEvent } from './results.ts';
+import type { SessionEndReason, TxnEnvelope, WriteOp } from './txn.ts';
 import type { Stat, Znode } from './znode.ts';
 import { statOf } from './znode.ts';
 
@@ -29,6 +30,8 @@ function systemNode(path: string): Znode {
 }
 
 export class DataTree {
+  /** Open sessions and the ephemerals each owns: replicated state like the nodes. */
+  readonly sessions: SessionTable;
   private readonly nodes = new Map<string, Znode>();
   private readonly children = new Map<string, Set<string>>();
   /** Container and TTL nodes: the only candidates for server-side cleanup. */
@@ -37,11 +40,15 @@ export class DataTree {
   private undo: Array<() => void> | undefined;
   private lastZxid = 0;
 
-  constructor(nodes?: Iterable<Znode>, lastZxid = 0) {
+  constructor(nodes?: Iterable<Znode>, lastZxid = 0, sessions: Iterable<SessionRecord> = []) {
+    this.sessions = new SessionTable(sessions);
     for (const node of nodes ?? SYSTEM_PATHS.map(systemNode)) this.insert(node);
     this.lastZxid = lastZxid;
     for (const path of SYSTEM_PATHS) assert(this.nodes.has(path), `tree lacks ${path}`);
     for (const parent of this.children.keys()) assert(this.nodes.has(parent), `orphans under ${parent}`);
+    for (const node of this.nodes.values()) {
+      if (node.kind === 'ephemeral') assert(this.sessions.get(node.ephemeralOwner), `${node.path} has no session`);
+    }
   }
 
   /** The zxid of the last transaction applied. */
@@ -93,6 +100,11 @@ export class DataTree {
       case 'reap':
         applyReap(this, txn.path, txn.czxid, zxid, timeMs, events);
         return { events };
+      case 'createSession':
+        this.sessions.open({ id: zxid, timeoutMs: txn.timeoutMs, tokenHash: txn.tokenHash });
+        return { result: { ok: true, sessionId: zxid }, events };
+      case 'closeSession':
+        return this.closeSession(txn.sessionId, txn.reason, zxid, events);
       case 'noop':
         return { events };
       default:
@@ -100,9 +112,26 @@ export class DataTree {
     }
   }
 
+  /** Deletes the session's ephemerals (their events first), then the session. */
+  private closeSession(id: number, reason: SessionEndReason, zxid: number, events: TreeEvent[]): ApplyOutput {
+    if (!this.sessions.get(id)) {
+      const result: SessionResult = { ok: false, error: zkError('SESSIONEXPIRED', `session ${id} has ended`) };
+      return { result, events };
+    }
+    for (const path of this.sessions.ephemeralsOf(id)) {
+      const outcome = applyOp(this, { type: 'delete', path, version: -1 }, id, zxid, 0, events);
+      assert(!('code' in outcome), `cannot delete ephemeral ${path}`);
+    }
+    this.sessions.close(id);
+    return { result: { ok: true, sessionId: id }, events, sessionEnd: { sessionId: id, reason } };
+  }
+
   private applyWrite(
     ops: readonly WriteOp[], sessionId: number, zxid: number, timeMs: number, events: TreeEvent[],
   ) {
+    if (sessionId !== 0 && !this.sessions.get(sessionId)) {
+      return { ok: false as const, failedOp: 0, error: zkError('SESSIONEXPIRED', `session ${sessionId} has ended`) };
+    }
     this.undo = [];
     try {
       const results = [];
@@ -142,6 +171,7 @@ export class DataTree {
   private insert(node: Znode): void {
     this.nodes.set(node.path, node);
     if (node.kind === 'container' || node.kind === 'ttl') this.reapable.add(node.path);
+    if (node.kind === 'ephemeral') this.sessions.addEphemeral(node.ephemeralOwner, node.path);
     if (node.path === '/') return;
     const parent = parentOf(node.path);
     let set = this.children.get(parent);
@@ -150,6 +180,8 @@ export class DataTree {
   }
 
   private remove(path: string): void {
+    const node = this.nodes.get(path);
+    if (node?.kind === 'ephemeral') this.sessions.removeEphemeral(node.ephemeralOwner, path);
     this.nodes.delete(path);
     this.reapable.delete(path);
     this.children.delete(path);

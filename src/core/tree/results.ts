@@ -26,8 +26,23 @@ export interface TreeEvent {
   readonly zxid: number;
 }
 
+export type SessionResult =
+  | { readonly ok: true; readonly sessionId: number }
+  | { readonly ok: false; readonly error: ZkError };
+
+/** A session that ended in this txn: its watchers get the txn's events, then the end. */
+export interface SessionEnd {
+  readonly sessionId: number;
+  readonly reason: 'closed' | 'expired';
+}
+
 export interface ApplyOutput {
-  /** Present for client writes; absent for server txns (reap, noop). */
-  readonly result?: WriteResult;
+  /** Present for client txns; absent for server txns (reap, noop). */
+  readonly result?: WriteResult | SessionResult;
   readonly events: readonly TreeEvent[];
+  readonly sessionEnd?: SessionEnd;
+}
+
+export function isWriteResult(result: WriteResult | SessionResult): result is WriteResult {
+  return 'results' in result || 'failedOp' in result;
 }

@@ -33,8 +33,14 @@ export type Txn =
     }
   /** Server cleanup of a container or TTL node; re-checked at apply, so a stale one is a no-op. */
   | { readonly type: 'reap'; readonly path: string; readonly czxid: number }
+  /** Opens a session; its id is the zxid of this txn. The token itself never enters the log. */
+  | { readonly type: 'createSession'; readonly timeoutMs: number; readonly tokenHash: string }
+  /** Ends a session (closed by its client, or expired by the leader) and deletes its ephemerals. */
+  | { readonly type: 'closeSession'; readonly sessionId: number; readonly reason: SessionEndReason }
   /** A leader's first entry of its term; changes nothing. */
   | { readonly type: 'noop' };
+
+export type SessionEndReason = 'closed' | 'expired';
 
 /** What the log stores for one entry: the txn and the leader's clock when it was prepared. */
 export interface TxnEnvelope {

@@ -3,7 +3,8 @@ import { Hono, type Context } from 'hono';
 import { zkError } from '../../core/errors.ts';
 import { CREATE_MODES, type CreateMode } from '../../core/tree/znode.ts';
 import type { AppDeps } from '../app-deps.ts';
-import { badRequest, errorResponse } from '../errors.ts';
+import type { OneShotKind } from '../../core/watch/watch-registry.ts';
+import { badRequest, errorResponse, RequestRejected } from '../errors.ts';
 import { readBody } from '../body.ts';
 import { requireSession, sessionOf } from '../session-context.ts';
 import { encodeData, expectedVersion, parseBoolean, parseEncoding, statJson } from '../values.ts';
@@ -17,7 +18,8 @@ function noNode(c: Context, path: string): Response {
 }
 
 interface ReadOptions {
-  readonly watch: boolean;
+  /** The session to watch for, 0 when the read sets no watch. */
+  readonly watchFor: number;
 }
 
 /**
@@ -25,14 +27,22 @@ interface ReadOptions {
  * bring the registry). `consistency=linearizable` equals `local` on a cluster of one, whose
  * tree is the leader's.
  */
-function readOptions(c: Context): ReadOptions {
+function readOptions(c: Context, deps: AppDeps): ReadOptions {
   const consistency = c.req.query('consistency');
   if (consistency !== undefined && consistency !== 'local' && consistency !== 'linearizable') {
     throw badRequest(`consistency must be local or linearizable, got "${consistency}"`);
   }
   const watch = parseBoolean(c.req.query('watch'), 'watch');
-  if (watch) requireSession(c, 'watch=true');
-  return { watch };
+  const session = sessionOf(c, deps);
+  if (watch && session === 0) requireSession(c, deps, 'watch=true');
+  return { watchFor: watch ? session : 0 };
+}
+
+/** Registers the read's watch in the same turn as the read, so no change can slip between. */
+function watch(deps: AppDeps, options: ReadOptions, path: string, kind: OneShotKind): void {
+  if (options.watchFor === 0) return;
+  const error = deps.node.sessions.addWatch(options.watchFor, path, kind);
+  if (error) throw new RequestRejected(error);
 }
 
 function parseMode(raw: string | undefined): CreateMode {
@@ -54,7 +64,9 @@ export function znodeRoutes(deps: AppDeps): Hono {
   // Hono routes HEAD to the GET handler: HEAD is exists (status and ETag alone).
   const exists = (c: Context) => {
     const path = znodePath(c, ZNODES);
-    readOptions(c);
+    const options = readOptions(c, deps);
+    // exists sets a data watch whether or not the node is there (it fires on creation).
+    watch(deps, options, path, 'data');
     const stat = tree.stat(path);
     if (!stat) return c.body(null, 404);
     c.header('ETag', `"${stat.version}"`);
@@ -65,9 +77,10 @@ export function znodeRoutes(deps: AppDeps): Hono {
     if (c.req.method === 'HEAD') return exists(c);
     const path = znodePath(c, ZNODES);
     const force = parseEncoding(c.req.query('encoding'));
-    readOptions(c);
+    const options = readOptions(c, deps);
     const node = tree.get(path);
     if (!node) return noNode(c, path);
+    watch(deps, options, path, 'data');
     const stat = tree.stat(path)!;
     c.header('ETag', `"${stat.version}"`);
     if ((c.req.header('accept') ?? '').includes('application/octet-stream')) {
@@ -82,7 +95,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
     const path = requestedPath(c, ZNODES);
     const mode = parseMode(c.req.query('mode'));
     const ttlMs = parseTtl(c.req.query('ttl'));
-    const session = sessionOf(c);
+    const session = sessionOf(c, deps);
     const data = await readBody(c, deps.config.maxDataBytes);
     const outcome = await commitWrite(c, deps, [{ type: 'create', path, data, mode, ttlMs }], false, session);
     if (!outcome.ok) return errorResponse(c, outcome.error);
@@ -97,7 +110,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
   const setData = async (c: Context) => {
     const path = znodePath(c, ZNODES);
     const version = expectedVersion(c.req.query('version'), c.req.header('if-match'), path);
-    const session = sessionOf(c);
+    const session = sessionOf(c, deps);
     const data = await readBody(c, deps.config.maxDataBytes);
     const outcome = await commitWrite(c, deps, [{ type: 'setData', path, data, version }], false, session);
     if (!outcome.ok) return errorResponse(c, outcome.error);
@@ -112,7 +125,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
   const remove = async (c: Context) => {
     const path = znodePath(c, ZNODES);
     const version = expectedVersion(c.req.query('version'), c.req.header('if-match'), path);
-    const outcome = await commitWrite(c, deps, [{ type: 'delete', path, version }], false, sessionOf(c));
+    const outcome = await commitWrite(c, deps, [{ type: 'delete', path, version }], false, sessionOf(c, deps));
     if (!outcome.ok) return errorResponse(c, outcome.error);
     return c.body(null, 204);
   };
@@ -121,7 +134,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
 
   const stat = (c: Context) => {
     const path = znodePath(c, '/v1/stat');
-    readOptions(c);
+    watch(deps, readOptions(c, deps), path, 'data');
     const s = tree.stat(path);
     return s ? c.json({ path, stat: statJson(s) }) : noNode(c, path);
   };
@@ -130,9 +143,10 @@ export function znodeRoutes(deps: AppDeps): Hono {
 
   const children = (c: Context) => {
     const path = znodePath(c, '/v1/children');
-    readOptions(c);
+    const options = readOptions(c, deps);
     const s = tree.stat(path);
     if (!s) return noNode(c, path);
+    watch(deps, options, path, 'child');
     return c.json({ path, children: tree.childNames(path), stat: statJson(s) });
   };
   app.get('/v1/children', children);

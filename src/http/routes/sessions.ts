@@ -1,0 +1,86 @@
+/** Sessions: open, keepalive, close, watches (addWatch / removeWatches) and the event stream. */
+import { Hono, type Context } from 'hono';
+import type { RemoveType } from '../../core/watch/watch-registry.ts';
+import { pathError } from '../../core/tree/path.ts';
+import type { AppDeps } from '../app-deps.ts';
+import { readBody } from '../body.ts';
+import { badRequest, errorResponse, RequestRejected } from '../errors.ts';
+import { authenticate, parseSessionId } from '../session-context.ts';
+import { streamSessionEvents } from '../session-stream.ts';
+
+async function readJson(c: Context): Promise<Record<string, unknown>> {
+  const bytes = await readBody(c, 65536);
+  if (bytes.length === 0) return {};
+  try {
+    const value: unknown = JSON.parse(Buffer.from(bytes).toString('utf8'));
+    if (typeof value === 'object' && value !== null && !Array.isArray(value)) return value as Record<string, unknown>;
+  } catch {
+    // answered below
+  }
+  throw badRequest('body must be a JSON object');
+}
+
+function validPath(raw: unknown, name: string): string {
+  if (typeof raw !== 'string') throw badRequest(`${name} is required`);
+  const invalid = pathError(raw);
+  if (invalid) throw badRequest(`invalid path: ${invalid}`, raw);
+  return raw;
+}
+
+export function sessionRoutes(deps: AppDeps): Hono {
+  const app = new Hono();
+  const { sessions } = deps.node;
+  const sessionParam = (c: Context) => authenticate(c, deps, parseSessionId(c.req.param('id') ?? ''));
+
+  app.post('/v1/sessions', async (c) => {
+    const body = await readJson(c);
+    const requested = body.timeoutMs ?? deps.config.tickTimeMs * 10;
+    if (typeof requested !== 'number' || !Number.isSafeInteger(requested) || requested <= 0) {
+      throw badRequest('timeoutMs must be a positive integer of milliseconds');
+    }
+    const opened = await sessions.open(requested);
+    if ('code' in opened) return errorResponse(c, opened);
+    c.header('Location', `/v1/sessions/${opened.id}`);
+    return c.json({ id: String(opened.id), timeoutMs: opened.timeoutMs, token: opened.token }, 201);
+  });
+
+  app.post('/v1/sessions/:id/keepalive', (c) => {
+    const id = sessionParam(c);
+    return c.json({ id: String(id), timeoutMs: sessions.timeoutOf(id) });
+  });
+
+  app.delete('/v1/sessions/:id', async (c) => {
+    const error = await sessions.close(sessionParam(c));
+    return error ? errorResponse(c, error) : c.body(null, 204);
+  });
+
+  app.get('/v1/sessions/:id/events', (c) => {
+    const id = parseSessionId(c.req.param('id'));
+    authenticate(c, deps, id, c.req.header('zk-session-token') ?? c.req.query('token'));
+    return streamSessionEvents(c, deps, id);
+  });
+
+  app.post('/v1/sessions/:id/watches', async (c) => {
+    const id = sessionParam(c);
+    const body = await readJson(c);
+    const path = validPath(body.path, 'path');
+    const mode = body.mode ?? 'persistent';
+    if (mode !== 'persistent' && mode !== 'persistent_recursive') {
+      throw badRequest('mode must be persistent or persistent_recursive');
+    }
+    const error = sessions.addPersistentWatch(id, path, mode);
+    if (error) throw new RequestRejected(error);
+    return c.json({ path, mode }, 201);
+  });
+
+  app.delete('/v1/sessions/:id/watches', (c) => {
+    const id = sessionParam(c);
+    const path = validPath(c.req.query('path'), 'path');
+    const type = c.req.query('type') ?? 'any';
+    if (type !== 'data' && type !== 'children' && type !== 'any') throw badRequest('type must be data, children or any');
+    const error = sessions.removeWatches(id, path, type as RemoveType);
+    return error ? errorResponse(c, error) : c.body(null, 204);
+  });
+
+  return app;
+}

@@ -1,0 +1,76 @@
+/**
+ * A session's event stream over Server-Sent Events. One writer per session, in zxid order: it
+ * replays the outbox after `Last-Event-ID`, then follows it; a comment line at least every
+ * timeoutMs/3 keeps proxies (and the session) alive. A second stream for the same session
+ * replaces the first. The session's end is the last event, then the stream closes.
+ */
+import type { Context } from 'hono';
+import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
+import { zkError } from '../core/errors.ts';
+import { parseEventId, type Outbox } from '../node/outbox.ts';
+import type { AppDeps } from './app-deps.ts';
+import { badRequest, errorResponse } from './errors.ts';
+
+const active = new WeakMap<AppDeps, Map<number, () => void>>();
+
+function streamsOf(deps: AppDeps): Map<number, () => void> {
+  let map = active.get(deps);
+  if (!map) active.set(deps, (map = new Map()));
+  return map;
+}
+
+export function streamSessionEvents(c: Context, deps: AppDeps, sessionId: number): Response {
+  const outbox = deps.node.sessions.outbox(sessionId);
+  if (!outbox) return errorResponse(c, zkError('SESSIONEXPIRED', `session ${sessionId} has ended`));
+  const rawLast = c.req.header('last-event-id') ?? c.req.query('lastEventId');
+  const last = rawLast === undefined || rawLast === '' ? undefined : parseEventId(rawLast);
+  if (rawLast && !last) throw badRequest(`Last-Event-ID must be <zxid>-<k>, got "${rawLast}"`);
+  const streams = streamsOf(deps);
+  if (!streams.has(sessionId) && streams.size >= deps.config.maxStreams) {
+    return errorResponse(c, zkError('THROTTLEDOP', `at most ${deps.config.maxStreams} event streams`));
+  }
+  const cursor = outbox.cursorAfter(last);
+  const heartbeatMs = Math.max(50, Math.floor(deps.node.sessions.timeoutOf(sessionId) / 3));
+  return streamSSE(c, async (stream) => {
+    streams.get(sessionId)?.();
+    let replaced = false;
+    const replace = () => {
+      replaced = true;
+      outbox.wakeAll();
+    };
+    streams.set(sessionId, replace);
+    stream.onAbort(() => outbox.wakeAll());
+    try {
+      if (!cursor.ok) return await overflow(stream);
+      await pump(stream, outbox, cursor.seq, heartbeatMs, () => replaced || stream.aborted, () => deps.node.sessions.keepalive(sessionId));
+    } finally {
+      if (streams.get(sessionId) === replace) streams.delete(sessionId);
+    }
+  });
+}
+
+async function overflow(stream: SSEStreamingApi): Promise<void> {
+  await stream.writeSSE({ event: 'overflow', data: JSON.stringify({ reason: 'events after Last-Event-ID were dropped; read state again and set watches again' }) });
+}
+
+async function pump(
+  stream: SSEStreamingApi, outbox: Outbox, from: number, heartbeatMs: number, stopped: () => boolean, alive: () => void,
+): Promise<void> {
+  let seq = from;
+  await stream.write(': connected\n\n');
+  while (!stopped()) {
+    const batch = outbox.read(seq);
+    if (batch === 'overflow') return overflow(stream);
+    for (const e of batch) {
+      await stream.writeSSE({ id: e.id, event: e.event, data: e.data });
+      seq = e.seq + 1;
+      if (e.event === 'session') return;
+    }
+    alive();
+    let timer: NodeJS.Timeout | undefined;
+    const beat = new Promise<'beat'>((resolve) => (timer = setTimeout(() => resolve('beat'), heartbeatMs)));
+    const woke = await Promise.race([outbox.waitFor(seq).then(() => 'event' as const), beat]);
+    clearTimeout(timer);
+    if (woke === 'beat' && !stopped()) await stream.write(': heartbeat\n\n');
+  }
+}

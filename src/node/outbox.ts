@@ -1,0 +1,84 @@
+/**
+ * A session's ordered outbox of events: what its stream sends and what a reconnect with
+ * Last-Event-ID replays. Ids are `<zxid>-<k>`, k counting the events of one zxid on this
+ * session, so ids are unique and increasing. Bounded: past `maxEvents` the oldest are dropped,
+ * and a reader that still needed them is told (overflow), never silently skipped.
+ */
+
+export interface OutboxEvent {
+  readonly seq: number;
+  readonly id: string;
+  readonly zxid: number;
+  readonly k: number;
+  readonly event: 'watch' | 'session';
+  readonly data: string;
+}
+
+export type Cursor = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: 'overflow' };
+
+export function parseEventId(raw: string): { zxid: number; k: number } | undefined {
+  const m = /^(\d{1,16})-(\d{1,9})$/.exec(raw.trim());
+  if (!m) return undefined;
+  const zxid = Number(m[1]);
+  return Number.isSafeInteger(zxid) ? { zxid, k: Number(m[2]) } : undefined;
+}
+
+function isAfter(a: { zxid: number; k: number }, b: { zxid: number; k: number }): boolean {
+  return a.zxid > b.zxid || (a.zxid === b.zxid && a.k > b.k);
+}
+
+export class Outbox {
+  private events: OutboxEvent[] = [];
+  private nextSeq = 0;
+  private lastDropped: OutboxEvent | undefined;
+  private waiters: Array<() => void> = [];
+  /** Set once the session has ended: its final event is in the outbox. */
+  ended = false;
+
+  constructor(private readonly maxEvents: number) {}
+
+  push(zxid: number, event: OutboxEvent['event'], payload: object): OutboxEvent {
+    const last = this.events[this.events.length - 1];
+    const k = last && last.zxid === zxid ? last.k + 1 : 0;
+    const entry = { seq: this.nextSeq++, id: `${zxid}-${k}`, zxid, k, event, data: JSON.stringify(payload) };
+    this.events.push(entry);
+    if (this.events.length > this.maxEvents) {
+      const drop = this.events.length - this.maxEvents;
+      this.lastDropped = this.events[drop - 1];
+      this.events = this.events.slice(drop);
+    }
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+    return entry;
+  }
+
+  /** Where a reader resumes: after `lastEventId`, or from now when it has none. */
+  cursorAfter(lastEventId: { zxid: number; k: number } | undefined): Cursor {
+    if (!lastEventId) return { ok: true, seq: this.nextSeq };
+    // The reader missed events that were already dropped: tell it rather than skip them.
+    if (this.lastDropped && isAfter(this.lastDropped, lastEventId)) return { ok: false, reason: 'overflow' };
+    const next = this.events.find((e) => isAfter(e, lastEventId));
+    return { ok: true, seq: next ? next.seq : this.nextSeq };
+  }
+
+  /** Events from `seq` on, or overflow when some were already dropped. */
+  read(seq: number): OutboxEvent[] | 'overflow' {
+    const firstSeq = this.events[0]?.seq ?? this.nextSeq;
+    if (seq < firstSeq) return 'overflow';
+    return this.events.slice(seq - firstSeq);
+  }
+
+  /** Resolves at the next push (or at once if `seq` is behind). */
+  waitFor(seq: number): Promise<void> {
+    if (seq < this.nextSeq) return Promise.resolve();
+    return new Promise((resolve) => this.waiters.push(resolve));
+  }
+
+  /** Wakes every waiting reader (e.g. to notice a shutdown). */
+  wakeAll(): void {
+    const waiters = this.waiters;
+    this.waiters = [];
+    for (const wake of waiters) wake();
+  }
+}

@@ -1,0 +1,176 @@
+/**
+ * Sessions on this node: opening and closing them through the log, token checks, liveness
+ * (the leader's tracker turns silence into an expiry transaction), watches, and each session's
+ * outbox of events. Applied transactions drive it: events are routed to outboxes synchronously
+ * in the apply step, so an event is queued before any response that reflects its change.
+ */
+import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
+import type { Config } from '../config.ts';
+import { zkError, type ZkError } from '../core/errors.ts';
+import { negotiateTimeout, SessionTracker } from '../core/session/session-tracker.ts';
+import type { ApplyOutput, EventType, SessionEnd } from '../core/tree/results.ts';
+import type { SessionEndReason } from '../core/tree/txn.ts';
+import { WatchRegistry, type OneShotKind, type PersistentMode, type RemoveType } from '../core/watch/watch-registry.ts';
+import type { Logger } from '../observability/logger.ts';
+import type { NodeHost } from './node-host.ts';
+import { Outbox } from './outbox.ts';
+
+const ENDED_REMEMBERED_MAX = 10_000;
+const EXPIRIES_PER_ROUND_MAX = 1000;
+
+export interface OpenedSession {
+  readonly id: number;
+  readonly timeoutMs: number;
+  readonly token: string;
+}
+
+const hashToken = (token: string) => createHash('sha256').update(token).digest();
+
+export class SessionManager {
+  readonly registry: WatchRegistry;
+  private readonly tracker = new SessionTracker();
+  private readonly outboxes = new Map<number, Outbox>();
+  private readonly ended = new Map<number, SessionEndReason>();
+  private readonly closing = new Set<number>();
+  private timer: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly host: NodeHost,
+    private readonly config: Config,
+    private readonly nowMs: () => number,
+    private readonly logger: Logger,
+  ) {
+    this.registry = new WatchRegistry(config.maxWatchesPerSession);
+    // Sessions recovered from disk: each gets a fresh full timeout, as a new ZooKeeper leader grants.
+    for (const s of host.tree.sessions.all()) this.track(s.id, s.timeoutMs);
+    host.onApplied((output, zxid) => this.applied(output, zxid));
+  }
+
+  start(): void {
+    const everyMs = Math.max(10, Math.floor(this.config.tickTimeMs / 2));
+    this.timer = setInterval(() => this.expireRound(), everyMs);
+    this.timer.unref();
+  }
+
+  stop(): void {
+    clearInterval(this.timer);
+    for (const outbox of this.outboxes.values()) outbox.wakeAll();
+  }
+
+  get size(): number {
+    return this.host.tree.sessions.size;
+  }
+
+  async open(requestedTimeoutMs: number): Promise<OpenedSession | ZkError> {
+    if (this.size >= this.config.maxSessions) return zkError('THROTTLEDOP', `at most ${this.config.maxSessions} sessions`);
+    const timeoutMs = negotiateTimeout(requestedTimeoutMs, this.config.tickTimeMs);
+    const token = randomBytes(32).toString('base64url');
+    const tokenHash = hashToken(token).toString('hex');
+    const { result } = await this.host.submit({ timeMs: this.nowMs(), txn: { type: 'createSession', timeoutMs, tokenHash } });
+    if (!result || !('sessionId' in result)) return zkError('SYSTEMERROR', 'createSession gave no session');
+    return { id: result.sessionId, timeoutMs, token };
+  }
+
+  /** Whether `token` lets a request act for session `id`: undefined when it does. */
+  authenticate(id: number, token: string | undefined): ZkError | undefined {
+    const record = this.host.tree.sessions.get(id);
+    if (!record) {
+      return this.ended.has(id)
+        ? zkError('SESSIONEXPIRED', `session ${id} has ${this.ended.get(id)}`)
+        : zkError('UNKNOWNSESSION', `session ${id} is not known`);
+    }
+    const expected = Buffer.from(record.tokenHash, 'hex');
+    const given = hashToken(token ?? '');
+    if (token === undefined || expected.length !== given.length || !timingSafeEqual(expected, given)) {
+      return zkError('AUTHFAILED', `wrong or missing token for session ${id}`);
+    }
+    return undefined;
+  }
+
+  timeoutOf(id: number): number {
+    return this.host.tree.sessions.get(id)?.timeoutMs ?? 0;
+  }
+
+  keepalive(id: number): void {
+    this.tracker.touch(id, this.nowMs());
+  }
+
+  /** Closes the session through the log; resolves once its ephemerals are gone. */
+  async close(id: number): Promise<ZkError | undefined> {
+    const { result } = await this.host.submit({ timeMs: this.nowMs(), txn: { type: 'closeSession', sessionId: id, reason: 'closed' } });
+    return result && !result.ok ? result.error : undefined;
+  }
+
+  outbox(id: number): Outbox | undefined {
+    return this.outboxes.get(id);
+  }
+
+  addWatch(id: number, path: string, kind: OneShotKind): ZkError | undefined {
+    return this.registry.addOneShot(id, path, kind) ? undefined : this.tooManyWatches();
+  }
+
+  addPersistentWatch(id: number, path: string, mode: PersistentMode): ZkError | undefined {
+    return this.registry.addPersistent(id, path, mode) ? undefined : this.tooManyWatches();
+  }
+
+  /** removeWatches: the removal events go on the session's stream. */
+  removeWatches(id: number, path: string, type: RemoveType): ZkError | undefined {
+    const removed = this.registry.remove(id, path, type);
+    if (!removed) return zkError('NOWATCHER', `no ${type} watch on ${path}`, path);
+    const zxid = this.host.appliedZxid;
+    for (const type of removed) this.deliver(id, zxid, type, path);
+    return undefined;
+  }
+
+  private tooManyWatches(): ZkError {
+    return zkError('THROTTLEDOP', `a session holds at most ${this.config.maxWatchesPerSession} watches`);
+  }
+
+  private track(id: number, timeoutMs: number): void {
+    this.tracker.add(id, timeoutMs, this.nowMs());
+    this.outboxes.set(id, new Outbox(this.config.outboxEventsMax));
+  }
+
+  private deliver(sessionId: number, zxid: number, type: EventType, path: string): void {
+    this.outboxes.get(sessionId)?.push(zxid, 'watch', { type, path, zxid: String(zxid) });
+  }
+
+  private applied(output: ApplyOutput, zxid: number): void {
+    if (output.result && 'sessionId' in output.result && output.result.ok && !output.sessionEnd) {
+      const record = this.host.tree.sessions.get(output.result.sessionId);
+      if (record) this.track(record.id, record.timeoutMs);
+    }
+    if (output.events.length > 0) {
+      for (const { sessionId, event } of this.registry.route(output.events)) {
+        this.deliver(sessionId, zxid, event.type, event.path);
+      }
+    }
+    if (output.sessionEnd) this.end(output.sessionEnd, zxid);
+  }
+
+  /** After the close's own events: the final session event, then forget the session. */
+  private end({ sessionId, reason }: SessionEnd, zxid: number): void {
+    const outbox = this.outboxes.get(sessionId);
+    outbox?.push(zxid, 'session', { state: reason, zxid: String(zxid) });
+    if (outbox) outbox.ended = true;
+    this.registry.removeSession(sessionId);
+    this.tracker.remove(sessionId);
+    this.ended.set(sessionId, reason);
+    if (this.ended.size > ENDED_REMEMBERED_MAX) this.ended.delete(this.ended.keys().next().value!);
+    // Keep the outbox a little while so a reconnecting stream can still read the end.
+    setTimeout(() => this.outboxes.delete(sessionId), 60_000).unref();
+    this.logger.info({ event: 'session-ended', sessionId, reason, zxid }, 'session ended');
+  }
+
+  private expireRound(): void {
+    if (this.host.status().role !== 'leader') return;
+    for (const id of this.tracker.expired(this.nowMs(), EXPIRIES_PER_ROUND_MAX)) {
+      if (this.closing.has(id)) continue;
+      this.closing.add(id);
+      this.host
+        .submit({ timeMs: this.nowMs(), txn: { type: 'closeSession', sessionId: id, reason: 'expired' } })
+        .catch((error: unknown) => this.logger.warn({ err: error, sessionId: id }, 'expiry not committed'))
+        .finally(() => this.closing.delete(id));
+    }
+  }
+}

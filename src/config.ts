@@ -20,6 +20,7 @@ export interface Config {
   readonly maxWatchesPerSession: number;
   readonly maxStreams: number;
   readonly outboxEventsMax: number;
+  readonly historyEventsMax: number;
   readonly logLevel: string;
 }
 
@@ -48,6 +49,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'maxWatchesPerSession', flag: 'max-watches-per-session', env: 'CORRAL_MAX_WATCHES_PER_SESSION', kind: 'int', default: 10000, help: 'watches one session may hold (429 past it)' },
   { key: 'maxStreams', flag: 'max-streams', env: 'CORRAL_MAX_STREAMS', kind: 'int', default: 10000, help: 'open event streams before new ones get 429' },
   { key: 'outboxEventsMax', flag: 'outbox-events-max', env: 'CORRAL_OUTBOX_EVENTS_MAX', kind: 'int', default: 10000, help: 'events kept per session for delivery and Last-Event-ID replay' },
+  { key: 'historyEventsMax', flag: 'history-events-max', env: 'CORRAL_HISTORY_EVENTS_MAX', kind: 'int', default: 100000, help: 'change events kept for resuming /v1/watch streams from a zxid' },
   { key: 'corsOrigins', flag: 'cors-origins', env: 'CORRAL_CORS_ORIGINS', kind: 'list', default: [], help: 'comma-separated origins allowed by CORS (* for any)' },
   { key: 'logLevel', flag: 'log-level', env: 'CORRAL_LOG_LEVEL', kind: 'string', default: 'info', help: 'pino level: fatal, error, warn, info, debug, silent' },
 ];

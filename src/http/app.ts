@@ -11,12 +11,13 @@ import { errorResponse, RequestRejected } from './errors.ts';
 import { multiRoutes } from './routes/multi.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { sessionRoutes } from './routes/sessions.ts';
+import { watchRoutes } from './routes/watch.ts';
 import { znodeRoutes } from './routes/znodes.ts';
 import { parseZxid } from './values.ts';
 
 const ALLOWED: Array<[RegExp, string]> = [
   [/^\/v1\/(znodes)(\/|$)/, 'GET, HEAD, POST, PUT, DELETE'],
-  [/^\/v1\/(stat|children)(\/|$)/, 'GET'],
+  [/^\/v1\/(stat|children|watch)(\/|$)/, 'GET'],
   [/^\/v1\/multi\/?$/, 'POST'],
   [/^\/v1\/sessions\/?$/, 'POST'],
   [/^\/v1\/sessions\/[^/]+\/?$/, 'DELETE'],
@@ -106,6 +107,7 @@ export function createApp(deps: AppDeps): Hono {
   app.route('/', znodeRoutes(deps));
   app.route('/', multiRoutes(deps));
   app.route('/', sessionRoutes(deps));
+  app.route('/', watchRoutes(deps));
   app.route('/', operationsRoutes(deps));
   app.notFound(notFound);
   app.onError(onError(deps));

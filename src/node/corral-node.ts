@@ -14,6 +14,8 @@ import { SqliteLogStore } from '../storage/log-store.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { NodeHost } from './node-host.ts';
 import { Reaper } from './reaper.ts';
+import { ChangeFeed } from './change-feed.ts';
+import { ChangeHistory } from '../storage/change-history.ts';
 import { SessionManager } from './session-manager.ts';
 
 export interface NodeDeps {
@@ -26,13 +28,15 @@ export class CorralNode {
   readonly metrics: Metrics;
   readonly checkpointer: Checkpointer;
   readonly sessions: SessionManager;
+  readonly changes: ChangeFeed;
   private readonly reaper: Reaper;
   private readonly db: SqliteDb;
   private reapTimer: NodeJS.Timeout | undefined;
 
   constructor(readonly config: Config, private readonly deps: NodeDeps) {
     const started = deps.nowMs();
-    this.db = openDatabase(join(config.dataDir, 'corral.db'));
+    const file = join(config.dataDir, 'corral.db');
+    this.db = openDatabase(file);
     const { checkpoints, latest, tree, log } = recoverState(this.db);
     const consensus = new SoloConsensus({
       id: config.id, log, hardState: log.hardState(), appliedIndex: latest?.index ?? 0,
@@ -48,9 +52,11 @@ export class CorralNode {
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
+    this.changes = new ChangeFeed(this.host, new ChangeHistory(file, config.historyEventsMax));
     try {
       this.host.drain(); // replays the log behind the checkpoint
     } catch (error) {
+      this.changes.history.close();
       this.db.close();
       throw asCorruption(error);
     }
@@ -74,6 +80,7 @@ export class CorralNode {
     this.sessions.stop();
     await this.host.close(5000);
     await this.checkpointer.stop();
+    this.changes.history.close();
     this.db.close();
   }
 }

@@ -1,0 +1,56 @@
+/**
+ * Every applied transaction's watch events, for the session-less watch streams: recorded into
+ * the change history (for resuming from a zxid) and handed to live subscribers in apply order.
+ */
+import type { TreeEvent } from '../core/tree/results.ts';
+import type { ChangeHistory, HistoryEvent } from '../storage/change-history.ts';
+import type { NodeHost } from './node-host.ts';
+
+export type ChangeListener = (events: readonly TreeEvent[]) => void;
+
+export class ChangeFeed {
+  private readonly listeners = new Set<ChangeListener>();
+  private flushScheduled = false;
+
+  constructor(private readonly host: NodeHost, readonly history: ChangeHistory) {
+    // Events up to what the history already holds are not recorded twice when the log replays.
+    const recorded = history.recordedThrough();
+    if (recorded === 0 && history.floor() === 0) history.setFloor(host.tree.appliedZxid);
+    host.onApplied((output, zxid) => {
+      if (output.events.length === 0) return;
+      if (zxid > recorded) {
+        history.record(output.events);
+        this.scheduleFlush();
+      }
+      for (const listener of this.listeners) listener(output.events);
+    });
+  }
+
+  get appliedZxid(): number {
+    return this.host.appliedZxid;
+  }
+
+  subscribe(listener: ChangeListener): () => void {
+    this.listeners.add(listener);
+    return () => this.listeners.delete(listener);
+  }
+
+  get subscribers(): number {
+    return this.listeners.size;
+  }
+
+  /** Recorded events after `zxid` up to what is applied now; flushes first so none are missing. */
+  replay(afterZxid: number, max: number): HistoryEvent[] {
+    this.history.flush();
+    return this.history.after(afterZxid, this.host.appliedZxid, max);
+  }
+
+  private scheduleFlush(): void {
+    if (this.flushScheduled) return;
+    this.flushScheduled = true;
+    setImmediate(() => {
+      this.flushScheduled = false;
+      this.history.flush();
+    });
+  }
+}

@@ -53,9 +53,15 @@ export class Outbox {
     return entry;
   }
 
-  /** Where a reader resumes: after `lastEventId`, or from now when it has none. */
+  /**
+   * Where a reader resumes: after `lastEventId`, or, for a first connection without one, from the
+   * session's first event, so nothing that happened before the stream opened is missed.
+   */
   cursorAfter(lastEventId: { zxid: number; k: number } | undefined): Cursor {
-    if (!lastEventId) return { ok: true, seq: this.nextSeq };
+    if (!lastEventId) {
+      if (this.lastDropped) return { ok: false, reason: 'overflow' };
+      return { ok: true, seq: this.events[0]?.seq ?? this.nextSeq };
+    }
     // The reader missed events that were already dropped: tell it rather than skip them.
     if (this.lastDropped && isAfter(this.lastDropped, lastEventId)) return { ok: false, reason: 'overflow' };
     const next = this.events.find((e) => isAfter(e, lastEventId));

@@ -56,4 +56,18 @@ describe('README quick start', () => {
       expect(stdout.trim(), example.command).toBe(example.status);
     }
   });
+
+  it('runs the session example: the stream shows the watch event, then the session\'s end', async () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const scripts = [...readme.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    expect(scripts.length).toBe(1);
+    const port = new URL(node.url).port;
+    const script = `set -e\n${scripts[0]!.replaceAll('127.0.0.1:8181', `127.0.0.1:${port}`)}`;
+    const { stdout } = await run('bash', ['-c', script], { timeout: 20_000 });
+    const watch = stdout.indexOf('"type":"NodeChildrenChanged","path":"/app"');
+    const end = stdout.indexOf('event: session\ndata: {"state":"closed"');
+    expect(watch, stdout).toBeGreaterThan(-1);
+    expect(end, stdout).toBeGreaterThan(watch);
+    expect(stdout).toContain('"ephemeralOwner"');
+  });
 });

@@ -13,6 +13,7 @@ import { operationsRoutes } from './routes/operations.ts';
 import { sessionRoutes } from './routes/sessions.ts';
 import { watchRoutes } from './routes/watch.ts';
 import { znodeRoutes } from './routes/znodes.ts';
+import { authenticatedSession } from './session-context.ts';
 import { parseZxid } from './values.ts';
 
 const ALLOWED: Array<[RegExp, string]> = [
@@ -28,10 +29,18 @@ const ALLOWED: Array<[RegExp, string]> = [
   [/^\/(healthz|readyz|metrics|openapi\.yaml|docs|v1\/cluster)\/?$/, 'GET'],
 ];
 
+/**
+ * `Zk-Zxid` on every response; on a session's requests also `Zk-Last-Event-Id`, the newest event
+ * queued on its stream, so a client can hold a read until its stream has delivered that event
+ * (ZooKeeper's rule: a watch event is seen before any result that reflects its change).
+ */
 function zxidHeader(deps: AppDeps): MiddlewareHandler {
   return async function zkZxid(c, next) {
     await next();
     c.res.headers.set('Zk-Zxid', String(deps.node.host.appliedZxid));
+    const session = authenticatedSession(c);
+    const lastId = session === undefined ? undefined : deps.node.sessions.outbox(session)?.lastId;
+    if (lastId) c.res.headers.set('Zk-Last-Event-Id', lastId);
   };
 }
 
@@ -99,7 +108,7 @@ export function createApp(deps: AppDeps): Hono {
     app.use('*', cors({
       origin: origins.includes('*') ? '*' : [...origins],
       allowHeaders: ['Content-Type', 'If-Match', 'Zk-Min-Zxid', 'Zk-Session-Id', 'Zk-Session-Token', 'Last-Event-ID'],
-      exposeHeaders: ['Zk-Zxid', 'ETag', 'Location', 'Retry-After'],
+      exposeHeaders: ['Zk-Zxid', 'Zk-Last-Event-Id', 'ETag', 'Location', 'Retry-After'],
     }));
   }
   app.use('*', methodGuard);

@@ -13,12 +13,20 @@ export function parseSessionId(raw: string): number {
   return id;
 }
 
+const authenticated = new WeakMap<Request, number>();
+
 /** Checks that the request may act for session `id`, and counts it as the session being heard from. */
 export function authenticate(c: Context, deps: AppDeps, id: number, token = c.req.header('zk-session-token')): number {
   const error = deps.node.sessions.authenticate(id, token);
   if (error) throw new RequestRejected(error);
   deps.node.sessions.keepalive(id);
+  authenticated.set(c.req.raw, id);
   return id;
+}
+
+/** The session this request proved it may act for, if any. */
+export function authenticatedSession(c: Context): number | undefined {
+  return authenticated.get(c.req.raw);
 }
 
 /** The session a znode request acts for (from its headers), 0 for none. */

@@ -68,6 +68,11 @@ export class Outbox {
     return { ok: true, seq: next ? next.seq : this.nextSeq };
   }
 
+  /** The id of the newest event queued, if any. */
+  get lastId(): string | undefined {
+    return this.events[this.events.length - 1]?.id;
+  }
+
   /** Events from `seq` on, or overflow when some were already dropped. */
   read(seq: number): OutboxEvent[] | 'overflow' {
     const firstSeq = this.events[0]?.seq ?? this.nextSeq;

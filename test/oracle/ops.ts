@@ -179,10 +179,11 @@ class Generator {
     ]);
     let path = isSequential(mode) ? this.root + rng.pick(SEQ_PARENTS) + rng.pick(SEQ_PREFIXES) : this.freshPath();
     if (isSequential(mode) && rng.chance(0.05)) path = this.root + rng.pick(INVALID);
-    // Mostly a sane TTL; sometimes none, zero, too large (> 2^40 - 1), or a TTL on a non-TTL mode.
+    // Mostly a sane TTL; sometimes none, zero, too large (> 2^40 - 1), or a TTL (even 0) on a
+    // non-TTL mode: ZooKeeper refuses any ttl >= 0 there (EphemeralType.validateTTL).
     const ttl = rng.weighted<number | undefined>(isTtlMode(mode)
       ? [[90, TTL_MS], [3, undefined], [4, 0], [3, 2 ** 40]]
-      : [[97, undefined], [3, TTL_MS]]);
+      : [[95, undefined], [3, TTL_MS], [2, 0]]);
     return { op: 'create', path, data: this.data(), mode, ...(ttl === undefined ? {} : { ttl }) };
   }
 
@@ -200,7 +201,7 @@ class Generator {
     const rng = this.rng;
     const x = this.freshPath();
     const plan: WriteSubOp<VersionSpec>[] = rng.chance(0.5)
-      ? [{ ...this.create(), path: x, mode: rng.pick(['persistent', 'container'] as const) },
+      ? [{ op: 'create', path: x, data: this.data(), mode: rng.pick(['persistent', 'container'] as const) },
         { op: 'create', path: `${x}/k`, data: this.data(), mode: 'persistent' },
         { op: 'setData', path: x, data: this.data(), version: 0 },
         { op: 'check', path: x, version: 1 }]

@@ -71,10 +71,15 @@ describe('oracle: Corral matches ZooKeeper 3.8', () => {
   }, 60_000);
 
   afterAll(async () => {
-    await zk?.close();
-    await zkServer?.stop();
-    await corralServer?.close();
-    if (corralDir !== '') rmSync(corralDir, { recursive: true, force: true });
+    const errors: unknown[] = [];
+    const cleanups = [
+      () => zk?.close(), () => zkServer?.stop(), () => corralServer?.close(),
+      () => { if (corralDir !== '') rmSync(corralDir, { recursive: true, force: true }); },
+    ];
+    for (const cleanup of cleanups) {
+      try { await cleanup(); } catch (err) { errors.push(err); }
+    }
+    if (errors.length > 0) throw errors[0];
   }, 30_000);
 
   const pair = (name: string): PairRunner => new PairRunner(ready(), corral, name);
@@ -126,6 +131,20 @@ describe('oracle: Corral matches ZooKeeper 3.8', () => {
     ];
     failOn(await pair('TTL reaping').runSteps(steps));
   }, 60_000);
+
+  it('refuses a ttl, even 0, on a create mode without TTL', async () => {
+    const root = `/ttl-args-${BASE_SEED}`;
+    const steps: Step[] = [
+      { op: 'create', path: root, data: '', mode: 'persistent' },
+      { op: 'create', path: `${root}/p5`, data: '', mode: 'persistent', ttl: 5 },
+      { op: 'create', path: `${root}/p0`, data: '', mode: 'persistent', ttl: 0 },
+      { op: 'create', path: `${root}/c0`, data: '', mode: 'container', ttl: 0 },
+      { op: 'create', path: `${root}/s-`, data: '', mode: 'persistent_sequential', ttl: 0 },
+      { op: 'multi', ops: [{ op: 'create', path: `${root}/m0`, data: '', mode: 'persistent', ttl: 0 }] },
+      { op: 'getChildren', path: root },
+    ];
+    failOn(await pair('ttl arguments').runSteps(steps));
+  }, 30_000);
 
   it('guards the /zookeeper system subtree like ZooKeeper', async () => {
     const steps: Step[] = [

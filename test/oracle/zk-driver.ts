@@ -4,7 +4,8 @@
 // because the latter cannot send create2/createContainer/createTTL/multiRead (see zk-wire.ts).
 // Creates go out exactly as the Java client sends them: createContainer (19) for CONTAINER,
 // createTTL (21) for the TTL modes or whenever a ttl is given (so the server itself judges a TTL
-// on a non-TTL mode), create2 (15) otherwise — also inside multi, so every create returns a Stat.
+// on a non-TTL mode), create2 (15) otherwise, also inside multi. There ZooKeeper 3.8 answers a
+// create2 with the path only; see createdStat for how its Stat is rebuilt.
 // What the Java client refuses before sending, this driver refuses too, with BADARGUMENTS and
 // no per-op results: invalid paths (zk-path.ts, a verified port of PathUtils), multis mixing
 // reads and writes, and in a write multi a create whose TTL does not fit its mode (Op.validate).
@@ -32,7 +33,6 @@ const ZK_CODE_NAMES: Readonly<Record<number, string>> = {
 function zkCodeName(code: number): string {
   return ZK_CODE_NAMES[code] ?? `UNKNOWN(${code})`;
 }
-
 
 const FLAGS: Record<CreateMode, number> = {
   persistent: 0, persistent_sequential: 2, container: 4,

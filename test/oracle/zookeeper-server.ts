@@ -105,13 +105,32 @@ async function waitForExit(child: ChildProcess, timeoutMs: number): Promise<bool
   });
 }
 
+// The JVM runs under a small sh watchdog holding our stdin pipe: when this process goes away for
+// any reason (even a SIGKILLed test worker), the pipe reaches EOF and the watchdog stops the JVM,
+// so no ZooKeeper outlives its test; then it removes the temp dir. The sh exits with the JVM, so
+// a crash is seen at once.
+const WATCHDOG = [
+  'exec 3<&0',
+  'java "$@" 3<&- </dev/null &',
+  'jvm=$!',
+  '( read -r _ <&3; kill "$jvm" 2>/dev/null ) &',
+  'wait "$jvm"; status=$?',
+  'rm -rf -- "$ZK_TEMP_DIR"',
+  'exit "$status"',
+].join('\n');
+
+function spawnJvm(args: string[], dir: string): ChildProcess {
+  // detached: its own process group, so stop() can SIGKILL sh, reader and JVM together.
+  return spawn('/bin/sh', ['-c', WATCHDOG, 'zookeeper-watchdog', ...args], {
+    cwd: dir, stdio: ['pipe', 'pipe', 'pipe'], detached: true, env: { ...process.env, ZK_TEMP_DIR: dir },
+  });
+}
+
 async function stopChild(child: ChildProcess, dir: string): Promise<void> {
-  if (child.exitCode === null && child.signalCode === null) {
-    child.kill('SIGTERM');
-    if (!(await waitForExit(child, 5000))) {
-      child.kill('SIGKILL');
-      await waitForExit(child, 5000);
-    }
+  child.stdin?.end(); // the watchdog sends SIGTERM to the JVM
+  if (!(await waitForExit(child, 10_000)) && child.pid !== undefined) {
+    try { process.kill(-child.pid, 'SIGKILL'); } catch { /* already gone */ }
+    await waitForExit(child, 5000);
   }
   rmSync(dir, { recursive: true, force: true });
 }
@@ -123,9 +142,7 @@ export async function startZooKeeper(options: StartOptions = {}): Promise<ZooKee
   const dir = mkdtempSync(join(tmpdir(), 'corral-zk-'));
   const port = await freePort();
   const cfg = writeConfig(dir, port);
-  const child = spawn('java', javaArgs(cfg, options.systemProperties ?? {}), {
-    cwd: dir, stdio: ['ignore', 'pipe', 'pipe'],
-  });
+  const child = spawnJvm(javaArgs(cfg, options.systemProperties ?? {}), dir);
   let output = '';
   const keepTail = (chunk: Buffer): void => { output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS); };
   child.stdout?.on('data', keepTail);

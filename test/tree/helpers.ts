@@ -7,7 +7,7 @@ import type { CreateMode, Znode } from '../../src/core/tree/znode.ts';
 
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
-export function createOp(path: string, mode: CreateMode = 'persistent', data = '', ttlMs = 0): WriteOp {
+export function createOp(path: string, mode: CreateMode = 'persistent', data = '', ttlMs = mode.endsWith('_with_ttl') ? 0 : -1): WriteOp {
   return { type: 'create', path, data: bytes(data), mode, ttlMs };
 }
 export const setDataOp = (path: string, data: string, version = -1): WriteOp =>

@@ -4,7 +4,7 @@ import { describe, expect, it } from 'vitest';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
 import { prepareWrite, type PrepareContext } from '../../src/core/tree/prepare.ts';
 import type { WriteOp } from '../../src/core/tree/txn.ts';
-import { CREATE_MODES, kindOf, TTL_MS_MAX, type CreateMode } from '../../src/core/tree/znode.ts';
+import { CREATE_MODES, kindOf, TTL_MS_MAX, type CreateMode, NO_TTL } from '../../src/core/tree/znode.ts';
 import { checkOp, createOp, deleteOp, setDataOp } from './helpers.ts';
 
 const ctx: PrepareContext = { timeMs: 1234, sessionId: 7, maxDataBytes: 16 };
@@ -41,7 +41,7 @@ describe('prepareWrite', () => {
     ['/a/.', 'persistent_sequential_with_ttl'],
     ['/', 'persistent_sequential'],
   ] as const)('allows the sequential create path %j, checked with its counter appended', (path, mode) => {
-    const ttlMs = kindOf(mode) === 'ttl' ? 10 : 0;
+    const ttlMs = kindOf(mode) === 'ttl' ? 10 : NO_TTL;
     expect(errorOf([createOp(path, mode, '', ttlMs)])).toBeUndefined();
     expect(errorOf([createOp(path, 'persistent')])?.code).toBe(path === '/' ? undefined : 'BADARGUMENTS');
   });
@@ -54,9 +54,12 @@ describe('prepareWrite', () => {
   it.each(CREATE_MODES.map((mode) => [mode]))('requires a ttl with %s only when it is a TTL mode', (mode) => {
     const ttlMode = kindOf(mode) === 'ttl';
     const withTtl = errorOf([createOp('/n', mode, '', 1000)]);
-    const withoutTtl = errorOf([createOp('/n', mode, '', 0)]);
+    const withoutTtl = errorOf([createOp('/n', mode, '', NO_TTL)]);
+    const zeroTtl = errorOf([createOp('/n', mode, '', 0)]);
     expect(withTtl?.code).toBe(ttlMode ? undefined : 'BADARGUMENTS');
     expect(withoutTtl?.code).toBe(ttlMode ? 'BADARGUMENTS' : undefined);
+    // ZooKeeper refuses any ttl, 0 included, with a mode that has none.
+    expect(zeroTtl?.code).toBe('BADARGUMENTS');
   });
 
   it.each([

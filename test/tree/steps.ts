@@ -63,7 +63,7 @@ const createAt: fc.Arbitrary<CreateAt> = fc.record({
 const createSpec: fc.Arbitrary<OpSpec> = fc
   .record({ at: createAt, mode: fc.constantFrom(...MODES), data, ttl: fc.integer({ min: 1, max: 25 }) })
   .map(({ at, mode, data: d, ttl }) => ({
-    type: 'create' as const, at, mode, data: d, ttlMs: mode.endsWith('_with_ttl') ? ttl : 0,
+    type: 'create' as const, at, mode, data: d, ttlMs: mode.endsWith('_with_ttl') ? ttl : -1,
   }));
 
 const opSpec: fc.Arbitrary<OpSpec> = fc.oneof(

@@ -8,7 +8,7 @@ import type { ZkError } from '../errors.ts';
 import { zkError } from '../errors.ts';
 import { pathError, sequentialSuffix } from './path.ts';
 import type { TxnEnvelope, WriteOp } from './txn.ts';
-import { isSequential, kindOf, TTL_MS_MAX } from './znode.ts';
+import { isSequential, kindOf, NO_TTL, TTL_MS_MAX } from './znode.ts';
 
 export interface PrepareContext {
   readonly timeMs: number;
@@ -44,7 +44,8 @@ function checkOp(op: WriteOp, ctx: PrepareContext): ZkError | undefined {
   if (kind === 'ttl' && !(Number.isInteger(op.ttlMs) && op.ttlMs > 0 && op.ttlMs <= TTL_MS_MAX)) {
     return zkError('BADARGUMENTS', `ttl must be an integer from 1 to ${TTL_MS_MAX} ms`, op.path);
   }
-  if (kind !== 'ttl' && op.ttlMs !== 0) {
+  // Any ttl given with another mode, 0 included, is refused, as ZooKeeper's validateTTL does.
+  if (kind !== 'ttl' && op.ttlMs !== NO_TTL) {
     return zkError('BADARGUMENTS', `ttl is only allowed with the *_with_ttl modes`, op.path);
   }
   if (kind === 'ephemeral' && ctx.sessionId === 0) {

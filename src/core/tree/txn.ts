@@ -12,6 +12,7 @@ export type WriteOp =
       readonly path: string;
       readonly data: Uint8Array;
       readonly mode: CreateMode;
+      /** -1 (NO_TTL) when the request gave none. */
       readonly ttlMs: number;
     }
   | { readonly type: 'delete'; readonly path: string; readonly version: number }

@@ -36,6 +36,9 @@ export function kindOf(mode: CreateMode): NodeKind {
   return 'persistent';
 }
 
+/** The ttl of a create that gave none (ZooKeeper's -1). */
+export const NO_TTL = -1;
+
 /** ZooKeeper's TTL bound (EphemeralType.TTL's max value: 40 bits of milliseconds). */
 export const TTL_MS_MAX = 0xff_ffff_ffff;
 

@@ -5,7 +5,7 @@
 import { Hono } from "hono";
 import { ZK_CODES, zkError, type ZkError } from '../../core/errors.ts';
 import type { WriteOp } from '../../core/tree/txn.ts';
-import { CREATE_MODES, type CreateMode } from '../../core/tree/znode.ts';
+import { CREATE_MODES, NO_TTL, type CreateMode } from '../../core/tree/znode.ts';
 import { pathError } from '../../core/tree/path.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { readBody } from '../body.ts';
@@ -56,7 +56,7 @@ function toWriteOp(raw: RawOp, i: number): WriteOp {
     case 'create': {
       const mode = field<string>(raw, 'mode', 'string', i) ?? 'persistent';
       if (!(CREATE_MODES as readonly string[]).includes(mode)) throw badRequest(`ops[${i}].mode "${mode}" is not a create mode`);
-      return { type: 'create', path, data, mode: mode as CreateMode, ttlMs: field<number>(raw, 'ttl', 'number', i) ?? 0 };
+      return { type: 'create', path, data, mode: mode as CreateMode, ttlMs: field<number>(raw, 'ttl', 'number', i) ?? NO_TTL };
     }
     case 'setData':
       return { type: 'setData', path, data, version };

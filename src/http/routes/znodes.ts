@@ -1,7 +1,7 @@
 /** The znode calls: getData, exists, stat, getChildren, create, setData, delete. */
 import { Hono, type Context } from 'hono';
 import { zkError } from '../../core/errors.ts';
-import { CREATE_MODES, type CreateMode } from '../../core/tree/znode.ts';
+import { CREATE_MODES, NO_TTL, type CreateMode } from '../../core/tree/znode.ts';
 import type { AppDeps } from '../app-deps.ts';
 import type { OneShotKind } from '../../core/watch/watch-registry.ts';
 import { badRequest, errorResponse, RequestRejected } from '../errors.ts';
@@ -52,7 +52,7 @@ function parseMode(raw: string | undefined): CreateMode {
 }
 
 function parseTtl(raw: string | undefined): number {
-  if (raw === undefined) return 0;
+  if (raw === undefined) return NO_TTL;
   if (!/^\d{1,16}$/.test(raw)) throw badRequest(`ttl must be a positive integer of milliseconds, got "${raw}"`);
   return Number(raw);
 }

@@ -73,6 +73,22 @@ function requestMetrics(deps: AppDeps): MiddlewareHandler {
   };
 }
 
+/**
+ * CORS only stops a page from reading an answer; a cross-site "simple" POST would still act.
+ * So a request that carries an Origin (a browser's) from anywhere but this node itself or an
+ * allowed origin is refused before it does anything (403 NOAUTH).
+ */
+function originGuard(allowed: readonly string[]): MiddlewareHandler {
+  const any = allowed.includes('*');
+  return async function originCheck(c, next) {
+    const origin = c.req.header('origin');
+    if (origin === undefined || any || allowed.includes(origin)) return next();
+    const host = c.req.header('host');
+    if (host && (origin === `http://${host}` || origin === `https://${host}`)) return next();
+    return errorResponse(c, zkError('NOAUTH', `origin ${origin} is not allowed (see --cors-origins)`));
+  };
+}
+
 function onError(deps: AppDeps) {
   return (error: Error, c: Context): Response => {
     if (error instanceof RequestRejected) return errorResponse(c, error.error);
@@ -107,10 +123,12 @@ export function createApp(deps: AppDeps): Hono {
     const origins = deps.config.corsOrigins;
     app.use('*', cors({
       origin: origins.includes('*') ? '*' : [...origins],
+      allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
       allowHeaders: ['Content-Type', 'If-Match', 'Zk-Min-Zxid', 'Zk-Session-Id', 'Zk-Session-Token', 'Last-Event-ID'],
       exposeHeaders: ['Zk-Zxid', 'Zk-Last-Event-Id', 'ETag', 'Location', 'Retry-After'],
     }));
   }
+  app.use('*', originGuard(deps.config.corsOrigins));
   app.use('*', methodGuard);
   app.use('/v1/*', minZxid(deps));
   app.route('/', znodeRoutes(deps));

@@ -2,7 +2,9 @@
  * A session's event stream over Server-Sent Events. One writer per session, in zxid order: it
  * replays the outbox after `Last-Event-ID`, then follows it; a comment line at least every
  * timeoutMs/3 keeps proxies (and the session) alive. A second stream for the same session
- * replaces the first. The session's end is the last event, then the stream closes.
+ * replaces the first. The session's end is the last event, then the stream closes. Events the
+ * client can no longer get (dropped past the outbox bound, or lost in a node restart) are
+ * announced with `event: overflow`, and the stream goes on with what is kept.
  */
 import type { Context } from 'hono';
 import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
@@ -41,8 +43,9 @@ export function streamSessionEvents(c: Context, deps: AppDeps, sessionId: number
     streams.set(sessionId, replace);
     stream.onAbort(() => outbox.wakeAll());
     try {
-      if (!cursor.ok) return await overflow(stream);
-      await pump(stream, outbox, cursor.seq, heartbeatMs, () => replaced || stream.aborted, () => deps.node.sessions.keepalive(sessionId));
+      // Told of an overflow, the client re-reads and re-watches; the stream goes on from what is kept.
+      if (!cursor.ok) await overflow(stream);
+      await pump(stream, outbox, cursor.ok ? cursor.seq : outbox.firstSeq, heartbeatMs, () => replaced || stream.aborted, () => deps.node.sessions.keepalive(sessionId));
     } finally {
       if (streams.get(sessionId) === replace) streams.delete(sessionId);
     }
@@ -60,7 +63,11 @@ async function pump(
   await stream.write(': connected\n\n');
   while (!stopped()) {
     const batch = outbox.read(seq);
-    if (batch === 'overflow') return overflow(stream);
+    if (batch === 'overflow') {
+      await overflow(stream);
+      seq = outbox.firstSeq;
+      continue;
+    }
     for (const e of batch) {
       await stream.writeSSE({ id: e.id, event: e.event, data: e.data });
       seq = e.seq + 1;

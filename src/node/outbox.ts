@@ -16,6 +16,8 @@ export interface OutboxEvent {
 
 export type Cursor = { readonly ok: true; readonly seq: number } | { readonly ok: false; readonly reason: 'overflow' };
 
+
+
 export function parseEventId(raw: string): { zxid: number; k: number } | undefined {
   const m = /^(\d{1,16})-(\d{1,9})$/.exec(raw.trim());
   if (!m) return undefined;
@@ -31,6 +33,8 @@ export class Outbox {
   private events: OutboxEvent[] = [];
   private nextSeq = 0;
   private lastDropped: OutboxEvent | undefined;
+  /** A resume from at or before this zxid missed events lost in a restart. */
+  private lostThrough = -1;
   private waiters: Array<() => void> = [];
   /** Set once the session has ended: its final event is in the outbox. */
   ended = false;
@@ -64,13 +68,24 @@ export class Outbox {
     }
     // The reader missed events that were already dropped: tell it rather than skip them.
     if (this.lastDropped && isAfter(this.lastDropped, lastEventId)) return { ok: false, reason: 'overflow' };
+    if (lastEventId.zxid <= this.lostThrough) return { ok: false, reason: 'overflow' };
     const next = this.events.find((e) => isAfter(e, lastEventId));
     return { ok: true, seq: next ? next.seq : this.nextSeq };
+  }
+
+  /** Events up to `zxid` are lost (a restart): a reader resuming from before it is told. */
+  markLostThrough(zxid: number): void {
+    this.lostThrough = zxid;
   }
 
   /** The id of the newest event queued, if any. */
   get lastId(): string | undefined {
     return this.events[this.events.length - 1]?.id;
+  }
+
+  /** The oldest event still kept (where a reader goes on after being told of an overflow). */
+  get firstSeq(): number {
+    return this.events[0]?.seq ?? this.nextSeq;
   }
 
   /** Events from `seq` on, or overflow when some were already dropped. */

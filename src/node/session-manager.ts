@@ -9,14 +9,15 @@ import type { Config } from '../config.ts';
 import { zkError, type ZkError } from '../core/errors.ts';
 import { negotiateTimeout, SessionTracker } from '../core/session/session-tracker.ts';
 import type { ApplyOutput, EventType, SessionEnd } from '../core/tree/results.ts';
-import type { SessionEndReason } from '../core/tree/txn.ts';
+import type { SessionEndReason, Txn } from '../core/tree/txn.ts';
 import { WatchRegistry, type OneShotKind, type PersistentMode, type RemoveType } from '../core/watch/watch-registry.ts';
 import type { Logger } from '../observability/logger.ts';
-import type { NodeHost } from './node-host.ts';
+import { NotCommittedError, type Committed, type NodeHost } from './node-host.ts';
 import { Outbox } from './outbox.ts';
 
 const ENDED_REMEMBERED_MAX = 10_000;
 const EXPIRIES_PER_ROUND_MAX = 1000;
+const ENDED_OUTBOX_KEPT_MS = 60_000;
 
 export interface OpenedSession {
   readonly id: number;
@@ -30,7 +31,8 @@ export class SessionManager {
   readonly registry: WatchRegistry;
   private readonly tracker = new SessionTracker();
   private readonly outboxes = new Map<number, Outbox>();
-  private readonly ended = new Map<number, SessionEndReason>();
+  /** Recently ended sessions: why (410 rather than 404), and their token hash for reading the end. */
+  private readonly ended = new Map<number, { reason: SessionEndReason; tokenHash: string }>();
   private readonly closing = new Set<number>();
   private timer: NodeJS.Timeout | undefined;
 
@@ -42,7 +44,7 @@ export class SessionManager {
   ) {
     this.registry = new WatchRegistry(config.maxWatchesPerSession);
     // Sessions recovered from disk: each gets a fresh full timeout, as a new ZooKeeper leader grants.
-    for (const s of host.tree.sessions.all()) this.track(s.id, s.timeoutMs);
+    for (const s of host.tree.sessions.all()) this.track(s.id, s.timeoutMs, host.appliedZxid);
     host.onApplied((output, zxid) => this.applied(output, zxid));
   }
 
@@ -66,20 +68,37 @@ export class SessionManager {
     const timeoutMs = negotiateTimeout(requestedTimeoutMs, this.config.tickTimeMs);
     const token = randomBytes(32).toString('base64url');
     const tokenHash = hashToken(token).toString('hex');
-    const { result } = await this.host.submit({ timeMs: this.nowMs(), txn: { type: 'createSession', timeoutMs, tokenHash } });
+    const committed = await this.submit({ type: 'createSession', timeoutMs, tokenHash });
+    if ('code' in committed) return committed;
+    const { result } = committed;
     if (!result || !('sessionId' in result)) return zkError('SYSTEMERROR', 'createSession gave no session');
     return { id: result.sessionId, timeoutMs, token };
   }
 
-  /** Whether `token` lets a request act for session `id`: undefined when it does. */
-  authenticate(id: number, token: string | undefined): ZkError | undefined {
-    const record = this.host.tree.sessions.get(id);
-    if (!record) {
-      return this.ended.has(id)
-        ? zkError('SESSIONEXPIRED', `session ${id} has ${this.ended.get(id)}`)
+  /** Orders a session txn; a write that could not be ordered (no leader, full queue) is its error. */
+  private async submit(txn: Txn): Promise<Committed | ZkError> {
+    try {
+      return await this.host.submit({ timeMs: this.nowMs(), txn });
+    } catch (error) {
+      if (error instanceof NotCommittedError) return error.error;
+      throw error;
+    }
+  }
+
+  /**
+   * Whether `token` lets a request act for session `id`: undefined when it does. With
+   * `readEnd`, an ended session's stream may still be read for a while (its last events and the
+   * end), so a client that was away, a browser's EventSource included, learns how it ended.
+   */
+  authenticate(id: number, token: string | undefined, readEnd = false): ZkError | undefined {
+    const ended = this.ended.get(id);
+    const hash = this.host.tree.sessions.get(id)?.tokenHash ?? (readEnd && this.outboxes.has(id) ? ended?.tokenHash : undefined);
+    if (!hash) {
+      return ended
+        ? zkError('SESSIONEXPIRED', `session ${id} has ${ended.reason}`)
         : zkError('UNKNOWNSESSION', `session ${id} is not known`);
     }
-    const expected = Buffer.from(record.tokenHash, 'hex');
+    const expected = Buffer.from(hash, 'hex');
     const given = hashToken(token ?? '');
     if (token === undefined || expected.length !== given.length || !timingSafeEqual(expected, given)) {
       return zkError('AUTHFAILED', `wrong or missing token for session ${id}`);
@@ -97,8 +116,9 @@ export class SessionManager {
 
   /** Closes the session through the log; resolves once its ephemerals are gone. */
   async close(id: number): Promise<ZkError | undefined> {
-    const { result } = await this.host.submit({ timeMs: this.nowMs(), txn: { type: 'closeSession', sessionId: id, reason: 'closed' } });
-    return result && !result.ok ? result.error : undefined;
+    const committed = await this.submit({ type: 'closeSession', sessionId: id, reason: 'closed' });
+    if ('code' in committed) return committed;
+    return committed.result && !committed.result.ok ? committed.result.error : undefined;
   }
 
   outbox(id: number): Outbox | undefined {
@@ -126,9 +146,15 @@ export class SessionManager {
     return zkError('THROTTLEDOP', `a session holds at most ${this.config.maxWatchesPerSession} watches`);
   }
 
-  private track(id: number, timeoutMs: number): void {
+  /**
+   * `recoveredAt`: the session comes back from disk after a restart. Its watches and undelivered
+   * events lived in memory and are gone, so its stream reports an overflow up to that zxid.
+   */
+  private track(id: number, timeoutMs: number, recoveredAt?: number): void {
     this.tracker.add(id, timeoutMs, this.nowMs());
-    this.outboxes.set(id, new Outbox(this.config.outboxEventsMax));
+    const outbox = new Outbox(this.config.outboxEventsMax);
+    if (recoveredAt !== undefined) outbox.markLostThrough(recoveredAt);
+    this.outboxes.set(id, outbox);
   }
 
   private deliver(sessionId: number, zxid: number, type: EventType, path: string): void {
@@ -149,16 +175,16 @@ export class SessionManager {
   }
 
   /** After the close's own events: the final session event, then forget the session. */
-  private end({ sessionId, reason }: SessionEnd, zxid: number): void {
+  private end({ sessionId, reason, tokenHash }: SessionEnd, zxid: number): void {
     const outbox = this.outboxes.get(sessionId);
     outbox?.push(zxid, 'session', { state: reason, zxid: String(zxid) });
     if (outbox) outbox.ended = true;
     this.registry.removeSession(sessionId);
     this.tracker.remove(sessionId);
-    this.ended.set(sessionId, reason);
+    this.ended.set(sessionId, { reason, tokenHash });
     if (this.ended.size > ENDED_REMEMBERED_MAX) this.ended.delete(this.ended.keys().next().value!);
-    // Keep the outbox a little while so a reconnecting stream can still read the end.
-    setTimeout(() => this.outboxes.delete(sessionId), 60_000).unref();
+    // Keep the outbox a while so a stream that reconnects can still read the end.
+    setTimeout(() => this.outboxes.delete(sessionId), ENDED_OUTBOX_KEPT_MS).unref();
     this.logger.info({ event: 'session-ended', sessionId, reason, zxid }, 'session ended');
   }
 

@@ -85,3 +85,23 @@ describe('operations endpoints', () => {
     expect(docs.body).toContain('getData');
   });
 });
+
+describe('cross-origin requests', () => {
+  it('refuses a browser request from an origin that is not allowed, before it acts (403 NOAUTH)', async () => {
+    const res = await t.request('POST', '/v1/znodes/victim', { body: 'x', headers: { origin: 'http://evil.example', 'content-type': 'text/plain' } });
+    expect(res.status).toBe(403);
+    expect(res.body.code).toBe('NOAUTH');
+    expect((await t.request('GET', '/v1/znodes/victim')).status).toBe(404);
+  });
+
+  it('lets requests without an Origin, from the node itself, and from allowed origins through', async () => {
+    const open = startTestNode({ corsOrigins: ['http://app.example'] });
+    try {
+      expect((await open.request('POST', '/v1/znodes/a', { body: '', headers: { origin: 'http://app.example' } })).status).toBe(201);
+      expect((await open.request('GET', '/v1/znodes/a', { headers: { origin: 'http://localhost', host: 'localhost' } })).status).toBe(200);
+      expect((await open.request('POST', '/v1/znodes/b', { body: '' })).status).toBe(201);
+    } finally {
+      await open.close();
+    }
+  });
+});

@@ -6,6 +6,7 @@ import {
   matchRoute,
   schemaValidator,
   specOperations,
+  validateFetchResponse,
   validateResponse,
 } from '../support/openapi.ts';
 
@@ -57,6 +58,7 @@ describe('openapi.yaml', () => {
   it('has the agreed operations', () => {
     const ids = new Set(ops.map((op) => op.operationId));
     const agreed = ['getData', 'exists', 'getStat', 'getChildren', 'create', 'setData', 'delete', 'multi', 'sync',
+      'openSession', 'keepalive', 'closeSession', 'sessionEvents', 'addWatch', 'removeWatches', 'watchStream',
       'getCluster', 'healthz', 'readyz', 'metrics', 'getOpenApi', 'getDocs'];
     for (const id of agreed) expect(ids.has(id), id).toBe(true);
   });
@@ -76,9 +78,10 @@ describe('openapi.yaml', () => {
     for (const op of ops.filter((o) => o.template.startsWith('/v1/'))) {
       const statuses = Object.keys(op.operation.responses as object);
       expect(statuses, op.operationId).toEqual(expect.arrayContaining(['400', '503']));
-      // deleteRoot always answers 400 (deleting / is refused), so it cannot be throttled.
+      // deleteRoot always answers 400 (deleting / is refused), so it cannot be throttled;
+      // keepalive and removeWatches change no state through the log, so they are never queued.
       const isWrite = ['POST', 'PUT', 'DELETE'].includes(op.method) && !op.template.startsWith('/v1/sync')
-        && op.operationId !== 'deleteRoot';
+        && !['deleteRoot', 'keepalive', 'removeWatches'].includes(op.operationId);
       if (isWrite) expect(statuses, op.operationId).toContain('429');
     }
   });
@@ -86,7 +89,10 @@ describe('openapi.yaml', () => {
   it('accepts Zk-Min-Zxid on every /v1 operation', () => {
     for (const op of ops.filter((o) => o.template.startsWith('/v1/'))) {
       const params = [...((op.pathItem.parameters as object[]) ?? []), ...((op.operation.parameters as object[]) ?? [])];
-      const names = params.map((p) => deref(String((p as { $ref: string }).$ref)).value.name);
+      const names = params.map((p) => {
+        const ref = (p as { $ref?: string }).$ref;
+        return ref === undefined ? (p as { name: string }).name : deref(ref).value.name;
+      });
       expect(names, op.operationId).toContain('Zk-Min-Zxid');
     }
   });
@@ -118,6 +124,59 @@ describe('openapi.yaml', () => {
     }
     expect(examples).toBeGreaterThan(0);
   });
+
+  it('declares 401 AUTHFAILED, 404 UNKNOWNSESSION and 410 SESSIONEXPIRED wherever a session acts', () => {
+    const usesSession = (op: (typeof ops)[number]): boolean =>
+      op.template.startsWith('/v1/sessions/') || JSON.stringify([op.pathItem.parameters, op.operation.parameters]).includes('SessionId');
+    const acting = ops.filter(usesSession);
+    expect(acting.map((op) => op.operationId)).toEqual(expect.arrayContaining(['getData', 'create', 'multi', 'keepalive', 'sessionEvents']));
+    for (const op of acting) {
+      const responses = op.operation.responses as Record<string, unknown>;
+      expect(Object.keys(responses), op.operationId).toEqual(expect.arrayContaining(['401', '404', '410']));
+      if (op.method === 'HEAD') continue;
+      const codes = (status: string): string[] => {
+        const { pointer } = deref(`${op.pointer}/responses/${status}`);
+        const errors = ['AUTHFAILED', 'UNKNOWNSESSION', 'SESSIONEXPIRED', 'NONODE', 'NOWATCHER', 'THROTTLEDOP'];
+        const validate = schemaValidator(`${pointer}/content/application~1json/schema`);
+        return errors.filter((code) => validate({ code, zkCode: -1, message: 'm' }));
+      };
+      expect(codes('401'), op.operationId).toEqual(['AUTHFAILED']);
+      expect(codes('404'), op.operationId).toContain('UNKNOWNSESSION');
+      expect(codes('410'), op.operationId).toEqual(['SESSIONEXPIRED']);
+    }
+  });
+
+  it('declares 429 THROTTLEDOP on every read that can set a watch', () => {
+    const watching = ops.filter((op) => JSON.stringify(op.operation.parameters ?? []).includes('"#/components/parameters/Watch"'));
+    expect(watching.map((op) => op.operationId).sort()).toEqual(
+      ['exists', 'existsRoot', 'getChildren', 'getChildrenRoot', 'getData', 'getDataRoot', 'getStat', 'getStatRoot'],
+    );
+    for (const op of watching) expect(Object.keys(op.operation.responses as object), op.operationId).toContain('429');
+  });
+
+  it.each([
+    ['the session event stream', '#/paths/~1v1~1sessions~1{id}~1events/get/responses/200', ['overflow', 'session', 'watch'], 'event: session'],
+    ['the session-less watch stream', '#/paths/~1v1~1watch~1{path}/get/responses/200', ['overflow', 'reset', 'watch'], 'event: watch'],
+  ])('describes %s: its example events match the x-sse-events schemas', (_name, responsePointer, names, lastEvent) => {
+    const { pointer, value } = deref(responsePointer);
+    const media = (value.content as Record<string, { example: string; 'x-sse-events': Record<string, { id: string }> }>)['text/event-stream']!;
+    const kinds = media['x-sse-events'];
+    expect(Object.keys(kinds).sort()).toEqual(names);
+    const eventId = schemaValidator('#/components/schemas/EventId');
+    const events = media.example.split('\n\n').map((block) => block.split('\n').filter((line) => line !== '' && !line.startsWith(':')))
+      .filter((lines) => lines.length > 0);
+    expect(events.length).toBeGreaterThan(1);
+    for (const lines of events) {
+      const fields = Object.fromEntries(lines.map((line) => [line.slice(0, line.indexOf(':')), line.slice(line.indexOf(':') + 1).trim()]));
+      const kind = kinds[fields.event!];
+      expect(kind, lines.join(' | ')).toBeDefined();
+      const validate = schemaValidator(`${pointer}/content/text~1event-stream/x-sse-events/${fields.event}/data`);
+      expect(validate(JSON.parse(fields.data!)), `${fields.event}: ${JSON.stringify(validate.errors)}`).toBe(true);
+      if (kind!.id === 'EventId') expect(eventId(fields.id), fields.id).toBe(true);
+      else expect(fields.id).toBeUndefined();
+    }
+    expect(events.at(-1)![0]).toBe(lastEvent);
+  });
 });
 
 describe('matchRoute', () => {
@@ -136,6 +195,15 @@ describe('matchRoute', () => {
     ['POST', '/v1/multi', 'multi'],
     ['POST', '/v1/sync/a', 'sync'],
     ['GET', '/v1/cluster', 'getCluster'],
+    ['POST', '/v1/sessions', 'openSession'],
+    ['POST', '/v1/sessions/', 'openSession'],
+    ['POST', '/v1/sessions/4294967298/keepalive', 'keepalive'],
+    ['DELETE', '/v1/sessions/4294967298', 'closeSession'],
+    ['GET', '/v1/sessions/4294967298/events?token=t&lastEventId=4294967305-0', 'sessionEvents'],
+    ['POST', '/v1/sessions/4294967298/watches', 'addWatch'],
+    ['DELETE', '/v1/sessions/4294967298/watches?path=/a&type=data', 'removeWatches'],
+    ['GET', '/v1/watch', 'watchStreamRoot'],
+    ['GET', '/v1/watch/app/jobs?recursive=true&fromZxid=4294967298', 'watchStream'],
     ['HEAD', '/healthz', 'healthz'],
     ['GET', '/metrics', 'metrics'],
   ] as const;
@@ -148,6 +216,8 @@ describe('matchRoute', () => {
   it('reports a known route with another method as method-not-allowed', () => {
     expect(matchRoute('PATCH', '/v1/znodes/a')).toMatchObject({ kind: 'method-not-allowed', allow: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'] });
     expect(matchRoute('GET', '/v1/multi')).toMatchObject({ kind: 'method-not-allowed', allow: ['POST'] });
+    expect(matchRoute('GET', '/v1/sessions/1')).toMatchObject({ kind: 'method-not-allowed', allow: ['DELETE'] });
+    expect(matchRoute('GET', '/v1/sessions/1/watches')).toMatchObject({ kind: 'method-not-allowed', allow: ['POST', 'DELETE'] });
   });
 
   it('reports an unknown URL as unknown-route', () => {
@@ -196,6 +266,46 @@ describe('validateResponse', () => {
     ['metrics', 'GET', '/metrics', 200, headers({ 'content-type': 'text/plain; version=0.0.4; charset=utf-8' }), '# HELP x\n'],
     ['the spec', 'GET', '/openapi.yaml', 200, headers({ 'content-type': 'application/yaml' }), 'openapi: 3.1.0\n'],
     ['the docs', 'GET', '/docs', 200, headers({ 'content-type': 'text/html; charset=UTF-8' }), '<!doctype html>'],
+    ['getData that would exceed the watch limit', 'GET', '/v1/znodes/a', 429, headers(), { code: 'THROTTLEDOP', zkCode: -127, message: 'at most 10000 watches' }],
+    ['exists that would exceed the watch limit', 'HEAD', '/v1/znodes/a', 429, headers(), null],
+    ['getChildren without the session token', 'GET', '/v1/children/a', 401, headers(), { code: 'AUTHFAILED', zkCode: -115, message: 'wrong token' }],
+    ['create for an unknown session', 'POST', '/v1/znodes/a?mode=ephemeral', 404, headers(), { code: 'UNKNOWNSESSION', zkCode: -12, message: 'not known' }],
+    ['setData for an ended session', 'PUT', '/v1/znodes/a', 410, headers(), { code: 'SESSIONEXPIRED', zkCode: -112, message: 'session 4294967298 has expired' }],
+    ['an ephemeral create', 'POST', '/v1/znodes/lock?mode=ephemeral', 201, headers({ location: '/v1/znodes/lock' }), { path: '/lock', stat: { ...stat, ephemeralOwner: '4294967298' } }],
+    ['a multi whose session ended before it applied', 'POST', '/v1/multi', 410, headers(), { code: 'SESSIONEXPIRED', zkCode: -112, message: 'ended', failedOp: 0, results: [
+      { op: 'create', code: 'SESSIONEXPIRED', zkCode: -112 },
+    ] }],
+    ['a multi for an ended session', 'POST', '/v1/multi', 410, headers(), { code: 'SESSIONEXPIRED', zkCode: -112, message: 'ended' }],
+    ['a multi refused by a full write queue', 'POST', '/v1/multi', 429, headers(), { code: 'THROTTLEDOP', zkCode: -127, message: 'too many writes', failedOp: 0, results: [
+      { op: 'delete', code: 'THROTTLEDOP', zkCode: -127 },
+    ] }],
+    ['a multi without a leader', 'POST', '/v1/multi', 503, headers({ 'retry-after': '1' }), { code: 'CONNECTIONLOSS', zkCode: -4, message: 'not the leader', failedOp: 0, results: [
+      { op: 'check', code: 'CONNECTIONLOSS', zkCode: -4 },
+    ] }],
+    ['openSession', 'POST', '/v1/sessions', 201, headers({ location: '/v1/sessions/4294967298' }), { id: '4294967298', timeoutMs: 10000, token: 'c2VjcmV0' }],
+    ['openSession with a bad body', 'POST', '/v1/sessions', 400, headers(), { code: 'BADARGUMENTS', zkCode: -8, message: 'timeoutMs must be a positive integer' }],
+    ['openSession past the session limit', 'POST', '/v1/sessions', 429, headers(), { code: 'THROTTLEDOP', zkCode: -127, message: 'at most 10000 sessions' }],
+    ['keepalive', 'POST', '/v1/sessions/4294967298/keepalive', 200, headers(), { id: '4294967298', timeoutMs: 4000 }],
+    ['keepalive of a malformed id', 'POST', '/v1/sessions/x/keepalive', 400, headers(), { code: 'BADARGUMENTS', zkCode: -8, message: 'a session id is a positive decimal number' }],
+    ['keepalive with a wrong token', 'POST', '/v1/sessions/4294967298/keepalive', 401, headers(), { code: 'AUTHFAILED', zkCode: -115, message: 'wrong token' }],
+    ['keepalive of an unknown session', 'POST', '/v1/sessions/7/keepalive', 404, headers(), { code: 'UNKNOWNSESSION', zkCode: -12, message: 'not known' }],
+    ['keepalive of an expired session', 'POST', '/v1/sessions/4294967298/keepalive', 410, headers(), { code: 'SESSIONEXPIRED', zkCode: -112, message: 'expired' }],
+    ['closeSession', 'DELETE', '/v1/sessions/4294967298', 204, headers({ 'content-type': undefined }), undefined],
+    ['closeSession twice', 'DELETE', '/v1/sessions/4294967298', 410, headers(), { code: 'SESSIONEXPIRED', zkCode: -112, message: 'closed' }],
+    ['the event stream', 'GET', '/v1/sessions/4294967298/events', 200, headers({ 'content-type': 'text/event-stream', 'cache-control': 'no-cache' }), undefined],
+    ['the event stream with its open body', 'GET', '/v1/sessions/4294967298/events', 200, headers({ 'content-type': 'text/event-stream' }), new ReadableStream()],
+    ['the event stream with its text so far', 'GET', '/v1/sessions/4294967298/events', 200, headers({ 'content-type': 'text/event-stream; charset=utf-8' }), ': connected\n\n'],
+    ['the event stream with a malformed Last-Event-ID', 'GET', '/v1/sessions/4294967298/events', 400, headers(), { code: 'BADARGUMENTS', zkCode: -8, message: 'Last-Event-ID must be <zxid>-<k>' }],
+    ['the event stream past the stream limit', 'GET', '/v1/sessions/4294967298/events', 429, headers(), { code: 'THROTTLEDOP', zkCode: -127, message: 'at most 10000 event streams' }],
+    ['the event stream of an ended session', 'GET', '/v1/sessions/4294967298/events', 410, headers(), { code: 'SESSIONEXPIRED', zkCode: -112, message: 'ended' }],
+    ['a watch stream', 'GET', '/v1/watch/app', 200, headers({ 'content-type': 'text/event-stream' }), new ReadableStream()],
+    ['a watch stream with a bad fromZxid', 'GET', '/v1/watch/app', 400, headers(), { code: 'BADARGUMENTS', zkCode: -8, message: 'fromZxid must be a zxid' }],
+    ['a watch stream past the stream limit', 'GET', '/v1/watch', 429, headers(), { code: 'THROTTLEDOP', zkCode: -127, message: 'at most 10000 watch streams' }],
+    ['addWatch', 'POST', '/v1/sessions/4294967298/watches', 201, headers(), { path: '/app', mode: 'persistent_recursive' }],
+    ['addWatch past the watch limit', 'POST', '/v1/sessions/4294967298/watches', 429, headers(), { code: 'THROTTLEDOP', zkCode: -127, message: 'at most 10000 watches' }],
+    ['removeWatches', 'DELETE', '/v1/sessions/4294967298/watches', 204, headers({ 'content-type': undefined }), ''],
+    ['removeWatches without a watch', 'DELETE', '/v1/sessions/4294967298/watches', 404, headers(), { code: 'NOWATCHER', zkCode: -121, message: 'no watch', path: '/a' }],
+    ['removeWatches of an unknown session', 'DELETE', '/v1/sessions/7/watches', 404, headers(), { code: 'UNKNOWNSESSION', zkCode: -12, message: 'not known' }],
     ['an unknown route', 'GET', '/nope', 404, headers(), { code: 'UNIMPLEMENTED', zkCode: -6, message: 'no such route' }],
     ['a wrong method', 'PATCH', '/v1/znodes/a', 405, headers({ allow: 'GET, HEAD, POST, PUT, DELETE' }), { code: 'UNIMPLEMENTED', zkCode: -6, message: 'method not allowed' }],
   ];
@@ -228,10 +338,48 @@ describe('validateResponse', () => {
     ['a wrong method answered 404', 'PATCH', '/v1/znodes/a', 404, headers(), { code: 'NONODE', zkCode: -101, message: 'x' }, /expected 405/],
     ['an unknown route answered 200', 'GET', '/v1/nope', 200, headers(), {}, /expected 404 UNIMPLEMENTED/],
     ['an empty JSON body', 'GET', '/v1/stat/a', 200, headers(), '', /empty application\/json body/],
+    ['getData over the watch limit without 429', 'GET', '/v1/znodes/a', 429, headers(), { code: 'BADARGUMENTS', zkCode: -8, message: 'x' }, /allowed values/],
+    ['openSession without Location', 'POST', '/v1/sessions', 201, headers(), { id: '1', timeoutMs: 4000, token: 't' }, /missing required header Location/],
+    ['a session id as a number', 'POST', '/v1/sessions', 201, headers({ location: '/v1/sessions/1' }), { id: 1, timeoutMs: 4000, token: 't' }, /id must be string/],
+    ['a keepalive answering NONODE', 'POST', '/v1/sessions/1/keepalive', 404, headers(), { code: 'NONODE', zkCode: -101, message: 'x' }, /allowed values/],
+    ['removeWatches answering NONODE', 'DELETE', '/v1/sessions/1/watches', 404, headers(), { code: 'NONODE', zkCode: -101, message: 'x' }, /allowed values/],
+    ['addWatch with a one-shot mode', 'POST', '/v1/sessions/1/watches', 201, headers(), { path: '/a', mode: 'data' }, /allowed values/],
+    ['the event stream as JSON', 'GET', '/v1/sessions/1/events', 200, headers(), { events: [] }, /Content-Type application\/json not declared/],
+    ['an error as an event stream', 'GET', '/v1/sessions/1/events', 401, headers({ 'content-type': 'text/event-stream' }), undefined, /Content-Type text\/event-stream not declared/],
+    ['an event stream without Zk-Zxid', 'GET', '/v1/sessions/1/events', 200, headers({ 'zk-zxid': undefined, 'content-type': 'text/event-stream' }), undefined, /missing required header Zk-Zxid/],
+    ['keepalive throttled', 'POST', '/v1/sessions/1/keepalive', 429, headers(), { code: 'THROTTLEDOP', zkCode: -127, message: 'x' }, /status 429 is not declared/],
   ];
 
   it.each(invalid)('rejects %s', (_name, method, url, status, h, body, message) => {
     expect(() => validateResponse(method, url, status, h, body)).toThrow(message);
+  });
+});
+
+describe('validateFetchResponse', () => {
+  it('checks an event stream by status and headers without reading its endless body', async () => {
+    let pulls = 0;
+    const body = new ReadableStream<Uint8Array>({
+      pull() {
+        pulls++;
+        return new Promise(() => {}); // never delivers: the stream stays open like a live session's
+      },
+    }, { highWaterMark: 0 });
+    const res = new Response(body, { status: 200, headers: headers({ 'content-type': 'text/event-stream' }) });
+    await expect(validateFetchResponse('GET', '/v1/sessions/4294967298/events', res)).resolves.toBeUndefined();
+    expect(res.bodyUsed).toBe(false);
+    expect(pulls).toBe(0);
+    await res.body!.cancel();
+  });
+
+  it('still rejects an event stream with an undeclared status', async () => {
+    const res = new Response(new ReadableStream(), { status: 418, headers: headers({ 'content-type': 'text/event-stream' }) });
+    await expect(validateFetchResponse('GET', '/v1/sessions/1/events', res)).rejects.toThrow(/status 418 is not declared/);
+    await res.body!.cancel();
+  });
+
+  it('reads and checks an error answer of the events endpoint as JSON', async () => {
+    const res = new Response(JSON.stringify({ code: 'AUTHFAILED', zkCode: -115, message: 'wrong token' }), { status: 401, headers: headers() });
+    await expect(validateFetchResponse('GET', '/v1/sessions/1/events', res)).resolves.toMatchObject({ code: 'AUTHFAILED' });
   });
 });
 

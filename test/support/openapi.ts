@@ -11,6 +11,8 @@
 //   operation answered without a body (hono answers HEAD on every GET route).
 // - URLs with no operation must answer components/responses/UnknownRoute (404) and known URLs
 //   with another method components/responses/MethodNotAllowed (405 + Allow).
+// - A `text/event-stream` answer (an event or watch stream) is checked by status, headers and
+//   Content-Type alone: its body is an open stream, never read or parsed here.
 import { readFileSync } from 'node:fs';
 import { parse } from 'yaml';
 import { Ajv2020 } from 'ajv/dist/2020.js';
@@ -233,6 +235,12 @@ function isEmptyBody(body: unknown): boolean {
 
 const mediaType = (contentType: string): string => (contentType.split(';')[0] ?? '').trim().toLowerCase();
 const isJsonMedia = (media: string): boolean => media === 'application/json' || media.endsWith('+json');
+const EVENT_STREAM = 'text/event-stream';
+
+/** Whether `headers` announce a Server-Sent Events stream (whose body must not be awaited). */
+export function isEventStream(headers: Headers): boolean {
+  return mediaType(headers.get('content-type') ?? '') === EVENT_STREAM;
+}
 
 function findMedia(content: Obj, media: string): string | undefined {
   const keys = Object.keys(content);
@@ -258,6 +266,8 @@ function checkBody(response: { pointer: string; value: Obj }, bodyless: boolean,
   const media = mediaType(contentType);
   const key = findMedia(content, media);
   if (!key) throw new Error(`${where}: Content-Type ${media} not declared (declared: ${Object.keys(content).join(', ')})`);
+  // An event stream stays open: its body (a stream, or whatever the caller passes) is not checked.
+  if (media === EVENT_STREAM) return;
   if (!isJsonMedia(media)) return;
   if (empty) throw new Error(`${where}: empty ${media} body`);
   const data = typeof body === 'string' ? (JSON.parse(body) as unknown) : body;
@@ -318,8 +328,16 @@ export function validateResponse(method: string, urlPath: string, status: number
   checkBody(response, bodyless, headers, body, where);
 }
 
-/** Convenience: validates a fetch Response (reads its body; pass a clone if you need it later). */
+/**
+ * Convenience: validates a fetch Response (reads its body; pass a clone if you need it later).
+ * A `text/event-stream` body is left unread for the caller (who cancels it when done) and
+ * undefined is returned: such a stream may stay open indefinitely.
+ */
 export async function validateFetchResponse(method: string, urlPath: string, res: Response): Promise<unknown> {
+  if (isEventStream(res.headers) && method.toUpperCase() !== 'HEAD') {
+    validateResponse(method, urlPath, res.status, res.headers, undefined);
+    return undefined;
+  }
   const text = await res.text();
   const isJson = isJsonMedia(mediaType(res.headers.get('content-type') ?? ''));
   const body: unknown = isJson && text !== '' ? (JSON.parse(text) as unknown) : text;

@@ -114,7 +114,8 @@ export class DataTree {
 
   /** Deletes the session's ephemerals (their events first), then the session. */
   private closeSession(id: number, reason: SessionEndReason, zxid: number, events: TreeEvent[]): ApplyOutput {
-    if (!this.sessions.get(id)) {
+    const session = this.sessions.get(id);
+    if (!session) {
       const result: SessionResult = { ok: false, error: zkError('SESSIONEXPIRED', `session ${id} has ended`) };
       return { result, events };
     }
@@ -123,7 +124,7 @@ export class DataTree {
       assert(!('code' in outcome), `cannot delete ephemeral ${path}`);
     }
     this.sessions.close(id);
-    return { result: { ok: true, sessionId: id }, events, sessionEnd: { sessionId: id, reason } };
+    return { result: { ok: true, sessionId: id }, events, sessionEnd: { sessionId: id, reason, tokenHash: session.tokenHash } };
   }
 
   private applyWrite(

@@ -34,6 +34,8 @@ export type SessionResult =
 export interface SessionEnd {
   readonly sessionId: number;
   readonly reason: 'closed' | 'expired';
+  /** Kept so the ended session's stream can still be read to its end. */
+  readonly tokenHash: string;
 }
 
 export interface ApplyOutput {

@@ -56,7 +56,12 @@ export function sessionRoutes(deps: AppDeps): Hono {
 
   app.get('/v1/sessions/:id/events', (c) => {
     const id = parseSessionId(c.req.param('id'));
-    authenticate(c, deps, id, c.req.header('zk-session-token') ?? c.req.query('token'));
+    const token = c.req.header('zk-session-token') ?? c.req.query('token');
+    const error = sessions.authenticate(id, token, true);
+    if (error) throw new RequestRejected(error);
+    sessions.keepalive(id);
+    // Hono routes HEAD here too: answer it without opening (and replacing) the session's stream.
+    if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': 'text/event-stream' });
     return streamSessionEvents(c, deps, id);
   });
 

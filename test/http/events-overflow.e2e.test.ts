@@ -1,0 +1,88 @@
+// Specification of a session stream's bounded outbox over a real socket (API.md, Sessions:
+// Last-Event-ID gets every missed event, none twice; STYLE.md 7: breaking a limit is an explicit
+// error, never silent loss): overflow is reported only when a reader needed dropped events, and a
+// client told of an overflow can read state again and open a working stream.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { LiveServer, type LiveSession } from '../session/live-server.ts';
+import type { SseEvent, SseStream } from './sse-reader.ts';
+
+const OUTBOX_EVENTS_MAX = 3;
+let live: LiveServer;
+beforeEach(async () => {
+  live = await LiveServer.start(100, { outboxEventsMax: OUTBOX_EVENTS_MAX });
+});
+afterEach(async () => {
+  await live.closeAll();
+});
+
+const paths = (events: readonly SseEvent[]) => events.map((e) => (e.event === 'watch' ? (JSON.parse(e.data) as { path: string }).path : e.event));
+
+async function watchedSession(): Promise<LiveSession> {
+  const s = await live.openSession(2000);
+  const added = await live.call('POST', `/v1/sessions/${s.id}/watches`, { session: s, body: { path: '/o', mode: 'persistent_recursive' } });
+  expect(added.status).toBe(201);
+  return s;
+}
+
+/** What a client does when told of an overflow: read state again, then reopen, after the overflow's id if it has one. */
+async function reopenAfter(s: LiveSession, overflow: SseEvent): Promise<SseStream> {
+  await live.call('GET', '/v1/children/o', { session: s });
+  return live.stream(s, overflow.id ? { lastEventId: overflow.id } : {});
+}
+
+describe('session event stream: a bounded outbox', () => {
+  it('sends event: overflow to a reader that needs events already dropped', async () => {
+    const s = await watchedSession();
+    for (const path of ['/o', '/o/1', '/o/2', '/o/3', '/o/4']) await live.create(path);
+    const stream = await live.stream(s);
+    expect(stream.status).toBe(200);
+    const [first] = await stream.untilEvents(1);
+    expect(first!.event).toBe('overflow');
+  });
+
+  it('replays without overflow when every missed event is still kept', async () => {
+    const s = await watchedSession();
+    const first = await live.stream(s);
+    await live.create('/o');
+    await live.create('/o/1');
+    const seen = await first.untilEvents(2);
+    first.abort();
+    for (const path of ['/o/2', '/o/3', '/o/4']) await live.create(path); // /o and /o/1 are dropped now
+    const second = await live.stream(s, { lastEventId: seen[1]!.id });
+    await second.untilEvents(3);
+    expect(paths(second.events)).toEqual(['/o/2', '/o/3', '/o/4']);
+  });
+
+  it('lets a client told of an overflow open its stream again and receive new events', async () => {
+    const s = await watchedSession();
+    for (const path of ['/o', '/o/1', '/o/2', '/o/3', '/o/4']) await live.create(path);
+    const told = await live.stream(s);
+    const [overflow] = await told.untilEvents(1);
+    expect(overflow!.event).toBe('overflow');
+    await told.untilEnded();
+    const again = await reopenAfter(s, overflow!);
+    expect(again.status).toBe(200);
+    await live.create('/o/5');
+    await again.until(() => again.events.length > 0 && again.events, 5000, 'an event on the reopened stream');
+    expect(paths(again.events).slice(-1), 'the reopened stream should carry new events, not overflow again').toEqual(['/o/5']);
+  });
+
+  it('lets a client told of events lost in a restart open its stream again and receive new events', async () => {
+    const s = await watchedSession();
+    const first = await live.stream(s);
+    await live.create('/o');
+    const [seen] = await first.untilEvents(1);
+    await live.restart();
+    const told = await live.stream(s, { lastEventId: seen!.id });
+    const [overflow] = await told.untilEvents(1);
+    expect(overflow!.event).toMatch(/^(overflow|reset)$/);
+    await told.untilEnded();
+    const again = await reopenAfter(s, overflow!);
+    expect(again.status).toBe(200);
+    // The client sets its watches again, as the overflow told it to.
+    await live.call('POST', `/v1/sessions/${s.id}/watches`, { session: s, body: { path: '/o', mode: 'persistent_recursive' } });
+    await live.create('/o/after');
+    await again.until(() => again.events.length > 0 && again.events, 5000, 'an event on the reopened stream');
+    expect(paths(again.events)).toEqual(['/o/after']);
+  });
+});

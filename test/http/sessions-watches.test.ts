@@ -1,0 +1,199 @@
+// Specification of watches over HTTP (API.md, Znodes `?watch=true` and Sessions addWatch /
+// removeWatches; ZK-SEMANTICS.md, Watches), in-process. What a session's stream will send is read
+// from its outbox; the stream itself is covered by events.e2e.test.ts.
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestNode, type TestNode } from '../support/test-node.ts';
+import { as, call, openSession, queued, type OpenSession } from '../session/session-helpers.ts';
+
+let t: TestNode;
+let s: OpenSession;
+beforeEach(async () => {
+  t = startTestNode({ tickTimeMs: 100 });
+  s = await openSession(t, 2000);
+});
+afterEach(async () => {
+  await t.close();
+});
+
+const put = (path: string, data = 'x') => call(t, 'PUT', `/v1/znodes${path}`, { body: data });
+const create = (path: string) => call(t, 'POST', `/v1/znodes${path}`, { body: '' });
+const watchCount = () => t.node.sessions.registry.count(Number(s.id));
+const addWatch = (body: object, who = s) => call(t, 'POST', `/v1/sessions/${who.id}/watches`, { body, headers: as(who) });
+const removeWatches = (query: string, who = s) => call(t, 'DELETE', `/v1/sessions/${who.id}/watches?${query}`, { headers: as(who) });
+
+const READS = [
+  { name: 'getData', method: 'GET', prefix: '/v1/znodes' },
+  { name: 'exists (HEAD)', method: 'HEAD', prefix: '/v1/znodes' },
+  { name: 'exists (stat)', method: 'GET', prefix: '/v1/stat' },
+  { name: 'getChildren', method: 'GET', prefix: '/v1/children' },
+] as const;
+
+describe('?watch=true', () => {
+  it.each(READS)('$name with watch=true and no session is 400 BADARGUMENTS', async ({ method, prefix }) => {
+    await create('/a');
+    const res = await call(t, method, `${prefix}/a?watch=true`);
+    expect(res.status).toBe(400);
+    if (method !== 'HEAD') expect(res.body.code).toBe('BADARGUMENTS');
+  });
+
+  it('queues a data watch\'s event on the session\'s stream before the write answers', async () => {
+    await create('/a');
+    expect((await call(t, 'GET', '/v1/znodes/a?watch=true', { headers: as(s) })).status).toBe(200);
+    const written = await put('/a');
+    expect(queued(t, s)).toEqual(['NodeDataChanged /a']);
+    const outbox = t.node.sessions.outbox(Number(s.id))!;
+    const [event] = outbox.read(0) as Exclude<ReturnType<typeof outbox.read>, 'overflow'>;
+    expect(event!.id).toBe(`${written.body.stat.mzxid}-0`);
+    expect(JSON.parse(event!.data)).toEqual({ type: 'NodeDataChanged', path: '/a', zxid: written.body.stat.mzxid });
+  });
+
+  it('sets a watch with exists on a missing node (HEAD or stat) that fires NodeCreated', async () => {
+    expect((await call(t, 'HEAD', '/v1/znodes/x?watch=true', { headers: as(s) })).status).toBe(404);
+    expect((await call(t, 'GET', '/v1/stat/y?watch=true', { headers: as(s) })).status).toBe(404);
+    expect(watchCount()).toBe(2);
+    await create('/x');
+    await create('/y');
+    expect(queued(t, s)).toEqual(['NodeCreated /x', 'NodeCreated /y']);
+  });
+
+  it('sets no watch with getData or getChildren on a missing node', async () => {
+    expect((await call(t, 'GET', '/v1/znodes/x?watch=true', { headers: as(s) })).status).toBe(404);
+    expect((await call(t, 'GET', '/v1/children/x?watch=true', { headers: as(s) })).status).toBe(404);
+    expect(watchCount()).toBe(0);
+    await create('/x');
+    await create('/x/c');
+    expect(queued(t, s)).toEqual([]);
+  });
+
+  it('fires a child watch once on create, and not for a read without watch=true', async () => {
+    await create('/p');
+    await call(t, 'GET', '/v1/children/p?watch=true', { headers: as(s) });
+    await call(t, 'GET', '/v1/znodes/p', { headers: as(s) });
+    await create('/p/a');
+    await create('/p/b');
+    await put('/p');
+    expect(queued(t, s)).toEqual(['NodeChildrenChanged /p']);
+  });
+
+  it('delivers the node\'s own event before its parent\'s NodeChildrenChanged', async () => {
+    await create('/p');
+    await call(t, 'GET', '/v1/stat/p/c?watch=true', { headers: as(s) });
+    await call(t, 'GET', '/v1/children/p?watch=true', { headers: as(s) });
+    await create('/p/c');
+    expect(queued(t, s)).toEqual(['NodeCreated /p/c', 'NodeChildrenChanged /p']);
+  });
+});
+
+describe('POST /v1/sessions/{id}/watches (addWatch)', () => {
+  it('adds a persistent watch (201) that fires every change on its path and stays', async () => {
+    const res = await addWatch({ path: '/p', mode: 'persistent' });
+    expect(res.status).toBe(201);
+    await create('/p');
+    await create('/p/c');
+    await put('/p');
+    await put('/p/c');
+    expect(queued(t, s)).toEqual(['NodeCreated /p', 'NodeChildrenChanged /p', 'NodeDataChanged /p']);
+    expect(watchCount()).toBe(1);
+  });
+
+  it('adds a recursive watch that fires for descendants but not NodeChildrenChanged', async () => {
+    expect((await addWatch({ path: '/p', mode: 'persistent_recursive' })).status).toBe(201);
+    await create('/p');
+    await create('/p/c');
+    await put('/p/c');
+    expect(queued(t, s)).toEqual(['NodeCreated /p', 'NodeCreated /p/c', 'NodeDataChanged /p/c']);
+  });
+
+  it.each([
+    [{ path: '/p', mode: 'sticky' }], [{ mode: 'persistent' }], [{ path: 'p', mode: 'persistent' }], [{ path: '/p/', mode: 'persistent' }],
+  ])('refuses %j with 400 BADARGUMENTS', async (body) => {
+    const res = await addWatch(body);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('BADARGUMENTS');
+  });
+});
+
+describe('DELETE /v1/sessions/{id}/watches (removeWatches)', () => {
+  it('removes a data watch (204), announces DataWatchRemoved, then answers 404 NOWATCHER', async () => {
+    await create('/a');
+    await call(t, 'GET', '/v1/znodes/a?watch=true', { headers: as(s) });
+    expect((await removeWatches('path=/a&type=data')).status).toBe(204);
+    const again = await removeWatches('path=/a&type=data');
+    expect(again.status).toBe(404);
+    expect(again.body).toMatchObject({ code: 'NOWATCHER', zkCode: -121 });
+    await put('/a');
+    expect(queued(t, s)).toEqual(['DataWatchRemoved /a']);
+  });
+
+  it('removes child watches with type=children and both kinds with type=any', async () => {
+    await create('/a');
+    await call(t, 'GET', '/v1/children/a?watch=true', { headers: as(s) });
+    expect((await removeWatches('path=/a&type=children')).status).toBe(204);
+    await call(t, 'GET', '/v1/children/a?watch=true', { headers: as(s) });
+    await call(t, 'GET', '/v1/znodes/a?watch=true', { headers: as(s) });
+    expect((await removeWatches('path=/a&type=any')).status).toBe(204);
+    expect(watchCount()).toBe(0);
+    expect(queued(t, s)).toEqual(['ChildWatchRemoved /a', 'DataWatchRemoved /a', 'ChildWatchRemoved /a']);
+  });
+
+  it('answers 404 NOWATCHER for another kind, path or session, and keeps the watch', async () => {
+    const other = await openSession(t, 2000);
+    await create('/a');
+    await call(t, 'GET', '/v1/znodes/a?watch=true', { headers: as(s) });
+    expect((await removeWatches('path=/a&type=children')).status).toBe(404);
+    expect((await removeWatches('path=/b&type=any')).status).toBe(404);
+    expect((await removeWatches('path=/a&type=any', other)).status).toBe(404);
+    await put('/a');
+    expect(queued(t, s)).toEqual(['NodeDataChanged /a']);
+  });
+
+  it('removes a persistent watch', async () => {
+    await addWatch({ path: '/a', mode: 'persistent' });
+    expect((await removeWatches('path=/a&type=any')).status).toBe(204);
+    await create('/a');
+    expect(queued(t, s)).toEqual(['DataWatchRemoved /a']);
+  });
+
+  it.each(['path=/a&type=everything', 'type=any', 'path=a&type=any'])('refuses %s with 400 BADARGUMENTS', async (query) => {
+    const res = await removeWatches(query);
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('BADARGUMENTS');
+  });
+});
+
+describe('watch limit and session end', () => {
+  it('refuses a watch past maxWatchesPerSession with 429 THROTTLEDOP; a duplicate is not counted', async () => {
+    const small = startTestNode({ tickTimeMs: 100, maxWatchesPerSession: 2 });
+    try {
+      const w = await openSession(small, 2000);
+      await call(small, 'POST', '/v1/znodes/a', { body: '' });
+      expect((await call(small, 'GET', '/v1/znodes/a?watch=true', { headers: as(w) })).status).toBe(200);
+      expect((await call(small, 'POST', `/v1/sessions/${w.id}/watches`, { headers: as(w), body: { path: '/b', mode: 'persistent' } })).status).toBe(201);
+      expect((await call(small, 'GET', '/v1/znodes/a?watch=true', { headers: as(w) })).status).toBe(200);
+      const refused = [
+        await call(small, 'GET', '/v1/children/a?watch=true', { headers: as(w) }),
+        await call(small, 'GET', '/v1/stat/c?watch=true', { headers: as(w) }),
+        await call(small, 'POST', `/v1/sessions/${w.id}/watches`, { headers: as(w), body: { path: '/c', mode: 'persistent' } }),
+      ];
+      for (const res of refused) {
+        expect(res.status).toBe(429);
+        expect(res.body.code).toBe('THROTTLEDOP');
+      }
+      const other = await openSession(small, 2000);
+      expect((await call(small, 'GET', '/v1/children/a?watch=true', { headers: as(other) })).status).toBe(200);
+    } finally {
+      await small.close();
+    }
+  });
+
+  it('drops the session\'s watches when it closes', async () => {
+    await create('/a');
+    await call(t, 'GET', '/v1/znodes/a?watch=true', { headers: as(s) });
+    await addWatch({ path: '/', mode: 'persistent_recursive' });
+    expect(watchCount()).toBe(2);
+    expect((await call(t, 'DELETE', `/v1/sessions/${s.id}`, { headers: as(s) })).status).toBe(204);
+    expect(watchCount()).toBe(0);
+    await put('/a');
+    expect(queued(t, s)).toEqual(['session closed']);
+  });
+});

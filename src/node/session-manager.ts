@@ -34,6 +34,7 @@ export class SessionManager {
   /** Recently ended sessions: why (410 rather than 404), and their token hash for reading the end. */
   private readonly ended = new Map<number, { reason: SessionEndReason; tokenHash: string }>();
   private readonly closing = new Set<number>();
+  private opening = 0;
   private timer: NodeJS.Timeout | undefined;
 
   constructor(
@@ -64,7 +65,19 @@ export class SessionManager {
   }
 
   async open(requestedTimeoutMs: number): Promise<OpenedSession | ZkError> {
-    if (this.size >= this.config.maxSessions) return zkError('THROTTLEDOP', `at most ${this.config.maxSessions} sessions`);
+    // Opens in flight count too, or a burst of them would all pass the check.
+    if (this.size + this.opening >= this.config.maxSessions) {
+      return zkError('THROTTLEDOP', `at most ${this.config.maxSessions} sessions`);
+    }
+    this.opening++;
+    try {
+      return await this.openCounted(requestedTimeoutMs);
+    } finally {
+      this.opening--;
+    }
+  }
+
+  private async openCounted(requestedTimeoutMs: number): Promise<OpenedSession | ZkError> {
     const timeoutMs = negotiateTimeout(requestedTimeoutMs, this.config.tickTimeMs);
     const token = randomBytes(32).toString('base64url');
     const tokenHash = hashToken(token).toString('hex');

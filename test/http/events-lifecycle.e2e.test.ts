@@ -32,8 +32,9 @@ describe('session event stream: heartbeats and liveness', () => {
     await stream.until(() => stream.comments.length >= 8, 5000, '8 comment lines');
     const arrivals = [openedAt, ...stream.comments.map((c) => c.atMs)];
     const gaps = arrivals.slice(1).map((at, i) => at - arrivals[i]!);
-    // timeoutMs/3 plus a little for timers firing late under load.
-    expect(Math.max(...gaps), `gaps ${gaps.join(', ')} ms`).toBeLessThanOrEqual(s.timeoutMs / 3 + 40);
+    // "At least every timeoutMs/3": a server that aims at exactly timeoutMs/3 lands a few ms late
+    // every time (timers never fire early), so it has to aim below it.
+    expect(Math.max(...gaps), `gaps ${gaps.join(', ')} ms`).toBeLessThanOrEqual(s.timeoutMs / 3);
   });
 
   it('keeps the session alive past its timeout while the stream is open, without keepalives', async () => {

@@ -53,6 +53,17 @@ describe('POST /v1/sessions (open)', () => {
       expect(res.body.code).toBe('BADARGUMENTS');
     });
 
+  it('holds the session limit when many sessions are opened at once', async () => {
+    const small = startTestNode({ tickTimeMs: TICK_MS, maxSessions: 2 });
+    try {
+      const answers = await Promise.all(Array.from({ length: 6 }, () => call(small, 'POST', '/v1/sessions', { body: { timeoutMs: 1000 } })));
+      expect(answers.map((a) => a.status).sort()).toEqual([201, 201, 429, 429, 429, 429]);
+      expect(small.node.sessions.size).toBe(2);
+    } finally {
+      await small.close();
+    }
+  });
+
   it('refuses a session past the node\'s limit with 429 THROTTLEDOP, and makes room when one closes', async () => {
     const small = startTestNode({ tickTimeMs: TICK_MS, maxSessions: 2 });
     try {

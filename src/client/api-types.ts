@@ -625,6 +625,43 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/sessions/{id}/ephemerals": {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+                /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+                "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
+            };
+            path: {
+                /**
+                 * @description The session's id, as `POST /v1/sessions` returned it (a positive decimal number), else 400 BADARGUMENTS.
+                 * @example 4294967298
+                 */
+                id: components["parameters"]["SessionIdPath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * List the session's ephemeral nodes
+         * @description ZooKeeper's getEphemerals: the paths of the ephemeral nodes this session owns, sorted.
+         *     With `prefix`, only those whose path starts with it (a plain string prefix, as in
+         *     ZooKeeper: `/a` also matches `/ab`).
+         */
+        get: operations["getEphemerals"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/watch": {
         parameters: {
             query?: never;
@@ -1138,6 +1175,14 @@ export interface components {
         };
     };
     responses: {
+        /** @description NOAUTH for a HEAD request from an origin that is not allowed (no body). */
+        OriginNotAllowedHead: {
+            headers: {
+                "Zk-Zxid": components["headers"]["ZkZxid"];
+                [name: string]: unknown;
+            };
+            content?: never;
+        };
         /**
          * @description NOAUTH: the request carries an `Origin` (a browser's) that is neither this node nor one of
          *     the origins allowed by `--cors-origins`; refused before it acts (CORS alone would only
@@ -2100,7 +2145,7 @@ export interface operations {
             200: components["responses"]["ExistsOk"];
             400: components["responses"]["HeadBadRequest"];
             401: components["responses"]["HeadUnauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["OriginNotAllowedHead"];
             404: components["responses"]["HeadNotFound"];
             410: components["responses"]["HeadGone"];
             429: components["responses"]["HeadTooManyRequests"];
@@ -2403,7 +2448,7 @@ export interface operations {
             200: components["responses"]["ExistsOk"];
             400: components["responses"]["HeadBadRequest"];
             401: components["responses"]["HeadUnauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["OriginNotAllowedHead"];
             404: components["responses"]["HeadNotFound"];
             410: components["responses"]["HeadGone"];
             429: components["responses"]["HeadTooManyRequests"];
@@ -3007,6 +3052,60 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
             404: components["responses"]["WatchNotFound"];
+            410: components["responses"]["Gone"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getEphemerals: {
+        parameters: {
+            query?: {
+                /** @description Only paths starting with this string (default `/`, all). */
+                prefix?: string;
+            };
+            header: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+                /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+                "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
+            };
+            path: {
+                /**
+                 * @description The session's id, as `POST /v1/sessions` returned it (a positive decimal number), else 400 BADARGUMENTS.
+                 * @example 4294967298
+                 */
+                id: components["parameters"]["SessionIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The session's ephemeral paths. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "paths": [
+                     *         "/app/workers/w-0000000003"
+                     *       ]
+                     *     }
+                     */
+                    "application/json": {
+                        paths: components["schemas"]["ZnodePathString"][];
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["OriginNotAllowed"];
+            404: components["responses"]["UnknownSession"];
             410: components["responses"]["Gone"];
             503: components["responses"]["ServiceUnavailable"];
         };

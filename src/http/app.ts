@@ -23,7 +23,7 @@ const ALLOWED: Array<[RegExp, string]> = [
   [/^\/v1\/sessions\/?$/, 'POST'],
   [/^\/v1\/sessions\/[^/]+\/?$/, 'DELETE'],
   [/^\/v1\/sessions\/[^/]+\/keepalive\/?$/, 'POST'],
-  [/^\/v1\/sessions\/[^/]+\/events\/?$/, 'GET'],
+  [/^\/v1\/sessions\/[^/]+\/(events|ephemerals)\/?$/, 'GET'],
   [/^\/v1\/sessions\/[^/]+\/watches\/?$/, 'POST, DELETE'],
   [/^\/v1\/sync(\/|$)/, 'POST'],
   [/^\/(healthz|readyz|metrics|openapi\.yaml|docs|v1\/cluster)\/?$/, 'GET'],

@@ -197,3 +197,27 @@ describe('watch limit and session end', () => {
     expect(queued(t, s)).toEqual(['session closed']);
   });
 });
+
+describe('getEphemerals', () => {
+  it('lists the session\'s ephemeral paths, sorted, optionally under a string prefix', async () => {
+    const t2 = startTestNode();
+    try {
+      const open = await t2.request('POST', '/v1/sessions', { body: { timeoutMs: 4000 } });
+      const { id, token } = open.body as { id: string; token: string };
+      const headers = { 'zk-session-id': id, 'zk-session-token': token };
+      await t2.request('POST', '/v1/znodes/app', { body: '' });
+      for (const path of ['/app/b', '/app/a', '/apple', '/other']) {
+        expect((await t2.request('POST', `/v1/znodes${path}?mode=ephemeral`, { body: '', headers })).status).toBe(201);
+      }
+      await t2.request('POST', '/v1/znodes/app/p', { body: '' });
+      const all = await t2.request('GET', `/v1/sessions/${id}/ephemerals`, { headers });
+      expect(all.body).toEqual({ paths: ['/app/a', '/app/b', '/apple', '/other'] });
+      const under = await t2.request('GET', `/v1/sessions/${id}/ephemerals?prefix=/app`, { headers });
+      expect(under.body).toEqual({ paths: ['/app/a', '/app/b', '/apple'] });
+      expect((await t2.request('GET', `/v1/sessions/${id}/ephemerals`, { headers: { 'zk-session-token': 'x' } })).status).toBe(401);
+      expect((await t2.request('GET', `/v1/sessions/${id}/ephemerals?prefix=app`, { headers })).status).toBe(400);
+    } finally {
+      await t2.close();
+    }
+  });
+});

@@ -65,6 +65,15 @@ export function sessionRoutes(deps: AppDeps): Hono {
     return streamSessionEvents(c, deps, id);
   });
 
+  // getEphemerals: like ZooKeeper's, `prefix` is a plain string prefix of the path ("/a" matches "/ab").
+  app.get('/v1/sessions/:id/ephemerals', (c) => {
+    const id = sessionParam(c);
+    const prefix = c.req.query('prefix') ?? '/';
+    if (!prefix.startsWith('/')) throw badRequest('prefix must start with /');
+    const paths = deps.node.host.tree.sessions.ephemeralsOf(id).filter((p) => p.startsWith(prefix));
+    return c.json({ paths });
+  });
+
   app.post('/v1/sessions/:id/watches', async (c) => {
     const id = sessionParam(c);
     const body = await readJson(c);

@@ -8,7 +8,8 @@ afterEach(async () => {
 
 async function histogram(node: TestNode, name: string): Promise<{ count: number; sum: number }> {
   const metric = await node.node.metrics.registry.getSingleMetric(name)!.get();
-  const value = (suffix: string) => metric.values.find((v) => v.metricName === `${name}${suffix}`)?.value ?? 0;
+  const value = (suffix: string) =>
+    metric.values.find((v) => (v as { metricName?: string }).metricName === `${name}${suffix}`)?.value ?? 0;
   return { count: value('_count'), sum: value('_sum') };
 }
 

@@ -32,7 +32,8 @@ export function streamSessionEvents(c: Context, deps: AppDeps, sessionId: number
     return errorResponse(c, zkError('THROTTLEDOP', `at most ${deps.config.maxStreams} event streams`));
   }
   const cursor = outbox.cursorAfter(last);
-  const heartbeatMs = Math.max(50, Math.floor(deps.node.sessions.timeoutOf(sessionId) / 3));
+  // Aim well below the promised timeoutMs/3: timers fire late under load, never early.
+  const heartbeatMs = Math.max(50, Math.floor(deps.node.sessions.timeoutOf(sessionId) / 6));
   return streamSSE(c, async (stream) => {
     streams.get(sessionId)?.();
     let replaced = false;

@@ -29,6 +29,8 @@ interface Option {
   readonly flag: string;
   readonly env: string;
   readonly kind: 'int' | 'string' | 'list';
+  /** Smallest value accepted for an int (default 0). */
+  readonly min?: number;
   readonly default: number | string | readonly string[];
   readonly help: string;
 }
@@ -39,17 +41,17 @@ export const OPTIONS: readonly Option[] = [
   { key: 'port', flag: 'port', env: 'CORRAL_PORT', kind: 'int', default: 8181, help: 'HTTP port (0 picks a free one)' },
   { key: 'dataDir', flag: 'data-dir', env: 'CORRAL_DATA_DIR', kind: 'string', default: './data', help: 'directory of the SQLite file' },
   { key: 'maxDataBytes', flag: 'max-data-bytes', env: 'CORRAL_MAX_DATA_BYTES', kind: 'int', default: 1048576, help: 'largest znode data accepted (413 above)' },
-  { key: 'tickTimeMs', flag: 'tick-time-ms', env: 'CORRAL_TICK_TIME_MS', kind: 'int', default: 2000, help: 'ZooKeeper tickTime: session timeouts are clamped to [2, 20] ticks' },
-  { key: 'reapIntervalMs', flag: 'reap-interval-ms', env: 'CORRAL_REAP_INTERVAL_MS', kind: 'int', default: 10000, help: 'how often empty containers and expired TTL nodes are removed' },
-  { key: 'checkpointEveryEntries', flag: 'checkpoint-every-entries', env: 'CORRAL_CHECKPOINT_EVERY_ENTRIES', kind: 'int', default: 100000, help: 'checkpoint the tree once the log holds this many entries' },
-  { key: 'checkpointChunkNodes', flag: 'checkpoint-chunk-nodes', env: 'CORRAL_CHECKPOINT_CHUNK_NODES', kind: 'int', default: 5000, help: 'znodes written per SQLite transaction while checkpointing' },
+  { key: 'tickTimeMs', flag: 'tick-time-ms', env: 'CORRAL_TICK_TIME_MS', kind: 'int', min: 1, default: 2000, help: 'ZooKeeper tickTime: session timeouts are clamped to [2, 20] ticks' },
+  { key: 'reapIntervalMs', flag: 'reap-interval-ms', env: 'CORRAL_REAP_INTERVAL_MS', kind: 'int', min: 1, default: 10000, help: 'how often empty containers and expired TTL nodes are removed' },
+  { key: 'checkpointEveryEntries', flag: 'checkpoint-every-entries', env: 'CORRAL_CHECKPOINT_EVERY_ENTRIES', kind: 'int', min: 1, default: 100000, help: 'checkpoint the tree once the log holds this many entries' },
+  { key: 'checkpointChunkNodes', flag: 'checkpoint-chunk-nodes', env: 'CORRAL_CHECKPOINT_CHUNK_NODES', kind: 'int', min: 1, default: 5000, help: 'znodes written per SQLite transaction while checkpointing' },
   { key: 'maxPendingWrites', flag: 'max-pending-writes', env: 'CORRAL_MAX_PENDING_WRITES', kind: 'int', default: 10000, help: 'writes in flight before new ones get 429 THROTTLEDOP' },
   { key: 'minZxidWaitMs', flag: 'min-zxid-wait-ms', env: 'CORRAL_MIN_ZXID_WAIT_MS', kind: 'int', default: 2000, help: 'how long a read waits for Zk-Min-Zxid before 503' },
   { key: 'maxSessions', flag: 'max-sessions', env: 'CORRAL_MAX_SESSIONS', kind: 'int', default: 10000, help: 'open sessions before new ones get 429 THROTTLEDOP' },
   { key: 'maxWatchesPerSession', flag: 'max-watches-per-session', env: 'CORRAL_MAX_WATCHES_PER_SESSION', kind: 'int', default: 10000, help: 'watches one session may hold (429 past it)' },
   { key: 'maxStreams', flag: 'max-streams', env: 'CORRAL_MAX_STREAMS', kind: 'int', default: 10000, help: 'open event streams before new ones get 429' },
-  { key: 'outboxEventsMax', flag: 'outbox-events-max', env: 'CORRAL_OUTBOX_EVENTS_MAX', kind: 'int', default: 10000, help: 'events kept per session for delivery and Last-Event-ID replay' },
-  { key: 'historyEventsMax', flag: 'history-events-max', env: 'CORRAL_HISTORY_EVENTS_MAX', kind: 'int', default: 100000, help: 'change events kept for resuming /v1/watch streams from a zxid' },
+  { key: 'outboxEventsMax', flag: 'outbox-events-max', env: 'CORRAL_OUTBOX_EVENTS_MAX', kind: 'int', min: 1, default: 10000, help: 'events kept per session for delivery and Last-Event-ID replay' },
+  { key: 'historyEventsMax', flag: 'history-events-max', env: 'CORRAL_HISTORY_EVENTS_MAX', kind: 'int', min: 1, default: 100000, help: 'change events kept for resuming /v1/watch streams from a zxid' },
   { key: 'corsOrigins', flag: 'cors-origins', env: 'CORRAL_CORS_ORIGINS', kind: 'list', default: [], help: 'comma-separated origins allowed by CORS (* for any)' },
   { key: 'logLevel', flag: 'log-level', env: 'CORRAL_LOG_LEVEL', kind: 'string', default: 'info', help: 'pino level: fatal, error, warn, info, debug, silent' },
 ];
@@ -65,8 +67,9 @@ function convert(option: Option, raw: string): number | string | string[] {
   if (option.kind === 'string') return raw;
   if (option.kind === 'list') return raw.split(',').map((s) => s.trim()).filter(Boolean);
   const n = Number(raw);
-  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < 0) {
-    throw new ConfigError(`--${option.flag} (${option.env}) must be a non-negative integer, got "${raw}"`);
+  const min = option.min ?? 0;
+  if (!/^-?\d+$/.test(raw.trim()) || !Number.isSafeInteger(n) || n < min) {
+    throw new ConfigError(`--${option.flag} (${option.env}) must be an integer ≥ ${min}, got "${raw}"`);
   }
   return n;
 }

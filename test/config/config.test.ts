@@ -28,3 +28,12 @@ describe('configuration', () => {
     expect(text).toContain('CORRAL_PORT');
   });
 });
+
+describe('configuration bounds', () => {
+  it('refuses 0 where a positive value is needed (tick time, outbox and history bounds)', () => {
+    for (const flag of ['--tick-time-ms', '--outbox-events-max', '--history-events-max', '--checkpoint-every-entries']) {
+      expect(() => loadConfig([flag, '0'], {}), flag).toThrow(ConfigError);
+    }
+    expect(loadConfig(['--port', '0'], {})).toMatchObject({ port: 0 });
+  });
+});

@@ -125,9 +125,25 @@ describe('sessions across a node restart', () => {
     expect((await keepalive(away)).status).toBe(410);
   });
 
+  it('recovers sessions from a checkpoint as well as from the log', async () => {
+    const early = await live.openSession(1500);
+    await live.create('/early', 'ephemeral', early);
+    expect(await live.node.checkpointer.checkpointNow()).toBe(true);
+    const late = await live.openSession(1500);
+    await live.create('/late', 'ephemeral', late);
+    await live.restart();
+    expect((await live.call('GET', '/v1/stat/early')).body.stat.ephemeralOwner).toBe(early.id);
+    expect((await live.call('GET', '/v1/stat/late')).body.stat.ephemeralOwner).toBe(late.id);
+    expect((await keepalive(early)).status).toBe(200);
+    expect((await keepalive(late)).status).toBe(200);
+    await waitGone('/early', 10_000);
+    await waitGone('/late', 10_000);
+    expect((await keepalive(early)).status).toBe(410);
+  });
+
   /**
    * Sets an exists watch on a fresh path, creates it and waits for its event (every earlier event
-   * has arrived then) or for a stream-level event (overflow, reset) that ends the stream.
+   * has arrived then) or for a stream-level event (overflow, reset) saying events were lost.
    */
   async function settle(s: LiveSession, stream: SseStream): Promise<SseEvent[]> {
     await live.call('HEAD', '/v1/znodes/sentinel?watch=true', { session: s });

@@ -3,6 +3,7 @@
 // error, never silent loss): overflow is reported only when a reader needed dropped events, and a
 // client told of an overflow can read state again and open a working stream.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/corral-process.ts';
 import { LiveServer, type LiveSession } from '../session/live-server.ts';
 import type { SseEvent } from './sse-reader.ts';
 
@@ -78,3 +79,39 @@ describe('session event stream: a bounded outbox', () => {
     expect(paths(stream.events).slice(1)).toEqual(['/o/after']);
   });
 });
+
+describe('session event stream: one stream per session, a bounded number per node', () => {
+  it('replaces a session\'s stream with a newer one; the older one ends', async () => {
+    const s = await watchedSession();
+    const older = await live.stream(s);
+    const newer = await live.stream(s);
+    expect(newer.status).toBe(200);
+    await older.untilEnded();
+    await live.create('/o');
+    await newer.untilEvents(1);
+    expect(paths(newer.events)).toEqual(['/o']);
+  });
+
+  it('refuses a stream past maxStreams with 429 THROTTLEDOP, and takes one again once a stream ends', async () => {
+    const limited = await LiveServer.start(100, { maxStreams: 1 });
+    try {
+      const [a, b] = [await limited.openSession(2000), await limited.openSession(2000)];
+      const first = await limited.stream(a);
+      expect(first.status).toBe(200);
+      const refused = await limited.stream(b);
+      expect(refused.status).toBe(429);
+      expect(refused.errorBody).toMatchObject({ code: 'THROTTLEDOP' });
+      expect((await limited.stream(a)).status).toBe(200); // a reconnect replaces, it does not add
+      expect((await limited.call('DELETE', `/v1/sessions/${a.id}`, { session: a })).status).toBe(204);
+      // The closed session's stream ends once it has written its last event: then b may have one.
+      const second = await waitFor(async () => {
+        const attempt = await limited.stream(b);
+        return attempt.status === 200 && attempt;
+      }, { timeoutMs: 5000, what: 'a stream slot to be free' });
+      expect(second.status).toBe(200);
+    } finally {
+      await limited.closeAll();
+    }
+  });
+});
+

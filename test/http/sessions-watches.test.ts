@@ -2,6 +2,7 @@
 // removeWatches; ZK-SEMANTICS.md, Watches), in-process. What a session's stream will send is read
 // from its outbox; the stream itself is covered by events.e2e.test.ts.
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { waitFor } from '../support/corral-process.ts';
 import { startTestNode, type TestNode } from '../support/test-node.ts';
 import { as, call, openSession, queued, type OpenSession } from '../session/session-helpers.ts';
 
@@ -184,6 +185,23 @@ describe('watch limit and session end', () => {
     } finally {
       await small.close();
     }
+  });
+
+  it('fires other sessions\' watches on the ephemerals of a session that expires, all at one zxid', async () => {
+    const doomed = await openSession(t, 200);
+    await create('/dir');
+    await call(t, 'POST', '/v1/znodes/dir/a?mode=ephemeral', { body: '', headers: as(doomed) });
+    await call(t, 'POST', '/v1/znodes/dir/b?mode=ephemeral', { body: '', headers: as(doomed) });
+    await call(t, 'GET', '/v1/znodes/dir/a?watch=true', { headers: as(s) });
+    await call(t, 'GET', '/v1/stat/dir/b?watch=true', { headers: as(s) });
+    await waitFor(async () => {
+      await call(t, 'POST', `/v1/sessions/${s.id}/keepalive`, { headers: as(s) });
+      return queued(t, s).length >= 2;
+    }, { timeoutMs: 5000, what: 'the expiry\'s events' });
+    expect(queued(t, s).sort()).toEqual(['NodeDeleted /dir/a', 'NodeDeleted /dir/b']);
+    const events = t.node.sessions.outbox(Number(s.id))!.read(0) as Array<{ zxid: number }>;
+    expect(events[0]!.zxid).toBe(events[1]!.zxid);
+    expect((await call(t, 'GET', '/v1/children/dir')).body.children).toEqual([]);
   });
 
   it('drops the session\'s watches when it closes', async () => {

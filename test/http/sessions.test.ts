@@ -174,6 +174,19 @@ describe('ephemeral nodes', () => {
     expect((await createNode('/p', 'persistent', s)).body.stat.ephemeralOwner).toBe('0');
   });
 
+  it('creates ephemerals in a multi for the session it carries, and refuses them without one', async () => {
+    const s = await openSession(t, 2000);
+    const ops = [{ op: 'create', path: '/m', mode: 'ephemeral' }, { op: 'create', path: '/n', mode: 'ephemeral_sequential' }];
+    const multi = await call(t, 'POST', '/v1/multi', { body: { ops }, headers: as(s) });
+    expect(multi.status).toBe(200);
+    expect(multi.body.results.map((r: { stat: { ephemeralOwner: string } }) => r.stat.ephemeralOwner)).toEqual([s.id, s.id]);
+    const without = await call(t, 'POST', '/v1/multi', { body: { ops: [{ op: 'create', path: '/o', mode: 'ephemeral' }] } });
+    expect(without.status).toBe(400);
+    expect(without.body.code).toBe('BADARGUMENTS');
+    await call(t, 'DELETE', `/v1/sessions/${s.id}`, { headers: as(s) });
+    expect(await exists(t, '/m')).toBe(false);
+  });
+
   it('refuses children under an ephemeral with 409 NOCHILDRENFOREPHEMERALS', async () => {
     const s = await openSession(t, 2000);
     await createNode('/e', 'ephemeral', s);

@@ -46,6 +46,12 @@ export class LiveServer {
     return this.server.url;
   }
 
+  /** The running node, for white-box steps (e.g. taking a checkpoint now). */
+  get node(): RunningServer['node'] {
+    if (!this.server) throw new Error('server is not running');
+    return this.server.node;
+  }
+
   /** Starts (again) on the same data dir, on a new port. */
   async restart(): Promise<void> {
     await this.stop();

@@ -92,6 +92,16 @@ describe('Outbox.cursorAfter (Last-Event-ID)', () => {
     expect(replay(outbox, pushed[4]!.id)).toEqual([]);
   });
 
+  it('reports overflow to a reader resuming from before a restart lost its events, and not to a first reader', () => {
+    const outbox = new Outbox(10);
+    outbox.markLostThrough(50); // recovered at zxid 50: what was queued before is gone
+    outbox.push(60, 'watch', {});
+    expect(replay(outbox, '40-0')).toBe('overflow');
+    expect(replay(outbox, '50-3')).toBe('overflow');
+    expect(replay(outbox, undefined)).toEqual(['60-0']);
+    expect(replay(outbox, '60-0')).toEqual([]);
+  });
+
   it('agrees with a model: replay is the suffix after the id, or overflow iff part of it was dropped', () => {
     const zxids = fc.array(fc.integer({ min: 0, max: 2 }), { minLength: 1, maxLength: 40 });
     fc.assert(fc.property(zxids, fc.integer({ min: 1, max: 8 }), fc.nat(), (gaps, maxEvents, pick) => {

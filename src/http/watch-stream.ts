@@ -53,7 +53,7 @@ function resumePoint(c: Context): Position | undefined {
 async function writeTxn(stream: SSEStreamingApi, changes: readonly Change[], at: Position): Promise<void> {
   for (let k = 0; k < changes.length; k++) {
     const e = changes[k]!;
-    if (e.zxid === at.zxid && k <= at.k) continue;
+    if (e.zxid < at.zxid || (e.zxid === at.zxid && k <= at.k)) continue;
     const data = JSON.stringify({ type: e.type, path: e.path, zxid: String(e.zxid) });
     await stream.writeSSE({ id: `${e.zxid}-${k}`, event: 'watch', data });
     at.zxid = e.zxid;
@@ -63,7 +63,7 @@ async function writeTxn(stream: SSEStreamingApi, changes: readonly Change[], at:
 
 /** Replays the history after `at`, one whole transaction at a time (a page never splits one). */
 async function replay(stream: SSEStreamingApi, deps: AppDeps, matches: (e: Change) => boolean, at: Position): Promise<void> {
-  for (let page = 0; page < 1_000_000; page++) {
+  for (let page = 0; page < 1_000_000 && !stream.aborted; page++) {
     const rows = deps.node.changes.replay(at.k === ALL ? at.zxid : at.zxid - 1, REPLAY_PAGE);
     if (rows.length === 0) return;
     const full = rows.length === REPLAY_PAGE;
@@ -105,7 +105,8 @@ export function streamWatch(c: Context, deps: AppDeps, path: string): Response {
       await stream.write(': connected\n\n');
       if (resume) {
         const floor = changes.history.floor();
-        if (at.zxid < floor) {
+        // Trimming drops whole transactions: a resume inside the floor's one missed its rest too.
+        if (at.zxid < floor || (at.zxid === floor && at.k !== ALL)) {
           await stream.writeSSE({ event: 'reset', data: JSON.stringify({ zxid: String(floor), reason: 'history before this zxid was compacted away; read state again' }) });
           Object.assign(at, { zxid: floor, k: ALL });
         }
@@ -128,7 +129,7 @@ async function follow(
     }
     for (const txn of queued.splice(0)) {
       const zxid = txn[0]!.zxid;
-      if (zxid < at.zxid || (zxid === at.zxid && at.k === ALL)) continue;
+      if (zxid < at.zxid) continue;
       await writeTxn(stream, txn, at);
       Object.assign(at, { zxid, k: ALL });
     }

@@ -11,6 +11,7 @@ export type ChangeListener = (events: readonly TreeEvent[]) => void;
 export class ChangeFeed {
   private readonly listeners = new Set<ChangeListener>();
   private flushScheduled = false;
+  private closed = false;
 
   constructor(private readonly host: NodeHost, readonly history: ChangeHistory) {
     // Events up to what the history already holds are not recorded twice when the log replays.
@@ -41,8 +42,16 @@ export class ChangeFeed {
 
   /** Recorded events after `zxid` up to what is applied now; flushes first so none are missing. */
   replay(afterZxid: number, max: number): HistoryEvent[] {
+    if (this.closed) return [];
     this.history.flush();
     return this.history.after(afterZxid, this.host.appliedZxid, max);
+  }
+
+  /** Stops reading and writing the history (the node is shutting down); streams see no more. */
+  close(): void {
+    this.closed = true;
+    this.listeners.clear();
+    this.history.close();
   }
 
   private scheduleFlush(): void {
@@ -50,7 +59,7 @@ export class ChangeFeed {
     this.flushScheduled = true;
     setImmediate(() => {
       this.flushScheduled = false;
-      this.history.flush();
+      if (!this.closed) this.history.flush();
     });
   }
 }

@@ -80,7 +80,7 @@ export class CorralNode {
     this.sessions.stop();
     await this.host.close(5000);
     await this.checkpointer.stop();
-    this.changes.history.close();
+    this.changes.close();
     this.db.close();
   }
 }

@@ -1,0 +1,50 @@
+/**
+ * Messages between members of the replicated core (Raft's mechanics, Zab's guarantees).
+ * Discriminated by `type`; every message carries the sender's term.
+ */
+import type { Entry } from './types.ts';
+
+interface Base {
+  readonly from: number;
+  readonly to: number;
+  readonly term: number;
+}
+
+/** A (pre-)vote request: "I have a log this up to date; will you vote for me in `term`?" */
+export interface VoteRequest extends Base {
+  readonly type: 'MsgVote' | 'MsgPreVote';
+  readonly lastIndex: number;
+  readonly lastTerm: number;
+}
+
+export interface VoteResponse extends Base {
+  readonly type: 'MsgVoteResp' | 'MsgPreVoteResp';
+  readonly granted: boolean;
+}
+
+/** Append entries after (prevIndex, prevTerm); also carries the leader's commit index. */
+export interface AppendRequest extends Base {
+  readonly type: 'MsgApp';
+  readonly prevIndex: number;
+  readonly prevTerm: number;
+  readonly entries: readonly Entry[];
+  readonly commit: number;
+}
+
+export interface AppendResponse extends Base {
+  readonly type: 'MsgAppResp';
+  /** On success the follower's last matching index; on rejection, a hint where to probe. */
+  readonly index: number;
+  readonly rejected: boolean;
+}
+
+export interface Heartbeat extends Base {
+  readonly type: 'MsgHeartbeat';
+  readonly commit: number;
+}
+
+export interface HeartbeatResponse extends Base {
+  readonly type: 'MsgHeartbeatResp';
+}
+
+export type RaftMessage = VoteRequest | VoteResponse | AppendRequest | AppendResponse | Heartbeat | HeartbeatResponse;

@@ -1,0 +1,21 @@
+/** The leader's view of one follower's log: what is known to match, and what to send next. */
+export interface Progress {
+  /** Highest index known to be in the follower's log (0: none known). */
+  match: number;
+  /** Next index to send. */
+  next: number;
+  /** Heard from since the last check-quorum round. */
+  recentActive: boolean;
+  /** Probing: one append in flight until the follower's position is known. */
+  probing: boolean;
+}
+
+export function newProgress(lastIndex: number): Progress {
+  return { match: 0, next: lastIndex + 1, recentActive: true, probing: true };
+}
+
+/** The largest index a majority of `matches` has reached. */
+export function quorumIndex(matches: readonly number[]): number {
+  const sorted = [...matches].sort((a, b) => b - a);
+  return sorted[Math.floor(sorted.length / 2)]!;
+}

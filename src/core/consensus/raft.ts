@@ -1,0 +1,360 @@
+/**
+ * The replication core: Raft's mechanics (terms, log matching, pre-vote, check-quorum, quorum
+ * commit) giving Zab's guarantees (one leader orders all writes; a write commits once a quorum
+ * has it durably; a new leader commits nothing of its term until a quorum has its log, through
+ * the empty entry it appends on election). Pure: ticks, messages and proposals in; a Ready out
+ * (state and entries to persist, messages to send after persisting, entries to apply).
+ * Randomness (election timeouts) comes from an injected generator.
+ */
+import { assert, assertNever } from '../errors.ts';
+import type { AppendRequest, AppendResponse, RaftMessage, VoteRequest } from './messages.ts';
+import { newProgress, quorumIndex, type Progress } from './progress.ts';
+import { RaftLog } from './raft-log.ts';
+import type { Consensus, Entry, HardState, ProposeResult, Ready, Role, StableLog, Status } from './types.ts';
+
+export interface RaftOptions {
+  readonly id: number;
+  readonly members: readonly number[];
+  readonly log: StableLog;
+  readonly hardState: HardState;
+  readonly appliedIndex: number;
+  /** Ticks without a leader before an election; randomized in [n, 2n). */
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  /** A uniform number in [0, 1): the only source of randomness. */
+  readonly random: () => number;
+  readonly maxEntriesPerMessage?: number;
+  readonly maxCommittedPerReady?: number;
+}
+
+export class Raft implements Consensus {
+  readonly id: number;
+  private readonly members: readonly number[];
+  readonly log: RaftLog;
+  private term: number;
+  private vote: number;
+  private role: Role = 'follower';
+  private leader = 0;
+  private electionElapsed = 0;
+  private heartbeatElapsed = 0;
+  private randomizedElectionTicks = 0;
+  private votes = new Map<number, boolean>();
+  private progress = new Map<number, Progress>();
+  private msgs: RaftMessage[] = [];
+  private persisted: HardState;
+  private readonly options: RaftOptions;
+
+  constructor(options: RaftOptions) {
+    assert(options.members.includes(options.id), `member ${options.id} is not in ${options.members.join(',')}`);
+    this.options = options;
+    this.id = options.id;
+    this.members = options.members;
+    this.log = new RaftLog(options.log, options.appliedIndex);
+    this.term = options.hardState.term;
+    this.vote = options.hardState.vote;
+    this.log.commitTo(Math.max(options.appliedIndex, Math.min(options.hardState.commit, this.log.lastIndex())));
+    this.persisted = options.hardState;
+    this.resetElectionTimer();
+    // A cluster of one elects itself at once.
+    if (this.members.length === 1) this.campaign('MsgVote');
+  }
+
+  private get quorum(): number {
+    return Math.floor(this.members.length / 2) + 1;
+  }
+
+  private get peers(): number[] {
+    return this.members.filter((m) => m !== this.id);
+  }
+
+  status(): Status {
+    return {
+      id: this.id, role: this.role, term: this.term, leader: this.leader, commitIndex: this.log.committed,
+      lastIndex: this.log.lastIndex(), appliedIndex: this.log.applied,
+    };
+  }
+
+  /** The leader's view of each follower (for lag metrics). */
+  followers(): ReadonlyMap<number, Readonly<Progress>> {
+    return this.progress;
+  }
+
+  // --- time ---
+
+  tick(): void {
+    if (this.role === 'leader') this.tickLeader();
+    else if (++this.electionElapsed >= this.randomizedElectionTicks) this.campaign('MsgPreVote');
+  }
+
+  private tickLeader(): void {
+    if (++this.heartbeatElapsed >= this.options.heartbeatTicks) {
+      this.heartbeatElapsed = 0;
+      for (const peer of this.peers) this.send({ type: 'MsgHeartbeat', from: this.id, to: peer, term: this.term, commit: Math.min(this.progress.get(peer)!.match, this.log.committed) });
+    }
+    if (++this.electionElapsed >= this.options.electionTicks) {
+      this.electionElapsed = 0;
+      this.checkQuorum();
+    }
+  }
+
+  /** Check-quorum: a leader that has not heard from a quorum in an election timeout steps down. */
+  private checkQuorum(): void {
+    let active = 1;
+    for (const progress of this.progress.values()) {
+      if (progress.recentActive) active++;
+      progress.recentActive = false;
+    }
+    if (active < this.quorum) this.becomeFollower(this.term, 0);
+  }
+
+  private resetElectionTimer(): void {
+    this.electionElapsed = 0;
+    const n = this.options.electionTicks;
+    this.randomizedElectionTicks = n + Math.floor(this.options.random() * n);
+  }
+
+  // --- roles ---
+
+  private becomeFollower(term: number, leader: number): void {
+    if (term > this.term) {
+      this.term = term;
+      this.vote = 0;
+    }
+    this.role = 'follower';
+    this.leader = leader;
+    this.resetElectionTimer();
+  }
+
+  /** Pre-vote first (without raising the term, so a partitioned node cannot disrupt), then vote. */
+  private campaign(kind: 'MsgPreVote' | 'MsgVote'): void {
+    if (kind === 'MsgPreVote' && this.members.length > 1) {
+      this.role = 'precandidate';
+    } else {
+      this.role = 'candidate';
+      this.term++;
+      this.vote = this.id;
+    }
+    this.leader = 0;
+    this.resetElectionTimer();
+    this.votes = new Map([[this.id, true]]);
+    if (this.tally() === 'won') return this.electionWon(kind);
+    const term = kind === 'MsgPreVote' ? this.term + 1 : this.term;
+    for (const peer of this.peers) {
+      this.send({ type: kind, from: this.id, to: peer, term, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() });
+    }
+  }
+
+  private tally(): 'won' | 'lost' | 'pending' {
+    let granted = 0;
+    let rejected = 0;
+    for (const v of this.votes.values()) v ? granted++ : rejected++;
+    if (granted >= this.quorum) return 'won';
+    return rejected >= this.quorum ? 'lost' : 'pending';
+  }
+
+  private electionWon(kind: 'MsgPreVote' | 'MsgVote'): void {
+    if (kind === 'MsgPreVote') return this.campaign('MsgVote');
+    this.role = 'leader';
+    this.leader = this.id;
+    this.heartbeatElapsed = 0;
+    this.electionElapsed = 0;
+    this.progress = new Map(this.peers.map((p) => [p, newProgress(this.log.lastIndex())]));
+    // The empty entry of the new term: committing it commits every earlier entry (Zab's
+    // "a new leader commits nothing until a quorum has its log").
+    this.appendLocal('');
+    this.bcastAppend();
+  }
+
+  // --- proposals ---
+
+  propose(data: string): ProposeResult {
+    if (this.role !== 'leader') return { ok: false, leader: this.leader };
+    const index = this.appendLocal(data);
+    this.bcastAppend();
+    return { ok: true, term: this.term, index };
+  }
+
+  private appendLocal(data: string): number {
+    const index = this.log.lastIndex() + 1;
+    this.log.append([{ term: this.term, index, data }]);
+    this.maybeCommit();
+    return index;
+  }
+
+  private bcastAppend(): void {
+    for (const peer of this.peers) this.sendAppend(peer);
+  }
+
+  private sendAppend(to: number): void {
+    const progress = this.progress.get(to)!;
+    const prevIndex = progress.next - 1;
+    const prevTerm = this.log.term(prevIndex);
+    // Entries the follower needs are gone behind a checkpoint: it needs a snapshot (host's job).
+    if (prevTerm === undefined) return;
+    const max = this.options.maxEntriesPerMessage ?? 256;
+    const entries = progress.probing && progress.match < prevIndex ? [] : this.log.entries(progress.next, this.log.lastIndex() + 1, max);
+    this.send({ type: 'MsgApp', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed });
+    if (entries.length > 0 && !progress.probing) progress.next = entries[entries.length - 1]!.index + 1;
+  }
+
+  /** Commits the highest index a quorum holds, if it is of the current term (Raft §5.4.2). */
+  private maybeCommit(): void {
+    const matches = [this.log.lastIndex(), ...[...this.progress.values()].map((p) => p.match)];
+    const index = quorumIndex(this.members.length === 1 ? [this.log.lastIndex()] : matches);
+    if (index > this.log.committed && this.log.term(index) === this.term) this.log.commitTo(index);
+  }
+
+  // --- messages ---
+
+  step(message: RaftMessage): void {
+    if (message.term > this.term) {
+      if (!this.acceptHigherTerm(message)) return;
+    } else if (message.term < this.term) {
+      this.respondToStale(message);
+      return;
+    }
+    switch (message.type) {
+      case 'MsgPreVote':
+      case 'MsgVote':
+        return this.handleVote(message);
+      case 'MsgPreVoteResp':
+      case 'MsgVoteResp':
+        return this.handleVoteResponse(message.type, message.from, message.granted);
+      case 'MsgApp':
+        return this.handleAppend(message);
+      case 'MsgAppResp':
+        return this.handleAppendResponse(message);
+      case 'MsgHeartbeat':
+        this.becomeFollower(message.term, message.from);
+        this.log.commitTo(Math.min(message.commit, this.log.lastIndex()));
+        return this.send({ type: 'MsgHeartbeatResp', from: this.id, to: message.from, term: this.term });
+      case 'MsgHeartbeatResp':
+        return this.handleHeartbeatResponse(message.from);
+      default:
+        return assertNever(message);
+    }
+  }
+
+  /** A message from a higher term: follow it, unless it is a (pre-)vote we may ignore. */
+  private acceptHigherTerm(message: RaftMessage): boolean {
+    const isVote = message.type === 'MsgVote' || message.type === 'MsgPreVote';
+    // Check-quorum lease: while we hear from a leader, a vote request does not disturb us.
+    if (isVote && this.leader !== 0 && this.electionElapsed < this.options.electionTicks) return false;
+    if (message.type === 'MsgPreVote') return true; // a pre-vote never changes our term
+    if (message.type === 'MsgPreVoteResp' && message.granted) return true;
+    const leader = message.type === 'MsgApp' || message.type === 'MsgHeartbeat' ? message.from : 0;
+    this.becomeFollower(message.term, leader);
+    return true;
+  }
+
+  private respondToStale(message: RaftMessage): void {
+    // Tell a stale leader or candidate about the newer term so it steps down.
+    if (message.type === 'MsgApp' || message.type === 'MsgHeartbeat') {
+      this.send({ type: 'MsgAppResp', from: this.id, to: message.from, term: this.term, index: this.log.lastIndex(), rejected: true });
+    } else if (message.type === 'MsgPreVote' || message.type === 'MsgVote') {
+      this.send({ type: message.type === 'MsgVote' ? 'MsgVoteResp' : 'MsgPreVoteResp', from: this.id, to: message.from, term: this.term, granted: false });
+    }
+  }
+
+  private handleVote(message: VoteRequest): void {
+    const preVote = message.type === 'MsgPreVote';
+    const canVote = preVote
+      ? message.term > this.term || this.leader === 0
+      : this.vote === 0 || this.vote === message.from;
+    const granted = canVote && this.log.isUpToDate(message.lastIndex, message.lastTerm);
+    if (granted && !preVote) {
+      this.vote = message.from;
+      this.resetElectionTimer();
+    }
+    const type = preVote ? 'MsgPreVoteResp' : 'MsgVoteResp';
+    this.send({ type, from: this.id, to: message.from, term: preVote && granted ? message.term : this.term, granted });
+  }
+
+  private handleVoteResponse(type: 'MsgPreVoteResp' | 'MsgVoteResp', from: number, granted: boolean): void {
+    const expected = this.role === 'precandidate' ? 'MsgPreVoteResp' : this.role === 'candidate' ? 'MsgVoteResp' : undefined;
+    if (type !== expected) return;
+    this.votes.set(from, granted);
+    const outcome = this.tally();
+    if (outcome === 'won') this.electionWon(type === 'MsgPreVoteResp' ? 'MsgPreVote' : 'MsgVote');
+    else if (outcome === 'lost') this.becomeFollower(this.term, 0);
+  }
+
+  private handleAppend(message: AppendRequest): void {
+    this.becomeFollower(message.term, message.from);
+    if (message.prevIndex < this.log.committed) {
+      // Already have (and committed) that prefix: answer with our commit point.
+      return this.send({ type: 'MsgAppResp', from: this.id, to: message.from, term: this.term, index: this.log.committed, rejected: false });
+    }
+    const last = this.log.maybeAppend(message.prevIndex, message.prevTerm, message.commit, message.entries);
+    if (last !== undefined) {
+      this.send({ type: 'MsgAppResp', from: this.id, to: message.from, term: this.term, index: last, rejected: false });
+    } else {
+      this.send({ type: 'MsgAppResp', from: this.id, to: message.from, term: this.term, index: Math.min(message.prevIndex - 1, this.log.lastIndex()), rejected: true });
+    }
+  }
+
+  private handleAppendResponse(message: AppendResponse): void {
+    const progress = this.role === 'leader' ? this.progress.get(message.from) : undefined;
+    if (!progress) return;
+    progress.recentActive = true;
+    if (message.rejected) {
+      // Log matching failed at next-1: probe further back (the hint is the follower's last index).
+      progress.next = Math.max(1, Math.min(progress.next - 1, message.index + 1));
+      progress.probing = true;
+      return this.sendAppend(message.from);
+    }
+    if (message.index > progress.match) {
+      progress.match = message.index;
+      progress.next = Math.max(progress.next, message.index + 1);
+      progress.probing = false;
+      this.maybeCommit();
+    }
+    if (progress.next <= this.log.lastIndex()) this.sendAppend(message.from);
+  }
+
+  private handleHeartbeatResponse(from: number): void {
+    const progress = this.role === 'leader' ? this.progress.get(from) : undefined;
+    if (!progress) return;
+    progress.recentActive = true;
+    if (progress.match < this.log.lastIndex()) this.sendAppend(from);
+  }
+
+  private send(message: RaftMessage): void {
+    this.msgs.push(message);
+  }
+
+  // --- Ready ---
+
+  private hardState(): HardState {
+    return { term: this.term, vote: this.vote, commit: this.log.committed };
+  }
+
+  hasReady(): boolean {
+    const hs = this.hardState();
+    return this.msgs.length > 0 || this.log.unstableEntries().length > 0 || this.log.committed > this.log.applied ||
+      hs.term !== this.persisted.term || hs.vote !== this.persisted.vote || hs.commit !== this.persisted.commit;
+  }
+
+  ready(): Ready {
+    const hs = this.hardState();
+    const changed = hs.term !== this.persisted.term || hs.vote !== this.persisted.vote || hs.commit !== this.persisted.commit;
+    return {
+      hardState: changed ? hs : undefined,
+      entries: this.log.unstableEntries(),
+      messages: [...this.msgs],
+      committed: this.log.nextCommitted(this.options.maxCommittedPerReady ?? 1024),
+    };
+  }
+
+  advance(ready: Ready): void {
+    if (ready.hardState) this.persisted = ready.hardState;
+    const last = ready.entries[ready.entries.length - 1];
+    if (last) this.log.stableTo(last.index, last.term);
+    const applied = ready.committed[ready.committed.length - 1];
+    if (applied) this.log.appliedTo(applied.index);
+    this.msgs = this.msgs.slice(ready.messages.length);
+    if (this.role === 'leader' && this.members.length === 1) this.maybeCommit();
+  }
+}
+
+export type { Entry };

@@ -30,7 +30,7 @@ const ZK_CODE_NAMES: Readonly<Record<number, string>> = {
   [-127]: 'THROTTLEDOP',
 };
 
-function zkCodeName(code: number): string {
+export function zkCodeName(code: number): string {
   return ZK_CODE_NAMES[code] ?? `UNKNOWN(${code})`;
 }
 

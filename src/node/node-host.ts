@@ -145,7 +145,7 @@ export class NodeHost {
       stop();
       if (ready.entries.length > 0) this.metrics.batchEntries.observe(ready.entries.length);
     }
-    assert(ready.messages.length === 0, 'a single node sends no messages');
+    assert(ready.messages.length === 0 && !ready.snapshot, 'a single node sends no messages and installs no snapshot');
     for (const entry of ready.committed) this.applyEntry(entry);
     this.consensus.advance(ready);
   }

@@ -47,4 +47,16 @@ export interface HeartbeatResponse extends Base {
   readonly type: 'MsgHeartbeatResp';
 }
 
-export type RaftMessage = VoteRequest | VoteResponse | AppendRequest | AppendResponse | Heartbeat | HeartbeatResponse;
+/**
+ * "Your next entries are compacted away: take my checkpoint at (snapshotIndex, snapshotTerm)."
+ * The core carries only the position; the hosts move the checkpoint itself (the sender's host
+ * attaches it, the receiver's installs it before stepping this message).
+ */
+export interface SnapshotRequest extends Base {
+  readonly type: 'MsgSnap';
+  readonly snapshotIndex: number;
+  readonly snapshotTerm: number;
+}
+
+export type RaftMessage =
+  | VoteRequest | VoteResponse | AppendRequest | AppendResponse | Heartbeat | HeartbeatResponse | SnapshotRequest;

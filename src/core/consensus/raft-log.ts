@@ -13,6 +13,8 @@ export class RaftLog {
   applied: number;
   private unstable: Entry[] = [];
   private unstableOffset: number;
+  /** A checkpoint installed from the leader that the host has not yet persisted. */
+  pendingSnapshot: { index: number; term: number } | undefined;
 
   constructor(private readonly stable: StableLog, applied: number) {
     this.applied = applied;
@@ -25,7 +27,8 @@ export class RaftLog {
   }
 
   lastIndex(): number {
-    return this.unstable.length > 0 ? this.unstableOffset + this.unstable.length - 1 : this.stable.lastIndex();
+    if (this.unstable.length > 0) return this.unstableOffset + this.unstable.length - 1;
+    return this.pendingSnapshot ? this.pendingSnapshot.index : this.stable.lastIndex();
   }
 
   /** The term of the entry at `index`, or undefined when it is compacted away or beyond the end. */
@@ -33,6 +36,8 @@ export class RaftLog {
     if (index >= this.unstableOffset && index < this.unstableOffset + this.unstable.length) {
       return this.unstable[index - this.unstableOffset]!.term;
     }
+    const snapshot = this.pendingSnapshot;
+    if (snapshot && index <= snapshot.index) return index === snapshot.index ? snapshot.term : undefined;
     if (index < this.stable.firstIndex() - 1 || index > this.lastIndex()) return undefined;
     if (index === 0) return 0;
     return this.stable.term(index);
@@ -105,6 +110,21 @@ export class RaftLog {
     }
     assert(out.length === hi - lo, `log is missing entries in [${lo}, ${hi})`);
     return out;
+  }
+
+  /** Replaces the whole log with a checkpoint at (index, term) received from the leader. */
+  restore(index: number, term: number): void {
+    assert(index > this.committed, `snapshot ${index} is not ahead of commit ${this.committed}`);
+    this.pendingSnapshot = { index, term };
+    this.unstable = [];
+    this.unstableOffset = index + 1;
+    this.committed = index;
+    this.applied = index;
+  }
+
+  /** The host persisted the checkpoint: its stable log now starts after it. */
+  snapshotPersisted(index: number): void {
+    if (this.pendingSnapshot?.index === index) this.pendingSnapshot = undefined;
   }
 
   unstableEntries(): Entry[] {

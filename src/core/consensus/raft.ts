@@ -7,7 +7,7 @@
  * Randomness (election timeouts) comes from an injected generator.
  */
 import { assert, assertNever } from '../errors.ts';
-import type { AppendRequest, AppendResponse, RaftMessage, VoteRequest } from './messages.ts';
+import type { AppendRequest, AppendResponse, RaftMessage, SnapshotRequest, VoteRequest } from './messages.ts';
 import { newProgress, quorumIndex, type Progress } from './progress.ts';
 import { RaftLog } from './raft-log.ts';
 import type { Consensus, Entry, HardState, ProposeResult, Ready, Role, StableLog, Status } from './types.ts';
@@ -189,8 +189,12 @@ export class Raft implements Consensus {
     const progress = this.progress.get(to)!;
     const prevIndex = progress.next - 1;
     const prevTerm = this.log.term(prevIndex);
-    // Entries the follower needs are gone behind a checkpoint: it needs a snapshot (host's job).
-    if (prevTerm === undefined) return;
+    // The entries the follower needs are gone behind a checkpoint: it gets the checkpoint.
+    if (prevTerm === undefined) {
+      const snapshotIndex = this.log.firstIndex() - 1;
+      progress.probing = true;
+      return this.send({ type: 'MsgSnap', from: this.id, to, term: this.term, snapshotIndex, snapshotTerm: this.log.term(snapshotIndex)! });
+    }
     const max = this.options.maxEntriesPerMessage ?? 256;
     const entries = progress.probing && progress.match < prevIndex ? [] : this.log.entries(progress.next, this.log.lastIndex() + 1, max);
     this.send({ type: 'MsgApp', from: this.id, to, term: this.term, prevIndex, prevTerm, entries, commit: this.log.committed });
@@ -230,6 +234,8 @@ export class Raft implements Consensus {
         return this.send({ type: 'MsgHeartbeatResp', from: this.id, to: message.from, term: this.term });
       case 'MsgHeartbeatResp':
         return this.handleHeartbeatResponse(message.from);
+      case 'MsgSnap':
+        return this.handleSnapshot(message);
       default:
         return assertNever(message);
     }
@@ -293,21 +299,33 @@ export class Raft implements Consensus {
     }
   }
 
+  /** The host installed the leader's checkpoint before stepping this: restart the log after it. */
+  private handleSnapshot(message: SnapshotRequest): void {
+    this.becomeFollower(message.term, message.from);
+    if (message.snapshotIndex > this.log.committed) this.log.restore(message.snapshotIndex, message.snapshotTerm);
+    this.send({ type: 'MsgAppResp', from: this.id, to: message.from, term: this.term, index: this.log.committed, rejected: false });
+  }
+
   private handleAppendResponse(message: AppendResponse): void {
     const progress = this.role === 'leader' ? this.progress.get(message.from) : undefined;
     if (!progress) return;
     progress.recentActive = true;
     if (message.rejected) {
+      // A late or duplicated rejection about entries the follower is known to hold says nothing new.
+      if (message.index < progress.match) return;
       // Log matching failed at next-1: probe further back (the hint is the follower's last index).
-      progress.next = Math.max(1, Math.min(progress.next - 1, message.index + 1));
+      progress.next = Math.max(progress.match + 1, Math.min(progress.next - 1, message.index + 1));
       progress.probing = true;
       return this.sendAppend(message.from);
     }
+    progress.next = Math.max(progress.next, message.index + 1);
     if (message.index > progress.match) {
       progress.match = message.index;
-      progress.next = Math.max(progress.next, message.index + 1);
       progress.probing = false;
+      const committed = this.log.committed;
       this.maybeCommit();
+      // Tell the followers at once rather than at the next heartbeat.
+      if (this.log.committed > committed) return this.bcastAppend();
     }
     if (progress.next <= this.log.lastIndex()) this.sendAppend(message.from);
   }
@@ -332,6 +350,7 @@ export class Raft implements Consensus {
   hasReady(): boolean {
     const hs = this.hardState();
     return this.msgs.length > 0 || this.log.unstableEntries().length > 0 || this.log.committed > this.log.applied ||
+      this.log.pendingSnapshot !== undefined ||
       hs.term !== this.persisted.term || hs.vote !== this.persisted.vote || hs.commit !== this.persisted.commit;
   }
 
@@ -343,11 +362,13 @@ export class Raft implements Consensus {
       entries: this.log.unstableEntries(),
       messages: [...this.msgs],
       committed: this.log.nextCommitted(this.options.maxCommittedPerReady ?? 1024),
+      snapshot: this.log.pendingSnapshot && { ...this.log.pendingSnapshot },
     };
   }
 
   advance(ready: Ready): void {
     if (ready.hardState) this.persisted = ready.hardState;
+    if (ready.snapshot) this.log.snapshotPersisted(ready.snapshot.index);
     const last = ready.entries[ready.entries.length - 1];
     if (last) this.log.stableTo(last.index, last.term);
     const applied = ready.committed[ready.committed.length - 1];

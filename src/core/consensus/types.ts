@@ -38,6 +38,11 @@ export interface Ready {
   readonly messages: readonly Message[];
   /** Apply in order; each is already durable on a quorum. */
   readonly committed: readonly Entry[];
+  /**
+   * Set when the log was replaced by a checkpoint received from the leader: the host makes its
+   * stable log start after (index, term) and its tree the checkpoint's, before the rest.
+   */
+  readonly snapshot?: { readonly index: number; readonly term: number } | undefined;
 }
 
 export type ProposeResult =

@@ -1,0 +1,223 @@
+/**
+ * One seeded simulation run: a fault phase (partitions, crashes and restarts that lose what
+ * was not persisted, a lossy, duplicating, reordering network, slow disks) while clients
+ * propose unique values at the leader, then a healed phase (everyone up and connected, no
+ * faults, no new proposals) that must converge: one leader that everyone follows, every node
+ * has applied the same log to its end, every acknowledged value is in it, and the cluster goes
+ * quiet (no entries resent, no elections). The Checker runs after every step.
+ */
+import type { Prng } from '../support/prng.ts';
+import { Checker } from './checkers.ts';
+import { SimCluster, streamOf, type CrashPoint, type SimNode } from './cluster.ts';
+import { NO_FAULTS, type NetworkFaults } from './network.ts';
+
+export const ELECTION_TICKS = 10;
+const HEARTBEAT_TICKS = 2;
+const FAULT_TICKS = 300;
+const CONVERGE_TICKS_MAX = 30 * ELECTION_TICKS;
+const QUIET_TICKS = 3 * ELECTION_TICKS;
+const TRACE_LINES_MAX = 60;
+const LOG_MATCHING_EVERY_TICKS = 10;
+
+export interface RunSummary {
+  readonly seed: number;
+  readonly size: number;
+  readonly faults: NetworkFaults;
+  readonly lastIndex: number;
+  readonly acked: number;
+  readonly committed: number;
+  readonly abandoned: number;
+  readonly convergeTicks: number;
+}
+
+export class SimulationFailure extends Error {
+  constructor(readonly seed: number, message: string, readonly trace: readonly string[]) {
+    super(message);
+  }
+}
+
+interface Run {
+  readonly seed: number;
+  readonly cluster: SimCluster;
+  readonly checker: Checker;
+  readonly faults: Prng;
+  readonly rates: FaultRates;
+  readonly clients: Prng;
+  readonly trace: string[];
+  /** Each node's last traced role@term. */
+  readonly roles: Map<number, string>;
+  /** Faults are injected in the first phase of a faulty run only; clients propose in the first phase. */
+  readonly faulty: boolean;
+  phase: 'faults' | 'healed';
+  nextValue: number;
+}
+
+/** `faulty: false` runs the same schedule without any fault: a check of the harness itself. */
+export function runSimulation(seed: number, { faulty = true } = {}): RunSummary {
+  const setup = streamOf(seed, 0);
+  const size = setup.pick([3, 3, 5]);
+  const trace: string[] = [];
+  const checker = new Checker();
+  const cluster = new SimCluster(
+    { seed, size, electionTicks: ELECTION_TICKS, heartbeatTicks: HEARTBEAT_TICKS, maxEntriesPerMessage: setup.pick([1, 4, 64]) },
+    {
+      onApply: (node, entry) => checker.onApply(node, entry),
+      onTrace: (line) => {
+        trace.push(line);
+        if (trace.length > TRACE_LINES_MAX) trace.shift();
+      },
+    },
+  );
+  const faults: NetworkFaults = {
+    dropRate: setup.pick([0, 0.02, 0.1, 0.3]), duplicateRate: setup.pick([0, 0.05, 0.2]), delayTicksMax: setup.pick([0, 2, 8]),
+    longDelayRate: setup.pick([0, 0.01, 0.05]), longDelayTicksMax: 6 * ELECTION_TICKS,
+  };
+  const run: Run = { seed, cluster, checker, faults: streamOf(seed, 2), rates: pickRates(setup), clients: streamOf(seed, 3), trace, roles: new Map(), faulty, phase: 'faults', nextValue: 0 };
+  try {
+    cluster.network.faults = faulty ? faults : NO_FAULTS;
+    for (let t = 0; t < FAULT_TICKS; t++) step(run);
+    const convergeTicks = heal(run);
+    checker.checkLogMatching(cluster);
+    const counts = checker.checkFinal(cluster.leaders()[0]!.applied);
+    return { seed, size, faults, lastIndex: cluster.leaders()[0]!.applied.length, ...counts, convergeTicks };
+  } catch (error) {
+    const message = error instanceof Error ? error.message : String(error);
+    throw new SimulationFailure(seed, `t${cluster.now}: ${message}`, trace);
+  }
+}
+
+/** One tick of the whole world. */
+function step(run: Run): void {
+  const { cluster } = run;
+  const faulty = run.faulty && run.phase === 'faults';
+  cluster.now++;
+  if (faulty) injectFaults(run);
+  cluster.deliver();
+  cluster.tick();
+  if (run.phase === 'faults') propose(run);
+  for (const node of cluster.up()) {
+    // A slow disk: the Ready is persisted ticks later (and lost if the node crashes first).
+    const diskTicks = faulty && run.faults.chance(0.15) ? 1 + run.faults.int(3) : 0;
+    const crashPoint: CrashPoint = faulty && run.faults.chance(0.002) ? run.faults.pick(['before-persist', 'after-persist'] as const) : undefined;
+    cluster.handleReady(node, diskTicks, crashPoint);
+  }
+  traceRoles(run);
+  run.checker.afterStep(cluster);
+  if (cluster.now % LOG_MATCHING_EVERY_TICKS === 0) run.checker.checkLogMatching(cluster);
+}
+
+/** How often each fault strikes per tick, chosen per seed. */
+interface FaultRates {
+  readonly partition: number;
+  readonly crash: number;
+  readonly restart: number;
+  /** Chance that a crash or an isolation targets a leader (the nemesis prefers leaders). */
+  readonly leaderBias: number;
+}
+
+function pickRates(setup: Prng): FaultRates {
+  return {
+    partition: setup.pick([0.005, 0.02, 0.05]), crash: setup.pick([0.005, 0.01, 0.03]),
+    restart: setup.pick([0.03, 0.1, 0.3]), leaderBias: setup.pick([0, 0.5, 0.9]),
+  };
+}
+
+/** A node to strike: a leader when the nemesis aims for one, else any node in `among`. */
+function victim(run: Run, among: readonly SimNode[]): SimNode | undefined {
+  const leaders = run.cluster.leaders();
+  if (leaders.length > 0 && run.faults.chance(run.rates.leaderBias)) return run.faults.pick(leaders);
+  return among.length > 0 ? run.faults.pick(among) : undefined;
+}
+
+function injectFaults(run: Run): void {
+  const { cluster, faults, rates } = run;
+  if (faults.chance(rates.partition)) {
+    const isolated = victim(run, cluster.nodes)!.id;
+    const split = faults.chance(0.3);
+    cluster.network.partition(cluster.ids, (id) => (split ? faults.int(2) : Number(id === isolated)));
+    run.trace.push(`t${cluster.now} partition ${split ? 'split' : `isolating n${isolated}`}`);
+  }
+  if (cluster.network.partitioned && faults.chance(0.03)) {
+    cluster.network.heal();
+    run.trace.push(`t${cluster.now} heal network`);
+  }
+  if (faults.chance(rates.crash)) {
+    const node = victim(run, cluster.up());
+    if (node) cluster.crash(node.id, 'fault');
+  }
+  const down = cluster.down();
+  if (down.length > 0 && faults.chance(rates.restart)) cluster.restart(faults.pick(down).id, faults.chance(0.5));
+}
+
+/** Clients propose a unique value at a random leader. */
+function propose(run: Run): void {
+  const leaders = run.cluster.leaders();
+  if (leaders.length === 0 || !run.clients.chance(0.3)) return;
+  const node = run.clients.pick(leaders);
+  const value = `v${run.nextValue++}`;
+  const result = node.raft!.propose(value);
+  if (result.ok) run.checker.propose(value, node.id, result.term, result.index);
+}
+
+function traceRoles(run: Run): void {
+  const { roles } = run;
+  for (const node of run.cluster.up()) {
+    const s = node.raft!.status();
+    const key = `${s.role}@${s.term}`;
+    if (roles.get(node.id) === key) continue;
+    roles.set(node.id, key);
+    run.trace.push(`t${run.cluster.now} n${node.id} ${s.role} term=${s.term} last=${s.lastIndex} commit=${s.commitIndex}`);
+  }
+  if (run.trace.length > TRACE_LINES_MAX) run.trace.splice(0, run.trace.length - TRACE_LINES_MAX);
+}
+
+/** Heals everything and ticks until the cluster converges; then checks that it stays quiet. */
+function heal(run: Run): number {
+  const { cluster } = run;
+  run.phase = 'healed';
+  cluster.network.heal();
+  cluster.network.faults = NO_FAULTS;
+  for (const node of cluster.down()) cluster.restart(node.id, run.faults.chance(0.5));
+  run.trace.push(`t${cluster.now} healed`);
+  for (let t = 0; t < CONVERGE_TICKS_MAX; t++) {
+    if (converged(cluster) === 'yes') {
+      checkQuiet(run);
+      return t;
+    }
+    step(run);
+  }
+  throw new Error(`no convergence within ${CONVERGE_TICKS_MAX} ticks of healing: ${converged(cluster)}`);
+}
+
+/** 'yes', or why not. */
+function converged(cluster: SimCluster): string {
+  const leaders = cluster.leaders();
+  if (leaders.length !== 1) return `${leaders.length} leaders`;
+  const leader = leaders[0]!.raft!.status();
+  for (const node of cluster.nodes) {
+    const s = node.raft!.status();
+    const desc = `n${s.id} ${s.role} term=${s.term} leader=${s.leader} commit=${s.commitIndex} applied=${s.appliedIndex} last=${s.lastIndex}`;
+    if (s.term !== leader.term || s.leader !== leader.id) return `${desc} does not follow n${leader.id} (term ${leader.term})`;
+    if (s.lastIndex !== leader.lastIndex || s.appliedIndex !== leader.lastIndex || node.applied.length !== leader.lastIndex) {
+      const progress = JSON.stringify([...leaders[0]!.raft!.followers()]);
+      return `${desc}; leader n${leader.id} last=${leader.lastIndex} commit=${leader.commitIndex}, progress ${progress}`;
+    }
+  }
+  return 'yes';
+}
+
+/** A converged cluster with no proposals sends no entries and holds no elections. */
+function checkQuiet(run: Run): void {
+  const { cluster } = run;
+  // Let messages still in flight from the fault phase (delayed, duplicated) play out first.
+  for (let t = 0; t < ELECTION_TICKS; t++) step(run);
+  const leader = cluster.leaders()[0]!.raft!.status();
+  const sentBefore = cluster.network.sentWithEntries;
+  for (let t = 0; t < QUIET_TICKS; t++) step(run);
+  const resent = cluster.network.sentWithEntries - sentBefore;
+  if (resent > 0) throw new Error(`converged cluster kept resending entries: ${resent} MsgApp with entries in ${QUIET_TICKS} ticks`);
+  const now = cluster.leaders()[0]?.raft!.status();
+  if (now?.id !== leader.id || now.term !== leader.term) throw new Error(`converged cluster changed leader: n${leader.id}@${leader.term} → ${now ? `n${now.id}@${now.term}` : 'none'}`);
+  const logs = cluster.nodes.map((n) => JSON.stringify(n.applied));
+  if (new Set(logs).size !== 1) throw new Error('converged nodes applied different logs');
+}

@@ -4,7 +4,7 @@
  */
 import { join } from 'node:path';
 import type { Config } from '../config.ts';
-import { SoloConsensus } from '../core/consensus/solo.ts';
+import { Raft } from '../core/consensus/raft.ts';
 import { DataTree } from '../core/tree/data-tree.ts';
 import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
@@ -38,8 +38,10 @@ export class CorralNode {
     const file = join(config.dataDir, 'corral.db');
     this.db = openDatabase(file);
     const { checkpoints, latest, tree, log } = recoverState(this.db);
-    const consensus = new SoloConsensus({
-      id: config.id, log, hardState: log.hardState(), appliedIndex: latest?.index ?? 0,
+    // A single node is a cluster of one: the same Raft core, which elects itself at once.
+    const consensus = new Raft({
+      id: config.id, members: [config.id], log, hardState: log.hardState(), appliedIndex: latest?.index ?? 0,
+      electionTicks: 10, heartbeatTicks: 1, random: Math.random,
     });
     this.metrics = new Metrics({
       znodeCount: () => tree.size, logEntries: () => log.size(), appliedZxid: () => tree.appliedZxid,

@@ -448,14 +448,17 @@ describe('Chromium: EventSource on a session, cross-origin, across a dropped con
     await write('DELETE', '/app/c');
     await write('DELETE', '/app');
     await waitForEvents(expected.length, 'live events after the reconnect');
-    await new Promise((r) => setTimeout(r, 300)); // nothing more (no duplicates) arrives late
+    // A sentinel change: the stream is ordered, so a late duplicate of anything earlier would
+    // arrive before the sentinel's event.
+    await write('POST', '/app');
+    await waitForEvents(expected.length, 'the sentinel event');
 
     const final = await state();
     expect(final.events.map(({ type, path, zxid }) => ({ type, path, zxid }))).toEqual(expected);
     expect(final.events.map((e) => `${e.type} ${e.path}`)).toEqual([
       'NodeCreated /app', 'NodeDataChanged /app', 'NodeCreated /app/a', 'NodeDataChanged /app/a', 'NodeDeleted /app/a',
       'NodeCreated /app/b', 'NodeDataChanged /app/b', 'NodeCreated /app/c', 'NodeDeleted /app/b', 'NodeDataChanged /app',
-      'NodeDataChanged /app/c', 'NodeDeleted /app/c', 'NodeDeleted /app',
+      'NodeDataChanged /app/c', 'NodeDeleted /app/c', 'NodeDeleted /app', 'NodeCreated /app',
     ]);
     const ids = final.events.map((e) => e.id);
     expect(new Set(ids).size, `no duplicate ids: ${ids.join(' ')}`).toBe(ids.length);

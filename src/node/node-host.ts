@@ -4,7 +4,7 @@
  * entries to the tree in order, hand results to the waiting requests, then advance. Every change
  * to the tree, client write or server cleanup, goes through here.
  */
-import type { Consensus, Entry, Ready } from '../core/consensus/types.ts';
+import type { Consensus, Entry, RaftMessage, Ready, Role } from '../core/consensus/types.ts';
 import { zxidOf } from '../core/consensus/zxid.ts';
 import { assert, zkError, type ZkError } from '../core/errors.ts';
 import type { DataTree } from '../core/tree/data-tree.ts';
@@ -35,6 +35,11 @@ interface Waiter {
   reject(error: NotCommittedError): void;
 }
 
+/** Carries messages to the other members (real sockets, or a simulated network). */
+export interface Transport {
+  send(messages: readonly RaftMessage[]): void;
+}
+
 export interface NodeHostOptions {
   readonly consensus: Consensus;
   readonly log: SqliteLogStore;
@@ -43,6 +48,10 @@ export interface NodeHostOptions {
   readonly logger: Logger;
   /** Entries proposed but not yet applied, at most; past it writes answer THROTTLEDOP. */
   readonly maxPendingWrites: number;
+  /** Needed once there are other members; a cluster of one sends nothing. */
+  readonly transport?: Transport;
+  /** Runs the loop later; setImmediate by default (group commit), the simulator's queue in tests. */
+  readonly schedule?: (run: () => void) => void;
 }
 
 export class NodeHost {
@@ -55,6 +64,10 @@ export class NodeHost {
   private readonly waiters = new Map<number, Waiter>();
   private readonly applied = new ZxidWaiters();
   private readonly listeners: Array<(output: ApplyOutput, zxid: number) => void> = [];
+  private readonly roleListeners: Array<(role: Role, term: number) => void> = [];
+  private readonly transport: Transport | undefined;
+  private readonly scheduleRun: (run: () => void) => void;
+  private role: Role;
   private scheduled = false;
   private closed = false;
   private fatal: unknown;
@@ -66,6 +79,26 @@ export class NodeHost {
     this.metrics = options.metrics;
     this.logger = options.logger;
     this.maxPending = options.maxPendingWrites;
+    this.transport = options.transport;
+    this.scheduleRun = options.schedule ?? ((run) => setImmediate(run));
+    this.role = options.consensus.status().role;
+  }
+
+  /** Calls `listener` whenever this member's role changes (leader duties start and stop). */
+  onRoleChange(listener: (role: Role, term: number) => void): void {
+    this.roleListeners.push(listener);
+  }
+
+  /** A message from another member. */
+  receive(message: RaftMessage): void {
+    this.consensus.step(message);
+    this.schedule();
+  }
+
+  /** One tick of the consensus clock (elections, heartbeats). */
+  tick(): void {
+    this.consensus.tick();
+    this.schedule();
   }
 
   get appliedZxid(): number {
@@ -116,7 +149,7 @@ export class NodeHost {
     this.scheduled = true;
     // setImmediate runs after pending I/O callbacks: every request parsed in this turn joins
     // the batch, which is what makes group commit happen without timers.
-    setImmediate(() => {
+    this.scheduleRun(() => {
       this.scheduled = false;
       this.run();
     });
@@ -145,9 +178,33 @@ export class NodeHost {
       stop();
       if (ready.entries.length > 0) this.metrics.batchEntries.observe(ready.entries.length);
     }
-    assert(ready.messages.length === 0 && !ready.snapshot, 'a single node sends no messages and installs no snapshot');
+    assert(!ready.snapshot, 'installing a checkpoint from the leader is not supported yet');
+    if (ready.messages.length > 0) {
+      assert(this.transport !== undefined, 'messages to send but no transport');
+      this.transport.send(ready.messages);
+    }
     for (const entry of ready.committed) this.applyEntry(entry);
     this.consensus.advance(ready);
+    this.noticeRole();
+  }
+
+  /**
+   * On losing leadership, writes in flight have an unknown outcome (a new leader may or may not
+   * commit them): their requests get CONNECTIONLOSS, as ZooKeeper's clients do.
+   */
+  private noticeRole(): void {
+    const { role, term } = this.consensus.status();
+    if (role === this.role) return;
+    const was = this.role;
+    this.role = role;
+    this.logger.info({ event: 'role', role, term, was }, `became ${role} at term ${term}`);
+    if (was === 'leader') {
+      for (const waiter of this.waiters.values()) {
+        waiter.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'leadership changed; the write may or may not be applied')));
+      }
+      this.waiters.clear();
+    }
+    for (const listener of this.roleListeners) listener(role, term);
   }
 
   private applyEntry(entry: Entry): void {

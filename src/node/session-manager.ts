@@ -47,6 +47,11 @@ export class SessionManager {
     // Sessions recovered from disk: each gets a fresh full timeout, as a new ZooKeeper leader grants.
     for (const s of host.tree.sessions.all()) this.track(s.id, s.timeoutMs, host.appliedZxid);
     host.onApplied((output, zxid) => this.applied(output, zxid));
+    // Only the leader expires sessions; a new leader first grants every one a fresh full timeout.
+    host.onRoleChange((role) => {
+      if (role !== 'leader') return;
+      for (const s of host.tree.sessions.all()) this.tracker.add(s.id, s.timeoutMs, this.nowMs());
+    });
   }
 
   start(): void {

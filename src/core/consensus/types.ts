@@ -4,6 +4,10 @@
  * to send (only after persisting), and committed entries to apply in order. No I/O, no clocks.
  */
 
+import type { RaftMessage } from './messages.ts';
+
+export type { RaftMessage };
+
 export interface Entry {
   readonly term: number;
   readonly index: number;
@@ -21,21 +25,13 @@ export interface HardState {
 
 export type Role = 'leader' | 'follower' | 'candidate' | 'precandidate';
 
-/** Messages between members; the replication issue fills in the protocol's kinds. */
-export interface Message {
-  readonly type: string;
-  readonly from: number;
-  readonly to: number;
-  readonly term: number;
-}
-
 export interface Ready {
   /** Persist (with `entries`, in one storage transaction) when present. */
   readonly hardState: HardState | undefined;
   /** Append to the stable log, replacing any conflicting suffix. */
   readonly entries: readonly Entry[];
   /** Send after `hardState` and `entries` are durable. */
-  readonly messages: readonly Message[];
+  readonly messages: readonly RaftMessage[];
   /** Apply in order; each is already durable on a quorum. */
   readonly committed: readonly Entry[];
   /**
@@ -71,7 +67,7 @@ export interface StableLog {
 
 export interface Consensus {
   tick(): void;
-  step(message: Message): void;
+  step(message: RaftMessage): void;
   propose(data: string): ProposeResult;
   hasReady(): boolean;
   ready(): Ready;

@@ -1,0 +1,134 @@
+/**
+ * Three node hosts in one process — real SQLite logs, real trees, the Raft core — joined by an
+ * in-memory network the test drives by hand: the write path of a replicated cluster, before
+ * any socket is involved.
+ */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { afterEach, describe, expect, it } from 'vitest';
+import { Raft } from '../../src/core/consensus/raft.ts';
+import type { RaftMessage } from '../../src/core/consensus/types.ts';
+import { DataTree } from '../../src/core/tree/data-tree.ts';
+import { NodeHost, NotCommittedError } from '../../src/node/node-host.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
+import { openDatabase, type SqliteDb } from '../../src/storage/database.ts';
+import { SqliteLogStore } from '../../src/storage/log-store.ts';
+
+const IDS = [1, 2, 3];
+
+class Cluster {
+  readonly hosts = new Map<number, NodeHost>();
+  readonly dbs: SqliteDb[] = [];
+  private queue: RaftMessage[] = [];
+  private runs: Array<() => void> = [];
+  readonly cut = new Set<number>();
+
+  constructor(readonly dir: string) {
+    for (const id of IDS) {
+      const db = openDatabase(join(dir, `node-${id}.db`));
+      this.dbs.push(db);
+      const log = new SqliteLogStore(db, { index: 0, term: 0 });
+      const tree = new DataTree();
+      // Deterministic timeouts: member 1 times out first.
+      const consensus = new Raft({
+        id, members: IDS, log, hardState: log.hardState(), appliedIndex: 0, electionTicks: 10, heartbeatTicks: 2,
+        random: () => (id - 1) * 0.3,
+      });
+      const metrics = new Metrics({ znodeCount: () => tree.size, logEntries: () => log.size(), appliedZxid: () => tree.appliedZxid });
+      this.hosts.set(id, new NodeHost({
+        consensus, log, tree, metrics, logger: createLogger('silent'), maxPendingWrites: 100,
+        transport: { send: (messages) => this.queue.push(...messages) },
+        schedule: (run) => this.runs.push(run),
+      }));
+    }
+  }
+
+  host(id: number): NodeHost {
+    return this.hosts.get(id)!;
+  }
+
+  /** Runs scheduled loops and delivers messages until nothing is left (bounded). */
+  settle(): void {
+    for (let round = 0; round < 10_000 && (this.runs.length > 0 || this.queue.length > 0); round++) {
+      for (const run of this.runs.splice(0)) run();
+      for (const m of this.queue.splice(0)) if (!this.cut.has(m.from) && !this.cut.has(m.to)) this.host(m.to).receive(m);
+    }
+    expect(this.runs.length + this.queue.length, 'the cluster settles').toBe(0);
+  }
+
+  tick(times: number): void {
+    for (let i = 0; i < times; i++) {
+      // A cut-off member keeps its own clock: it is the network that fails, not the node.
+      for (const id of IDS) this.host(id).tick();
+      this.settle();
+    }
+  }
+
+  leader(): number | undefined {
+    return IDS.find((id) => !this.cut.has(id) && this.host(id).status().role === 'leader');
+  }
+
+  close(): void {
+    for (const db of this.dbs) db.close();
+  }
+}
+
+function digest(tree: DataTree): string {
+  return JSON.stringify(tree.snapshot().sort((a, b) => (a.path < b.path ? -1 : 1)).map((n) => [n.path, n.czxid, n.mzxid, n.version, [...n.data]]));
+}
+
+const create = (path: string, timeMs = 1) => ({ timeMs, txn: { type: 'write' as const, ops: [{ type: 'create' as const, path, data: new Uint8Array([1]), mode: 'persistent' as const, ttlMs: -1 }], multi: false, sessionId: 0 } });
+
+let cluster: Cluster | undefined;
+afterEach(() => {
+  cluster?.close();
+  if (cluster) rmSync(cluster.dir, { recursive: true, force: true });
+  cluster = undefined;
+});
+
+describe('replicated node hosts', () => {
+  it('elect one leader, commit writes on a quorum and apply them on every member alike', async () => {
+    cluster = new Cluster(mkdtempSync(join(tmpdir(), 'corral-hosts-')));
+    cluster.tick(30);
+    const leader = cluster.leader()!;
+    expect(leader).toBeDefined();
+    const writes = ['/a', '/b', '/c'].map((p) => cluster!.host(leader).submit(create(p)));
+    cluster.settle();
+    const results = await Promise.all(writes);
+    expect(results.every((r) => r.result?.ok)).toBe(true);
+    cluster.tick(3); // followers learn the commit index
+    const digests = IDS.map((id) => digest(cluster!.host(id).tree));
+    expect(new Set(digests).size).toBe(1);
+    expect(cluster.host(leader).tree.get('/c')).toBeDefined();
+  });
+
+  it('refuses writes on a follower with CONNECTIONLOSS', async () => {
+    cluster = new Cluster(mkdtempSync(join(tmpdir(), 'corral-hosts-')));
+    cluster.tick(30);
+    const follower = IDS.find((id) => id !== cluster!.leader())!;
+    await expect(cluster.host(follower).submit(create('/x'))).rejects.toBeInstanceOf(NotCommittedError);
+  });
+
+  it('answers CONNECTIONLOSS for writes in flight when the leader is cut off, and a new leader takes over', async () => {
+    cluster = new Cluster(mkdtempSync(join(tmpdir(), 'corral-hosts-')));
+    cluster.tick(30);
+    const old = cluster.leader()!;
+    cluster.cut.add(old);
+    const pending = cluster.host(old).submit(create('/lost'));
+    const outcome = pending.then(() => 'committed', (e: unknown) => (e instanceof NotCommittedError ? e.error.code : 'other'));
+    cluster.tick(60); // the old leader loses check-quorum; the others elect a new one
+    expect(await outcome).toBe('CONNECTIONLOSS');
+    const next = cluster.leader()!;
+    expect(next).not.toBe(old);
+    const written = cluster.host(next).submit(create('/after'));
+    cluster.settle();
+    expect((await written).result?.ok).toBe(true);
+    cluster.cut.delete(old);
+    cluster.tick(30);
+    const digests = IDS.map((id) => digest(cluster!.host(id).tree));
+    expect(new Set(digests).size, 'the old leader catches up and drops its uncommitted entry').toBe(1);
+    expect(cluster.host(old).tree.get('/lost')).toBeUndefined();
+  });
+});

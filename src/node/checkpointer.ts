@@ -9,11 +9,11 @@ import type { DataTree } from '../core/tree/data-tree.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { CheckpointStore } from '../storage/checkpoint-store.ts';
-import type { SqliteLogStore } from '../storage/log-store.ts';
+import type { LogStore } from '../core/consensus/types.ts';
 
 export interface CheckpointerOptions {
   readonly tree: DataTree;
-  readonly log: SqliteLogStore;
+  readonly log: LogStore;
   readonly store: CheckpointStore;
   readonly metrics: Metrics;
   readonly logger: Logger;

@@ -4,7 +4,7 @@
  * entries to the tree in order, hand results to the waiting requests, then advance. Every change
  * to the tree, client write or server cleanup, goes through here.
  */
-import type { Consensus, Entry, RaftMessage, Ready, Role } from '../core/consensus/types.ts';
+import type { Consensus, Entry, LogStore, RaftMessage, Ready, Role } from '../core/consensus/types.ts';
 import { zxidOf } from '../core/consensus/zxid.ts';
 import { assert, zkError, type ZkError } from '../core/errors.ts';
 import type { DataTree } from '../core/tree/data-tree.ts';
@@ -12,7 +12,6 @@ import type { ApplyOutput } from '../core/tree/results.ts';
 import type { TxnEnvelope } from '../core/tree/txn.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { SqliteLogStore } from '../storage/log-store.ts';
 import { decodeTxn, encodeTxn } from './txn-codec.ts';
 import { ZxidWaiters } from './zxid-waiters.ts';
 
@@ -42,7 +41,7 @@ export interface Transport {
 
 export interface NodeHostOptions {
   readonly consensus: Consensus;
-  readonly log: SqliteLogStore;
+  readonly log: LogStore;
   readonly tree: DataTree;
   readonly metrics: Metrics;
   readonly logger: Logger;
@@ -57,7 +56,7 @@ export interface NodeHostOptions {
 export class NodeHost {
   readonly tree: DataTree;
   private readonly consensus: Consensus;
-  private readonly log: SqliteLogStore;
+  private readonly log: LogStore;
   private readonly metrics: Metrics;
   private readonly logger: Logger;
   private readonly maxPending: number;

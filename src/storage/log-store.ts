@@ -6,7 +6,7 @@
  * Invariant: the rows form one contiguous run firstIndex..lastIndex; firstIndex - 1 is the
  * checkpoint's index, whose term `snapshotTerm` keeps.
  */
-import type { Entry, HardState, StableLog } from '../core/consensus/types.ts';
+import type { Entry, HardState, LogStore } from '../core/consensus/types.ts';
 import { crc32 } from './crc32.ts';
 import { readMeta, StorageCorruptError, type SqliteDb } from './database.ts';
 
@@ -18,7 +18,7 @@ function entryCrc(index: number, term: number, data: string): number {
   return crc32(`${index}:${term}:${data}`);
 }
 
-export class SqliteLogStore implements StableLog {
+export class SqliteLogStore implements LogStore {
   private first: number;
   private last: number;
   private snapshotIndex: number;

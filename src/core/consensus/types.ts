@@ -65,6 +65,21 @@ export interface StableLog {
   entries(lo: number, hi: number, maxEntries: number): Entry[];
 }
 
+/**
+ * What a host persists the log in: the stable log the core reads, plus the writes of a Ready
+ * (one atomic, durable step) and compaction behind a checkpoint. SQLite in production
+ * (src/storage/log-store.ts); memory in the simulation.
+ */
+export interface LogStore extends StableLog {
+  hardState(): HardState;
+  /** Persists a Ready's hard state and entries atomically, replacing any conflicting suffix. */
+  append(entries: readonly Entry[], hardState: HardState | undefined): void;
+  /** Drops entries through `index` (of `term`), which a checkpoint now holds. */
+  compact(index: number, term: number): void;
+  /** Entries held: lastIndex - firstIndex + 1. */
+  size(): number;
+}
+
 export interface Consensus {
   tick(): void;
   step(message: RaftMessage): void;

@@ -1,5 +1,4 @@
 /** Submitting client writes: prepare, order through the log, and map the outcome to HTTP. */
-import type { Context } from 'hono';
 import { assert } from '../core/errors.ts';
 import { prepareWrite } from '../core/tree/prepare.ts';
 import { isWriteResult, type WriteResult } from '../core/tree/results.ts';
@@ -9,7 +8,7 @@ import type { AppDeps } from './app-deps.ts';
 
 /** Prepares and commits `ops`; a prepare failure is reported like an apply failure. */
 export async function commitWrite(
-  c: Context, deps: AppDeps, ops: readonly WriteOp[], multi: boolean, sessionId: number,
+  deps: AppDeps, ops: readonly WriteOp[], multi: boolean, sessionId: number,
 ): Promise<WriteResult> {
   const prepared = prepareWrite(ops, multi, {
     timeMs: deps.nowMs(), sessionId, maxDataBytes: deps.config.maxDataBytes,

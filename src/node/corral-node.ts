@@ -33,7 +33,7 @@ export class CorralNode {
   private readonly db: SqliteDb;
   private reapTimer: NodeJS.Timeout | undefined;
 
-  constructor(readonly config: Config, private readonly deps: NodeDeps) {
+  constructor(readonly config: Config, deps: NodeDeps) {
     const started = deps.nowMs();
     const file = join(config.dataDir, 'corral.db');
     this.db = openDatabase(file);

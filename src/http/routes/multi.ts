@@ -92,7 +92,7 @@ export function multiRoutes(deps: AppDeps): Hono {
     if (reads > 0 && reads < raw.length) throw badRequest('a multi is either all reads or all writes');
     if (reads > 0) return c.json({ results: raw.map((op) => readOp(deps, op)) });
     const ops = raw.map(toWriteOp);
-    const outcome = await commitWrite(c, deps, ops, true, sessionOf(c, deps));
+    const outcome = await commitWrite(deps, ops, true, sessionOf(c, deps));
     if (!outcome.ok) {
       return errorResponse(c, outcome.error, { failedOp: outcome.failedOp, results: opResults(ops, outcome.failedOp, outcome.error) });
     }

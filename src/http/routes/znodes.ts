@@ -97,7 +97,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
     const ttlMs = parseTtl(c.req.query('ttl'));
     const session = sessionOf(c, deps);
     const data = await readBody(c, deps.config.maxDataBytes);
-    const outcome = await commitWrite(c, deps, [{ type: 'create', path, data, mode, ttlMs }], false, session);
+    const outcome = await commitWrite(deps, [{ type: 'create', path, data, mode, ttlMs }], false, session);
     if (!outcome.ok) return errorResponse(c, outcome.error);
     const result = outcome.results[0]!;
     if (result.type !== 'create') throw new Error('create answered with another op');
@@ -112,7 +112,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
     const version = expectedVersion(c.req.query('version'), c.req.header('if-match'), path);
     const session = sessionOf(c, deps);
     const data = await readBody(c, deps.config.maxDataBytes);
-    const outcome = await commitWrite(c, deps, [{ type: 'setData', path, data, version }], false, session);
+    const outcome = await commitWrite(deps, [{ type: 'setData', path, data, version }], false, session);
     if (!outcome.ok) return errorResponse(c, outcome.error);
     const result = outcome.results[0]!;
     if (result.type !== 'setData') throw new Error('setData answered with another op');
@@ -125,7 +125,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
   const remove = async (c: Context) => {
     const path = znodePath(c, ZNODES);
     const version = expectedVersion(c.req.query('version'), c.req.header('if-match'), path);
-    const outcome = await commitWrite(c, deps, [{ type: 'delete', path, version }], false, sessionOf(c, deps));
+    const outcome = await commitWrite(deps, [{ type: 'delete', path, version }], false, sessionOf(c, deps));
     if (!outcome.ok) return errorResponse(c, outcome.error);
     return c.body(null, 204);
   };

@@ -11,8 +11,14 @@
  * checked separately: linearizability is local (Herlihy & Wing's P-compositionality).
  *
  * Operations whose outcome is unknown (connection error, timeout) have `return: Infinity` and
- * an unconstrained output: they may take effect anywhere after their call, or, linearized
- * after every other operation, never. Read-only ones are dropped (they constrain nothing).
+ * an unconstrained output (porcupine's approach): they may take effect anywhere after their
+ * call, or never: the search succeeds once only such operations are left unplaced. Read-only
+ * ones are dropped (they constrain nothing).
+ *
+ * Cost: the search is fast when few operations overlap (a few clients), but exponential in the
+ * number of operations pending at once, and operations of unknown outcome stay pending from
+ * their call on: proving a history with many of them on one partition NOT linearizable may
+ * exhaust the budget (`ok: 'unknown'`).
  */
 import type { Model } from './model.ts';
 
@@ -89,7 +95,7 @@ interface Entry {
   readonly id: number;
   readonly time: number;
   readonly isCall: boolean;
-  /** A call's return event (null for returns and for calls of unknown outcome). */
+  /** A call's return event (null for returns). */
   match: Entry | null;
   prev: Entry | null;
   next: Entry | null;
@@ -112,63 +118,109 @@ function link(events: readonly Entry[]): Entry {
 }
 
 /**
- * Two lists: the call and return events of operations with a known outcome, sorted by time
- * (calls first on ties: operations that touch overlap), and the calls of operations of unknown
- * outcome, sorted by call time. The second list is WGL's list with its Infinity returns dropped
- * and its calls set apart, so that the search tries them after the others.
+ * The operations' call and return events sorted by time, after a head entry. Calls come first on
+ * ties (operations that touch overlap); returns at Infinity (unknown outcome) come last.
  */
-function buildLists(ops: readonly Operation<unknown, unknown>[]): { known: Entry; unknown: Entry } {
+function buildList(ops: readonly Operation<unknown, unknown>[]): Entry {
   const events: Entry[] = [];
-  const unknownCalls: Entry[] = [];
   ops.forEach((op, id) => {
-    if (op.return === Infinity) return void unknownCalls.push(entry(id, op.call, true));
     const ret = entry(id, op.return, false);
     events.push(entry(id, op.call, true, ret), ret);
   });
-  events.sort((a, b) => a.time - b.time || (a.isCall === b.isCall ? a.id - b.id : a.isCall ? -1 : 1));
-  unknownCalls.sort((a, b) => a.time - b.time || a.id - b.id);
-  return { known: link(events), unknown: link(unknownCalls) };
+  const byTime = (a: Entry, b: Entry): number => (a.time === b.time ? 0 : a.time < b.time ? -1 : 1);
+  events.sort((a, b) => byTime(a, b) || (a.isCall === b.isCall ? a.id - b.id : a.isCall ? -1 : 1));
+  return link(events);
 }
 
-/** Removes a call and its return (if any) from their list. */
+/** Removes a call and its return from the list (a call is always followed by its return). */
 function lift(call: Entry): void {
   call.prev!.next = call.next;
-  if (call.next !== null) call.next.prev = call.prev;
-  const ret = call.match;
-  if (ret === null) return;
+  call.next!.prev = call.prev;
+  const ret = call.match!;
   ret.prev!.next = ret.next;
   if (ret.next !== null) ret.next.prev = ret.prev;
 }
 
 /** Puts back what `lift(call)` removed (in reverse order). */
 function unlift(call: Entry): void {
-  const ret = call.match;
-  if (ret !== null) {
-    ret.prev!.next = ret;
-    if (ret.next !== null) ret.next.prev = ret;
-  }
+  const ret = call.match!;
+  ret.prev!.next = ret;
+  if (ret.next !== null) ret.next.prev = ret;
   call.prev!.next = call;
-  if (call.next !== null) call.next.prev = call;
+  call.next!.prev = call;
 }
 
+/**
+ * The set of linearized operations. Operations are numbered in call order, so the set is mostly
+ * a prefix: its key is the length of the full prefix and the words from there to the last set
+ * bit, which keeps keys short (the window of overlapping operations) in long histories.
+ */
 class Bitset {
   private readonly words: Uint16Array;
+  /** The first operation not in the set. */
+  private low = 0;
+  /** At least the index of the last nonzero word (-1: none). */
+  private high = -1;
 
-  constructor(size: number) {
+  constructor(private readonly size: number) {
     this.words = new Uint16Array(Math.max(1, Math.ceil(size / 16)));
+  }
+
+  private has(i: number): boolean {
+    return (this.words[i >> 4]! & (1 << (i & 15))) !== 0;
   }
 
   set(i: number): void {
     this.words[i >> 4]! |= 1 << (i & 15);
+    this.high = Math.max(this.high, i >> 4);
+    while (this.low < this.size && this.has(this.low)) this.low++;
   }
 
   clear(i: number): void {
     this.words[i >> 4]! &= ~(1 << (i & 15));
+    this.low = Math.min(this.low, i);
   }
 
-  /** The bits as a string, one UTF-16 code unit per 16 operations. */
+  /** A canonical string for the set. */
   key(): string {
-    return String.fromCharCode(...this.words);
+    while (this.high >= 0 && this.words[this.high] === 0) this.high--;
+    let key = `${this.low}:`;
+    const chunk = 8192;
+    for (let i = this.low >> 4; i <= this.high; i += chunk) {
+      key += String.fromCharCode(...this.words.subarray(i, Math.min(i + chunk, this.high + 1)));
+    }
+    return key;
+  }
+}
+
+/**
+ * Linearized operations of known outcome (ids below `known`) and of unknown outcome, as two sets:
+ * one left pending long (unknown outcome, never seen) does not lengthen the other's keys.
+ */
+class Linearized {
+  private readonly first: Bitset;
+  private readonly second: Bitset;
+
+  constructor(
+    private readonly known: number,
+    size: number,
+  ) {
+    this.first = new Bitset(known);
+    this.second = new Bitset(size - known);
+  }
+
+  set(id: number): void {
+    if (id < this.known) this.first.set(id);
+    else this.second.set(id - this.known);
+  }
+
+  clear(id: number): void {
+    if (id < this.known) this.first.clear(id);
+    else this.second.clear(id - this.known);
+  }
+
+  key(): string {
+    return `${this.first.key()}|${this.second.key()}`;
   }
 }
 
@@ -205,30 +257,26 @@ interface Budget {
   readonly maxStates: number;
 }
 
-/** Where the search is: the state, and the next candidate to try. */
+/** Where the search is: the model state, and the next candidate to try. */
 interface Cursor<S> {
-  state: S;
-  key: string;
+  readonly state: S;
   entry: Entry | null;
-  /** Trying calls of unknown outcome, up to `bound`: the time of the first return left. */
-  inUnknown: boolean;
-  bound: number;
 }
 
 /**
- * WGL on one partition's operations. At each configuration the candidates are the calls before
- * the first return event left: those of known outcome first, then those of unknown outcome
- * called by then. Placing one pushes the cursor and starts over; reaching the return event with
- * no candidate left backtracks. Two prunings, sound because an operation of unknown outcome may
- * also never take effect: the search succeeds once only such operations remain, and it does not
- * place one that would leave the state as it is (leaving it unplaced keeps every option open).
+ * WGL on one partition's operations: those of known outcome first, each group in call order
+ * (ids are indexes in `ops`). The candidates at each configuration are the calls before
+ * the first return event left in the list; placing one lifts its events, pushes the cursor and
+ * starts over from the head; reaching a return event backtracks (its operation could not be
+ * placed before it). Operations of unknown outcome stay pending until placed, and since they
+ * may never take effect, the search succeeds as soon as only such operations remain.
  */
 class Search<S, I, O> {
-  private readonly lists;
+  private readonly head: Entry;
   private readonly stateKey: (state: S) => string;
-  private readonly linearized: Bitset;
+  private readonly linearized: Linearized;
   private readonly cache = new Set<string>();
-  private readonly stack: (Cursor<S> & { entry: Entry })[] = [];
+  private readonly stack: (Cursor<S> & { readonly entry: Entry })[] = [];
   readonly longest = new LongestStack();
   private cursor: Cursor<S>;
   /** Operations of known outcome not yet placed. */
@@ -239,11 +287,11 @@ class Search<S, I, O> {
     private readonly model: Model<S, I, O>,
     init: S,
   ) {
-    this.lists = buildLists(ops);
+    this.head = buildList(ops);
     this.stateKey = model.stateKey ?? ((s: S) => JSON.stringify(s));
-    this.linearized = new Bitset(ops.length);
-    this.cursor = { state: init, key: this.stateKey(init), entry: this.lists.known.next, inUnknown: false, bound: -Infinity };
     this.pending = ops.filter((op) => op.return !== Infinity).length;
+    this.linearized = new Linearized(this.pending, ops.length);
+    this.cursor = { state: init, entry: this.head.next };
   }
 
   get states(): number {
@@ -253,13 +301,11 @@ class Search<S, I, O> {
   run(budget: Budget): SearchOutcome {
     for (let iterations = 1; this.pending > 0; iterations++) {
       if ((iterations & (CLOCK_EVERY - 1)) === 0 && Date.now() > budget.deadline) return { kind: 'unknown', states: this.states, reason: 'timeout' };
-      const c = this.cursor;
-      if (c.entry !== null && c.entry.isCall && (!c.inUnknown || c.entry.time <= c.bound)) {
-        if (!this.place(c.entry)) c.entry = c.entry.next;
+      const entry = this.cursor.entry;
+      if (entry === null) throw new Error('linearizability search ran off the event list');
+      if (entry.isCall) {
+        if (!this.place(entry)) this.cursor.entry = entry.next;
         else if (this.states > budget.maxStates) return { kind: 'unknown', states: this.states, reason: 'maxStates' };
-      } else if (!c.inUnknown) {
-        if (c.entry === null) throw new Error('linearizability search ran off the event list');
-        [c.inUnknown, c.bound, c.entry] = [true, c.entry.time, this.lists.unknown.next];
       } else if (!this.backtrack()) {
         return { kind: 'fail', states: this.states, longest: this.longest.ids };
       }
@@ -272,20 +318,18 @@ class Search<S, I, O> {
     const op = this.ops[call.id]!;
     const result = this.model.step(this.cursor.state, op.input, op.output);
     if (!result.ok) return false;
-    const key = this.stateKey(result.next);
-    if (op.return === Infinity && key === this.cursor.key) return false;
     this.linearized.set(call.id);
-    const configuration = `${this.linearized.key()}\u0000${key}`;
+    const configuration = `${this.linearized.key()}\u0000${this.stateKey(result.next)}`;
     if (this.cache.has(configuration)) {
       this.linearized.clear(call.id);
       return false;
     }
     this.cache.add(configuration);
-    this.stack.push({ ...this.cursor, entry: call });
+    this.stack.push({ state: this.cursor.state, entry: call });
     this.longest.pushed(this.stack);
     lift(call);
     if (op.return !== Infinity) this.pending--;
-    this.cursor = { state: result.next, key, entry: this.lists.known.next, inUnknown: false, bound: -Infinity };
+    this.cursor = { state: result.next, entry: this.head.next };
     return true;
   }
 
@@ -297,7 +341,7 @@ class Search<S, I, O> {
     unlift(top.entry);
     this.linearized.clear(top.entry.id);
     if (this.ops[top.entry.id]!.return !== Infinity) this.pending++;
-    this.cursor = { ...top, entry: top.entry.next };
+    this.cursor = { state: top.state, entry: top.entry.next };
     return true;
   }
 }
@@ -352,7 +396,7 @@ function explain<S, I, O>(view: PartitionView<S, I, O>, longest: readonly number
   });
   const placed = new Set(longest);
   const rest = indexes.map((_, id) => id).filter((id) => !placed.has(id));
-  const firstReturn = Math.min(...rest.map((id) => history[indexes[id]!]!.return));
+  const firstReturn = rest.reduce((min, id) => Math.min(min, history[indexes[id]!]!.return), Infinity);
   const shown = describeState(state);
   const unplaced = rest
     .filter((id) => history[indexes[id]!]!.call <= firstReturn)
@@ -400,7 +444,9 @@ export function checkLinearizable<S, I, O>(
   let unknown: { reason: 'timeout' | 'maxStates'; partition: string } | undefined;
   let states = 0;
   let operations = 0;
-  for (const [key, indexes] of partitions) {
+  for (const [key, unordered] of partitions) {
+    const unknownLast = (i: number): number => (history[i]!.return === Infinity ? 1 : 0);
+    const indexes = unordered.sort((a, b) => unknownLast(a) - unknownLast(b) || history[a]!.call - history[b]!.call || a - b);
     const view: PartitionView<S, I, O> = { key, history, indexes, model, init: model.init(key) };
     const outcome = new Search(
       indexes.map((i) => history[i]!),

@@ -158,6 +158,8 @@ export class NodeHost {
     if (this.fatal) return;
     try {
       while (this.consensus.hasReady()) this.handle(this.consensus.ready());
+      // A role change need not produce a Ready (a leader stepping down on check-quorum).
+      this.noticeRole();
     } catch (error) {
       // Storage failures and broken invariants are fatal: never go on with a state we cannot trust.
       this.fatal = error;

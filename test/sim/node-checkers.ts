@@ -1,0 +1,274 @@
+/**
+ * Checkers of the node simulation.
+ *
+ * After every event (cheap): at most one leader per term; on each host the tree's applied zxid
+ * is the consensus' applied index and commit ≤ last. On every apply: each host applies log
+ * indexes one by one from 1 (after a restart too), and the same index has the same zxid and the
+ * same output (result, events, session end) on every host that applies it, replays included.
+ *
+ * After healing: every host applied the same (zxid, output hash) list; all trees are equal
+ * (nodes with data and Stat, sessions and their ephemerals); sessions and ephemerals agree (an
+ * ephemeral's owner is open, a session's ephemerals are its own, an ended session owns
+ * nothing); every acknowledged request is in the final log with the result its client got, and
+ * its effect is visible unless a later transaction changed that path; and the recorded
+ * histories are linearizable (test/linearizability/checker.ts with the model of node-model.ts).
+ */
+import { indexOf } from '../../src/core/consensus/zxid.ts';
+import type { DataTree } from '../../src/core/tree/data-tree.ts';
+import type { ApplyOutput, OpResult } from '../../src/core/tree/results.ts';
+import type { Txn } from '../../src/core/tree/txn.ts';
+import { decodeTxn } from '../../src/node/txn-codec.ts';
+import type { MemLogStore } from '../../src/storage/mem-log-store.ts';
+import { checkLinearizable } from '../linearizability/checker.ts';
+import type { NodeCluster, SimNode } from './node-cluster.ts';
+import { historyOf } from './node-history.ts';
+import { nodeModel } from './node-model.ts';
+import type { OpRecord, Workload } from './node-workload.ts';
+
+export class InvariantViolation extends Error {
+  override readonly name = 'InvariantViolation';
+}
+
+function check(condition: unknown, message: string): asserts condition {
+  if (!condition) throw new InvariantViolation(message);
+}
+
+interface LogEntry {
+  readonly zxid: number;
+  readonly hash: string;
+  readonly output: ApplyOutput;
+  readonly by: number;
+}
+
+export interface FinalCounts {
+  readonly entries: number;
+  readonly acked: number;
+  readonly operations: number;
+  /** The linearizability search hit its bound: neither proven nor refuted. */
+  readonly inconclusive: boolean;
+}
+
+const LINEARIZABILITY_MAX_STATES = 400_000;
+
+/** A 53-bit hash (cyrb53) of the output's JSON. */
+export function hashOf(value: unknown): string {
+  const s = JSON.stringify(value);
+  let h1 = 0xdeadbeef;
+  let h2 = 0x41c6ce57;
+  for (let i = 0; i < s.length; i++) {
+    const c = s.charCodeAt(i);
+    h1 = Math.imul(h1 ^ c, 2654435761);
+    h2 = Math.imul(h2 ^ c, 1597334677);
+  }
+  h1 = Math.imul(h1 ^ (h1 >>> 16), 2246822507) ^ Math.imul(h2 ^ (h2 >>> 13), 3266489909);
+  h2 = Math.imul(h2 ^ (h2 >>> 16), 2246822507) ^ Math.imul(h1 ^ (h1 >>> 13), 3266489909);
+  return (4294967296 * (2097151 & h2) + (h1 >>> 0)).toString(36);
+}
+
+export class NodeChecker {
+  private readonly leaderOfTerm = new Map<number, number>();
+  /** The first output applied at each log index, by any host. */
+  readonly log = new Map<number, LogEntry>();
+  /** Per node, what its current incarnation applied: (zxid, hash of output). */
+  private readonly applied = new Map<number, Array<[number, string]>>();
+
+  onApplied(node: SimNode, output: ApplyOutput, zxid: number): void {
+    const list = this.applied.get(node.id) ?? [];
+    this.applied.set(node.id, list);
+    const index = indexOf(zxid);
+    check(index === list.length + 1, `n${node.id} applied index ${index} (zxid ${zxid}) after ${list.length}: applies must go one by one`);
+    const hash = hashOf(output);
+    list.push([zxid, hash]);
+    const known = this.log.get(index);
+    if (!known) {
+      this.log.set(index, { zxid, hash, output, by: node.id });
+      return;
+    }
+    check(known.zxid === zxid, `State machine safety: n${node.id} applied zxid ${zxid} at index ${index}, n${known.by} applied zxid ${known.zxid}`);
+    check(known.hash === hash, `n${node.id} and n${known.by} got different outputs from zxid ${zxid}: ${JSON.stringify(output)} vs ${JSON.stringify(known.output)}`);
+  }
+
+  onRestart(node: SimNode): void {
+    this.applied.set(node.id, []);
+  }
+
+  /**
+   * Once its loop has run, a host knows whether it leads: one that stopped has answered its
+   * writes in flight (CONNECTIONLOSS) and told its role listeners, so leader duties stop.
+   */
+  afterRun(node: SimNode): void {
+    const host = node.host;
+    if (!host) return;
+    const s = host.status();
+    check((node.toldRole === 'leader') === (s.role === 'leader'),
+      `n${node.id} is ${s.role} at term ${s.term} (leader ${s.leader}) but its host last told its listeners "${node.toldRole}" after its loop ran; ${host.pendingWrites} writes in flight still unanswered`);
+  }
+
+  afterEvent(cluster: NodeCluster): void {
+    for (const node of cluster.up()) {
+      const host = node.host!;
+      const s = host.status();
+      check(s.commitIndex <= s.lastIndex && s.appliedIndex <= s.commitIndex, `n${node.id} applied ${s.appliedIndex} commit ${s.commitIndex} last ${s.lastIndex}`);
+      check(indexOf(host.appliedZxid) === s.appliedIndex, `n${node.id} tree at zxid ${host.appliedZxid} but consensus applied ${s.appliedIndex}`);
+      if (s.role !== 'leader') continue;
+      const holder = this.leaderOfTerm.get(s.term);
+      check(holder === undefined || holder === node.id, `Election safety: n${holder} and n${node.id} both led term ${s.term}`);
+      this.leaderOfTerm.set(s.term, node.id);
+    }
+  }
+
+  /** Everything a converged cluster must satisfy; `cluster` is up, connected and idle. */
+  checkFinal(cluster: NodeCluster, workload: Workload): FinalCounts {
+    check(workload.violations.length === 0, workload.violations.join('; '));
+    const nodes = cluster.nodes;
+    const lists = nodes.map((n) => JSON.stringify(this.applied.get(n.id) ?? []));
+    for (let i = 1; i < nodes.length; i++) {
+      check(lists[i] === lists[0], `n${nodes[i]!.id} applied a different list than n${nodes[0]!.id}: ${firstDifference(lists[0]!, lists[i]!)}`);
+    }
+    const digests = nodes.map((n) => digestOf(n.host!.tree));
+    for (let i = 1; i < nodes.length; i++) {
+      check(digests[i] === digests[0], `trees differ: n${nodes[0]!.id} vs n${nodes[i]!.id}: ${firstDifference(digests[0]!, digests[i]!)}`);
+    }
+    for (const record of workload.records) {
+      const node = cluster.node(record.node);
+      check(record.status !== 'pending' || node.incarnation !== record.incarnation,
+        `request #${record.id} (${record.txn.type}) at n${record.node}, which never crashed, got no answer by the end`);
+    }
+    const ended = this.endedSessions();
+    for (const node of nodes) checkSessions(node, ended);
+    const tree = nodes[0]!.host!.tree;
+    checkClaims(workload.records, nodes[0]!.store);
+    const acked = this.checkAcknowledged(workload.records, tree, ended);
+    const history = historyOf(workload.records, workload.reads);
+    const result = checkLinearizable(history, nodeModel, { maxStates: LINEARIZABILITY_MAX_STATES, timeoutMs: 60_000 });
+    if (result.ok === false) throw new InvariantViolation(`not linearizable: ${result.message}`);
+    return { entries: this.log.size, acked, operations: history.length, inconclusive: result.ok === 'unknown' };
+  }
+
+  private endedSessions(): Map<number, number> {
+    const ended = new Map<number, number>();
+    for (const entry of this.log.values()) if (entry.output.sessionEnd) ended.set(entry.output.sessionEnd.sessionId, entry.zxid);
+    return ended;
+  }
+
+  /** Zxids of each path's changes in the final log. */
+  private changes(): Map<string, number[]> {
+    const byPath = new Map<string, number[]>();
+    for (const entry of this.log.values()) {
+      for (const event of entry.output.events) {
+        if (event.type === 'NodeChildrenChanged') continue;
+        const list = byPath.get(event.path) ?? [];
+        list.push(event.zxid);
+        byPath.set(event.path, list);
+      }
+    }
+    return byPath;
+  }
+
+  /** Every acknowledged request is in the final log, as answered, and its effect is visible or overwritten later. */
+  private checkAcknowledged(records: readonly OpRecord[], tree: DataTree, ended: Map<number, number>): number {
+    const changes = this.changes();
+    const changedAfter = (path: string, zxid: number) => (changes.get(path) ?? []).some((z) => z > zxid);
+    let acked = 0;
+    for (const record of records) {
+      if (record.status !== 'done') continue;
+      acked++;
+      const entry = this.log.get(indexOf(record.zxid));
+      const what = `acknowledged request #${record.id} (${record.txn.type}, zxid ${record.zxid})`;
+      check(entry?.zxid === record.zxid, `${what} is not in the final log (it has zxid ${entry?.zxid} there)`);
+      check(hashOf(entry.output.result) === hashOf(record.result), `${what} was answered ${JSON.stringify(record.result)} but applied as ${JSON.stringify(entry.output.result)}`);
+      const result = record.result;
+      if (record.txn.type === 'createSession' && result?.ok && 'sessionId' in result) {
+        check(tree.sessions.get(result.sessionId) || (ended.get(result.sessionId) ?? 0) > record.zxid, `${what}: session ${result.sessionId} is gone, never closed`);
+      }
+      if (record.txn.type === 'closeSession' && result?.ok) check(!tree.sessions.get(record.txn.sessionId), `${what}: session still open`);
+      if (!result || !('results' in result)) continue;
+      const ops = record.txn.type === 'write' ? record.txn.ops : [];
+      result.results.forEach((r, i) => {
+        const problem = effectMissing(tree, r, ops[i]?.type === 'setData' ? ops[i] : undefined, record.zxid);
+        check(!problem || changedAfter(r.path, record.zxid), `${what}: ${problem} and no later change of ${r.path}`);
+      });
+    }
+    return acked;
+  }
+}
+
+const text = new TextDecoder();
+
+/** A request's unique mark in the log: the data of its first op with data, or its session's token hash. */
+function markOf(txn: Txn): string | undefined {
+  if (txn.type === 'createSession') return `token ${txn.tokenHash}`;
+  if (txn.type !== 'write') return undefined;
+  for (const op of txn.ops) if ('data' in op) return `data ${text.decode(op.data)}`;
+  return undefined;
+}
+
+/** No request is in the final log twice; none the host called certainly not applied is there at all. */
+function checkClaims(records: readonly OpRecord[], store: MemLogStore): void {
+  const logged = new Map<string, number>();
+  for (const entry of store.entries(1, store.lastIndex() + 1, Number.MAX_SAFE_INTEGER)) {
+    const mark = markOf(decodeTxn(entry.data).txn);
+    if (mark === undefined) continue;
+    check(!logged.has(mark), `one request is in the log twice (${mark}): at ${logged.get(mark)} and ${entry.index}`);
+    logged.set(mark, entry.index);
+  }
+  for (const record of records) {
+    const mark = markOf(record.txn);
+    if (record.status !== 'refused' || mark === undefined) continue;
+    check(!logged.has(mark), `request #${record.id} (${mark}) at n${record.node} was answered as certainly not applied, but the final log has it at index ${logged.get(mark)}`);
+  }
+}
+
+/** Why the acknowledged op's effect is not in the final tree, or undefined when it is. */
+function effectMissing(tree: DataTree, result: OpResult, op: { data: Uint8Array } | undefined, zxid: number): string | undefined {
+  const node = tree.get(result.path);
+  switch (result.type) {
+    case 'create':
+      return node?.czxid === zxid ? undefined : `created ${result.path} is ${node ? `from zxid ${node.czxid}` : 'absent'}`;
+    case 'setData': {
+      const same = node?.mzxid === zxid && Buffer.from(node.data).equals(Buffer.from(op!.data));
+      return same ? undefined : `set ${result.path} has ${node ? `mzxid ${node.mzxid}` : 'gone'}`;
+    }
+    case 'delete':
+      return node && node.czxid < zxid ? `deleted ${result.path} still exists` : undefined;
+    default:
+      return undefined;
+  }
+}
+
+/** Ephemerals and sessions agree on one node; an ended session owns nothing. */
+function checkSessions(node: SimNode, ended: Map<number, number>): void {
+  const tree = node.host!.tree;
+  for (const znode of tree.snapshot()) {
+    if (znode.kind !== 'ephemeral') continue;
+    const owner = znode.ephemeralOwner;
+    check(tree.sessions.get(owner), `n${node.id}: ephemeral ${znode.path} of session ${owner}, which is not open`);
+    check(tree.sessions.ephemeralsOf(owner).includes(znode.path), `n${node.id}: session ${owner} does not list its ephemeral ${znode.path}`);
+  }
+  for (const session of tree.sessions.all()) {
+    check(!ended.has(session.id), `n${node.id}: session ${session.id} ended at zxid ${ended.get(session.id)} but is open`);
+    for (const path of tree.sessions.ephemeralsOf(session.id)) {
+      const znode = tree.get(path);
+      check(znode?.kind === 'ephemeral' && znode.ephemeralOwner === session.id, `n${node.id}: session ${session.id} lists ${path}, which it does not own`);
+    }
+  }
+  for (const id of ended.keys()) check(tree.sessions.ephemeralsOf(id).length === 0, `n${node.id}: ended session ${id} still owns ephemerals`);
+}
+
+/** The whole replicated state as one string: nodes with data and Stat, sessions with their ephemerals. */
+export function digestOf(tree: DataTree): string {
+  const nodes = tree.snapshot()
+    .sort((a, b) => (a.path < b.path ? -1 : a.path > b.path ? 1 : 0))
+    .map((n) => ({ path: n.path, data: Buffer.from(n.data).toString('base64'), kind: n.kind, ttlMs: n.ttlMs, ...tree.stat(n.path)! }));
+  const sessions = tree.sessions.all()
+    .sort((a, b) => a.id - b.id)
+    .map((s) => ({ ...s, ephemerals: tree.sessions.ephemeralsOf(s.id) }));
+  return JSON.stringify({ zxid: tree.appliedZxid, nodes, sessions });
+}
+
+function firstDifference(a: string, b: string): string {
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  const from = Math.max(0, i - 80);
+  return `…${a.slice(from, i + 80)}… vs …${b.slice(from, i + 80)}…`;
+}

@@ -1,0 +1,272 @@
+/**
+ * Several REAL node hosts in one process (src/node/node-host.ts around the Raft core, a
+ * MemLogStore, a DataTree), driven by a seeded scheduler: each host's `schedule` pushes its loop
+ * into this cluster's queue, its transport sends into the seeded network (test/sim/network.ts),
+ * and the simulated clock advances in ticks. Within a tick the due messages and the queued host
+ * loops run in a seeded interleaving, one event at a time; the history clock (`time`) counts
+ * events, so every call and return of the workload gets its own instant.
+ *
+ * A crash drops the host (consensus, tree, queued loop, waiters) and every message in flight to
+ * it; what the host appended to its MemLogStore stays (an append is the durable step). A crash
+ * may also strike inside the host's loop, just before or just after it persists a Ready (the
+ * store throws; the host fails its waiters and stops, as a dying process would). A restart
+ * rebuilds the host from that store: a new DataTree, Raft from applied index 0 and the store's
+ * hard state, then host.drain() replays the committed log through the host loop. Each host runs
+ * the real Reaper (src/node/reaper.ts) once a tick: the leader proposes container and TTL cleanup.
+ */
+import type { RaftMessage } from '../../src/core/consensus/messages.ts';
+import { Raft } from '../../src/core/consensus/raft.ts';
+import type { Entry, HardState, Role } from '../../src/core/consensus/types.ts';
+import { DataTree } from '../../src/core/tree/data-tree.ts';
+import type { ApplyOutput } from '../../src/core/tree/results.ts';
+import { NodeHost } from '../../src/node/node-host.ts';
+import { Reaper } from '../../src/node/reaper.ts';
+import { createLogger } from '../../src/observability/logger.ts';
+import { Metrics } from '../../src/observability/metrics.ts';
+import { MemLogStore } from '../../src/storage/mem-log-store.ts';
+import { Prng } from '../support/prng.ts';
+import { SimNetwork } from './network.ts';
+
+export interface NodeClusterOptions {
+  readonly seed: number;
+  readonly size: number;
+  readonly electionTicks: number;
+  readonly heartbeatTicks: number;
+  readonly maxEntriesPerMessage: number;
+  readonly maxCommittedPerReady: number;
+  readonly maxPendingWrites: number;
+}
+
+export type CrashPoint = 'before-persist' | 'after-persist' | undefined;
+
+/** Thrown by an armed store: the host dies inside its loop, before or right after persisting a Ready. */
+class CrashSignal extends Error {}
+
+/** The durable log, which can be armed to kill its host at the next append. */
+export class SimLogStore extends MemLogStore {
+  crashPoint: CrashPoint;
+
+  override append(entries: readonly Entry[], hardState: HardState | undefined): void {
+    const point = this.crashPoint;
+    this.crashPoint = undefined;
+    if (point === 'before-persist') throw new CrashSignal(point);
+    super.append(entries, hardState);
+    if (point === 'after-persist') throw new CrashSignal(point);
+  }
+}
+
+export interface SimNode {
+  readonly id: number;
+  /** Survives crashes: the durable log and hard state. */
+  readonly store: SimLogStore;
+  /** Undefined while crashed. */
+  host: NodeHost | undefined;
+  /** The leader's cleanup duty (container and TTL nodes), run by the host's incarnation. */
+  reaper: Reaper | undefined;
+  /** Bumped by every crash and restart: loops and messages of an older one are dropped. */
+  incarnation: number;
+  restarts: number;
+  /** A slow disk: the node's loop does not run before this tick (it still steps and ticks). */
+  slowUntil: number;
+  /** The last role the host told its onRoleChange listeners (where leader duties start and stop). */
+  toldRole: Role;
+}
+
+export interface ClusterHooks {
+  /** A host applied a transaction (its onApplied listener). */
+  onApplied(node: SimNode, output: ApplyOutput, zxid: number): void;
+  /** A host's loop just ran (reads are taken here). */
+  afterRun(node: SimNode): void;
+  /** After every event (cheap invariants). */
+  afterEvent(): void;
+  /** A host was rebuilt from its store (before it replays). */
+  onRestart(node: SimNode): void;
+  trace(line: string): void;
+}
+
+interface ScheduledRun {
+  readonly node: SimNode;
+  readonly incarnation: number;
+  readonly run: () => void;
+}
+
+/** Events (deliveries and host loops) in one tick, at most: past it the tick is a livelock. */
+const EVENTS_PER_TICK_MAX = 20_000;
+
+const LOGGER = createLogger('silent');
+let metrics: Metrics | undefined;
+
+/** One registry for every simulated host: the host only counts and times, nobody scrapes. */
+function sharedMetrics(): Metrics {
+  metrics ??= new Metrics({ znodeCount: () => 0, logEntries: () => 0, appliedZxid: () => 0 });
+  return metrics;
+}
+
+/** Derives an independent stream from the run's seed (one per component). */
+export function streamOf(seed: number, stream: number): Prng {
+  let h = Math.imul(seed ^ Math.imul(stream + 1, 0x9e3779b1), 0x85ebca6b) >>> 0;
+  h = Math.imul(h ^ (h >>> 13), 0xc2b2ae35) >>> 0;
+  return new Prng(h ^ (h >>> 16));
+}
+
+/** An error raised by a host itself (its loop threw: a broken invariant in src/). */
+export class HostFailure extends Error {
+  override readonly name = 'HostFailure';
+}
+
+export class NodeCluster {
+  /** The simulated clock, in consensus ticks. */
+  tick = 0;
+  /** The history clock: one unit per event. */
+  time = 0;
+  readonly nodes: SimNode[];
+  readonly ids: number[];
+  readonly network: SimNetwork;
+  private runs: ScheduledRun[] = [];
+  /** The target's incarnation when each message was sent: a crash loses what was in flight to it. */
+  private readonly sentTo = new WeakMap<RaftMessage, number>();
+  private readonly order: Prng;
+  events = 0;
+  crashes = 0;
+
+  constructor(private readonly options: NodeClusterOptions, private readonly hooks: ClusterHooks) {
+    this.ids = Array.from({ length: options.size }, (_, i) => i + 1);
+    this.network = new SimNetwork(streamOf(options.seed, 1));
+    this.order = streamOf(options.seed, 4);
+    this.nodes = this.ids.map((id) => ({ id, store: new SimLogStore(), host: undefined, reaper: undefined, incarnation: 0, restarts: 0, slowUntil: 0, toldRole: 'follower' as Role }));
+    for (const node of this.nodes) this.boot(node);
+  }
+
+  private boot(node: SimNode): void {
+    const rng = streamOf(this.options.seed, 100 + node.id * 1000 + node.restarts);
+    const o = this.options;
+    const consensus = new Raft({
+      id: node.id, members: this.ids, log: node.store, hardState: node.store.hardState(), appliedIndex: 0,
+      electionTicks: o.electionTicks, heartbeatTicks: o.heartbeatTicks, random: () => rng.next(),
+      maxEntriesPerMessage: o.maxEntriesPerMessage, maxCommittedPerReady: o.maxCommittedPerReady,
+    });
+    const incarnation = node.incarnation;
+    const host = new NodeHost({
+      consensus, log: node.store, tree: new DataTree(), metrics: sharedMetrics(), logger: LOGGER,
+      maxPendingWrites: o.maxPendingWrites,
+      transport: { send: (messages) => this.send(messages) },
+      schedule: (run) => this.runs.push({ node, incarnation, run }),
+    });
+    host.onApplied((output, zxid) => this.hooks.onApplied(node, output, zxid));
+    node.toldRole = host.status().role;
+    host.onRoleChange((role) => (node.toldRole = role));
+    node.host = host;
+    node.reaper = new Reaper(host, () => this.tick * 100, LOGGER);
+  }
+
+  node(id: number): SimNode {
+    const node = this.nodes[id - 1];
+    if (!node) throw new Error(`no node ${id}`);
+    return node;
+  }
+
+  up(): SimNode[] {
+    return this.nodes.filter((n) => n.host !== undefined);
+  }
+
+  down(): SimNode[] {
+    return this.nodes.filter((n) => n.host === undefined);
+  }
+
+  leaders(): SimNode[] {
+    return this.up().filter((n) => n.host!.status().role === 'leader');
+  }
+
+  get queuedRuns(): number {
+    return this.runs.filter((r) => r.incarnation === r.node.incarnation).length;
+  }
+
+  crash(id: number, why: string): void {
+    const node = this.node(id);
+    if (!node.host) return;
+    node.host = undefined;
+    node.reaper = undefined;
+    this.crashes++;
+    node.store.crashPoint = undefined;
+    node.incarnation++;
+    node.slowUntil = 0;
+    this.runs = this.runs.filter((r) => r.node !== node);
+    this.hooks.trace(`t${this.tick} crash n${id} (${why}) last=${node.store.lastIndex()} ${JSON.stringify(node.store.hardState())}`);
+  }
+
+  /** Rebuilds a crashed node from its store and replays its committed log through the host loop. */
+  restart(id: number): void {
+    const node = this.node(id);
+    if (node.host) return;
+    node.incarnation++;
+    node.restarts++;
+    this.hooks.onRestart(node);
+    this.boot(node);
+    this.time++;
+    this.guard(node, () => node.host!.drain());
+    const s = node.host!.status();
+    this.hooks.trace(`t${this.tick} restart n${id} last=${s.lastIndex} commit=${s.commitIndex} term=${s.term} applied=${s.appliedIndex}`);
+  }
+
+  /** One consensus tick on every running host (a cut-off node keeps its own clock), then cleanup rounds. */
+  tickHosts(): void {
+    for (const node of this.up()) this.guard(node, () => node.host!.tick());
+    for (const node of this.up()) node.reaper!.round();
+  }
+
+  private send(messages: readonly RaftMessage[]): void {
+    for (const message of messages) {
+      this.sentTo.set(message, this.node(message.to).incarnation);
+      this.network.send(message, this.tick);
+    }
+  }
+
+  /**
+   * Runs this tick's events: the messages due now and the host loops queued, in a seeded
+   * interleaving; `flush` lets settled promises' callbacks run after each event.
+   */
+  async settleTick(flush: () => Promise<void>): Promise<void> {
+    const messages = this.network.due(this.tick);
+    for (let i = 0; i < EVENTS_PER_TICK_MAX; i++) {
+      const runnable = this.runs.filter((r) => r.node.slowUntil <= this.tick);
+      if (messages.length === 0 && runnable.length === 0) return;
+      this.time++;
+      this.events++;
+      if (messages.length > 0 && (runnable.length === 0 || this.order.chance(0.6))) {
+        this.deliver(messages.shift()!);
+      } else {
+        this.execute(runnable[this.order.int(runnable.length)]!);
+        await flush();
+      }
+      this.hooks.afterEvent();
+    }
+    throw new Error(`tick ${this.tick} did not settle within ${EVENTS_PER_TICK_MAX} events`);
+  }
+
+  private deliver(message: RaftMessage): void {
+    const node = this.node(message.to);
+    if (!node.host || this.sentTo.get(message) !== node.incarnation) return;
+    this.guard(node, () => node.host!.receive(message));
+  }
+
+  private execute(scheduled: ScheduledRun): void {
+    this.runs.splice(this.runs.indexOf(scheduled), 1);
+    const { node } = scheduled;
+    if (scheduled.incarnation !== node.incarnation || !node.host) return;
+    this.guard(node, scheduled.run);
+    this.hooks.afterRun(node);
+  }
+
+  /** Runs `action` on a host; anything it throws is a failure of the code under test. */
+  private guard(node: SimNode, action: () => void): void {
+    try {
+      action();
+    } catch (error) {
+      if (error instanceof CrashSignal) return this.crash(node.id, `inside its loop, ${error.message}`);
+      // A checker's verdict from inside a host's listener is reported as itself.
+      if (error instanceof Error && error.name === 'InvariantViolation') throw error;
+      const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+      throw new HostFailure(`n${node.id} host failed: ${message}`);
+    }
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * The per-znode history of a node simulation run, for the linearizability checker: each request
+ * projected onto the paths it touches (a multi onto each of its ops, all with the request's call
+ * and return; a session's close onto every path it ever tried to create an ephemeral at), and
+ * each leader read as a zero-duration operation.
+ *
+ * Only the paths of MODELED_PATH are followed (sequential, container and TTL nodes change
+ * without a request naming them: the final checks cover those).
+ *
+ * A request certainly not applied (refused by a follower, throttled) is left out. One whose
+ * outcome is unknown (CONNECTIONLOSS, or no reply by the end) returns at Infinity with an
+ * unconstrained output. In a failed multi only the failing op says something about its path
+ * (the others were not applied): it alone is kept. A write refused with SESSIONEXPIRED depends
+ * on the session table, not on the path: it is left out.
+ */
+import type { Operation } from '../linearizability/checker.ts';
+import type { OpResult, SessionResult, WriteResult } from '../../src/core/tree/results.ts';
+import type { WriteOp } from '../../src/core/tree/txn.ts';
+import type { NodeInput, NodeOutput } from './node-model.ts';
+import { MODELED_PATH, type OpRecord, type ReadRecord } from './node-workload.ts';
+import { isSequential } from '../../src/core/tree/znode.ts';
+
+export type NodeOperation = Operation<NodeInput, NodeOutput>;
+
+const text = new TextDecoder();
+
+function inputOf(op: WriteOp, sessionId: number): NodeInput {
+  switch (op.type) {
+    case 'create':
+      return { op: 'create', path: op.path, data: text.decode(op.data), owner: op.mode.startsWith('ephemeral') ? sessionId : 0 };
+    case 'setData':
+      return op.version === -1
+        ? { op: 'write', path: op.path, data: text.decode(op.data) }
+        : { op: 'cas', path: op.path, data: text.decode(op.data), version: op.version };
+    case 'delete':
+      return { op: 'delete', path: op.path, version: op.version };
+    case 'check':
+      return { op: 'check', path: op.path, version: op.version };
+  }
+}
+
+function outputOf(result: OpResult): NodeOutput {
+  switch (result.type) {
+    case 'create':
+      return { ok: true, version: result.stat.version, owner: result.stat.ephemeralOwner };
+    case 'setData':
+      return { ok: true, version: result.stat.version };
+    default:
+      return { ok: true };
+  }
+}
+
+/** The (input, output) pairs of a write request, by what it returned. */
+function projectWrite(record: OpRecord, ops: readonly WriteOp[], sessionId: number): Array<[NodeInput, NodeOutput]> {
+  if (!ops.every((op) => MODELED_PATH.test(op.path) && !(op.type === 'create' && isSequential(op.mode)))) return [];
+  const inputs = ops.map((op) => inputOf(op, sessionId));
+  if (record.status !== 'done') return inputs.map((input) => [input, { ok: 'unknown' }]);
+  const result = record.result as WriteResult | undefined;
+  if (!result) throw new Error(`request #${record.id} (a write) was answered without a result`);
+  if (result.ok) return inputs.map((input, i) => [input, outputOf(result.results[i]!)]);
+  if (result.error.code === 'SESSIONEXPIRED') return [];
+  return [[inputs[result.failedOp]!, { ok: false, code: result.error.code }]];
+}
+
+/** Paths each session tried to create an ephemeral at. */
+function ephemeralAttempts(records: readonly OpRecord[]): Map<number, Set<string>> {
+  const bySession = new Map<number, Set<string>>();
+  for (const { txn } of records) {
+    if (txn.type !== 'write' || txn.sessionId === 0) continue;
+    for (const op of txn.ops) {
+      if (op.type !== 'create' || op.mode !== 'ephemeral' || !MODELED_PATH.test(op.path)) continue;
+      const set = bySession.get(txn.sessionId) ?? new Set<string>();
+      set.add(op.path);
+      bySession.set(txn.sessionId, set);
+    }
+  }
+  return bySession;
+}
+
+function projectClose(record: OpRecord, session: number, attempts: Map<number, Set<string>>): Array<[NodeInput, NodeOutput]> {
+  const result = record.result as SessionResult | undefined;
+  if (record.status === 'done' && !result?.ok) return []; // already ended: nothing deleted
+  const output: NodeOutput = record.status === 'done' ? { ok: true } : { ok: 'unknown' };
+  return [...(attempts.get(session) ?? [])].map((path) => [{ op: 'closeSession', path, session }, output]);
+}
+
+export function historyOf(records: readonly OpRecord[], reads: readonly ReadRecord[]): NodeOperation[] {
+  const attempts = ephemeralAttempts(records);
+  const history: NodeOperation[] = [];
+  for (const record of records) {
+    if (record.status === 'refused') continue;
+    const { txn } = record;
+    const pairs =
+      txn.type === 'write' ? projectWrite(record, txn.ops, txn.sessionId)
+      : txn.type === 'closeSession' ? projectClose(record, txn.sessionId, attempts)
+      : [];
+    const ret = record.status === 'done' ? record.ret : Infinity;
+    for (const [input, output] of pairs) history.push({ clientId: record.client, input, call: record.call, return: ret, output });
+  }
+  for (const read of reads) {
+    history.push({ clientId: `leader n${read.node}`, input: { op: 'read', path: read.path }, call: read.time, return: read.time, output: read.output });
+  }
+  return history;
+}

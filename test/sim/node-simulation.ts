@@ -1,0 +1,238 @@
+/**
+ * One seeded run of the node simulation: 3 or 5 real node hosts (node-cluster.ts) under a
+ * fault phase — partitions, crashes and restarts, slow disks, a lossy, duplicating, reordering
+ * network — while clients (node-workload.ts) send requests, then a healed phase (everyone up
+ * and connected, no faults, no new requests) that must converge: one leader everyone follows,
+ * every host applied the whole log. The cheap checkers run after every event, the rest at the
+ * end (node-checkers.ts). Everything is simulated: no timers, no sleeps; one seed replays exactly.
+ */
+import { epochOf } from '../../src/core/consensus/zxid.ts';
+import type { Prng } from '../support/prng.ts';
+import { NO_FAULTS, type NetworkFaults } from './network.ts';
+import { NodeChecker, type FinalCounts } from './node-checkers.ts';
+import { NodeCluster, streamOf, type NodeClusterOptions, type SimNode } from './node-cluster.ts';
+import { Workload, type WorkloadOptions } from './node-workload.ts';
+
+const ELECTION_TICKS = 10;
+export const FAULT_TICKS = 200;
+const CONVERGE_TICKS_MAX = 40 * ELECTION_TICKS;
+const TRACE_LINES_MAX = 80;
+
+export interface NodeRunSummary extends FinalCounts {
+  readonly seed: number;
+  readonly size: number;
+  readonly convergeTicks: number;
+  readonly events: number;
+  readonly crashes: number;
+  readonly reads: number;
+}
+
+export class NodeSimulationFailure extends Error {
+  constructor(readonly seed: number, message: string, readonly trace: readonly string[]) {
+    super(message);
+  }
+}
+
+interface FaultRates {
+  readonly partition: number;
+  readonly crash: number;
+  readonly restart: number;
+  readonly slowDisk: number;
+  /** Chance that a crash or an isolation targets a leader. */
+  readonly leaderBias: number;
+}
+
+interface Run {
+  readonly cluster: NodeCluster;
+  readonly checker: NodeChecker;
+  readonly workload: Workload;
+  readonly faults: Prng;
+  readonly rates: FaultRates;
+  readonly trace: string[];
+  readonly say: (line: string) => void;
+  readonly roles: Map<number, string>;
+  readonly faulty: boolean;
+  phase: 'faults' | 'healed';
+  readonly onTick: ((cluster: NodeCluster) => void) | undefined;
+}
+
+export interface NodeRunOptions {
+  /** false: the same schedule without any fault (a check of the harness itself). */
+  readonly faulty?: boolean;
+  /** Sees every trace line (a failure keeps only the last ones). */
+  readonly onTrace?: (line: string) => void;
+  /** Called after every tick (for debugging a seed). */
+  readonly onTick?: (cluster: NodeCluster) => void;
+}
+
+/** What a seed chooses before the run: sizes, limits, how hard each fault strikes. */
+interface Setup {
+  readonly cluster: NodeClusterOptions;
+  readonly workload: WorkloadOptions;
+  readonly network: NetworkFaults;
+  readonly rates: FaultRates;
+}
+
+function setupOf(seed: number): Setup {
+  const s = streamOf(seed, 0);
+  const cluster: NodeClusterOptions = {
+    seed, size: s.pick([3, 3, 5]), electionTicks: ELECTION_TICKS, heartbeatTicks: s.pick([1, 2, 3]),
+    maxEntriesPerMessage: s.pick([1, 4, 64]), maxCommittedPerReady: s.pick([1, 3, 1024]), maxPendingWrites: s.pick([8, 32, 100]),
+  };
+  const workload: WorkloadOptions = { clients: s.pick([4, 8, 12]), rate: s.pick([0.2, 0.5, 0.9]), strayRate: s.pick([0, 0.05, 0.2]) };
+  const network: NetworkFaults = {
+    dropRate: s.pick([0, 0.02, 0.1, 0.3]), duplicateRate: s.pick([0, 0.05, 0.2]), delayTicksMax: s.pick([0, 2, 8]),
+    longDelayRate: s.pick([0, 0.01, 0.05]), longDelayTicksMax: 6 * ELECTION_TICKS,
+  };
+  const rates: FaultRates = {
+    partition: s.pick([0.005, 0.02, 0.05]), crash: s.pick([0.005, 0.01, 0.03]), restart: s.pick([0.05, 0.15, 0.3]),
+    slowDisk: s.pick([0, 0.02, 0.1]), leaderBias: s.pick([0, 0.5, 0.9]),
+  };
+  return { cluster, workload, network, rates };
+}
+
+export async function runNodeSimulation(seed: number, { faulty = true, onTrace, onTick }: NodeRunOptions = {}): Promise<NodeRunSummary> {
+  const setup = setupOf(seed);
+  const trace: string[] = [];
+  const say = (line: string) => {
+    trace.push(line);
+    onTrace?.(line);
+  };
+  const checker = new NodeChecker();
+  // The hooks run only once the cluster is stepped, after `run` is complete.
+  let run: Run | undefined;
+  const cluster = new NodeCluster(setup.cluster, {
+    onApplied: (node, output, zxid) => {
+      checker.onApplied(node, output, zxid);
+      run!.workload.onApplied(node, output);
+    },
+    afterRun: (node) => {
+      checker.afterRun(node);
+      run!.workload.afterRun(node);
+    },
+    afterEvent: () => {
+      checker.afterEvent(cluster);
+      traceRoles(run!);
+    },
+    onRestart: (node) => {
+      checker.onRestart(node);
+      run!.workload.onRestart(node);
+    },
+    trace: say,
+  });
+  const workload = new Workload(cluster, streamOf(seed, 3), setup.workload);
+  run = { cluster, checker, workload, faults: streamOf(seed, 2), rates: setup.rates, trace, say, roles: new Map(), faulty, phase: 'faults', onTick };
+  try {
+    cluster.network.faults = faulty ? setup.network : NO_FAULTS;
+    for (let t = 0; t < FAULT_TICKS; t++) await step(run);
+    const convergeTicks = await heal(run);
+    const counts = checker.checkFinal(cluster, workload);
+    return { seed, size: setup.cluster.size, convergeTicks, events: cluster.events, crashes: cluster.crashes, reads: workload.reads.length, ...counts };
+  } catch (error) {
+    const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
+    throw new NodeSimulationFailure(seed, `t${cluster.tick}: ${message}`, trace.slice(-TRACE_LINES_MAX));
+  }
+}
+
+/** One tick of the whole world. */
+async function step(run: Run): Promise<void> {
+  const { cluster, workload } = run;
+  cluster.tick++;
+  if (run.faulty && run.phase === 'faults') injectFaults(run);
+  cluster.tickHosts();
+  if (run.phase === 'faults') workload.submitSome();
+  await workload.flush();
+  await cluster.settleTick(() => workload.flush());
+  if (workload.violations.length > 0) throw new Error(workload.violations.join('; '));
+  run.onTick?.(cluster);
+}
+
+/** A node to strike: a leader when the nemesis aims for one, else any node in `among`. */
+function victim(run: Run, among: readonly SimNode[]): SimNode | undefined {
+  const leaders = run.cluster.leaders();
+  if (leaders.length > 0 && run.faults.chance(run.rates.leaderBias)) return run.faults.pick(leaders);
+  return among.length > 0 ? run.faults.pick(among) : undefined;
+}
+
+function injectFaults(run: Run): void {
+  const { cluster, faults, rates } = run;
+  if (faults.chance(rates.partition)) {
+    const isolated = victim(run, cluster.nodes)!.id;
+    const split = faults.chance(0.3);
+    cluster.network.partition(cluster.ids, (id) => (split ? faults.int(2) : Number(id === isolated)));
+    run.say(`t${cluster.tick} partition ${split ? 'split' : `isolating n${isolated}`}`);
+  }
+  if (cluster.network.partitioned && faults.chance(0.05)) {
+    cluster.network.heal();
+    run.say(`t${cluster.tick} heal network`);
+  }
+  // Mostly a minority down at once, so that the cluster gets work done; now and then more.
+  const minority = Math.floor((cluster.ids.length - 1) / 2);
+  if (faults.chance(rates.crash) && (cluster.down().length < minority || faults.chance(0.1))) {
+    const node = victim(run, cluster.up());
+    if (node) cluster.crash(node.id, 'fault');
+  }
+  if (faults.chance(rates.crash / 2)) {
+    // Arms a crash inside the victim's next loop that persists something.
+    const node = victim(run, cluster.up());
+    if (node && (cluster.down().length < minority || faults.chance(0.1))) node.store.crashPoint = faults.pick(['before-persist', 'after-persist'] as const);
+  }
+  const down = cluster.down();
+  if (down.length > 0 && faults.chance(rates.restart)) cluster.restart(faults.pick(down).id);
+  for (const node of cluster.up()) {
+    if (faults.chance(rates.slowDisk)) node.slowUntil = cluster.tick + 1 + faults.int(4);
+  }
+}
+
+/** Heals everything and ticks until the cluster converges, then a little longer, converged still. */
+async function heal(run: Run): Promise<number> {
+  const { cluster } = run;
+  run.phase = 'healed';
+  cluster.network.heal();
+  cluster.network.faults = NO_FAULTS;
+  for (const node of cluster.down()) cluster.restart(node.id);
+  for (const node of cluster.nodes) {
+    node.slowUntil = 0;
+    node.store.crashPoint = undefined;
+  }
+  run.say(`t${cluster.tick} healed`);
+  for (let t = 0; t < CONVERGE_TICKS_MAX; t++) {
+    if (converged(cluster) === 'yes') {
+      // Let what is still in flight from the fault phase (long delays, duplicates) play out.
+      for (let i = 0; i < 7 * ELECTION_TICKS; i++) await step(run);
+      const still = converged(cluster);
+      if (still !== 'yes') throw new Error(`converged, then diverged again: ${still}`);
+      return t;
+    }
+    await step(run);
+  }
+  throw new Error(`no convergence within ${CONVERGE_TICKS_MAX} ticks of healing: ${converged(cluster)}`);
+}
+
+/** 'yes', or why not. */
+function converged(cluster: NodeCluster): string {
+  const leaders = cluster.leaders();
+  if (leaders.length !== 1) return `${leaders.length} leaders`;
+  const leaderHost = leaders[0]!.host!;
+  const leader = leaderHost.status();
+  if (epochOf(leaderHost.appliedZxid) !== leader.term) return `leader n${leader.id} has not applied an entry of its term ${leader.term}`;
+  for (const node of cluster.nodes) {
+    const s = node.host!.status();
+    const desc = `n${s.id} ${s.role} term=${s.term} leader=${s.leader} commit=${s.commitIndex} applied=${s.appliedIndex} last=${s.lastIndex}`;
+    if (s.term !== leader.term || s.leader !== leader.id) return `${desc} does not follow n${leader.id} (term ${leader.term})`;
+    if (s.lastIndex !== leader.lastIndex || s.appliedIndex !== leader.lastIndex) return `${desc}; leader last=${leader.lastIndex}`;
+  }
+  if (cluster.queuedRuns > 0) return `${cluster.queuedRuns} host loops queued`;
+  return 'yes';
+}
+
+function traceRoles(run: Run): void {
+  for (const node of run.cluster.up()) {
+    const s = node.host!.status();
+    const key = `${s.role}@${s.term}`;
+    if (run.roles.get(node.id) === key) continue;
+    run.roles.set(node.id, key);
+    run.say(`t${run.cluster.tick} n${node.id} ${s.role} term=${s.term} last=${s.lastIndex} commit=${s.commitIndex}`);
+  }
+  if (run.trace.length > 4 * TRACE_LINES_MAX) run.trace.splice(0, run.trace.length - TRACE_LINES_MAX);
+}

@@ -1,0 +1,85 @@
+/**
+ * Deterministic simulation of the REAL node code (test/sim/node-simulation.ts): NodeHost, the
+ * Raft core, MemLogStore, DataTree with its sessions, and the Reaper, 3 or 5 hosts in one process
+ * under seeded faults, then healed. SIM_SEEDS=n runs n seeds (default 300); SIM_SEED=s replays
+ * one (with its trace); SIM_SEED_BASE shifts the range.
+ */
+import { describe, expect, it } from 'vitest';
+import { NodeSimulationFailure, runNodeSimulation, type NodeRunSummary } from './node-simulation.ts';
+
+const SEEDS_DEFAULT = 300;
+
+function seeds(): number[] {
+  const one = process.env['SIM_SEED'];
+  if (one !== undefined) return [Number(one)];
+  const count = Number(process.env['SIM_SEEDS'] ?? SEEDS_DEFAULT);
+  const base = Number(process.env['SIM_SEED_BASE'] ?? 1);
+  return Array.from({ length: count }, (_, i) => base + i);
+}
+
+/** The failure's kind: its message without numbers, so one bug is reported once. */
+function kindOf(message: string): string {
+  return message.replace(/\d+/g, '#').slice(0, 140);
+}
+
+function replay(seed: number): string {
+  return `SIM_SEED=${seed} npx vitest run test/sim/node.sim.test.ts`;
+}
+
+function summarize(runs: number, summaries: readonly NodeRunSummary[]): string {
+  const total = (key: 'acked' | 'operations' | 'entries' | 'crashes' | 'reads') => summaries.reduce((n, s) => n + s[key], 0);
+  const inconclusive = summaries.filter((s) => s.inconclusive).map((s) => s.seed);
+  return `node simulation: ${runs} seeds, ${summaries.length} passed; ${total('entries')} log entries, ` +
+    `${total('acked')} acknowledged requests, ${total('operations')} operations (${total('reads')} leader reads) checked ` +
+    `for linearizability, ${total('crashes')} crashes` +
+    (inconclusive.length > 0 ? `; linearizability inconclusive (search bound) for seeds ${inconclusive.join(', ')}` : '');
+}
+
+describe('node simulation', () => {
+  const runSeeds = seeds();
+  // About 20 ms a seed; raised SIM_SEEDS get a proportionally longer bound.
+  const timeout = 60_000 + runSeeds.length * 200;
+  it('keeps hosts, trees and sessions consistent and linearizable, and converges after healing, for every seed', { timeout }, async () => {
+    const failures = new Map<string, { seeds: number[]; first: NodeSimulationFailure }>();
+    const summaries: NodeRunSummary[] = [];
+    for (const seed of runSeeds) {
+      try {
+        summaries.push(await runNodeSimulation(seed));
+      } catch (error) {
+        if (!(error instanceof NodeSimulationFailure)) throw error;
+        const kind = kindOf(error.message);
+        const entry = failures.get(kind) ?? { seeds: [], first: error };
+        entry.seeds.push(seed);
+        failures.set(kind, entry);
+      }
+    }
+    const report = [...failures.values()].map(({ seeds: failed, first }) => [
+      `${failed.length} seed(s) failed: ${first.message}`,
+      `  replay: ${replay(first.seed)}${failed.length > 1 ? `   (also seeds ${failed.slice(1, 8).join(', ')})` : ''}`,
+      ...(process.env['SIM_SEED'] !== undefined ? first.trace.map((line) => `    ${line}`) : []),
+    ].join('\n'));
+    if (report.length > 0) console.error(report.join('\n'));
+    console.log(summarize(runSeeds.length, summaries));
+    expect(report).toEqual([]);
+  });
+
+  // Seeds that once failed, kept as regression tests.
+  const regressions = [
+    // NodeHost misses a check-quorum step-down: Raft.checkQuorum() → becomeFollower(term, 0) changes
+    // neither the hard state nor sends anything, so hasReady() is false, the host handles no Ready
+    // and noticeRole() never runs. n3, isolated, steps down at t147 and its host keeps 4 writes
+    // unanswered (no CONNECTIONLOSS) and its onRoleChange listeners untold for 19 ticks, until
+    // its next campaign produces a Ready. About 8% of seeds hit it.
+    { seed: 12, symptom: 'a host that stopped leading keeps its writes in flight and tells no listener' },
+    { seed: 30, symptom: 'the same, after a partition split leaves leader n2 in the minority' },
+  ] as const;
+  it.each(regressions)('replays seed $seed without failure ($symptom)', async ({ seed }) => {
+    await expect(runNodeSimulation(seed)).resolves.toBeDefined();
+  });
+
+  it('commits, applies and converges without any fault (a check of the harness itself)', async () => {
+    const summary = await runNodeSimulation(1, { faulty: false });
+    expect(summary.acked).toBeGreaterThan(0);
+    expect(summary.crashes).toBe(0);
+  });
+});

@@ -1,13 +1,13 @@
 /**
  * Deterministic simulation of the REAL node code (test/sim/node-simulation.ts): NodeHost, the
  * Raft core, MemLogStore, DataTree with its sessions, and the Reaper, 3 or 5 hosts in one process
- * under seeded faults, then healed. SIM_SEEDS=n runs n seeds (default 300); SIM_SEED=s replays
+ * under seeded faults, then healed. SIM_SEEDS=n runs n seeds (default 1000); SIM_SEED=s replays
  * one (with its trace); SIM_SEED_BASE shifts the range.
  */
 import { describe, expect, it } from 'vitest';
 import { NodeSimulationFailure, runNodeSimulation, type NodeRunSummary } from './node-simulation.ts';
 
-const SEEDS_DEFAULT = 300;
+const SEEDS_DEFAULT = 1000;
 
 function seeds(): number[] {
   const one = process.env['SIM_SEED'];

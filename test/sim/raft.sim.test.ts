@@ -2,13 +2,13 @@
  * Deterministic simulation of the Raft core (test/sim/simulation.ts): each seed runs a 3- or
  * 5-member cluster through a fault phase and a healed phase, checking Election Safety, State
  * Machine Safety, Leader Completeness, monotonic applies and acknowledged writes after every
- * step, and convergence at the end. SIM_SEEDS=n runs n seeds (default 300); SIM_SEED=s replays
+ * step, and convergence at the end. SIM_SEEDS=n runs n seeds (default 1000); SIM_SEED=s replays
  * one; SIM_SEED_BASE shifts the range.
  */
 import { describe, expect, it } from 'vitest';
 import { runSimulation, SimulationFailure, type RunSummary } from './simulation.ts';
 
-const SEEDS_DEFAULT = 300;
+const SEEDS_DEFAULT = 1000;
 
 function seeds(): number[] {
   const one = process.env['SIM_SEED'];

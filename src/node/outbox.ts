@@ -30,7 +30,9 @@ function isAfter(a: { zxid: number; k: number }, b: { zxid: number; k: number })
 }
 
 export class Outbox {
+  /** Kept events are events[head..]; dropped ones are cut off in batches, so a push stays O(1). */
   private events: OutboxEvent[] = [];
+  private head = 0;
   private nextSeq = 0;
   private lastDropped: OutboxEvent | undefined;
   /** A resume from at or before this zxid missed events lost in a restart. */
@@ -42,14 +44,17 @@ export class Outbox {
   constructor(private readonly maxEvents: number) {}
 
   push(zxid: number, event: OutboxEvent['event'], payload: object): OutboxEvent {
+    // The newest event, kept or just dropped, decides k (ids must stay unique).
     const last = this.events[this.events.length - 1];
     const k = last && last.zxid === zxid ? last.k + 1 : 0;
     const entry = { seq: this.nextSeq++, id: `${zxid}-${k}`, zxid, k, event, data: JSON.stringify(payload) };
     this.events.push(entry);
-    if (this.events.length > this.maxEvents) {
-      const drop = this.events.length - this.maxEvents;
-      this.lastDropped = this.events[drop - 1];
-      this.events = this.events.slice(drop);
+    if (this.events.length - this.head > this.maxEvents) {
+      this.lastDropped = this.events[this.head++];
+      if (this.head >= Math.max(64, this.maxEvents)) {
+        this.events = this.events.slice(this.head);
+        this.head = 0;
+      }
     }
     const waiters = this.waiters;
     this.waiters = [];
@@ -64,12 +69,13 @@ export class Outbox {
   cursorAfter(lastEventId: { zxid: number; k: number } | undefined): Cursor {
     if (!lastEventId) {
       if (this.lastDropped) return { ok: false, reason: 'overflow' };
-      return { ok: true, seq: this.events[0]?.seq ?? this.nextSeq };
+      return { ok: true, seq: this.firstSeq };
     }
     // The reader missed events that were already dropped: tell it rather than skip them.
     if (this.lastDropped && isAfter(this.lastDropped, lastEventId)) return { ok: false, reason: 'overflow' };
     if (lastEventId.zxid <= this.lostThrough) return { ok: false, reason: 'overflow' };
-    const next = this.events.find((e) => isAfter(e, lastEventId));
+    let next: OutboxEvent | undefined;
+    for (let i = this.head; i < this.events.length && !next; i++) if (isAfter(this.events[i]!, lastEventId)) next = this.events[i];
     return { ok: true, seq: next ? next.seq : this.nextSeq };
   }
 
@@ -80,19 +86,19 @@ export class Outbox {
 
   /** The id of the newest event queued, if any. */
   get lastId(): string | undefined {
-    return this.events[this.events.length - 1]?.id;
+    return this.events.length > this.head ? this.events[this.events.length - 1]!.id : undefined;
   }
 
   /** The oldest event still kept (where a reader goes on after being told of an overflow). */
   get firstSeq(): number {
-    return this.events[0]?.seq ?? this.nextSeq;
+    return this.events[this.head]?.seq ?? this.nextSeq;
   }
 
   /** Events from `seq` on, or overflow when some were already dropped. */
   read(seq: number): OutboxEvent[] | 'overflow' {
-    const firstSeq = this.events[0]?.seq ?? this.nextSeq;
+    const firstSeq = this.firstSeq;
     if (seq < firstSeq) return 'overflow';
-    return this.events.slice(seq - firstSeq);
+    return this.events.slice(this.head + seq - firstSeq);
   }
 
   /** Resolves at the next push (or at once if `seq` is behind). */

@@ -3,9 +3,10 @@
 // clear error within startTimeoutMs); `stop()` always ends the JVM and removes its temp dir.
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { createConnection, createServer } from 'node:net';
+import { createConnection } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { freePort, waitFor } from '../support/corral-process.ts';
 
 const JAVA_DIR = '/usr/share/java';
 // zookeeper.jar's manifest Class-Path brings netty, slf4j-api, metrics, ...; it has no logging binding.
@@ -36,17 +37,7 @@ export function zookeeperAvailable(): { ok: boolean; reason: string } {
   return { ok: true, reason: '' };
 }
 
-export async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address !== null ? address.port : 0;
-      server.close(() => (port > 0 ? resolve(port) : reject(new Error('no port assigned'))));
-    });
-  });
-}
+export { freePort };
 
 /** Sends a four-letter word and returns the reply ('' on any error), bounded by timeoutMs. */
 export async function fourLetterWord(port: number, word: string, timeoutMs = 1000): Promise<string> {
@@ -148,12 +139,11 @@ export async function startZooKeeper(options: StartOptions = {}): Promise<ZooKee
   child.stdout?.on('data', keepTail);
   child.stderr?.on('data', keepTail);
   child.on('error', (err) => { output += `\nspawn error: ${err.message}`; });
-  const deadline = Date.now() + (options.startTimeoutMs ?? 30_000);
-  while (Date.now() < deadline) {
-    if (child.exitCode !== null || child.signalCode !== null) break;
-    if (await isServing(port)) return { port, stop: () => stopChild(child, dir) };
-    await new Promise((r) => setTimeout(r, 100));
-  }
+  const gone = () => child.exitCode !== null || child.signalCode !== null;
+  const serving = await waitFor(async () => (gone() ? 'exited' : (await isServing(port)) && 'serving'), {
+    timeoutMs: options.startTimeoutMs ?? 30_000, what: `ZooKeeper on 127.0.0.1:${port}`,
+  }).catch(() => 'timed out');
+  if (serving === 'serving') return { port, stop: () => stopChild(child, dir) };
   const exited = child.exitCode !== null || child.signalCode !== null;
   await stopChild(child, dir);
   throw new Error(`ZooKeeper did not answer ruok on 127.0.0.1:${port} ` +

@@ -7,21 +7,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runSimulation, SimulationFailure, type RunSummary } from './simulation.ts';
+import { kindOf, seeds } from './seeds.ts';
 
-const SEEDS_DEFAULT = 1000;
-
-function seeds(): number[] {
-  const one = process.env['SIM_SEED'];
-  if (one !== undefined) return [Number(one)];
-  const count = Number(process.env['SIM_SEEDS'] ?? SEEDS_DEFAULT);
-  const base = Number(process.env['SIM_SEED_BASE'] ?? 1);
-  return Array.from({ length: count }, (_, i) => base + i);
-}
-
-/** The failure's kind: its message without numbers, so one bug is reported once. */
-function kindOf(message: string): string {
-  return message.replace(/\d+/g, '#').slice(0, 140);
-}
 
 describe('raft simulation', () => {
   const runSeeds = seeds();

@@ -58,6 +58,13 @@ export class MemLogStore implements LogStore {
     this.snapshotTerm = term;
   }
 
+  /** Replaces the whole log with a checkpoint at (index, term), as a follower installing one does. */
+  installSnapshot(index: number, term: number): void {
+    this.stored = [];
+    this.snapshotIndex = index;
+    this.snapshotTerm = term;
+  }
+
   size(): number {
     return this.stored.length;
   }

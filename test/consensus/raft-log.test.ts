@@ -156,7 +156,7 @@ describe('RaftLog.stableTo', () => {
   ] as const;
   it.each(cases)('$name', ({ to, unstable }) => {
     const { log, stableLog } = logOf([1, 1, 2], [3, 3]);
-    stableLog.append(log.unstableEntries().filter((e) => e.index <= to[0] && e.term === to[1]));
+    stableLog.append(log.unstableEntries().filter((e) => e.index <= to[0] && e.term === to[1]), undefined);
     log.stableTo(to[0], to[1]);
     expect(log.unstableEntries().map((e) => e.index)).toEqual(unstable);
     expect(log.lastIndex()).toBe(5);

@@ -26,6 +26,13 @@ interface Change {
   readonly path: string;
 }
 
+/** The node skipped history (it installed the leader's checkpoint): events through it are unknown. */
+interface Gap {
+  readonly gapThrough: number;
+}
+
+type Queued = readonly Change[] | Gap;
+
 interface Position {
   zxid: number;
   /** Index of the last event sent at `zxid`; -1 when resuming after the whole zxid. */
@@ -92,9 +99,10 @@ export function streamWatch(c: Context, deps: AppDeps, path: string): Response {
   }
   const matches = matcher(path, recursive);
   return streamSSE(c, async (stream) => {
-    const queued: Change[][] = [];
+    const queued: Queued[] = [];
     let wake: (() => void) | undefined;
-    const unsubscribe = changes.subscribe((events) => {
+    const unsubscribe = changes.subscribe((events, gapThrough) => {
+      if (gapThrough !== undefined) queued.push({ gapThrough });
       const mine = events.filter(matches);
       if (mine.length > 0) queued.push(mine);
       wake?.();
@@ -107,7 +115,7 @@ export function streamWatch(c: Context, deps: AppDeps, path: string): Response {
         const floor = changes.history.floor();
         // Trimming drops whole transactions: a resume inside the floor's one missed its rest too.
         if (at.zxid < floor || (at.zxid === floor && at.k !== ALL)) {
-          await stream.writeSSE({ event: 'reset', data: JSON.stringify({ zxid: String(floor), reason: 'history before this zxid was compacted away; read state again' }) });
+          await writeReset(stream, floor, 'history before this zxid was compacted away; read state again');
           Object.assign(at, { zxid: floor, k: ALL });
         }
         await replay(stream, deps, matches, at);
@@ -119,8 +127,12 @@ export function streamWatch(c: Context, deps: AppDeps, path: string): Response {
   });
 }
 
+function writeReset(stream: SSEStreamingApi, zxid: number, reason: string): Promise<void> {
+  return stream.writeSSE({ event: 'reset', data: JSON.stringify({ zxid: String(zxid), reason }) });
+}
+
 async function follow(
-  stream: SSEStreamingApi, queued: Change[][], at: Position, maxQueued: number, setWake: (w: (() => void) | undefined) => void,
+  stream: SSEStreamingApi, queued: Queued[], at: Position, maxQueued: number, setWake: (w: (() => void) | undefined) => void,
 ): Promise<void> {
   while (!stream.aborted) {
     if (queued.length > maxQueued) {
@@ -128,6 +140,11 @@ async function follow(
       return;
     }
     for (const txn of queued.splice(0)) {
+      if ('gapThrough' in txn) {
+        await writeReset(stream, txn.gapThrough, 'this node caught up from a checkpoint; changes up to this zxid were not seen one by one; read state again');
+        Object.assign(at, { zxid: txn.gapThrough, k: ALL });
+        continue;
+      }
       const zxid = txn[0]!.zxid;
       if (zxid < at.zxid) continue;
       await writeTxn(stream, txn, at);

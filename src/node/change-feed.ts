@@ -6,7 +6,8 @@ import type { TreeEvent } from '../core/tree/results.ts';
 import type { ChangeHistory, HistoryEvent } from '../storage/change-history.ts';
 import type { NodeHost } from './node-host.ts';
 
-export type ChangeListener = (events: readonly TreeEvent[]) => void;
+/** `gapThrough`: the node skipped to this zxid (a checkpoint from the leader); earlier events are unknown. */
+export type ChangeListener = (events: readonly TreeEvent[], gapThrough?: number) => void;
 
 export class ChangeFeed {
   private readonly listeners = new Set<ChangeListener>();
@@ -24,6 +25,12 @@ export class ChangeFeed {
         this.scheduleFlush();
       }
       for (const listener of this.listeners) listener(output.events);
+    });
+    host.onCheckpointInstalled((zxid) => {
+      if (this.closed) return;
+      this.history.flush();
+      this.history.setFloor(Math.max(this.history.floor(), zxid));
+      for (const listener of this.listeners) listener([], zxid);
     });
   }
 

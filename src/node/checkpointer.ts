@@ -12,7 +12,8 @@ import type { CheckpointStore } from '../storage/checkpoint-store.ts';
 import type { LogStore } from '../core/consensus/types.ts';
 
 export interface CheckpointerOptions {
-  readonly tree: DataTree;
+  /** The host's tree now (a checkpoint from the leader replaces it). */
+  readonly tree: () => DataTree;
   readonly log: LogStore;
   readonly store: CheckpointStore;
   readonly metrics: Metrics;
@@ -30,6 +31,8 @@ export class Checkpointer {
   private running: Promise<void> | undefined;
   private stopped = false;
   private currentGen = 0;
+  /** Bumped when a checkpoint from the leader replaces ours: one being written is then abandoned. */
+  private epoch = 0;
 
   constructor(private readonly options: CheckpointerOptions) {}
 
@@ -48,6 +51,11 @@ export class Checkpointer {
     return taking;
   }
 
+  /** A newer checkpoint (from the leader) is being installed: drop the one being written, if any. */
+  abandon(): void {
+    this.epoch++;
+  }
+
   async stop(): Promise<void> {
     this.stopped = true;
     await this.running?.catch(() => undefined);
@@ -55,18 +63,21 @@ export class Checkpointer {
 
   /** Returns false when stopped before completing (the partial checkpoint is dropped at the next start). */
   private async take(): Promise<boolean> {
-    const { tree, log, store, chunkNodes, logger } = this.options;
+    const { log, store, chunkNodes, logger } = this.options;
+    const tree = this.options.tree();
     const stop = this.options.metrics.checkpointDuration.startTimer();
     const zxid = tree.appliedZxid;
     const nodes = tree.snapshot();
     const index = indexOf(zxid);
     const term = epochOf(zxid);
+    const epoch = this.epoch;
     const gen = store.begin({ index, term, zxid, nodeCount: nodes.length }, tree.sessions.all(), this.options.nowMs());
     for (let i = 0; i < nodes.length; i += chunkNodes) {
-      if (this.stopped) return false;
+      if (this.stopped || epoch !== this.epoch) return false;
       store.writeChunk(gen, nodes.slice(i, i + chunkNodes));
       await yieldTurn();
     }
+    if (this.stopped || epoch !== this.epoch) return false;
     store.complete(gen, () => log.compact(index, term));
     this.currentGen = gen;
     const seconds = stop();

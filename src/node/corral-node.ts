@@ -12,6 +12,7 @@ import { CheckpointStore } from '../storage/checkpoint-store.ts';
 import { openDatabase, StorageCorruptError, type SqliteDb } from '../storage/database.ts';
 import { SqliteLogStore } from '../storage/log-store.ts';
 import { Checkpointer } from './checkpointer.ts';
+import { StoredCheckpoints } from './checkpoints.ts';
 import { NodeHost } from './node-host.ts';
 import { Reaper } from './reaper.ts';
 import { ChangeFeed } from './change-feed.ts';
@@ -44,13 +45,15 @@ export class CorralNode {
       electionTicks: 10, heartbeatTicks: 1, random: Math.random,
     });
     this.metrics = new Metrics({
-      znodeCount: () => tree.size, logEntries: () => log.size(), appliedZxid: () => tree.appliedZxid,
+      znodeCount: () => this.host.tree.size, logEntries: () => log.size(), appliedZxid: () => this.host.appliedZxid,
     });
+    const installing = new StoredCheckpoints(checkpoints, log, () => this.checkpointer.abandon(), deps.nowMs);
     this.host = new NodeHost({
       consensus, log, tree, metrics: this.metrics, logger: deps.logger, maxPendingWrites: config.maxPendingWrites,
+      checkpoints: installing,
     });
     this.checkpointer = new Checkpointer({
-      tree, log, store: checkpoints, metrics: this.metrics, logger: deps.logger,
+      tree: () => this.host.tree, log, store: checkpoints, metrics: this.metrics, logger: deps.logger,
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);

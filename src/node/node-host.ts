@@ -5,13 +5,15 @@
  * to the tree, client write or server cleanup, goes through here.
  */
 import type { Consensus, Entry, LogStore, RaftMessage, Ready, Role } from '../core/consensus/types.ts';
+import type { SnapshotRequest } from '../core/consensus/messages.ts';
 import { zxidOf } from '../core/consensus/zxid.ts';
 import { assert, zkError, type ZkError } from '../core/errors.ts';
-import type { DataTree } from '../core/tree/data-tree.ts';
+import { DataTree } from '../core/tree/data-tree.ts';
 import type { ApplyOutput } from '../core/tree/results.ts';
 import type { TxnEnvelope } from '../core/tree/txn.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
+import type { CheckpointImage, CheckpointSource } from './checkpoints.ts';
 import { decodeTxn, encodeTxn } from './txn-codec.ts';
 import { ZxidWaiters } from './zxid-waiters.ts';
 
@@ -51,10 +53,12 @@ export interface NodeHostOptions {
   readonly transport?: Transport;
   /** Runs the loop later; setImmediate by default (group commit), the simulator's queue in tests. */
   readonly schedule?: (run: () => void) => void;
+  /** Where checkpoints for followers that fell behind come from, and ours from the leader go. */
+  readonly checkpoints?: CheckpointSource;
 }
 
 export class NodeHost {
-  readonly tree: DataTree;
+  private currentTree: DataTree;
   private readonly consensus: Consensus;
   private readonly log: LogStore;
   private readonly metrics: Metrics;
@@ -62,8 +66,12 @@ export class NodeHost {
   private readonly maxPending: number;
   private readonly waiters = new Map<number, Waiter>();
   private readonly applied = new ZxidWaiters();
-  private readonly listeners: Array<(output: ApplyOutput, zxid: number) => void> = [];
+  private readonly listeners: Array<(output: ApplyOutput, zxid: number, envelope: TxnEnvelope) => void> = [];
   private readonly roleListeners: Array<(role: Role, term: number) => void> = [];
+  private readonly installListeners: Array<(zxid: number, previous: DataTree) => void> = [];
+  private readonly checkpoints: CheckpointSource | undefined;
+  /** The checkpoint that came with the last MsgSnap, until the core says to install it. */
+  private received: CheckpointImage | undefined;
   private readonly transport: Transport | undefined;
   private readonly scheduleRun: (run: () => void) => void;
   private role: Role;
@@ -74,7 +82,8 @@ export class NodeHost {
   constructor(options: NodeHostOptions) {
     this.consensus = options.consensus;
     this.log = options.log;
-    this.tree = options.tree;
+    this.currentTree = options.tree;
+    this.checkpoints = options.checkpoints;
     this.metrics = options.metrics;
     this.logger = options.logger;
     this.maxPending = options.maxPendingWrites;
@@ -88,8 +97,22 @@ export class NodeHost {
     this.roleListeners.push(listener);
   }
 
+  /** The tree as of the last applied transaction; replaced whole when a checkpoint is installed. */
+  get tree(): DataTree {
+    return this.currentTree;
+  }
+
+  /**
+   * Calls `listener` after a checkpoint from the leader replaced the tree: the transactions up to
+   * `zxid` were not applied here one by one, so their events are unknown.
+   */
+  onCheckpointInstalled(listener: (zxid: number, previous: DataTree) => void): void {
+    this.installListeners.push(listener);
+  }
+
   /** A message from another member. */
   receive(message: RaftMessage): void {
+    if (message.type === 'MsgSnap') return this.receiveCheckpoint(message);
     this.consensus.step(message);
     this.schedule();
   }
@@ -113,7 +136,7 @@ export class NodeHost {
   }
 
   /** Calls `listener` with the output of every transaction applied from now on, before its waiter. */
-  onApplied(listener: (output: ApplyOutput, zxid: number) => void): void {
+  onApplied(listener: (output: ApplyOutput, zxid: number, envelope: TxnEnvelope) => void): void {
     this.listeners.push(listener);
   }
 
@@ -173,20 +196,65 @@ export class NodeHost {
   }
 
   private handle(ready: Ready): void {
+    // The checkpoint first: the entries and hard state of this Ready come after it.
+    if (ready.snapshot) this.installCheckpoint(ready.snapshot.index);
     if (ready.entries.length > 0 || ready.hardState) {
       const stop = this.metrics.fsyncDuration.startTimer();
       this.log.append(ready.entries, ready.hardState);
       stop();
       if (ready.entries.length > 0) this.metrics.batchEntries.observe(ready.entries.length);
     }
-    assert(!ready.snapshot, 'installing a checkpoint from the leader is not supported yet');
     if (ready.messages.length > 0) {
       assert(this.transport !== undefined, 'messages to send but no transport');
-      this.transport.send(ready.messages);
+      this.transport.send(this.withCheckpoints(ready.messages));
     }
     for (const entry of ready.committed) this.applyEntry(entry);
     this.consensus.advance(ready);
     this.noticeRole();
+  }
+
+  /** A MsgSnap without its checkpoint is dropped (the leader sends again); one the core takes is kept for the install. */
+  private receiveCheckpoint(message: SnapshotRequest): void {
+    const image = message.checkpoint as CheckpointImage | undefined;
+    if (image?.index !== message.snapshotIndex || image.term !== message.snapshotTerm) return;
+    this.consensus.step(message);
+    if (this.consensus.status().pendingSnapshot === message.snapshotIndex) this.received = image;
+    this.schedule();
+  }
+
+  /** Attaches the checkpoint to each MsgSnap; one that cannot be loaded is not sent (the core sends again). */
+  private withCheckpoints(messages: readonly RaftMessage[]): RaftMessage[] {
+    const out: RaftMessage[] = [];
+    for (const message of messages) {
+      if (message.type !== 'MsgSnap') {
+        out.push(message);
+        continue;
+      }
+      const checkpoint = this.checkpoints?.load(message.snapshotIndex);
+      if (checkpoint) out.push({ ...message, checkpoint });
+      else this.logger.warn({ event: 'checkpoint-missing', index: message.snapshotIndex, to: message.to }, 'no checkpoint to send');
+    }
+    return out;
+  }
+
+  /** The core restarted its log after the leader's checkpoint: make it ours, durably, then the tree. */
+  private installCheckpoint(index: number): void {
+    const image = this.received;
+    assert(image !== undefined && image.index === index, `told to install checkpoint ${index} but none came with the leader's message`);
+    assert(this.checkpoints !== undefined, 'a checkpoint to install but nowhere to keep it');
+    this.received = undefined;
+    this.checkpoints.install(image);
+    const previous = this.currentTree;
+    this.currentTree = new DataTree(image.nodes, image.zxid, image.sessions);
+    // Writes of ours at or below the checkpoint will never be applied here one by one.
+    for (const [waiting, waiter] of this.waiters) {
+      if (waiting > index) continue;
+      this.waiters.delete(waiting);
+      waiter.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'replaced by a checkpoint from the leader; the write may or may not be applied')));
+    }
+    this.logger.info({ event: 'checkpoint-installed', index, zxid: image.zxid, nodes: image.nodes.length }, 'installed the leader\'s checkpoint');
+    for (const listener of this.installListeners) listener(image.zxid, previous);
+    this.applied.release(image.zxid);
   }
 
   /**
@@ -213,9 +281,9 @@ export class NodeHost {
     const waiter = this.waiters.get(entry.index);
     const ours = waiter !== undefined && waiter.term === entry.term;
     const envelope = ours ? waiter.envelope : decodeTxn(entry.data);
-    const output = this.tree.apply(zxid, envelope);
+    const output = this.currentTree.apply(zxid, envelope);
     this.metrics.txnsApplied.inc();
-    for (const listener of this.listeners) listener(output, zxid);
+    for (const listener of this.listeners) listener(output, zxid, envelope);
     if (waiter) {
       this.waiters.delete(entry.index);
       if (ours) waiter.resolve({ zxid, result: output.result });

@@ -7,6 +7,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { zkError, type ZkError } from '../core/errors.ts';
+import type { SessionTable } from '../core/session/session-table.ts';
 import { negotiateTimeout, SessionTracker } from '../core/session/session-tracker.ts';
 import type { ApplyOutput, EventType, SessionEnd } from '../core/tree/results.ts';
 import type { SessionEndReason, Txn } from '../core/tree/txn.ts';
@@ -47,6 +48,7 @@ export class SessionManager {
     // Sessions recovered from disk: each gets a fresh full timeout, as a new ZooKeeper leader grants.
     for (const s of host.tree.sessions.all()) this.track(s.id, s.timeoutMs, host.appliedZxid);
     host.onApplied((output, zxid) => this.applied(output, zxid));
+    host.onCheckpointInstalled((zxid, previous) => this.skipped(zxid, previous.sessions));
     // Only the leader expires sessions; a new leader first grants every one a fresh full timeout.
     host.onRoleChange((role) => {
       if (role !== 'leader') return;
@@ -204,6 +206,20 @@ export class SessionManager {
     // Keep the outbox a while so a stream that reconnects can still read the end.
     setTimeout(() => this.outboxes.delete(sessionId), ENDED_OUTBOX_KEPT_MS).unref();
     this.logger.info({ event: 'session-ended', sessionId, reason, zxid }, 'session ended');
+  }
+
+  /**
+   * The tree jumped to the leader's checkpoint at `zxid`: sessions that ended meanwhile end here
+   * too, new ones are tracked, and every stream learns that events up to `zxid` were lost.
+   */
+  private skipped(zxid: number, before: SessionTable): void {
+    const sessions = this.host.tree.sessions;
+    for (const [id, outbox] of this.outboxes) {
+      if (outbox.ended) continue;
+      if (sessions.get(id)) outbox.markLostThrough(zxid);
+      else this.end({ sessionId: id, reason: 'expired', tokenHash: before.get(id)?.tokenHash ?? '' }, zxid);
+    }
+    for (const s of sessions.all()) if (!this.outboxes.has(s.id)) this.track(s.id, s.timeoutMs, zxid);
   }
 
   private expireRound(): void {

@@ -42,10 +42,15 @@ function parseMeta(path: string, meta: string): NodeMetaRow {
 export class CheckpointStore {
   constructor(private readonly db: SqliteDb) {}
 
-  /** The newest complete checkpoint, after discarding any incomplete one. */
+  /** The newest complete checkpoint, after discarding any incomplete one (at start-up). */
   latest(): CheckpointMeta | undefined {
     const incomplete = this.db.prepare('SELECT gen FROM checkpoints WHERE complete = 0').all() as Array<{ gen: number }>;
     for (const { gen } of incomplete) this.drop(gen);
+    return this.current();
+  }
+
+  /** The newest complete checkpoint, leaving any being written alone. */
+  current(): CheckpointMeta | undefined {
     const row = this.db
       .prepare('SELECT gen, idx, term, zxid, node_count AS nodeCount FROM checkpoints WHERE complete = 1 ORDER BY gen DESC LIMIT 1')
       .get() as { gen: number; idx: number; term: number; zxid: number; nodeCount: number } | undefined;
@@ -111,6 +116,24 @@ export class CheckpointStore {
       this.db.prepare('UPDATE checkpoints SET complete = 1 WHERE gen = ?').run(gen);
       this.db.prepare('UPDATE checkpoints SET complete = 0 WHERE gen < ?').run(gen);
       alsoRun();
+    })();
+  }
+
+  /**
+   * A whole checkpoint in one transaction (one received from the leader), made the latest with
+   * `alsoRun` (the log restarting after it); older ones are retired for pruneChunk to delete.
+   */
+  writeWhole(
+    image: { index: number; term: number; zxid: number; nodes: readonly Znode[]; sessions: readonly SessionRecord[] },
+    nowMs: number,
+    alsoRun: () => void,
+  ): number {
+    return this.db.transaction(() => {
+      const { index, term, zxid, nodes, sessions } = image;
+      const gen = this.begin({ index, term, zxid, nodeCount: nodes.length }, sessions, nowMs);
+      this.writeChunk(gen, nodes);
+      this.complete(gen, alsoRun);
+      return gen;
     })();
   }
 

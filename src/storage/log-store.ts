@@ -123,6 +123,16 @@ export class SqliteLogStore implements LogStore {
     if (cachedFirst !== undefined && cachedFirst <= index) this.cache = this.cache.slice(index + 1 - cachedFirst);
   }
 
+  /** Replaces the whole log with a checkpoint at (index, term) received from the leader. */
+  installSnapshot(index: number, term: number): void {
+    this.db.prepare('DELETE FROM log').run();
+    this.snapshotIndex = index;
+    this.snapshotTerm = term;
+    this.first = index + 1;
+    this.last = index;
+    this.cache = [];
+  }
+
   /** Rows currently in the log. */
   size(): number {
     return this.last - this.first + 1;

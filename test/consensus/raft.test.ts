@@ -320,6 +320,59 @@ describe('replication', () => {
     expect(net.raft(1).followers().get(3)).toMatchObject({ match: last });
   });
 
+  it('sends a checkpoint once, then waits for the follower to answer before sending it again', () => {
+    const compacted = () => {
+      const store = MemStableLog.withTerms([1, 1, 1, 1], { term: 1, vote: 0, commit: 4 });
+      store.compact(3);
+      return store;
+    };
+    const net = new Network([1, 2, 3], { ...FIRST_IS_ONE, stores: { 1: compacted(), 2: compacted() } });
+    // Every checkpoint sent to member 3 is lost; everything else arrives.
+    let snapshotsSent = 0;
+    net.dropIf = (m) => m.type === 'MsgSnap' && ++snapshotsSent > 0;
+    net.elect(1);
+    net.tick(ELECTION_TICKS);
+    // 3 answered every heartbeat meanwhile: none of those answers made the leader send it again.
+    expect(snapshotsSent).toBe(1);
+    expect(net.raft(1).followers().get(3)).toMatchObject({ pendingSnapshot: 3 });
+    // Two election timeouts without an answer about it: the leader sends it again, once.
+    net.tick(ELECTION_TICKS + 1);
+    expect(snapshotsSent).toBe(2);
+    // Delivered at last, it is answered, and 3 follows the log from there.
+    net.dropIf = () => false;
+    net.tick(2 * ELECTION_TICKS + 1);
+    const last = net.raft(1).status().lastIndex;
+    expect(net.raft(1).followers().get(3)).toMatchObject({ pendingSnapshot: 0, match: last });
+  });
+
+  it('keeps its log when a late checkpoint arrives for entries it already holds', () => {
+    // Member 1 holds entries 1..5 of term 1, commit 2; the leader (2) once sent a checkpoint at 3.
+    const member = lone([1, 1, 1, 1, 1], { term: 1, vote: 0, commit: 2 });
+    member.raft.step({ type: 'MsgSnap', from: 2, to: 1, term: 1, snapshotIndex: 3, snapshotTerm: 1 });
+    const ready = member.drain();
+    expect(ready.snapshot).toBeUndefined();
+    expect(member.raft.status()).toMatchObject({ lastIndex: 5, commitIndex: 3, pendingSnapshot: 0 });
+    expect(ready.messages).toEqual([{ type: 'MsgAppResp', from: 1, to: 2, term: 1, index: 3, rejected: false }]);
+  });
+
+  it('replaces its log with a checkpoint whose last entry it does not hold', () => {
+    const member = lone([1, 1, 1], { term: 2, vote: 0, commit: 1 });
+    member.raft.step({ type: 'MsgSnap', from: 2, to: 1, term: 2, snapshotIndex: 4, snapshotTerm: 2 });
+    expect(member.raft.status()).toMatchObject({ pendingSnapshot: 4, commitIndex: 4, appliedIndex: 4 });
+    const ready = member.drain();
+    expect(ready.snapshot).toEqual({ index: 4, term: 2 });
+    expect(member.store.firstIndex()).toBe(5);
+    expect(member.raft.status()).toMatchObject({ lastIndex: 4, pendingSnapshot: 0 });
+  });
+
+  it('ignores a checkpoint at or behind its commit index', () => {
+    const member = lone([1, 1, 1, 1], { term: 1, vote: 0, commit: 4 });
+    member.raft.step({ type: 'MsgSnap', from: 2, to: 1, term: 1, snapshotIndex: 3, snapshotTerm: 1 });
+    const ready = member.drain();
+    expect(ready.snapshot).toBeUndefined();
+    expect(member.raft.status()).toMatchObject({ lastIndex: 4, commitIndex: 4 });
+  });
+
   it('goes quiet after a duplicated, stale append rejection arrives late', () => {
     const net = new Network([1, 2, 3], FIRST_IS_ONE);
     net.elect(1);

@@ -15,11 +15,15 @@ import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { openDatabase, type SqliteDb } from '../../src/storage/database.ts';
 import { SqliteLogStore } from '../../src/storage/log-store.ts';
+import { CheckpointStore } from '../../src/storage/checkpoint-store.ts';
+import { Checkpointer } from '../../src/node/checkpointer.ts';
+import { StoredCheckpoints } from '../../src/node/checkpoints.ts';
 
 const IDS = [1, 2, 3];
 
 class Cluster {
   readonly hosts = new Map<number, NodeHost>();
+  readonly checkpointers = new Map<number, Checkpointer>();
   readonly dbs: SqliteDb[] = [];
   private queue: RaftMessage[] = [];
   private runs: Array<() => void> = [];
@@ -37,10 +41,17 @@ class Cluster {
         random: () => (id - 1) * 0.3,
       });
       const metrics = new Metrics({ znodeCount: () => tree.size, logEntries: () => log.size(), appliedZxid: () => tree.appliedZxid });
-      this.hosts.set(id, new NodeHost({
-        consensus, log, tree, metrics, logger: createLogger('silent'), maxPendingWrites: 100,
+      const store = new CheckpointStore(db);
+      const logger = createLogger('silent');
+      const host: NodeHost = new NodeHost({
+        consensus, log, tree, metrics, logger, maxPendingWrites: 100,
         transport: { send: (messages) => this.queue.push(...messages) },
         schedule: (run) => this.runs.push(run),
+        checkpoints: new StoredCheckpoints(store, log, () => this.checkpointers.get(id)!.abandon(), () => 1),
+      });
+      this.hosts.set(id, host);
+      this.checkpointers.set(id, new Checkpointer({
+        tree: () => host.tree, log, store, metrics, logger, everyEntries: 1_000_000, chunkNodes: 7, nowMs: () => 1,
       }));
     }
   }
@@ -71,6 +82,7 @@ class Cluster {
   }
 
   close(): void {
+    for (const c of this.checkpointers.values()) void c.stop();
     for (const db of this.dbs) db.close();
   }
 }
@@ -130,5 +142,43 @@ describe('replicated node hosts', () => {
     const digests = IDS.map((id) => digest(cluster!.host(id).tree));
     expect(new Set(digests).size, 'the old leader catches up and drops its uncommitted entry').toBe(1);
     expect(cluster.host(old).tree.get('/lost')).toBeUndefined();
+  });
+});
+
+describe('a follower too far behind', () => {
+  it('gets the leader\'s checkpoint instead of the compacted log, keeps it durably and follows from there', async () => {
+    cluster = new Cluster(mkdtempSync(join(tmpdir(), 'corral-hosts-')));
+    cluster.tick(30);
+    const leader = cluster.leader()!;
+    const behind = IDS.find((id) => id !== leader)!;
+    cluster.cut.add(behind);
+    const writes = Array.from({ length: 40 }, (_, i) => cluster!.host(leader).submit(create(`/n${i}`)));
+    cluster.settle();
+    await Promise.all(writes);
+    // The other two checkpoint and drop their logs behind it.
+    for (const id of IDS.filter((i) => i !== behind)) expect(await cluster.checkpointers.get(id)!.checkpointNow()).toBe(true);
+    const checkpointIndex = cluster.host(leader).status().appliedIndex;
+    cluster.cut.delete(behind);
+    cluster.tick(40);
+    const digests = IDS.map((id) => digest(cluster!.host(id).tree));
+    expect(new Set(digests).size).toBe(1);
+    expect(cluster.host(behind).tree.get('/n39')).toBeDefined();
+    // It is now the follower's own checkpoint, next to a log that starts after it.
+    const db = cluster.dbs[behind - 1]!;
+    expect(new CheckpointStore(db).current()).toMatchObject({ index: checkpointIndex });
+    // And it keeps following the log: a later write arrives one by one.
+    const later = cluster.host(leader).submit(create('/later'));
+    cluster.settle();
+    await later;
+    cluster.tick(3);
+    expect(cluster.host(behind).tree.get('/later')).toBeDefined();
+    // Restarted from its file, it has the same tree (checkpoint + log replay).
+    const store = new CheckpointStore(db);
+    const meta = store.latest()!;
+    const log = new SqliteLogStore(db, { index: meta.index, term: meta.term });
+    expect(log.firstIndex()).toBe(checkpointIndex + 1);
+    const restored = new DataTree(store.nodes(meta), meta.zxid, store.sessions(meta));
+    expect(restored.get('/n39')).toBeDefined();
+    expect(log.lastIndex()).toBe(cluster.host(behind).status().lastIndex);
   });
 });

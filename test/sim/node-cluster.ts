@@ -19,6 +19,9 @@ import { Raft } from '../../src/core/consensus/raft.ts';
 import type { Entry, HardState, Role } from '../../src/core/consensus/types.ts';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
 import type { ApplyOutput } from '../../src/core/tree/results.ts';
+import { epochOf, indexOf } from '../../src/core/consensus/zxid.ts';
+import type { TxnEnvelope } from '../../src/core/tree/txn.ts';
+import type { CheckpointImage, CheckpointSource } from '../../src/node/checkpoints.ts';
 import { NodeHost } from '../../src/node/node-host.ts';
 import { Reaper } from '../../src/node/reaper.ts';
 import { createLogger } from '../../src/observability/logger.ts';
@@ -35,6 +38,8 @@ export interface NodeClusterOptions {
   readonly maxEntriesPerMessage: number;
   readonly maxCommittedPerReady: number;
   readonly maxPendingWrites: number;
+  /** Take a checkpoint and compact the log once it holds this many entries (0: never). */
+  readonly checkpointEvery: number;
 }
 
 export type CrashPoint = 'before-persist' | 'after-persist' | undefined;
@@ -59,6 +64,8 @@ export interface SimNode {
   readonly id: number;
   /** Survives crashes: the durable log and hard state. */
   readonly store: SimLogStore;
+  /** Survives crashes: the latest checkpoint (the log starts right after it). */
+  checkpoint: CheckpointImage | undefined;
   /** Undefined while crashed. */
   host: NodeHost | undefined;
   /** The leader's cleanup duty (container and TTL nodes), run by the host's incarnation. */
@@ -74,7 +81,9 @@ export interface SimNode {
 
 export interface ClusterHooks {
   /** A host applied a transaction (its onApplied listener). */
-  onApplied(node: SimNode, output: ApplyOutput, zxid: number): void;
+  onApplied(node: SimNode, output: ApplyOutput, zxid: number, envelope: TxnEnvelope): void;
+  /** A host replaced its tree with the leader's checkpoint. */
+  onCheckpointInstalled(node: SimNode, zxid: number): void;
   /** A host's loop just ran (reads are taken here). */
   afterRun(node: SimNode): void;
   /** After every event (cheap invariants). */
@@ -128,35 +137,71 @@ export class NodeCluster {
   private readonly order: Prng;
   events = 0;
   crashes = 0;
+  /** Checkpoints installed from a leader, and taken (the log compacted behind them). */
+  installs = 0;
+  checkpoints = 0;
 
   constructor(private readonly options: NodeClusterOptions, private readonly hooks: ClusterHooks) {
     this.ids = Array.from({ length: options.size }, (_, i) => i + 1);
     this.network = new SimNetwork(streamOf(options.seed, 1));
     this.order = streamOf(options.seed, 4);
-    this.nodes = this.ids.map((id) => ({ id, store: new SimLogStore(), host: undefined, reaper: undefined, incarnation: 0, restarts: 0, slowUntil: 0, toldRole: 'follower' as Role }));
+    this.nodes = this.ids.map((id) => ({ id, store: new SimLogStore(), checkpoint: undefined, host: undefined, reaper: undefined, incarnation: 0, restarts: 0, slowUntil: 0, toldRole: 'follower' as Role }));
     for (const node of this.nodes) this.boot(node);
   }
 
   private boot(node: SimNode): void {
     const rng = streamOf(this.options.seed, 100 + node.id * 1000 + node.restarts);
     const o = this.options;
+    const image = node.checkpoint;
     const consensus = new Raft({
-      id: node.id, members: this.ids, log: node.store, hardState: node.store.hardState(), appliedIndex: 0,
+      id: node.id, members: this.ids, log: node.store, hardState: node.store.hardState(), appliedIndex: image?.index ?? 0,
       electionTicks: o.electionTicks, heartbeatTicks: o.heartbeatTicks, random: () => rng.next(),
       maxEntriesPerMessage: o.maxEntriesPerMessage, maxCommittedPerReady: o.maxCommittedPerReady,
     });
     const incarnation = node.incarnation;
     const host = new NodeHost({
-      consensus, log: node.store, tree: new DataTree(), metrics: sharedMetrics(), logger: LOGGER,
-      maxPendingWrites: o.maxPendingWrites,
+      consensus, log: node.store, metrics: sharedMetrics(), logger: LOGGER, maxPendingWrites: o.maxPendingWrites,
+      tree: image ? new DataTree(image.nodes, image.zxid, image.sessions) : new DataTree(),
+      checkpoints: this.checkpointsOf(node),
       transport: { send: (messages) => this.send(messages) },
       schedule: (run) => this.runs.push({ node, incarnation, run }),
     });
-    host.onApplied((output, zxid) => this.hooks.onApplied(node, output, zxid));
+    host.onApplied((output, zxid, envelope) => this.hooks.onApplied(node, output, zxid, envelope));
+    host.onCheckpointInstalled((zxid) => this.hooks.onCheckpointInstalled(node, zxid));
     node.toldRole = host.status().role;
     host.onRoleChange((role) => (node.toldRole = role));
     node.host = host;
     node.reaper = new Reaper(host, () => this.tick * 100, LOGGER);
+  }
+
+  /** The node's durable checkpoint, as a host sends and installs it. */
+  private checkpointsOf(node: SimNode): CheckpointSource {
+    return {
+      load: (index) => (node.checkpoint?.index === index ? node.checkpoint : undefined),
+      install: (image) => {
+        node.checkpoint = image;
+        node.store.installSnapshot(image.index, image.term);
+        this.installs++;
+        this.hooks.trace(`t${this.tick} n${node.id} installs checkpoint ${image.index}`);
+      },
+    };
+  }
+
+  /**
+   * The production Checkpointer writes in chunks over event-loop turns; here the whole checkpoint
+   * is one durable step taken between host loops, then the log is compacted behind it.
+   */
+  private maybeCheckpoint(node: SimNode): void {
+    const host = node.host;
+    const every = this.options.checkpointEvery;
+    if (!host || every === 0 || node.store.size() < every) return;
+    const tree = host.tree;
+    const zxid = tree.appliedZxid;
+    const index = indexOf(zxid);
+    if (index <= node.store.firstIndex() - 1) return;
+    node.checkpoint = { index, term: epochOf(zxid), zxid, nodes: tree.snapshot(), sessions: tree.sessions.all() };
+    node.store.compact(index, epochOf(zxid));
+    this.checkpoints++;
   }
 
   node(id: number): SimNode {
@@ -254,6 +299,7 @@ export class NodeCluster {
     const { node } = scheduled;
     if (scheduled.incarnation !== node.incarnation || !node.host) return;
     this.guard(node, scheduled.run);
+    this.maybeCheckpoint(node);
     this.hooks.afterRun(node);
   }
 

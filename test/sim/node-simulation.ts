@@ -25,6 +25,8 @@ export interface NodeRunSummary extends FinalCounts {
   readonly events: number;
   readonly crashes: number;
   readonly reads: number;
+  readonly checkpoints: number;
+  readonly installs: number;
 }
 
 export class NodeSimulationFailure extends Error {
@@ -75,7 +77,7 @@ interface Setup {
 
 function setupOf(seed: number): Setup {
   const s = streamOf(seed, 0);
-  const cluster: NodeClusterOptions = {
+  const base = {
     seed, size: s.pick([3, 3, 5]), electionTicks: ELECTION_TICKS, heartbeatTicks: s.pick([1, 2, 3]),
     maxEntriesPerMessage: s.pick([1, 4, 64]), maxCommittedPerReady: s.pick([1, 3, 1024]), maxPendingWrites: s.pick([8, 32, 100]),
   };
@@ -88,6 +90,8 @@ function setupOf(seed: number): Setup {
     partition: s.pick([0.005, 0.02, 0.05]), crash: s.pick([0.005, 0.01, 0.03]), restart: s.pick([0.05, 0.15, 0.3]),
     slowDisk: s.pick([0, 0.02, 0.1]), leaderBias: s.pick([0, 0.5, 0.9]),
   };
+  // Picked last so that the earlier picks (and the regression seeds' schedules) stay as they were.
+  const cluster: NodeClusterOptions = { ...base, checkpointEvery: s.pick([0, 10, 40]) };
   return { cluster, workload, network, rates };
 }
 
@@ -102,8 +106,8 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
   // The hooks run only once the cluster is stepped, after `run` is complete.
   let run: Run | undefined;
   const cluster = new NodeCluster(setup.cluster, {
-    onApplied: (node, output, zxid) => {
-      checker.onApplied(node, output, zxid);
+    onApplied: (node, output, zxid, envelope) => {
+      checker.onApplied(node, output, zxid, envelope);
       run!.workload.onApplied(node, output);
     },
     afterRun: (node) => {
@@ -113,6 +117,10 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
     afterEvent: () => {
       checker.afterEvent(cluster);
       traceRoles(run!);
+    },
+    onCheckpointInstalled: (node, zxid) => {
+      checker.onCheckpointInstalled(node, zxid);
+      run!.workload.onRestart(node);
     },
     onRestart: (node) => {
       checker.onRestart(node);
@@ -127,7 +135,8 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
     for (let t = 0; t < FAULT_TICKS; t++) await step(run);
     const convergeTicks = await heal(run);
     const counts = checker.checkFinal(cluster, workload);
-    return { seed, size: setup.cluster.size, convergeTicks, events: cluster.events, crashes: cluster.crashes, reads: workload.reads.length, ...counts };
+    return { seed, size: setup.cluster.size, convergeTicks, events: cluster.events, crashes: cluster.crashes, reads: workload.reads.length,
+      checkpoints: cluster.checkpoints, installs: cluster.installs, ...counts };
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     throw new NodeSimulationFailure(seed, `t${cluster.tick}: ${message}`, trace.slice(-TRACE_LINES_MAX));

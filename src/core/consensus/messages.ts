@@ -56,6 +56,8 @@ export interface SnapshotRequest extends Base {
   readonly type: 'MsgSnap';
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
+  /** The checkpoint itself, attached by the sending host; never read by the core. */
+  readonly checkpoint?: unknown;
 }
 
 export type RaftMessage =

@@ -8,10 +8,17 @@ export interface Progress {
   recentActive: boolean;
   /** Probing: one append in flight until the follower's position is known. */
   probing: boolean;
+  /**
+   * The index of the checkpoint sent to the follower (0: none). Appends pause until it answers
+   * or `snapshotTicks` runs out: a checkpoint can be large, and resending it on every heartbeat
+   * would bury the follower that is installing it.
+   */
+  pendingSnapshot: number;
+  snapshotTicks: number;
 }
 
 export function newProgress(lastIndex: number): Progress {
-  return { match: 0, next: lastIndex + 1, recentActive: true, probing: true };
+  return { match: 0, next: lastIndex + 1, recentActive: true, probing: true, pendingSnapshot: 0, snapshotTicks: 0 };
 }
 
 /** The largest index a majority of `matches` has reached. */

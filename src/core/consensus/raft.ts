@@ -70,7 +70,7 @@ export class Raft implements Consensus {
   status(): Status {
     return {
       id: this.id, role: this.role, term: this.term, leader: this.leader, commitIndex: this.log.committed,
-      lastIndex: this.log.lastIndex(), appliedIndex: this.log.applied,
+      lastIndex: this.log.lastIndex(), appliedIndex: this.log.applied, pendingSnapshot: this.log.pendingSnapshot?.index ?? 0,
     };
   }
 
@@ -87,6 +87,10 @@ export class Raft implements Consensus {
   }
 
   private tickLeader(): void {
+    for (const progress of this.progress.values()) {
+      // No answer to a checkpoint in a while (lost, or the follower restarted): send again.
+      if (progress.pendingSnapshot > 0 && --progress.snapshotTicks <= 0) progress.pendingSnapshot = 0;
+    }
     if (++this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
       for (const peer of this.peers) this.send({ type: 'MsgHeartbeat', from: this.id, to: peer, term: this.term, commit: Math.min(this.progress.get(peer)!.match, this.log.committed) });
@@ -187,12 +191,15 @@ export class Raft implements Consensus {
 
   private sendAppend(to: number): void {
     const progress = this.progress.get(to)!;
+    if (progress.pendingSnapshot > 0) return;
     const prevIndex = progress.next - 1;
     const prevTerm = this.log.term(prevIndex);
     // The entries the follower needs are gone behind a checkpoint: it gets the checkpoint.
     if (prevTerm === undefined) {
       const snapshotIndex = this.log.firstIndex() - 1;
       progress.probing = true;
+      progress.pendingSnapshot = snapshotIndex;
+      progress.snapshotTicks = 2 * this.options.electionTicks;
       return this.send({ type: 'MsgSnap', from: this.id, to, term: this.term, snapshotIndex, snapshotTerm: this.log.term(snapshotIndex)! });
     }
     const max = this.options.maxEntriesPerMessage ?? 256;
@@ -302,7 +309,12 @@ export class Raft implements Consensus {
   /** The host installed the leader's checkpoint before stepping this: restart the log after it. */
   private handleSnapshot(message: SnapshotRequest): void {
     this.becomeFollower(message.term, message.from);
-    if (message.snapshotIndex > this.log.committed) this.log.restore(message.snapshotIndex, message.snapshotTerm);
+    if (message.snapshotIndex > this.log.committed) {
+      // Our log already holds the checkpoint's last entry (a late or duplicated MsgSnap): keep it,
+      // since entries past it may have been acknowledged to the leader and count in its quorum.
+      if (this.log.term(message.snapshotIndex) === message.snapshotTerm) this.log.commitTo(message.snapshotIndex);
+      else this.log.restore(message.snapshotIndex, message.snapshotTerm);
+    }
     this.send({ type: 'MsgAppResp', from: this.id, to: message.from, term: this.term, index: this.log.committed, rejected: false });
   }
 
@@ -310,6 +322,8 @@ export class Raft implements Consensus {
     const progress = this.role === 'leader' ? this.progress.get(message.from) : undefined;
     if (!progress) return;
     progress.recentActive = true;
+    // Any answer says where the follower is now: a checkpoint sent is installed or not needed.
+    if (progress.pendingSnapshot > 0 && (message.rejected || message.index >= progress.pendingSnapshot)) progress.pendingSnapshot = 0;
     if (message.rejected) {
       // A late or duplicated rejection about entries the follower is known to hold says nothing new.
       if (message.index < progress.match) return;

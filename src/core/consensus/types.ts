@@ -53,6 +53,8 @@ export interface Status {
   readonly commitIndex: number;
   readonly lastIndex: number;
   readonly appliedIndex: number;
+  /** A checkpoint from the leader the host has yet to install (appliedIndex already counts it); 0 when none. */
+  readonly pendingSnapshot: number;
 }
 
 /** The stable log as the core reads it (etcd-raft's Storage): synchronous, host-owned. */
@@ -76,6 +78,8 @@ export interface LogStore extends StableLog {
   append(entries: readonly Entry[], hardState: HardState | undefined): void;
   /** Drops entries through `index` (of `term`), which a checkpoint now holds. */
   compact(index: number, term: number): void;
+  /** Drops the whole log: it restarts after a checkpoint at (index, term) from the leader. */
+  installSnapshot(index: number, term: number): void;
   /** Entries held: lastIndex - firstIndex + 1. */
   size(): number;
 }

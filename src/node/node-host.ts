@@ -15,7 +15,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { CheckpointImage, CheckpointSource } from './checkpoints.ts';
 import { decodeTxn, encodeTxn } from './txn-codec.ts';
-import { ZxidWaiters } from './zxid-waiters.ts';
+import { ZxidTimeoutError, ZxidWaiters } from './zxid-waiters.ts';
 
 export interface Committed {
   readonly zxid: number;
@@ -66,6 +66,10 @@ export class NodeHost {
   private readonly maxPending: number;
   private readonly waiters = new Map<number, Waiter>();
   private readonly applied = new ZxidWaiters();
+  /** Linearizable reads waiting for their index to be applied (keyed by log index, not zxid). */
+  private readonly appliedIndex = new ZxidWaiters();
+  private readonly readRequests = new Map<string, { resolve(index: number): void; timer: NodeJS.Timeout }>();
+  private readSeq = 0;
   private readonly listeners: Array<(output: ApplyOutput, zxid: number, envelope: TxnEnvelope) => void> = [];
   private readonly roleListeners: Array<(role: Role, term: number) => void> = [];
   private readonly installListeners: Array<(zxid: number, previous: DataTree) => void> = [];
@@ -161,6 +165,37 @@ export class NodeHost {
     return this.applied.wait(zxid, this.appliedZxid, timeoutMs);
   }
 
+  /**
+   * Resolves once this node has applied every write committed before the call, as confirmed by
+   * the leader with a quorum (ReadIndex): a read served after it is linearizable. Rejects with
+   * CONNECTIONLOSS when no leader is known, OPERATIONTIMEOUT after about `timeoutMs`.
+   */
+  async readBarrier(timeoutMs: number): Promise<void> {
+    if (this.closed) throw new NotCommittedError(zkError('CONNECTIONLOSS', 'node is shutting down'));
+    const context = `${this.consensus.status().id}.${++this.readSeq}`;
+    const index = await new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.readRequests.delete(context);
+        reject(new NotCommittedError(zkError('OPERATIONTIMEOUT', `the leader did not confirm a read index within ${timeoutMs} ms`)));
+      }, timeoutMs);
+      timer.unref?.();
+      this.readRequests.set(context, { resolve, timer });
+      if (!this.consensus.readIndex(context)) {
+        clearTimeout(timer);
+        this.readRequests.delete(context);
+        reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'no leader is known')));
+        return;
+      }
+      this.schedule();
+    });
+    try {
+      await this.appliedIndex.wait(index, this.consensus.status().appliedIndex, timeoutMs);
+    } catch (error) {
+      if (!(error instanceof ZxidTimeoutError)) throw error;
+      throw new NotCommittedError(zkError('OPERATIONTIMEOUT', `read index ${index} not applied within ${timeoutMs} ms`));
+    }
+  }
+
   /** Runs the loop until the core has nothing ready: recovery replays the log this way. */
   drain(): void {
     this.run();
@@ -209,6 +244,13 @@ export class NodeHost {
       this.transport.send(this.withCheckpoints(ready.messages));
     }
     for (const entry of ready.committed) this.applyEntry(entry);
+    for (const { context, index } of ready.readStates) {
+      const request = this.readRequests.get(context);
+      if (!request) continue;
+      this.readRequests.delete(context);
+      clearTimeout(request.timer);
+      request.resolve(index);
+    }
     this.consensus.advance(ready);
     this.noticeRole();
   }
@@ -255,6 +297,7 @@ export class NodeHost {
     this.logger.info({ event: 'checkpoint-installed', index, zxid: image.zxid, nodes: image.nodes.length }, 'installed the leader\'s checkpoint');
     for (const listener of this.installListeners) listener(image.zxid, previous);
     this.applied.release(image.zxid);
+    this.appliedIndex.release(index);
   }
 
   /**
@@ -290,6 +333,7 @@ export class NodeHost {
       else waiter.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'leadership changed; the write was not applied')));
     }
     this.applied.release(zxid);
+    this.appliedIndex.release(entry.index);
   }
 
   /** Stops taking writes and lets those in flight finish (bounded by the caller). */
@@ -300,5 +344,6 @@ export class NodeHost {
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.applied.rejectAll();
+    this.appliedIndex.rejectAll();
   }
 }

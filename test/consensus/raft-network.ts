@@ -7,7 +7,7 @@
  */
 import { Raft, type RaftOptions } from '../../src/core/consensus/raft.ts';
 import type { RaftMessage } from '../../src/core/consensus/messages.ts';
-import type { Entry, Ready } from '../../src/core/consensus/types.ts';
+import type { Entry, ReadState, Ready } from '../../src/core/consensus/types.ts';
 import { Prng } from '../support/prng.ts';
 import { MemStableLog } from './mem-stable-log.ts';
 
@@ -20,6 +20,8 @@ export interface Member {
   store: MemStableLog;
   /** Every committed entry handed out by a Ready, in order. */
   applied: Entry[];
+  /** Every read index granted to this member (ReadIndex), in order. */
+  reads?: ReadState[];
 }
 
 export interface NetworkOptions {
@@ -41,6 +43,7 @@ export function drain(member: Member): Ready {
   const ready = member.raft.ready();
   member.store.persist(ready);
   member.applied.push(...ready.committed);
+  member.reads?.push(...ready.readStates);
   member.raft.advance(ready);
   return ready;
 }
@@ -56,7 +59,7 @@ export class Network {
   constructor(readonly ids: readonly number[], options: NetworkOptions = {}) {
     for (const id of ids) {
       const store = options.stores?.[id] ?? new MemStableLog();
-      this.members.set(id, { raft: this.newRaft(id, store, options), store, applied: [] });
+      this.members.set(id, { raft: this.newRaft(id, store, options), store, applied: [], reads: [] });
     }
   }
 

@@ -391,3 +391,73 @@ describe('replication', () => {
     expect(progress.next).toBeGreaterThan(progress.match);
   });
 });
+
+describe('linearizable reads (ReadIndex)', () => {
+  const reads = (net: Network, id: number) => net.member(id).reads ?? [];
+
+  it('grants a lone leader its commit index at once', () => {
+    const { raft, drain: take } = lone([], { term: 0, vote: 0, commit: 0 }, 1, [1]);
+    take();
+    expect(raft.readIndex('r1')).toBe(true);
+    expect(take().readStates).toEqual([{ context: 'r1', index: 1 }]);
+  });
+
+  it('grants a leader its commit index only once a quorum answered a heartbeat carrying the read', () => {
+    const net = new Network([1, 2, 3], FIRST_IS_ONE);
+    net.elect(1);
+    net.raft(1).propose('a');
+    net.flush();
+    const commit = net.raft(1).status().commitIndex;
+    let confirmations = 0;
+    net.dropIf = (m) => m.type === 'MsgHeartbeatResp' && m.context === 'r1' && ++confirmations > 0 && true;
+    expect(net.raft(1).readIndex('r1')).toBe(true);
+    net.flush();
+    expect(confirmations, 'both followers answered, and both answers were lost').toBe(2);
+    expect(reads(net, 1)).toEqual([]);
+    net.dropIf = () => false;
+    net.tick(); // the next heartbeat carries the read again
+    expect(reads(net, 1)).toEqual([{ context: 'r1', index: commit }]);
+  });
+
+  it('never grants a read to a leader cut off from the quorum (a newer leader may have committed more)', () => {
+    const net = new Network([1, 2, 3], FIRST_IS_ONE);
+    net.elect(1);
+    net.isolate(1);
+    net.raft(1).readIndex('stale');
+    net.tick(3 * ELECTION_TICKS);
+    expect(reads(net, 1)).toEqual([]);
+  });
+
+  it('answers a follower with the leader\'s commit index, confirmed by a quorum', () => {
+    const net = new Network([1, 2, 3], FIRST_IS_ONE);
+    net.elect(1);
+    net.raft(1).propose('a');
+    net.flush();
+    const commit = net.raft(1).status().commitIndex;
+    expect(net.raft(2).readIndex('f1')).toBe(true);
+    net.flush();
+    expect(reads(net, 2)).toEqual([{ context: 'f1', index: commit }]);
+    expect(reads(net, 1)).toEqual([]);
+  });
+
+  it('refuses a read when no leader is known', () => {
+    const net = new Network([1, 2, 3], FIRST_IS_ONE);
+    expect(net.raft(2).readIndex('nobody')).toBe(false);
+  });
+
+  it('makes a new leader wait for its first commit before granting reads', () => {
+    // Member 1 won with entries 1..2 of term 1 not yet known committed: its commit index could be behind.
+    const member = lone([1, 1], { term: 1, vote: 0, commit: 0 });
+    const net = new Network([1, 2, 3], { ...FIRST_IS_ONE, stores: { 1: member.store } });
+    net.dropIf = (m) => m.type === 'MsgAppResp';
+    net.elect(1);
+    net.raft(1).readIndex('early');
+    net.flush();
+    expect(reads(net, 1)).toEqual([]);
+    net.dropIf = () => false;
+    net.tick(2);
+    const commit = net.raft(1).status().commitIndex;
+    expect(commit).toBeGreaterThanOrEqual(3);
+    expect(reads(net, 1)).toEqual([{ context: 'early', index: commit }]);
+  });
+});

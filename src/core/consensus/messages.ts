@@ -41,10 +41,26 @@ export interface AppendResponse extends Base {
 export interface Heartbeat extends Base {
   readonly type: 'MsgHeartbeat';
   readonly commit: number;
+  /** Set when the heartbeat confirms leadership for a read (ReadIndex): echoed in the response. */
+  readonly context?: string;
 }
 
 export interface HeartbeatResponse extends Base {
   readonly type: 'MsgHeartbeatResp';
+  readonly context?: string;
+}
+
+/** A follower asks the leader for a read index (a linearizable read served by the follower). */
+export interface ReadIndexRequest extends Base {
+  readonly type: 'MsgReadIndex';
+  readonly context: string;
+}
+
+/** The leader's commit index at the request, confirmed by a quorum still following it. */
+export interface ReadIndexResponse extends Base {
+  readonly type: 'MsgReadIndexResp';
+  readonly context: string;
+  readonly index: number;
 }
 
 /**
@@ -61,4 +77,5 @@ export interface SnapshotRequest extends Base {
 }
 
 export type RaftMessage =
-  | VoteRequest | VoteResponse | AppendRequest | AppendResponse | Heartbeat | HeartbeatResponse | SnapshotRequest;
+  | VoteRequest | VoteResponse | AppendRequest | AppendResponse | Heartbeat | HeartbeatResponse | SnapshotRequest
+  | ReadIndexRequest | ReadIndexResponse;

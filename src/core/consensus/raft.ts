@@ -8,9 +8,10 @@
  */
 import { assert, assertNever } from '../errors.ts';
 import type { AppendRequest, AppendResponse, RaftMessage, SnapshotRequest, VoteRequest } from './messages.ts';
+import { ReadIndexQueue } from './read-index.ts';
 import { newProgress, quorumIndex, type Progress } from './progress.ts';
 import { RaftLog } from './raft-log.ts';
-import type { Consensus, Entry, HardState, ProposeResult, Ready, Role, StableLog, Status } from './types.ts';
+import type { Consensus, Entry, HardState, ProposeResult, ReadState, Ready, Role, StableLog, Status } from './types.ts';
 
 export interface RaftOptions {
   readonly id: number;
@@ -41,6 +42,8 @@ export class Raft implements Consensus {
   private votes = new Map<number, boolean>();
   private progress = new Map<number, Progress>();
   private msgs: RaftMessage[] = [];
+  private reads = new ReadIndexQueue();
+  private readStates: ReadState[] = [];
   private persisted: HardState;
   private readonly options: RaftOptions;
 
@@ -93,11 +96,18 @@ export class Raft implements Consensus {
     }
     if (++this.heartbeatElapsed >= this.options.heartbeatTicks) {
       this.heartbeatElapsed = 0;
-      for (const peer of this.peers) this.send({ type: 'MsgHeartbeat', from: this.id, to: peer, term: this.term, commit: Math.min(this.progress.get(peer)!.match, this.log.committed) });
+      this.bcastHeartbeat(this.reads.lastContext());
     }
     if (++this.electionElapsed >= this.options.electionTicks) {
       this.electionElapsed = 0;
       this.checkQuorum();
+    }
+  }
+
+  private bcastHeartbeat(context: string | undefined): void {
+    for (const peer of this.peers) {
+      const commit = Math.min(this.progress.get(peer)!.match, this.log.committed);
+      this.send({ type: 'MsgHeartbeat', from: this.id, to: peer, term: this.term, commit, ...(context === undefined ? {} : { context }) });
     }
   }
 
@@ -124,6 +134,8 @@ export class Raft implements Consensus {
       this.term = term;
       this.vote = 0;
     }
+    // Reads waiting for this member's leadership to be confirmed will not be: their callers time out.
+    if (this.role === 'leader') this.reads = new ReadIndexQueue();
     this.role = 'follower';
     this.leader = leader;
     this.resetElectionTimer();
@@ -178,6 +190,35 @@ export class Raft implements Consensus {
     return { ok: true, term: this.term, index };
   }
 
+  // --- reads (ReadIndex, Raft thesis §6.4) ---
+
+  readIndex(context: string): boolean {
+    if (this.role === 'leader') {
+      this.leaderRead(context, this.id);
+      return true;
+    }
+    if (this.leader === 0) return false;
+    this.send({ type: 'MsgReadIndex', from: this.id, to: this.leader, term: this.term, context });
+    return true;
+  }
+
+  /**
+   * The read index is the commit index now, once a quorum confirms we still lead (so no newer
+   * leader can have committed more). Until an entry of this term commits, the commit index may
+   * lag what earlier leaders acknowledged: such reads wait for it.
+   */
+  private leaderRead(context: string, from: number): void {
+    if (this.members.length === 1) return this.grantRead({ context, from, index: this.log.committed });
+    if (this.log.term(this.log.committed) !== this.term) return this.reads.defer(context, from);
+    this.reads.add(context, from, this.log.committed, this.id);
+    this.bcastHeartbeat(context);
+  }
+
+  private grantRead(read: { context: string; from: number; index: number }): void {
+    if (read.from === this.id) this.readStates.push({ context: read.context, index: read.index });
+    else this.send({ type: 'MsgReadIndexResp', from: this.id, to: read.from, term: this.term, context: read.context, index: read.index });
+  }
+
   private appendLocal(data: string): number {
     const index = this.log.lastIndex() + 1;
     this.log.append([{ term: this.term, index, data }]);
@@ -212,7 +253,10 @@ export class Raft implements Consensus {
   private maybeCommit(): void {
     const matches = [this.log.lastIndex(), ...[...this.progress.values()].map((p) => p.match)];
     const index = quorumIndex(this.members.length === 1 ? [this.log.lastIndex()] : matches);
-    if (index > this.log.committed && this.log.term(index) === this.term) this.log.commitTo(index);
+    if (index > this.log.committed && this.log.term(index) === this.term) {
+      this.log.commitTo(index);
+      for (const { context, from } of this.reads.takeDeferred()) this.leaderRead(context, from);
+    }
   }
 
   // --- messages ---
@@ -235,12 +279,20 @@ export class Raft implements Consensus {
         return this.handleAppend(message);
       case 'MsgAppResp':
         return this.handleAppendResponse(message);
-      case 'MsgHeartbeat':
+      case 'MsgHeartbeat': {
         this.becomeFollower(message.term, message.from);
         this.log.commitTo(Math.min(message.commit, this.log.lastIndex()));
-        return this.send({ type: 'MsgHeartbeatResp', from: this.id, to: message.from, term: this.term });
+        const context = message.context === undefined ? {} : { context: message.context };
+        return this.send({ type: 'MsgHeartbeatResp', from: this.id, to: message.from, term: this.term, ...context });
+      }
       case 'MsgHeartbeatResp':
-        return this.handleHeartbeatResponse(message.from);
+        return this.handleHeartbeatResponse(message.from, message.context);
+      case 'MsgReadIndex':
+        if (this.role === 'leader') this.leaderRead(message.context, message.from);
+        return;
+      case 'MsgReadIndexResp':
+        if (message.from === this.leader) this.readStates.push({ context: message.context, index: message.index });
+        return;
       case 'MsgSnap':
         return this.handleSnapshot(message);
       default:
@@ -344,10 +396,13 @@ export class Raft implements Consensus {
     if (progress.next <= this.log.lastIndex()) this.sendAppend(message.from);
   }
 
-  private handleHeartbeatResponse(from: number): void {
+  private handleHeartbeatResponse(from: number, context: string | undefined): void {
     const progress = this.role === 'leader' ? this.progress.get(from) : undefined;
     if (!progress) return;
     progress.recentActive = true;
+    if (context !== undefined) {
+      for (const read of this.reads.ack(context, from, this.quorum)) this.grantRead(read);
+    }
     if (progress.match < this.log.lastIndex()) this.sendAppend(from);
   }
 
@@ -363,7 +418,7 @@ export class Raft implements Consensus {
 
   hasReady(): boolean {
     const hs = this.hardState();
-    return this.msgs.length > 0 || this.log.unstableEntries().length > 0 || this.log.committed > this.log.applied ||
+    return this.msgs.length > 0 || this.readStates.length > 0 || this.log.unstableEntries().length > 0 || this.log.committed > this.log.applied ||
       this.log.pendingSnapshot !== undefined ||
       hs.term !== this.persisted.term || hs.vote !== this.persisted.vote || hs.commit !== this.persisted.commit;
   }
@@ -377,6 +432,7 @@ export class Raft implements Consensus {
       messages: [...this.msgs],
       committed: this.log.nextCommitted(this.options.maxCommittedPerReady ?? 1024),
       snapshot: this.log.pendingSnapshot && { ...this.log.pendingSnapshot },
+      readStates: [...this.readStates],
     };
   }
 
@@ -388,6 +444,7 @@ export class Raft implements Consensus {
     const applied = ready.committed[ready.committed.length - 1];
     if (applied) this.log.appliedTo(applied.index);
     this.msgs = this.msgs.slice(ready.messages.length);
+    this.readStates = this.readStates.slice(ready.readStates.length);
     if (this.role === 'leader' && this.members.length === 1) this.maybeCommit();
   }
 }

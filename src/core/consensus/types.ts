@@ -25,6 +25,12 @@ export interface HardState {
 
 export type Role = 'leader' | 'follower' | 'candidate' | 'precandidate';
 
+/** A read index granted (ReadIndex): once `index` is applied, a read sees every write acknowledged before it began. */
+export interface ReadState {
+  readonly context: string;
+  readonly index: number;
+}
+
 export interface Ready {
   /** Persist (with `entries`, in one storage transaction) when present. */
   readonly hardState: HardState | undefined;
@@ -39,6 +45,8 @@ export interface Ready {
    * stable log start after (index, term) and its tree the checkpoint's, before the rest.
    */
   readonly snapshot?: { readonly index: number; readonly term: number } | undefined;
+  /** Reads whose index is confirmed: serve each once that index is applied. */
+  readonly readStates: readonly ReadState[];
 }
 
 export type ProposeResult =
@@ -88,6 +96,12 @@ export interface Consensus {
   tick(): void;
   step(message: RaftMessage): void;
   propose(data: string): ProposeResult;
+  /**
+   * Asks for a read index for `context` (unique per request): it comes back in a later Ready's
+   * readStates once the leader confirmed it still leads. False when no leader is known; a
+   * request lost with a leader change never comes back (the host bounds the wait).
+   */
+  readIndex(context: string): boolean;
   hasReady(): boolean;
   ready(): Ready;
   /** Tells the core that the last Ready was persisted, sent and applied. */

@@ -32,7 +32,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
       server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => resolve(info));
       server.once('error', reject);
     });
-    node.start();
+    await node.start();
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
     logger.info({ event: 'listening', url, dataDir: config.dataDir }, 'corral is serving');
     return { url, node, close: () => stop(server!, node) };

@@ -1166,12 +1166,21 @@ export interface components {
         };
         Member: {
             id: number;
-            /** @description host:port the member is reached at. */
+            /** @description host:port the member serves clients at. */
             address: string;
-            /** @description The member's role as far as this node knows (leader, follower, observer, looking, ...). */
+            /**
+             * @description The member's role as far as this node knows: its own role for itself, `leader` for the
+             *     leader it follows, `follower` for the others while a leader is known, else `unknown`.
+             */
             role: string;
-            /** @description How many transactions the member is behind the leader's last zxid (0 when caught up). */
-            lag: number;
+            /**
+             * @description How many log entries the member is behind the leader's last one (0 when caught up). The
+             *     leader knows every member's; a follower knows only its own (entries committed but not yet
+             *     applied) and answers null for the others.
+             */
+            lag: number | null;
+            /** @description Whether this node's link to that member is up (always true for itself). */
+            connected?: boolean;
         };
     };
     responses: {

@@ -8,6 +8,8 @@ import { cors } from 'hono/cors';
 import { zkError } from '../core/errors.ts';
 import type { AppDeps } from './app-deps.ts';
 import { errorResponse, RequestRejected } from './errors.ts';
+import { forwardWrites } from './forward.ts';
+import { linearizableReads } from './linearizable.ts';
 import { multiRoutes } from './routes/multi.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { sessionRoutes } from './routes/sessions.ts';
@@ -130,7 +132,9 @@ export function createApp(deps: AppDeps): Hono {
   }
   app.use('*', originGuard(deps.config.corsOrigins));
   app.use('*', methodGuard);
+  app.use('/v1/*', forwardWrites(deps, urlPath));
   app.use('/v1/*', minZxid(deps));
+  app.use('/v1/*', linearizableReads(deps, urlPath));
   app.route('/', znodeRoutes(deps));
   app.route('/', multiRoutes(deps));
   app.route('/', sessionRoutes(deps));

@@ -18,6 +18,10 @@ import { Reaper } from './reaper.ts';
 import { ChangeFeed } from './change-feed.ts';
 import { ChangeHistory } from '../storage/change-history.ts';
 import { SessionManager } from './session-manager.ts';
+import { PeerLink } from './peer-link.ts';
+
+/** Ticks of silence before a follower stands for election (randomized up to twice that). */
+const ELECTION_TICKS = 10;
 
 export interface NodeDeps {
   readonly logger: Logger;
@@ -30,9 +34,13 @@ export class CorralNode {
   readonly checkpointer: Checkpointer;
   readonly sessions: SessionManager;
   readonly changes: ChangeFeed;
+  readonly peers: PeerLink;
+  private readonly consensus: Raft;
   private readonly reaper: Reaper;
   private readonly db: SqliteDb;
   private reapTimer: NodeJS.Timeout | undefined;
+  private tickTimer: NodeJS.Timeout | undefined;
+  private lastLeader = 0;
 
   constructor(readonly config: Config, deps: NodeDeps) {
     const started = deps.nowMs();
@@ -40,18 +48,22 @@ export class CorralNode {
     this.db = openDatabase(file);
     const { checkpoints, latest, tree, log } = recoverState(this.db);
     // A single node is a cluster of one: the same Raft core, which elects itself at once.
+    const members = config.members.length > 0 ? config.members.map((m) => m.id) : [config.id];
     const consensus = new Raft({
-      id: config.id, members: [config.id], log, hardState: log.hardState(), appliedIndex: latest?.index ?? 0,
-      electionTicks: 10, heartbeatTicks: 1, random: Math.random,
+      id: config.id, members, log, hardState: log.hardState(), appliedIndex: latest?.index ?? 0,
+      electionTicks: ELECTION_TICKS, heartbeatTicks: 1, random: Math.random,
     });
+    this.consensus = consensus;
+    this.peers = new PeerLink(config, deps.logger);
     this.metrics = new Metrics({
       znodeCount: () => this.host.tree.size, logEntries: () => log.size(), appliedZxid: () => this.host.appliedZxid,
     });
     const installing = new StoredCheckpoints(checkpoints, log, () => this.checkpointer.abandon(), deps.nowMs);
     this.host = new NodeHost({
       consensus, log, tree, metrics: this.metrics, logger: deps.logger, maxPendingWrites: config.maxPendingWrites,
-      checkpoints: installing,
+      checkpoints: installing, ...(this.peers.clustered ? { transport: this.peers } : {}),
     });
+    this.watchReplication();
     this.checkpointer = new Checkpointer({
       tree: () => this.host.tree, log, store: checkpoints, metrics: this.metrics, logger: deps.logger,
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
@@ -73,7 +85,46 @@ export class CorralNode {
     }, 'node recovered');
   }
 
-  start(): void {
+  /** Where the other members' clients are served, by id (for forwarding writes to the leader). */
+  clientAddressOf(id: number): string | undefined {
+    return this.config.members.find((m) => m.id === id)?.client;
+  }
+
+  /** The term of the log entry at `index` (0 when unknown here: compacted away or not yet received). */
+  termAt(index: number): number {
+    return this.consensus.log.term(index) ?? 0;
+  }
+
+  /** On the leader: how many entries each follower lacks. */
+  followerLag(): Map<number, number> {
+    const lag = new Map<number, number>();
+    const status = this.consensus.status();
+    if (status.role !== 'leader') return lag;
+    for (const [id, progress] of this.consensus.followers()) lag.set(id, Math.max(0, status.lastIndex - progress.match));
+    return lag;
+  }
+
+  private watchReplication(): void {
+    this.metrics.watchCluster({
+      status: () => this.consensus.status(), followerLag: () => this.followerLag(), peersConnected: () => this.peers.peersConnected(),
+    });
+    this.host.onRoleChange((role) => {
+      if (role === 'candidate') this.metrics.elections.inc();
+    });
+  }
+
+  /** One consensus tick (heartbeats, elections), noting leader changes for the metrics. */
+  private tick(): void {
+    this.host.tick();
+    const leader = this.consensus.status().leader;
+    if (leader !== this.lastLeader) this.metrics.leaderChanges.inc();
+    this.lastLeader = leader;
+  }
+
+  async start(): Promise<void> {
+    await this.peers.start(this.host);
+    this.tickTimer = setInterval(() => this.tick(), this.config.raftTickMs);
+    this.tickTimer.unref();
     this.reapTimer = setInterval(() => this.reaper.round(), this.config.reapIntervalMs);
     this.reapTimer.unref();
     this.sessions.start();
@@ -82,8 +133,10 @@ export class CorralNode {
   /** Graceful stop: finish writes in flight, stop checkpointing, close the database cleanly. */
   async close(): Promise<void> {
     clearInterval(this.reapTimer);
+    clearInterval(this.tickTimer);
     this.sessions.stop();
     await this.host.close(5000);
+    await this.peers.close();
     await this.checkpointer.stop();
     this.changes.close();
     this.db.close();

@@ -10,6 +10,17 @@ export interface MetricsSources {
   appliedZxid(): number;
 }
 
+/** What the replication metrics read at scrape time. */
+export interface ClusterSources {
+  status(): { role: string; term: number; leader: number; commitIndex: number; appliedIndex: number; lastIndex: number };
+  /** Entries each follower lacks behind the leader's log (only on the leader). */
+  followerLag(): ReadonlyMap<number, number>;
+  /** Whether this member's link to each peer is up. */
+  peersConnected(): ReadonlyMap<number, boolean>;
+}
+
+const ROLES = ['leader', 'follower', 'candidate', 'precandidate'] as const;
+
 export class Metrics {
   readonly registry = new Registry();
   readonly httpRequests = new Counter({
@@ -37,6 +48,13 @@ export class Metrics {
     name: 'corral_txns_applied_total', help: 'Transactions applied to the tree', registers: [this.registry],
   });
 
+  readonly elections = new Counter({
+    name: 'corral_raft_elections_total', help: 'Elections this member started (it became a candidate)', registers: [this.registry],
+  });
+  readonly leaderChanges = new Counter({
+    name: 'corral_raft_leader_changes_total', help: 'Times this member saw the leader change (or become unknown)', registers: [this.registry],
+  });
+
   constructor(sources: MetricsSources) {
     new Gauge({
       name: 'corral_znodes', help: 'Znodes in the tree', registers: [this.registry],
@@ -51,5 +69,26 @@ export class Metrics {
       registers: [this.registry], collect() { this.set(sources.appliedZxid()); },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'corral_' });
+  }
+
+  /** Replication gauges: role, term, commit and apply points, lag per follower, peer links. */
+  watchCluster(sources: ClusterSources): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'corral_raft_role', help: '1 for this member\'s current role', labelNames: ['role'] as const, registers,
+      collect() { const { role } = sources.status(); for (const r of ROLES) this.set({ role: r }, r === role ? 1 : 0); },
+    });
+    new Gauge({ name: 'corral_raft_term', help: 'Current term (ZooKeeper\'s epoch)', registers, collect() { this.set(sources.status().term); } });
+    new Gauge({ name: 'corral_raft_leader', help: 'Id of the leader this member follows (0: none known)', registers, collect() { this.set(sources.status().leader); } });
+    new Gauge({ name: 'corral_raft_commit_index', help: 'Highest log index known committed', registers, collect() { this.set(sources.status().commitIndex); } });
+    new Gauge({ name: 'corral_raft_applied_index', help: 'Highest log index applied to the tree', registers, collect() { this.set(sources.status().appliedIndex); } });
+    new Gauge({
+      name: 'corral_raft_follower_lag_entries', help: 'On the leader: entries each follower lacks', labelNames: ['peer'] as const, registers,
+      collect() { this.reset(); for (const [peer, lag] of sources.followerLag()) this.set({ peer: String(peer) }, lag); },
+    });
+    new Gauge({
+      name: 'corral_peer_connected', help: '1 while the link to a peer is up', labelNames: ['peer'] as const, registers,
+      collect() { for (const [peer, up] of sources.peersConnected()) this.set({ peer: String(peer) }, up ? 1 : 0); },
+    });
   }
 }

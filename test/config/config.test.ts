@@ -37,3 +37,41 @@ describe('configuration bounds', () => {
     expect(loadConfig(['--port', '0'], {})).toMatchObject({ port: 0 });
   });
 });
+
+describe('cluster membership', () => {
+  const members = '1=127.0.0.1:8001/127.0.0.1:9001,2=127.0.0.1:8002/127.0.0.1:9002,3=127.0.0.1:8003/127.0.0.1:9003';
+  const secret = 'a-secret-of-some-length';
+
+  it('is a single node with no --members', () => {
+    expect(loadConfig([], {})!.members).toEqual([]);
+  });
+
+  it('reads each member\'s id, client address and peer address', () => {
+    const config = loadConfig(['--id', '2', '--members', members, '--cluster-secret', secret], {})!;
+    expect(config.members).toHaveLength(3);
+    expect(config.members[1]).toEqual({ id: 2, client: '127.0.0.1:8002', peer: { host: '127.0.0.1', port: 9002 } });
+  });
+
+  it('takes the members and the secret from the environment too', () => {
+    const config = loadConfig([], { CORRAL_ID: '3', CORRAL_MEMBERS: members, CORRAL_CLUSTER_SECRET: secret })!;
+    expect(config.members.map((m) => m.id)).toEqual([1, 2, 3]);
+  });
+
+  it.each([
+    ['1=127.0.0.1:8001', 'id=clientHost:port/peerHost:port'],
+    ['1=127.0.0.1:8001/127.0.0.1:99999', 'host:port'],
+    ['x=127.0.0.1:8001/127.0.0.1:9001', 'id=clientHost:port/peerHost:port'],
+    ['1=a:1/b:2,1=c:3/d:4', 'listed twice'],
+  ])('refuses a malformed list: %s', (list, message) => {
+    expect(() => loadConfig(['--members', list, '--cluster-secret', secret], {})).toThrow(message);
+  });
+
+  it('refuses an --id that is not a member', () => {
+    expect(() => loadConfig(['--id', '4', '--members', members, '--cluster-secret', secret], {})).toThrow(ConfigError);
+  });
+
+  it('refuses a cluster without a secret of at least 16 characters', () => {
+    expect(() => loadConfig(['--id', '1', '--members', members], {})).toThrow(/cluster-secret/);
+    expect(() => loadConfig(['--id', '1', '--members', members, '--cluster-secret', 'short'], {})).toThrow(/16 characters/);
+  });
+});

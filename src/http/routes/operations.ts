@@ -2,11 +2,13 @@
 import { readFileSync } from 'node:fs';
 import { Hono, type Context } from 'hono';
 import { zkError } from '../../core/errors.ts';
-import { epochOf, zxidOf } from '../../core/consensus/zxid.ts';
+import { epochOf } from '../../core/consensus/zxid.ts';
+import { clusterView } from '../cluster-view.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { renderDocsPage } from '../docs-page.ts';
 import { errorResponse } from '../errors.ts';
 import { znodePath } from '../znode-path.ts';
+import { readBarrier } from '../linearizable.ts';
 
 const SPEC_URL = new URL('../../../openapi.yaml', import.meta.url);
 
@@ -20,11 +22,13 @@ export function operationsRoutes(deps: AppDeps): Hono {
 
   app.get('/readyz', (c) => {
     const status = host.status();
-    if (status.role !== 'leader' && status.leader === 0) {
-      return errorResponse(c, zkError('CONNECTIONLOSS', 'no leader'));
-    }
+    if (status.leader === 0) return errorResponse(c, zkError('CONNECTIONLOSS', 'no leader'));
     if (status.appliedIndex < status.commitIndex) {
       return errorResponse(c, zkError('CONNECTIONLOSS', 'catching up with the log'));
+    }
+    // A leader is ready once it applied an entry of its own term: everything before it is in its tree.
+    if (status.role === 'leader' && epochOf(host.appliedZxid) !== status.term) {
+      return errorResponse(c, zkError('CONNECTIONLOSS', 'the new leader is committing its first entry'));
     }
     return c.json({ status: 'ready' });
   });
@@ -34,21 +38,13 @@ export function operationsRoutes(deps: AppDeps): Hono {
     return c.body(await registry.metrics(), 200, { 'Content-Type': registry.contentType });
   });
 
-  app.get('/v1/cluster', (c) => {
-    const s = host.status();
-    const lastZxid = String(zxidOf(s.term, s.lastIndex));
-    return c.json({
-      self: s.id, role: s.role === 'leader' || s.role === 'follower' ? s.role : 'looking',
-      leader: s.leader === 0 ? null : s.leader, epoch: epochOf(host.appliedZxid) || s.term,
-      lastZxid, commitZxid: String(host.appliedZxid),
-      members: [{ id: s.id, address: `${deps.config.host}:${deps.config.port}`, role: s.role, lag: 0 }],
-    });
-  });
+  app.get('/v1/cluster', (c) => c.json(clusterView(deps)));
 
-  const sync = (c: Context) => {
+  const sync = async (c: Context) => {
     const path = znodePath(c, '/v1/sync');
-    // A cluster of one applies every write before acknowledging it: its applied zxid is the
-    // leader's commit point. (A replicated node asks the leader first: ReadIndex.)
+    // ZooKeeper's sync: catch this node up with the leader's commit point (ReadIndex).
+    const refused = await readBarrier(c, deps);
+    if (refused) return refused;
     return c.json({ path, zxid: String(host.appliedZxid) });
   };
   app.post('/v1/sync', sync);

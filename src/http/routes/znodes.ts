@@ -24,8 +24,7 @@ interface ReadOptions {
 
 /**
  * Options every read takes. `?watch=true` registers a watch for the calling session (sessions
- * bring the registry). `consistency=linearizable` equals `local` on a cluster of one, whose
- * tree is the leader's.
+ * bring the registry). `consistency=linearizable` was handled before the route (linearizable.ts).
  */
 function readOptions(c: Context, deps: AppDeps): ReadOptions {
   const consistency = c.req.query('consistency');

@@ -1,0 +1,32 @@
+/** GET /v1/cluster: this node's view of the ensemble, in the contract's shape. */
+import { zxidOf } from '../core/consensus/zxid.ts';
+import type { AppDeps } from './app-deps.ts';
+
+export interface MemberView {
+  readonly id: number;
+  readonly address: string;
+  readonly role: string;
+  readonly lag: number | null;
+  readonly connected: boolean;
+}
+
+export function clusterView(deps: AppDeps) {
+  const { node, config } = deps;
+  const s = node.host.status();
+  const role = s.role === 'leader' || s.role === 'follower' ? s.role : 'looking';
+  const term = (index: number) => node.termAt(index);
+  const lags = node.followerLag();
+  const connected = node.peers.peersConnected();
+  const members = config.members.length > 0 ? config.members : [{ id: s.id, client: `${config.host}:${config.port}` }];
+  const view: MemberView[] = members.map((m) => {
+    if (m.id === s.id) return { id: m.id, address: m.client, role, lag: Math.max(0, s.commitIndex - s.appliedIndex), connected: true };
+    const up = connected.get(m.id) ?? false;
+    const memberRole = m.id === s.leader ? 'leader' : s.leader !== 0 && up ? 'follower' : 'unknown';
+    return { id: m.id, address: m.client, role: memberRole, lag: lags.get(m.id) ?? null, connected: up };
+  });
+  return {
+    self: s.id, role, leader: s.leader === 0 ? null : s.leader, epoch: s.term,
+    lastZxid: String(zxidOf(term(s.lastIndex), s.lastIndex)), commitZxid: String(zxidOf(term(s.commitIndex), s.commitIndex)),
+    members: view,
+  };
+}

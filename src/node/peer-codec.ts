@@ -1,0 +1,40 @@
+/**
+ * Raft messages on the wire between members: JSON, with a checkpoint's node data as base64.
+ * Peers are authenticated (src/transport), so decoding guards against bugs and version skew,
+ * not attackers: a message of unknown shape is dropped, never stepped.
+ */
+import type { RaftMessage } from '../core/consensus/messages.ts';
+import type { Znode } from '../core/tree/znode.ts';
+import type { CheckpointImage } from './checkpoints.ts';
+
+const TYPES = new Set<string>([
+  'MsgVote', 'MsgPreVote', 'MsgVoteResp', 'MsgPreVoteResp', 'MsgApp', 'MsgAppResp', 'MsgHeartbeat',
+  'MsgHeartbeatResp', 'MsgSnap', 'MsgReadIndex', 'MsgReadIndexResp',
+]);
+
+type WireNode = Omit<Znode, 'data'> & { readonly data: string };
+
+export function encodePeerMessage(message: RaftMessage): unknown {
+  if (message.type !== 'MsgSnap' || message.checkpoint === undefined) return message;
+  const image = message.checkpoint as CheckpointImage;
+  const nodes: WireNode[] = image.nodes.map((n) => ({ ...n, data: Buffer.from(n.data.buffer, n.data.byteOffset, n.data.length).toString('base64') }));
+  return { ...message, checkpoint: { ...image, nodes } };
+}
+
+const isCount = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v >= 0;
+
+/** The message, or undefined when it is not one this version understands. */
+export function decodePeerMessage(raw: unknown): RaftMessage | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const m = raw as Record<string, unknown>;
+  if (typeof m['type'] !== 'string' || !TYPES.has(m['type']) || !isCount(m['from']) || !isCount(m['to']) || !isCount(m['term'])) {
+    return undefined;
+  }
+  if (m['type'] === 'MsgApp' && !Array.isArray(m['entries'])) return undefined;
+  if (m['type'] !== 'MsgSnap' || m['checkpoint'] === undefined) return raw as RaftMessage;
+  const image = m['checkpoint'] as Record<string, unknown>;
+  if (!isCount(image['index']) || !isCount(image['term']) || !isCount(image['zxid']) ||
+    !Array.isArray(image['nodes']) || !Array.isArray(image['sessions'])) return undefined;
+  const nodes = (image['nodes'] as WireNode[]).map((n) => ({ ...n, data: new Uint8Array(Buffer.from(n.data, 'base64')) }));
+  return { ...(raw as RaftMessage), checkpoint: { ...image, nodes } } as RaftMessage;
+}

@@ -1,0 +1,193 @@
+/**
+ * Messages between cluster members over TCP, authenticated with a shared secret.
+ *
+ * Each member dials every other member and sends only on that outbound connection; it receives
+ * only on connections it accepted, after the dialer proved it knows the secret (handshake.ts).
+ * So there is exactly one connection per directed link i→j, which a test can route through its
+ * own proxy by giving i a proxy's address for j.
+ *
+ * Delivery is best effort, in order per link, at most once: a message to a peer whose link is
+ * down, or whose socket already buffers `maxBufferedBytes`, is dropped and counted, never queued
+ * (Raft retransmits). Links redial forever with capped, jittered backoff until close(). A link
+ * that accepts writes but delivers nothing (a hung peer or a blackholing proxy) is noticed by its
+ * missing acknowledgements within about `idleTimeoutMs` and redialed; a message in flight then is
+ * lost, like any other.
+ *
+ * Bad input from the network (garbage, a wrong proof, a frame over the limit, bad JSON) closes
+ * that connection only. Exceptions thrown by onMessage are not caught: they are the caller's
+ * invariant violations. Payloads are JSON: whatever send() is given arrives as JSON.parse of
+ * its JSON.stringify, and onMessage gets it as `unknown`, to be validated by the receiver.
+ */
+import { createServer, type Server, type Socket } from 'node:net';
+import { assert } from '../core/errors.ts';
+import type { Logger } from '../observability/logger.ts';
+import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
+import { DEFAULT_MAX_FRAME_BYTES } from './frame-codec.ts';
+import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './handshake.ts';
+import { InboundLinks } from './inbound-links.ts';
+import { OutboundLink, type PeerAddress, type SendOutcome } from './outbound-link.ts';
+import { emptyCounters, type PeerCounters, type PeerStats, type TransportStats } from './peer-stats.ts';
+
+export type { PeerAddress, SendOutcome } from './outbound-link.ts';
+export type { PeerStats, TransportStats } from './peer-stats.ts';
+
+export interface PeerTransportOptions {
+  readonly selfId: number;
+  /** Port 0 binds any free port; `port` tells which once start() resolves. */
+  readonly listen: { readonly host: string; readonly port: number };
+  /** Every other member and where to dial it. */
+  readonly peers: ReadonlyArray<PeerAddress>;
+  readonly secret: string;
+  readonly logger: Logger;
+  readonly onMessage: (from: number, message: unknown) => void;
+  /** The outbound link to `id` came up (send() now writes) or went down. */
+  readonly onPeerState?: (id: number, connected: boolean) => void;
+  /** Redial delays; default 50 ms doubling to 2 s. */
+  readonly backoff?: BackoffOptions;
+  /** Largest frame sent or accepted; default 256 MiB. */
+  readonly maxFrameBytes?: number;
+  /** A peer's socket buffering more than this makes send() drop; default 64 MiB. */
+  readonly maxBufferedBytes?: number;
+  /** Default 5 s. */
+  readonly handshakeTimeoutMs?: number;
+  /** Pings and acks go out at this pace; default 1 s. */
+  readonly heartbeatIntervalMs?: number;
+  /**
+   * No acknowledged progress (outbound) or nothing read (inbound) for this long closes a link;
+   * default 5 s, at least 3 heartbeats. Counted in heartbeats, so our own event-loop stalls do
+   * not count, but a peer stalled this long (a huge JSON.parse) is disconnected and redialed.
+   */
+  readonly idleTimeoutMs?: number;
+  /** Unauthenticated inbound connections at a time, at most; default 64. */
+  readonly maxPendingHandshakes?: number;
+  readonly random?: () => number;
+}
+
+const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
+const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
+const DEFAULT_IDLE_TIMEOUT_MS = 5000;
+const DEFAULT_MAX_PENDING_HANDSHAKES = 64;
+
+export class PeerTransport<M = unknown> {
+  private readonly options: PeerTransportOptions;
+  private readonly counters = new Map<number, PeerCounters>();
+  private readonly outbound = new Map<number, OutboundLink>();
+  private readonly inbound: InboundLinks;
+  private readonly server: Server;
+  private readonly heartbeatIntervalMs: number;
+  private boundPort: number | undefined;
+  private ticker: NodeJS.Timeout | undefined;
+  private listening: Promise<void> | undefined;
+  private closing: Promise<void> | undefined;
+
+  constructor(options: PeerTransportOptions) {
+    checkOptions(options);
+    this.options = options;
+    this.heartbeatIntervalMs = options.heartbeatIntervalMs ?? DEFAULT_HEARTBEAT_INTERVAL_MS;
+    const idleTicks = Math.ceil((options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS) / this.heartbeatIntervalMs);
+    // A ping goes out within a heartbeat and its ack comes back within the next.
+    assert(idleTicks >= 3, 'idleTimeoutMs must be at least 3 heartbeat intervals');
+    const shared = {
+      selfId: options.selfId, secret: options.secret, logger: options.logger, idleTicks,
+      handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
+      maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
+    };
+    for (const peer of options.peers) {
+      const counters = emptyCounters();
+      this.counters.set(peer.id, counters);
+      this.outbound.set(peer.id, new OutboundLink({
+        ...shared, peer, counters,
+        maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+        backoff: options.backoff ?? DEFAULT_BACKOFF, random: options.random ?? Math.random,
+        onState: (connected) => options.onPeerState?.(peer.id, connected),
+      }));
+    }
+    this.inbound = new InboundLinks({
+      ...shared, counters: this.counters, onMessage: options.onMessage,
+      maxPendingHandshakes: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
+    });
+    this.server = createServer((socket: Socket) => this.inbound.accept(socket));
+  }
+
+  /** The bound listen port, once start() has resolved. */
+  get port(): number {
+    assert(this.boundPort !== undefined, 'the transport is not listening');
+    return this.boundPort;
+  }
+
+  /** Listens, then starts dialing every peer. Resolves once listening. */
+  async start(): Promise<void> {
+    assert(this.listening === undefined && this.closing === undefined, 'a transport starts once');
+    const { host, port } = this.options.listen;
+    this.listening = new Promise<void>((resolve, reject) => {
+      this.server.once('error', reject);
+      this.server.listen(port, host, () => {
+        this.server.off('error', reject);
+        resolve();
+      });
+    });
+    await this.listening;
+    // From now on a server error (e.g. out of file descriptors on accept) is logged, not fatal.
+    this.server.on('error', (error) => this.options.logger.error({ err: error, event: 'peer-server-error' }, 'peer listener error'));
+    const address = this.server.address();
+    this.boundPort = typeof address === 'object' && address !== null ? address.port : port;
+    if (this.closing !== undefined) return; // closed while binding: close() takes the server down
+    this.ticker = setInterval(() => this.tick(), this.heartbeatIntervalMs);
+    for (const link of this.outbound.values()) link.start();
+    this.options.logger.info({ event: 'peer-transport-listening', node: this.options.selfId, host, port: this.boundPort },
+      'peer transport listening');
+  }
+
+  /** Writes `message` on the outbound link to `to`, or drops it (see SendOutcome). Never queues. */
+  send(to: number, message: M): SendOutcome {
+    const link = this.outbound.get(to);
+    assert(link !== undefined, `send to unknown member ${to}`);
+    return link.send(message);
+  }
+
+  /** The outbound link to `id` is up and authenticated. */
+  isConnected(id: number): boolean {
+    return this.outbound.get(id)?.connected ?? false;
+  }
+
+  stats(): TransportStats {
+    const peers: Record<number, PeerStats> = {};
+    for (const [id, counters] of this.counters) peers[id] = { ...counters, connected: this.isConnected(id) };
+    return { peers, rejectedConnections: this.inbound.rejected };
+  }
+
+  /** Closes the listener, every connection and timer. Idempotent; resolves when all is down. */
+  close(): Promise<void> {
+    this.closing ??= this.shutdown();
+    return this.closing;
+  }
+
+  private async shutdown(): Promise<void> {
+    clearInterval(this.ticker);
+    this.ticker = undefined;
+    for (const link of this.outbound.values()) link.stop();
+    this.inbound.closeAll();
+    await this.listening?.catch(() => undefined);
+    if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
+  }
+
+  private tick(): void {
+    for (const link of this.outbound.values()) link.tick();
+    this.inbound.tick();
+  }
+}
+
+function checkOptions(options: PeerTransportOptions): void {
+  assert(Number.isSafeInteger(options.selfId), 'selfId must be an integer');
+  assert(options.secret.length > 0, 'the cluster secret must not be empty');
+  for (const [name, value] of Object.entries({
+    heartbeatIntervalMs: options.heartbeatIntervalMs, handshakeTimeoutMs: options.handshakeTimeoutMs,
+    maxBufferedBytes: options.maxBufferedBytes, maxPendingHandshakes: options.maxPendingHandshakes,
+  })) assert(value === undefined || (Number.isFinite(value) && value > 0), `${name} must be positive`);
+  const ids = new Set<number>();
+  for (const peer of options.peers) {
+    assert(Number.isSafeInteger(peer.id) && peer.id !== options.selfId, `bad peer id ${peer.id}`);
+    assert(!ids.has(peer.id), `peer ${peer.id} listed twice`);
+    ids.add(peer.id);
+  }
+}

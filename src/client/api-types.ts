@@ -1170,7 +1170,7 @@ export interface components {
             address: string;
             /**
              * @description The member's role as far as this node knows: its own role for itself, `leader` for the
-             *     leader it follows, `follower` for the others while a leader is known, else `unknown`.
+             *     leader it follows, `follower` for the others it is connected to while a leader is known, else `unknown`.
              */
             role: string;
             /**
@@ -1814,6 +1814,13 @@ export interface components {
          *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
          */
         SessionId: string;
+        /**
+         * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
+         *     request). A retry with the same id, through any node, answers what the first attempt
+         *     answered instead of applying the write again (for example after a 503 or a lost
+         *     connection). Ids are remembered for the most recent 100,000 writes.
+         */
+        RequestId: string;
         /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
         SessionToken: string;
         /**
@@ -2008,6 +2015,13 @@ export interface operations {
                 /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
+                 * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
+                 *     request). A retry with the same id, through any node, answers what the first attempt
+                 *     answered instead of applying the write again (for example after a 503 or a lost
+                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 */
+                "Zk-Request-Id"?: components["parameters"]["RequestId"];
+                /**
                  * @description Alternative to `version`: the node's version as an ETag, e.g. `"3"` (a `W/` prefix is
                  *     ignored; `*` means any version, like -1). If both are given they must agree, else 400
                  *     BADARGUMENTS. A mismatch with the node is 409 BADVERSION (not 412).
@@ -2063,6 +2077,13 @@ export interface operations {
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
                 /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
+                /**
+                 * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
+                 *     request). A retry with the same id, through any node, answers what the first attempt
+                 *     answered instead of applying the write again (for example after a 503 or a lost
+                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 */
+                "Zk-Request-Id"?: components["parameters"]["RequestId"];
             };
             path?: never;
             cookie?: never;
@@ -2251,6 +2272,13 @@ export interface operations {
                 /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
+                 * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
+                 *     request). A retry with the same id, through any node, answers what the first attempt
+                 *     answered instead of applying the write again (for example after a 503 or a lost
+                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 */
+                "Zk-Request-Id"?: components["parameters"]["RequestId"];
+                /**
                  * @description Alternative to `version`: the node's version as an ETag, e.g. `"3"` (a `W/` prefix is
                  *     ignored; `*` means any version, like -1). If both are given they must agree, else 400
                  *     BADARGUMENTS. A mismatch with the node is 409 BADVERSION (not 412).
@@ -2317,6 +2345,13 @@ export interface operations {
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
                 /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
+                /**
+                 * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
+                 *     request). A retry with the same id, through any node, answers what the first attempt
+                 *     answered instead of applying the write again (for example after a 503 or a lost
+                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 */
+                "Zk-Request-Id"?: components["parameters"]["RequestId"];
             };
             path: {
                 /**
@@ -2371,6 +2406,13 @@ export interface operations {
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
                 /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
+                /**
+                 * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
+                 *     request). A retry with the same id, through any node, answers what the first attempt
+                 *     answered instead of applying the write again (for example after a 503 or a lost
+                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 */
+                "Zk-Request-Id"?: components["parameters"]["RequestId"];
                 /**
                  * @description Alternative to `version`: the node's version as an ETag, e.g. `"3"` (a `W/` prefix is
                  *     ignored; `*` means any version, like -1). If both are given they must agree, else 400
@@ -2682,6 +2724,13 @@ export interface operations {
         parameters: {
             query?: never;
             header?: {
+                /**
+                 * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
+                 *     request). A retry with the same id, through any node, answers what the first attempt
+                 *     answered instead of applying the write again (for example after a 503 or a lost
+                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 */
+                "Zk-Request-Id"?: components["parameters"]["RequestId"];
                 /**
                  * @description Answer only after this node has applied at least this zxid (typically the largest
                  *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the

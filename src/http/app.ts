@@ -126,7 +126,7 @@ export function createApp(deps: AppDeps): Hono {
     app.use('*', cors({
       origin: origins.includes('*') ? '*' : [...origins],
       allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
-      allowHeaders: ['Content-Type', 'If-Match', 'Zk-Min-Zxid', 'Zk-Session-Id', 'Zk-Session-Token', 'Last-Event-ID'],
+      allowHeaders: ['Content-Type', 'If-Match', 'Zk-Min-Zxid', 'Zk-Session-Id', 'Zk-Session-Token', 'Zk-Request-Id', 'Last-Event-ID'],
       exposeHeaders: ['Zk-Zxid', 'Zk-Last-Event-Id', 'ETag', 'Location', 'Retry-After'],
     }));
   }

@@ -4,18 +4,31 @@ import { prepareWrite } from '../core/tree/prepare.ts';
 import { isWriteResult, type WriteResult } from '../core/tree/results.ts';
 import type { WriteOp } from '../core/tree/txn.ts';
 import { NotCommittedError } from '../node/node-host.ts';
+import type { Context } from 'hono';
 import type { AppDeps } from './app-deps.ts';
+import { badRequest } from './errors.ts';
+
+const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
+
+/** The request's Zk-Request-Id (printable ASCII, at most 128 characters), if it has one. */
+export function requestIdOf(c: Context): string | undefined {
+  const raw = c.req.header('zk-request-id');
+  if (raw === undefined) return undefined;
+  if (!REQUEST_ID.test(raw)) throw badRequest('Zk-Request-Id must be 1 to 128 printable ASCII characters without spaces');
+  return raw;
+}
 
 /** Prepares and commits `ops`; a prepare failure is reported like an apply failure. */
 export async function commitWrite(
-  deps: AppDeps, ops: readonly WriteOp[], multi: boolean, sessionId: number,
+  deps: AppDeps, ops: readonly WriteOp[], multi: boolean, sessionId: number, requestId?: string,
 ): Promise<WriteResult> {
   const prepared = prepareWrite(ops, multi, {
-    timeMs: deps.nowMs(), sessionId, maxDataBytes: deps.config.maxDataBytes,
+    timeMs: deps.nowMs(), sessionId, maxDataBytes: deps.config.maxDataBytes, requestId,
   });
   if (!prepared.ok) return prepared;
+  const submit = () => deps.node.host.submit(prepared.envelope);
   try {
-    const { result } = await deps.node.host.submit(prepared.envelope);
+    const { result } = await (requestId === undefined ? submit() : deps.node.dedup.once(requestId, submit));
     assert(result !== undefined && isWriteResult(result), 'a write txn answers with a write result');
     return result;
   } catch (error) {

@@ -19,6 +19,7 @@ import { ChangeFeed } from './change-feed.ts';
 import { ChangeHistory } from '../storage/change-history.ts';
 import { SessionManager } from './session-manager.ts';
 import { PeerLink } from './peer-link.ts';
+import { RequestDedup } from './request-dedup.ts';
 
 /** Ticks of silence before a follower stands for election (randomized up to twice that). */
 const ELECTION_TICKS = 10;
@@ -34,6 +35,7 @@ export class CorralNode {
   readonly checkpointer: Checkpointer;
   readonly sessions: SessionManager;
   readonly changes: ChangeFeed;
+  readonly dedup: RequestDedup;
   readonly peers: PeerLink;
   private readonly consensus: Raft;
   private readonly reaper: Reaper;
@@ -70,6 +72,7 @@ export class CorralNode {
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
     this.changes = new ChangeFeed(this.host, new ChangeHistory(file, config.historyEventsMax));
+    this.dedup = new RequestDedup(this.host);
     try {
       this.host.drain(); // replays the log behind the checkpoint
     } catch (error) {

@@ -14,6 +14,7 @@ export interface PrepareContext {
   readonly timeMs: number;
   readonly sessionId: number;
   readonly maxDataBytes: number;
+  readonly requestId?: string | undefined;
 }
 
 export type Prepared =
@@ -25,7 +26,7 @@ export function prepareWrite(ops: readonly WriteOp[], multi: boolean, ctx: Prepa
     const error = checkOp(ops[i]!, ctx);
     if (error) return { ok: false, failedOp: i, error };
   }
-  const txn = { type: 'write' as const, ops, multi, sessionId: ctx.sessionId };
+  const txn = { type: 'write' as const, ops, multi, sessionId: ctx.sessionId, ...(ctx.requestId === undefined ? {} : { requestId: ctx.requestId }) };
   return { ok: true, envelope: { timeMs: ctx.timeMs, txn } };
 }
 

@@ -31,6 +31,11 @@ export type Txn =
       readonly ops: readonly WriteOp[];
       readonly multi: boolean;
       readonly sessionId: number;
+      /**
+       * The client's id for this request (Zk-Request-Id), if it gave one: a retry with the same
+       * id, through any node, gets the first answer instead of being applied again.
+       */
+      readonly requestId?: string;
     }
   /** Server cleanup of a container or TTL node; re-checked at apply, so a stale one is a no-op. */
   | { readonly type: 'reap'; readonly path: string; readonly czxid: number }

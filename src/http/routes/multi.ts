@@ -12,7 +12,7 @@ import { readBody } from '../body.ts';
 import { badRequest, errorBody, errorResponse } from '../errors.ts';
 import { sessionOf } from '../session-context.ts';
 import { decodeData, encodeData, parseEncoding, statJson } from '../values.ts';
-import { commitWrite } from '../writes.ts';
+import { commitWrite, requestIdOf } from '../writes.ts';
 
 const WRITE_OPS = ['create', 'delete', 'setData', 'check'] as const;
 const READ_OPS = ['getData', 'getChildren'] as const;
@@ -92,7 +92,7 @@ export function multiRoutes(deps: AppDeps): Hono {
     if (reads > 0 && reads < raw.length) throw badRequest('a multi is either all reads or all writes');
     if (reads > 0) return c.json({ results: raw.map((op) => readOp(deps, op)) });
     const ops = raw.map(toWriteOp);
-    const outcome = await commitWrite(deps, ops, true, sessionOf(c, deps));
+    const outcome = await commitWrite(deps, ops, true, sessionOf(c, deps), requestIdOf(c));
     if (!outcome.ok) {
       return errorResponse(c, outcome.error, { failedOp: outcome.failedOp, results: opResults(ops, outcome.failedOp, outcome.error) });
     }

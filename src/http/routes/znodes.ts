@@ -8,7 +8,7 @@ import { badRequest, errorResponse, RequestRejected } from '../errors.ts';
 import { readBody } from '../body.ts';
 import { requireSession, sessionOf } from '../session-context.ts';
 import { encodeData, expectedVersion, parseBoolean, parseEncoding, statJson } from '../values.ts';
-import { commitWrite } from '../writes.ts';
+import { commitWrite, requestIdOf } from '../writes.ts';
 import { locationOf, requestedPath, znodePath } from '../znode-path.ts';
 
 const ZNODES = '/v1/znodes';
@@ -96,7 +96,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
     const ttlMs = parseTtl(c.req.query('ttl'));
     const session = sessionOf(c, deps);
     const data = await readBody(c, deps.config.maxDataBytes);
-    const outcome = await commitWrite(deps, [{ type: 'create', path, data, mode, ttlMs }], false, session);
+    const outcome = await commitWrite(deps, [{ type: 'create', path, data, mode, ttlMs }], false, session, requestIdOf(c));
     if (!outcome.ok) return errorResponse(c, outcome.error);
     const result = outcome.results[0]!;
     if (result.type !== 'create') throw new Error('create answered with another op');
@@ -111,7 +111,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
     const version = expectedVersion(c.req.query('version'), c.req.header('if-match'), path);
     const session = sessionOf(c, deps);
     const data = await readBody(c, deps.config.maxDataBytes);
-    const outcome = await commitWrite(deps, [{ type: 'setData', path, data, version }], false, session);
+    const outcome = await commitWrite(deps, [{ type: 'setData', path, data, version }], false, session, requestIdOf(c));
     if (!outcome.ok) return errorResponse(c, outcome.error);
     const result = outcome.results[0]!;
     if (result.type !== 'setData') throw new Error('setData answered with another op');
@@ -124,7 +124,7 @@ export function znodeRoutes(deps: AppDeps): Hono {
   const remove = async (c: Context) => {
     const path = znodePath(c, ZNODES);
     const version = expectedVersion(c.req.query('version'), c.req.header('if-match'), path);
-    const outcome = await commitWrite(deps, [{ type: 'delete', path, version }], false, sessionOf(c, deps));
+    const outcome = await commitWrite(deps, [{ type: 'delete', path, version }], false, sessionOf(c, deps), requestIdOf(c));
     if (!outcome.ok) return errorResponse(c, outcome.error);
     return c.body(null, 204);
   };

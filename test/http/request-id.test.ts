@@ -1,0 +1,64 @@
+/** Zk-Request-Id: a write retried with the same id is applied once and answered as the first time. */
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { startTestNode, type TestNode } from '../support/test-node.ts';
+
+let t: TestNode;
+beforeEach(() => {
+  t = startTestNode();
+});
+afterEach(async () => {
+  await t.close();
+});
+
+const withId = (id: string) => ({ 'Zk-Request-Id': id });
+
+describe('Zk-Request-Id', () => {
+  it('answers a retried create as the first attempt, instead of NODEEXISTS', async () => {
+    const first = await t.request('POST', '/v1/znodes/once', { body: 'x', headers: withId('client-1/1') });
+    const retry = await t.request('POST', '/v1/znodes/once', { body: 'x', headers: withId('client-1/1') });
+    expect(first.status).toBe(201);
+    expect(retry.status).toBe(201);
+    expect(retry.body).toEqual(first.body);
+  });
+
+  it('creates one sequential node for a retried sequential create', async () => {
+    const first = await t.request('POST', '/v1/znodes/job-?mode=persistent_sequential', { body: '', headers: withId('q-7') });
+    const retry = await t.request('POST', '/v1/znodes/job-?mode=persistent_sequential', { body: '', headers: withId('q-7') });
+    expect(retry.body.path).toBe(first.body.path);
+    expect((await t.request('GET', '/v1/children')).body.children.filter((c: string) => c.startsWith('job-'))).toHaveLength(1);
+  });
+
+  it('applies a retried setData once: the version moves by one', async () => {
+    await t.request('POST', '/v1/znodes/v', { body: '' });
+    const [a, b] = await Promise.all([
+      t.request('PUT', '/v1/znodes/v', { body: 'new', headers: withId('set-1') }),
+      t.request('PUT', '/v1/znodes/v', { body: 'new', headers: withId('set-1') }),
+    ]);
+    expect(a.body.stat).toEqual(b.body.stat);
+    expect((await t.request('GET', '/v1/stat/v')).body.stat.version).toBe(1);
+  });
+
+  it('answers a retried multi with the first result, even after later writes', async () => {
+    const ops = { ops: [{ op: 'create', path: '/m1' }, { op: 'create', path: '/m2' }] };
+    const first = await t.request('POST', '/v1/multi', { body: ops, headers: withId('multi-1') });
+    await t.request('DELETE', '/v1/znodes/m2');
+    const retry = await t.request('POST', '/v1/multi', { body: ops, headers: withId('multi-1') });
+    expect(retry.status).toBe(200);
+    expect(retry.body).toEqual(first.body);
+    expect((await t.request('GET', '/v1/znodes/m2')).status).toBe(404);
+  });
+
+  it('applies writes with different ids separately', async () => {
+    await t.request('POST', '/v1/znodes/d', { body: '' });
+    await t.request('PUT', '/v1/znodes/d', { body: '1', headers: withId('a') });
+    await t.request('PUT', '/v1/znodes/d', { body: '2', headers: withId('b') });
+    expect((await t.request('GET', '/v1/stat/d')).body.stat.version).toBe(2);
+  });
+
+  it.each([['has space'], ['x'.repeat(129)], ['tab\there']])('refuses a malformed id with 400 BADARGUMENTS: %j', async (id) => {
+    const res = await t.request('POST', '/v1/znodes/bad', { body: '', headers: withId(id) });
+    expect(res.status).toBe(400);
+    expect(res.body.code).toBe('BADARGUMENTS');
+    expect((await t.request('GET', '/v1/znodes/bad')).status).toBe(404);
+  });
+});

@@ -2,7 +2,8 @@
  * Any node takes any request: a write that reaches a follower is forwarded to the leader's HTTP
  * API as it came (the leader prepares it against the latest state), and the leader's answer is
  * relayed once this node has applied it too, so the client's next read here sees its write.
- * Reads, streams and watch registrations stay local.
+ * Watches are replicated, so setting one is a write too: a read with watch=true, addWatch and
+ * removeWatches go to the leader. Other reads and the streams stay local.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { zkError } from '../core/errors.ts';
@@ -16,7 +17,9 @@ const WRITES: Array<[RegExp, readonly string[]]> = [
   [/^\/v1\/sessions\/?$/, ['POST']],
   [/^\/v1\/sessions\/[^/]+\/?$/, ['DELETE']],
   [/^\/v1\/sessions\/[^/]+\/keepalive\/?$/, ['POST']],
+  [/^\/v1\/sessions\/[^/]+\/watches\/?$/, ['POST', 'DELETE']],
 ];
+const WATCHED_READ = /^\/v1\/(znodes|stat|children)(\/|$)/;
 
 /** Marks a forwarded request, so a node that is no longer leader answers it rather than forwarding again. */
 export const FORWARDED_HEADER = 'zk-forwarded-by';
@@ -25,14 +28,15 @@ const FORWARD_TIMEOUT_MS = 10_000;
 const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'origin', FORWARDED_HEADER]);
 const RELAYED = ['content-type', 'retry-after', 'location', 'etag'];
 
-export function isWrite(method: string, pathname: string): boolean {
+export function isWrite(method: string, pathname: string, watch: boolean): boolean {
+  if (watch && (method === 'GET' || method === 'HEAD') && WATCHED_READ.test(pathname)) return true;
   return WRITES.some(([pattern, methods]) => methods.includes(method) && pattern.test(pathname));
 }
 
 export function forwardWrites(deps: AppDeps, urlPath: (c: Context) => string): MiddlewareHandler {
   return async function forwardToLeader(c, next) {
     const { node } = deps;
-    if (!node.peers.clustered || !isWrite(c.req.method, urlPath(c))) return next();
+    if (!node.peers.clustered || !isWrite(c.req.method, urlPath(c), c.req.query('watch') === 'true')) return next();
     const status = node.host.status();
     if (status.role === 'leader') return next();
     if (c.req.header(FORWARDED_HEADER) !== undefined) {

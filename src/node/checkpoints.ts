@@ -5,6 +5,7 @@
  */
 import type { LogStore } from '../core/consensus/types.ts';
 import type { SessionRecord } from '../core/session/session-table.ts';
+import type { WatchRecord } from '../core/watch/watch-registry.ts';
 import type { Znode } from '../core/tree/znode.ts';
 import type { CheckpointMeta, CheckpointStore } from '../storage/checkpoint-store.ts';
 
@@ -15,6 +16,7 @@ export interface CheckpointImage {
   readonly zxid: number;
   readonly nodes: readonly Znode[];
   readonly sessions: readonly SessionRecord[];
+  readonly watches: readonly WatchRecord[];
 }
 
 /** Where a host finds the checkpoint its log was compacted behind, and keeps one from the leader. */
@@ -41,7 +43,9 @@ export class StoredCheckpoints implements CheckpointSource {
     if (this.cached?.index === index) return this.cached;
     const meta: CheckpointMeta | undefined = this.store.current();
     if (!meta || meta.index !== index) return undefined;
-    this.cached = { index, term: meta.term, zxid: meta.zxid, nodes: [...this.store.nodes(meta)], sessions: this.store.sessions(meta) };
+    this.cached = { index, term: meta.term, zxid: meta.zxid, nodes: [...this.store.nodes(meta)], sessions: this.store.sessions(meta),
+      watches: this.store.watches(meta),
+    };
     return this.cached;
   }
 

@@ -82,6 +82,10 @@ export class CorralNode {
     }
     this.host.onApplied(() => this.checkpointer.maybeStart());
     this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
+    if (this.peers.clustered) {
+      this.sessions.relayTouchesTo((ids) => this.peers.sendTouches(ids));
+      this.peers.onTouches((ids) => this.sessions.touchedElsewhere(ids));
+    }
     deps.logger.info({
       event: 'recovered', checkpointZxid: latest?.zxid ?? 0, replayed: log.size(), znodes: tree.size,
       appliedZxid: tree.appliedZxid, ms: deps.nowMs() - started,
@@ -157,7 +161,7 @@ function recoverState(db: SqliteDb) {
     const checkpoints = new CheckpointStore(db);
     const latest = checkpoints.latest();
     const tree = latest
-      ? new DataTree(checkpoints.nodes(latest), latest.zxid, checkpoints.sessions(latest))
+      ? new DataTree(checkpoints.nodes(latest), latest.zxid, checkpoints.sessions(latest), checkpoints.watches(latest))
       : new DataTree();
     const log = new SqliteLogStore(db, { index: latest?.index ?? 0, term: latest?.term ?? 0 });
     return { checkpoints, latest, tree, log };

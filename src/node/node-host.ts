@@ -287,7 +287,7 @@ export class NodeHost {
     this.received = undefined;
     this.checkpoints.install(image);
     const previous = this.currentTree;
-    this.currentTree = new DataTree(image.nodes, image.zxid, image.sessions);
+    this.currentTree = new DataTree(image.nodes, image.zxid, image.sessions, image.watches);
     // Writes of ours at or below the checkpoint will never be applied here one by one.
     for (const [waiting, waiter] of this.waiters) {
       if (waiting > index) continue;

@@ -14,6 +14,24 @@ const TYPES = new Set<string>([
 
 type WireNode = Omit<Znode, 'data'> & { readonly data: string };
 
+/** Not Raft: a follower telling the leader which sessions it heard from (they must not expire). */
+export interface SessionTouch {
+  readonly type: 'SessionTouch';
+  readonly from: number;
+  readonly to: number;
+  readonly sessions: readonly number[];
+}
+
+/** A SessionTouch, or undefined when `raw` is not one. */
+export function decodeSessionTouch(raw: unknown): SessionTouch | undefined {
+  if (typeof raw !== 'object' || raw === null) return undefined;
+  const m = raw as Record<string, unknown>;
+  if (m['type'] !== 'SessionTouch' || !isCount(m['from']) || !isCount(m['to'])) return undefined;
+  const sessions = m['sessions'];
+  if (!Array.isArray(sessions) || !sessions.every(isCount)) return undefined;
+  return raw as SessionTouch;
+}
+
 export function encodePeerMessage(message: RaftMessage): unknown {
   if (message.type !== 'MsgSnap' || message.checkpoint === undefined) return message;
   const image = message.checkpoint as CheckpointImage;

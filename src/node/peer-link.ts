@@ -8,11 +8,12 @@ import type { RaftMessage } from '../core/consensus/messages.ts';
 import type { Logger } from '../observability/logger.ts';
 import { PeerTransport } from '../transport/peer-transport.ts';
 import type { NodeHost, Transport } from './node-host.ts';
-import { decodePeerMessage, encodePeerMessage } from './peer-codec.ts';
+import { decodePeerMessage, decodeSessionTouch, encodePeerMessage, type SessionTouch } from './peer-codec.ts';
 
 export class PeerLink implements Transport {
   private transport: PeerTransport | undefined;
   private host: NodeHost | undefined;
+  private touchListener: ((sessionIds: readonly number[]) => void) | undefined;
   private readonly connected = new Map<number, boolean>();
 
   constructor(private readonly config: Config, private readonly logger: Logger) {
@@ -41,6 +42,18 @@ export class PeerLink implements Transport {
     for (const message of messages) this.transport?.send(message.to, encodePeerMessage(message));
   }
 
+  /** Tells the leader which sessions this follower heard from. */
+  sendTouches(sessionIds: number[]): void {
+    const leader = this.host?.status().leader ?? 0;
+    if (leader === 0 || leader === this.config.id) return;
+    const touch: SessionTouch = { type: 'SessionTouch', from: this.config.id, to: leader, sessions: sessionIds };
+    this.transport?.send(leader, touch);
+  }
+
+  onTouches(listener: (sessionIds: readonly number[]) => void): void {
+    this.touchListener = listener;
+  }
+
   async start(host: NodeHost): Promise<void> {
     this.host = host;
     await this.transport?.start();
@@ -52,6 +65,11 @@ export class PeerLink implements Transport {
   }
 
   private received(from: number, raw: unknown): void {
+    const touch = decodeSessionTouch(raw);
+    if (touch) {
+      if (touch.from === from) this.touchListener?.(touch.sessions);
+      return;
+    }
     const message = decodePeerMessage(raw);
     if (!message || message.from !== from || message.to !== this.config.id) {
       this.logger.warn({ event: 'peer-message-dropped', peer: from }, 'dropped a peer message of unknown shape or sender');

@@ -3,18 +3,20 @@
  * (the leader's tracker turns silence into an expiry transaction), watches, and each session's
  * outbox of events. Applied transactions drive it: events are routed to outboxes synchronously
  * in the apply step, so an event is queued before any response that reflects its change.
+ * Time, timers and tokens are injected (nowMs, SessionManagerOptions), so the node simulation
+ * runs this very code on its simulated clock.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { zkError, type ZkError } from '../core/errors.ts';
 import type { SessionTable } from '../core/session/session-table.ts';
 import { negotiateTimeout, SessionTracker } from '../core/session/session-tracker.ts';
-import type { ApplyOutput, EventType, SessionEnd } from '../core/tree/results.ts';
-import type { SessionEndReason, Txn } from '../core/tree/txn.ts';
-import { WatchRegistry, type OneShotKind, type PersistentMode, type RemoveType } from '../core/watch/watch-registry.ts';
+import { isWatchResult, type ApplyOutput, type SessionEnd, type WatchResult } from '../core/tree/results.ts';
+import type { SessionEndReason, Txn, WatchRequest } from '../core/tree/txn.ts';
 import type { Logger } from '../observability/logger.ts';
 import { NotCommittedError, type Committed, type NodeHost } from './node-host.ts';
 import { Outbox } from './outbox.ts';
+import { realTimers, type Timers } from './timers.ts';
 
 const ENDED_REMEMBERED_MAX = 10_000;
 const EXPIRIES_PER_ROUND_MAX = 1000;
@@ -26,44 +28,60 @@ export interface OpenedSession {
   readonly token: string;
 }
 
-const hashToken = (token: string) => createHash('sha256').update(token).digest();
+export interface SessionManagerOptions {
+  /** Runs the expiry rounds and forgets ended sessions' outboxes; real unref'd timers by default. */
+  readonly timers?: Timers;
+  /** A new session's secret: unguessable and never repeated. 32 random bytes by default. */
+  readonly newToken?: () => string;
+}
+
+const randomToken = () => randomBytes(32).toString('base64url');
+/** What the log keeps of a token (hex of this digest): never the token itself. */
+export const hashToken = (token: string) => createHash('sha256').update(token).digest();
 
 export class SessionManager {
-  readonly registry: WatchRegistry;
   private readonly tracker = new SessionTracker();
   private readonly outboxes = new Map<number, Outbox>();
   /** Recently ended sessions: why (410 rather than 404), and their token hash for reading the end. */
   private readonly ended = new Map<number, { reason: SessionEndReason; tokenHash: string }>();
   private readonly closing = new Set<number>();
   private opening = 0;
-  private timer: NodeJS.Timeout | undefined;
+  private readonly touched = new Set<number>();
+  private relay: ((sessionIds: number[]) => void) | undefined;
+  /** The term whose leadership granted every session a fresh timeout: expiries are decided in it only. */
+  private grantedTerm: number | undefined;
+  private readonly timers: Timers;
+  private readonly newToken: () => string;
+  private cancelRounds: (() => void) | undefined;
 
   constructor(
     private readonly host: NodeHost,
     private readonly config: Config,
     private readonly nowMs: () => number,
     private readonly logger: Logger,
+    options: SessionManagerOptions = {},
   ) {
-    this.registry = new WatchRegistry(config.maxWatchesPerSession);
+    this.timers = options.timers ?? realTimers;
+    this.newToken = options.newToken ?? randomToken;
     // Sessions recovered from disk: each gets a fresh full timeout, as a new ZooKeeper leader grants.
     for (const s of host.tree.sessions.all()) this.track(s.id, s.timeoutMs, host.appliedZxid);
     host.onApplied((output, zxid) => this.applied(output, zxid));
     host.onCheckpointInstalled((zxid, previous) => this.skipped(zxid, previous.sessions));
     // Only the leader expires sessions; a new leader first grants every one a fresh full timeout.
-    host.onRoleChange((role) => {
-      if (role !== 'leader') return;
-      for (const s of host.tree.sessions.all()) this.tracker.add(s.id, s.timeoutMs, this.nowMs());
+    host.onRoleChange((role, term) => {
+      if (role === 'leader') this.grantFreshTimeouts(term);
     });
   }
 
   start(): void {
     const everyMs = Math.max(10, Math.floor(this.config.tickTimeMs / 2));
-    this.timer = setInterval(() => this.expireRound(), everyMs);
-    this.timer.unref();
+    this.cancelRounds?.();
+    this.cancelRounds = this.timers.every(everyMs, () => this.expireRound());
   }
 
   stop(): void {
-    clearInterval(this.timer);
+    this.cancelRounds?.();
+    this.cancelRounds = undefined;
     for (const outbox of this.outboxes.values()) outbox.wakeAll();
   }
 
@@ -86,7 +104,7 @@ export class SessionManager {
 
   private async openCounted(requestedTimeoutMs: number): Promise<OpenedSession | ZkError> {
     const timeoutMs = negotiateTimeout(requestedTimeoutMs, this.config.tickTimeMs);
-    const token = randomBytes(32).toString('base64url');
+    const token = this.newToken();
     const tokenHash = hashToken(token).toString('hex');
     const committed = await this.submit({ type: 'createSession', timeoutMs, tokenHash });
     if ('code' in committed) return committed;
@@ -130,8 +148,24 @@ export class SessionManager {
     return this.host.tree.sessions.get(id)?.timeoutMs ?? 0;
   }
 
+  /** The session was heard from here (a request, a keepalive, its open stream). */
   keepalive(id: number): void {
     this.tracker.touch(id, this.nowMs());
+    if (this.relay !== undefined && this.host.status().role !== 'leader') this.touched.add(id);
+  }
+
+  /**
+   * Where a follower sends the sessions it heard from, once per expiry round, so the leader (the
+   * only one that expires sessions) counts a client whose stream or requests go to this node.
+   */
+  relayTouchesTo(relay: (sessionIds: number[]) => void): void {
+    this.relay = relay;
+  }
+
+  /** On the leader: sessions a follower heard from. */
+  touchedElsewhere(sessionIds: readonly number[]): void {
+    const now = this.nowMs();
+    for (const id of sessionIds) if (this.host.tree.sessions.get(id)) this.tracker.touch(id, now);
   }
 
   /** Closes the session through the log; resolves once its ephemerals are gone. */
@@ -145,25 +179,22 @@ export class SessionManager {
     return this.outboxes.get(id);
   }
 
-  addWatch(id: number, path: string, kind: OneShotKind): ZkError | undefined {
-    return this.registry.addOneShot(id, path, kind) ? undefined : this.tooManyWatches();
-  }
-
-  addPersistentWatch(id: number, path: string, mode: PersistentMode): ZkError | undefined {
-    return this.registry.addPersistent(id, path, mode) ? undefined : this.tooManyWatches();
-  }
-
-  /** removeWatches: the removal events go on the session's stream. */
-  removeWatches(id: number, path: string, type: RemoveType): ZkError | undefined {
-    const removed = this.registry.remove(id, path, type);
-    if (!removed) return zkError('NOWATCHER', `no ${type} watch on ${path}`, path);
-    const zxid = this.host.appliedZxid;
-    for (const type of removed) this.deliver(id, zxid, type, path);
-    return undefined;
-  }
-
-  private tooManyWatches(): ZkError {
-    return zkError('THROTTLEDOP', `a session holds at most ${this.config.maxWatchesPerSession} watches`);
+  /**
+   * Sets or removes watches through the log (watches are replicated, so any node can serve the
+   * session's stream): a watched read answers as of its transaction, atomically with its watch;
+   * removal events go on the session's stream. The per-session limit is the leader's check.
+   */
+  async watch(id: number, request: WatchRequest): Promise<WatchResult | ZkError> {
+    const kind = request.op === 'addWatch' ? request.mode : request.op === 'getChildren' ? 'child' : 'data';
+    const { watches } = this.host.tree;
+    if (request.op !== 'removeWatches' && watches.count(id) >= this.config.maxWatchesPerSession && !watches.holds(id, kind, request.path)) {
+      return zkError('THROTTLEDOP', `a session holds at most ${this.config.maxWatchesPerSession} watches`);
+    }
+    const committed = await this.submit({ type: 'watch', sessionId: id, request });
+    if ('code' in committed) return committed;
+    const { result } = committed;
+    if (!result || !isWatchResult(result)) return zkError('SYSTEMERROR', 'a watch txn gave no watch result');
+    return result;
   }
 
   /**
@@ -177,19 +208,14 @@ export class SessionManager {
     this.outboxes.set(id, outbox);
   }
 
-  private deliver(sessionId: number, zxid: number, type: EventType, path: string): void {
-    this.outboxes.get(sessionId)?.push(zxid, 'watch', { type, path, zxid: String(zxid) });
-  }
 
   private applied(output: ApplyOutput, zxid: number): void {
     if (output.result && 'sessionId' in output.result && output.result.ok && !output.sessionEnd) {
       const record = this.host.tree.sessions.get(output.result.sessionId);
       if (record) this.track(record.id, record.timeoutMs);
     }
-    if (output.events.length > 0) {
-      for (const { sessionId, event } of this.registry.route(output.events)) {
-        this.deliver(sessionId, zxid, event.type, event.path);
-      }
+    for (const { sessionId, event } of output.deliveries ?? []) {
+      this.outboxes.get(sessionId)?.push(zxid, 'watch', { type: event.type, path: event.path, zxid: String(zxid) });
     }
     if (output.sessionEnd) this.end(output.sessionEnd, zxid);
   }
@@ -199,12 +225,11 @@ export class SessionManager {
     const outbox = this.outboxes.get(sessionId);
     outbox?.push(zxid, 'session', { state: reason, zxid: String(zxid) });
     if (outbox) outbox.ended = true;
-    this.registry.removeSession(sessionId);
     this.tracker.remove(sessionId);
     this.ended.set(sessionId, { reason, tokenHash });
     if (this.ended.size > ENDED_REMEMBERED_MAX) this.ended.delete(this.ended.keys().next().value!);
     // Keep the outbox a while so a stream that reconnects can still read the end.
-    setTimeout(() => this.outboxes.delete(sessionId), ENDED_OUTBOX_KEPT_MS).unref();
+    this.timers.after(ENDED_OUTBOX_KEPT_MS, () => this.outboxes.delete(sessionId));
     this.logger.info({ event: 'session-ended', sessionId, reason, zxid }, 'session ended');
   }
 
@@ -222,8 +247,22 @@ export class SessionManager {
     for (const s of sessions.all()) if (!this.outboxes.has(s.id)) this.track(s.id, s.timeoutMs, zxid);
   }
 
+  private grantFreshTimeouts(term: number): void {
+    this.grantedTerm = term;
+    for (const s of this.host.tree.sessions.all()) this.tracker.add(s.id, s.timeoutMs, this.nowMs());
+  }
+
   private expireRound(): void {
-    if (this.host.status().role !== 'leader') return;
+    const { role, term } = this.host.status();
+    if (role !== 'leader') {
+      if (this.touched.size > 0) this.relay?.([...this.touched]);
+      this.touched.clear();
+      return;
+    }
+    // The core can lead before the host loop has told the listeners (the node simulation's slow
+    // disks hold it for ticks: seed 166), or lead again in a later term with no role change seen
+    // between. Either way the deadlines are not fresh ones of this term: grant them first.
+    if (term !== this.grantedTerm) return this.grantFreshTimeouts(term);
     for (const id of this.tracker.expired(this.nowMs(), EXPIRIES_PER_ROUND_MAX)) {
       if (this.closing.has(id)) continue;
       this.closing.add(id);

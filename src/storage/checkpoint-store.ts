@@ -5,6 +5,7 @@
  * leaves an incomplete one that the next start removes.
  */
 import type { SessionRecord } from '../core/session/session-table.ts';
+import { isWatchKind, type WatchRecord } from '../core/watch/watch-registry.ts';
 import type { NodeKind, Znode } from '../core/tree/znode.ts';
 import { crc32, crc32Bytes } from './crc32.ts';
 import { StorageCorruptError, type SqliteDb } from './database.ts';
@@ -85,8 +86,19 @@ export class CheckpointStore {
     return rows;
   }
 
-  /** Starts a checkpoint: its metadata and the (few) session records, in one transaction. */
-  begin(meta: Omit<CheckpointMeta, 'gen'>, sessions: readonly SessionRecord[], nowMs: number): number {
+  /** The watches set at the checkpoint. */
+  watches(meta: CheckpointMeta): WatchRecord[] {
+    const rows = this.db
+      .prepare('SELECT session_id AS sessionId, kind, path FROM checkpoint_watches WHERE gen = ?')
+      .all(meta.gen) as Array<{ sessionId: number; kind: string; path: string }>;
+    return rows.map((r) => {
+      if (!isWatchKind(r.kind)) throw new StorageCorruptError(`checkpoint ${meta.gen} has a watch of unknown kind ${r.kind}`);
+      return { sessionId: r.sessionId, kind: r.kind, path: r.path };
+    });
+  }
+
+  /** Starts a checkpoint: its metadata and the session and watch records, in one transaction. */
+  begin(meta: Omit<CheckpointMeta, 'gen'>, sessions: readonly SessionRecord[], nowMs: number, watches: readonly WatchRecord[] = []): number {
     return this.db.transaction(() => {
       const result = this.db
         .prepare('INSERT INTO checkpoints (idx, term, zxid, node_count, complete, created_ms) VALUES (?, ?, ?, ?, 0, ?)')
@@ -94,6 +106,8 @@ export class CheckpointStore {
       const gen = Number(result.lastInsertRowid);
       const insert = this.db.prepare('INSERT INTO checkpoint_sessions (gen, id, timeout_ms, token_hash) VALUES (?, ?, ?, ?)');
       for (const s of sessions) insert.run(gen, s.id, s.timeoutMs, s.tokenHash);
+      const watch = this.db.prepare('INSERT OR IGNORE INTO checkpoint_watches (gen, session_id, kind, path) VALUES (?, ?, ?, ?)');
+      for (const w of watches) watch.run(gen, w.sessionId, w.kind, w.path);
       return gen;
     })();
   }
@@ -124,13 +138,15 @@ export class CheckpointStore {
    * `alsoRun` (the log restarting after it); older ones are retired for pruneChunk to delete.
    */
   writeWhole(
-    image: { index: number; term: number; zxid: number; nodes: readonly Znode[]; sessions: readonly SessionRecord[] },
+    image: {
+      index: number; term: number; zxid: number; nodes: readonly Znode[]; sessions: readonly SessionRecord[]; watches: readonly WatchRecord[];
+    },
     nowMs: number,
     alsoRun: () => void,
   ): number {
     return this.db.transaction(() => {
-      const { index, term, zxid, nodes, sessions } = image;
-      const gen = this.begin({ index, term, zxid, nodeCount: nodes.length }, sessions, nowMs);
+      const { index, term, zxid, nodes, sessions, watches } = image;
+      const gen = this.begin({ index, term, zxid, nodeCount: nodes.length }, sessions, nowMs, watches);
       this.writeChunk(gen, nodes);
       this.complete(gen, alsoRun);
       return gen;
@@ -154,6 +170,7 @@ export class CheckpointStore {
     this.db.transaction(() => {
       this.db.prepare('DELETE FROM checkpoint_nodes WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoint_sessions WHERE gen = ?').run(gen);
+      this.db.prepare('DELETE FROM checkpoint_watches WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoints WHERE gen = ?').run(gen);
     })();
   }

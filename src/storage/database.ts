@@ -17,7 +17,9 @@ export class StorageCorruptError extends Error {
   override readonly name = 'StorageCorruptError';
 }
 
-const SCHEMA_VERSION = 1;
+/** 2 added checkpoint_watches (watches became replicated state); a version 1 file is upgraded in place. */
+const SCHEMA_VERSION = 2;
+const UPGRADABLE = new Set([1]);
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -32,6 +34,9 @@ CREATE TABLE IF NOT EXISTS checkpoint_nodes (
 CREATE TABLE IF NOT EXISTS checkpoint_sessions (
   gen INTEGER NOT NULL, id INTEGER NOT NULL, timeout_ms INTEGER NOT NULL, token_hash TEXT NOT NULL,
   PRIMARY KEY (gen, id)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoint_watches (
+  gen INTEGER NOT NULL, session_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
+  PRIMARY KEY (gen, session_id, kind, path)) WITHOUT ROWID;
 `;
 
 export function openDatabase(file: string): SqliteDb {
@@ -47,7 +52,9 @@ export function openDatabase(file: string): SqliteDb {
     db.exec(SCHEMA);
     const row = db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get() as { value: string } | undefined;
     if (!row) db.prepare(`INSERT INTO meta (key, value) VALUES ('schema', ?)`).run(String(SCHEMA_VERSION));
-    else if (Number(row.value) !== SCHEMA_VERSION) {
+    else if (UPGRADABLE.has(Number(row.value))) {
+      db.prepare(`UPDATE meta SET value = ? WHERE key = 'schema'`).run(String(SCHEMA_VERSION));
+    } else if (Number(row.value) !== SCHEMA_VERSION) {
       throw new StorageCorruptError(`${file}: schema version ${row.value}, this build reads ${SCHEMA_VERSION}`);
     }
     return db;

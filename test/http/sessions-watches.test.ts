@@ -18,7 +18,7 @@ afterEach(async () => {
 
 const put = (path: string, data = 'x') => call(t, 'PUT', `/v1/znodes${path}`, { body: data });
 const create = (path: string) => call(t, 'POST', `/v1/znodes${path}`, { body: '' });
-const watchCount = () => t.node.sessions.registry.count(Number(s.id));
+const watchCount = () => t.node.host.tree.watches.count(Number(s.id));
 const addWatch = (body: object, who = s) => call(t, 'POST', `/v1/sessions/${who.id}/watches`, { body, headers: as(who) });
 const removeWatches = (query: string, who = s) => call(t, 'DELETE', `/v1/sessions/${who.id}/watches?${query}`, { headers: as(who) });
 

@@ -194,3 +194,42 @@ describe('CheckpointStore', () => {
     expect(() => [...store.nodes(latest)]).toThrow(StorageCorruptError);
   });
 });
+
+describe('checkpoint watches', () => {
+  it('keeps the watches set at the checkpoint, and retires them with it', () => {
+    const watches = [
+      { sessionId: 7, kind: 'data' as const, path: '/app' },
+      { sessionId: 7, kind: 'persistent_recursive' as const, path: '/' },
+      { sessionId: 9, kind: 'child' as const, path: '/app' },
+    ];
+    const gen = store.begin({ index: 5, term: 1, zxid: 4294967301, nodeCount: 0 }, [], 1, watches);
+    store.complete(gen, () => undefined);
+    const meta = store.latest()!;
+    expect(store.watches(meta)).toEqual(expect.arrayContaining(watches));
+    expect(store.watches(meta)).toHaveLength(3);
+    const next = store.begin({ index: 9, term: 1, zxid: 4294967305, nodeCount: 0 }, [], 2, []);
+    store.complete(next, () => undefined);
+    while (store.pruneChunk(next, 100) > 0);
+    expect(store.watches(store.latest()!)).toEqual([]);
+    expect(db.prepare('SELECT count(*) AS n FROM checkpoint_watches').get()).toEqual({ n: 0 });
+  });
+
+  it('refuses a watch of unknown kind as corruption', () => {
+    const gen = store.begin({ index: 5, term: 1, zxid: 4294967301, nodeCount: 0 }, [], 1, []);
+    db.prepare('INSERT INTO checkpoint_watches (gen, session_id, kind, path) VALUES (?, 1, ?, ?)').run(gen, 'sometimes', '/a');
+    store.complete(gen, () => undefined);
+    expect(() => store.watches(store.latest()!)).toThrow(StorageCorruptError);
+  });
+
+  it('upgrades a version 1 file (before watches were replicated) in place', () => {
+    db.prepare(`UPDATE meta SET value = '1' WHERE key = 'schema'`).run();
+    db.exec('DROP TABLE checkpoint_watches');
+    db.close();
+    db = openDatabase(file);
+    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '2' });
+    store = new CheckpointStore(db);
+    const gen = store.begin({ index: 1, term: 1, zxid: 4294967297, nodeCount: 0 }, [], 1, [{ sessionId: 1, kind: 'data', path: '/' }]);
+    store.complete(gen, () => undefined);
+    expect(store.watches(store.latest()!)).toHaveLength(1);
+  });
+});

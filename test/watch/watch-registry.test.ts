@@ -12,7 +12,7 @@ let h: Harness;
 let registry: WatchRegistry;
 beforeEach(() => {
   h = new Harness();
-  registry = new WatchRegistry(LIMIT);
+  registry = new WatchRegistry([], LIMIT);
 });
 
 /** Applies `ops` (as one txn) and routes its events; returns what each session got as "Type path". */
@@ -234,7 +234,7 @@ describe('WatchRegistry.removeSession', () => {
 
 describe('WatchRegistry per-session limit', () => {
   it('refuses a watch past the limit, counting duplicates once and every kind alike', () => {
-    const small = new WatchRegistry(2);
+    const small = new WatchRegistry([], 2);
     expect(small.addOneShot(1, '/a', 'data')).toBe(true);
     expect(small.addPersistent(1, '/b', 'persistent')).toBe(true);
     expect(small.addOneShot(1, '/a', 'data')).toBe(true);
@@ -245,7 +245,7 @@ describe('WatchRegistry per-session limit', () => {
   });
 
   it('makes room again once a one-shot watch has fired or been removed', () => {
-    const small = new WatchRegistry(1);
+    const small = new WatchRegistry([], 1);
     h.ok(createOp('/a'));
     small.addOneShot(1, '/a', 'data');
     expect(small.addOneShot(1, '/b', 'data')).toBe(false);

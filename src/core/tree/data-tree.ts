@@ -8,7 +8,9 @@
  */
 import { assert, assertNever, zkError } from '../errors.ts';
 import { SessionTable, type SessionRecord } from '../session/session-table.ts';
+import { WatchRegistry, type Delivery, type WatchRecord } from '../watch/watch-registry.ts';
 import { applyOp, applyReap } from './ops.ts';
+import { applyWatchRequest } from './watch-ops.ts';
 import { nameOf, parentOf } from './path.ts';
 import type { ApplyOutput, SessionResult, TreeEvent } from './results.ts';
 import type { SessionEndReason, TxnEnvelope, WriteOp } from './txn.ts';
@@ -32,6 +34,8 @@ function systemNode(path: string): Znode {
 export class DataTree {
   /** Open sessions and the ephemerals each owns: replicated state like the nodes. */
   readonly sessions: SessionTable;
+  /** Every session's watches: replicated too, so every replica routes events alike. */
+  readonly watches: WatchRegistry;
   private readonly nodes = new Map<string, Znode>();
   private readonly children = new Map<string, Set<string>>();
   /** Container and TTL nodes: the only candidates for server-side cleanup. */
@@ -40,8 +44,9 @@ export class DataTree {
   private undo: Array<() => void> | undefined;
   private lastZxid = 0;
 
-  constructor(nodes?: Iterable<Znode>, lastZxid = 0, sessions: Iterable<SessionRecord> = []) {
+  constructor(nodes?: Iterable<Znode>, lastZxid = 0, sessions: Iterable<SessionRecord> = [], watches: Iterable<WatchRecord> = []) {
     this.sessions = new SessionTable(sessions);
+    this.watches = new WatchRegistry(watches);
     for (const node of nodes ?? SYSTEM_PATHS.map(systemNode)) this.insert(node);
     this.lastZxid = lastZxid;
     for (const path of SYSTEM_PATHS) assert(this.nodes.has(path), `tree lacks ${path}`);
@@ -49,6 +54,7 @@ export class DataTree {
     for (const node of this.nodes.values()) {
       if (node.kind === 'ephemeral') assert(this.sessions.get(node.ephemeralOwner), `${node.path} has no session`);
     }
+    for (const w of this.watches.all()) assert(this.sessions.get(w.sessionId), `a watch on ${w.path} has no session`);
   }
 
   /** The zxid of the last transaction applied. */
@@ -88,10 +94,23 @@ export class DataTree {
     return [...this.nodes.values()];
   }
 
-  /** Applies one committed transaction at `zxid`. Deterministic; never throws on client input. */
+  /**
+   * Applies one committed transaction at `zxid`: its result, its events, and which sessions'
+   * watches they fire (one-shot watches are consumed here). Deterministic; never throws on
+   * client input.
+   */
   apply(zxid: number, envelope: TxnEnvelope): ApplyOutput {
     assert(zxid > this.lastZxid, `zxid ${zxid} not after ${this.lastZxid}`);
     this.lastZxid = zxid;
+    const output = this.applyTxn(zxid, envelope);
+    if (output.events.length === 0) return output;
+    const deliveries = [...(output.deliveries ?? []), ...this.watches.route(output.events)];
+    // A closed session's watches fire on its own ephemerals' deletion first, then go.
+    if (output.sessionEnd) this.watches.removeSession(output.sessionEnd.sessionId);
+    return deliveries.length > 0 ? { ...output, deliveries } : output;
+  }
+
+  private applyTxn(zxid: number, envelope: TxnEnvelope): ApplyOutput {
     const { txn, timeMs } = envelope;
     const events: TreeEvent[] = [];
     switch (txn.type) {
@@ -103,8 +122,19 @@ export class DataTree {
       case 'createSession':
         this.sessions.open({ id: zxid, timeoutMs: txn.timeoutMs, tokenHash: txn.tokenHash });
         return { result: { ok: true, sessionId: zxid }, events };
-      case 'closeSession':
-        return this.closeSession(txn.sessionId, txn.reason, zxid, events);
+      case 'closeSession': {
+        const output = this.closeSession(txn.sessionId, txn.reason, zxid, events);
+        if (output.sessionEnd && events.length === 0) this.watches.removeSession(txn.sessionId);
+        return output;
+      }
+      case 'watch': {
+        if (!this.sessions.get(txn.sessionId)) {
+          return { result: { ok: false, watch: true, error: zkError('SESSIONEXPIRED', `session ${txn.sessionId} has ended`) }, events };
+        }
+        const deliveries: Delivery[] = [];
+        const result = applyWatchRequest(this, this.watches, txn.sessionId, txn.request, zxid, deliveries);
+        return { result, events, deliveries };
+      }
       case 'noop':
         return { events };
       default:

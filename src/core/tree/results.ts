@@ -1,5 +1,6 @@
 /** What applying a transaction produces: a result for the waiting request and watch events. */
 import type { ZkError } from '../errors.ts';
+import type { Delivery } from '../watch/watch-registry.ts';
 import type { Stat } from './znode.ts';
 
 export type OpResult =
@@ -38,13 +39,24 @@ export interface SessionEnd {
   readonly tokenHash: string;
 }
 
+/** A watched read as of its transaction (the node's data and Stat, or its children), or why not. */
+export type WatchResult =
+  | { readonly ok: true; readonly watch: true; readonly stat?: Stat; readonly data?: Uint8Array; readonly children?: readonly string[] }
+  | { readonly ok: false; readonly watch: true; readonly error: ZkError };
+
 export interface ApplyOutput {
   /** Present for client txns; absent for server txns (reap, noop). */
-  readonly result?: WriteResult | SessionResult;
+  readonly result?: WriteResult | SessionResult | WatchResult;
   readonly events: readonly TreeEvent[];
+  /** Which session gets which of the events (and watch-removal events), in order. */
+  readonly deliveries?: readonly Delivery[];
   readonly sessionEnd?: SessionEnd;
 }
 
-export function isWriteResult(result: WriteResult | SessionResult): result is WriteResult {
+export function isWriteResult(result: WriteResult | SessionResult | WatchResult): result is WriteResult {
   return 'results' in result || 'failedOp' in result;
+}
+
+export function isWatchResult(result: WriteResult | SessionResult | WatchResult): result is WatchResult {
+  return 'watch' in result;
 }

@@ -4,6 +4,7 @@
  * DataTree.apply(), which checks state (existence, versions) deterministically, so every replica
  * reaches the same result from the same log.
  */
+import type { PersistentMode, RemoveType } from '../watch/watch-registry.ts';
 import type { CreateMode } from './znode.ts';
 
 export type WriteOp =
@@ -43,8 +44,16 @@ export type Txn =
   | { readonly type: 'createSession'; readonly timeoutMs: number; readonly tokenHash: string }
   /** Ends a session (closed by its client, or expired by the leader) and deletes its ephemerals. */
   | { readonly type: 'closeSession'; readonly sessionId: number; readonly reason: SessionEndReason }
+  /** Sets or removes a session's watches (a watched read reads at apply: atomic with the watch). */
+  | { readonly type: 'watch'; readonly sessionId: number; readonly request: WatchRequest }
   /** A leader's first entry of its term; changes nothing. */
   | { readonly type: 'noop' };
+
+export type WatchRequest =
+  /** A read that sets a one-shot watch: exists and stat set a data watch even on a missing node. */
+  | { readonly op: 'getData' | 'exists' | 'getChildren'; readonly path: string }
+  | { readonly op: 'addWatch'; readonly path: string; readonly mode: PersistentMode }
+  | { readonly op: 'removeWatches'; readonly path: string; readonly watchType: RemoveType };
 
 export type SessionEndReason = 'closed' | 'expired';
 

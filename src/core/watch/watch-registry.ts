@@ -1,7 +1,9 @@
 /**
  * Which session hears about which change: one-shot data and child watches, persistent and
- * persistent-recursive watches, routed per ZooKeeper's trigger table. Per node, not replicated:
- * watches live where the session's stream is. Pure and synchronous.
+ * persistent-recursive watches, routed per ZooKeeper's trigger table. Replicated state, like the
+ * sessions: watches are set and removed by transactions and consumed by applying them, so every
+ * node routes the same events to the same sessions and any node can serve a session's stream.
+ * Pure, synchronous and deterministic (deliveries are ordered by event, then session id).
  *
  * | change on P         | data watch on P | child watch on P | child watch on parent(P) |
  * | create P            | NodeCreated     |                  | NodeChildrenChanged      |
@@ -17,6 +19,20 @@ import { parentOf } from '../tree/path.ts';
 export type OneShotKind = 'data' | 'child';
 export type PersistentMode = 'persistent' | 'persistent_recursive';
 export type RemoveType = 'data' | 'children' | 'any';
+export type WatchKind = OneShotKind | PersistentMode;
+
+/** One registered watch, as a checkpoint stores it. */
+export interface WatchRecord {
+  readonly sessionId: number;
+  readonly path: string;
+  readonly kind: WatchKind;
+}
+
+const KINDS: readonly WatchKind[] = ['data', 'child', 'persistent', 'persistent_recursive'];
+
+export function isWatchKind(value: unknown): value is WatchKind {
+  return (KINDS as readonly unknown[]).includes(value);
+}
 
 export interface Delivery {
   readonly sessionId: number;
@@ -48,7 +64,36 @@ export class WatchRegistry {
   /** Watches per session, for the limit and for cleanup. */
   private readonly bySession = new Map<number, Set<string>>();
 
-  constructor(private readonly maxPerSession: number) {}
+  /** `maxPerSession`: the leader checks its limit before proposing; replicas apply what the log says. */
+  constructor(records: Iterable<WatchRecord> = [], private readonly maxPerSession = Number.POSITIVE_INFINITY) {
+    for (const r of records) {
+      if (r.kind === 'data' || r.kind === 'child') this.addOneShot(r.sessionId, r.path, r.kind);
+      else this.addPersistent(r.sessionId, r.path, r.kind);
+    }
+  }
+
+  /** Every watch, for a checkpoint. */
+  all(): WatchRecord[] {
+    const out: WatchRecord[] = [];
+    for (const [sessionId, keys] of this.bySession) {
+      for (const key of keys) {
+        const space = key.indexOf(' ');
+        out.push({ sessionId, kind: key.slice(0, space) as WatchKind, path: key.slice(space + 1) });
+      }
+    }
+    return out;
+  }
+
+  get size(): number {
+    let n = 0;
+    for (const keys of this.bySession.values()) n += keys.size;
+    return n;
+  }
+
+  /** Whether the session already holds this watch (setting it again changes nothing). */
+  holds(sessionId: number, kind: WatchKind, path: string): boolean {
+    return this.bySession.get(sessionId)?.has(`${kind} ${path}`) ?? false;
+  }
 
   count(sessionId: number): number {
     return this.bySession.get(sessionId)?.size ?? 0;
@@ -127,7 +172,7 @@ export class WatchRegistry {
           if (p === '/') break;
         }
       }
-      for (const sessionId of to) out.push({ sessionId, event });
+      for (const sessionId of [...to].sort((a, b) => a - b)) out.push({ sessionId, event });
     }
     return out;
   }

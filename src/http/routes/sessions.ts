@@ -82,18 +82,20 @@ export function sessionRoutes(deps: AppDeps): Hono {
     if (mode !== 'persistent' && mode !== 'persistent_recursive') {
       throw badRequest('mode must be persistent or persistent_recursive');
     }
-    const error = sessions.addPersistentWatch(id, path, mode);
-    if (error) throw new RequestRejected(error);
+    const result = await sessions.watch(id, { op: 'addWatch', path, mode });
+    if ('code' in result) throw new RequestRejected(result);
+    if (!result.ok) throw new RequestRejected(result.error);
     return c.json({ path, mode }, 201);
   });
 
-  app.delete('/v1/sessions/:id/watches', (c) => {
+  app.delete('/v1/sessions/:id/watches', async (c) => {
     const id = sessionParam(c);
     const path = validPath(c.req.query('path'), 'path');
     const type = c.req.query('type') ?? 'any';
     if (type !== 'data' && type !== 'children' && type !== 'any') throw badRequest('type must be data, children or any');
-    const error = sessions.removeWatches(id, path, type as RemoveType);
-    return error ? errorResponse(c, error) : c.body(null, 204);
+    const result = await sessions.watch(id, { op: 'removeWatches', path, watchType: type as RemoveType });
+    if ('code' in result) return errorResponse(c, result);
+    return result.ok ? c.body(null, 204) : errorResponse(c, result.error);
   });
 
   return app;

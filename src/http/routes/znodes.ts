@@ -3,7 +3,7 @@ import { Hono, type Context } from 'hono';
 import { zkError } from '../../core/errors.ts';
 import { CREATE_MODES, NO_TTL, type CreateMode } from '../../core/tree/znode.ts';
 import type { AppDeps } from '../app-deps.ts';
-import type { OneShotKind } from '../../core/watch/watch-registry.ts';
+import type { Stat } from '../../core/tree/znode.ts';
 import { badRequest, errorResponse, RequestRejected } from '../errors.ts';
 import { readBody } from '../body.ts';
 import { requireSession, sessionOf } from '../session-context.ts';
@@ -37,11 +37,29 @@ function readOptions(c: Context, deps: AppDeps): ReadOptions {
   return { watchFor: watch ? session : 0 };
 }
 
-/** Registers the read's watch in the same turn as the read, so no change can slip between. */
-function watch(deps: AppDeps, options: ReadOptions, path: string, kind: OneShotKind): void {
-  if (options.watchFor === 0) return;
-  const error = deps.node.sessions.addWatch(options.watchFor, path, kind);
-  if (error) throw new RequestRejected(error);
+/** What a read answers from: the node (absent: no stat), its data or its children. */
+interface ReadView {
+  readonly stat?: Stat | undefined;
+  readonly data?: Uint8Array | undefined;
+  readonly children?: readonly string[] | undefined;
+}
+
+/**
+ * The read from this node's tree; with watch=true, the read is a transaction that sets the
+ * watch as it reads (watches are replicated), so no change can slip between the two.
+ */
+async function view(deps: AppDeps, options: ReadOptions, op: 'getData' | 'exists' | 'getChildren', path: string): Promise<ReadView> {
+  if (options.watchFor === 0) {
+    const { tree } = deps.node.host;
+    const stat = tree.stat(path);
+    if (!stat) return {};
+    return { stat, data: tree.get(path)!.data, children: op === 'getChildren' ? tree.childNames(path) : undefined };
+  }
+  const result = await deps.node.sessions.watch(options.watchFor, { op, path });
+  if ('code' in result) throw new RequestRejected(result);
+  if (result.ok) return result;
+  if (result.error.code === 'NONODE') return {};
+  throw new RequestRejected(result.error);
 }
 
 function parseMode(raw: string | undefined): CreateMode {
@@ -58,34 +76,29 @@ function parseTtl(raw: string | undefined): number {
 
 export function znodeRoutes(deps: AppDeps): Hono {
   const app = new Hono();
-  const { tree } = deps.node.host;
 
   // Hono routes HEAD to the GET handler: HEAD is exists (status and ETag alone).
-  const exists = (c: Context) => {
+  const exists = async (c: Context) => {
     const path = znodePath(c, ZNODES);
     const options = readOptions(c, deps);
     // exists sets a data watch whether or not the node is there (it fires on creation).
-    watch(deps, options, path, 'data');
-    const stat = tree.stat(path);
+    const { stat } = await view(deps, options, 'exists', path);
     if (!stat) return c.body(null, 404);
     c.header('ETag', `"${stat.version}"`);
     return c.body(null, 200);
   };
 
-  const getData = (c: Context) => {
+  const getData = async (c: Context) => {
     if (c.req.method === 'HEAD') return exists(c);
     const path = znodePath(c, ZNODES);
     const force = parseEncoding(c.req.query('encoding'));
-    const options = readOptions(c, deps);
-    const node = tree.get(path);
-    if (!node) return noNode(c, path);
-    watch(deps, options, path, 'data');
-    const stat = tree.stat(path)!;
+    const { stat, data } = await view(deps, readOptions(c, deps), 'getData', path);
+    if (!stat || !data) return noNode(c, path);
     c.header('ETag', `"${stat.version}"`);
     if ((c.req.header('accept') ?? '').includes('application/octet-stream')) {
-      return c.body(new Uint8Array(node.data), 200, { 'Content-Type': 'application/octet-stream' });
+      return c.body(new Uint8Array(data), 200, { 'Content-Type': 'application/octet-stream' });
     }
-    return c.json({ path, ...encodeData(node.data, force), stat: statJson(stat) });
+    return c.json({ path, ...encodeData(data, force), stat: statJson(stat) });
   };
   app.get(ZNODES, getData);
   app.get(`${ZNODES}/*`, getData);
@@ -131,22 +144,19 @@ export function znodeRoutes(deps: AppDeps): Hono {
   app.delete(ZNODES, remove);
   app.delete(`${ZNODES}/*`, remove);
 
-  const stat = (c: Context) => {
+  const stat = async (c: Context) => {
     const path = znodePath(c, '/v1/stat');
-    watch(deps, readOptions(c, deps), path, 'data');
-    const s = tree.stat(path);
+    const s = (await view(deps, readOptions(c, deps), 'exists', path)).stat;
     return s ? c.json({ path, stat: statJson(s) }) : noNode(c, path);
   };
   app.get('/v1/stat', stat);
   app.get('/v1/stat/*', stat);
 
-  const children = (c: Context) => {
+  const children = async (c: Context) => {
     const path = znodePath(c, '/v1/children');
-    const options = readOptions(c, deps);
-    const s = tree.stat(path);
-    if (!s) return noNode(c, path);
-    watch(deps, options, path, 'child');
-    return c.json({ path, children: tree.childNames(path), stat: statJson(s) });
+    const { stat: s, children: names } = await view(deps, readOptions(c, deps), 'getChildren', path);
+    if (!s || !names) return noNode(c, path);
+    return c.json({ path, children: names, stat: statJson(s) });
   };
   app.get('/v1/children', children);
   app.get('/v1/children/*', children);

@@ -10,17 +10,26 @@
  * After healing: every host applied through the same index; all trees are equal
  * (nodes with data and Stat, sessions and their ephemerals); sessions and ephemerals agree (an
  * ephemeral's owner is open, a session's ephemerals are its own, an ended session owns
- * nothing); every acknowledged request is in the final log with the result its client got, and
- * its effect is visible unless a later transaction changed that path; and the recorded
- * histories are linearizable (test/linearizability/checker.ts with the model of node-model.ts).
+ * nothing; at most one close of a session succeeds); every acknowledged request is in the final
+ * log with the result its client got, and its effect is visible unless a later transaction
+ * changed that path; and the recorded histories are linearizable (test/linearizability/checker.ts
+ * with the model of node-model.ts), the leader's expiries included.
+ *
+ * Session liveness, decided by the real SessionManager on the leader: once the cluster has
+ * converged (one leader, everyone connected), no session a live client keeps alive expires (before
+ * that, one may: its client could reach no leader for its whole timeout); every other session
+ * (dead clients', and those whose open or close got no answer) expires within its timeout plus
+ * two election timeouts of healing, of the final leader's election, or of its creation, whichever
+ * is last; and at the end the only sessions left are those live clients hold.
  */
-import { indexOf } from '../../src/core/consensus/zxid.ts';
+import { epochOf, indexOf } from '../../src/core/consensus/zxid.ts';
 import type { DataTree } from '../../src/core/tree/data-tree.ts';
 import type { ApplyOutput, OpResult } from '../../src/core/tree/results.ts';
 import type { Txn, TxnEnvelope } from '../../src/core/tree/txn.ts';
 import { checkLinearizable } from '../linearizability/checker.ts';
-import type { NodeCluster, SimNode } from './node-cluster.ts';
+import { MS_PER_TICK, type NodeCluster, type SimNode } from './node-cluster.ts';
 import { historyOf } from './node-history.ts';
+import type { SessionLedger } from './node-sessions.ts';
 import { nodeModel } from './node-model.ts';
 import type { OpRecord, Workload } from './node-workload.ts';
 
@@ -47,6 +56,17 @@ export interface FinalCounts {
   readonly operations: number;
   /** The linearizability search hit its bound: neither proven nor refuted. */
   readonly inconclusive: boolean;
+  /** Sessions acknowledged open; expired by a leader; of those, expired while a live client held them. */
+  readonly opened: number;
+  readonly expired: number;
+  readonly expiredLive: number;
+}
+
+/** When the run healed and when it had converged, in ticks. */
+export interface Phases {
+  readonly healedTick: number;
+  readonly convergedTick: number;
+  readonly electionTicks: number;
 }
 
 const LINEARIZABILITY_MAX_STATES = 400_000;
@@ -68,6 +88,8 @@ export function hashOf(value: unknown): string {
 
 export class NodeChecker {
   private readonly leaderOfTerm = new Map<number, number>();
+  /** The first tick each term's leader was seen leading: its sessions' timeouts start afresh no earlier. */
+  private readonly leaderSeenTick = new Map<number, number>();
   /** The first output applied at each log index, by any host. */
   readonly log = new Map<number, LogEntry>();
   /** Per node, the index its tree is at (applied one by one, or jumped to by a checkpoint). */
@@ -123,11 +145,12 @@ export class NodeChecker {
       const holder = this.leaderOfTerm.get(s.term);
       check(holder === undefined || holder === node.id, `Election safety: n${holder} and n${node.id} both led term ${s.term}`);
       this.leaderOfTerm.set(s.term, node.id);
+      if (!this.leaderSeenTick.has(s.term)) this.leaderSeenTick.set(s.term, cluster.tick);
     }
   }
 
   /** Everything a converged cluster must satisfy; `cluster` is up, connected and idle. */
-  checkFinal(cluster: NodeCluster, workload: Workload): FinalCounts {
+  checkFinal(cluster: NodeCluster, workload: Workload, phases: Phases): FinalCounts {
     check(workload.violations.length === 0, workload.violations.join('; '));
     const nodes = cluster.nodes;
     // Each applied entry was checked against the first host's output for its index as it came.
@@ -149,15 +172,42 @@ export class NodeChecker {
     const tree = nodes[0]!.host!.tree;
     checkClaims(workload.records, this.log);
     const acked = this.checkAcknowledged(workload.records, tree, ended);
-    const history = historyOf(workload.records, workload.reads);
+    this.checkExpiriesDue(workload.sessions);
+    checkLiveness(cluster, workload, phases);
+    const expiries = workload.sessions.expiries;
+    const history = historyOf(workload.records, workload.reads, expiries);
     const result = checkLinearizable(history, nodeModel, { maxStates: LINEARIZABILITY_MAX_STATES, timeoutMs: 60_000 });
     if (result.ok === false) throw new InvariantViolation(`not linearizable: ${result.message}`);
-    return { entries: this.log.size, acked, operations: history.length, inconclusive: result.ok === 'unknown' };
+    return {
+      entries: this.log.size, acked, operations: history.length, inconclusive: result.ok === 'unknown',
+      opened: workload.sessions.owner.size, expired: expiries.length, expiredLive: expiries.filter((e) => e.heldByLive).length,
+    };
   }
 
+  /**
+   * A leader expires a session only once a whole timeout has passed since it began leading (a
+   * fresh timeout for every session), since the session's creation, and since the last keepalive
+   * the session's client sent it while it led.
+   */
+  private checkExpiriesDue(sessions: SessionLedger): void {
+    for (const end of sessions.expiries) {
+      const term = epochOf(end.zxid);
+      const since = { leading: this.leaderSeenTick.get(term) ?? 0, created: sessions.createdTick.get(end.session) ?? 0, keptAlive: sessions.lastKeptAlive(end.session, term, end.proposedTick) };
+      const dueTick = Math.max(since.leading, since.created, since.keptAlive) + sessions.timeoutMs.get(end.session)! / MS_PER_TICK;
+      check(end.proposedTick >= dueTick,
+        `n${this.leaderOfTerm.get(term)}, leader of term ${term}, expired session ${end.session} at t${end.proposedTick}, before its timeout ran out at t${dueTick} (ticks since: ${JSON.stringify(since)})`);
+    }
+  }
+
+  /** Each session's end; a session ends once (a second close finds it gone and fails). */
   private endedSessions(): Map<number, number> {
     const ended = new Map<number, number>();
-    for (const entry of this.log.values()) if (entry.output.sessionEnd) ended.set(entry.output.sessionEnd.sessionId, entry.zxid);
+    for (const entry of this.log.values()) {
+      const end = entry.output.sessionEnd;
+      if (!end) continue;
+      check(!ended.has(end.sessionId), `session ${end.sessionId} ended twice: at zxid ${ended.get(end.sessionId)} and ${entry.zxid}`);
+      ended.set(end.sessionId, entry.zxid);
+    }
     return ended;
   }
 
@@ -205,9 +255,14 @@ export class NodeChecker {
 
 const text = new TextDecoder();
 
-/** A request's unique mark in the log: the data of its first op with data, or its session's token hash. */
+/**
+ * A request's unique mark in the log: the data of its first op with data, its session's token
+ * hash (none when the open was refused before it drew a token), or for a client's close its
+ * session (only the owner closes a session, once; the leader's expiries are nobody's request).
+ */
 function markOf(txn: Txn): string | undefined {
-  if (txn.type === 'createSession') return `token ${txn.tokenHash}`;
+  if (txn.type === 'createSession') return txn.tokenHash === '' ? undefined : `token ${txn.tokenHash}`;
+  if (txn.type === 'closeSession') return txn.reason === 'closed' ? `close ${txn.sessionId}` : undefined;
   if (txn.type !== 'write') return undefined;
   for (const op of txn.ops) if ('data' in op) return `data ${text.decode(op.data)}`;
   return undefined;
@@ -243,6 +298,26 @@ function effectMissing(tree: DataTree, result: OpResult, op: { data: Uint8Array 
       return node && node.czxid < zxid ? `deleted ${result.path} still exists` : undefined;
     default:
       return undefined;
+  }
+}
+
+/** Sessions end as their clients' liveness says (see the header); `cluster` has converged and idled since. */
+function checkLiveness(cluster: NodeCluster, workload: Workload, { healedTick, convergedTick, electionTicks }: Phases): void {
+  const { sessions, clients } = workload;
+  const live = (session: number) => clients[(sessions.owner.get(session) ?? 0) - 1]?.alive === true;
+  const leaderSinceTick = cluster.leaders()[0]!.leaderSinceTick;
+  for (const end of sessions.expiries) {
+    check(!(end.heldByLive && end.tick > convergedTick),
+      `session ${end.session} of live client c${sessions.owner.get(end.session)} expired at t${end.tick} (zxid ${end.zxid}), after the cluster converged at t${convergedTick}`);
+    if (end.heldByLive || end.tick <= healedTick) continue;
+    const from = Math.max(healedTick, leaderSinceTick, sessions.createdTick.get(end.session) ?? 0);
+    const dueTick = from + sessions.timeoutMs.get(end.session)! / MS_PER_TICK + 2 * electionTicks;
+    check(end.tick <= dueTick, `session ${end.session}, kept alive by nobody, expired only at t${end.tick}, due by t${dueTick} (healed t${healedTick}, leader since t${leaderSinceTick})`);
+  }
+  for (const session of cluster.nodes[0]!.host!.tree.sessions.all()) {
+    const owner = sessions.owner.get(session.id);
+    const why = owner === undefined ? 'its open got no answer' : live(session.id) ? `client c${owner} asked to close it` : `client c${owner} died`;
+    check(live(session.id) && clients[owner! - 1]!.sessions.includes(session.id), `session ${session.id} is still open at t${cluster.tick}, though ${why}`);
   }
 }
 

@@ -11,9 +11,15 @@
  * may also strike inside the host's loop, just before or just after it persists a Ready (the
  * store throws; the host fails its waiters and stops, as a dying process would). A restart
  * rebuilds the host from that store: a new DataTree, Raft from applied index 0 and the store's
- * hard state, then host.drain() replays the committed log through the host loop. Each host runs
- * the real Reaper (src/node/reaper.ts) once a tick: the leader proposes container and TTL cleanup.
+ * hard state, then host.drain() replays the committed log through the host loop.
+ *
+ * Each host incarnation also runs the leader's real duties: the Reaper (src/node/reaper.ts), once
+ * a tick, proposes container and TTL cleanup; a SessionManager (src/node/session-manager.ts)
+ * opens, keeps alive and closes sessions, and its expiry rounds (on SimTimers, fired once a tick
+ * after the consensus ticks) turn a session's silence into an expiry transaction on the leader.
+ * Simulated time is `tick × MS_PER_TICK` ms for both; session tokens come from the seed's stream.
  */
+import { defaultConfig, type Config } from '../../src/config.ts';
 import type { RaftMessage } from '../../src/core/consensus/messages.ts';
 import { Raft } from '../../src/core/consensus/raft.ts';
 import type { Entry, HardState, Role } from '../../src/core/consensus/types.ts';
@@ -24,11 +30,21 @@ import type { TxnEnvelope } from '../../src/core/tree/txn.ts';
 import type { CheckpointImage, CheckpointSource } from '../../src/node/checkpoints.ts';
 import { NodeHost } from '../../src/node/node-host.ts';
 import { Reaper } from '../../src/node/reaper.ts';
+import { SessionManager } from '../../src/node/session-manager.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { Metrics } from '../../src/observability/metrics.ts';
 import { MemLogStore } from '../../src/storage/mem-log-store.ts';
 import { Prng } from '../support/prng.ts';
 import { SimNetwork } from './network.ts';
+import { SimTimers, SimTokens } from './node-timers.ts';
+
+/** Simulated milliseconds per tick: the hosts' clock (session deadlines, TTLs, txn times). */
+export const MS_PER_TICK = 100;
+/**
+ * ZooKeeper's tickTime for the sessions: timeouts are negotiated into [2, 20] × 1000 ms, that is
+ * 20 to 200 ticks, two election timeouts at the least.
+ */
+export const SESSION_TICK_TIME_MS = 1000;
 
 export interface NodeClusterOptions {
   readonly seed: number;
@@ -40,6 +56,8 @@ export interface NodeClusterOptions {
   readonly maxPendingWrites: number;
   /** Take a checkpoint and compact the log once it holds this many entries (0: never). */
   readonly checkpointEvery: number;
+  /** Sessions a host holds (tree plus opens in flight) before opens get THROTTLEDOP. */
+  readonly maxSessions: number;
 }
 
 export type CrashPoint = 'before-persist' | 'after-persist' | undefined;
@@ -70,6 +88,10 @@ export interface SimNode {
   host: NodeHost | undefined;
   /** The leader's cleanup duty (container and TTL nodes), run by the host's incarnation. */
   reaper: Reaper | undefined;
+  /** Sessions (opens, keepalives, closes, the leader's expiries) of the host's incarnation. */
+  sessions: SessionManager | undefined;
+  /** The incarnation's timers (session expiry rounds); dropped, pending and all, by a crash. */
+  timers: SimTimers | undefined;
   /** Bumped by every crash and restart: loops and messages of an older one are dropped. */
   incarnation: number;
   restarts: number;
@@ -77,6 +99,8 @@ export interface SimNode {
   slowUntil: number;
   /** The last role the host told its onRoleChange listeners (where leader duties start and stop). */
   toldRole: Role;
+  /** The tick of the host's last change to leader: where it granted every session a fresh timeout. */
+  leaderSinceTick: number;
 }
 
 export interface ClusterHooks {
@@ -131,6 +155,9 @@ export class NodeCluster {
   readonly nodes: SimNode[];
   readonly ids: number[];
   readonly network: SimNetwork;
+  /** Every host's session tokens: one stream, so the workload can tell which token an open got. */
+  readonly tokens: SimTokens;
+  private readonly sessionConfig: Config;
   private runs: ScheduledRun[] = [];
   /** The target's incarnation when each message was sent: a crash loses what was in flight to it. */
   private readonly sentTo = new WeakMap<RaftMessage, number>();
@@ -145,7 +172,15 @@ export class NodeCluster {
     this.ids = Array.from({ length: options.size }, (_, i) => i + 1);
     this.network = new SimNetwork(streamOf(options.seed, 1));
     this.order = streamOf(options.seed, 4);
-    this.nodes = this.ids.map((id) => ({ id, store: new SimLogStore(), checkpoint: undefined, host: undefined, reaper: undefined, incarnation: 0, restarts: 0, slowUntil: 0, toldRole: 'follower' as Role }));
+    this.tokens = new SimTokens(streamOf(options.seed, 5));
+    this.sessionConfig = defaultConfig({
+      tickTimeMs: SESSION_TICK_TIME_MS, maxSessions: options.maxSessions, maxWatchesPerSession: 16, outboxEventsMax: 64,
+      maxPendingWrites: options.maxPendingWrites,
+    });
+    this.nodes = this.ids.map((id) => ({
+      id, store: new SimLogStore(), checkpoint: undefined, host: undefined, reaper: undefined, sessions: undefined, timers: undefined,
+      incarnation: 0, restarts: 0, slowUntil: 0, toldRole: 'follower' as Role, leaderSinceTick: 0,
+    }));
     for (const node of this.nodes) this.boot(node);
   }
 
@@ -169,9 +204,18 @@ export class NodeCluster {
     host.onApplied((output, zxid, envelope) => this.hooks.onApplied(node, output, zxid, envelope));
     host.onCheckpointInstalled((zxid) => this.hooks.onCheckpointInstalled(node, zxid));
     node.toldRole = host.status().role;
-    host.onRoleChange((role) => (node.toldRole = role));
+    host.onRoleChange((role) => {
+      node.toldRole = role;
+      if (role === 'leader') node.leaderSinceTick = this.tick;
+    });
     node.host = host;
-    node.reaper = new Reaper(host, () => this.tick * 100, LOGGER);
+    const nowMs = () => this.tick * MS_PER_TICK;
+    node.reaper = new Reaper(host, nowMs, LOGGER);
+    // Made before a restart's replay (CorralNode makes it after): the replayed sessions are then
+    // tracked as they are applied rather than as recovered, with the same fresh deadlines.
+    node.timers = new SimTimers(nowMs);
+    node.sessions = new SessionManager(host, this.sessionConfig, nowMs, LOGGER, { timers: node.timers, newToken: () => this.tokens.next() });
+    node.sessions.start();
   }
 
   /** The node's durable checkpoint, as a host sends and installs it. */
@@ -231,6 +275,8 @@ export class NodeCluster {
     if (!node.host) return;
     node.host = undefined;
     node.reaper = undefined;
+    node.sessions = undefined;
+    node.timers = undefined;
     this.crashes++;
     node.store.crashPoint = undefined;
     node.incarnation++;
@@ -253,10 +299,11 @@ export class NodeCluster {
     this.hooks.trace(`t${this.tick} restart n${id} last=${s.lastIndex} commit=${s.commitIndex} term=${s.term} applied=${s.appliedIndex}`);
   }
 
-  /** One consensus tick on every running host (a cut-off node keeps its own clock), then cleanup rounds. */
+  /** One consensus tick on every running host (a cut-off node keeps its own clock), then leader duties. */
   tickHosts(): void {
     for (const node of this.up()) this.guard(node, () => node.host!.tick());
     for (const node of this.up()) node.reaper!.round();
+    for (const node of this.up()) this.guard(node, () => node.timers!.fire());
   }
 
   private send(messages: readonly RaftMessage[]): void {

@@ -1,8 +1,9 @@
 /**
  * The per-znode history of a node simulation run, for the linearizability checker: each request
  * projected onto the paths it touches (a multi onto each of its ops, all with the request's call
- * and return; a session's close onto every path it ever tried to create an ephemeral at), and
- * each leader read as a zero-duration operation.
+ * and return; a session's close onto every path it ever tried to create an ephemeral at), each
+ * leader read as a zero-duration operation, and so each leader's expiry of a session (a close
+ * that is nobody's request) at its first apply (node-sessions.ts says why that instant).
  *
  * Only the paths of MODELED_PATH are followed (sequential, container and TTL nodes change
  * without a request naming them: the final checks cover those).
@@ -17,7 +18,9 @@ import type { Operation } from '../linearizability/checker.ts';
 import type { OpResult, SessionResult, WriteResult } from '../../src/core/tree/results.ts';
 import type { WriteOp } from '../../src/core/tree/txn.ts';
 import type { NodeInput, NodeOutput } from './node-model.ts';
-import { MODELED_PATH, type OpRecord, type ReadRecord } from './node-workload.ts';
+import { MODELED_PATH } from './node-requests.ts';
+import type { OpRecord, ReadRecord } from './node-workload.ts';
+import type { SessionEndSeen } from './node-sessions.ts';
 import { isSequential } from '../../src/core/tree/znode.ts';
 
 export type NodeOperation = Operation<NodeInput, NodeOutput>;
@@ -84,7 +87,7 @@ function projectClose(record: OpRecord, session: number, attempts: Map<number, S
   return [...(attempts.get(session) ?? [])].map((path) => [{ op: 'closeSession', path, session }, output]);
 }
 
-export function historyOf(records: readonly OpRecord[], reads: readonly ReadRecord[]): NodeOperation[] {
+export function historyOf(records: readonly OpRecord[], reads: readonly ReadRecord[], expiries: readonly SessionEndSeen[]): NodeOperation[] {
   const attempts = ephemeralAttempts(records);
   const history: NodeOperation[] = [];
   for (const record of records) {
@@ -96,6 +99,11 @@ export function historyOf(records: readonly OpRecord[], reads: readonly ReadReco
       : [];
     const ret = record.status === 'done' ? record.ret : Infinity;
     for (const [input, output] of pairs) history.push({ clientId: record.client, input, call: record.call, return: ret, output });
+  }
+  for (const { session, time } of expiries) {
+    for (const path of attempts.get(session) ?? []) {
+      history.push({ clientId: 'leader expiries', input: { op: 'closeSession', path, session }, call: time, return: time, output: { ok: true } });
+    }
   }
   for (const read of reads) {
     history.push({ clientId: `leader n${read.node}`, input: { op: 'read', path: read.path }, call: read.time, return: read.time, output: read.output });

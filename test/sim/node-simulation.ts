@@ -1,10 +1,12 @@
 /**
  * One seeded run of the node simulation: 3 or 5 real node hosts (node-cluster.ts) under a
  * fault phase — partitions, crashes and restarts, slow disks, a lossy, duplicating, reordering
- * network — while clients (node-workload.ts) send requests, then a healed phase (everyone up
- * and connected, no faults, no new requests) that must converge: one leader everyone follows,
- * every host applied the whole log. The cheap checkers run after every event, the rest at the
- * end (node-checkers.ts). Everything is simulated: no timers, no sleeps; one seed replays exactly.
+ * network — while clients (node-workload.ts) send requests, keep their sessions alive and now
+ * and then die, then a healed phase (everyone up and connected, no faults, no new requests; live
+ * clients still send keepalives) that must converge: one leader everyone follows, every host
+ * applied the whole log. It then runs on, converged, long enough for the leader to expire every
+ * session nobody keeps alive. The cheap checkers run after every event, the rest at the end
+ * (node-checkers.ts). Everything is simulated: no real timers, no sleeps; one seed replays exactly.
  */
 import { epochOf } from '../../src/core/consensus/zxid.ts';
 import type { Prng } from '../support/prng.ts';
@@ -16,6 +18,11 @@ import { Workload, type WorkloadOptions } from './node-workload.ts';
 const ELECTION_TICKS = 10;
 export const FAULT_TICKS = 200;
 const CONVERGE_TICKS_MAX = 40 * ELECTION_TICKS;
+/**
+ * Ticks run once converged: what is in flight plays out, and the longest session timeout (40
+ * ticks) plus the expiry bound of node-checkers.ts (2 election timeouts) passes.
+ */
+const CONVERGED_TICKS = 7 * ELECTION_TICKS;
 const TRACE_LINES_MAX = 80;
 
 export interface NodeRunSummary extends FinalCounts {
@@ -27,6 +34,8 @@ export interface NodeRunSummary extends FinalCounts {
   readonly reads: number;
   readonly checkpoints: number;
   readonly installs: number;
+  /** Client deaths (their sessions must expire). */
+  readonly deaths: number;
 }
 
 export class NodeSimulationFailure extends Error {
@@ -81,7 +90,7 @@ function setupOf(seed: number): Setup {
     seed, size: s.pick([3, 3, 5]), electionTicks: ELECTION_TICKS, heartbeatTicks: s.pick([1, 2, 3]),
     maxEntriesPerMessage: s.pick([1, 4, 64]), maxCommittedPerReady: s.pick([1, 3, 1024]), maxPendingWrites: s.pick([8, 32, 100]),
   };
-  const workload: WorkloadOptions = { clients: s.pick([4, 8, 12]), rate: s.pick([0.2, 0.5, 0.9]), strayRate: s.pick([0, 0.05, 0.2]) };
+  const clients = { clients: s.pick([4, 8, 12]), rate: s.pick([0.2, 0.5, 0.9]), strayRate: s.pick([0, 0.05, 0.2]) };
   const network: NetworkFaults = {
     dropRate: s.pick([0, 0.02, 0.1, 0.3]), duplicateRate: s.pick([0, 0.05, 0.2]), delayTicksMax: s.pick([0, 2, 8]),
     longDelayRate: s.pick([0, 0.01, 0.05]), longDelayTicksMax: 6 * ELECTION_TICKS,
@@ -91,7 +100,8 @@ function setupOf(seed: number): Setup {
     slowDisk: s.pick([0, 0.02, 0.1]), leaderBias: s.pick([0, 0.5, 0.9]),
   };
   // Picked last so that the earlier picks (and the regression seeds' schedules) stay as they were.
-  const cluster: NodeClusterOptions = { ...base, checkpointEvery: s.pick([0, 10, 40]) };
+  const cluster: NodeClusterOptions = { ...base, checkpointEvery: s.pick([0, 10, 40]), maxSessions: s.pick([8, 16, 1000]) };
+  const workload: WorkloadOptions = { ...clients, deathRate: s.pick([0, 0.001, 0.004]), pauseRate: s.pick([0, 0.002, 0.01]) };
   return { cluster, workload, network, rates };
 }
 
@@ -108,7 +118,7 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
   const cluster = new NodeCluster(setup.cluster, {
     onApplied: (node, output, zxid, envelope) => {
       checker.onApplied(node, output, zxid, envelope);
-      run!.workload.onApplied(node, output);
+      run!.workload.onApplied(node, output, zxid, envelope);
     },
     afterRun: (node) => {
       checker.afterRun(node);
@@ -128,15 +138,16 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
     },
     trace: say,
   });
-  const workload = new Workload(cluster, streamOf(seed, 3), setup.workload);
+  const workload = new Workload(cluster, streamOf(seed, 3), streamOf(seed, 6), setup.workload);
   run = { cluster, checker, workload, faults: streamOf(seed, 2), rates: setup.rates, trace, say, roles: new Map(), faulty, phase: 'faults', onTick };
   try {
     cluster.network.faults = faulty ? setup.network : NO_FAULTS;
     for (let t = 0; t < FAULT_TICKS; t++) await step(run);
+    const healedTick = cluster.tick;
     const convergeTicks = await heal(run);
-    const counts = checker.checkFinal(cluster, workload);
+    const counts = checker.checkFinal(cluster, workload, { healedTick, convergedTick: healedTick + convergeTicks, electionTicks: ELECTION_TICKS });
     return { seed, size: setup.cluster.size, convergeTicks, events: cluster.events, crashes: cluster.crashes, reads: workload.reads.length,
-      checkpoints: cluster.checkpoints, installs: cluster.installs, ...counts };
+      checkpoints: cluster.checkpoints, installs: cluster.installs, deaths: workload.deaths, ...counts };
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     throw new NodeSimulationFailure(seed, `t${cluster.tick}: ${message}`, trace.slice(-TRACE_LINES_MAX));
@@ -148,6 +159,8 @@ async function step(run: Run): Promise<void> {
   const { cluster, workload } = run;
   cluster.tick++;
   if (run.faulty && run.phase === 'faults') injectFaults(run);
+  if (run.phase === 'faults') workload.dieOrPause();
+  workload.sendKeepalives();
   cluster.tickHosts();
   if (run.phase === 'faults') workload.submitSome();
   await workload.flush();
@@ -197,6 +210,7 @@ function injectFaults(run: Run): void {
 async function heal(run: Run): Promise<number> {
   const { cluster } = run;
   run.phase = 'healed';
+  run.workload.heal();
   cluster.network.heal();
   cluster.network.faults = NO_FAULTS;
   for (const node of cluster.down()) cluster.restart(node.id);
@@ -208,7 +222,7 @@ async function heal(run: Run): Promise<number> {
   for (let t = 0; t < CONVERGE_TICKS_MAX; t++) {
     if (converged(cluster) === 'yes') {
       // Let what is still in flight from the fault phase (long delays, duplicates) play out.
-      for (let i = 0; i < 7 * ELECTION_TICKS; i++) await step(run);
+      for (let i = 0; i < CONVERGED_TICKS; i++) await step(run);
       const still = converged(cluster);
       if (still !== 'yes') throw new Error(`converged, then diverged again: ${still}`);
       return t;

@@ -1,31 +1,37 @@
 /**
- * Clients of the node simulation. Each client has at most one request in flight and submits it
- * at the current leader (or, now and then, at any running node, which must refuse it with
- * CONNECTIONLOSS): creates of shared and of unique paths, setData with unique values
- * (unconditional and compare-and-set), deletes, multis over several paths, sessions (open,
- * close, expire; ephemeral creates under an open session), sequential creates, and containers
- * and TTL nodes for the leader's Reaper to clean up. Every request is recorded with its call time,
- * its return time (Infinity while the outcome is unknown) and what it returned. Reads are taken
+ * Clients of the node simulation. Each client has at most one request in flight (what it asks:
+ * node-requests.ts) and submits it at the current leader (or, now and then, at any running node,
+ * which must refuse it with CONNECTIONLOSS). Every request is recorded with its call time, its
+ * return time (Infinity while the outcome is unknown) and what it returned.
+ *
+ * Sessions go through the host's real SessionManager: a client opens them (its own, used for its
+ * ephemeral creates), closes them, and while it lives sends a keepalive for each every tick to the
+ * node it takes for the leader. It keeps that belief until the node stops leading (or crashes),
+ * then looks for the new one: at once when healed, on half the ticks before: a keepalive at a node that
+ * does not lead is lost (a new leader grants every session a fresh timeout anyway). In the fault
+ * phase a client may pause (sending nothing for 10 to 60 ticks, so its sessions may rightly
+ * expire; it resumes when healed) or die: it sends nothing more, and the leader must
+ * expire its sessions. A session whose open or close got no answer is given up. Reads are taken
  * from a leader's tree right after its loop applied something, once it has applied an entry of
  * its own term (so everything earlier leaders acknowledged is in its tree): zero-duration.
  */
 import { epochOf } from '../../src/core/consensus/zxid.ts';
+import type { ZkError } from '../../src/core/errors.ts';
+import { negotiateTimeout } from '../../src/core/session/session-tracker.ts';
 import { prepareWrite } from '../../src/core/tree/prepare.ts';
 import type { ApplyOutput, SessionResult, WriteResult } from '../../src/core/tree/results.ts';
-import type { Txn, TxnEnvelope, WriteOp } from '../../src/core/tree/txn.ts';
-import type { CreateMode } from '../../src/core/tree/znode.ts';
+import type { Txn, TxnEnvelope } from '../../src/core/tree/txn.ts';
 import { NotCommittedError } from '../../src/node/node-host.ts';
+import { hashToken } from '../../src/node/session-manager.ts';
 import type { Prng } from '../support/prng.ts';
-import type { NodeCluster, SimNode } from './node-cluster.ts';
+import { MS_PER_TICK, SESSION_TICK_TIME_MS, type NodeCluster, type SimNode } from './node-cluster.ts';
 import type { NodeOutput } from './node-model.ts';
+import { MODELED_PATH, RequestMaker, SHARED_PATHS } from './node-requests.ts';
+import { SessionLedger } from './node-sessions.ts';
 
-/** Persistent paths every client contends on. */
-export const SHARED_PATHS = ['/k0', '/k1', '/k2', '/k3'] as const;
-/** Paths created as ephemerals only. */
-export const EPHEMERAL_PATHS = ['/e0', '/e1', '/e2'] as const;
-/** The paths the linearizability check follows (sequential, container and TTL nodes are left to the final checks). */
-export const MODELED_PATH = /^\/(k|e|u)\d+$/;
 const MAX_DATA_BYTES = 1024;
+/** The only errors of a request that was never applied; any other is the applied transaction's result. */
+const NOT_ORDERED = new Set(['CONNECTIONLOSS', 'THROTTLEDOP']);
 
 /**
  * done: a reply arrived (the result may be an error); refused: the host said it was certainly not
@@ -55,9 +61,17 @@ export interface ReadRecord {
   readonly output: NodeOutput;
 }
 
-interface Client {
+export interface Client {
   readonly id: number;
   busy: boolean;
+  /** A dead client sends nothing more, keepalives included. */
+  alive: boolean;
+  /** A paused client sends nothing before this tick. */
+  pausedUntil: number;
+  /** The node it takes for the leader: where its keepalives go. */
+  leader: number;
+  /** Its sessions acknowledged open, not asked to close, not seen ending: the ones it keeps alive. */
+  readonly sessions: number[];
   /** The last version this client saw of each path: its compare-and-set guess. */
   readonly versions: Map<string, number>;
 }
@@ -68,42 +82,96 @@ export interface WorkloadOptions {
   readonly rate: number;
   /** Chance that a request goes to a random running node rather than a leader. */
   readonly strayRate: number;
+  /** Chance per tick that a live client dies, or pauses (in the fault phase). */
+  readonly deathRate: number;
+  readonly pauseRate: number;
 }
 
 const text = new TextDecoder();
-const bytes = (s: string): Uint8Array => new TextEncoder().encode(s);
 
 export class Workload {
   readonly records: OpRecord[] = [];
   readonly reads: ReadRecord[] = [];
   /** Broken promises of the host API (a follower acknowledging, an unexpected error). */
   readonly violations: string[] = [];
-  private readonly clients: Client[];
-  /** Sessions acknowledged open and not yet asked to close. */
-  private readonly open: number[] = [];
+  readonly clients: Client[];
+  readonly sessions = new SessionLedger();
+  private healed = false;
   private readonly touched = new Map<number, Set<string>>();
-  /** Container children and TTL nodes acknowledged created (the latest few). */
-  private readonly cleanables: string[] = [];
+  private readonly requests: RequestMaker;
   private unsettled = 0;
-  private counter = 0;
 
-  constructor(private readonly cluster: NodeCluster, private readonly rng: Prng, private readonly options: WorkloadOptions) {
-    this.clients = Array.from({ length: options.clients }, (_, i) => ({ id: i + 1, busy: false, versions: new Map() }));
+  /** `rng`: the requests and their targets; `life`: deaths, pauses and keepalive targets. */
+  constructor(private readonly cluster: NodeCluster, private readonly rng: Prng, private readonly life: Prng, private readonly options: WorkloadOptions) {
+    this.clients = Array.from({ length: options.clients }, (_, i) => ({ id: i + 1, busy: false, alive: true, pausedUntil: 0, leader: 0, sessions: [], versions: new Map() }));
+    this.requests = new RequestMaker(rng);
   }
 
-  /** Each idle client may send one request. */
+  /** Each idle live client may send one request. */
   submitSome(): void {
     for (const client of this.clients) {
-      if (client.busy || !this.rng.chance(this.options.rate)) continue;
+      if (!this.active(client) || client.busy || !this.rng.chance(this.options.rate)) continue;
       const node = this.target();
-      if (node) this.submit(client, node, this.nextTxn(client));
+      if (!node) continue;
+      const request = this.requests.next(client);
+      if (request.type === 'txn') this.submit(client, node, request.txn);
+      else if (request.type === 'open') this.openSession(client, node, request.requestedMs);
+      else this.closeSession(client, node, request.session);
     }
   }
 
-  /** Lets the callbacks of settled requests run (they record the current history time). */
+  /**
+   * Now and then a client dies (from now on it sends nothing, and its sessions must expire) or
+   * pauses (it sends nothing for a while, and its sessions may expire).
+   */
+  dieOrPause(): void {
+    for (const client of this.clients) {
+      if (!this.active(client)) continue;
+      if (this.life.chance(this.options.deathRate)) client.alive = false;
+      else if (this.life.chance(this.options.pauseRate)) {
+        client.pausedUntil = this.cluster.tick + 10 + this.life.int(50);
+      }
+    }
+  }
+
+  /** Healed: paused clients resume, and every client finds the leader at once. */
+  heal(): void {
+    this.healed = true;
+    for (const client of this.clients) client.pausedUntil = 0;
+  }
+
+  private active(client: Client): boolean {
+    return client.alive && client.pausedUntil <= this.cluster.tick;
+  }
+
+  /** Every active client keeps its sessions alive at the node it takes for the leader (if that one has stopped leading, they are lost). */
+  sendKeepalives(): void {
+    const leaders = this.cluster.leaders();
+    for (const client of this.clients) {
+      if (!this.active(client) || client.sessions.length === 0) continue;
+      const believed = leaders.some((n) => n.id === client.leader);
+      if (!believed && leaders.length > 0 && (this.healed || this.life.chance(0.5))) client.leader = this.life.pick(leaders).id;
+      const node = client.leader === 0 ? undefined : this.cluster.node(client.leader);
+      if (!node?.sessions) continue;
+      const { role, term } = node.host!.status();
+      for (const id of client.sessions) {
+        node.sessions.keepalive(id);
+        if (role === 'leader') this.sessions.keptAlive(id, term, this.cluster.tick);
+      }
+    }
+  }
+
+  get deaths(): number {
+    return this.clients.filter((c) => !c.alive).length;
+  }
+
+  /**
+   * Lets the callbacks of settled requests run (they record the current history time): the
+   * longest chain, an open through SessionManager's awaits, takes four microtask turns.
+   */
   async flush(): Promise<void> {
     if (this.unsettled === 0) return;
-    for (let i = 0; i < 3; i++) await null;
+    for (let i = 0; i < 6; i++) await null;
   }
 
   get pending(): number {
@@ -118,96 +186,20 @@ export class Workload {
     return up.length > 0 && (leaders.length > 0 || this.rng.chance(0.2)) ? this.rng.pick(up) : undefined;
   }
 
-  private value(prefix: string): string {
-    return `${prefix}${this.counter++}`;
-  }
-
-  private nextTxn(client: Client): Txn {
-    const r = this.rng.next();
-    if (r < 0.58) return this.keyed(client, r);
-    if (r < 0.62) return write([create(`/u${this.counter}`, this.value('c'))]);
-    if (r < 0.66) {
-      const session = this.open.length > 0 && this.rng.chance(0.5) ? this.rng.pick(this.open) : 0;
-      return write([create(session ? '/es' : '/s', this.value('c'), session ? 'ephemeral_sequential' : 'persistent_sequential')], false, session);
-    }
-    if (r < 0.76) return this.cleanable();
-    if (r < 0.84 || this.open.length === 0) return { type: 'createSession', timeoutMs: 30_000, tokenHash: this.value('h') };
-    const session = this.rng.pick(this.open);
-    if (r < 0.9) {
-      this.open.splice(this.open.indexOf(session), 1);
-      return { type: 'closeSession', sessionId: session, reason: this.rng.chance(0.7) ? 'closed' : 'expired' };
-    }
-    return write([create(this.rng.pick(EPHEMERAL_PATHS), this.value('c'), 'ephemeral')], false, session);
-  }
-
-  /** Requests on the paths the linearizability check follows. */
-  private keyed(client: Client, r: number): Txn {
-    const any = (): string => this.rng.pick(this.rng.chance(0.7) ? SHARED_PATHS : EPHEMERAL_PATHS);
-    if (r < 0.14) return write([create(this.rng.pick(SHARED_PATHS), this.value('c'))]);
-    if (r < 0.28) return write([{ type: 'setData', path: any(), data: bytes(this.value('v')), version: -1 }]);
-    if (r < 0.4) {
-      const path = any();
-      return write([{ type: 'setData', path, data: bytes(this.value('v')), version: this.guess(client, path) }]);
-    }
-    if (r < 0.49) {
-      const path = any();
-      return write([{ type: 'delete', path, version: this.rng.chance(0.5) ? -1 : this.guess(client, path) }]);
-    }
-    return this.multi(client);
-  }
-
-  /** Containers with children, TTL nodes: what the leader's Reaper cleans up. */
-  private cleanable(): Txn {
-    const container = this.rng.pick(['/c0', '/c1']);
-    const known = this.cleanables.length > 0 ? this.rng.pick(this.cleanables) : undefined;
-    switch (this.rng.int(5)) {
-      case 0:
-        return write([create(container, this.value('c'), 'container')]);
-      case 1:
-        return write([create(`${container}/x${this.counter}`, this.value('c'))]);
-      case 2:
-        return write([{ type: 'create', path: `/t${this.counter}`, data: bytes(this.value('c')), mode: 'persistent_with_ttl', ttlMs: 100 * (1 + this.rng.int(10)) }]);
-      case 3:
-        return known ? write([{ type: 'delete', path: known, version: -1 }]) : write([create(container, this.value('c'), 'container')]);
-      default:
-        return known ? write([{ type: 'setData', path: known, data: bytes(this.value('v')), version: -1 }]) : write([create(`${container}/x${this.counter}`, this.value('c'))]);
-    }
-  }
-
-  private guess(client: Client, path: string): number {
-    return client.versions.get(path) ?? this.rng.int(3);
-  }
-
-  /** Two or three ops on distinct shared paths, all or nothing; sometimes with an ephemeral create too. */
-  private multi(client: Client): Txn {
-    const paths = [...SHARED_PATHS];
-    for (let i = paths.length - 1; i > 0; i--) {
-      const j = this.rng.int(i + 1);
-      [paths[i], paths[j]] = [paths[j]!, paths[i]!];
-    }
-    const ops = paths.slice(0, 2 + this.rng.int(2)).map((path): WriteOp => {
-      const version = this.rng.chance(0.5) ? -1 : this.guess(client, path);
-      switch (this.rng.int(4)) {
-        case 0: return { type: 'check', path, version };
-        case 1: return create(path, this.value('c'));
-        case 2: return { type: 'setData', path, data: bytes(this.value('v')), version };
-        default: return { type: 'delete', path, version };
-      }
-    });
-    if (this.open.length === 0 || !this.rng.chance(0.3)) return write(ops, true);
-    ops.splice(this.rng.int(ops.length + 1), 0, create(this.rng.pick(EPHEMERAL_PATHS), this.value('c'), 'ephemeral'));
-    return write(ops, true, this.rng.pick(this.open));
+  /** Records a request as called now; the client is busy until it settles. */
+  private called(client: Client, node: SimNode, txn: Txn, call: number): OpRecord {
+    const record: OpRecord = { id: this.records.length, client: client.id, node: node.id, incarnation: node.incarnation, call, ret: Infinity, txn, status: 'pending', zxid: 0, result: undefined };
+    this.records.push(record);
+    client.busy = true;
+    this.unsettled++;
+    return record;
   }
 
   private submit(client: Client, node: SimNode, txn: Txn): void {
     const host = node.host!;
     const envelope = envelopeOf(txn, this.cluster.tick);
     const refusedExpected = host.status().role !== 'leader';
-    this.cluster.time++;
-    const record: OpRecord = { id: this.records.length, client: client.id, node: node.id, incarnation: node.incarnation, call: this.cluster.time, ret: Infinity, txn, status: 'pending', zxid: 0, result: undefined };
-    this.records.push(record);
-    client.busy = true;
-    this.unsettled++;
+    const record = this.called(client, node, txn, ++this.cluster.time);
     host.submit(envelope).then(
       (committed) => {
         if (refusedExpected) this.violations.push(`n${node.id} acknowledged request #${record.id} while not the leader`);
@@ -215,27 +207,91 @@ export class Workload {
         this.learn(client, record);
       },
       (error: unknown) => {
-        const known = error instanceof NotCommittedError ? error.error : undefined;
-        // Certainly not applied: never proposed (not the leader, throttled), or its log slot went to another entry.
-        const notApplied = known?.code === 'CONNECTIONLOSS' && (refusedExpected || known.message.includes('was not applied'));
-        if (known?.code === 'THROTTLEDOP' || notApplied) record.status = 'refused';
-        else if (known?.code === 'CONNECTIONLOSS') record.status = 'unknown';
+        if (error instanceof NotCommittedError) this.notOrdered(record, error.error, refusedExpected);
         else this.violations.push(`request #${record.id} failed with ${String(error)}`);
         this.settle(client);
       },
     );
   }
 
-  /** What a client learns from a reply: versions for its next compare-and-set, sessions opened. */
+  /** A request the host could not order: refused when certainly not applied, else of unknown outcome. */
+  private notOrdered(record: OpRecord, error: ZkError, refusedExpected: boolean): void {
+    // Certainly not applied: never proposed (not the leader, throttled), or its log slot went to another entry.
+    const notApplied = error.code === 'CONNECTIONLOSS' && (refusedExpected || error.message.includes('was not applied'));
+    if (error.code === 'THROTTLEDOP' || notApplied) record.status = 'refused';
+    else if (error.code === 'CONNECTIONLOSS') record.status = 'unknown';
+    else this.violations.push(`request #${record.id} failed with ${error.code}: ${error.message}`);
+  }
+
+  /**
+   * Opens a session with the host's SessionManager. It draws the token synchronously inside
+   * open() (unless it refuses at once: too many sessions), so the request's txn is known here.
+   */
+  private openSession(client: Client, node: SimNode, requestedMs: number): void {
+    const refusedExpected = node.host!.status().role !== 'leader';
+    const tokens = this.cluster.tokens;
+    const issued = tokens.issued;
+    const call = ++this.cluster.time;
+    const opening = node.sessions!.open(requestedMs);
+    const token = tokens.issued > issued ? tokens.last : undefined;
+    const timeoutMs = negotiateTimeout(requestedMs, SESSION_TICK_TIME_MS);
+    const record = this.called(client, node, { type: 'createSession', timeoutMs, tokenHash: token ? hashToken(token).toString('hex') : '' }, call);
+    opening.then(
+      (opened) => {
+        if ('code' in opened) {
+          this.notOrdered(record, opened, refusedExpected);
+          return this.settle(client);
+        }
+        if (refusedExpected) this.violations.push(`n${node.id} opened session ${opened.id} (#${record.id}) while not the leader`);
+        if (opened.token !== token || opened.timeoutMs !== timeoutMs) this.violations.push(`open #${record.id} got ${JSON.stringify(opened)}, not token ${token} and ${timeoutMs} ms`);
+        // A session's id is the zxid of its createSession.
+        Object.assign(record, { status: 'done', ret: this.cluster.time, zxid: opened.id, result: { ok: true, sessionId: opened.id } });
+        this.sessions.owner.set(opened.id, client.id);
+        if (!this.sessions.ends.has(opened.id)) client.sessions.push(opened.id);
+        this.settle(client);
+      },
+      (error: unknown) => {
+        this.violations.push(`open #${record.id} threw ${String(error)}`);
+        this.settle(client);
+      },
+    );
+  }
+
+  /** Closes a session with the SessionManager; the client is done with it whatever the answer (a lost close expires). */
+  private closeSession(client: Client, node: SimNode, session: number): void {
+    const refusedExpected = node.host!.status().role !== 'leader';
+    client.sessions.splice(client.sessions.indexOf(session), 1);
+    const record = this.called(client, node, { type: 'closeSession', sessionId: session, reason: 'closed' }, ++this.cluster.time);
+    node.sessions!.close(session).then(
+      (error) => {
+        if (error && NOT_ORDERED.has(error.code)) {
+          this.notOrdered(record, error, refusedExpected);
+          return this.settle(client);
+        }
+        // Applied: its log entry is the one client close of this session.
+        const applied = this.sessions.closes.get(session);
+        if (refusedExpected) this.violations.push(`n${node.id} closed session ${session} (#${record.id}) while not the leader`);
+        if (!applied || applied.result.ok !== (error === undefined) || (!applied.result.ok && applied.result.error.code !== error?.code)) {
+          this.violations.push(`close #${record.id} answered ${error?.code ?? 'ok'}, but applied as ${JSON.stringify(applied)}`);
+        }
+        Object.assign(record, { status: 'done', ret: this.cluster.time, zxid: applied?.zxid ?? 0, result: applied?.result });
+        this.settle(client);
+      },
+      (error: unknown) => {
+        this.violations.push(`close #${record.id} threw ${String(error)}`);
+        this.settle(client);
+      },
+    );
+  }
+
+  /** What a client learns from a reply: versions for its next compare-and-set. */
   private learn(client: Client, record: OpRecord): void {
-    const { result, txn } = record;
-    if (txn.type === 'createSession' && result?.ok && 'sessionId' in result) this.open.push(result.sessionId);
+    const { result } = record;
     if (result && 'results' in result) {
       for (const r of result.results) {
         if ('stat' in r) client.versions.set(r.path, r.stat.version);
-        if (r.type === 'create' && /^\/(c\d\/x|t)\d+$/.test(r.path)) this.cleanables.push(r.path);
+        if (r.type === 'create') this.requests.created(r.path);
       }
-      if (this.cleanables.length > 20) this.cleanables.shift();
     }
     this.settle(client);
   }
@@ -245,7 +301,14 @@ export class Workload {
     this.unsettled--;
   }
 
-  onApplied(node: SimNode, output: ApplyOutput): void {
+  onApplied(node: SimNode, output: ApplyOutput, zxid: number, envelope: TxnEnvelope): void {
+    const heldByLive = (id: number) => this.clients.some((c) => c.alive && c.sessions.includes(id));
+    const end = this.sessions.onApplied(output, zxid, envelope, this.cluster.tick, this.cluster.time, heldByLive);
+    // The owner learns of the end (its stream's last event) and stops keeping the session alive.
+    if (end) {
+      const owner = this.clients[(this.sessions.owner.get(end.session) ?? 0) - 1];
+      if (owner?.sessions.includes(end.session)) owner.sessions.splice(owner.sessions.indexOf(end.session), 1);
+    }
     let set = this.touched.get(node.id);
     if (!set) this.touched.set(node.id, (set = new Set()));
     for (const event of output.events) if (MODELED_PATH.test(event.path)) set.add(event.path);
@@ -275,17 +338,9 @@ export class Workload {
   }
 }
 
-function create(path: string, data: string, mode: CreateMode = 'persistent'): WriteOp {
-  return { type: 'create', path, data: bytes(data), mode, ttlMs: -1 };
-}
-
-function write(ops: WriteOp[], multi = false, sessionId = 0): Txn {
-  return { type: 'write', ops, multi, sessionId };
-}
-
 /** The envelope the leader would log, prepared as the HTTP layer does (time from the tick). */
 function envelopeOf(txn: Txn, tick: number): TxnEnvelope {
-  const timeMs = tick * 100;
+  const timeMs = tick * MS_PER_TICK;
   if (txn.type !== 'write') return { timeMs, txn };
   const prepared = prepareWrite(txn.ops, txn.multi, { timeMs, sessionId: txn.sessionId, maxDataBytes: MAX_DATA_BYTES });
   if (!prepared.ok) throw new Error(`workload made an invalid request: ${prepared.error.message}`);

@@ -2,7 +2,8 @@
  * `npm run cluster`: a local 3-node Corral cluster on loopback, for trying failover by hand.
  * Clients on 127.0.0.1:8181..8183, peers on 127.0.0.1:9181..9183, data under ./data/cluster/n<id>,
  * and a cluster secret generated once into ./data/cluster/secret. Each node's log lines are
- * prefixed with its id; Ctrl-C stops all three. `--size 5` runs five.
+ * prefixed with its id, and its pid is printed at start (to try `kill -9` on the leader);
+ * Ctrl-C stops all three. `--size 5` runs five.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
@@ -47,8 +48,9 @@ for (const id of ids) {
   }
   child.on('exit', (code, signal) => process.stdout.write(`[n${id}] exited (${signal ?? code})\n`));
   children.push(child);
+  process.stdout.write(`member ${id}: http://127.0.0.1:${clientBase + id - 1} pid ${child.pid}\n`);
 }
-process.stdout.write(`corral cluster of ${size}: ${ids.map((id) => `http://127.0.0.1:${clientBase + id - 1}`).join(' ')}\n`);
+process.stdout.write(`corral cluster of ${size}, data in ${dataDir}; Ctrl-C stops it\n`);
 
 let stopping = false;
 const stop = () => {

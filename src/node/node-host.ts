@@ -79,6 +79,8 @@ export class NodeHost {
   private readonly transport: Transport | undefined;
   private readonly scheduleRun: (run: () => void) => void;
   private role: Role;
+  /** The term `role` was noticed in. */
+  private roleTerm: number;
   private scheduled = false;
   private closed = false;
   private fatal: unknown;
@@ -94,6 +96,7 @@ export class NodeHost {
     this.transport = options.transport;
     this.scheduleRun = options.schedule ?? ((run) => setImmediate(run));
     this.role = options.consensus.status().role;
+    this.roleTerm = options.consensus.status().term;
   }
 
   /** Calls `listener` whenever this member's role changes (leader duties start and stop). */
@@ -306,15 +309,18 @@ export class NodeHost {
    */
   private noticeRole(): void {
     const { role, term } = this.consensus.status();
-    if (role === this.role) return;
+    // Leading again in a later term, with the follower phase between unseen, is a change too.
+    if (role === this.role && (role !== 'leader' || term === this.roleTerm)) return;
     const was = this.role;
     this.role = role;
+    this.roleTerm = term;
     this.logger.info({ event: 'role', role, term, was }, `became ${role} at term ${term}`);
     if (was === 'leader') {
-      for (const waiter of this.waiters.values()) {
+      for (const [index, waiter] of this.waiters) {
+        if (role === 'leader' && waiter.term === term) continue; // proposed in the new term already
+        this.waiters.delete(index);
         waiter.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'leadership changed; the write may or may not be applied')));
       }
-      this.waiters.clear();
     }
     for (const listener of this.roleListeners) listener(role, term);
   }

@@ -419,6 +419,16 @@ describe('linearizable reads (ReadIndex)', () => {
     expect(reads(net, 1)).toEqual([{ context: 'r1', index: commit }]);
   });
 
+  it('confirms every read that arrived before the next Ready with one heartbeat round', () => {
+    const net = new Network([1, 2, 3], FIRST_IS_ONE);
+    net.elect(1);
+    const before = net.delivered.filter((m) => m.type === 'MsgHeartbeat').length;
+    for (const context of ['r1', 'r2', 'r3']) net.raft(1).readIndex(context);
+    net.flush();
+    expect(net.delivered.filter((m) => m.type === 'MsgHeartbeat').length - before).toBe(2);
+    expect(reads(net, 1).map((r) => r.context)).toEqual(['r1', 'r2', 'r3']);
+  });
+
   it('never grants a read to a leader cut off from the quorum (a newer leader may have committed more)', () => {
     const net = new Network([1, 2, 3], FIRST_IS_ONE);
     net.elect(1);

@@ -43,6 +43,7 @@ export class Raft implements Consensus {
   private progress = new Map<number, Progress>();
   private msgs: RaftMessage[] = [];
   private reads = new ReadIndexQueue();
+  private readRoundDue = false;
   private readStates: ReadState[] = [];
   private persisted: HardState;
   private readonly options: RaftOptions;
@@ -211,7 +212,8 @@ export class Raft implements Consensus {
     if (this.members.length === 1) return this.grantRead({ context, from, index: this.log.committed });
     if (this.log.term(this.log.committed) !== this.term) return this.reads.defer(context, from);
     this.reads.add(context, from, this.log.committed, this.id);
-    this.bcastHeartbeat(context);
+    // One heartbeat round for every read that arrives before the next Ready, not one each.
+    this.readRoundDue = true;
   }
 
   private grantRead(read: { context: string; from: number; index: number }): void {
@@ -418,12 +420,14 @@ export class Raft implements Consensus {
 
   hasReady(): boolean {
     const hs = this.hardState();
-    return this.msgs.length > 0 || this.readStates.length > 0 || this.log.unstableEntries().length > 0 || this.log.committed > this.log.applied ||
+    return this.msgs.length > 0 || this.readStates.length > 0 || (this.readRoundDue && this.role === 'leader') || this.log.unstableEntries().length > 0 || this.log.committed > this.log.applied ||
       this.log.pendingSnapshot !== undefined ||
       hs.term !== this.persisted.term || hs.vote !== this.persisted.vote || hs.commit !== this.persisted.commit;
   }
 
   ready(): Ready {
+    if (this.readRoundDue && this.role === 'leader') this.bcastHeartbeat(this.reads.lastContext());
+    this.readRoundDue = false;
     const hs = this.hardState();
     const changed = hs.term !== this.persisted.term || hs.vote !== this.persisted.vote || hs.commit !== this.persisted.commit;
     return {

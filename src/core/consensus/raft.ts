@@ -44,6 +44,8 @@ export class Raft implements Consensus {
   private msgs: RaftMessage[] = [];
   private reads = new ReadIndexQueue();
   private readRoundDue = false;
+  /** New entries or a new commit index to send to every follower at the next Ready. */
+  private appendDue = false;
   private readStates: ReadState[] = [];
   private persisted: HardState;
   private readonly options: RaftOptions;
@@ -187,7 +189,8 @@ export class Raft implements Consensus {
   propose(data: string): ProposeResult {
     if (this.role !== 'leader') return { ok: false, leader: this.leader };
     const index = this.appendLocal(data);
-    this.bcastAppend();
+    // Every proposal of this turn goes out in one append per follower, built at the next Ready.
+    this.appendDue = true;
     return { ok: true, term: this.term, index };
   }
 
@@ -393,7 +396,10 @@ export class Raft implements Consensus {
       const committed = this.log.committed;
       this.maybeCommit();
       // Tell the followers at once rather than at the next heartbeat.
-      if (this.log.committed > committed) return this.bcastAppend();
+      if (this.log.committed > committed) {
+        this.appendDue = true;
+        return;
+      }
     }
     if (progress.next <= this.log.lastIndex()) this.sendAppend(message.from);
   }
@@ -420,13 +426,18 @@ export class Raft implements Consensus {
 
   hasReady(): boolean {
     const hs = this.hardState();
-    return this.msgs.length > 0 || this.readStates.length > 0 || (this.readRoundDue && this.role === 'leader') || this.log.unstableEntries().length > 0 || this.log.committed > this.log.applied ||
+    const due = (this.readRoundDue || this.appendDue) && this.role === 'leader';
+    return this.msgs.length > 0 || this.readStates.length > 0 || due || this.log.unstableEntries().length > 0 || this.log.committed > this.log.applied ||
       this.log.pendingSnapshot !== undefined ||
       hs.term !== this.persisted.term || hs.vote !== this.persisted.vote || hs.commit !== this.persisted.commit;
   }
 
   ready(): Ready {
-    if (this.readRoundDue && this.role === 'leader') this.bcastHeartbeat(this.reads.lastContext());
+    if (this.role === 'leader') {
+      if (this.appendDue) this.bcastAppend();
+      if (this.readRoundDue) this.bcastHeartbeat(this.reads.lastContext());
+    }
+    this.appendDue = false;
     this.readRoundDue = false;
     const hs = this.hardState();
     const changed = hs.term !== this.persisted.term || hs.vote !== this.persisted.vote || hs.commit !== this.persisted.commit;

@@ -558,7 +558,10 @@ export interface paths {
          *     it, or the `lastEventId` query parameter; the header wins) replays every event after
          *     that id, in order, none twice. Without it (a first connection) the stream starts with
          *     the session's first event still kept, so nothing that happened before the stream opened
-         *     is missed.
+         *     is missed. In a cluster every member keeps every session's events with the same ids
+         *     (watches are replicated), so a client whose member dies resumes on another member with
+         *     `Last-Event-ID`; a member that restarted, or caught up from the leader's checkpoint,
+         *     answers `overflow` for events from before that.
          *
          *     The stream opens with the comment line `: connected`, and a comment line `: heartbeat`
          *     follows whenever no event was sent for `timeoutMs`/3 (at least 50 ms), so proxies keep it
@@ -1857,9 +1860,11 @@ export interface components {
         WatchLastEventId: components["schemas"]["EventId"];
         /**
          * @description Set a one-shot watch for the calling session (needs the session headers, else 400
-         *     BADARGUMENTS). Its event arrives on the session's event stream. A session holds at most
-         *     `--max-watches-per-session` watches (default 10000); past it the read answers 429
-         *     THROTTLEDOP.
+         *     BADARGUMENTS). Its event arrives on the session's event stream. Watches are replicated:
+         *     a watched read is ordered through the log (on a follower, by the leader) and answers the
+         *     node as of that point, atomically with setting the watch; 503 without a quorum. A
+         *     session holds at most `--max-watches-per-session` watches (default 10000); past it the
+         *     read answers 429 THROTTLEDOP.
          */
         Watch: boolean;
         /**
@@ -1946,9 +1951,11 @@ export interface operations {
                 encoding?: components["parameters"]["Encoding"];
                 /**
                  * @description Set a one-shot watch for the calling session (needs the session headers, else 400
-                 *     BADARGUMENTS). Its event arrives on the session's event stream. A session holds at most
-                 *     `--max-watches-per-session` watches (default 10000); past it the read answers 429
-                 *     THROTTLEDOP.
+                 *     BADARGUMENTS). Its event arrives on the session's event stream. Watches are replicated:
+                 *     a watched read is ordered through the log (on a follower, by the leader) and answers the
+                 *     node as of that point, atomically with setting the watch; 503 without a quorum. A
+                 *     session holds at most `--max-watches-per-session` watches (default 10000); past it the
+                 *     read answers 429 THROTTLEDOP.
                  */
                 watch?: components["parameters"]["Watch"];
                 /**
@@ -2139,9 +2146,11 @@ export interface operations {
             query?: {
                 /**
                  * @description Set a one-shot watch for the calling session (needs the session headers, else 400
-                 *     BADARGUMENTS). Its event arrives on the session's event stream. A session holds at most
-                 *     `--max-watches-per-session` watches (default 10000); past it the read answers 429
-                 *     THROTTLEDOP.
+                 *     BADARGUMENTS). Its event arrives on the session's event stream. Watches are replicated:
+                 *     a watched read is ordered through the log (on a follower, by the leader) and answers the
+                 *     node as of that point, atomically with setting the watch; 503 without a quorum. A
+                 *     session holds at most `--max-watches-per-session` watches (default 10000); past it the
+                 *     read answers 429 THROTTLEDOP.
                  */
                 watch?: components["parameters"]["Watch"];
                 /**
@@ -2192,9 +2201,11 @@ export interface operations {
                 encoding?: components["parameters"]["Encoding"];
                 /**
                  * @description Set a one-shot watch for the calling session (needs the session headers, else 400
-                 *     BADARGUMENTS). Its event arrives on the session's event stream. A session holds at most
-                 *     `--max-watches-per-session` watches (default 10000); past it the read answers 429
-                 *     THROTTLEDOP.
+                 *     BADARGUMENTS). Its event arrives on the session's event stream. Watches are replicated:
+                 *     a watched read is ordered through the log (on a follower, by the leader) and answers the
+                 *     node as of that point, atomically with setting the watch; 503 without a quorum. A
+                 *     session holds at most `--max-watches-per-session` watches (default 10000); past it the
+                 *     read answers 429 THROTTLEDOP.
                  */
                 watch?: components["parameters"]["Watch"];
                 /**
@@ -2452,9 +2463,11 @@ export interface operations {
             query?: {
                 /**
                  * @description Set a one-shot watch for the calling session (needs the session headers, else 400
-                 *     BADARGUMENTS). Its event arrives on the session's event stream. A session holds at most
-                 *     `--max-watches-per-session` watches (default 10000); past it the read answers 429
-                 *     THROTTLEDOP.
+                 *     BADARGUMENTS). Its event arrives on the session's event stream. Watches are replicated:
+                 *     a watched read is ordered through the log (on a follower, by the leader) and answers the
+                 *     node as of that point, atomically with setting the watch; 503 without a quorum. A
+                 *     session holds at most `--max-watches-per-session` watches (default 10000); past it the
+                 *     read answers 429 THROTTLEDOP.
                  */
                 watch?: components["parameters"]["Watch"];
                 /**
@@ -2511,9 +2524,11 @@ export interface operations {
             query?: {
                 /**
                  * @description Set a one-shot watch for the calling session (needs the session headers, else 400
-                 *     BADARGUMENTS). Its event arrives on the session's event stream. A session holds at most
-                 *     `--max-watches-per-session` watches (default 10000); past it the read answers 429
-                 *     THROTTLEDOP.
+                 *     BADARGUMENTS). Its event arrives on the session's event stream. Watches are replicated:
+                 *     a watched read is ordered through the log (on a follower, by the leader) and answers the
+                 *     node as of that point, atomically with setting the watch; 503 without a quorum. A
+                 *     session holds at most `--max-watches-per-session` watches (default 10000); past it the
+                 *     read answers 429 THROTTLEDOP.
                  */
                 watch?: components["parameters"]["Watch"];
                 /**
@@ -2559,9 +2574,11 @@ export interface operations {
             query?: {
                 /**
                  * @description Set a one-shot watch for the calling session (needs the session headers, else 400
-                 *     BADARGUMENTS). Its event arrives on the session's event stream. A session holds at most
-                 *     `--max-watches-per-session` watches (default 10000); past it the read answers 429
-                 *     THROTTLEDOP.
+                 *     BADARGUMENTS). Its event arrives on the session's event stream. Watches are replicated:
+                 *     a watched read is ordered through the log (on a follower, by the leader) and answers the
+                 *     node as of that point, atomically with setting the watch; 503 without a quorum. A
+                 *     session holds at most `--max-watches-per-session` watches (default 10000); past it the
+                 *     read answers 429 THROTTLEDOP.
                  */
                 watch?: components["parameters"]["Watch"];
                 /**
@@ -2618,9 +2635,11 @@ export interface operations {
             query?: {
                 /**
                  * @description Set a one-shot watch for the calling session (needs the session headers, else 400
-                 *     BADARGUMENTS). Its event arrives on the session's event stream. A session holds at most
-                 *     `--max-watches-per-session` watches (default 10000); past it the read answers 429
-                 *     THROTTLEDOP.
+                 *     BADARGUMENTS). Its event arrives on the session's event stream. Watches are replicated:
+                 *     a watched read is ordered through the log (on a follower, by the leader) and answers the
+                 *     node as of that point, atomically with setting the watch; 503 without a quorum. A
+                 *     session holds at most `--max-watches-per-session` watches (default 10000); past it the
+                 *     read answers 429 THROTTLEDOP.
                  */
                 watch?: components["parameters"]["Watch"];
                 /**
@@ -2666,9 +2685,11 @@ export interface operations {
             query?: {
                 /**
                  * @description Set a one-shot watch for the calling session (needs the session headers, else 400
-                 *     BADARGUMENTS). Its event arrives on the session's event stream. A session holds at most
-                 *     `--max-watches-per-session` watches (default 10000); past it the read answers 429
-                 *     THROTTLEDOP.
+                 *     BADARGUMENTS). Its event arrives on the session's event stream. Watches are replicated:
+                 *     a watched read is ordered through the log (on a follower, by the leader) and answers the
+                 *     node as of that point, atomically with setting the watch; 503 without a quorum. A
+                 *     session holds at most `--max-watches-per-session` watches (default 10000); past it the
+                 *     read answers 429 THROTTLEDOP.
                  */
                 watch?: components["parameters"]["Watch"];
                 /**

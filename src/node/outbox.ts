@@ -68,7 +68,8 @@ export class Outbox {
    */
   cursorAfter(lastEventId: { zxid: number; k: number } | undefined): Cursor {
     if (!lastEventId) {
-      if (this.lastDropped) return { ok: false, reason: 'overflow' };
+      // From the session's start: events dropped, or lost in a restart or a checkpoint install, are missing.
+      if (this.lastDropped || this.lostThrough >= 0) return { ok: false, reason: 'overflow' };
       return { ok: true, seq: this.firstSeq };
     }
     // The reader missed events that were already dropped: tell it rather than skip them.

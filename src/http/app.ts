@@ -8,7 +8,7 @@ import { cors } from 'hono/cors';
 import { zkError } from '../core/errors.ts';
 import type { AppDeps } from './app-deps.ts';
 import { errorResponse, RequestRejected } from './errors.ts';
-import { forwardWrites } from './forward.ts';
+import { forwardWrites, relayedZxid } from './forward.ts';
 import { linearizableReads } from './linearizable.ts';
 import { multiRoutes } from './routes/multi.ts';
 import { operationsRoutes } from './routes/operations.ts';
@@ -39,7 +39,7 @@ const ALLOWED: Array<[RegExp, string]> = [
 function zxidHeader(deps: AppDeps): MiddlewareHandler {
   return async function zkZxid(c, next) {
     await next();
-    c.res.headers.set('Zk-Zxid', String(deps.node.host.appliedZxid));
+    c.res.headers.set('Zk-Zxid', String(Math.max(deps.node.host.appliedZxid, relayedZxid.get(c.req.raw) ?? 0)));
     const session = authenticatedSession(c);
     const lastId = session === undefined ? undefined : deps.node.sessions.outbox(session)?.lastId;
     if (lastId) c.res.headers.set('Zk-Last-Event-Id', lastId);

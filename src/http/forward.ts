@@ -28,6 +28,12 @@ const FORWARD_TIMEOUT_MS = 10_000;
 const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'origin', FORWARDED_HEADER]);
 const RELAYED = ['content-type', 'retry-after', 'location', 'etag'];
 
+/**
+ * Responses relayed before this member applied the write: their Zk-Zxid must still cover it, or
+ * a client reading here with that Zk-Min-Zxid would not wait for its own write (app.ts reads it).
+ */
+export const relayedZxid = new WeakMap<Request, number>();
+
 export function isWrite(method: string, pathname: string, watch: boolean): boolean {
   if (watch && (method === 'GET' || method === 'HEAD') && WATCHED_READ.test(pathname)) return true;
   return WRITES.some(([pattern, methods]) => methods.includes(method) && pattern.test(pathname));
@@ -64,8 +70,11 @@ async function forward(c: Context, deps: AppDeps, url: string): Promise<Response
   }
   const text = await answer.text();
   const zxid = Number(answer.headers.get('zk-zxid') ?? '0');
-  // Read-your-writes on this node; bounded, and the write stands either way.
-  if (answer.ok && Number.isSafeInteger(zxid)) await deps.node.host.waitForApplied(zxid, deps.config.minZxidWaitMs).catch(() => undefined);
+  // Read-your-writes on this node; bounded, and the write stands either way: past the bound the
+  // answer still carries the write's zxid, so a read here with it as Zk-Min-Zxid waits for it.
+  if (answer.ok && Number.isSafeInteger(zxid)) {
+    await deps.node.host.waitForApplied(zxid, deps.config.minZxidWaitMs).catch(() => relayedZxid.set(c.req.raw, zxid));
+  }
   const relayed = new Headers();
   for (const name of RELAYED) {
     const value = answer.headers.get(name);

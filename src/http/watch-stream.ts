@@ -141,8 +141,11 @@ async function follow(
     }
     for (const txn of queued.splice(0)) {
       if ('gapThrough' in txn) {
-        await writeReset(stream, txn.gapThrough, 'this node caught up from a checkpoint; changes up to this zxid were not seen one by one; read state again');
-        Object.assign(at, { zxid: txn.gapThrough, k: ALL });
+        // Only a gap ahead of where the stream is loses anything; never rewind it.
+        if (txn.gapThrough > at.zxid) {
+          await writeReset(stream, txn.gapThrough, 'this node caught up from a checkpoint; changes up to this zxid were not seen one by one; read state again');
+          Object.assign(at, { zxid: txn.gapThrough, k: ALL });
+        }
         continue;
       }
       const zxid = txn[0]!.zxid;

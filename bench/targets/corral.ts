@@ -1,0 +1,213 @@
+/**
+ * Corral as a target: one node (`corral`) or a cluster of three on loopback (`corral-3`: each
+ * member `node --import tsx src/main.ts --id i --members ... --cluster-secret ...`), driven
+ * through the HTTP API with node:http keep-alive sockets, requests spread round-robin over the
+ * members (a follower forwards writes to the leader, as ZooKeeper's followers do), and watched
+ * through session-less SSE streams (`GET /v1/watch/{path}`, persistent, one connection per
+ * watcher, spread over the members).
+ */
+import { randomBytes } from 'node:crypto';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { HttpClient, openStream } from '../http-client.ts';
+import { freePort, makeTempDir, ManagedProcess, pollUntil, removeTempDir } from '../servers/managed-process.ts';
+import type { Deployment, EventListener, KvClient, StartOptions, Target, Watcher } from './target.ts';
+
+export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+const READY_TIMEOUT_MS = 120_000;
+const OPS_PER_MULTI_MAX = 1000;
+const COUNTERS = [
+  'corral_log_fsync_duration_seconds_sum', 'corral_log_fsync_duration_seconds_count',
+  'corral_log_batch_entries_sum', 'corral_log_batch_entries_count',
+  'corral_checkpoint_duration_seconds_sum', 'corral_checkpoint_duration_seconds_count',
+];
+
+const znodeUrl = (prefix: string, path: string) => `${prefix}${path.split('/').map(encodeURIComponent).join('/')}`;
+const OCTETS = { 'content-type': 'application/octet-stream' };
+
+class CorralClient implements KvClient {
+  private next = 0;
+
+  constructor(private readonly members: readonly HttpClient[]) {}
+
+  private pick(): HttpClient {
+    const member = this.members[this.next]!;
+    this.next = (this.next + 1) % this.members.length;
+    return member;
+  }
+
+  async setData(path: string, data: Buffer, wantToken = false): Promise<string> {
+    const reply = await this.pick().expect('PUT', znodeUrl('/v1/znodes', path), 200, data, OCTETS);
+    // One writer: the zxid the node applied when it answered is this write's.
+    return wantToken ? String(reply.headers['zk-zxid']) : '';
+  }
+
+  async getData(path: string): Promise<void> {
+    await this.pick().expect('GET', znodeUrl('/v1/znodes', path), 200);
+  }
+
+  async create(path: string, data: Buffer): Promise<void> {
+    await this.pick().expect('POST', znodeUrl('/v1/znodes', path), 201, data, OCTETS);
+  }
+
+  async createMany(paths: readonly string[], data: Buffer): Promise<void> {
+    const text = data.toString('utf8');
+    for (let i = 0; i < paths.length; i += OPS_PER_MULTI_MAX) {
+      const ops = paths.slice(i, i + OPS_PER_MULTI_MAX).map((path) => ({ op: 'create', path, data: text }));
+      await this.pick().expect('POST', '/v1/multi', 200, JSON.stringify({ ops }), { 'content-type': 'application/json' });
+    }
+  }
+
+  async close(): Promise<void> {
+    for (const member of this.members) member.close();
+  }
+}
+
+/** A session-less persistent watch: one SSE stream per watcher; events carry the zxid. */
+async function sseWatcher(baseUrl: string, path: string, onEvent: EventListener): Promise<Watcher> {
+  let buffer = '';
+  let connected: (() => void) | undefined;
+  const ready = new Promise<void>((resolveReady) => (connected = resolveReady));
+  const stream = openStream(baseUrl, 'GET', `${znodeUrl('/v1/watch', path)}?recursive=false`, undefined,
+    { accept: 'text/event-stream' }, (text) => {
+      const at = performance.now();
+      buffer += text;
+      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
+        const block = buffer.slice(0, end);
+        buffer = buffer.slice(end + 2);
+        if (block.startsWith(': connected')) connected?.();
+        const dataLine = block.split('\n').find((line) => line.startsWith('data: '));
+        if (block.includes('event: watch') && dataLine) onEvent(String(JSON.parse(dataLine.slice(6)).zxid), at);
+      }
+    }, () => undefined);
+  await stream.opened;
+  await ready;
+  return { arm: async () => undefined, close: () => stream.close() };
+}
+
+interface Member {
+  readonly baseUrl: string;
+  readonly args: readonly string[];
+  readonly cwd: string;
+}
+
+/** Spawns every member; resolves once each answers /readyz 200 (a cluster: it has a leader and is caught up). */
+async function spawnAll(members: readonly Member[]): Promise<{ processes: ManagedProcess[]; readyMs: number }> {
+  const started = performance.now();
+  const processes = members.map((m, i) => new ManagedProcess({
+    name: `corral-${i + 1}`, command: process.execPath, args: [...m.args], cwd: m.cwd,
+  }));
+  const probes = members.map((m) => new HttpClient(m.baseUrl, 1));
+  try {
+    const ready = await pollUntil(async () => {
+      if (processes.some((p) => !p.running)) return true;
+      const replies = await Promise.all(probes.map((p) => p.request('GET', '/readyz').catch(() => undefined)));
+      return replies.every((r) => r?.status === 200);
+    }, READY_TIMEOUT_MS, 5);
+    const dead = processes.find((p) => !p.running);
+    if (!ready || dead) {
+      const how = dead ? dead.exitDescription : 'timed out';
+      await Promise.all(processes.map((p) => p.stop()));
+      throw new Error(`corral did not become ready (${how}): ${(dead ?? processes[0]!).outputTail.slice(-2000)}`);
+    }
+    return { processes, readyMs: performance.now() - started };
+  } finally {
+    for (const probe of probes) probe.close();
+  }
+}
+
+class CorralDeployment implements Deployment {
+  readonly oneShotWatches = false;
+
+  constructor(readonly target: string, private processes: ManagedProcess[], private readonly members: readonly Member[],
+    private readonly dataDir: string) {}
+
+  get nodes(): number {
+    return this.members.length;
+  }
+
+  async client(inFlight: number): Promise<KvClient> {
+    return new CorralClient(this.members.map((m) => new HttpClient(m.baseUrl, inFlight)));
+  }
+
+  watcher(path: string, index: number, onEvent: EventListener): Promise<Watcher> {
+    return sseWatcher(this.members[index % this.members.length]!.baseUrl, path, onEvent);
+  }
+
+  rssBytes(): number[] {
+    return this.processes.map((p) => p.rssBytes() ?? 0);
+  }
+
+  cpuSeconds(): number {
+    return this.processes.reduce((sum, p) => sum + p.cpuSeconds(), 0);
+  }
+
+  exitDetail(): string | undefined {
+    return this.processes.map((p) => p.exitDetail()).find((d) => d !== undefined);
+  }
+
+  async restart(): Promise<number> {
+    await Promise.all(this.processes.map((p) => p.stop()));
+    const started = await spawnAll(this.members);
+    this.processes = started.processes;
+    return started.readyMs;
+  }
+
+  /** The first member's counters (the memory workload runs on one node). */
+  async counters(): Promise<Record<string, number>> {
+    const http = new HttpClient(this.members[0]!.baseUrl, 1);
+    try {
+      const text = (await http.expect('GET', '/metrics', 200)).body.toString('utf8');
+      const value = (name: string) => Number(new RegExp(`^${name} ([0-9.e+-]+)$`, 'm').exec(text)?.[1] ?? 0);
+      return Object.fromEntries(COUNTERS.map((name) => [name, value(name)]));
+    } finally {
+      http.close();
+    }
+  }
+
+  async checkpointStats(): Promise<{ count: number; totalSeconds: number }> {
+    const c = await this.counters();
+    return { count: c.corral_checkpoint_duration_seconds_count!, totalSeconds: c.corral_checkpoint_duration_seconds_sum! };
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.processes.map((p) => p.stop()));
+    removeTempDir(this.dataDir);
+  }
+}
+
+/** Each member's command line: one node alone, or `--id/--members/--cluster-secret` for a cluster. */
+async function memberArgs(size: number, dataDir: string, options: StartOptions): Promise<Member[]> {
+  const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), peer: await freePort() })));
+  const cluster = ports.map((p, i) => `${i + 1}=127.0.0.1:${p.client}/127.0.0.1:${p.peer}`).join(',');
+  const secret = randomBytes(24).toString('base64url');
+  const nodeFlags = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
+  return ports.map((p, i) => {
+    const args = [...nodeFlags, '--import', 'tsx', 'src/main.ts', '--host', '127.0.0.1', '--port', String(p.client),
+      '--data-dir', size === 1 ? dataDir : join(dataDir, `n${i + 1}`), '--log-level', 'warn'];
+    if (size > 1) args.push('--id', String(i + 1), '--members', cluster, '--cluster-secret', secret);
+    if (options.checkpointEveryEntries !== undefined) args.push('--checkpoint-every-entries', String(options.checkpointEveryEntries));
+    return { baseUrl: `http://127.0.0.1:${p.client}`, args, cwd: options.corralRoot ?? REPO_ROOT };
+  });
+}
+
+function corralTargetOf(name: string, nodes: 1 | 3): Target {
+  return {
+    name, nodes, bulkBatchMax: OPS_PER_MULTI_MAX,
+    availability: () => ({ ok: true }),
+    async start(options: StartOptions) {
+      const dataDir = makeTempDir('corral-bench-', options.workDir);
+      try {
+        const members = await memberArgs(nodes, dataDir, options);
+        const { processes, readyMs } = await spawnAll(members);
+        return { deployment: new CorralDeployment(name, processes, members, dataDir), readyMs };
+      } catch (error) {
+        removeTempDir(dataDir);
+        throw error;
+      }
+    },
+  };
+}
+
+export const corralTarget = corralTargetOf('corral', 1);
+export const corral3Target = corralTargetOf('corral-3', 3);

@@ -6,21 +6,27 @@
  * indexes one by one from its checkpoint (or 1), and the same index has the same zxid and the
  * same output (result, events, session end) on every host that applies it, replays included;
  * a checkpoint installed from the leader lands on a zxid some host applied, ahead of this one.
+ * The output includes the watch deliveries (which session gets which event), so every host
+ * that applies an entry routes the same events to the same sessions.
  *
  * After healing: every host applied through the same index; all trees are equal
- * (nodes with data and Stat, sessions and their ephemerals); sessions and ephemerals agree (an
+ * (nodes with data and Stat, sessions and their ephemerals, watches); sessions and ephemerals agree (an
  * ephemeral's owner is open, a session's ephemerals are its own, an ended session owns
  * nothing; at most one close of a session succeeds); every acknowledged request is in the final
  * log with the result its client got, and its effect is visible unless a later transaction
  * changed that path; and the recorded histories are linearizable (test/linearizability/checker.ts
- * with the model of node-model.ts), the leader's expiries included.
+ * with the model of node-model.ts), the leader's expiries, watched reads and linearizable
+ * (ReadIndex) reads at any node included. Watches: every entry's deliveries are what ZooKeeper's
+ * watch semantics say (node-watch-model.ts), every host's registry holds the model's watches,
+ * and every open session's outbox on every host holds what the log routed to it, with the same
+ * ids, an overflow where a restart or an install lost some (node-outboxes.ts).
  *
  * Session liveness, decided by the real SessionManager on the leader: once the cluster has
  * converged (one leader, everyone connected), no session a live client keeps alive expires (before
  * that, one may: its client could reach no leader for its whole timeout); every other session
  * (dead clients', and those whose open or close got no answer) expires within its timeout plus
- * two election timeouts of healing, of the final leader's election, or of its creation, whichever
- * is last; and at the end the only sessions left are those live clients hold.
+ * two election timeouts of healing, of the final leader's election, of its creation, or of when
+ * the final leader began tracking it (it applied the creation late, say), whichever is last; and at the end the only sessions left are those live clients hold.
  */
 import { epochOf, indexOf } from '../../src/core/consensus/zxid.ts';
 import type { DataTree } from '../../src/core/tree/data-tree.ts';
@@ -31,7 +37,11 @@ import { MS_PER_TICK, type NodeCluster, type SimNode } from './node-cluster.ts';
 import { historyOf } from './node-history.ts';
 import type { SessionLedger } from './node-sessions.ts';
 import { nodeModel } from './node-model.ts';
-import type { OpRecord, Workload } from './node-workload.ts';
+import { AppliedRanges, checkOutboxes, type OutboxCounts } from './node-outboxes.ts';
+import type { WatchCounts } from './node-watch-model.ts';
+import type { OpRecord } from './node-records.ts';
+import { checkWatches, sortWatches } from './node-watch-model.ts';
+import type { Workload } from './node-workload.ts';
 
 export class InvariantViolation extends Error {
   override readonly name = 'InvariantViolation';
@@ -41,8 +51,13 @@ function check(condition: unknown, message: string): asserts condition {
   if (!condition) throw new InvariantViolation(message);
 }
 
+function fail(message: string): never {
+  throw new InvariantViolation(message);
+}
+
 interface LogEntry {
   readonly zxid: number;
+  readonly txn: Txn;
   readonly hash: string;
   readonly output: ApplyOutput;
   readonly by: number;
@@ -50,7 +65,7 @@ interface LogEntry {
   readonly mark: string | undefined;
 }
 
-export interface FinalCounts {
+export interface FinalCounts extends WatchCounts, OutboxCounts {
   readonly entries: number;
   readonly acked: number;
   readonly operations: number;
@@ -60,6 +75,9 @@ export interface FinalCounts {
   readonly opened: number;
   readonly expired: number;
   readonly expiredLive: number;
+  /** Linearizable (ReadIndex) reads of a znode in the history; watched reads answered. */
+  readonly linearizableReads: number;
+  readonly watchedReads: number;
 }
 
 /** When the run healed and when it had converged, in ticks. */
@@ -94,16 +112,20 @@ export class NodeChecker {
   readonly log = new Map<number, LogEntry>();
   /** Per node, the index its tree is at (applied one by one, or jumped to by a checkpoint). */
   private readonly appliedIndex = new Map<number, number>();
+  /** Per node, what its SessionManager saw applied one by one (its outboxes hold those events). */
+  private readonly ranges = new AppliedRanges();
 
   onApplied(node: SimNode, output: ApplyOutput, zxid: number, envelope: TxnEnvelope): void {
     const last = this.appliedIndex.get(node.id) ?? 0;
     const index = indexOf(zxid);
     check(index === last + 1, `n${node.id} applied index ${index} (zxid ${zxid}) after ${last}: applies must go one by one`);
     this.appliedIndex.set(node.id, index);
-    const hash = hashOf(output);
+    this.ranges.applied(node.id, index);
+    // The whole output, deliveries included (a field left out of the JSON would go unchecked).
+    const hash = hashOf([output.result, output.events, output.deliveries ?? [], output.sessionEnd]);
     const known = this.log.get(index);
     if (!known) {
-      this.log.set(index, { zxid, hash, output, by: node.id, mark: markOf(envelope.txn) });
+      this.log.set(index, { zxid, txn: envelope.txn, hash, output, by: node.id, mark: markOf(envelope.txn) });
       return;
     }
     check(known.zxid === zxid, `State machine safety: n${node.id} applied zxid ${zxid} at index ${index}, n${known.by} applied zxid ${known.zxid}`);
@@ -113,6 +135,7 @@ export class NodeChecker {
   /** A restarted host starts from its checkpoint (or the beginning) and replays the log after it. */
   onRestart(node: SimNode): void {
     this.appliedIndex.set(node.id, node.checkpoint?.index ?? 0);
+    this.ranges.restart(node.id, node.checkpoint?.index ?? 0);
   }
 
   /** The checkpoint holds what the skipped entries did: some host applied each of them one by one. */
@@ -121,6 +144,7 @@ export class NodeChecker {
     check(index > (this.appliedIndex.get(node.id) ?? 0), `n${node.id} installed checkpoint ${index} behind what it applied`);
     check(this.log.get(index)?.zxid === zxid, `n${node.id} installed a checkpoint at zxid ${zxid}, which no host applied`);
     this.appliedIndex.set(node.id, index);
+    this.ranges.installed(node.id, index);
   }
 
   /**
@@ -175,12 +199,17 @@ export class NodeChecker {
     this.checkExpiriesDue(workload.sessions);
     checkLiveness(cluster, workload, phases);
     const expiries = workload.sessions.expiries;
+    const watches = checkWatches(this.log, cluster.nodes.map((n) => ({ id: n.id, tree: n.host!.tree })), fail);
+    const outboxes = checkOutboxes(cluster, this.log, this.ranges, fail);
     const history = historyOf(workload.records, workload.reads, expiries);
     const result = checkLinearizable(history, nodeModel, { maxStates: LINEARIZABILITY_MAX_STATES, timeoutMs: 60_000 });
     if (result.ok === false) throw new InvariantViolation(`not linearizable: ${result.message}`);
     return {
       entries: this.log.size, acked, operations: history.length, inconclusive: result.ok === 'unknown',
       opened: workload.sessions.owner.size, expired: expiries.length, expiredLive: expiries.filter((e) => e.heldByLive).length,
+      linearizableReads: workload.reads.filter((r) => r.kind === 'linearizable').length,
+      watchedReads: workload.records.filter((r) => r.txn.type === 'watch' && r.txn.request.op !== 'addWatch' && r.txn.request.op !== 'removeWatches' && r.status === 'done').length,
+      ...watches, ...outboxes,
     };
   }
 
@@ -305,14 +334,16 @@ function effectMissing(tree: DataTree, result: OpResult, op: { data: Uint8Array 
 function checkLiveness(cluster: NodeCluster, workload: Workload, { healedTick, convergedTick, electionTicks }: Phases): void {
   const { sessions, clients } = workload;
   const live = (session: number) => clients[(sessions.owner.get(session) ?? 0) - 1]?.alive === true;
-  const leaderSinceTick = cluster.leaders()[0]!.leaderSinceTick;
+  const leader = cluster.leaders()[0]!;
+  const leaderSinceTick = leader.leaderSinceTick;
   for (const end of sessions.expiries) {
     check(!(end.heldByLive && end.tick > convergedTick),
       `session ${end.session} of live client c${sessions.owner.get(end.session)} expired at t${end.tick} (zxid ${end.zxid}), after the cluster converged at t${convergedTick}`);
     if (end.heldByLive || end.tick <= healedTick) continue;
-    const from = Math.max(healedTick, leaderSinceTick, sessions.createdTick.get(end.session) ?? 0);
+    const from = Math.max(healedTick, leaderSinceTick, sessions.createdTick.get(end.session) ?? 0, sessions.trackedBy(leader.id, end.session));
     const dueTick = from + sessions.timeoutMs.get(end.session)! / MS_PER_TICK + 2 * electionTicks;
-    check(end.tick <= dueTick, `session ${end.session}, kept alive by nobody, expired only at t${end.tick}, due by t${dueTick} (healed t${healedTick}, leader since t${leaderSinceTick})`);
+    check(end.tick <= dueTick,
+      `session ${end.session}, kept alive by nobody, expired only at t${end.tick}, due by t${dueTick} (healed t${healedTick}, leader since t${leaderSinceTick}, tracked there since t${sessions.trackedBy(leader.id, end.session)})`);
   }
   for (const session of cluster.nodes[0]!.host!.tree.sessions.all()) {
     const owner = sessions.owner.get(session.id);
@@ -348,7 +379,7 @@ export function digestOf(tree: DataTree): string {
   const sessions = tree.sessions.all()
     .sort((a, b) => a.id - b.id)
     .map((s) => ({ ...s, ephemerals: tree.sessions.ephemeralsOf(s.id) }));
-  return JSON.stringify({ zxid: tree.appliedZxid, nodes, sessions });
+  return JSON.stringify({ zxid: tree.appliedZxid, nodes, sessions, watches: sortWatches(tree.watches.all()) });
 }
 
 function firstDifference(a: string, b: string): string {

@@ -6,10 +6,11 @@
  * loops run in a seeded interleaving, one event at a time; the history clock (`time`) counts
  * events, so every call and return of the workload gets its own instant.
  *
- * A crash drops the host (consensus, tree, queued loop, waiters) and every message in flight to
- * it; what the host appended to its MemLogStore stays (an append is the durable step). A crash
- * may also strike inside the host's loop, just before or just after it persists a Ready (the
- * store throws; the host fails its waiters and stops, as a dying process would). A restart
+ * A crash drops the host (consensus, tree, queued loop, waiters; closing it ends the waits of its
+ * reads) and every message in flight to it; what the host appended to its MemLogStore stays (an
+ * append is the durable step). A crash may also strike inside the host's loop, just before or
+ * just after it persists a Ready (the store throws; the host fails its waiters and stops, as a
+ * dying process would). A restart
  * rebuilds the host from that store: a new DataTree, Raft from applied index 0 and the store's
  * hard state, then host.drain() replays the committed log through the host loop.
  *
@@ -18,6 +19,8 @@
  * opens, keeps alive and closes sessions, and its expiry rounds (on SimTimers, fired once a tick
  * after the consensus ticks) turn a session's silence into an expiry transaction on the leader.
  * Simulated time is `tick × MS_PER_TICK` ms for both; session tokens come from the seed's stream.
+ * A node's consensus clock may stall (its host neither ticks nor notices a lost quorum) while the
+ * rest of the world goes on.
  */
 import { defaultConfig, type Config } from '../../src/config.ts';
 import type { RaftMessage } from '../../src/core/consensus/messages.ts';
@@ -58,6 +61,8 @@ export interface NodeClusterOptions {
   readonly checkpointEvery: number;
   /** Sessions a host holds (tree plus opens in flight) before opens get THROTTLEDOP. */
   readonly maxSessions: number;
+  /** Events a session's outbox keeps (small, so that busy sessions overflow). */
+  readonly outboxEventsMax: number;
 }
 
 export type CrashPoint = 'before-persist' | 'after-persist' | undefined;
@@ -97,10 +102,18 @@ export interface SimNode {
   restarts: number;
   /** A slow disk: the node's loop does not run before this tick (it still steps and ticks). */
   slowUntil: number;
+  /**
+   * A stalled clock (a GC pause, a suspended VM): the node's consensus does not tick before this
+   * tick, so a leader cut off meanwhile does not notice it lost its quorum (its check-quorum is
+   * late) while the others elect a new one. Its loop still runs, messages still arrive.
+   */
+  clockStalledUntil: number;
   /** The last role the host told its onRoleChange listeners (where leader duties start and stop). */
   toldRole: Role;
   /** The tick of the host's last change to leader: where it granted every session a fresh timeout. */
   leaderSinceTick: number;
+  /** The tick its host incarnation was built (0 for the first). */
+  bootTick: number;
 }
 
 export interface ClusterHooks {
@@ -168,18 +181,18 @@ export class NodeCluster {
   installs = 0;
   checkpoints = 0;
 
-  constructor(private readonly options: NodeClusterOptions, private readonly hooks: ClusterHooks) {
+  constructor(readonly options: NodeClusterOptions, private readonly hooks: ClusterHooks) {
     this.ids = Array.from({ length: options.size }, (_, i) => i + 1);
     this.network = new SimNetwork(streamOf(options.seed, 1));
     this.order = streamOf(options.seed, 4);
     this.tokens = new SimTokens(streamOf(options.seed, 5));
     this.sessionConfig = defaultConfig({
-      tickTimeMs: SESSION_TICK_TIME_MS, maxSessions: options.maxSessions, maxWatchesPerSession: 16, outboxEventsMax: 64,
+      tickTimeMs: SESSION_TICK_TIME_MS, maxSessions: options.maxSessions, maxWatchesPerSession: 16, outboxEventsMax: options.outboxEventsMax,
       maxPendingWrites: options.maxPendingWrites,
     });
     this.nodes = this.ids.map((id) => ({
       id, store: new SimLogStore(), checkpoint: undefined, host: undefined, reaper: undefined, sessions: undefined, timers: undefined,
-      incarnation: 0, restarts: 0, slowUntil: 0, toldRole: 'follower' as Role, leaderSinceTick: 0,
+      incarnation: 0, restarts: 0, slowUntil: 0, clockStalledUntil: 0, toldRole: 'follower' as Role, leaderSinceTick: 0, bootTick: 0,
     }));
     for (const node of this.nodes) this.boot(node);
   }
@@ -209,6 +222,7 @@ export class NodeCluster {
       if (role === 'leader') node.leaderSinceTick = this.tick;
     });
     node.host = host;
+    node.bootTick = this.tick;
     const nowMs = () => this.tick * MS_PER_TICK;
     node.reaper = new Reaper(host, nowMs, LOGGER);
     // Made before a restart's replay (CorralNode makes it after): the replayed sessions are then
@@ -272,7 +286,10 @@ export class NodeCluster {
 
   crash(id: number, why: string): void {
     const node = this.node(id);
-    if (!node.host) return;
+    const host = node.host;
+    if (!host) return;
+    // What a dying process's callers see: their waits end (closing settles them at once, without awaiting).
+    host.close(0).catch((error: unknown) => this.hooks.trace(`t${this.tick} n${id} close failed: ${String(error)}`));
     node.host = undefined;
     node.reaper = undefined;
     node.sessions = undefined;
@@ -281,6 +298,7 @@ export class NodeCluster {
     node.store.crashPoint = undefined;
     node.incarnation++;
     node.slowUntil = 0;
+    node.clockStalledUntil = 0;
     this.runs = this.runs.filter((r) => r.node !== node);
     this.hooks.trace(`t${this.tick} crash n${id} (${why}) last=${node.store.lastIndex()} ${JSON.stringify(node.store.hardState())}`);
   }
@@ -299,9 +317,9 @@ export class NodeCluster {
     this.hooks.trace(`t${this.tick} restart n${id} last=${s.lastIndex} commit=${s.commitIndex} term=${s.term} applied=${s.appliedIndex}`);
   }
 
-  /** One consensus tick on every running host (a cut-off node keeps its own clock), then leader duties. */
+  /** One consensus tick on every running host (a cut-off node keeps its own clock; a stalled one none), then leader duties. */
   tickHosts(): void {
-    for (const node of this.up()) this.guard(node, () => node.host!.tick());
+    for (const node of this.up()) if (node.clockStalledUntil <= this.tick) this.guard(node, () => node.host!.tick());
     for (const node of this.up()) node.reaper!.round();
     for (const node of this.up()) this.guard(node, () => node.timers!.fire());
   }

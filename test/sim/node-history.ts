@@ -1,9 +1,12 @@
 /**
  * The per-znode history of a node simulation run, for the linearizability checker: each request
  * projected onto the paths it touches (a multi onto each of its ops, all with the request's call
- * and return; a session's close onto every path it ever tried to create an ephemeral at), each
- * leader read as a zero-duration operation, and so each leader's expiry of a session (a close
- * that is nobody's request) at its first apply (node-sessions.ts says why that instant).
+ * and return; a session's close onto every path it ever tried to create an ephemeral at; a
+ * watched read onto its path, as a read of what it answered), each leader read as a
+ * zero-duration operation, each linearizable read (ReadIndex) from its readBarrier call to the
+ * instant it read the tree, and each leader's expiry of a session (a close that is nobody's
+ * request) as a zero-duration operation at its first apply (node-sessions.ts says why that
+ * instant).
  *
  * Only the paths of MODELED_PATH are followed (sequential, container and TTL nodes change
  * without a request naming them: the final checks cover those).
@@ -12,14 +15,16 @@
  * outcome is unknown (CONNECTIONLOSS, or no reply by the end) returns at Infinity with an
  * unconstrained output. In a failed multi only the failing op says something about its path
  * (the others were not applied): it alone is kept. A write refused with SESSIONEXPIRED depends
- * on the session table, not on the path: it is left out.
+ * on the session table, not on the path: it is left out, as is a watched read whose session had
+ * ended (it read nothing) and one whose answer never came (a read of unknown outcome constrains
+ * nothing).
  */
 import type { Operation } from '../linearizability/checker.ts';
-import type { OpResult, SessionResult, WriteResult } from '../../src/core/tree/results.ts';
-import type { WriteOp } from '../../src/core/tree/txn.ts';
+import type { OpResult, SessionResult, WatchResult, WriteResult } from '../../src/core/tree/results.ts';
+import type { WatchRequest, WriteOp } from '../../src/core/tree/txn.ts';
 import type { NodeInput, NodeOutput } from './node-model.ts';
 import { MODELED_PATH } from './node-requests.ts';
-import type { OpRecord, ReadRecord } from './node-workload.ts';
+import type { OpRecord, ReadRecord } from './node-records.ts';
 import type { SessionEndSeen } from './node-sessions.ts';
 import { isSequential } from '../../src/core/tree/znode.ts';
 
@@ -87,6 +92,18 @@ function projectClose(record: OpRecord, session: number, attempts: Map<number, S
   return [...(attempts.get(session) ?? [])].map((path) => [{ op: 'closeSession', path, session }, output]);
 }
 
+/** A watched read's answer as a read of its path: getData sees it all, exists its Stat, getChildren whether it exists. */
+function projectWatch(record: OpRecord, request: WatchRequest): Array<[NodeInput, NodeOutput]> {
+  if (request.op === 'addWatch' || request.op === 'removeWatches' || !MODELED_PATH.test(request.path) || record.status !== 'done') return [];
+  const result = record.result as WatchResult;
+  const input: NodeInput = { op: 'read', path: request.path };
+  if (!result.ok) return result.error.code === 'NONODE' ? [[input, { ok: true, exists: false }]] : [];
+  const { stat } = result;
+  if (request.op === 'getChildren' || !stat) return [[input, { ok: true, exists: true }]];
+  const data = request.op === 'getData' && result.data ? { data: text.decode(result.data) } : {};
+  return [[input, { ok: true, exists: true, version: stat.version, owner: stat.ephemeralOwner, ...data }]];
+}
+
 export function historyOf(records: readonly OpRecord[], reads: readonly ReadRecord[], expiries: readonly SessionEndSeen[]): NodeOperation[] {
   const attempts = ephemeralAttempts(records);
   const history: NodeOperation[] = [];
@@ -96,6 +113,7 @@ export function historyOf(records: readonly OpRecord[], reads: readonly ReadReco
     const pairs =
       txn.type === 'write' ? projectWrite(record, txn.ops, txn.sessionId)
       : txn.type === 'closeSession' ? projectClose(record, txn.sessionId, attempts)
+      : txn.type === 'watch' ? projectWatch(record, txn.request)
       : [];
     const ret = record.status === 'done' ? record.ret : Infinity;
     for (const [input, output] of pairs) history.push({ clientId: record.client, input, call: record.call, return: ret, output });
@@ -106,7 +124,7 @@ export function historyOf(records: readonly OpRecord[], reads: readonly ReadReco
     }
   }
   for (const read of reads) {
-    history.push({ clientId: `leader n${read.node}`, input: { op: 'read', path: read.path }, call: read.time, return: read.time, output: read.output });
+    history.push({ clientId: read.client, input: { op: 'read', path: read.path }, call: read.call, return: read.ret, output: read.output });
   }
   return history;
 }

@@ -32,6 +32,8 @@ export class SessionLedger {
   /** A client's close (reason 'closed') as applied: one at most per session (only its owner closes it, once). */
   readonly closes = new Map<number, { readonly zxid: number; readonly result: SessionResult }>();
   readonly ends = new Map<number, SessionEndSeen>();
+  /** Per host, the tick its SessionManager began tracking each session. */
+  private readonly trackedSince = new Map<number, Map<number, number>>();
   /** The ticks each session was kept alive at the leader of a term, by `${session}@${term}`. */
   private readonly keptAliveTicks = new Map<string, number[]>();
 
@@ -49,8 +51,21 @@ export class SessionLedger {
     return 0;
   }
 
+  /** A host restarted (every session of its checkpoint is tracked afresh), or installed a checkpoint (the new ones are). */
+  tracked(node: number, sessions: Iterable<{ id: number }>, tick: number, restarted: boolean): void {
+    const since = restarted ? new Map<number, number>() : (this.trackedSince.get(node) ?? new Map<number, number>());
+    for (const { id } of sessions) if (!since.has(id)) since.set(id, tick);
+    this.trackedSince.set(node, since);
+  }
+
+  /** Since when `node` has tracked `session` (0: not known). */
+  trackedBy(node: number, session: number): number {
+    return this.trackedSince.get(node)?.get(session) ?? 0;
+  }
+
   /** `heldByLive` says whether a live client holds `session` right now. */
-  onApplied(output: ApplyOutput, zxid: number, { txn, timeMs }: TxnEnvelope, tick: number, time: number, heldByLive: (session: number) => boolean): SessionEndSeen | undefined {
+  onApplied(node: number, output: ApplyOutput, zxid: number, { txn, timeMs }: TxnEnvelope, tick: number, time: number, heldByLive: (session: number) => boolean): SessionEndSeen | undefined {
+    if (txn.type === 'createSession' && output.result?.ok) this.tracked(node, [{ id: zxid }], tick, false);
     if (txn.type === 'createSession' && !this.createdTick.has(zxid)) {
       this.createdTick.set(zxid, tick);
       this.timeoutMs.set(zxid, txn.timeoutMs);

@@ -1,12 +1,14 @@
 /**
  * One seeded run of the node simulation: 3 or 5 real node hosts (node-cluster.ts) under a
- * fault phase — partitions, crashes and restarts, slow disks, a lossy, duplicating, reordering
- * network — while clients (node-workload.ts) send requests, keep their sessions alive and now
- * and then die, then a healed phase (everyone up and connected, no faults, no new requests; live
- * clients still send keepalives) that must converge: one leader everyone follows, every host
- * applied the whole log. It then runs on, converged, long enough for the leader to expire every
- * session nobody keeps alive. The cheap checkers run after every event, the rest at the end
- * (node-checkers.ts). Everything is simulated: no real timers, no sleeps; one seed replays exactly.
+ * fault phase — partitions, stale leaders (cut off, with a stalled clock), crashes and restarts,
+ * slow disks, a lossy, duplicating, reordering network — while clients (node-workload.ts) send
+ * requests, set and remove watches, keep their sessions alive and now and then die, and readers
+ * read through ReadIndex at any node, then a healed phase (everyone up and connected, no faults,
+ * no new requests; live clients still send keepalives) that must converge: one leader everyone
+ * follows, every host applied the whole log. It then runs on, converged, long enough for the
+ * leader to expire every session nobody keeps alive. The cheap checkers run after every event,
+ * the rest at the end (node-checkers.ts). Everything is simulated: no sleeps, no real timer ever
+ * fires (a read barrier's hour-long timeout does not); one seed replays exactly.
  */
 import { epochOf } from '../../src/core/consensus/zxid.ts';
 import type { Prng } from '../support/prng.ts';
@@ -36,6 +38,14 @@ export interface NodeRunSummary extends FinalCounts {
   readonly installs: number;
   /** Client deaths (their sessions must expire). */
   readonly deaths: number;
+  /** Read barriers (ReadIndex) asked for and answered: in all, at followers, at nodes cut off from a quorum. */
+  readonly barriers: { readonly asked: Tally; readonly answered: Tally };
+}
+
+interface Tally {
+  readonly all: number;
+  readonly followers: number;
+  readonly cutOff: number;
 }
 
 export class NodeSimulationFailure extends Error {
@@ -49,6 +59,12 @@ interface FaultRates {
   readonly crash: number;
   readonly restart: number;
   readonly slowDisk: number;
+  /**
+   * Chance per tick of a stale leader: the leader is cut off and its consensus clock stalls (a
+   * pause with a network fault), so its check-quorum is late and it goes on taking itself for the
+   * leader while the others elect a new one — the case ReadIndex exists for.
+   */
+  readonly staleLeader: number;
   /** Chance that a crash or an isolation targets a leader. */
   readonly leaderBias: number;
 }
@@ -64,6 +80,8 @@ interface Run {
   readonly roles: Map<number, string>;
   readonly faulty: boolean;
   phase: 'faults' | 'healed';
+  /** The tick a stale leader's episode ends (see depose). */
+  staleUntil: number;
   readonly onTick: ((cluster: NodeCluster) => void) | undefined;
 }
 
@@ -95,14 +113,17 @@ function setupOf(seed: number): Setup {
     dropRate: s.pick([0, 0.02, 0.1, 0.3]), duplicateRate: s.pick([0, 0.05, 0.2]), delayTicksMax: s.pick([0, 2, 8]),
     longDelayRate: s.pick([0, 0.01, 0.05]), longDelayTicksMax: 6 * ELECTION_TICKS,
   };
-  const rates: FaultRates = {
+  const rates = {
     partition: s.pick([0.005, 0.02, 0.05]), crash: s.pick([0.005, 0.01, 0.03]), restart: s.pick([0.05, 0.15, 0.3]),
     slowDisk: s.pick([0, 0.02, 0.1]), leaderBias: s.pick([0, 0.5, 0.9]),
   };
-  // Picked last so that the earlier picks (and the regression seeds' schedules) stay as they were.
-  const cluster: NodeClusterOptions = { ...base, checkpointEvery: s.pick([0, 10, 40]), maxSessions: s.pick([8, 16, 1000]) };
-  const workload: WorkloadOptions = { ...clients, deathRate: s.pick([0, 0.001, 0.004]), pauseRate: s.pick([0, 0.002, 0.01]) };
-  return { cluster, workload, network, rates };
+  // Picked last so that the earlier picks stay as they were (the schedules differ anyway once
+  // the workload sends watch requests and reads).
+  const sessions = { checkpointEvery: s.pick([0, 10, 40]), maxSessions: s.pick([8, 16, 1000]) };
+  const lives = { deathRate: s.pick([0, 0.001, 0.004]), pauseRate: s.pick([0, 0.002, 0.01]) };
+  const watches = { watchRate: s.pick([0.1, 0.25, 0.4]), readers: { readers: s.pick([1, 2, 4]), rate: s.pick([0.1, 0.3, 0.6]) } };
+  const cluster: NodeClusterOptions = { ...base, ...sessions, outboxEventsMax: s.pick([2, 8, 64]) };
+  return { cluster, workload: { ...clients, ...lives, ...watches }, network, rates: { ...rates, staleLeader: s.pick([0, 0.01, 0.03]) } };
 }
 
 export async function runNodeSimulation(seed: number, { faulty = true, onTrace, onTick }: NodeRunOptions = {}): Promise<NodeRunSummary> {
@@ -130,7 +151,7 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
     },
     onCheckpointInstalled: (node, zxid) => {
       checker.onCheckpointInstalled(node, zxid);
-      run!.workload.onRestart(node);
+      run!.workload.onCheckpointInstalled(node);
     },
     onRestart: (node) => {
       checker.onRestart(node);
@@ -138,16 +159,18 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
     },
     trace: say,
   });
-  const workload = new Workload(cluster, streamOf(seed, 3), streamOf(seed, 6), setup.workload);
-  run = { cluster, checker, workload, faults: streamOf(seed, 2), rates: setup.rates, trace, say, roles: new Map(), faulty, phase: 'faults', onTick };
+  const streams = { requests: streamOf(seed, 3), life: streamOf(seed, 6), watches: streamOf(seed, 7), reads: streamOf(seed, 8) };
+  const workload = new Workload(cluster, streams, setup.workload);
+  run = { cluster, checker, workload, faults: streamOf(seed, 2), rates: setup.rates, trace, say, roles: new Map(), faulty, phase: 'faults', staleUntil: 0, onTick };
   try {
     cluster.network.faults = faulty ? setup.network : NO_FAULTS;
     for (let t = 0; t < FAULT_TICKS; t++) await step(run);
     const healedTick = cluster.tick;
     const convergeTicks = await heal(run);
     const counts = checker.checkFinal(cluster, workload, { healedTick, convergedTick: healedTick + convergeTicks, electionTicks: ELECTION_TICKS });
-    return { seed, size: setup.cluster.size, convergeTicks, events: cluster.events, crashes: cluster.crashes, reads: workload.reads.length,
-      checkpoints: cluster.checkpoints, installs: cluster.installs, deaths: workload.deaths, ...counts };
+    return { seed, size: setup.cluster.size, convergeTicks, events: cluster.events, crashes: cluster.crashes,
+      reads: workload.reads.filter((r) => r.kind === 'leader').length, checkpoints: cluster.checkpoints, installs: cluster.installs, deaths: workload.deaths,
+      barriers: { asked: { ...workload.readers.asked }, answered: { ...workload.readers.answered } }, ...counts };
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     throw new NodeSimulationFailure(seed, `t${cluster.tick}: ${message}`, trace.slice(-TRACE_LINES_MAX));
@@ -176,15 +199,33 @@ function victim(run: Run, among: readonly SimNode[]): SimNode | undefined {
   return among.length > 0 ? run.faults.pick(among) : undefined;
 }
 
+/**
+ * A stale leader: the leader is cut off and its clock stalls for 20 to 60 ticks; the network
+ * stays so (no other partition, no heal) until its clock runs again. Reads at it must wait.
+ */
+function depose(run: Run): void {
+  const { cluster, faults } = run;
+  const leaders = cluster.leaders();
+  if (leaders.length === 0) return;
+  const leader = faults.pick(leaders);
+  cluster.network.partition(cluster.ids, (id) => Number(id === leader.id));
+  leader.clockStalledUntil = cluster.tick + 20 + faults.int(41);
+  run.staleUntil = leader.clockStalledUntil;
+  run.say(`t${cluster.tick} partition isolating leader n${leader.id}, its clock stalled until t${leader.clockStalledUntil}`);
+}
+
 function injectFaults(run: Run): void {
   const { cluster, faults, rates } = run;
-  if (faults.chance(rates.partition)) {
+  if (cluster.tick >= run.staleUntil && faults.chance(rates.staleLeader)) depose(run);
+  // During a stale leader's episode the network stays as it is.
+  const calm = cluster.tick >= run.staleUntil;
+  if (calm && faults.chance(rates.partition)) {
     const isolated = victim(run, cluster.nodes)!.id;
     const split = faults.chance(0.3);
     cluster.network.partition(cluster.ids, (id) => (split ? faults.int(2) : Number(id === isolated)));
     run.say(`t${cluster.tick} partition ${split ? 'split' : `isolating n${isolated}`}`);
   }
-  if (cluster.network.partitioned && faults.chance(0.05)) {
+  if (calm && cluster.network.partitioned && faults.chance(0.05)) {
     cluster.network.heal();
     run.say(`t${cluster.tick} heal network`);
   }
@@ -216,6 +257,7 @@ async function heal(run: Run): Promise<number> {
   for (const node of cluster.down()) cluster.restart(node.id);
   for (const node of cluster.nodes) {
     node.slowUntil = 0;
+    node.clockStalledUntil = 0;
     node.store.crashPoint = undefined;
   }
   run.say(`t${cluster.tick} healed`);

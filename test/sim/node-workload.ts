@@ -1,69 +1,46 @@
 /**
- * Clients of the node simulation. Each client has at most one request in flight (what it asks:
- * node-requests.ts) and submits it at the current leader (or, now and then, at any running node,
- * which must refuse it with CONNECTIONLOSS). Every request is recorded with its call time, its
- * return time (Infinity while the outcome is unknown) and what it returned.
+ * Clients of the node simulation. Each client waits for one request at a time (what it asks:
+ * node-requests.ts and node-watch-requests.ts; it gives up waiting after two election timeouts,
+ * and a late answer still counts) and submits it at the current leader (or, now and then, at any
+ * running node, which must refuse it with CONNECTIONLOSS). Every request is recorded
+ * (node-records.ts) with its call time, its return time (Infinity while the outcome is unknown)
+ * and what it returned.
  *
  * Sessions go through the host's real SessionManager: a client opens them (its own, used for its
- * ephemeral creates), closes them, and while it lives sends a keepalive for each every tick to the
- * node it takes for the leader. It keeps that belief until the node stops leading (or crashes),
- * then looks for the new one: at once when healed, on half the ticks before: a keepalive at a node that
- * does not lead is lost (a new leader grants every session a fresh timeout anyway). In the fault
- * phase a client may pause (sending nothing for 10 to 60 ticks, so its sessions may rightly
- * expire; it resumes when healed) or die: it sends nothing more, and the leader must
- * expire its sessions. A session whose open or close got no answer is given up. Reads are taken
- * from a leader's tree right after its loop applied something, once it has applied an entry of
- * its own term (so everything earlier leaders acknowledged is in its tree): zero-duration.
+ * ephemeral creates and its watches), closes them, and while it lives sends a keepalive for each
+ * every tick to the node it takes for the leader. It keeps that belief until the node stops
+ * leading (or crashes), then looks for the new one: at once when healed, on half the ticks
+ * before: a keepalive at a node that does not lead is lost (a new leader grants every session a
+ * fresh timeout anyway). In the fault phase a client may pause (sending nothing for 10 to 60
+ * ticks, so its sessions may rightly expire; it resumes when healed) or die: it sends nothing
+ * more, and the leader must expire its sessions. A session whose open or close got no answer is
+ * given up. Watches are set and removed through SessionManager.watch: a watch transaction
+ * (a watched read answers as of its zxid, which the workload learns from the apply that
+ * produced the answer).
+ *
+ * Reads: reader clients (node-readers.ts) read through ReadIndex at any node; and the workload
+ * takes reads from a leader's tree right after its loop applied something, once it has applied
+ * an entry of its own term (so everything earlier leaders acknowledged is in its tree):
+ * zero-duration.
  */
 import { epochOf } from '../../src/core/consensus/zxid.ts';
-import type { ZkError } from '../../src/core/errors.ts';
 import { negotiateTimeout } from '../../src/core/session/session-tracker.ts';
 import { prepareWrite } from '../../src/core/tree/prepare.ts';
-import type { ApplyOutput, SessionResult, WriteResult } from '../../src/core/tree/results.ts';
-import type { Txn, TxnEnvelope } from '../../src/core/tree/txn.ts';
+import type { ApplyOutput } from '../../src/core/tree/results.ts';
+import type { Txn, TxnEnvelope, WatchRequest } from '../../src/core/tree/txn.ts';
 import { NotCommittedError } from '../../src/node/node-host.ts';
 import { hashToken } from '../../src/node/session-manager.ts';
 import type { Prng } from '../support/prng.ts';
 import { MS_PER_TICK, SESSION_TICK_TIME_MS, type NodeCluster, type SimNode } from './node-cluster.ts';
-import type { NodeOutput } from './node-model.ts';
+import { outputOf, Readers, type ReaderOptions } from './node-readers.ts';
+import { NOT_ORDERED, Recorder, type Caller, type OpRecord, type ReadRecord } from './node-records.ts';
 import { MODELED_PATH, RequestMaker, SHARED_PATHS } from './node-requests.ts';
 import { SessionLedger } from './node-sessions.ts';
+import { WatchMaker } from './node-watch-requests.ts';
 
 const MAX_DATA_BYTES = 1024;
-/** The only errors of a request that was never applied; any other is the applied transaction's result. */
-const NOT_ORDERED = new Set(['CONNECTIONLOSS', 'THROTTLEDOP']);
 
-/**
- * done: a reply arrived (the result may be an error); refused: the host said it was certainly not
- * applied (a follower or a full queue refused it, or its log slot went to another entry);
- * unknown: CONNECTIONLOSS otherwise. The final checks verify what the host said.
- */
-export type RecordStatus = 'pending' | 'done' | 'refused' | 'unknown';
-
-export interface OpRecord {
-  readonly id: number;
-  readonly client: number;
-  readonly node: number;
-  /** The host's incarnation at submit: a request at a host that never crashed must get an answer. */
-  readonly incarnation: number;
-  readonly call: number;
-  ret: number;
-  readonly txn: Txn;
-  status: RecordStatus;
-  zxid: number;
-  result: WriteResult | SessionResult | undefined;
-}
-
-export interface ReadRecord {
-  readonly node: number;
-  readonly time: number;
-  readonly path: string;
-  readonly output: NodeOutput;
-}
-
-export interface Client {
-  readonly id: number;
-  busy: boolean;
+export interface Client extends Caller {
   /** A dead client sends nothing more, keepalives included. */
   alive: boolean;
   /** A paused client sends nothing before this tick. */
@@ -85,39 +62,72 @@ export interface WorkloadOptions {
   /** Chance per tick that a live client dies, or pauses (in the fault phase). */
   readonly deathRate: number;
   readonly pauseRate: number;
+  /** Chance that a request of a client with a session is a watch request. */
+  readonly watchRate: number;
+  readonly readers: ReaderOptions;
 }
 
-const text = new TextDecoder();
+/** The streams of a workload: requests and targets; deaths, pauses and keepalive targets; watch requests; linearizable reads. */
+export interface WorkloadStreams {
+  readonly requests: Prng;
+  readonly life: Prng;
+  readonly watches: Prng;
+  readonly reads: Prng;
+}
 
 export class Workload {
-  readonly records: OpRecord[] = [];
-  readonly reads: ReadRecord[] = [];
-  /** Broken promises of the host API (a follower acknowledging, an unexpected error). */
-  readonly violations: string[] = [];
+  readonly recorder: Recorder;
   readonly clients: Client[];
   readonly sessions = new SessionLedger();
+  readonly readers: Readers;
   private healed = false;
   private readonly touched = new Map<number, Set<string>>();
   private readonly requests: RequestMaker;
-  private unsettled = 0;
+  private readonly watchRequests: WatchMaker;
+  private readonly rng: Prng;
+  private readonly life: Prng;
+  /** The zxid of each watch transaction's result, by the result object its waiter gets. */
+  private readonly watchZxids = new WeakMap<object, number>();
 
-  /** `rng`: the requests and their targets; `life`: deaths, pauses and keepalive targets. */
-  constructor(private readonly cluster: NodeCluster, private readonly rng: Prng, private readonly life: Prng, private readonly options: WorkloadOptions) {
-    this.clients = Array.from({ length: options.clients }, (_, i) => ({ id: i + 1, busy: false, alive: true, pausedUntil: 0, leader: 0, sessions: [], versions: new Map() }));
-    this.requests = new RequestMaker(rng);
+  constructor(private readonly cluster: NodeCluster, streams: WorkloadStreams, private readonly options: WorkloadOptions) {
+    this.clients = Array.from({ length: options.clients }, (_, i) => ({ id: i + 1, waiting: undefined, alive: true, pausedUntil: 0, leader: 0, sessions: [], versions: new Map() }));
+    this.rng = streams.requests;
+    this.life = streams.life;
+    this.requests = new RequestMaker(streams.requests);
+    this.watchRequests = new WatchMaker(streams.watches, options.watchRate);
+    this.recorder = new Recorder(cluster);
+    this.readers = new Readers(cluster, streams.reads, this.recorder, options.readers);
   }
 
-  /** Each idle live client may send one request. */
+  get records(): readonly OpRecord[] {
+    return this.recorder.records;
+  }
+
+  get reads(): readonly ReadRecord[] {
+    return this.recorder.reads;
+  }
+
+  get violations(): readonly string[] {
+    return this.recorder.violations;
+  }
+
+  /** Each idle live client may send one request; each idle reader may read. */
   submitSome(): void {
     for (const client of this.clients) {
-      if (!this.active(client) || client.busy || !this.rng.chance(this.options.rate)) continue;
+      if (!this.active(client) || this.recorder.busy(client) || !this.rng.chance(this.options.rate)) continue;
       const node = this.target();
       if (!node) continue;
+      if (this.watchRequests.wants(client.sessions)) {
+        const { session, request } = this.watchRequests.next(client.sessions);
+        this.watch(client, node, session, request);
+        continue;
+      }
       const request = this.requests.next(client);
       if (request.type === 'txn') this.submit(client, node, request.txn);
       else if (request.type === 'open') this.openSession(client, node, request.requestedMs);
       else this.closeSession(client, node, request.session);
     }
+    this.readers.readSome();
   }
 
   /**
@@ -165,62 +175,44 @@ export class Workload {
     return this.clients.filter((c) => !c.alive).length;
   }
 
+  /** Lets the callbacks of settled requests run (see Recorder.flush). */
+  flush(): Promise<void> {
+    return this.recorder.flush();
+  }
+
   /**
-   * Lets the callbacks of settled requests run (they record the current history time): the
-   * longest chain, an open through SessionManager's awaits, takes four microtask turns.
+   * A leader, now and then any running node. When two nodes take themselves for the leader (one
+   * cut off, stale), a client mostly finds the newer one, as a real one does after its request at
+   * the stale one timed out: a request there waits until that leader steps down.
    */
-  async flush(): Promise<void> {
-    if (this.unsettled === 0) return;
-    for (let i = 0; i < 6; i++) await null;
-  }
-
-  get pending(): number {
-    return this.unsettled;
-  }
-
   private target(): SimNode | undefined {
     const leaders = this.cluster.leaders();
-    if (leaders.length > 0 && !this.rng.chance(this.options.strayRate)) return this.rng.pick(leaders);
+    if (leaders.length > 0 && !this.rng.chance(this.options.strayRate)) {
+      const newest = leaders.reduce((a, b) => (a.host!.status().term >= b.host!.status().term ? a : b));
+      return leaders.length > 1 && this.rng.chance(0.9) ? newest : this.rng.pick(leaders);
+    }
     // With no leader known, a client mostly waits; now and then it tries some node.
     const up = this.cluster.up();
     return up.length > 0 && (leaders.length > 0 || this.rng.chance(0.2)) ? this.rng.pick(up) : undefined;
-  }
-
-  /** Records a request as called now; the client is busy until it settles. */
-  private called(client: Client, node: SimNode, txn: Txn, call: number): OpRecord {
-    const record: OpRecord = { id: this.records.length, client: client.id, node: node.id, incarnation: node.incarnation, call, ret: Infinity, txn, status: 'pending', zxid: 0, result: undefined };
-    this.records.push(record);
-    client.busy = true;
-    this.unsettled++;
-    return record;
   }
 
   private submit(client: Client, node: SimNode, txn: Txn): void {
     const host = node.host!;
     const envelope = envelopeOf(txn, this.cluster.tick);
     const refusedExpected = host.status().role !== 'leader';
-    const record = this.called(client, node, txn, ++this.cluster.time);
+    const record = this.recorder.called(client, node, txn);
     host.submit(envelope).then(
       (committed) => {
-        if (refusedExpected) this.violations.push(`n${node.id} acknowledged request #${record.id} while not the leader`);
-        Object.assign(record, { status: 'done', ret: this.cluster.time, zxid: committed.zxid, result: committed.result });
+        if (refusedExpected) this.recorder.violations.push(`n${node.id} acknowledged request #${record.id} while not the leader`);
+        this.recorder.answered(record, committed.zxid, committed.result);
         this.learn(client, record);
       },
       (error: unknown) => {
-        if (error instanceof NotCommittedError) this.notOrdered(record, error.error, refusedExpected);
-        else this.violations.push(`request #${record.id} failed with ${String(error)}`);
-        this.settle(client);
+        if (error instanceof NotCommittedError) this.recorder.notOrdered(record, error.error, refusedExpected);
+        else this.recorder.violations.push(`request #${record.id} failed with ${String(error)}`);
+        this.recorder.settle(client, record);
       },
     );
-  }
-
-  /** A request the host could not order: refused when certainly not applied, else of unknown outcome. */
-  private notOrdered(record: OpRecord, error: ZkError, refusedExpected: boolean): void {
-    // Certainly not applied: never proposed (not the leader, throttled), or its log slot went to another entry.
-    const notApplied = error.code === 'CONNECTIONLOSS' && (refusedExpected || error.message.includes('was not applied'));
-    if (error.code === 'THROTTLEDOP' || notApplied) record.status = 'refused';
-    else if (error.code === 'CONNECTIONLOSS') record.status = 'unknown';
-    else this.violations.push(`request #${record.id} failed with ${error.code}: ${error.message}`);
   }
 
   /**
@@ -235,24 +227,24 @@ export class Workload {
     const opening = node.sessions!.open(requestedMs);
     const token = tokens.issued > issued ? tokens.last : undefined;
     const timeoutMs = negotiateTimeout(requestedMs, SESSION_TICK_TIME_MS);
-    const record = this.called(client, node, { type: 'createSession', timeoutMs, tokenHash: token ? hashToken(token).toString('hex') : '' }, call);
+    const record = this.recorder.called(client, node, { type: 'createSession', timeoutMs, tokenHash: token ? hashToken(token).toString('hex') : '' }, call);
     opening.then(
       (opened) => {
         if ('code' in opened) {
-          this.notOrdered(record, opened, refusedExpected);
-          return this.settle(client);
+          this.recorder.notOrdered(record, opened, refusedExpected);
+          return this.recorder.settle(client, record);
         }
-        if (refusedExpected) this.violations.push(`n${node.id} opened session ${opened.id} (#${record.id}) while not the leader`);
-        if (opened.token !== token || opened.timeoutMs !== timeoutMs) this.violations.push(`open #${record.id} got ${JSON.stringify(opened)}, not token ${token} and ${timeoutMs} ms`);
+        if (refusedExpected) this.recorder.violations.push(`n${node.id} opened session ${opened.id} (#${record.id}) while not the leader`);
+        if (opened.token !== token || opened.timeoutMs !== timeoutMs) this.recorder.violations.push(`open #${record.id} got ${JSON.stringify(opened)}, not token ${token} and ${timeoutMs} ms`);
         // A session's id is the zxid of its createSession.
-        Object.assign(record, { status: 'done', ret: this.cluster.time, zxid: opened.id, result: { ok: true, sessionId: opened.id } });
+        this.recorder.answered(record, opened.id, { ok: true, sessionId: opened.id });
         this.sessions.owner.set(opened.id, client.id);
         if (!this.sessions.ends.has(opened.id)) client.sessions.push(opened.id);
-        this.settle(client);
+        this.recorder.settle(client, record);
       },
       (error: unknown) => {
-        this.violations.push(`open #${record.id} threw ${String(error)}`);
-        this.settle(client);
+        this.recorder.violations.push(`open #${record.id} threw ${String(error)}`);
+        this.recorder.settle(client, record);
       },
     );
   }
@@ -261,25 +253,52 @@ export class Workload {
   private closeSession(client: Client, node: SimNode, session: number): void {
     const refusedExpected = node.host!.status().role !== 'leader';
     client.sessions.splice(client.sessions.indexOf(session), 1);
-    const record = this.called(client, node, { type: 'closeSession', sessionId: session, reason: 'closed' }, ++this.cluster.time);
+    const record = this.recorder.called(client, node, { type: 'closeSession', sessionId: session, reason: 'closed' });
     node.sessions!.close(session).then(
       (error) => {
         if (error && NOT_ORDERED.has(error.code)) {
-          this.notOrdered(record, error, refusedExpected);
-          return this.settle(client);
+          this.recorder.notOrdered(record, error, refusedExpected);
+          return this.recorder.settle(client, record);
         }
         // Applied: its log entry is the one client close of this session.
         const applied = this.sessions.closes.get(session);
-        if (refusedExpected) this.violations.push(`n${node.id} closed session ${session} (#${record.id}) while not the leader`);
+        if (refusedExpected) this.recorder.violations.push(`n${node.id} closed session ${session} (#${record.id}) while not the leader`);
         if (!applied || applied.result.ok !== (error === undefined) || (!applied.result.ok && applied.result.error.code !== error?.code)) {
-          this.violations.push(`close #${record.id} answered ${error?.code ?? 'ok'}, but applied as ${JSON.stringify(applied)}`);
+          this.recorder.violations.push(`close #${record.id} answered ${error?.code ?? 'ok'}, but applied as ${JSON.stringify(applied)}`);
         }
-        Object.assign(record, { status: 'done', ret: this.cluster.time, zxid: applied?.zxid ?? 0, result: applied?.result });
-        this.settle(client);
+        this.recorder.answered(record, applied?.zxid ?? 0, applied?.result);
+        this.recorder.settle(client, record);
       },
       (error: unknown) => {
-        this.violations.push(`close #${record.id} threw ${String(error)}`);
-        this.settle(client);
+        this.recorder.violations.push(`close #${record.id} threw ${String(error)}`);
+        this.recorder.settle(client, record);
+      },
+    );
+  }
+
+  /**
+   * Sets or removes a watch of one of the client's sessions through the SessionManager. Its
+   * answer carries no zxid: it is the one whose apply produced that very result object.
+   */
+  private watch(client: Client, node: SimNode, session: number, request: WatchRequest): void {
+    const refusedExpected = node.host!.status().role !== 'leader';
+    const record = this.recorder.called(client, node, { type: 'watch', sessionId: session, request });
+    node.sessions!.watch(session, request).then(
+      (answer) => {
+        if ('code' in answer) {
+          this.recorder.notOrdered(record, answer, refusedExpected);
+          return this.recorder.settle(client, record);
+        }
+        const zxid = this.watchZxids.get(answer);
+        if (refusedExpected) this.recorder.violations.push(`n${node.id} answered watch request #${record.id} while not the leader`);
+        if (zxid === undefined) this.recorder.violations.push(`watch request #${record.id} answered ${JSON.stringify(answer)}, which no apply produced`);
+        this.recorder.answered(record, zxid ?? 0, answer);
+        if (answer.ok && answer.stat && request.op === 'getData') client.versions.set(request.path, answer.stat.version);
+        this.recorder.settle(client, record);
+      },
+      (error: unknown) => {
+        this.recorder.violations.push(`watch request #${record.id} threw ${String(error)}`);
+        this.recorder.settle(client, record);
       },
     );
   }
@@ -293,29 +312,32 @@ export class Workload {
         if (r.type === 'create') this.requests.created(r.path);
       }
     }
-    this.settle(client);
-  }
-
-  private settle(client: Client): void {
-    client.busy = false;
-    this.unsettled--;
+    this.recorder.settle(client, record);
   }
 
   onApplied(node: SimNode, output: ApplyOutput, zxid: number, envelope: TxnEnvelope): void {
     const heldByLive = (id: number) => this.clients.some((c) => c.alive && c.sessions.includes(id));
-    const end = this.sessions.onApplied(output, zxid, envelope, this.cluster.tick, this.cluster.time, heldByLive);
+    const end = this.sessions.onApplied(node.id, output, zxid, envelope, this.cluster.tick, this.cluster.time, heldByLive);
     // The owner learns of the end (its stream's last event) and stops keeping the session alive.
     if (end) {
       const owner = this.clients[(this.sessions.owner.get(end.session) ?? 0) - 1];
       if (owner?.sessions.includes(end.session)) owner.sessions.splice(owner.sessions.indexOf(end.session), 1);
     }
+    if (envelope.txn.type === 'watch' && output.result) this.watchZxids.set(output.result, zxid);
     let set = this.touched.get(node.id);
     if (!set) this.touched.set(node.id, (set = new Set()));
     for (const event of output.events) if (MODELED_PATH.test(event.path)) set.add(event.path);
   }
 
+  /** Before the host is rebuilt from its store and checkpoint. */
   onRestart(node: SimNode): void {
     this.touched.get(node.id)?.clear();
+    this.sessions.tracked(node.id, node.checkpoint?.sessions ?? [], this.cluster.tick, true);
+  }
+
+  onCheckpointInstalled(node: SimNode): void {
+    this.touched.get(node.id)?.clear();
+    this.sessions.tracked(node.id, node.host!.tree.sessions.all(), this.cluster.tick, false);
   }
 
   /** After a leader's loop applied changes: read what changed, and one shared path. */
@@ -327,11 +349,8 @@ export class Workload {
     if (status.role === 'leader' && epochOf(host.appliedZxid) === status.term) {
       set.add(this.rng.pick(SHARED_PATHS));
       for (const path of set) {
-        const znode = host.tree.get(path);
-        const output: NodeOutput = znode
-          ? { ok: true, exists: true, data: text.decode(znode.data), version: znode.version, owner: znode.ephemeralOwner }
-          : { ok: true, exists: false };
-        this.reads.push({ node: node.id, time: this.cluster.time, path, output });
+        const time = this.cluster.time;
+        this.recorder.reads.push({ kind: 'leader', client: `leader n${node.id}`, node: node.id, call: time, ret: time, path, output: outputOf(host.tree.get(path)) });
       }
     }
     set.clear();

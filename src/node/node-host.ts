@@ -6,6 +6,7 @@
  */
 import type { Consensus, Entry, LogStore, RaftMessage, Ready, Role } from '../core/consensus/types.ts';
 import type { SnapshotRequest } from '../core/consensus/messages.ts';
+import { randomBytes } from 'node:crypto';
 import { zxidOf } from '../core/consensus/zxid.ts';
 import { assert, zkError, type ZkError } from '../core/errors.ts';
 import { DataTree } from '../core/tree/data-tree.ts';
@@ -70,6 +71,11 @@ export class NodeHost {
   private readonly appliedIndex = new ZxidWaiters();
   private readonly readRequests = new Map<string, { resolve(index: number): void; timer: NodeJS.Timeout }>();
   private readSeq = 0;
+  /**
+   * Makes read contexts unique across restarts: a leader's late answer to a read asked before
+   * this member restarted must not release a read asked after (its index would be stale).
+   */
+  private readonly readNonce = randomBytes(6).toString('hex');
   private readonly listeners: Array<(output: ApplyOutput, zxid: number, envelope: TxnEnvelope) => void> = [];
   private readonly roleListeners: Array<(role: Role, term: number) => void> = [];
   private readonly installListeners: Array<(zxid: number, previous: DataTree) => void> = [];
@@ -175,7 +181,7 @@ export class NodeHost {
    */
   async readBarrier(timeoutMs: number): Promise<void> {
     if (this.closed) throw new NotCommittedError(zkError('CONNECTIONLOSS', 'node is shutting down'));
-    const context = `${this.consensus.status().id}.${++this.readSeq}`;
+    const context = `${this.consensus.status().id}.${this.readNonce}.${++this.readSeq}`;
     const index = await new Promise<number>((resolve, reject) => {
       const timer = setTimeout(() => {
         this.readRequests.delete(context);

@@ -78,6 +78,10 @@ describe('node simulation', () => {
     // counted in its quorum (match 170, log 167). Now a checkpoint whose last entry the log
     // already holds only advances the commit index, as etcd-raft does.
     { seed: 48, symptom: 'a late checkpoint truncates entries a follower acknowledged' },
+    // A restarted member reused read context "2.1"; the leader's late answer to the read its
+    // previous incarnation asked released the new read with a stale index. Contexts now carry a
+    // per-incarnation nonce.
+    { seed: 23292, symptom: 'a leader\'s answer to a read from before a restart releases a read asked after it' },
     // n1's core wins the election of term 2 at t84 while a slow disk holds its host loop (and so
     // the onRoleChange listeners) until t88; at t85 its SessionManager's expiry round, seeing the
     // core lead, expired a session on the deadlines it kept as a follower (due t47), before the

@@ -129,7 +129,8 @@ describe('a 3-node cluster under partitions', () => {
       for (let i = 1; acknowledged < 3 && performance.now() - started < 20_000; i++) {
         const write = await request('PUT', `${c.url(follower)}/v1/znodes/ryw`, { body: `v${i}`, timeoutMs: 8000 });
         if (write.kind !== 'reply' || write.status !== 200) {
-          await new Promise((r) => setTimeout(r, 200)); // no leader known there right now: try again
+          // No leader known there right now: try again once the follower knows one.
+          await waitFor(async () => typeof (await c.view(follower))?.leader === 'number', { timeoutMs: 10_000, what: `member ${follower} to know a leader` });
           continue;
         }
         acknowledged++;

@@ -139,7 +139,9 @@ describe('sessions in a 3-node cluster', () => {
       while (performance.now() - started < 2 * session.timeoutMs + 1000) {
         const status = await statusOn(c, leader, '/streaming');
         expect(status, `the ephemeral after ${(performance.now() - started).toFixed(0)} ms with the stream open; stream: ${JSON.stringify(received)}`).toBe(200);
-        await new Promise((r) => setTimeout(r, 250));
+        // Check again after the stream's next heartbeat (it sends one every timeout/6).
+        const seen = received.length;
+        await waitFor(() => received.length > seen, { timeoutMs: session.timeoutMs, what: 'the next heartbeat on the session stream' });
       }
       expect(received).not.toContain('"expired"');
     } finally {

@@ -7,7 +7,6 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 
@@ -188,20 +187,9 @@ export function removeTempDir(dir: string): void {
   tempDirs.delete(dir);
 }
 
-/** A port that was free a moment ago on 127.0.0.1. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolvePort(port) : reject(new Error('no free port'))));
-    });
-  });
-}
+/** A port that was free a moment ago on 127.0.0.1 (the tests' helper). */
+export { freePort } from '../../test/support/corral-process.ts';
 
-/** Polls `fn` every `intervalMs` until it returns true; false after `timeoutMs`. */
 export async function pollUntil(fn: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 20): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   for (let i = 0; i < 1_000_000; i++) {

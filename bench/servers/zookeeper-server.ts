@@ -8,9 +8,9 @@
  */
 import { spawnSync } from 'node:child_process';
 import { existsSync, mkdirSync, writeFileSync } from 'node:fs';
-import { createConnection } from 'node:net';
 import { join } from 'node:path';
 import { freePort, makeTempDir, ManagedProcess, pollUntil, removeTempDir } from './managed-process.ts';
+import { fourLetterWord } from '../../test/oracle/zookeeper-server.ts';
 
 const JAVA_DIR = '/usr/share/java';
 const JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'slf4j-simple.jar'];
@@ -25,19 +25,9 @@ export function zookeeperAvailability(): { ok: boolean; reason: string } {
   return { ok: true, reason: '' };
 }
 
-/** Sends a four-letter word and returns the reply ('' on any error), bounded by timeoutMs. */
-export function fourLetterWord(port: number, word: string, timeoutMs = 1000): Promise<string> {
-  return new Promise((resolve) => {
-    let reply = '';
-    const socket = createConnection({ host: '127.0.0.1', port });
-    const finish = (): void => { socket.destroy(); resolve(reply); };
-    socket.setTimeout(timeoutMs, finish);
-    socket.on('connect', () => socket.write(word));
-    socket.on('data', (chunk) => { reply += chunk.toString('utf8'); });
-    socket.on('end', finish);
-    socket.on('error', finish);
-  });
-}
+/** Sends a four-letter word and returns the reply ('' on any error): the oracle tests' helper. */
+
+export { fourLetterWord };
 
 interface Member {
   readonly id: number;

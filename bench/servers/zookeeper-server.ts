@@ -26,7 +26,6 @@ export function zookeeperAvailability(): { ok: boolean; reason: string } {
 }
 
 /** Sends a four-letter word and returns the reply ('' on any error): the oracle tests' helper. */
-
 export { fourLetterWord };
 
 interface Member {

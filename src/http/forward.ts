@@ -9,6 +9,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { zkError } from '../core/errors.ts';
 import type { AppDeps } from './app-deps.ts';
 import { errorResponse } from './errors.ts';
+import { ZNODE_READS } from './linearizable.ts';
 
 /** Writes: what only the leader can order (session keepalives included: only it expires sessions). */
 const WRITES: Array<[RegExp, readonly string[]]> = [
@@ -19,7 +20,6 @@ const WRITES: Array<[RegExp, readonly string[]]> = [
   [/^\/v1\/sessions\/[^/]+\/keepalive\/?$/, ['POST']],
   [/^\/v1\/sessions\/[^/]+\/watches\/?$/, ['POST', 'DELETE']],
 ];
-const WATCHED_READ = /^\/v1\/(znodes|stat|children)(\/|$)/;
 
 /** Marks a forwarded request, so a node that is no longer leader answers it rather than forwarding again. */
 export const FORWARDED_HEADER = 'zk-forwarded-by';
@@ -35,7 +35,7 @@ const RELAYED = ['content-type', 'retry-after', 'location', 'etag'];
 export const relayedZxid = new WeakMap<Request, number>();
 
 export function isWrite(method: string, pathname: string, watch: boolean): boolean {
-  if (watch && (method === 'GET' || method === 'HEAD') && WATCHED_READ.test(pathname)) return true;
+  if (watch && (method === 'GET' || method === 'HEAD') && ZNODE_READS.test(pathname)) return true;
   return WRITES.some(([pattern, methods]) => methods.includes(method) && pattern.test(pathname));
 }
 

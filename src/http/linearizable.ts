@@ -9,7 +9,8 @@ import { NotCommittedError } from '../node/node-host.ts';
 import type { AppDeps } from './app-deps.ts';
 import { errorResponse } from './errors.ts';
 
-const READS = /^\/v1\/(znodes|stat|children)(\/|$)/;
+/** The reads of znodes (getData, exists, getChildren), which take `consistency` and `watch`. */
+export const ZNODE_READS = /^\/v1\/(znodes|stat|children)(\/|$)/;
 
 /** Resolves to undefined once a linearizable read may proceed, or to the error response. */
 export async function readBarrier(c: Context, deps: AppDeps): Promise<Response | undefined> {
@@ -27,7 +28,7 @@ export async function readBarrier(c: Context, deps: AppDeps): Promise<Response |
 
 export function linearizableReads(deps: AppDeps, urlPath: (c: Context) => string): MiddlewareHandler {
   return async function linearizable(c, next) {
-    const read = (c.req.method === 'GET' || c.req.method === 'HEAD') && READS.test(urlPath(c));
+    const read = (c.req.method === 'GET' || c.req.method === 'HEAD') && ZNODE_READS.test(urlPath(c));
     if (read && c.req.query('consistency') === 'linearizable') {
       const refused = await readBarrier(c, deps);
       if (refused) return refused;

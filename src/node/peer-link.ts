@@ -14,18 +14,15 @@ export class PeerLink implements Transport {
   private transport: PeerTransport | undefined;
   private host: NodeHost | undefined;
   private touchListener: ((sessionIds: readonly number[]) => void) | undefined;
-  private readonly connected = new Map<number, boolean>();
 
   constructor(private readonly config: Config, private readonly logger: Logger) {
     const self = config.members.find((m) => m.id === config.id);
     if (config.members.length <= 1 || !self) return;
     const peers = config.members.filter((m) => m.id !== config.id);
-    for (const peer of peers) this.connected.set(peer.id, false);
     this.transport = new PeerTransport({
       selfId: config.id, listen: self.peer, secret: config.clusterSecret, logger,
       peers: peers.map((m) => ({ id: m.id, host: m.peer.host, port: m.peer.port })),
       onMessage: (from, raw) => this.received(from, raw),
-      onPeerState: (id, up) => this.connected.set(id, up),
     });
   }
 
@@ -34,8 +31,11 @@ export class PeerLink implements Transport {
     return this.transport !== undefined;
   }
 
+  /** Whether this member's link to each other member is up. */
   peersConnected(): ReadonlyMap<number, boolean> {
-    return this.connected;
+    const transport = this.transport;
+    const others = this.config.members.filter((m) => m.id !== this.config.id);
+    return new Map(others.map((m) => [m.id, transport?.isConnected(m.id) ?? false]));
   }
 
   send(messages: readonly RaftMessage[]): void {

@@ -84,9 +84,9 @@ describe('a session across members', () => {
     const s: Session = opened.body;
     expect((await send(at, 'POST', '/v1/znodes/mine?mode=ephemeral', { session: s, body: '' })).status).toBe(201);
     const stream = await openStream(at, s);
-    // Three timeouts later it is still there: the follower relays that it hears from the client.
-    const until = Date.now() + 2400;
-    await waitFor(() => Date.now() >= until, { timeoutMs: 5000, what: 'three session timeouts' });
+    // Three timeouts later (18 stream heartbeats, one every timeout/6) it is still there: the
+    // follower relays that it hears from the client.
+    await stream.until(() => stream.comments.length >= 18, 10_000, 'three session timeouts of heartbeats');
     expect((await send(cluster.urls[leader - 1]!, 'GET', '/v1/znodes/mine')).status).toBe(200);
     // Once the client is gone, the leader expires it and its ephemeral goes.
     stream.abort();

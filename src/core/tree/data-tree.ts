@@ -103,10 +103,10 @@ export class DataTree {
     assert(zxid > this.lastZxid, `zxid ${zxid} not after ${this.lastZxid}`);
     this.lastZxid = zxid;
     const output = this.applyTxn(zxid, envelope);
-    if (output.events.length === 0) return output;
-    const deliveries = [...(output.deliveries ?? []), ...this.watches.route(output.events)];
+    const routed = output.events.length > 0 ? this.watches.route(output.events) : [];
     // A closed session's watches fire on its own ephemerals' deletion first, then go.
     if (output.sessionEnd) this.watches.removeSession(output.sessionEnd.sessionId);
+    const deliveries = [...(output.deliveries ?? []), ...routed];
     return deliveries.length > 0 ? { ...output, deliveries } : output;
   }
 
@@ -122,11 +122,8 @@ export class DataTree {
       case 'createSession':
         this.sessions.open({ id: zxid, timeoutMs: txn.timeoutMs, tokenHash: txn.tokenHash });
         return { result: { ok: true, sessionId: zxid }, events };
-      case 'closeSession': {
-        const output = this.closeSession(txn.sessionId, txn.reason, zxid, events);
-        if (output.sessionEnd && events.length === 0) this.watches.removeSession(txn.sessionId);
-        return output;
-      }
+      case 'closeSession':
+        return this.closeSession(txn.sessionId, txn.reason, zxid, events);
       case 'watch': {
         if (!this.sessions.get(txn.sessionId)) {
           return { result: { ok: false, watch: true, error: zkError('SESSIONEXPIRED', `session ${txn.sessionId} has ended`) }, events };

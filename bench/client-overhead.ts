@@ -1,11 +1,11 @@
 /**
  * How much the load generator's HTTP client costs: a trivial node:http server in a child process
  * answers a fixed Corral-sized JSON body, and this process drives it at 64 in flight with the
- * bench's node:http keep-alive client and with global fetch, printing requests/s of each and
- * this process's CPU per request. Run: npx tsx bench/client-overhead.ts [--duration-ms N]
+ * bench's client, with node:http's keep-alive Agent and with global fetch, printing requests/s of
+ * each and this process's CPU per request. Run: npx tsx bench/client-overhead.ts [--duration-ms N]
  */
 import { fork } from 'node:child_process';
-import { createServer } from 'node:http';
+import { Agent, createServer, request } from 'node:http';
 import { parseArgs } from 'node:util';
 import { HttpClient } from './http-client.ts';
 import { runClosedLoop } from './load-generator.ts';
@@ -31,8 +31,16 @@ if (process.argv.includes('--serve')) {
     const port = await new Promise<number>((resolve) => child.once('message', (m) => resolve(m as number)));
     const base = `http://127.0.0.1:${port}`;
     const http = new HttpClient(base, inFlight);
+    const agent = new Agent({ keepAlive: true, maxSockets: inFlight, maxFreeSockets: inFlight });
+    const viaAgent = () => new Promise<void>((resolve, reject) => {
+      const req = request({ host: '127.0.0.1', port, path: '/v1/znodes/bench-s/n1', agent }, (res) => {
+        res.on('data', () => undefined).on('end', resolve).on('error', reject);
+      });
+      req.on('error', reject).end();
+    });
     const clients: Array<[string, () => Promise<unknown>]> = [
-      ['node:http keep-alive', () => http.expect('GET', '/v1/znodes/bench-s/n1', 200)],
+      ['bench client (net)', () => http.expect('GET', '/v1/znodes/bench-s/n1', 200)],
+      ['node:http Agent', viaAgent],
       ['global fetch', async () => (await fetch(`${base}/v1/znodes/bench-s/n1`)).arrayBuffer()],
     ];
     for (const [name, op] of clients) {
@@ -43,6 +51,7 @@ if (process.argv.includes('--serve')) {
       console.log(`${name.padEnd(22)} ${Math.round(result.opsPerSec)} req/s, p50 ${result.latency.p50Ms.toFixed(2)} ms, client CPU ${cpuUsPerOp.toFixed(0)} µs/req`);
     }
     http.close();
+    agent.destroy();
   } finally {
     child.kill();
   }

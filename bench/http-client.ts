@@ -1,18 +1,19 @@
 /**
- * The load generator's HTTP: node:http over a keep-alive Agent with one socket per request in
- * flight (HTTP/1.1 has no pipelining here), bodies sent with Content-Length. Measured against
- * global fetch in BENCHMARKS.md: node:http costs the client less CPU, which matters on 2 cores.
- * Only 127.0.0.1 is ever addressed.
+ * The load generator's HTTP: HTTP/1.1 keep-alive over plain TCP sockets, one socket per request
+ * in flight (no pipelining), requests written as one buffer and answers parsed by Content-Length
+ * or chunked encoding. It is hand-written rather than node:http or undici because the client
+ * shares two cores with the servers it measures: against a trivial server it costs ~35 µs of CPU
+ * per request where node:http's Agent costs ~225 and undici's Pool ~90 (bench/client-overhead.ts),
+ * which would otherwise cap every HTTP target below what it can serve (wrk and autocannon work
+ * the same way). Only 127.0.0.1 is ever addressed.
  */
-import { Agent, request, type IncomingHttpHeaders, type IncomingMessage } from 'node:http';
+import { connect, type Socket } from 'node:net';
+import { request, type IncomingMessage } from 'node:http';
+import { ResponseParser, type HttpReply } from './http-response-parser.ts';
+
+export type { HttpReply } from './http-response-parser.ts';
 
 const REQUEST_TIMEOUT_MS = 30_000;
-
-export interface HttpReply {
-  readonly status: number;
-  readonly headers: IncomingHttpHeaders;
-  readonly body: Buffer;
-}
 
 export class HttpError extends Error {
   constructor(readonly status: number, readonly body: string, what: string) {
@@ -20,57 +21,158 @@ export class HttpError extends Error {
   }
 }
 
-export class HttpClient {
-  private readonly agent: Agent;
-  private readonly host: string;
-  private readonly port: number;
+interface Pending {
+  readonly head: Buffer;
+  readonly body: Buffer | undefined;
+  readonly noBody: boolean;
+  readonly what: string;
+  resolve(reply: HttpReply): void;
+  reject(error: Error): void;
+}
 
-  constructor(baseUrl: string, maxSockets: number) {
+/** One keep-alive socket with at most one request outstanding. */
+class Connection {
+  private readonly socket: Socket;
+  private readonly parser = new ResponseParser();
+  private current: Pending | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private used = false;
+  closed = false;
+
+  constructor(port: number, private readonly onIdle: (c: Connection) => void, private readonly onClose: (c: Connection) => void) {
+    this.socket = connect(port, '127.0.0.1');
+    this.socket.setNoDelay(true);
+    this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    this.socket.on('error', (error) => this.fail(error));
+    this.socket.on('close', () => this.fail(new Error('socket closed')));
+  }
+
+  send(pending: Pending): void {
+    this.current = pending;
+    this.parser.reset(pending.noBody);
+    this.timer = setTimeout(() => this.fail(new Error(`${pending.what} timed out`)), REQUEST_TIMEOUT_MS);
+    if (pending.body && pending.body.length > 0) {
+      this.socket.cork();
+      this.socket.write(pending.head);
+      this.socket.write(pending.body);
+      this.socket.uncork();
+    } else {
+      this.socket.write(pending.head);
+    }
+  }
+
+  /** Whether the request in flight may be sent again: this socket was reused and the server said nothing. */
+  private get retriable(): boolean {
+    return this.used && !this.parser.started;
+  }
+
+  private onData(chunk: Buffer): void {
+    if (!this.current) {
+      this.fail(new Error('unexpected bytes from the server'));
+      return;
+    }
+    let reply: HttpReply | undefined;
+    try {
+      reply = this.parser.push(chunk);
+    } catch (error) {
+      this.fail(error as Error);
+      return;
+    }
+    if (!reply) return;
+    const pending = this.current;
+    this.current = undefined;
+    this.used = true;
+    clearTimeout(this.timer);
+    if (reply.headers.connection === 'close') this.close();
+    pending.resolve(reply);
+    if (!this.closed) this.onIdle(this);
+  }
+
+  private fail(error: Error): void {
+    const pending = this.current;
+    const retriable = this.retriable;
+    this.current = undefined;
+    clearTimeout(this.timer);
+    this.close();
+    if (pending) pending.reject(Object.assign(error, { retriable }));
+  }
+
+  close(): void {
+    if (this.closed) return;
+    this.closed = true;
+    this.socket.destroy();
+    this.onClose(this);
+  }
+}
+
+export class HttpClient {
+  private readonly port: number;
+  private readonly hostHeader: string;
+  private readonly idle: Connection[] = [];
+  private readonly all = new Set<Connection>();
+  private readonly queue: Pending[] = [];
+  private closed = false;
+
+  constructor(baseUrl: string, private readonly maxSockets: number) {
     const url = new URL(baseUrl);
     if (url.hostname !== '127.0.0.1') throw new Error(`the bench only talks to 127.0.0.1, not ${url.hostname}`);
-    this.host = url.hostname;
     this.port = Number(url.port);
-    this.agent = new Agent({ keepAlive: true, maxSockets, maxFreeSockets: maxSockets, scheduling: 'fifo' });
+    this.hostHeader = url.host;
   }
 
   /**
-   * One request. A keep-alive socket the server closed just as it was reused fails with
-   * ECONNRESET before any answer; that request is sent once more on a new socket (Node's advice).
+   * One request. A keep-alive socket the server closed just as it was reused fails before any
+   * answer; that request is sent once more on a new socket.
    */
   async request(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<HttpReply> {
+    const bytes = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
+    let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
+    for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+    if (bytes !== undefined) head += `content-length: ${bytes.length}\r\n`;
+    const headBytes = Buffer.from(`${head}\r\n`, 'latin1');
     try {
-      return await this.send(method, path, body, headers);
+      return await this.enqueue(headBytes, bytes, method, path);
     } catch (error) {
-      if ((error as { reusedSocket?: boolean }).reusedSocket && (error as NodeJS.ErrnoException).code === 'ECONNRESET') {
-        return this.send(method, path, body, headers);
-      }
+      if ((error as { retriable?: boolean }).retriable) return this.enqueue(headBytes, bytes, method, path);
       throw error;
     }
   }
 
-  private send(method: string, path: string, body: Buffer | string | undefined, headers: Record<string, string>): Promise<HttpReply> {
-    const all: Record<string, string | number> = { ...headers };
-    if (body !== undefined) all['content-length'] = Buffer.byteLength(body);
+  private enqueue(head: Buffer, body: Buffer | undefined, method: string, path: string): Promise<HttpReply> {
+    if (this.closed) return Promise.reject(new Error('client closed'));
     return new Promise((resolve, reject) => {
-      const req = request({ host: this.host, port: this.port, method, path, headers: all, agent: this.agent }, (res) => {
-        const chunks: Buffer[] = [];
-        res.on('data', (chunk: Buffer) => chunks.push(chunk));
-        res.on('error', reject);
-        res.on('end', () => resolve({
-          status: res.statusCode ?? 0, headers: res.headers,
-          body: chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks),
-        }));
-      });
-      req.setTimeout(REQUEST_TIMEOUT_MS, () => req.destroy(new Error(`${method} ${path} timed out`)));
-      req.on('error', (error) => reject(Object.assign(error, { reusedSocket: req.reusedSocket })));
-      req.end(body);
+      this.queue.push({ head, body, noBody: method === 'HEAD', what: `${method} ${path}`, resolve, reject });
+      this.dispatch();
     });
+  }
+
+  private dispatch(): void {
+    while (this.queue.length > 0) {
+      let connection = this.idle.pop();
+      if (!connection) {
+        if (this.all.size >= this.maxSockets) return;
+        connection = new Connection(this.port, (c) => this.release(c), (c) => this.forget(c));
+        this.all.add(connection);
+      }
+      connection.send(this.queue.shift()!);
+    }
+  }
+
+  private release(connection: Connection): void {
+    this.idle.push(connection);
+    this.dispatch();
+  }
+
+  private forget(connection: Connection): void {
+    this.all.delete(connection);
+    const at = this.idle.indexOf(connection);
+    if (at !== -1) this.idle.splice(at, 1);
+    if (!this.closed) this.dispatch();
   }
 
   /** A request whose answer must have `status`; returns the parsed JSON body. */
   async json(method: string, path: string, status: number, body?: Buffer | string, headers?: Record<string, string>): Promise<any> {
-    const reply = await this.request(method, path, body, headers);
-    if (reply.status !== status) throw new HttpError(reply.status, reply.body.toString('utf8'), `${method} ${path}`);
+    const reply = await this.expect(method, path, status, body, headers);
     return reply.body.length === 0 ? undefined : JSON.parse(reply.body.toString('utf8'));
   }
 
@@ -82,7 +184,9 @@ export class HttpClient {
   }
 
   close(): void {
-    this.agent.destroy();
+    this.closed = true;
+    for (const pending of this.queue.splice(0)) pending.reject(new Error('client closed'));
+    for (const connection of [...this.all]) connection.close();
   }
 }
 

@@ -2,10 +2,12 @@
  * Starts a node and its HTTP server; used by main.ts and by tests that want a real server
  * in-process. Closing is graceful: stop accepting, finish writes in flight, close the database.
  */
-import { serve, type ServerType } from '@hono/node-server';
+import { getRequestListener, type ServerType } from '@hono/node-server';
+import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defaultConfig, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import { withFastPath } from './http/fast-path.ts';
 import { CorralNode } from './node/corral-node.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 
@@ -25,12 +27,16 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const logger = given ?? createLogger(config.logLevel);
   const nowMs = () => Date.now();
   const node = new CorralNode(config, { logger, nowMs });
-  const app = createApp({ node, config, logger, nowMs });
+  const deps = { node, config, logger, nowMs };
+  const app = createApp(deps);
   let server: ServerType | undefined;
   try {
     const address = await new Promise<AddressInfo>((resolve, reject) => {
-      server = serve({ fetch: app.fetch, hostname: config.host, port: config.port }, (info) => resolve(info));
-      server.once('error', reject);
+      // The Hono app behind the direct path for plain znode calls (see http/fast-path.ts).
+      const listening = createServer(withFastPath(deps, getRequestListener(app.fetch, { hostname: config.host })));
+      server = listening;
+      listening.once('error', reject);
+      listening.listen(config.port, config.host, () => resolve(listening.address() as AddressInfo));
     });
     await node.start();
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;

@@ -67,11 +67,9 @@ function minZxid(deps: AppDeps): MiddlewareHandler {
 
 function requestMetrics(deps: AppDeps): MiddlewareHandler {
   return async function metrics(c, next) {
-    const stop = deps.node.metrics.httpDuration.startTimer();
+    const started = performance.now();
     await next();
-    const route = c.req.routePath || 'unmatched';
-    stop({ method: c.req.method, route });
-    deps.node.metrics.httpRequests.inc({ method: c.req.method, route, status: String(c.res.status) });
+    deps.node.metrics.recordRequest(c.req.method, c.req.routePath || 'unmatched', c.res.status, (performance.now() - started) / 1000);
   };
 }
 

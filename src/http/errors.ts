@@ -2,6 +2,7 @@
 import type { Context } from 'hono';
 import type { ContentfulStatusCode } from 'hono/utils/http-status';
 import { ZK_CODES, zkError, type ZkError } from '../core/errors.ts';
+import { errorReply, toResponse } from './reply.ts';
 
 const STATUS: Partial<Record<ZkError['code'], ContentfulStatusCode>> = {
   BADARGUMENTS: 400,
@@ -35,10 +36,7 @@ export function errorBody(error: ZkError): Record<string, unknown> {
 
 /** Answers with the contract's error body; 503s say when to retry. */
 export function errorResponse(c: Context, error: ZkError, extra: Record<string, unknown> = {}): Response {
-  const status = statusOf(error);
-  if (status === 503) c.header('Retry-After', '1');
-  if (c.req.method === 'HEAD') return c.body(null, status);
-  return c.json({ ...errorBody(error), ...extra }, status);
+  return toResponse(c, errorReply(error, c.req.method, extra));
 }
 
 /** A request refused before it reached the tree: thrown by parsers, answered by the app's error handler. */

@@ -10,13 +10,15 @@ import { badRequest } from './errors.ts';
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
-/** The request's Zk-Request-Id (printable ASCII, at most 128 characters), if it has one. */
-export function requestIdOf(c: Context): string | undefined {
-  const raw = c.req.header('zk-request-id');
+/** A Zk-Request-Id header's value (printable ASCII, at most 128 characters), if there is one. */
+export function parseRequestId(raw: string | undefined): string | undefined {
   if (raw === undefined) return undefined;
   if (!REQUEST_ID.test(raw)) throw badRequest('Zk-Request-Id must be 1 to 128 printable ASCII characters without spaces');
   return raw;
 }
+
+/** The request's Zk-Request-Id, if it has one. */
+export const requestIdOf = (c: Context): string | undefined => parseRequestId(c.req.header('zk-request-id'));
 
 /** Prepares and commits `ops`; a prepare failure is reported like an apply failure. */
 export async function commitWrite(

@@ -12,7 +12,7 @@ interface NodeEnv {
   incoming?: { url?: string };
 }
 
-function rawPathname(c: Context): string {
+export function rawPathname(c: Context): string {
   const raw = (c.env as NodeEnv | undefined)?.incoming?.url;
   const target = raw ?? c.req.url.replace(/^[a-z]+:\/\/[^/]+/i, '');
   const q = target.indexOf('?');
@@ -21,7 +21,11 @@ function rawPathname(c: Context): string {
 
 /** The znode path a request names under `prefix` (e.g. '/v1/znodes'), decoded, not yet validated. */
 export function requestedPath(c: Context, prefix: string): string {
-  const raw = rawPathname(c);
+  return requestedPathOf(rawPathname(c), prefix);
+}
+
+/** The znode path in a raw (still percent-encoded) request path under `prefix`. */
+export function requestedPathOf(raw: string, prefix: string): string {
   const rest = raw.slice(prefix.length);
   if (rest === '' || rest === '/') return '/';
   let decoded: string;
@@ -35,7 +39,11 @@ export function requestedPath(c: Context, prefix: string): string {
 
 /** The validated znode path a request names (for everything but sequential creates). */
 export function znodePath(c: Context, prefix: string): string {
-  const path = requestedPath(c, prefix);
+  return validZnodePath(requestedPath(c, prefix));
+}
+
+/** `path` if ZooKeeper's rules allow it, else a 400. */
+export function validZnodePath(path: string): string {
   const invalid = pathError(path);
   if (invalid) throw badRequest(`invalid path: ${invalid}`, path);
   return path;

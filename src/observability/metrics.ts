@@ -55,6 +55,21 @@ export class Metrics {
     name: 'corral_raft_leader_changes_total', help: 'Times this member saw the leader change (or become unknown)', registers: [this.registry],
   });
 
+  /** Labelled children by `method route status`: prom-client hashes the labels on every call otherwise. */
+  private readonly requestSeries = new Map<string, { count: { inc(): void }; duration: { observe(seconds: number): void } }>();
+
+  /** One HTTP request answered: its count by route and status, its latency by route. */
+  recordRequest(method: string, route: string, status: number, seconds: number): void {
+    const key = `${method} ${route} ${status}`;
+    let series = this.requestSeries.get(key);
+    if (!series) {
+      series = { count: this.httpRequests.labels(method, route, String(status)), duration: this.httpDuration.labels(method, route) };
+      this.requestSeries.set(key, series);
+    }
+    series.count.inc();
+    series.duration.observe(seconds);
+  }
+
   constructor(sources: MetricsSources) {
     new Gauge({
       name: 'corral_znodes', help: 'Znodes in the tree', registers: [this.registry],

@@ -1,0 +1,114 @@
+/**
+ * The direct path: plain znode requests — getData, exists, stat, getChildren, create, setData,
+ * delete, with no session, watch, Origin, Zk-Min-Zxid or consistency to honour — are answered
+ * from Node's request and response objects, without Hono's per-request machinery (a web-style
+ * request and response, the middleware chain), which profiles showed costing more than the
+ * call itself. They run the same calls as the Hono routes (znode-calls.ts) and answer the same
+ * bytes; everything else, and every request while CORS is configured, goes to the Hono app.
+ */
+import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { AppDeps } from './app-deps.ts';
+import { checkDeclaredLength, readIncoming } from './body.ts';
+import { RequestRejected } from './errors.ts';
+import { errorReply, replyHeaders, type Reply } from './reply.ts';
+import { children, stat, ZNODE_CALLS, ZNODES, type CallRequest, type ZnodeCall } from './znode-calls.ts';
+
+export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
+
+/** Headers that ask for what only the Hono app does (sessions, waits, forwarding, origin checks). */
+const NEEDS_APP = ['origin', 'zk-min-zxid', 'zk-session-id', 'zk-forwarded-by'];
+/** Query parameters likewise: watches are writes, linearizable reads wait on a quorum. */
+const NEEDS_APP_QUERY = /(^|&)(watch|consistency)(=|&|$)/;
+const WRITES = new Set(['POST', 'PUT', 'DELETE']);
+
+interface Route {
+  readonly call: ZnodeCall;
+  /** The route's name in metrics, as Hono names it. */
+  readonly name: string;
+}
+
+/** The call for a request target's path and method, or undefined when the Hono app must answer. */
+function routeOf(method: string, path: string): Route | undefined {
+  for (const [prefix, call] of [[ZNODES, ZNODE_CALLS[method]], ['/v1/stat', stat], ['/v1/children', children]] as const) {
+    if (!path.startsWith(prefix) || (path.length > prefix.length && path[prefix.length] !== '/')) continue;
+    if (prefix !== ZNODES && method !== 'GET') return undefined;
+    return call && { call, name: path.length > prefix.length ? `${prefix}/*` : prefix };
+  }
+  return undefined;
+}
+
+/** A Node request as a call's request (a class, not closures: no allocations per accessor). */
+class NodeCallRequest implements CallRequest {
+  private params: URLSearchParams | undefined;
+
+  constructor(private readonly req: IncomingMessage, readonly method: string, readonly rawPath: string, private readonly search: string) {}
+
+  query(name: string): string | undefined {
+    if (this.search === '') return undefined;
+    this.params ??= new URLSearchParams(this.search);
+    return this.params.get(name) ?? undefined;
+  }
+
+  header(name: string): string | undefined {
+    const value = this.req.headers[name];
+    return Array.isArray(value) ? value.join(', ') : value;
+  }
+
+  readBody(limit: number): Promise<Uint8Array> {
+    checkDeclaredLength(this.req.headers['content-length'], limit);
+    return readIncoming(this.req, limit);
+  }
+
+  session(): number {
+    return 0;
+  }
+}
+
+function send(res: ServerResponse, reply: Reply, zxid: number): void {
+  const headers = replyHeaders(reply);
+  headers['zk-zxid'] = String(zxid);
+  let body: string | Buffer | undefined;
+  if (reply.json !== undefined) body = JSON.stringify(reply.json);
+  else if (reply.bytes !== undefined) body = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
+  if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
+  res.writeHead(reply.status, headers);
+  res.end(body);
+}
+
+/**
+ * Wraps the Hono app's listener: requests the direct path can answer are answered here, the
+ * rest are passed on untouched.
+ */
+export function withFastPath(deps: AppDeps, app: RequestListener): RequestListener {
+  if (deps.config.corsOrigins.length > 0) return app;
+  const { node, logger } = deps;
+  return (req, res) => {
+    const url = req.url ?? '';
+    const method = req.method ?? '';
+    const q = url.indexOf('?');
+    const rawPath = q === -1 ? url : url.slice(0, q);
+    const search = q === -1 ? '' : url.slice(q + 1);
+    const route = rawPath.startsWith('/v1/') && !rawPath.includes('//') ? routeOf(method, rawPath) : undefined;
+    const plain = route !== undefined && !NEEDS_APP.some((name) => req.headers[name] !== undefined) &&
+      !NEEDS_APP_QUERY.test(search) && !(WRITES.has(method) && node.peers.clustered && node.host.status().role !== 'leader');
+    if (!plain) {
+      app(req, res);
+      return;
+    }
+    const started = performance.now();
+    route.call(deps, new NodeCallRequest(req, method, rawPath, search))
+      .catch((error: unknown): Reply => {
+        if (error instanceof RequestRejected) return errorReply(error.error, method);
+        logger.error({ err: error, method, url, event: 'request-failed' }, 'request failed');
+        return { status: 500, json: { code: 'SYSTEMERROR', zkCode: -1, message: 'internal error' } };
+      })
+      .then((reply) => {
+        send(res, reply, node.host.appliedZxid);
+        node.metrics.recordRequest(method, route.name, reply.status, (performance.now() - started) / 1000);
+      })
+      .catch((error: unknown) => {
+        logger.error({ err: error, method, url, event: 'response-failed' }, 'could not send the answer');
+        res.destroy();
+      });
+  };
+}

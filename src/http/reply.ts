@@ -1,0 +1,45 @@
+/**
+ * A call's answer before it is put on the wire: the status, the few headers a znode call sets,
+ * and a JSON body, raw bytes or nothing. Hono routes turn it into a Response (`toResponse`);
+ * the direct path writes it to the socket itself (fast-path.ts).
+ */
+import type { Context } from 'hono';
+import type { ContentfulStatusCode, StatusCode } from 'hono/utils/http-status';
+import type { ZkError } from '../core/errors.ts';
+import { errorBody, statusOf } from './errors.ts';
+
+export interface Reply {
+  readonly status: number;
+  /** The znode's version, sent as `ETag: "<version>"`. */
+  readonly etag?: number;
+  readonly location?: string;
+  readonly retryAfter?: string;
+  readonly json?: unknown;
+  readonly bytes?: Uint8Array;
+}
+
+/** The contract's error body with the status of its code; 503s say when to retry; HEAD gets no body. */
+export function errorReply(error: ZkError, method: string, extra: Record<string, unknown> = {}): Reply {
+  const status = statusOf(error);
+  const retryAfter = status === 503 ? '1' : undefined;
+  if (method === 'HEAD') return { status, retryAfter };
+  return { status, retryAfter, json: { ...errorBody(error), ...extra } };
+}
+
+/** The headers of a reply, by lower-case name, without Content-Length. */
+export function replyHeaders(reply: Reply): Record<string, string> {
+  const headers: Record<string, string> = {};
+  if (reply.json !== undefined) headers['content-type'] = 'application/json';
+  else if (reply.bytes !== undefined) headers['content-type'] = 'application/octet-stream';
+  if (reply.etag !== undefined) headers.etag = `"${reply.etag}"`;
+  if (reply.location !== undefined) headers.location = reply.location;
+  if (reply.retryAfter !== undefined) headers['retry-after'] = reply.retryAfter;
+  return headers;
+}
+
+export function toResponse(c: Context, reply: Reply): Response {
+  for (const [name, value] of Object.entries(replyHeaders(reply))) c.header(name, value);
+  if (reply.json !== undefined) return c.json(reply.json, reply.status as ContentfulStatusCode);
+  if (reply.bytes !== undefined) return c.body(new Uint8Array(reply.bytes), reply.status as ContentfulStatusCode);
+  return c.body(null, reply.status as StatusCode);
+}

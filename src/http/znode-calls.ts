@@ -1,0 +1,160 @@
+/**
+ * The znode calls — getData, exists, stat, getChildren, create, setData, delete — written once
+ * against a small request interface and answering a `Reply`, so the Hono routes
+ * (routes/znodes.ts) and the direct path for plain requests (fast-path.ts) run the same code.
+ */
+import { zkError } from '../core/errors.ts';
+import { CREATE_MODES, NO_TTL, type CreateMode, type Stat } from '../core/tree/znode.ts';
+import type { AppDeps } from './app-deps.ts';
+import { badRequest, RequestRejected } from './errors.ts';
+import { errorReply, type Reply } from './reply.ts';
+import { encodeData, expectedVersion, parseBoolean, parseEncoding, statJson } from './values.ts';
+import { commitWrite, parseRequestId } from './writes.ts';
+import { locationOf, requestedPathOf, validZnodePath } from './znode-path.ts';
+
+/** What a znode call reads of its request, whatever carried it. */
+export interface CallRequest {
+  readonly method: string;
+  /** The request target's path, still percent-encoded (before any `?`). */
+  readonly rawPath: string;
+  query(name: string): string | undefined;
+  /** A header by its lower-case name. */
+  header(name: string): string | undefined;
+  readBody(limit: number): Promise<Uint8Array>;
+  /** The session the request acts for (authenticated), 0 for none. */
+  session(): number;
+}
+
+export type ZnodeCall = (deps: AppDeps, req: CallRequest) => Promise<Reply>;
+
+export const ZNODES = '/v1/znodes';
+
+function noNode(method: string, path: string): Reply {
+  return errorReply(zkError('NONODE', `${path} does not exist`, path), method);
+}
+
+/**
+ * The session a read watches for (0 when it sets no watch). `?watch=true` needs a session;
+ * `consistency=linearizable` was handled before the call (linearizable.ts).
+ */
+function watchFor(req: CallRequest): number {
+  const consistency = req.query('consistency');
+  if (consistency !== undefined && consistency !== 'local' && consistency !== 'linearizable') {
+    throw badRequest(`consistency must be local or linearizable, got "${consistency}"`);
+  }
+  const watch = parseBoolean(req.query('watch'), 'watch');
+  const session = req.session();
+  if (watch && session === 0) throw badRequest('watch=true needs a session (Zk-Session-Id and Zk-Session-Token headers)');
+  return watch ? session : 0;
+}
+
+/** What a read answers from: the node (absent: no stat), its data or its children. */
+interface ReadView {
+  readonly stat?: Stat | undefined;
+  readonly data?: Uint8Array | undefined;
+  readonly children?: readonly string[] | undefined;
+}
+
+/**
+ * The read from this node's tree; with watch=true, the read is a transaction that sets the
+ * watch as it reads (watches are replicated), so no change can slip between the two.
+ */
+async function view(deps: AppDeps, session: number, op: 'getData' | 'exists' | 'getChildren', path: string): Promise<ReadView> {
+  if (session === 0) {
+    const { tree } = deps.node.host;
+    const node = tree.get(path);
+    if (!node) return {};
+    return { stat: tree.stat(path), data: node.data, children: op === 'getChildren' ? tree.childNames(path) : undefined };
+  }
+  const result = await deps.node.sessions.watch(session, { op, path });
+  if ('code' in result) throw new RequestRejected(result);
+  if (result.ok) return result;
+  if (result.error.code === 'NONODE') return {};
+  throw new RequestRejected(result.error);
+}
+
+function parseMode(raw: string | undefined): CreateMode {
+  if (raw === undefined) return 'persistent';
+  if ((CREATE_MODES as readonly string[]).includes(raw)) return raw as CreateMode;
+  throw badRequest(`mode must be one of ${CREATE_MODES.join(', ')}; got "${raw}"`);
+}
+
+function parseTtl(raw: string | undefined): number {
+  if (raw === undefined) return NO_TTL;
+  if (!/^\d{1,16}$/.test(raw)) throw badRequest(`ttl must be a positive integer of milliseconds, got "${raw}"`);
+  return Number(raw);
+}
+
+const pathOf = (req: CallRequest, prefix: string) => validZnodePath(requestedPathOf(req.rawPath, prefix));
+
+/** HEAD /v1/znodes/{path}: exists, as a status and an ETag. It sets a data watch whether or not the node is there. */
+const exists: ZnodeCall = async (deps, req) => {
+  const path = pathOf(req, ZNODES);
+  const { stat } = await view(deps, watchFor(req), 'exists', path);
+  if (!stat) return { status: 404 };
+  return { status: 200, etag: stat.version };
+};
+
+/** GET /v1/znodes/{path}: getData, as JSON with the Stat, or the raw bytes. */
+export const getData: ZnodeCall = async (deps, req) => {
+  if (req.method === 'HEAD') return exists(deps, req);
+  const path = pathOf(req, ZNODES);
+  const force = parseEncoding(req.query('encoding'));
+  const { stat, data } = await view(deps, watchFor(req), 'getData', path);
+  if (!stat || !data) return noNode(req.method, path);
+  if ((req.header('accept') ?? '').includes('application/octet-stream')) return { status: 200, etag: stat.version, bytes: data };
+  return { status: 200, etag: stat.version, json: { path, ...encodeData(data, force), stat: statJson(stat) } };
+};
+
+export const create: ZnodeCall = async (deps, req) => {
+  const path = requestedPathOf(req.rawPath, ZNODES);
+  const mode = parseMode(req.query('mode'));
+  const ttlMs = parseTtl(req.query('ttl'));
+  const session = req.session();
+  const data = await req.readBody(deps.config.maxDataBytes);
+  const outcome = await commitWrite(deps, [{ type: 'create', path, data, mode, ttlMs }], false, session, parseRequestId(req.header('zk-request-id')));
+  if (!outcome.ok) return errorReply(outcome.error, req.method);
+  const result = outcome.results[0]!;
+  if (result.type !== 'create') throw new Error('create answered with another op');
+  return { status: 201, location: locationOf(result.path), json: { path: result.path, stat: statJson(result.stat) } };
+};
+
+export const setData: ZnodeCall = async (deps, req) => {
+  const path = pathOf(req, ZNODES);
+  const version = expectedVersion(req.query('version'), req.header('if-match'), path);
+  const session = req.session();
+  const data = await req.readBody(deps.config.maxDataBytes);
+  const outcome = await commitWrite(deps, [{ type: 'setData', path, data, version }], false, session, parseRequestId(req.header('zk-request-id')));
+  if (!outcome.ok) return errorReply(outcome.error, req.method);
+  const result = outcome.results[0]!;
+  if (result.type !== 'setData') throw new Error('setData answered with another op');
+  return { status: 200, etag: result.stat.version, json: { path, stat: statJson(result.stat) } };
+};
+
+export const remove: ZnodeCall = async (deps, req) => {
+  const path = pathOf(req, ZNODES);
+  const version = expectedVersion(req.query('version'), req.header('if-match'), path);
+  const outcome = await commitWrite(deps, [{ type: 'delete', path, version }], false, req.session(), parseRequestId(req.header('zk-request-id')));
+  if (!outcome.ok) return errorReply(outcome.error, req.method);
+  return { status: 204 };
+};
+
+/** GET /v1/stat/{path}: exists with the Stat as JSON. */
+export const stat: ZnodeCall = async (deps, req) => {
+  const path = pathOf(req, '/v1/stat');
+  const s = (await view(deps, watchFor(req), 'exists', path)).stat;
+  return s ? { status: 200, json: { path, stat: statJson(s) } } : noNode(req.method, path);
+};
+
+/** GET /v1/children/{path}: getChildren2. */
+export const children: ZnodeCall = async (deps, req) => {
+  const path = pathOf(req, '/v1/children');
+  const { stat: s, children: names } = await view(deps, watchFor(req), 'getChildren', path);
+  if (!s || !names) return noNode(req.method, path);
+  return { status: 200, json: { path, children: names, stat: statJson(s) } };
+};
+
+/** The call for a method on /v1/znodes. */
+export const ZNODE_CALLS: Readonly<Record<string, ZnodeCall>> = {
+  GET: getData, HEAD: getData, POST: create, PUT: setData, DELETE: remove,
+};

@@ -9,6 +9,8 @@ import type { NodeHost } from './node-host.ts';
 /** `gapThrough`: the node skipped to this zxid (a checkpoint from the leader); earlier events are unknown. */
 export type ChangeListener = (events: readonly TreeEvent[], gapThrough?: number) => void;
 
+const FLUSH_DELAY_MS = 50;
+
 export class ChangeFeed {
   private readonly listeners = new Set<ChangeListener>();
   private flushScheduled = false;
@@ -17,7 +19,9 @@ export class ChangeFeed {
   constructor(private readonly host: NodeHost, readonly history: ChangeHistory) {
     // Events up to what the history already holds are not recorded twice when the log replays.
     const recorded = history.recordedThrough();
-    if (recorded === 0 && history.floor() === 0) history.setFloor(host.tree.appliedZxid);
+    // Rows not flushed before a crash are regenerated from the log behind the checkpoint; any
+    // between the last row and the checkpoint may be gone: resuming from there is a reset.
+    if (recorded < host.tree.appliedZxid && history.floor() < host.tree.appliedZxid) history.setFloor(host.tree.appliedZxid);
     host.onApplied((output, zxid) => {
       if (output.events.length === 0) return;
       if (zxid > recorded) {
@@ -61,12 +65,17 @@ export class ChangeFeed {
     this.history.close();
   }
 
+  /**
+   * History rows go to SQLite in one transaction every FLUSH_DELAY_MS rather than one per batch
+   * of writes (a replay flushes first, so it never misses a row; a crash loses none: the log
+   * regenerates them).
+   */
   private scheduleFlush(): void {
     if (this.flushScheduled) return;
     this.flushScheduled = true;
-    setImmediate(() => {
+    setTimeout(() => {
       this.flushScheduled = false;
       if (!this.closed) this.history.flush();
-    });
+    }, FLUSH_DELAY_MS).unref();
   }
 }

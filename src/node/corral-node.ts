@@ -40,6 +40,7 @@ export class CorralNode {
   private readonly consensus: Raft;
   private readonly reaper: Reaper;
   private readonly db: SqliteDb;
+  private readonly log: SqliteLogStore;
   private reapTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private lastLeader = 0;
@@ -49,6 +50,7 @@ export class CorralNode {
     const file = join(config.dataDir, 'corral.db');
     this.db = openDatabase(file);
     const { checkpoints, latest, tree, log } = recoverState(this.db);
+    this.log = log;
     // A single node is a cluster of one: the same Raft core, which elects itself at once.
     const members = config.members.length > 0 ? config.members.map((m) => m.id) : [config.id];
     const consensus = new Raft({
@@ -63,7 +65,7 @@ export class CorralNode {
     const installing = new StoredCheckpoints(checkpoints, log, () => this.checkpointer.abandon(), deps.nowMs);
     this.host = new NodeHost({
       consensus, log, tree, metrics: this.metrics, logger: deps.logger, maxPendingWrites: config.maxPendingWrites,
-      checkpoints: installing, ...(this.peers.clustered ? { transport: this.peers } : {}),
+      checkpoints: installing, overlapSync: true, ...(this.peers.clustered ? { transport: this.peers } : {}),
     });
     this.watchReplication();
     this.checkpointer = new Checkpointer({
@@ -77,6 +79,7 @@ export class CorralNode {
       this.host.drain(); // replays the log behind the checkpoint
     } catch (error) {
       this.changes.history.close();
+      this.log.close();
       this.db.close();
       throw asCorruption(error);
     }
@@ -146,6 +149,7 @@ export class CorralNode {
     await this.peers.close();
     await this.checkpointer.stop();
     this.changes.close();
+    this.log.close();
     this.db.close();
   }
 }

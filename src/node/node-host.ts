@@ -4,7 +4,7 @@
  * entries to the tree in order, hand results to the waiting requests, then advance. Every change
  * to the tree, client write or server cleanup, goes through here.
  */
-import type { Consensus, Entry, LogStore, RaftMessage, Ready, Role } from '../core/consensus/types.ts';
+import type { Consensus, Entry, HardState, LogStore, RaftMessage, Ready, Role } from '../core/consensus/types.ts';
 import type { SnapshotRequest } from '../core/consensus/messages.ts';
 import { randomBytes } from 'node:crypto';
 import { zxidOf } from '../core/consensus/zxid.ts';
@@ -56,6 +56,11 @@ export interface NodeHostOptions {
   readonly schedule?: (run: () => void) => void;
   /** Where checkpoints for followers that fell behind come from, and ours from the leader go. */
   readonly checkpoints?: CheckpointSource;
+  /**
+   * Sync the log with LogStore.sync, off the loop, taking requests meanwhile (a served node);
+   * otherwise with syncNow, on the loop (hosts driven step by step, as in tests).
+   */
+  readonly overlapSync?: boolean;
 }
 
 export class NodeHost {
@@ -84,10 +89,17 @@ export class NodeHost {
   private received: CheckpointImage | undefined;
   private readonly transport: Transport | undefined;
   private readonly scheduleRun: (run: () => void) => void;
+  private readonly overlapSync: boolean;
+  /** The hard state last written: whether the next one changes term or vote. */
+  private synced: HardState;
   private role: Role;
   /** The term `role` was noticed in. */
   private roleTerm: number;
   private scheduled = false;
+  /** A Ready's writes are being synced (LogStore.sync): the rest of it waits, and so does the next. */
+  private persisting = false;
+  /** Recovery runs the loop to the end at once: its writes are synced inline. */
+  private draining = false;
   private closed = false;
   private fatal: unknown;
 
@@ -101,6 +113,8 @@ export class NodeHost {
     this.maxPending = options.maxPendingWrites;
     this.transport = options.transport;
     this.scheduleRun = options.schedule ?? ((run) => setImmediate(run));
+    this.overlapSync = options.overlapSync ?? false;
+    this.synced = options.log.hardState();
     this.role = options.consensus.status().role;
     this.roleTerm = options.consensus.status().term;
   }
@@ -207,7 +221,12 @@ export class NodeHost {
 
   /** Runs the loop until the core has nothing ready: recovery replays the log this way. */
   drain(): void {
-    this.run();
+    this.draining = true;
+    try {
+      this.run();
+    } finally {
+      this.draining = false;
+    }
   }
 
   private schedule(): void {
@@ -222,32 +241,75 @@ export class NodeHost {
   }
 
   private run(): void {
-    if (this.fatal) return;
+    if (this.fatal || this.persisting) return;
     try {
-      while (this.consensus.hasReady()) this.handle(this.consensus.ready());
+      while (!this.persisting && this.consensus.hasReady()) this.handle(this.consensus.ready());
       // A role change need not produce a Ready (a leader stepping down on check-quorum).
       this.noticeRole();
     } catch (error) {
-      // Storage failures and broken invariants are fatal: never go on with a state we cannot trust.
-      this.fatal = error;
-      this.logger.fatal({ err: error, event: 'host-failed' }, 'node host failed; stopping');
-      for (const waiter of this.waiters.values()) {
-        waiter.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'node failed')));
-      }
-      this.waiters.clear();
-      throw error;
+      this.fail(error);
     }
   }
 
+  /** Storage failures and broken invariants are fatal: never go on with a state we cannot trust. */
+  private fail(error: unknown): never {
+    this.fatal = error;
+    this.logger.fatal({ err: error, event: 'host-failed' }, 'node host failed; stopping');
+    for (const waiter of this.waiters.values()) {
+      waiter.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'node failed')));
+    }
+    this.waiters.clear();
+    throw error;
+  }
+
+  /**
+   * Persists a Ready, then sends, applies and advances (`finish`). With a store that syncs off
+   * the loop, the rest of the Ready waits for the sync, in order: nothing is sent, applied or
+   * acknowledged before what it depends on is durable, while the loop keeps taking requests
+   * (and the core keeps stepping) for the next batch.
+   */
   private handle(ready: Ready): void {
     // The checkpoint first: the entries and hard state of this Ready come after it.
     if (ready.snapshot) this.installCheckpoint(ready.snapshot.index);
-    if (ready.entries.length > 0 || ready.hardState) {
-      const stop = this.metrics.fsyncDuration.startTimer();
+    const started = performance.now();
+    const wrote = ready.entries.length > 0 || ready.hardState !== undefined;
+    if (wrote) {
       this.log.append(ready.entries, ready.hardState);
-      stop();
       if (ready.entries.length > 0) this.metrics.batchEntries.observe(ready.entries.length);
     }
+    // As etcd-raft's MustSync: a commit index that moved needs no sync of its own (a lost one
+    // is learned again from the log and the leader); entries, term and vote do.
+    const hard = ready.hardState;
+    const mustSync = ready.entries.length > 0 || ready.snapshot !== undefined ||
+      (hard !== undefined && (hard.term !== this.synced.term || hard.vote !== this.synced.vote));
+    if (hard) this.synced = hard;
+    if (!mustSync) {
+      this.finish(ready);
+      return;
+    }
+    // Recovery has nothing else to do meanwhile: it syncs on this thread, like a host that does not overlap.
+    if (!this.overlapSync || this.draining || !this.log.sync) {
+      this.log.syncNow?.();
+      this.metrics.fsyncDuration.observe((performance.now() - started) / 1000);
+      this.finish(ready);
+      return;
+    }
+    this.persisting = true;
+    this.log.sync((error) => {
+      this.persisting = false;
+      if (this.fatal) return;
+      try {
+        if (error) throw error;
+        this.metrics.fsyncDuration.observe((performance.now() - started) / 1000);
+        this.finish(ready);
+      } catch (failure) {
+        this.fail(failure);
+      }
+      this.schedule();
+    });
+  }
+
+  private finish(ready: Ready): void {
     if (ready.messages.length > 0) {
       assert(this.transport !== undefined, 'messages to send but no transport');
       this.transport.send(this.withCheckpoints(ready.messages));
@@ -352,7 +414,7 @@ export class NodeHost {
   async close(timeoutMs: number): Promise<void> {
     this.closed = true;
     const deadline = Date.now() + timeoutMs;
-    while (this.waiters.size > 0 && Date.now() < deadline && !this.fatal) {
+    while ((this.waiters.size > 0 || this.persisting) && Date.now() < deadline && !this.fatal) {
       await new Promise((resolve) => setImmediate(resolve));
     }
     this.applied.rejectAll();

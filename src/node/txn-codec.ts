@@ -9,10 +9,13 @@ type EncodedOp = Omit<WriteOp, 'data'> & { data?: string };
 
 const NOOP: TxnEnvelope = { timeMs: 0, txn: { type: 'noop' } };
 
+/** Base64 of the bytes, read in place (no copy). */
+const base64 = (data: Uint8Array): string => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
+
 export function encodeTxn(envelope: TxnEnvelope): string {
   const { txn } = envelope;
   if (txn.type !== 'write') return JSON.stringify(envelope);
-  const ops = txn.ops.map((op) => ('data' in op ? { ...op, data: Buffer.from(op.data).toString('base64') } : op));
+  const ops = txn.ops.map((op) => ('data' in op ? { ...op, data: base64(op.data) } : op));
   return JSON.stringify({ timeMs: envelope.timeMs, txn: { ...txn, ops } });
 }
 

@@ -82,8 +82,18 @@ export interface StableLog {
  */
 export interface LogStore extends StableLog {
   hardState(): HardState;
-  /** Persists a Ready's hard state and entries atomically, replacing any conflicting suffix. */
+  /**
+   * Persists a Ready's hard state and entries atomically, replacing any conflicting suffix.
+   * Durable on return, unless the store has `sync`: then only once `sync` reports it.
+   */
   append(entries: readonly Entry[], hardState: HardState | undefined): void;
+  /**
+   * Makes everything written so far durable, off the caller's thread, and calls `done` (with the
+   * error, if the disk failed). A store without it is durable when `append` returns.
+   */
+  sync?(done: (error: Error | null) => void): void;
+  /** What `sync` does, on the caller's thread (recovery, when nothing else may run meanwhile). */
+  syncNow?(): void;
   /** Drops entries through `index` (of `term`), which a checkpoint now holds. */
   compact(index: number, term: number): void;
   /** Drops the whole log: it restarts after a checkpoint at (index, term) from the leader. */

@@ -22,6 +22,12 @@ export interface SseSink {
   end(): void;
 }
 
+/** One SSE event's text (data split into `data:` lines, as EventSource joins them back). */
+export function sseFrame(event: string, data: string, id?: string): string {
+  const lines = data.includes('\n') || data.includes('\r') ? data.split(/\r\n|\r|\n/).join('\ndata: ') : data;
+  return `event: ${event}\ndata: ${lines}\n${id === undefined ? '' : `id: ${id}\n`}\n`;
+}
+
 /** Frames a fallback stream may hold before `write` says the client is behind. */
 const FALLBACK_FRAMES = 64;
 

@@ -17,7 +17,7 @@ import type { ChangeSubscriber } from '../node/change-feed.ts';
 import { parseEventId } from '../node/outbox.ts';
 import type { AppDeps } from './app-deps.ts';
 import { badRequest, errorResponse } from './errors.ts';
-import { sseResponse, type SseSink } from './sse-sink.ts';
+import { sseFrame, sseResponse, type SseSink } from './sse-sink.ts';
 import { parseBoolean, parseZxid } from './values.ts';
 
 const REPLAY_PAGE = 1000;
@@ -62,11 +62,7 @@ function resumePoint(c: Context): Position | undefined {
 }
 
 function eventFrame(e: Change, k: number): string {
-  return `event: watch\ndata: ${JSON.stringify({ type: e.type, path: e.path, zxid: String(e.zxid) })}\nid: ${e.zxid}-${k}\n\n`;
-}
-
-function sseFrame(event: string, data: object): string {
-  return `event: ${event}\ndata: ${JSON.stringify(data)}\n\n`;
+  return sseFrame('watch', JSON.stringify({ type: e.type, path: e.path, zxid: String(e.zxid) }), `${e.zxid}-${k}`);
 }
 
 /** A whole transaction's frames, encoded once: the streams of one path and kind share the batch. */
@@ -128,7 +124,7 @@ class WatchStream implements ChangeSubscriber {
     this.queued.push(item);
     this.guarded(() => {
       if (this.queued.length > this.deps.config.outboxEventsMax) {
-        this.write(sseFrame('overflow', { reason: 'the client is not keeping up; resume with Last-Event-ID' }));
+        this.write(sseFrame('overflow', JSON.stringify({ reason: 'the client is not keeping up; resume with Last-Event-ID' })));
         this.stop();
       } else if (!this.busy) {
         this.drive(async () => undefined);
@@ -187,7 +183,7 @@ class WatchStream implements ChangeSubscriber {
   }
 
   private writeReset(zxid: number, reason: string): boolean {
-    return this.write(sseFrame('reset', { zxid: String(zxid), reason }));
+    return this.write(sseFrame('reset', JSON.stringify({ zxid: String(zxid), reason })));
   }
 
   /** Replays the history after `at`, one whole transaction at a time (a page never splits one). */

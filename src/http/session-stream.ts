@@ -7,11 +7,11 @@
  * announced with `event: overflow`, and the stream goes on with what is kept.
  */
 import type { Context } from 'hono';
-import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { zkError } from '../core/errors.ts';
 import { parseEventId, type Outbox } from '../node/outbox.ts';
 import type { AppDeps } from './app-deps.ts';
 import { badRequest, errorResponse } from './errors.ts';
+import { sseFrame, sseResponse, type SseSink } from './sse-sink.ts';
 
 const active = new WeakMap<AppDeps, Map<number, () => void>>();
 
@@ -34,7 +34,7 @@ export function streamSessionEvents(c: Context, deps: AppDeps, sessionId: number
   const cursor = outbox.cursorAfter(last);
   // Aim well below the promised timeoutMs/3: timers fire late under load, never early.
   const heartbeatMs = Math.max(50, Math.floor(deps.node.sessions.timeoutOf(sessionId) / 6));
-  return streamSSE(c, async (stream) => {
+  return sseResponse(c, (sink) => {
     streams.get(sessionId)?.();
     let replaced = false;
     const replace = () => {
@@ -42,35 +42,43 @@ export function streamSessionEvents(c: Context, deps: AppDeps, sessionId: number
       outbox.wakeAll();
     };
     streams.set(sessionId, replace);
-    stream.onAbort(() => outbox.wakeAll());
-    try {
-      // Told of an overflow, the client re-reads and re-watches; the stream goes on from what is kept.
-      if (!cursor.ok) await overflow(stream);
-      await pump(stream, outbox, cursor.ok ? cursor.seq : outbox.firstSeq, heartbeatMs, () => replaced || stream.aborted, () => deps.node.sessions.keepalive(sessionId));
-    } finally {
-      if (streams.get(sessionId) === replace) streams.delete(sessionId);
-    }
+    sink.onGone(() => outbox.wakeAll());
+    const stopped = () => replaced || sink.closed;
+    // Told of an overflow, the client re-reads and re-watches; the stream goes on from what is kept.
+    const opening = cursor.ok ? Promise.resolve() : overflow(sink);
+    opening
+      .then(() => pump(sink, outbox, cursor.ok ? cursor.seq : outbox.firstSeq, heartbeatMs, stopped, () => deps.node.sessions.keepalive(sessionId)))
+      .catch((error: unknown) => deps.logger.error({ err: error, event: 'session-stream-failed', sessionId }, 'session stream failed'))
+      .finally(() => {
+        if (streams.get(sessionId) === replace) streams.delete(sessionId);
+        sink.end();
+      });
   });
 }
 
-async function overflow(stream: SSEStreamingApi): Promise<void> {
-  await stream.writeSSE({ event: 'overflow', data: JSON.stringify({ reason: 'events after Last-Event-ID were dropped; read state again and set watches again' }) });
+/** Writes `chunk`, waiting while the client is behind. */
+async function send(sink: SseSink, chunk: string): Promise<void> {
+  if (!sink.write(chunk)) await sink.drained();
+}
+
+function overflow(sink: SseSink): Promise<void> {
+  return send(sink, sseFrame('overflow', JSON.stringify({ reason: 'events after Last-Event-ID were dropped; read state again and set watches again' })));
 }
 
 async function pump(
-  stream: SSEStreamingApi, outbox: Outbox, from: number, heartbeatMs: number, stopped: () => boolean, alive: () => void,
+  sink: SseSink, outbox: Outbox, from: number, heartbeatMs: number, stopped: () => boolean, alive: () => void,
 ): Promise<void> {
   let seq = from;
-  await stream.write(': connected\n\n');
+  await send(sink, ': connected\n\n');
   while (!stopped()) {
     const batch = outbox.read(seq);
     if (batch === 'overflow') {
-      await overflow(stream);
+      await overflow(sink);
       seq = outbox.firstSeq;
       continue;
     }
     for (const e of batch) {
-      await stream.writeSSE({ id: e.id, event: e.event, data: e.data });
+      await send(sink, sseFrame(e.event, e.data, e.id));
       seq = e.seq + 1;
       if (e.event === 'session') return;
     }
@@ -79,6 +87,6 @@ async function pump(
     const beat = new Promise<'beat'>((resolve) => (timer = setTimeout(() => resolve('beat'), heartbeatMs)));
     const woke = await Promise.race([outbox.waitFor(seq).then(() => 'event' as const), beat]);
     clearTimeout(timer);
-    if (woke === 'beat' && !stopped()) await stream.write(': heartbeat\n\n');
+    if (woke === 'beat' && !stopped()) await send(sink, ': heartbeat\n\n');
   }
 }

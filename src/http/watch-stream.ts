@@ -4,15 +4,20 @@
  * the client's resume point, then follows the live changes, skipping what the replay already
  * sent: nothing lost, nothing twice. Ids are `<zxid>-<k>`, k counting this stream's events of
  * that zxid. A resume point older than the retained history gets `event: reset` first.
+ *
+ * Live events are written inside the apply loop, before the write's answer goes out (ZooKeeper
+ * too notifies watchers before it answers the writer), and a transaction's frames are built once
+ * for all the streams of the same path and kind, then written straight to each socket.
  */
 import type { Context } from 'hono';
-import { streamSSE, type SSEStreamingApi } from 'hono/streaming';
 import { zkError } from '../core/errors.ts';
 import { isWithin } from '../core/tree/path.ts';
 import type { EventType } from '../core/tree/results.ts';
+import type { ChangeSubscriber } from '../node/change-feed.ts';
 import { parseEventId } from '../node/outbox.ts';
 import type { AppDeps } from './app-deps.ts';
 import { badRequest, errorResponse } from './errors.ts';
+import { sseFrame, sseResponse, type SseSink } from './sse-sink.ts';
 import { parseBoolean, parseZxid } from './values.ts';
 
 const REPLAY_PAGE = 1000;
@@ -34,9 +39,9 @@ interface Gap {
 type Queued = readonly Change[] | Gap;
 
 interface Position {
-  zxid: number;
+  readonly zxid: number;
   /** Index of the last event sent at `zxid`; -1 when resuming after the whole zxid. */
-  k: number;
+  readonly k: number;
 }
 
 function matcher(path: string, recursive: boolean): (e: Change) => boolean {
@@ -56,111 +61,181 @@ function resumePoint(c: Context): Position | undefined {
   return from === undefined ? undefined : { zxid: parseZxid(from, 'fromZxid'), k: ALL };
 }
 
-/** Writes one transaction's matching events with their ids, skipping those at or before `at`. */
-async function writeTxn(stream: SSEStreamingApi, changes: readonly Change[], at: Position): Promise<void> {
-  for (let k = 0; k < changes.length; k++) {
-    const e = changes[k]!;
-    if (e.zxid < at.zxid || (e.zxid === at.zxid && k <= at.k)) continue;
-    const data = JSON.stringify({ type: e.type, path: e.path, zxid: String(e.zxid) });
-    await stream.writeSSE({ id: `${e.zxid}-${k}`, event: 'watch', data });
-    at.zxid = e.zxid;
-    at.k = k;
-  }
+function eventFrame(e: Change, k: number): string {
+  return sseFrame('watch', JSON.stringify({ type: e.type, path: e.path, zxid: String(e.zxid) }), `${e.zxid}-${k}`);
 }
 
-/** Replays the history after `at`, one whole transaction at a time (a page never splits one). */
-async function replay(stream: SSEStreamingApi, deps: AppDeps, matches: (e: Change) => boolean, at: Position): Promise<void> {
-  for (let page = 0; page < 1_000_000 && !stream.aborted; page++) {
-    const rows = deps.node.changes.replay(at.k === ALL ? at.zxid : at.zxid - 1, REPLAY_PAGE);
-    if (rows.length === 0) return;
-    const full = rows.length === REPLAY_PAGE;
-    const lastZxid = rows[rows.length - 1]!.zxid;
-    // A full page may end inside a transaction: leave that one for the next page, unless it
-    // is the only one (a large multi), which is then read whole.
-    const complete = full ? rows.filter((r) => r.zxid !== lastZxid) : rows;
-    const batch = complete.length > 0 ? complete : deps.node.changes.history.at(lastZxid);
-    for (let i = 0; i < batch.length; ) {
-      const zxid = batch[i]!.zxid;
-      const txn: Change[] = [];
-      for (; i < batch.length && batch[i]!.zxid === zxid; i++) if (matches(batch[i]!)) txn.push(batch[i]!);
-      await writeTxn(stream, txn, at);
-      Object.assign(at, { zxid, k: ALL });
-    }
-    if (!full) return;
-  }
+/** A whole transaction's frames, encoded once: the streams of one path and kind share the batch. */
+const txnFrames = new WeakMap<readonly Change[], Buffer>();
+function framesOf(txn: readonly Change[]): Buffer {
+  let bytes = txnFrames.get(txn);
+  if (!bytes) txnFrames.set(txn, (bytes = Buffer.from(txn.map(eventFrame).join(''))));
+  return bytes;
 }
 
 export function streamWatch(c: Context, deps: AppDeps, path: string): Response {
   const recursive = parseBoolean(c.req.query('recursive'), 'recursive');
   const resume = resumePoint(c);
-  const { changes } = deps.node;
-  if (changes.subscribers >= deps.config.maxStreams) {
+  if (deps.node.changes.subscribers >= deps.config.maxStreams) {
     return errorResponse(c, zkError('THROTTLEDOP', `at most ${deps.config.maxStreams} watch streams`));
   }
-  const matches = matcher(path, recursive);
-  return streamSSE(c, async (stream) => {
-    const queued: Queued[] = [];
-    let wake: (() => void) | undefined;
-    const unsubscribe = changes.subscribe((events, gapThrough) => {
-      if (gapThrough !== undefined) queued.push({ gapThrough });
-      const mine = events.filter(matches);
-      if (mine.length > 0) queued.push(mine);
-      wake?.();
+  return sseResponse(c, (sink) => new WatchStream(sink, deps, path, recursive).start(resume));
+}
+
+class WatchStream implements ChangeSubscriber {
+  private readonly queued: Queued[] = [];
+  /** Replaying, writing the queue, or waiting for the client to catch up: live events queue behind. */
+  private busy = false;
+  private at: Position = { zxid: 0, k: ALL };
+  private lastWriteMs = performance.now();
+  private heartbeat: NodeJS.Timeout | undefined;
+  private unsubscribe: () => void = () => undefined;
+
+  constructor(
+    private readonly sink: SseSink, private readonly deps: AppDeps, private readonly path: string, private readonly recursive: boolean,
+  ) {}
+
+  start(resume: Position | undefined): void {
+    const { changes } = this.deps.node;
+    this.unsubscribe = changes.subscribe(this.path, this.recursive, this);
+    this.sink.onGone(() => this.stop());
+    this.at = resume ?? { zxid: changes.appliedZxid, k: ALL };
+    this.write(': connected\n\n');
+    this.beatIn(HEARTBEAT_MS);
+    if (resume) this.drive(() => this.replay());
+  }
+
+  changed(events: readonly Change[]): void {
+    const zxid = events[0]!.zxid;
+    if (this.busy || this.queued.length > 0 || this.at.k !== ALL || zxid <= this.at.zxid) return this.enqueue(events);
+    this.guarded(() => {
+      const ok = this.write(framesOf(events));
+      this.at = { zxid, k: ALL };
+      if (!ok) this.drive(() => this.sink.drained());
     });
-    stream.onAbort(() => wake?.());
+  }
+
+  gap(zxid: number): void {
+    this.enqueue({ gapThrough: zxid });
+  }
+
+  private enqueue(item: Queued): void {
+    if (this.sink.closed) return;
+    this.queued.push(item);
+    this.guarded(() => {
+      if (this.queued.length > this.deps.config.outboxEventsMax) {
+        this.write(sseFrame('overflow', JSON.stringify({ reason: 'the client is not keeping up; resume with Last-Event-ID' })));
+        this.stop();
+      } else if (!this.busy) {
+        this.drive(async () => undefined);
+      }
+    });
+  }
+
+  /** Runs `first`, then writes the queue; live events queue meanwhile (they are called in the apply loop: never throw there). */
+  private drive(first: () => Promise<void>): void {
+    this.busy = true;
+    void first().then(() => this.writeQueued()).catch((error: unknown) => {
+      this.deps.logger.error({ err: error, event: 'watch-stream-failed', path: this.path }, 'watch stream failed');
+      this.stop();
+    });
+  }
+
+  private guarded(run: () => void): void {
     try {
-      const at: Position = resume ? { ...resume } : { zxid: changes.appliedZxid, k: ALL };
-      await stream.write(': connected\n\n');
-      if (resume) {
-        const floor = changes.history.floor();
-        // Trimming drops whole transactions: a resume inside the floor's one missed its rest too.
-        if (at.zxid < floor || (at.zxid === floor && at.k !== ALL)) {
-          await writeReset(stream, floor, 'history before this zxid was compacted away; read state again');
-          Object.assign(at, { zxid: floor, k: ALL });
-        }
-        await replay(stream, deps, matches, at);
-      }
-      await follow(stream, queued, at, deps.config.outboxEventsMax, (w) => (wake = w));
-    } finally {
-      unsubscribe();
+      run();
+    } catch (error) {
+      this.deps.logger.error({ err: error, event: 'watch-stream-failed', path: this.path }, 'watch stream failed');
+      this.stop();
     }
-  });
-}
+  }
 
-function writeReset(stream: SSEStreamingApi, zxid: number, reason: string): Promise<void> {
-  return stream.writeSSE({ event: 'reset', data: JSON.stringify({ zxid: String(zxid), reason }) });
-}
-
-async function follow(
-  stream: SSEStreamingApi, queued: Queued[], at: Position, maxQueued: number, setWake: (w: (() => void) | undefined) => void,
-): Promise<void> {
-  while (!stream.aborted) {
-    if (queued.length > maxQueued) {
-      await stream.writeSSE({ event: 'overflow', data: JSON.stringify({ reason: 'the client is not keeping up; resume with Last-Event-ID' }) });
-      return;
-    }
-    for (const txn of queued.splice(0)) {
-      if ('gapThrough' in txn) {
-        // Only a gap ahead of where the stream is loses anything; never rewind it.
-        if (txn.gapThrough > at.zxid) {
-          await writeReset(stream, txn.gapThrough, 'this node caught up from a checkpoint; changes up to this zxid were not seen one by one; read state again');
-          Object.assign(at, { zxid: txn.gapThrough, k: ALL });
-        }
-        continue;
+  /** Writes what queued up; back to writing live events in place once the queue is empty. */
+  private async writeQueued(): Promise<void> {
+    while (!this.sink.closed) {
+      const next = this.queued.shift();
+      if (!next) {
+        this.busy = false;
+        return;
       }
-      const zxid = txn[0]!.zxid;
-      if (zxid < at.zxid) continue;
-      await writeTxn(stream, txn, at);
-      Object.assign(at, { zxid, k: ALL });
+      if (!this.writeItem(next)) await this.sink.drained();
     }
-    let timer: NodeJS.Timeout | undefined;
-    const woke = await new Promise<'event' | 'beat'>((resolve) => {
-      setWake(() => resolve('event'));
-      timer = setTimeout(() => resolve('beat'), HEARTBEAT_MS);
-      if (queued.length > 0 || stream.aborted) resolve('event');
-    });
-    clearTimeout(timer);
-    setWake(undefined);
-    if (woke === 'beat' && !stream.aborted) await stream.write(': heartbeat\n\n');
+  }
+
+  private writeItem(item: Queued): boolean {
+    if (!('gapThrough' in item)) return this.writeTxn(item[0]!.zxid, item);
+    // Only a gap ahead of where the stream is loses anything; never rewind it.
+    if (item.gapThrough <= this.at.zxid) return true;
+    this.at = { zxid: item.gapThrough, k: ALL };
+    return this.writeReset(item.gapThrough, 'this node caught up from a checkpoint; changes up to this zxid were not seen one by one; read state again');
+  }
+
+  /** Writes one transaction's matching events, skipping those at or before `at`; false when the client is behind. */
+  private writeTxn(zxid: number, txn: readonly Change[]): boolean {
+    const { at } = this;
+    if (zxid < at.zxid) return true;
+    this.at = { zxid, k: ALL };
+    if (txn.length === 0) return true;
+    if (zxid > at.zxid || at.k === -1) return this.write(framesOf(txn));
+    let ok = true;
+    for (let k = at.k + 1; k < txn.length; k++) ok = this.write(eventFrame(txn[k]!, k)) && ok;
+    return ok;
+  }
+
+  private writeReset(zxid: number, reason: string): boolean {
+    return this.write(sseFrame('reset', JSON.stringify({ zxid: String(zxid), reason })));
+  }
+
+  /** Replays the history after `at`, one whole transaction at a time (a page never splits one). */
+  private async replay(): Promise<void> {
+    const { changes } = this.deps.node;
+    const matches = matcher(this.path, this.recursive);
+    const floor = changes.history.floor();
+    // Trimming drops whole transactions: a resume inside the floor's one missed its rest too.
+    if (this.at.zxid < floor || (this.at.zxid === floor && this.at.k !== ALL)) {
+      this.at = { zxid: floor, k: ALL };
+      if (!this.writeReset(floor, 'history before this zxid was compacted away; read state again')) await this.sink.drained();
+    }
+    for (let page = 0; page < 1_000_000 && !this.sink.closed; page++) {
+      const { at } = this;
+      const rows = changes.replay(at.k === ALL ? at.zxid : at.zxid - 1, REPLAY_PAGE);
+      if (rows.length === 0) return;
+      const full = rows.length === REPLAY_PAGE;
+      const lastZxid = rows[rows.length - 1]!.zxid;
+      // A full page may end inside a transaction: leave that one for the next page, unless it
+      // is the only one (a large multi), which is then read whole.
+      const complete = full ? rows.filter((r) => r.zxid !== lastZxid) : rows;
+      const batch = complete.length > 0 ? complete : changes.history.at(lastZxid);
+      for (let i = 0; i < batch.length && !this.sink.closed; ) {
+        const zxid = batch[i]!.zxid;
+        const txn: Change[] = [];
+        for (; i < batch.length && batch[i]!.zxid === zxid; i++) if (matches(batch[i]!)) txn.push(batch[i]!);
+        if (!this.writeTxn(zxid, txn)) await this.sink.drained();
+      }
+      if (!full) return;
+    }
+  }
+
+  private write(chunk: string | Uint8Array): boolean {
+    this.lastWriteMs = performance.now();
+    return this.sink.write(chunk);
+  }
+
+  /** A comment after HEARTBEAT_MS without a write keeps proxies from closing an idle stream. */
+  private beatIn(ms: number): void {
+    this.heartbeat = setTimeout(() => {
+      if (this.sink.closed) return;
+      const idleMs = performance.now() - this.lastWriteMs;
+      if (idleMs >= HEARTBEAT_MS - 1) this.write(': heartbeat\n\n');
+      this.beatIn(HEARTBEAT_MS - Math.min(Math.max(0, performance.now() - this.lastWriteMs), HEARTBEAT_MS - 1));
+    }, ms);
+  }
+
+  private stop(): void {
+    this.unsubscribe();
+    clearTimeout(this.heartbeat);
+    this.queued.length = 0;
+    this.busy = true;
+    this.sink.end();
   }
 }

@@ -1,18 +1,34 @@
 /**
  * Every applied transaction's watch events, for the session-less watch streams: recorded into
  * the change history (for resuming from a zxid) and handed to live subscribers in apply order.
+ * Subscribers are indexed by the path they watch, so a transaction costs O(its events × path
+ * depth), not O(streams); all the subscribers of one (path, kind) get the same array.
  */
+import { parentOf } from '../core/tree/path.ts';
 import type { TreeEvent } from '../core/tree/results.ts';
 import type { ChangeHistory, HistoryEvent } from '../storage/change-history.ts';
 import type { NodeHost } from './node-host.ts';
 
-/** `gapThrough`: the node skipped to this zxid (a checkpoint from the leader); earlier events are unknown. */
-export type ChangeListener = (events: readonly TreeEvent[], gapThrough?: number) => void;
+/** A live watch. Called inside the apply loop: it must not throw, and should not linger. */
+export interface ChangeSubscriber {
+  /** Its events of one transaction, in op order; one array shared by every subscriber of that path and kind. */
+  changed(events: readonly TreeEvent[]): void;
+  /** The node skipped to `zxid` (a checkpoint from the leader); earlier events are unknown. */
+  gap(zxid: number): void;
+}
+
+/** The subscribers of one (path, recursive) and the events gathered for them from the current transaction. */
+interface Group {
+  readonly subscribers: Set<ChangeSubscriber>;
+  batch: TreeEvent[];
+}
 
 const FLUSH_DELAY_MS = 50;
 
 export class ChangeFeed {
-  private readonly listeners = new Set<ChangeListener>();
+  private readonly exact = new Map<string, Group>();
+  private readonly recursive = new Map<string, Group>();
+  private count = 0;
   private flushScheduled = false;
   private closed = false;
 
@@ -28,13 +44,15 @@ export class ChangeFeed {
         history.record(output.events);
         this.scheduleFlush();
       }
-      for (const listener of this.listeners) listener(output.events);
+      if (this.count > 0) this.dispatch(output.events);
     });
     host.onCheckpointInstalled((zxid) => {
       if (this.closed) return;
       this.history.flush();
       this.history.setFloor(Math.max(this.history.floor(), zxid));
-      for (const listener of this.listeners) listener([], zxid);
+      for (const group of [...this.exact.values(), ...this.recursive.values()]) {
+        for (const subscriber of group.subscribers) subscriber.gap(zxid);
+      }
     });
   }
 
@@ -42,13 +60,26 @@ export class ChangeFeed {
     return this.host.appliedZxid;
   }
 
-  subscribe(listener: ChangeListener): () => void {
-    this.listeners.add(listener);
-    return () => this.listeners.delete(listener);
+  /**
+   * Live events on `path` (recursive: on it and below, without NodeChildrenChanged, as
+   * ZooKeeper's persistent-recursive watches) until the returned function is called.
+   */
+  subscribe(path: string, recursive: boolean, subscriber: ChangeSubscriber): () => void {
+    const groups = recursive ? this.recursive : this.exact;
+    let group = groups.get(path);
+    if (!group) groups.set(path, (group = { subscribers: new Set(), batch: [] }));
+    const joined = group;
+    joined.subscribers.add(subscriber);
+    this.count++;
+    return () => {
+      if (!joined.subscribers.delete(subscriber)) return;
+      this.count--;
+      if (joined.subscribers.size === 0 && groups.get(path) === joined) groups.delete(path);
+    };
   }
 
   get subscribers(): number {
-    return this.listeners.size;
+    return this.count;
   }
 
   /** Recorded events after `zxid` up to what is applied now; flushes first so none are missing. */
@@ -61,8 +92,34 @@ export class ChangeFeed {
   /** Stops reading and writing the history (the node is shutting down); streams see no more. */
   close(): void {
     this.closed = true;
-    this.listeners.clear();
+    for (const group of [...this.exact.values(), ...this.recursive.values()]) group.subscribers.clear();
+    this.exact.clear();
+    this.recursive.clear();
+    this.count = 0;
     this.history.close();
+  }
+
+  /** Gathers one transaction's events per watched path, then hands each group its batch. */
+  private dispatch(events: readonly TreeEvent[]): void {
+    const touched: Group[] = [];
+    const add = (group: Group | undefined, e: TreeEvent) => {
+      if (!group) return;
+      if (group.batch.length === 0) touched.push(group);
+      group.batch.push(e);
+    };
+    for (const e of events) {
+      add(this.exact.get(e.path), e);
+      if (this.recursive.size === 0 || e.type === 'NodeChildrenChanged') continue;
+      for (let at = e.path; ; at = parentOf(at)) {
+        add(this.recursive.get(at), e);
+        if (at === '/') break;
+      }
+    }
+    for (const group of touched) {
+      const batch = group.batch;
+      group.batch = [];
+      for (const subscriber of group.subscribers) subscriber.changed(batch);
+    }
   }
 
   /**

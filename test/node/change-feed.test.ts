@@ -1,0 +1,101 @@
+// Specification of ChangeFeed's live subscribers (src/node/change-feed.ts): indexed by the path
+// they watch, an exact subscriber gets the events on its path only, a recursive one those on its
+// path and below without NodeChildrenChanged; one transaction's events come in one call, in op
+// order, the same array for every subscriber of the same path and kind; unsubscribing stops
+// delivery and is counted once. Writes go through a real in-process node (app.request).
+import { afterEach, describe, expect, it } from 'vitest';
+import type { TreeEvent } from '../../src/core/tree/results.ts';
+import type { ChangeSubscriber } from '../../src/node/change-feed.ts';
+import { startTestNode, type TestNode } from '../support/test-node.ts';
+
+let t: TestNode | undefined;
+afterEach(async () => {
+  await t?.close();
+  t = undefined;
+});
+
+class Recorder implements ChangeSubscriber {
+  readonly batches: Array<readonly TreeEvent[]> = [];
+  readonly gaps: number[] = [];
+  changed(events: readonly TreeEvent[]): void {
+    this.batches.push(events);
+  }
+  gap(zxid: number): void {
+    this.gaps.push(zxid);
+  }
+  lines(): string[][] {
+    return this.batches.map((b) => b.map((e) => `${e.type} ${e.path}`));
+  }
+}
+
+async function write(method: string, url: string, body?: unknown): Promise<void> {
+  const res = await t!.request(method, url, { body: body ?? '' });
+  expect(res.status, `${method} ${url}`).toBeLessThan(300);
+}
+
+describe('ChangeFeed subscribers', () => {
+  it('gives an exact subscriber the events on its path only, not its children\'s or a name-prefix neighbour\'s', async () => {
+    t = startTestNode();
+    const exact = new Recorder();
+    t.node.changes.subscribe('/a', false, exact);
+    await write('POST', '/v1/znodes/a');
+    await write('POST', '/v1/znodes/ab');
+    await write('POST', '/v1/znodes/a/b');
+    await write('PUT', '/v1/znodes/a', 'x');
+    expect(exact.lines()).toEqual([['NodeCreated /a'], ['NodeChildrenChanged /a'], ['NodeDataChanged /a']]);
+  });
+
+  it('gives a recursive subscriber its path and everything below, without NodeChildrenChanged', async () => {
+    t = startTestNode();
+    const below = new Recorder();
+    const root = new Recorder();
+    t.node.changes.subscribe('/a', true, below);
+    t.node.changes.subscribe('/', true, root);
+    await write('POST', '/v1/znodes/a');
+    await write('POST', '/v1/znodes/ab');
+    await write('POST', '/v1/znodes/a/b');
+    await write('POST', '/v1/znodes/a/b/c');
+    expect(below.lines()).toEqual([['NodeCreated /a'], ['NodeCreated /a/b'], ['NodeCreated /a/b/c']]);
+    expect(root.lines()).toEqual([['NodeCreated /a'], ['NodeCreated /ab'], ['NodeCreated /a/b'], ['NodeCreated /a/b/c']]);
+  });
+
+  it('hands a multi\'s events in one call per subscriber, in op order, one shared array per path and kind', async () => {
+    t = startTestNode();
+    await write('POST', '/v1/znodes/m');
+    const [one, two, other] = [new Recorder(), new Recorder(), new Recorder()];
+    t.node.changes.subscribe('/m', true, one);
+    t.node.changes.subscribe('/m', true, two);
+    t.node.changes.subscribe('/m', false, other);
+    await write('POST', '/v1/multi', { ops: [
+      { op: 'create', path: '/m/x' }, { op: 'setData', path: '/m', data: 'd' }, { op: 'delete', path: '/m/x' },
+    ] });
+    expect(one.lines()).toEqual([['NodeCreated /m/x', 'NodeDataChanged /m', 'NodeDeleted /m/x']]);
+    expect(two.batches[0]).toBe(one.batches[0]);
+    expect(other.lines()).toEqual([['NodeChildrenChanged /m', 'NodeDataChanged /m', 'NodeChildrenChanged /m']]);
+    expect(new Set(one.batches[0]!.map((e) => e.zxid)).size).toBe(1);
+  });
+
+  it('stops delivering once unsubscribed, and counts each subscriber once however often it unsubscribes', async () => {
+    t = startTestNode();
+    const { changes } = t.node;
+    const [kept, dropped] = [new Recorder(), new Recorder()];
+    changes.subscribe('/u', false, kept);
+    const unsubscribe = changes.subscribe('/u', false, dropped);
+    expect(changes.subscribers).toBe(2);
+    await write('POST', '/v1/znodes/u');
+    unsubscribe();
+    unsubscribe();
+    expect(changes.subscribers).toBe(1);
+    await write('PUT', '/v1/znodes/u', 'x');
+    expect(dropped.lines()).toEqual([['NodeCreated /u']]);
+    expect(kept.lines()).toEqual([['NodeCreated /u'], ['NodeDataChanged /u']]);
+  });
+
+  it('hands events to a subscriber before the write\'s answer', async () => {
+    t = startTestNode();
+    const seen = new Recorder();
+    t.node.changes.subscribe('/w', false, seen);
+    const answered = t.request('POST', '/v1/znodes/w', { body: '' }).then(() => seen.batches.length);
+    expect(await answered).toBe(1);
+  });
+});

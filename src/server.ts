@@ -6,6 +6,7 @@ import { serve, type ServerType } from '@hono/node-server';
 import type { AddressInfo } from 'node:net';
 import { defaultConfig, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
+import { answerForwardedWrites } from './http/forwarded.ts';
 import { CorralNode } from './node/corral-node.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 
@@ -26,6 +27,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const nowMs = () => Date.now();
   const node = new CorralNode(config, { logger, nowMs });
   const app = createApp({ node, config, logger, nowMs });
+  node.peers.serveForwarded(answerForwardedWrites(app, `http://${node.clientAddressOf(config.id) ?? config.host}`));
   let server: ServerType | undefined;
   try {
     const address = await new Promise<AddressInfo>((resolve, reject) => {

@@ -3,15 +3,10 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { zkError } from '../core/errors.ts';
 import { RequestRejected } from './errors.ts';
+import { forwardedBodyOf, incomingOf } from './request-env.ts';
 
 function tooLarge(limit: number): RequestRejected {
   return new RequestRejected({ ...zkError('BADARGUMENTS', `request body is over the ${limit}-byte limit`), tooLarge: true });
-}
-
-/** The Node request under @hono/node-server (absent when the app is called in-process). */
-function incomingOf(c: Context): IncomingMessage | undefined {
-  const env = c.env as { incoming?: IncomingMessage } | undefined;
-  return env?.incoming;
 }
 
 /** Reads the body straight from the socket's stream: no web Request is built for it (profiles showed that cost). */
@@ -33,6 +28,11 @@ async function readIncoming(incoming: IncomingMessage, limit: number): Promise<U
 export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   const declared = c.req.header('content-length');
   if (declared !== undefined && Number(declared) > limit) throw tooLarge(limit);
+  const forwarded = forwardedBodyOf(c);
+  if (forwarded !== undefined) {
+    if (forwarded.length > limit) throw tooLarge(limit);
+    return forwarded;
+  }
   const incoming = incomingOf(c);
   if (incoming && !incoming.readableEnded && incoming.readableLength === 0 && !incoming.readableFlowing) {
     return readIncoming(incoming, limit);

@@ -22,6 +22,24 @@ function requestLike(url: string, method: string, headers: ReadonlyArray<readonl
   return view as unknown as Request;
 }
 
+/**
+ * The response's body. Under @hono/node-server a Response made from a string or bytes keeps them
+ * as given (its `cache` entry: [status, body, headers]) until something asks for a stream;
+ * taken from there, no web Response and stream are built (that was half of a forward's cost on
+ * the leader). Anything else is read the standard way.
+ */
+async function bodyOf(response: Response): Promise<Uint8Array> {
+  const key = Object.getOwnPropertySymbols(response).find((symbol) => symbol.description === 'cache');
+  const cache: unknown = key === undefined ? undefined : (response as unknown as Record<symbol, unknown>)[key];
+  if (Array.isArray(cache) && cache.length === 3 && cache[0] === response.status) {
+    const body: unknown = cache[1];
+    if (body === null) return EMPTY;
+    if (typeof body === 'string') return Buffer.from(body, 'utf8');
+    if (body instanceof Uint8Array) return body;
+  }
+  return response.body === null ? EMPTY : new Uint8Array(await response.arrayBuffer());
+}
+
 export function answerForwardedWrites(app: Hono, origin: string): ForwardedHandler {
   return async function answerForwarded(request: ForwardedRequest): Promise<ForwardedResponse> {
     const { method, target, headers, body } = request;
@@ -31,7 +49,7 @@ export function answerForwardedWrites(app: Hono, origin: string): ForwardedHandl
     response.headers.forEach((value, name) => {
       if (name === 'zk-zxid' || RELAYED.has(name)) answered.push([name, value]);
     });
-    const bytes = method === 'HEAD' || response.body === null ? EMPTY : new Uint8Array(await response.arrayBuffer());
+    const bytes = method === 'HEAD' ? EMPTY : await bodyOf(response);
     return { status: response.status, headers: answered, body: bytes };
   };
 }

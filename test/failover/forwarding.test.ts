@@ -61,6 +61,14 @@ describe('a write sent to a follower', () => {
     expect(binary.status).toBe(200);
     expect(binary.headers.get('etag')).toBe('"1"');
     expect([...cluster.servers[leader - 1]!.node.host.tree.get('/fw')!.data]).toEqual([0, 255, 1]);
+    // A read that sets a watch is a write too: its binary answer comes back as the leader gave it.
+    const session = JSON.parse((await send(atFollower, 'POST', '/v1/sessions', { body: JSON.stringify({ timeoutMs: 10_000 }) })).text);
+    const watched = await fetch(`${atFollower}/v1/znodes/fw?watch=true`, {
+      headers: { accept: 'application/octet-stream', 'zk-session-id': session.id, 'zk-session-token': session.token },
+      signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS),
+    });
+    expect(watched.status).toBe(200);
+    expect([...new Uint8Array(await watched.arrayBuffer())]).toEqual([0, 255, 1]);
   });
 
   it('is answered only once the follower has applied it', { timeout: 60_000 }, async () => {
@@ -68,13 +76,28 @@ describe('a write sent to a follower', () => {
     const leader = await cluster.leader();
     const follower = [1, 2, 3].find((id) => id !== leader)!;
     const atFollower = cluster.urls[follower - 1]!;
-    const host = cluster.servers[follower - 1]!.node.host;
+    const { host, peers } = cluster.servers[follower - 1]!.node;
     expect((await send(atFollower, 'POST', '/v1/znodes/ryw', { body: 'v0' })).status).toBe(201);
+    // The follower hears of each commit only after the leader's answer is in (its Raft messages are
+    // held until then), so an answer relayed without waiting would beat the apply.
+    const held: Parameters<typeof host.receive>[0][] = [];
+    let holding = false;
+    const receive = host.receive.bind(host);
+    host.receive = (message) => (holding ? void held.push(message) : receive(message));
+    const forward = peers.forward.bind(peers);
+    peers.forward = async (to, request) => {
+      const outcome = await forward(to, request);
+      setImmediate(() => {
+        holding = false;
+        for (const message of held.splice(0)) receive(message);
+      });
+      return outcome;
+    };
     for (let i = 1; i <= 5; i++) {
+      holding = true;
       const write = await send(atFollower, 'PUT', '/v1/znodes/ryw', { body: `v${i}` });
       expect(write.status).toBe(200);
       const mzxid = Number(JSON.parse(write.text).stat.mzxid);
-      // Checked as the answer arrives, before anything else runs here.
       expect(host.appliedZxid).toBeGreaterThanOrEqual(mzxid);
       expect(Buffer.from(host.tree.get('/ryw')!.data).toString()).toBe(`v${i}`);
       expect(Number(write.headers.get('zk-zxid'))).toBeGreaterThanOrEqual(mzxid);

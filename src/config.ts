@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 /** One member of the cluster: where clients reach it, and where the other members do. */
 export interface Member {
   readonly id: number;
-  /** host:port of its HTTP API (writes are forwarded there while it leads). */
+  /** host:port of its HTTP API. */
   readonly client: string;
   readonly peer: { readonly host: string; readonly port: number };
 }

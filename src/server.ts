@@ -8,6 +8,7 @@ import type { AddressInfo } from 'node:net';
 import { defaultConfig, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { withFastPath } from './http/fast-path.ts';
+import { answerForwardedWrites } from './http/forwarded.ts';
 import { CorralNode } from './node/corral-node.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 
@@ -29,6 +30,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const node = new CorralNode(config, { logger, nowMs });
   const deps = { node, config, logger, nowMs };
   const app = createApp(deps);
+  node.peers.serveForwarded(answerForwardedWrites(app, `http://${node.clientAddressOf(config.id) ?? config.host}`));
   let server: ServerType | undefined;
   try {
     const address = await new Promise<AddressInfo>((resolve, reject) => {

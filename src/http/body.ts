@@ -3,40 +3,45 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { zkError } from '../core/errors.ts';
 import { RequestRejected } from './errors.ts';
+import { forwardedBodyOf, incomingOf } from './request-env.ts';
 
 function tooLarge(limit: number): RequestRejected {
   return new RequestRejected({ ...zkError('BADARGUMENTS', `request body is over the ${limit}-byte limit`), tooLarge: true });
 }
 
-/** The Node request under @hono/node-server (absent when the app is called in-process). */
-function incomingOf(c: Context): IncomingMessage | undefined {
-  const env = c.env as { incoming?: IncomingMessage } | undefined;
-  return env?.incoming;
-}
-
-/** Reads the body straight from the socket's stream: no web Request is built for it (profiles showed that cost). */
+/**
+ * Reads the body straight from the socket's stream: no web Request is built for it (profiles
+ * showed that cost), and no async iterator either (its promise per chunk showed up too).
+ */
 export function readIncoming(incoming: IncomingMessage, limit: number): Promise<Uint8Array> {
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
     let size = 0;
-    const onData = (chunk: Buffer): void => {
+    const done = () => {
+      incoming.off('data', onData).off('end', onEnd).off('error', onError).off('close', onClose);
+    };
+    const onData = (chunk: Buffer) => {
       size += chunk.length;
-      if (size > limit) {
-        incoming.off('data', onData); // the rest drains unread; the answer is 413
-        reject(tooLarge(limit));
+      if (size <= limit) {
+        chunks.push(chunk);
         return;
       }
-      chunks.push(chunk);
+      done();
+      incoming.resume(); // drain the rest; the answer is 413
+      reject(tooLarge(limit));
     };
-    incoming.on('data', onData);
-    incoming.once('error', reject);
-    incoming.once('close', () => {
-      if (!incoming.complete) reject(new Error('the client went away before sending the whole body'));
-    });
-    incoming.once('end', () => {
+    const onEnd = () => {
+      done();
       const whole = chunks.length === 1 ? chunks[0]! : Buffer.concat(chunks);
       resolve(new Uint8Array(whole.buffer, whole.byteOffset, whole.length));
-    });
+    };
+    const onError = (error: Error) => {
+      done();
+      reject(error);
+    };
+    // Closed before its end: the client went away mid-body.
+    const onClose = () => onError(new Error('the request body ended early'));
+    incoming.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }
 
@@ -47,6 +52,11 @@ export function checkDeclaredLength(declared: string | undefined, limit: number)
 
 export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   checkDeclaredLength(c.req.header('content-length'), limit);
+  const forwarded = forwardedBodyOf(c);
+  if (forwarded !== undefined) {
+    if (forwarded.length > limit) throw tooLarge(limit);
+    return forwarded;
+  }
   const incoming = incomingOf(c);
   if (incoming && !incoming.readableEnded && incoming.readableLength === 0 && !incoming.readableFlowing) {
     return readIncoming(incoming, limit);

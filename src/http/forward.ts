@@ -1,15 +1,19 @@
 /**
- * Any node takes any request: a write that reaches a follower is forwarded to the leader's HTTP
- * API as it came (the leader prepares it against the latest state), and the leader's answer is
- * relayed once this node has applied it too, so the client's next read here sees its write.
+ * Any node takes any request: a write that reaches a follower is sent to the leader over the
+ * peer link as it came (method, target, headers, the body already read), the leader runs it
+ * through its own HTTP API (forwarded.ts), and its answer is relayed once this node has applied
+ * the write too, so the client's next read here sees its write.
  * Watches are replicated, so setting one is a write too: a read with watch=true, addWatch and
  * removeWatches go to the leader. Other reads and the streams stay local.
  */
 import type { Context, MiddlewareHandler } from 'hono';
 import { zkError } from '../core/errors.ts';
+import type { ForwardedRequest } from '../node/forward-codec.ts';
 import type { AppDeps } from './app-deps.ts';
+import { readBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { ZNODE_READS } from './linearizable.ts';
+import { incomingOf, rawTarget } from './request-env.ts';
 
 /** Writes: what only the leader can order (session keepalives included: only it expires sessions). */
 const WRITES: Array<[RegExp, readonly string[]]> = [
@@ -23,10 +27,11 @@ const WRITES: Array<[RegExp, readonly string[]]> = [
 
 /** Marks a forwarded request, so a node that is no longer leader answers it rather than forwarding again. */
 export const FORWARDED_HEADER = 'zk-forwarded-by';
-const FORWARD_TIMEOUT_MS = 10_000;
 /** Hop-by-hop headers, and Origin: this node already checked it (see originGuard in app.ts). */
 const NOT_FORWARDED = new Set(['host', 'connection', 'keep-alive', 'content-length', 'transfer-encoding', 'origin', FORWARDED_HEADER]);
-const RELAYED = ['content-type', 'retry-after', 'location', 'etag'];
+/** The leader's response headers a follower passes on (Zk-Zxid and the rest are its own). */
+export const RELAYED = new Set(['content-type', 'retry-after', 'location', 'etag']);
+const EMPTY = new Uint8Array(0);
 
 /**
  * Responses relayed before this member applied the write: their Zk-Zxid must still cover it, or
@@ -48,37 +53,51 @@ export function forwardWrites(deps: AppDeps, urlPath: (c: Context) => string): M
     if (c.req.header(FORWARDED_HEADER) !== undefined) {
       return errorResponse(c, zkError('CONNECTIONLOSS', 'this member is no longer the leader; retry'));
     }
-    const address = status.leader === 0 ? undefined : node.clientAddressOf(status.leader);
-    if (address === undefined) return errorResponse(c, zkError('CONNECTIONLOSS', 'no leader right now (an election is under way); retry'));
-    return forward(c, deps, `http://${address}${c.req.url.replace(/^[a-z]+:\/\/[^/]+/i, '')}`);
+    if (status.leader === 0) return errorResponse(c, zkError('CONNECTIONLOSS', 'no leader right now (an election is under way); retry'));
+    return forward(c, deps, status.leader);
   };
 }
 
-async function forward(c: Context, deps: AppDeps, url: string): Promise<Response> {
-  const headers = new Headers();
-  c.req.raw.headers.forEach((value, key) => {
-    if (!NOT_FORWARDED.has(key)) headers.set(key, value);
-  });
-  headers.set(FORWARDED_HEADER, String(deps.config.id));
-  const body = c.req.method === 'GET' ? undefined : await c.req.arrayBuffer();
-  let answer: Response;
-  try {
-    answer = await fetch(url, { method: c.req.method, headers, body, signal: AbortSignal.timeout(FORWARD_TIMEOUT_MS) });
-  } catch (error) {
-    deps.logger.warn({ event: 'forward-failed', url, err: error }, 'could not reach the leader');
-    return errorResponse(c, zkError('CONNECTIONLOSS', 'lost the connection to the leader; the write may or may not be applied'));
+/** The request's end-to-end headers, lower-case, and who forwarded it. */
+function forwardedHeaders(c: Context, selfId: number): Array<[string, string]> {
+  const headers: Array<[string, string]> = [];
+  const incoming = incomingOf(c);
+  if (incoming) {
+    for (const [name, value] of Object.entries(incoming.headers)) {
+      if (value !== undefined && !NOT_FORWARDED.has(name)) headers.push([name, Array.isArray(value) ? value.join(', ') : value]);
+    }
+  } else {
+    c.req.raw.headers.forEach((value, name) => {
+      if (!NOT_FORWARDED.has(name)) headers.push([name, value]);
+    });
   }
-  const text = await answer.text();
-  const zxid = Number(answer.headers.get('zk-zxid') ?? '0');
+  headers.push([FORWARDED_HEADER, String(selfId)]);
+  return headers;
+}
+
+async function forward(c: Context, deps: AppDeps, leader: number): Promise<Response> {
+  const { method } = c.req;
+  // The largest body any write route takes (multi's); the leader's route applies its own limit.
+  const limit = deps.config.maxDataBytes * 2 + 65536;
+  const body = method === 'GET' || method === 'HEAD' ? EMPTY : await readBody(c, limit);
+  const request: ForwardedRequest = { method, target: rawTarget(c), headers: forwardedHeaders(c, deps.config.id), body };
+  const outcome = await deps.node.peers.forward(leader, request);
+  if (!outcome.ok) {
+    deps.logger.warn({ event: 'forward-failed', leader, reason: outcome.lost }, 'no answer from the leader');
+    return errorResponse(c, zkError('CONNECTIONLOSS', `${outcome.lost}; the write may or may not be applied`));
+  }
+  const { response } = outcome;
+  const relayed = new Headers();
+  let zxid = 0;
+  for (const [name, value] of response.headers) {
+    if (name === 'zk-zxid') zxid = Number(value);
+    else if (RELAYED.has(name)) relayed.set(name, value);
+  }
   // Read-your-writes on this node; bounded, and the write stands either way: past the bound the
   // answer still carries the write's zxid, so a read here with it as Zk-Min-Zxid waits for it.
-  if (answer.ok && Number.isSafeInteger(zxid)) {
+  if (response.status >= 200 && response.status < 300 && Number.isSafeInteger(zxid)) {
     await deps.node.host.waitForApplied(zxid, deps.config.minZxidWaitMs).catch(() => relayedZxid.set(c.req.raw, zxid));
   }
-  const relayed = new Headers();
-  for (const name of RELAYED) {
-    const value = answer.headers.get(name);
-    if (value !== null) relayed.set(name, value);
-  }
-  return new Response(c.req.method === 'HEAD' || text === '' ? null : text, { status: answer.status, headers: relayed });
+  const empty = method === 'HEAD' || response.body.length === 0;
+  return new Response(empty ? null : (response.body as Uint8Array<ArrayBuffer>), { status: response.status, headers: relayed });
 }

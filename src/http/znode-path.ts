@@ -7,14 +7,10 @@
 import type { Context } from 'hono';
 import { pathError } from '../core/tree/path.ts';
 import { badRequest } from './errors.ts';
-
-interface NodeEnv {
-  incoming?: { url?: string };
-}
+import { rawTarget } from './request-env.ts';
 
 export function rawPathname(c: Context): string {
-  const raw = (c.env as NodeEnv | undefined)?.incoming?.url;
-  const target = raw ?? c.req.url.replace(/^[a-z]+:\/\/[^/]+/i, '');
+  const target = rawTarget(c);
   const q = target.indexOf('?');
   return q === -1 ? target : target.slice(0, q);
 }

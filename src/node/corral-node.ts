@@ -95,7 +95,7 @@ export class CorralNode {
     }, 'node recovered');
   }
 
-  /** Where the other members' clients are served, by id (for forwarding writes to the leader). */
+  /** Where member `id` serves clients. */
   clientAddressOf(id: number): string | undefined {
     return this.config.members.find((m) => m.id === id)?.client;
   }
@@ -127,6 +127,7 @@ export class CorralNode {
   private tick(): void {
     this.host.tick();
     const leader = this.consensus.status().leader;
+    this.peers.tickForwards(leader);
     if (leader !== this.lastLeader) this.metrics.leaderChanges.inc();
     this.lastLeader = leader;
   }
@@ -147,6 +148,8 @@ export class CorralNode {
     this.sessions.stop();
     await this.host.close(5000);
     await this.peers.close();
+    // A host run scheduled before the close (a tick's) still writes to the log: let it, before the database goes.
+    await new Promise((resolve) => setImmediate(resolve));
     await this.checkpointer.stop();
     this.changes.close();
     this.log.close();

@@ -1,19 +1,29 @@
 /**
  * Joins a node host to the other members: Raft messages out through the authenticated peer
  * transport (src/transport), messages in decoded, checked against the authenticated sender and
- * stepped.
+ * stepped. Writes a follower forwards to the leader, and the leader's answers, ride the same links.
  */
 import type { Config } from '../config.ts';
 import type { RaftMessage } from '../core/consensus/messages.ts';
 import type { Logger } from '../observability/logger.ts';
 import { PeerTransport } from '../transport/peer-transport.ts';
 import type { NodeHost, Transport } from './node-host.ts';
+import { decodeForwardRequest, decodeForwardResponse, encodeForwardResponse, type ForwardedRequest, type ForwardedResponse } from './forward-codec.ts';
 import { decodePeerMessage, decodeSessionTouch, encodePeerMessage, type SessionTouch } from './peer-codec.ts';
+import { WriteForwarder, type ForwardOutcome } from './write-forwarder.ts';
+
+/** How long a follower waits for the leader's answer to a forwarded write. */
+const FORWARD_TIMEOUT_MS = 10_000;
+
+/** The leader's side of forwarding: answers a follower's request as its own HTTP API would. */
+export type ForwardedHandler = (request: ForwardedRequest) => Promise<ForwardedResponse>;
 
 export class PeerLink implements Transport {
   private transport: PeerTransport | undefined;
   private host: NodeHost | undefined;
   private touchListener: ((sessionIds: readonly number[]) => void) | undefined;
+  private readonly forwarder: WriteForwarder | undefined;
+  private forwardedHandler: ForwardedHandler | undefined;
 
   constructor(private readonly config: Config, private readonly logger: Logger) {
     const self = config.members.find((m) => m.id === config.id);
@@ -23,6 +33,13 @@ export class PeerLink implements Transport {
       selfId: config.id, listen: self.peer, secret: config.clusterSecret, logger,
       peers: peers.map((m) => ({ id: m.id, host: m.peer.host, port: m.peer.port })),
       onMessage: (from, raw) => this.received(from, raw),
+      onPeerState: (id, connected) => {
+        if (!connected) this.forwarder?.linkDown(id);
+      },
+    });
+    const transport = this.transport;
+    this.forwarder = new WriteForwarder({
+      selfId: config.id, send: (to, message) => transport.send(to, message), nowMs: () => Date.now(), timeoutMs: FORWARD_TIMEOUT_MS,
     });
   }
 
@@ -50,6 +67,24 @@ export class PeerLink implements Transport {
     this.transport?.send(leader, touch);
   }
 
+  /** Sends a write to `leader` and waits for its answer (see WriteForwarder for when none comes). */
+  forward(leader: number, request: ForwardedRequest): Promise<ForwardOutcome> {
+    if (!this.forwarder) return Promise.resolve({ ok: false, lost: 'this member has no peers' });
+    return this.forwarder.forward(leader, request);
+  }
+
+  /** While leading, forwarded writes are answered by `handler`; returns the one it replaces (to wrap it). */
+  serveForwarded(handler: ForwardedHandler): ForwardedHandler | undefined {
+    const previous = this.forwardedHandler;
+    this.forwardedHandler = handler;
+    return previous;
+  }
+
+  /** Each consensus tick: forwarded writes to a member that no longer leads, or past their deadline, end. */
+  tickForwards(leader: number): void {
+    this.forwarder?.tick(leader);
+  }
+
   onTouches(listener: (sessionIds: readonly number[]) => void): void {
     this.touchListener = listener;
   }
@@ -61,10 +96,18 @@ export class PeerLink implements Transport {
 
   async close(): Promise<void> {
     this.host = undefined;
+    this.forwarder?.close();
     await this.transport?.close();
   }
 
   private received(from: number, raw: unknown): void {
+    const type = (raw as { type?: unknown } | null)?.type;
+    if (type === 'ForwardRequest') return this.receivedRequest(from, raw);
+    if (type === 'ForwardResponse') {
+      const answer = decodeForwardResponse(raw);
+      if (answer && answer.to === this.config.id) this.forwarder?.answered(from, answer.id, answer.response);
+      return;
+    }
     const touch = decodeSessionTouch(raw);
     if (touch) {
       if (touch.from === from) this.touchListener?.(touch.sessions);
@@ -76,5 +119,21 @@ export class PeerLink implements Transport {
       return;
     }
     this.host?.receive(message);
+  }
+
+  /** A follower's write: answered with what our HTTP API answers (CONNECTIONLOSS if we no longer lead). */
+  private receivedRequest(from: number, raw: unknown): void {
+    const forwarded = decodeForwardRequest(raw);
+    const handler = this.forwardedHandler;
+    if (!forwarded || forwarded.from !== from || forwarded.to !== this.config.id || !handler) {
+      this.logger.warn({ event: 'forward-dropped', peer: from }, 'dropped a forwarded write of unknown shape or sender');
+      return;
+    }
+    void handler(forwarded.request).then((response) => {
+      this.transport?.send(from, encodeForwardResponse(this.config.id, from, forwarded.id, response));
+    }, (error: unknown) => {
+      // The follower's request ends with CONNECTIONLOSS at its deadline; the failure is ours to log.
+      this.logger.error({ err: error, event: 'forward-handler-failed', peer: from }, 'could not answer a forwarded write');
+    });
   }
 }

@@ -3,8 +3,9 @@
  * (`node --import tsx src/main.ts --id i --members ...`), each with its own temp data dir, free
  * client and peer ports, a random cluster secret and a fast consensus tick, and one FaultProxy per
  * DIRECTED peer link: node i's `--members` names, for every peer j, the proxy (i→j) that forwards
- * to j's real peer port, so a test can cut, blackhole or delay any link. Client HTTP (and the
- * followers' forwarding of writes to the leader) goes straight to the nodes, never through a proxy.
+ * to j's real peer port, so a test can cut, blackhole or delay any link (the followers' writes
+ * forwarded to the leader, and its answers, ride these links too). Client HTTP goes straight to
+ * the nodes, never through a proxy.
  *
  * Invariants: only 127.0.0.1; every wait is bounded (waitFor, request timeouts); close() leaves no
  * process, proxy or directory behind and is safe to call twice (call it in afterEach).

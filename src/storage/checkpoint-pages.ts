@@ -70,47 +70,51 @@ function encodePage(nodes: readonly Znode[], start: number, end: number, headByt
   return { head, data, crc: crc32Bytes(data, crc32Bytes(head)) };
 }
 
-/** The nodes of one page; StorageCorruptError when it fails its checksum or does not parse. */
-export function decodePage(page: Page): Znode[] {
+/**
+ * Appends the nodes of one page to `into`, answering how many; StorageCorruptError when it fails
+ * its checksum or does not parse.
+ */
+export function decodePage(page: Page, into: Znode[]): number {
   const { head, data } = page;
   if (crc32Bytes(data, crc32Bytes(head)) !== page.crc) throw new StorageCorruptError('a checkpoint page fails its checksum');
   try {
-    return readNodes(head, data);
+    return readNodes(head, data, into);
   } catch (error) {
     if (error instanceof StorageCorruptError) throw error;
     throw new StorageCorruptError(`a checkpoint page does not parse: ${error instanceof Error ? error.message : String(error)}`);
   }
 }
 
-function readNodes(head: Buffer, data: Buffer): Znode[] {
-  const count = head.readUInt32LE(0);
-  const nodes = new Array<Znode>(count);
+function readNodes(head: Buffer, data: Buffer, into: Znode[]): number {
+  const view = new DataView(head.buffer, head.byteOffset, head.length);
+  const count = view.getUint32(0, true);
   let h = 4;
   let d = 0;
-  const int = () => {
-    const value = head.readDoubleLE(h);
-    if (!Number.isSafeInteger(value)) throw new StorageCorruptError('a checkpoint page holds a non-integer stat');
-    h += 8;
-    return value;
-  };
   for (let i = 0; i < count; i++) {
-    const pathBytes = head.readUInt32LE(h);
+    const pathBytes = view.getUint32(h, true);
     if (h + 4 + pathBytes > head.length) throw new StorageCorruptError('a checkpoint page ends inside a path');
     const path = head.toString('utf8', h + 4, h + 4 + pathBytes);
     h += 4 + pathBytes;
-    const kind = KINDS[head.readUInt8(h++)];
+    const kind = KINDS[view.getUint8(h)];
     if (kind === undefined) throw new StorageCorruptError(`checkpoint record of ${path} has an unknown kind`);
-    const czxid = int(), mzxid = int(), pzxid = int(), ctime = int(), mtime = int(), version = int(), aversion = int();
-    const creations = int(), ephemeralOwner = int(), ttlMs = int();
-    const dataBytes = head.readUInt32LE(h);
-    h += 4;
+    const czxid = view.getFloat64(h + 1, true), mzxid = view.getFloat64(h + 9, true), pzxid = view.getFloat64(h + 17, true);
+    const ctime = view.getFloat64(h + 25, true), mtime = view.getFloat64(h + 33, true), version = view.getFloat64(h + 41, true);
+    const aversion = view.getFloat64(h + 49, true), creations = view.getFloat64(h + 57, true);
+    const ephemeralOwner = view.getFloat64(h + 65, true), ttlMs = view.getFloat64(h + 73, true);
+    const dataBytes = view.getUint32(h + 81, true);
+    h += FIXED_BYTES - 4;
+    if (!(Number.isSafeInteger(czxid) && Number.isSafeInteger(mzxid) && Number.isSafeInteger(pzxid) && Number.isSafeInteger(ctime) &&
+      Number.isSafeInteger(mtime) && Number.isSafeInteger(version) && Number.isSafeInteger(aversion) &&
+      Number.isSafeInteger(creations) && Number.isSafeInteger(ephemeralOwner) && Number.isSafeInteger(ttlMs))) {
+      throw new StorageCorruptError(`checkpoint record of ${path} holds a non-integer stat`);
+    }
     if (d + dataBytes > data.length) throw new StorageCorruptError(`checkpoint record of ${path} ends past its page`);
-    nodes[i] = {
+    into.push({
       path, data: compactBytes(data, d, d + dataBytes), czxid, mzxid, pzxid, ctime, mtime, version, aversion, creations, kind,
       ephemeralOwner, ttlMs,
-    };
+    });
     d += dataBytes;
   }
   if (h !== head.length || d !== data.length) throw new StorageCorruptError('a checkpoint page has bytes past its last node');
-  return nodes;
+  return count;
 }

@@ -38,17 +38,14 @@ export class CheckpointStore {
   }
 
   /** Reads every node of a checkpoint. */
-  *nodes(meta: CheckpointMeta): Generator<Znode> {
+  nodes(meta: CheckpointMeta): Znode[] {
     const rows = this.db.prepare('SELECT head, data, crc FROM checkpoint_pages WHERE gen = ? ORDER BY seq').raw().iterate(meta.gen);
-    let count = 0;
-    for (const [head, data, crc] of rows as Iterable<[Buffer, Buffer, number]>) {
-      const nodes = decodePage({ head, data, crc });
-      count += nodes.length;
-      yield* nodes;
+    const nodes: Znode[] = [];
+    for (const [head, data, crc] of rows as Iterable<[Buffer, Buffer, number]>) decodePage({ head, data, crc }, nodes);
+    if (nodes.length !== meta.nodeCount) {
+      throw new StorageCorruptError(`checkpoint ${meta.gen} has ${nodes.length} nodes, expected ${meta.nodeCount}`);
     }
-    if (count !== meta.nodeCount) {
-      throw new StorageCorruptError(`checkpoint ${meta.gen} has ${count} nodes, expected ${meta.nodeCount}`);
-    }
+    return nodes;
   }
 
   /** The sessions open at the checkpoint. */

@@ -48,13 +48,13 @@ export class DataTree {
   constructor(nodes?: Iterable<Znode>, lastZxid = 0, sessions: Iterable<SessionRecord> = [], watches: Iterable<WatchRecord> = []) {
     this.sessions = new SessionTable(sessions);
     this.watches = new WatchRegistry(watches);
-    for (const node of nodes ?? SYSTEM_PATHS.map(systemNode)) this.insert(node);
+    for (const node of nodes ?? SYSTEM_PATHS.map(systemNode)) {
+      this.insert(node);
+      if (node.kind === 'ephemeral') assert(this.sessions.get(node.ephemeralOwner), `${node.path} has no session`);
+    }
     this.lastZxid = lastZxid;
     for (const path of SYSTEM_PATHS) assert(this.nodes.has(path), `tree lacks ${path}`);
     for (const parent of this.children.keys()) assert(this.nodes.has(parent), `orphans under ${parent}`);
-    for (const node of this.nodes.values()) {
-      if (node.kind === 'ephemeral') assert(this.sessions.get(node.ephemeralOwner), `${node.path} has no session`);
-    }
     for (const w of this.watches.all()) assert(this.sessions.get(w.sessionId), `a watch on ${w.path} has no session`);
   }
 

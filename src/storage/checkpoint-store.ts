@@ -1,8 +1,8 @@
 /**
  * Checkpoints of the tree in SQLite, znodes packed into pages (src/storage/checkpoint-pages.ts),
- * written in chunks (one transaction each) so writes keep flowing while a checkpoint is taken. A checkpoint counts only once its
- * `complete` flag is set, in the same transaction that retires the older ones; a crash half-way
- * leaves an incomplete one that the next start removes.
+ * written in chunks (one transaction each) so writes keep flowing while a checkpoint is taken. A
+ * checkpoint counts only once its `complete` flag is set, in the same transaction that retires the
+ * older ones; a crash half-way leaves an incomplete one that the next start removes.
  */
 import type { SessionRecord } from '../core/session/session-table.ts';
 import { isWatchKind, type WatchRecord } from '../core/watch/watch-registry.ts';

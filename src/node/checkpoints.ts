@@ -43,7 +43,7 @@ export class StoredCheckpoints implements CheckpointSource {
     if (this.cached?.index === index) return this.cached;
     const meta: CheckpointMeta | undefined = this.store.current();
     if (!meta || meta.index !== index) return undefined;
-    this.cached = { index, term: meta.term, zxid: meta.zxid, nodes: [...this.store.nodes(meta)], sessions: this.store.sessions(meta),
+    this.cached = { index, term: meta.term, zxid: meta.zxid, nodes: this.store.nodes(meta), sessions: this.store.sessions(meta),
       watches: this.store.watches(meta),
     };
     return this.cached;

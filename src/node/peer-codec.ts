@@ -4,6 +4,7 @@
  * not attackers: a message of unknown shape is dropped, never stepped.
  */
 import type { RaftMessage } from '../core/consensus/messages.ts';
+import { compactBytes } from '../core/tree/byte-slab.ts';
 import type { Znode } from '../core/tree/znode.ts';
 import type { CheckpointImage } from './checkpoints.ts';
 
@@ -53,6 +54,6 @@ export function decodePeerMessage(raw: unknown): RaftMessage | undefined {
   const image = m['checkpoint'] as Record<string, unknown>;
   if (!isCount(image['index']) || !isCount(image['term']) || !isCount(image['zxid']) ||
     !Array.isArray(image['nodes']) || !Array.isArray(image['sessions'])) return undefined;
-  const nodes = (image['nodes'] as WireNode[]).map((n) => ({ ...n, data: new Uint8Array(Buffer.from(n.data, 'base64')) }));
+  const nodes = (image['nodes'] as WireNode[]).map((n) => ({ ...n, data: compactBytes(Buffer.from(n.data, 'base64')) }));
   return { ...(raw as RaftMessage), checkpoint: { ...image, nodes } } as RaftMessage;
 }

@@ -1,14 +1,15 @@
 /**
- * Checkpoints of the tree in SQLite, one row per znode, written in chunks (one transaction
- * each) so writes keep flowing while a checkpoint is taken. A checkpoint counts only once its
- * `complete` flag is set, in the same transaction that retires the older ones; a crash half-way
- * leaves an incomplete one that the next start removes.
+ * Checkpoints of the tree in SQLite, znodes packed into pages (src/storage/checkpoint-pages.ts),
+ * written in chunks (one transaction each) so writes keep flowing while a checkpoint is taken. A
+ * checkpoint counts only once its `complete` flag is set, in the same transaction that retires the
+ * older ones; a crash half-way leaves an incomplete one that the next start removes.
  */
 import type { SessionRecord } from '../core/session/session-table.ts';
 import { isWatchKind, type WatchRecord } from '../core/watch/watch-registry.ts';
-import type { NodeKind, Znode } from '../core/tree/znode.ts';
-import { crc32, crc32Bytes } from './crc32.ts';
-import { StorageCorruptError, type SqliteDb } from './database.ts';
+import type { Znode } from '../core/tree/znode.ts';
+import { decodePage, encodePages, PAGE_NODES } from './checkpoint-pages.ts';
+import type { SqliteDb } from './database.ts';
+import { StorageCorruptError } from './storage-error.ts';
 
 export interface CheckpointMeta {
   readonly gen: number;
@@ -16,28 +17,6 @@ export interface CheckpointMeta {
   readonly term: number;
   readonly zxid: number;
   readonly nodeCount: number;
-}
-
-type NodeMetaRow = [number, number, number, number, number, number, number, number, NodeKind, number, number];
-
-const KINDS: readonly string[] = ['persistent', 'ephemeral', 'container', 'ttl'];
-
-function rowCrc(path: string, meta: string, data: Uint8Array): number {
-  return crc32Bytes(data, crc32(`${path}\n${meta}\n`));
-}
-
-function parseMeta(path: string, meta: string): NodeMetaRow {
-  let parsed: unknown;
-  try {
-    parsed = JSON.parse(meta);
-  } catch {
-    parsed = undefined;
-  }
-  const row = parsed as NodeMetaRow | undefined;
-  const valid = Array.isArray(row) && row.length === 11 && KINDS.includes(row[8]) &&
-    row.every((v, i) => i === 8 || Number.isSafeInteger(v));
-  if (!valid) throw new StorageCorruptError(`checkpoint record of ${path} is unreadable`);
-  return row;
 }
 
 export class CheckpointStore {
@@ -59,23 +38,14 @@ export class CheckpointStore {
   }
 
   /** Reads every node of a checkpoint. */
-  *nodes(meta: CheckpointMeta): Generator<Znode> {
-    const rows = this.db.prepare('SELECT path, meta, data, crc FROM checkpoint_nodes WHERE gen = ?').raw().iterate(meta.gen);
-    let count = 0;
-    for (const row of rows as Iterable<[string, string, Buffer, number]>) {
-      const [path, m, data, crc] = row;
-      if (rowCrc(path, m, data) !== crc) throw new StorageCorruptError(`checkpoint record of ${path} fails its checksum`);
-      const [czxid, mzxid, pzxid, ctime, mtime, version, aversion, creations, kind, ephemeralOwner, ttlMs] =
-        parseMeta(path, m);
-      count++;
-      yield {
-        path, data: new Uint8Array(data.buffer, data.byteOffset, data.length), czxid, mzxid, pzxid,
-        ctime, mtime, version, aversion, creations, kind, ephemeralOwner, ttlMs,
-      };
+  nodes(meta: CheckpointMeta): Znode[] {
+    const rows = this.db.prepare('SELECT head, data, crc FROM checkpoint_pages WHERE gen = ? ORDER BY seq').raw().iterate(meta.gen);
+    const nodes: Znode[] = [];
+    for (const [head, data, crc] of rows as Iterable<[Buffer, Buffer, number]>) decodePage({ head, data, crc }, nodes);
+    if (nodes.length !== meta.nodeCount) {
+      throw new StorageCorruptError(`checkpoint ${meta.gen} has ${nodes.length} nodes, expected ${meta.nodeCount}`);
     }
-    if (count !== meta.nodeCount) {
-      throw new StorageCorruptError(`checkpoint ${meta.gen} has ${count} nodes, expected ${meta.nodeCount}`);
-    }
+    return nodes;
   }
 
   /** The sessions open at the checkpoint. */
@@ -112,15 +82,13 @@ export class CheckpointStore {
     })();
   }
 
+  /** Appends `nodes` to checkpoint `gen` (any order), in one transaction. */
   writeChunk(gen: number, nodes: readonly Znode[]): void {
-    const insert = this.db.prepare('INSERT INTO checkpoint_nodes (gen, path, meta, data, crc) VALUES (?, ?, ?, ?, ?)');
     this.db.transaction(() => {
-      for (const n of nodes) {
-        const meta: NodeMetaRow = [n.czxid, n.mzxid, n.pzxid, n.ctime, n.mtime, n.version, n.aversion,
-          n.creations, n.kind, n.ephemeralOwner, n.ttlMs];
-        const text = JSON.stringify(meta);
-        insert.run(gen, n.path, text, n.data, rowCrc(n.path, text, n.data));
-      }
+      const last = this.db.prepare('SELECT max(seq) AS seq FROM checkpoint_pages WHERE gen = ?').get(gen) as { seq: number | null };
+      let seq = (last.seq ?? -1) + 1;
+      const insert = this.db.prepare('INSERT INTO checkpoint_pages (gen, seq, head, data, crc) VALUES (?, ?, ?, ?, ?)');
+      for (const page of encodePages(nodes)) insert.run(gen, seq++, page.head, page.data, page.crc);
     })();
   }
 
@@ -153,22 +121,26 @@ export class CheckpointStore {
     })();
   }
 
-  /** Deletes rows of checkpoints retired before `currentGen`, at most `maxRows` per call; 0 when none are left. */
-  pruneChunk(currentGen: number, maxRows: number): number {
+  /**
+   * Deletes pages of checkpoints retired before `currentGen`, about `maxNodes` znodes' worth (at
+   * least one page) per call; answers how many pages went, 0 when none are left.
+   */
+  pruneChunk(currentGen: number, maxNodes: number): number {
     const stale = this.db.prepare('SELECT gen FROM checkpoints WHERE complete = 0 AND gen < ? ORDER BY gen LIMIT 1').get(currentGen) as
       | { gen: number }
       | undefined;
     if (!stale) return 0;
+    const pages = Math.max(1, Math.floor(maxNodes / PAGE_NODES));
     const deleted = this.db
-      .prepare('DELETE FROM checkpoint_nodes WHERE gen = ? AND path IN (SELECT path FROM checkpoint_nodes WHERE gen = ? LIMIT ?)')
-      .run(stale.gen, stale.gen, maxRows).changes;
-    if (deleted < maxRows) this.drop(stale.gen);
+      .prepare('DELETE FROM checkpoint_pages WHERE gen = ? AND seq IN (SELECT seq FROM checkpoint_pages WHERE gen = ? ORDER BY seq LIMIT ?)')
+      .run(stale.gen, stale.gen, pages).changes;
+    if (deleted < pages) this.drop(stale.gen);
     return Math.max(deleted, 1);
   }
 
   private drop(gen: number): void {
     this.db.transaction(() => {
-      this.db.prepare('DELETE FROM checkpoint_nodes WHERE gen = ?').run(gen);
+      this.db.prepare('DELETE FROM checkpoint_pages WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoint_sessions WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoint_watches WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoints WHERE gen = ?').run(gen);

@@ -338,7 +338,7 @@ describe('corral process durability', () => {
     }
   }, 45_000);
 
-  it('refuses to start when a checkpointed node record is unreadable', async () => {
+  it('refuses to start when a checkpoint page has a flipped byte', async () => {
     const dir = tempDir();
     const file = join(dir, 'corral.db');
     const proc = await launch(dir);
@@ -346,7 +346,10 @@ describe('corral process durability', () => {
     await stopGracefully(proc);
     const db = new Database(file);
     try {
-      const changed = db.prepare(`UPDATE checkpoint_nodes SET meta = 'ZZZZ' || meta WHERE path = '/d/n7'`).run().changes;
+      const page = db.prepare('SELECT gen, seq, head FROM checkpoint_pages ORDER BY gen DESC, seq LIMIT 1').get() as
+        { gen: number; seq: number; head: Buffer };
+      page.head[page.head.length >> 1]! ^= 0x01;
+      const changed = db.prepare('UPDATE checkpoint_pages SET head = ? WHERE gen = ? AND seq = ?').run(page.head, page.gen, page.seq).changes;
       expect(changed).toBe(1);
     } finally {
       db.close();

@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Znode } from '../../src/core/tree/znode.ts';
-import { CheckpointStore, type CheckpointMeta } from '../../src/storage/checkpoint-store.ts';
+import { CheckpointStore } from '../../src/storage/checkpoint-store.ts';
+import { crc32Bytes } from '../../src/storage/crc32.ts';
 import { openDatabase, StorageCorruptError, type SqliteDb } from '../../src/storage/database.ts';
 
 function znode(path: string, data: Uint8Array, extra: Partial<Znode> = {}): Znode {
@@ -71,7 +72,8 @@ function rowCount(gen: number): { checkpoints: number; nodes: number } {
   const one = (sql: string) => (db.prepare(sql).get(gen) as { n: number }).n;
   return {
     checkpoints: one('SELECT count(*) AS n FROM checkpoints WHERE gen = ?'),
-    nodes: one('SELECT count(*) AS n FROM checkpoint_nodes WHERE gen = ?'),
+    nodes: (db.prepare('SELECT head FROM checkpoint_pages WHERE gen = ?').pluck().all(gen) as Buffer[])
+      .reduce((sum, head) => sum + head.readUInt32LE(0), 0),
   };
 }
 
@@ -170,28 +172,44 @@ describe('CheckpointStore', () => {
     expect(rowCount(next)).toEqual({ checkpoints: 1, nodes: 2 });
   });
 
-  it('refuses a checkpoint with a missing node row', () => {
+  it('packs many znodes to a row', () => {
+    const nodes = Array.from({ length: 3000 }, (_, i) => znode(`/n${i}`, new Uint8Array([i % 256])));
+    const gen = writeCheckpoint(nodes, 10, 3000);
+    const pages = (db.prepare('SELECT count(*) AS n FROM checkpoint_pages WHERE gen = ?').get(gen) as { n: number }).n;
+    expect(pages).toBeLessThan(10);
+    expect(byPath(store.nodes(store.latest()!))).toEqual(byPath(nodes));
+  });
+
+  it('refuses a checkpoint with a missing page', () => {
     const nodes = sampleTree();
-    writeCheckpoint(nodes, 10);
-    expect(tamper(`DELETE FROM checkpoint_nodes WHERE path = '/app/bin'`)).toBe(1);
+    const gen = writeCheckpoint(nodes, 10);
+    expect(tamper('DELETE FROM checkpoint_pages WHERE gen = ? AND seq = 1', gen)).toBe(1);
     const latest = store.latest()!;
     expect(() => [...store.nodes(latest)]).toThrow(StorageCorruptError);
   });
 
-  it('refuses with StorageCorruptError a checkpoint node whose stored meta is not readable', () => {
-    writeCheckpoint(sampleTree(), 10);
-    expect(tamper(`UPDATE checkpoint_nodes SET meta = 'ZZZZZZ,0,0]' WHERE path = '/app'`)).toBe(1);
-    const latest = store.latest()!;
-    // A damaged row must read as storage corruption (main.ts: "refusing to start"), not a SyntaxError.
-    expect(() => [...store.nodes(latest)]).toThrow(StorageCorruptError);
-  });
+  // A damaged row must read as storage corruption (main.ts: "refusing to start"), never as a
+  // RangeError or a wrong tree served: every byte of a page is covered by its CRC.
+  for (const column of ['head', 'data'] as const) {
+    for (const at of ['first', 'middle', 'last'] as const) {
+      it(`refuses with StorageCorruptError a page whose ${column} has its ${at} byte flipped`, () => {
+        const gen = writeCheckpoint(sampleTree(), 10, 20);
+        const blob = db.prepare(`SELECT ${column} FROM checkpoint_pages WHERE gen = ? AND seq = 0`).pluck().get(gen) as Buffer;
+        const offset = at === 'first' ? 0 : at === 'last' ? blob.length - 1 : blob.length >> 1;
+        const damaged = Buffer.from(blob);
+        damaged[offset]! ^= 0x10;
+        expect(tamper(`UPDATE checkpoint_pages SET ${column} = ? WHERE gen = ? AND seq = 0`, damaged, gen)).toBe(1);
+        expect(() => [...store.nodes(store.latest()!)]).toThrow(StorageCorruptError);
+      });
+    }
+  }
 
-  it('refuses with StorageCorruptError a checkpoint node whose data was altered in the file', () => {
-    writeCheckpoint(sampleTree(), 10);
-    expect(tamper(`UPDATE checkpoint_nodes SET data = X'68456C6C6F' WHERE path = '/app'`)).toBe(1);
-    const latest = store.latest()!;
-    // The log has a CRC per entry; a checkpoint row needs one too, or a damaged byte is served as data.
-    expect(() => [...store.nodes(latest)]).toThrow(StorageCorruptError);
+  it('refuses with StorageCorruptError a page that fails to parse even with a matching checksum', () => {
+    const gen = writeCheckpoint(sampleTree(), 10, 20);
+    const { head, data } = db.prepare('SELECT head, data FROM checkpoint_pages WHERE gen = ?').get(gen) as { head: Buffer; data: Buffer };
+    const short = head.subarray(0, head.length - 3);
+    tamper('UPDATE checkpoint_pages SET head = ?, crc = ? WHERE gen = ?', short, crc32Bytes(data, crc32Bytes(short)), gen);
+    expect(() => [...store.nodes(store.latest()!)]).toThrow(StorageCorruptError);
   });
 });
 
@@ -226,7 +244,7 @@ describe('checkpoint watches', () => {
     db.exec('DROP TABLE checkpoint_watches');
     db.close();
     db = openDatabase(file);
-    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '2' });
+    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '3' });
     store = new CheckpointStore(db);
     const gen = store.begin({ index: 1, term: 1, zxid: 4294967297, nodeCount: 0 }, [], 1, [{ sessionId: 1, kind: 'data', path: '/' }]);
     store.complete(gen, () => undefined);

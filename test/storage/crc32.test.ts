@@ -1,3 +1,4 @@
+import Database from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import fc from 'fast-check';
 import { crc32, crc32Bytes } from '../../src/storage/crc32.ts';
@@ -30,5 +31,13 @@ describe('crc32', () => {
     expect(crc32Bytes(new Uint8Array(0), previous)).toBe(previous);
     expect(crc32Bytes(Buffer.alloc(0), previous)).toBe(previous);
     expect(crc32Bytes(new Uint8Array(8).subarray(8), previous)).toBe(previous);
+    const db = new Database(':memory:');
+    try {
+      const empty = db.prepare(`SELECT x'' AS blob`).pluck().get() as Buffer;
+      expect(empty).toHaveLength(0);
+      expect(crc32Bytes(empty, previous)).toBe(previous);
+    } finally {
+      db.close();
+    }
   });
 });

@@ -11,7 +11,7 @@ import { SessionTable, type SessionRecord } from '../session/session-table.ts';
 import { WatchRegistry, type Delivery, type WatchRecord } from '../watch/watch-registry.ts';
 import { applyOp, applyReap } from './ops.ts';
 import { applyWatchRequest } from './watch-ops.ts';
-import { nameOf, parentOf } from './path.ts';
+import { parentOf } from './path.ts';
 import type { ApplyOutput, SessionResult, TreeEvent } from './results.ts';
 import type { SessionEndReason, TxnEnvelope, WriteOp } from './txn.ts';
 import type { Stat, Znode } from './znode.ts';
@@ -37,6 +37,7 @@ export class DataTree {
   /** Every session's watches: replicated too, so every replica routes events alike. */
   readonly watches: WatchRegistry;
   private readonly nodes = new Map<string, Znode>();
+  /** Each parent's children by path: the very strings keying `nodes`, so a name costs no string. */
   private readonly children = new Map<string, Set<string>>();
   /** Container and TTL nodes: the only candidates for server-side cleanup. */
   private readonly reapable = new Set<string>();
@@ -47,13 +48,13 @@ export class DataTree {
   constructor(nodes?: Iterable<Znode>, lastZxid = 0, sessions: Iterable<SessionRecord> = [], watches: Iterable<WatchRecord> = []) {
     this.sessions = new SessionTable(sessions);
     this.watches = new WatchRegistry(watches);
-    for (const node of nodes ?? SYSTEM_PATHS.map(systemNode)) this.insert(node);
+    for (const node of nodes ?? SYSTEM_PATHS.map(systemNode)) {
+      this.insert(node);
+      if (node.kind === 'ephemeral') assert(this.sessions.get(node.ephemeralOwner), `${node.path} has no session`);
+    }
     this.lastZxid = lastZxid;
     for (const path of SYSTEM_PATHS) assert(this.nodes.has(path), `tree lacks ${path}`);
     for (const parent of this.children.keys()) assert(this.nodes.has(parent), `orphans under ${parent}`);
-    for (const node of this.nodes.values()) {
-      if (node.kind === 'ephemeral') assert(this.sessions.get(node.ephemeralOwner), `${node.path} has no session`);
-    }
     for (const w of this.watches.all()) assert(this.sessions.get(w.sessionId), `a watch on ${w.path} has no session`);
   }
 
@@ -82,7 +83,9 @@ export class DataTree {
   /** Child names, sorted as ZooKeeper's clients usually present them. */
   childNames(path: string): string[] {
     const set = this.children.get(path);
-    return set ? [...set].sort() : [];
+    if (!set) return [];
+    const skip = path === '/' ? 1 : path.length + 1;
+    return [...set].map((child) => child.slice(skip)).sort();
   }
 
   reapCandidates(): IterableIterator<string> {
@@ -204,7 +207,7 @@ export class DataTree {
     const parent = parentOf(node.path);
     let set = this.children.get(parent);
     if (!set) this.children.set(parent, (set = new Set()));
-    set.add(nameOf(node.path));
+    set.add(node.path);
   }
 
   private remove(path: string): void {
@@ -215,7 +218,7 @@ export class DataTree {
     this.children.delete(path);
     const parent = parentOf(path);
     const set = this.children.get(parent);
-    set?.delete(nameOf(path));
+    set?.delete(path);
     if (set?.size === 0) this.children.delete(parent);
   }
 }

@@ -8,6 +8,7 @@ import type { DataTree } from './data-tree.ts';
 import { parentOf, sequentialSuffix } from './path.ts';
 import type { OpResult, TreeEvent } from './results.ts';
 import type { WriteOp } from './txn.ts';
+import { compactBytes } from './byte-slab.ts';
 import { isSequential, kindOf, type Znode } from './znode.ts';
 
 const UNDELETABLE = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
@@ -57,7 +58,7 @@ function create(
   }
   const kind = kindOf(op.mode);
   tree.put({
-    path, data: op.data, czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: timeMs, mtime: timeMs,
+    path, data: compactBytes(op.data), czxid: zxid, mzxid: zxid, pzxid: zxid, ctime: timeMs, mtime: timeMs,
     version: 0, aversion: 0, creations: 0, kind,
     ephemeralOwner: kind === 'ephemeral' ? sessionId : 0,
     ttlMs: kind === 'ttl' ? op.ttlMs : 0,
@@ -100,7 +101,7 @@ function setData(
   if (READ_ONLY.has(path)) return zkError('NOAUTH', `${path} is read-only`, path);
   const mismatch = versionMismatch(node, version);
   if (mismatch) return mismatch;
-  tree.put({ ...node, data, version: node.version + 1, mzxid: zxid, mtime: timeMs });
+  tree.put({ ...node, data: compactBytes(data), version: node.version + 1, mzxid: zxid, mtime: timeMs });
   events.push({ type: 'NodeDataChanged', path, zxid });
   return { type: 'setData', path, stat: tree.stat(path)! };
 }

@@ -23,7 +23,7 @@ export interface HistoryEvent {
 export class ChangeHistory {
   private readonly db: SqliteDb;
   private pending: Array<[number, number, string, string]> = [];
-  private flushes = 0;
+  private sinceTrim = 0;
   private readonly insert;
   private readonly selectAfter;
 
@@ -64,7 +64,12 @@ export class ChangeHistory {
     this.db.transaction(() => {
       for (const row of rows) this.insert.run(...row);
     })();
-    if (++this.flushes % 256 === 0) this.trim();
+    // Trimming scans the retained rows: do it once enough rows came, not per flush.
+    this.sinceTrim += rows.length;
+    if (this.sinceTrim >= Math.max(256, this.retainEvents / 16)) {
+      this.sinceTrim = 0;
+      this.trim();
+    }
   }
 
   private trim(): void {

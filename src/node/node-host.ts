@@ -90,6 +90,8 @@ export class NodeHost {
   private readonly transport: Transport | undefined;
   private readonly scheduleRun: (run: () => void) => void;
   private readonly overlapSync: boolean;
+  /** Log entries through this index are synced (applying waits for it). */
+  private durableIndex: number;
   /** The hard state last written: whether the next one changes term or vote. */
   private synced: HardState;
   private role: Role;
@@ -115,6 +117,7 @@ export class NodeHost {
     this.scheduleRun = options.schedule ?? ((run) => setImmediate(run));
     this.overlapSync = options.overlapSync ?? false;
     this.synced = options.log.hardState();
+    this.durableIndex = options.log.lastIndex();
     this.role = options.consensus.status().role;
     this.roleTerm = options.consensus.status().term;
   }
@@ -263,10 +266,10 @@ export class NodeHost {
   }
 
   /**
-   * Persists a Ready, then sends, applies and advances (`finish`). With a store that syncs off
-   * the loop, the rest of the Ready waits for the sync, in order: nothing is sent, applied or
-   * acknowledged before what it depends on is durable, while the loop keeps taking requests
-   * (and the core keeps stepping) for the next batch.
+   * Persists a Ready, applies what it committed, then sends and advances (`finish`). With a
+   * store that syncs off the loop, the messages and `advance` wait for the sync: nothing is sent
+   * before what it acknowledges is durable, while the loop keeps taking requests (and the core
+   * keeps stepping) for the next batch.
    */
   private handle(ready: Ready): void {
     // The checkpoint first: the entries and hard state of this Ready come after it.
@@ -275,8 +278,19 @@ export class NodeHost {
     const wrote = ready.entries.length > 0 || ready.hardState !== undefined;
     if (wrote) {
       this.log.append(ready.entries, ready.hardState);
-      if (ready.entries.length > 0) this.metrics.batchEntries.observe(ready.entries.length);
+      const first = ready.entries[0];
+      if (first) {
+        this.metrics.batchEntries.observe(ready.entries.length);
+        // Entries from `first` on were replaced: not durable until this Ready's sync.
+        this.durableIndex = Math.min(this.durableIndex, first.index - 1);
+      }
     }
+    const appendSeconds = (performance.now() - started) / 1000;
+    // What is committed and already durable here need not wait for this Ready's sync.
+    let split = 0;
+    while (split < ready.committed.length && ready.committed[split]!.index <= this.durableIndex) split++;
+    this.applyCommitted(ready.committed.slice(0, split), ready.readStates);
+    const rest = ready.committed.slice(split);
     // As etcd-raft's MustSync: a commit index that moved needs no sync of its own (a lost one
     // is learned again from the log and the leader); entries, term and vote do.
     const hard = ready.hardState;
@@ -284,14 +298,16 @@ export class NodeHost {
       (hard !== undefined && (hard.term !== this.synced.term || hard.vote !== this.synced.vote));
     if (hard) this.synced = hard;
     if (!mustSync) {
-      this.finish(ready);
+      this.finish(ready, rest);
       return;
     }
     // Recovery has nothing else to do meanwhile: it syncs on this thread, like a host that does not overlap.
+    const syncStarted = performance.now();
+    const observe = () => this.metrics.fsyncDuration.observe(appendSeconds + (performance.now() - syncStarted) / 1000);
     if (!this.overlapSync || this.draining || !this.log.sync) {
       this.log.syncNow?.();
-      this.metrics.fsyncDuration.observe((performance.now() - started) / 1000);
-      this.finish(ready);
+      observe();
+      this.finish(ready, rest);
       return;
     }
     this.persisting = true;
@@ -300,8 +316,8 @@ export class NodeHost {
       if (this.fatal) return;
       try {
         if (error) throw error;
-        this.metrics.fsyncDuration.observe((performance.now() - started) / 1000);
-        this.finish(ready);
+        observe();
+        this.finish(ready, rest);
       } catch (failure) {
         this.fail(failure);
       }
@@ -309,18 +325,31 @@ export class NodeHost {
     });
   }
 
-  private finish(ready: Ready): void {
-    if (ready.messages.length > 0) {
-      assert(this.transport !== undefined, 'messages to send but no transport');
-      this.transport.send(this.withCheckpoints(ready.messages));
-    }
-    for (const entry of ready.committed) this.applyEntry(entry);
-    for (const { context, index } of ready.readStates) {
+  /**
+   * Applies committed entries (answering their writes) and releases confirmed read indexes.
+   * Entries are applied only once durable here too: a cluster of one commits an entry as it is
+   * proposed, before any sync.
+   */
+  private applyCommitted(entries: readonly Entry[], readStates: Ready['readStates']): void {
+    for (const entry of entries) this.applyEntry(entry);
+    for (const { context, index } of readStates) {
       const request = this.readRequests.get(context);
       if (!request) continue;
       this.readRequests.delete(context);
       clearTimeout(request.timer);
       request.resolve(index);
+    }
+  }
+
+  /** The rest of a Ready, once its writes are durable: what it committed beyond, its messages (acks, votes, appends), then advance. */
+  private finish(ready: Ready, committed: readonly Entry[]): void {
+    const last = ready.entries[ready.entries.length - 1];
+    if (last) this.durableIndex = last.index;
+    if (ready.snapshot) this.durableIndex = Math.max(this.durableIndex, ready.snapshot.index);
+    this.applyCommitted(committed, []);
+    if (ready.messages.length > 0) {
+      assert(this.transport !== undefined, 'messages to send but no transport');
+      this.transport.send(this.withCheckpoints(ready.messages));
     }
     this.consensus.advance(ready);
     this.noticeRole();

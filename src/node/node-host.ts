@@ -6,7 +6,6 @@
  */
 import type { Consensus, Entry, HardState, LogStore, RaftMessage, Ready, Role } from '../core/consensus/types.ts';
 import type { SnapshotRequest } from '../core/consensus/messages.ts';
-import { randomBytes } from 'node:crypto';
 import { zxidOf } from '../core/consensus/zxid.ts';
 import { assert, zkError, type ZkError } from '../core/errors.ts';
 import { DataTree } from '../core/tree/data-tree.ts';
@@ -15,6 +14,7 @@ import type { TxnEnvelope } from '../core/tree/txn.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { CheckpointImage, CheckpointSource } from './checkpoints.ts';
+import { PendingReads } from './pending-reads.ts';
 import { decodeTxn, encodeTxn } from './txn-codec.ts';
 import { ZxidTimeoutError, ZxidWaiters } from './zxid-waiters.ts';
 
@@ -74,13 +74,7 @@ export class NodeHost {
   private readonly applied = new ZxidWaiters();
   /** Linearizable reads waiting for their index to be applied (keyed by log index, not zxid). */
   private readonly appliedIndex = new ZxidWaiters();
-  private readonly readRequests = new Map<string, { resolve(index: number): void; timer: NodeJS.Timeout }>();
-  private readSeq = 0;
-  /**
-   * Makes read contexts unique across restarts: a leader's late answer to a read asked before
-   * this member restarted must not release a read asked after (its index would be stale).
-   */
-  private readonly readNonce = randomBytes(6).toString('hex');
+  private readonly reads = new PendingReads();
   private readonly listeners: Array<(output: ApplyOutput, zxid: number, envelope: TxnEnvelope) => void> = [];
   private readonly roleListeners: Array<(role: Role, term: number) => void> = [];
   private readonly installListeners: Array<(zxid: number, previous: DataTree) => void> = [];
@@ -198,22 +192,12 @@ export class NodeHost {
    */
   async readBarrier(timeoutMs: number): Promise<void> {
     if (this.closed) throw new NotCommittedError(zkError('CONNECTIONLOSS', 'node is shutting down'));
-    const context = `${this.consensus.status().id}.${this.readNonce}.${++this.readSeq}`;
-    const index = await new Promise<number>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        this.readRequests.delete(context);
-        reject(new NotCommittedError(zkError('OPERATIONTIMEOUT', `the leader did not confirm a read index within ${timeoutMs} ms`)));
-      }, timeoutMs);
-      timer.unref?.();
-      this.readRequests.set(context, { resolve, timer });
-      if (!this.consensus.readIndex(context)) {
-        clearTimeout(timer);
-        this.readRequests.delete(context);
-        reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'no leader is known')));
-        return;
-      }
-      this.schedule();
-    });
+    const context = this.reads.nextContext(this.consensus.status().id);
+    const confirmed = this.reads.wait(context, timeoutMs,
+      () => new NotCommittedError(zkError('OPERATIONTIMEOUT', `the leader did not confirm a read index within ${timeoutMs} ms`)));
+    if (this.consensus.readIndex(context)) this.schedule();
+    else this.reads.cancel(context, new NotCommittedError(zkError('CONNECTIONLOSS', 'no leader is known')));
+    const index = await confirmed;
     try {
       await this.appliedIndex.wait(index, this.consensus.status().appliedIndex, timeoutMs);
     } catch (error) {
@@ -332,13 +316,7 @@ export class NodeHost {
    */
   private applyCommitted(entries: readonly Entry[], readStates: Ready['readStates']): void {
     for (const entry of entries) this.applyEntry(entry);
-    for (const { context, index } of readStates) {
-      const request = this.readRequests.get(context);
-      if (!request) continue;
-      this.readRequests.delete(context);
-      clearTimeout(request.timer);
-      request.resolve(index);
-    }
+    this.reads.confirm(readStates);
   }
 
   /** The rest of a Ready, once its writes are durable: what it committed beyond, its messages (acks, votes, appends), then advance. */

@@ -10,6 +10,7 @@ import type { AppDeps } from './app-deps.ts';
 import { errorResponse, RequestRejected } from './errors.ts';
 import { forwardWrites, relayedZxid } from './forward.ts';
 import { linearizableReads } from './linearizable.ts';
+import { INTERNAL_ERROR, toResponse } from './reply.ts';
 import { multiRoutes } from './routes/multi.ts';
 import { operationsRoutes } from './routes/operations.ts';
 import { sessionRoutes } from './routes/sessions.ts';
@@ -93,8 +94,7 @@ function onError(deps: AppDeps) {
   return (error: Error, c: Context): Response => {
     if (error instanceof RequestRejected) return errorResponse(c, error.error);
     deps.logger.error({ err: error, method: c.req.method, url: c.req.url, event: 'request-failed' }, 'request failed');
-    c.status(500);
-    return c.json({ code: 'SYSTEMERROR', zkCode: -1, message: 'internal error' }, 500);
+    return toResponse(c, INTERNAL_ERROR);
   };
 }
 

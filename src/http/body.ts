@@ -5,6 +5,9 @@ import { zkError } from '../core/errors.ts';
 import { RequestRejected } from './errors.ts';
 import { forwardedBodyOf, incomingOf } from './request-env.ts';
 
+/** The largest body any write takes: a multi's (its ops' data, base64 at worst, and the JSON around them). */
+export const multiBodyLimit = (maxDataBytes: number): number => maxDataBytes * 2 + 65536;
+
 function tooLarge(limit: number): RequestRejected {
   return new RequestRejected({ ...zkError('BADARGUMENTS', `request body is over the ${limit}-byte limit`), tooLarge: true });
 }

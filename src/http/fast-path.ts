@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from './app-deps.ts';
 import { checkDeclaredLength, readIncoming } from './body.ts';
 import { RequestRejected } from './errors.ts';
-import { errorReply, replyHeaders, type Reply } from './reply.ts';
+import { errorReply, INTERNAL_ERROR, replyHeaders, type Reply } from './reply.ts';
 import { children, stat, ZNODE_CALLS, ZNODES, type CallRequest, type ZnodeCall } from './znode-calls.ts';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -27,11 +27,16 @@ interface Route {
   readonly name: string;
 }
 
+/** Each prefix's calls by method. */
+const ROUTES: ReadonlyArray<readonly [string, Readonly<Record<string, ZnodeCall>>]> = [
+  [ZNODES, ZNODE_CALLS], ['/v1/stat', { GET: stat }], ['/v1/children', { GET: children }],
+];
+
 /** The call for a request target's path and method, or undefined when the Hono app must answer. */
 function routeOf(method: string, path: string): Route | undefined {
-  for (const [prefix, call] of [[ZNODES, ZNODE_CALLS[method]], ['/v1/stat', stat], ['/v1/children', children]] as const) {
+  for (const [prefix, calls] of ROUTES) {
     if (!path.startsWith(prefix) || (path.length > prefix.length && path[prefix.length] !== '/')) continue;
-    if (prefix !== ZNODES && method !== 'GET') return undefined;
+    const call = calls[method];
     return call && { call, name: path.length > prefix.length ? `${prefix}/*` : prefix };
   }
   return undefined;
@@ -100,7 +105,7 @@ export function withFastPath(deps: AppDeps, app: RequestListener): RequestListen
       .catch((error: unknown): Reply => {
         if (error instanceof RequestRejected) return errorReply(error.error, method);
         logger.error({ err: error, method, url, event: 'request-failed' }, 'request failed');
-        return { status: 500, json: { code: 'SYSTEMERROR', zkCode: -1, message: 'internal error' } };
+        return INTERNAL_ERROR;
       })
       .then((reply) => {
         send(res, reply, node.host.appliedZxid);

@@ -10,7 +10,7 @@ import type { Context, MiddlewareHandler } from 'hono';
 import { zkError } from '../core/errors.ts';
 import type { ForwardedRequest } from '../node/forward-codec.ts';
 import type { AppDeps } from './app-deps.ts';
-import { readBody } from './body.ts';
+import { multiBodyLimit, readBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { ZNODE_READS } from './linearizable.ts';
 import { incomingOf, rawTarget } from './request-env.ts';
@@ -77,8 +77,8 @@ function forwardedHeaders(c: Context, selfId: number): Array<[string, string]> {
 
 async function forward(c: Context, deps: AppDeps, leader: number): Promise<Response> {
   const { method } = c.req;
-  // The largest body any write route takes (multi's); the leader's route applies its own limit.
-  const limit = deps.config.maxDataBytes * 2 + 65536;
+  // The largest body any write route takes; the leader's route applies its own limit.
+  const limit = multiBodyLimit(deps.config.maxDataBytes);
   const body = method === 'GET' || method === 'HEAD' ? EMPTY : await readBody(c, limit);
   const request: ForwardedRequest = { method, target: rawTarget(c), headers: forwardedHeaders(c, deps.config.id), body };
   const outcome = await deps.node.peers.forward(leader, request);

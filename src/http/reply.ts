@@ -26,6 +26,9 @@ export function errorReply(error: ZkError, method: string, extra: Record<string,
   return { status, retryAfter, json: { ...errorBody(error), ...extra } };
 }
 
+/** The answer to a request that failed inside the node (a bug, not the client's mistake). */
+export const INTERNAL_ERROR: Reply = { status: 500, json: { code: 'SYSTEMERROR', zkCode: -1, message: 'internal error' } };
+
 /** The headers of a reply, by lower-case name, without Content-Length. */
 export function replyHeaders(reply: Reply): Record<string, string> {
   const headers: Record<string, string> = {};

@@ -36,8 +36,13 @@ export function sessionOf(c: Context, deps: AppDeps): number {
   return authenticate(c, deps, parseSessionId(raw));
 }
 
+/** The refusal of a request that needs a session and came without one. */
+export function sessionRequired(what: string): RequestRejected {
+  return badRequest(`${what} needs a session (Zk-Session-Id and Zk-Session-Token headers)`);
+}
+
 export function requireSession(c: Context, deps: AppDeps, what: string): number {
   const session = sessionOf(c, deps);
-  if (session === 0) throw badRequest(`${what} needs a session (Zk-Session-Id and Zk-Session-Token headers)`);
+  if (session === 0) throw sessionRequired(what);
   return session;
 }

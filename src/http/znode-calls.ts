@@ -8,6 +8,7 @@ import { CREATE_MODES, NO_TTL, type CreateMode, type Stat } from '../core/tree/z
 import type { AppDeps } from './app-deps.ts';
 import { badRequest, RequestRejected } from './errors.ts';
 import { errorReply, type Reply } from './reply.ts';
+import { sessionRequired } from './session-context.ts';
 import { encodeData, expectedVersion, parseBoolean, parseEncoding, statJson } from './values.ts';
 import { commitWrite, parseRequestId } from './writes.ts';
 import { locationOf, requestedPathOf, validZnodePath } from './znode-path.ts';
@@ -44,7 +45,7 @@ function watchFor(req: CallRequest): number {
   }
   const watch = parseBoolean(req.query('watch'), 'watch');
   const session = req.session();
-  if (watch && session === 0) throw badRequest('watch=true needs a session (Zk-Session-Id and Zk-Session-Token headers)');
+  if (watch && session === 0) throw sessionRequired('watch=true');
   return watch ? session : 0;
 }
 

@@ -148,8 +148,6 @@ export class CorralNode {
     this.sessions.stop();
     await this.host.close(5000);
     await this.peers.close();
-    // A host run scheduled before the close (a tick's) still writes to the log: let it, before the database goes.
-    await new Promise((resolve) => setImmediate(resolve));
     await this.checkpointer.stop();
     this.changes.close();
     this.log.close();

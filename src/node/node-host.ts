@@ -97,6 +97,8 @@ export class NodeHost {
   /** Recovery runs the loop to the end at once: its writes are synced inline. */
   private draining = false;
   private closed = false;
+  /** Closed and drained: the loop runs no more (the database may be gone). */
+  private stopped = false;
   private fatal: unknown;
 
   constructor(options: NodeHostOptions) {
@@ -228,7 +230,7 @@ export class NodeHost {
   }
 
   private run(): void {
-    if (this.fatal || this.persisting) return;
+    if (this.fatal || this.persisting || this.stopped) return;
     try {
       while (!this.persisting && this.consensus.hasReady()) this.handle(this.consensus.ready());
       // A role change need not produce a Ready (a leader stepping down on check-quorum).
@@ -285,9 +287,9 @@ export class NodeHost {
       this.finish(ready, rest);
       return;
     }
-    // Recovery has nothing else to do meanwhile: it syncs on this thread, like a host that does not overlap.
     const syncStarted = performance.now();
     const observe = () => this.metrics.fsyncDuration.observe(appendSeconds + (performance.now() - syncStarted) / 1000);
+    // Recovery has nothing else to do meanwhile: it syncs on this thread, like a host that does not overlap.
     if (!this.overlapSync || this.draining || !this.log.sync) {
       this.log.syncNow?.();
       observe();
@@ -297,7 +299,7 @@ export class NodeHost {
     this.persisting = true;
     this.log.sync((error) => {
       this.persisting = false;
-      if (this.fatal) return;
+      if (this.fatal || this.stopped) return;
       try {
         if (error) throw error;
         observe();
@@ -424,6 +426,8 @@ export class NodeHost {
     while ((this.waiters.size > 0 || this.persisting) && Date.now() < deadline && !this.fatal) {
       await new Promise((resolve) => setImmediate(resolve));
     }
+    // A run already scheduled (by a tick or a message) would write to a log about to be closed.
+    this.stopped = true;
     this.applied.rejectAll();
     this.appliedIndex.rejectAll();
   }

@@ -6,6 +6,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { Raft } from '../../src/core/consensus/raft.ts';
+import type { RaftMessage } from '../../src/core/consensus/types.ts';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
 import { prepareWrite } from '../../src/core/tree/prepare.ts';
 import { NodeHost, NotCommittedError, type Committed } from '../../src/node/node-host.ts';
@@ -17,9 +18,13 @@ class ManualSyncLog extends MemLogStore {
   readonly pending: Array<(error: Error | null) => void> = [];
   /** Entries appended when each sync was asked for. */
   readonly appendedAtSync: number[] = [];
+  /** What each sync would make durable beyond the commit index: the last entry, term and vote. */
+  readonly syncedStates: string[] = [];
 
   sync(done: (error: Error | null) => void): void {
     this.appendedAtSync.push(this.lastIndex());
+    const { term, vote } = this.hardState();
+    this.syncedStates.push(`${this.lastIndex()}/${term}/${vote}`);
     this.pending.push(done);
   }
 
@@ -62,6 +67,66 @@ function singleNode() {
   return { host, log, tree, turn, create, completeSync, settle };
 }
 
+const createEnvelope = (path: string) => {
+  const prepared = prepareWrite([{ type: 'create', path, data: new Uint8Array(0), mode: 'persistent', ttlMs: -1 }], false,
+    { timeMs: 1, sessionId: 0, maxDataBytes: 1024 });
+  if (!prepared.ok) throw new Error(prepared.error.message);
+  return prepared.envelope;
+};
+
+/** Three served hosts on a hand-driven network; every sync waits until the test completes it. */
+function threeMembers() {
+  const ids = [1, 2, 3];
+  const logs = new Map<number, ManualSyncLog>();
+  const hosts = new Map<number, NodeHost>();
+  const runs: Array<() => void> = [];
+  let inFlight: RaftMessage[] = [];
+  for (const id of ids) {
+    const log = new ManualSyncLog();
+    const tree = new DataTree();
+    logs.set(id, log);
+    hosts.set(id, new NodeHost({
+      consensus: new Raft({ id, members: ids, log, hardState: log.hardState(), appliedIndex: 0, electionTicks: 10, heartbeatTicks: 2, random: () => (id - 1) * 0.3 }),
+      log, tree, metrics: new Metrics({ znodeCount: () => tree.size, logEntries: () => log.size(), appliedZxid: () => tree.appliedZxid }),
+      logger: createLogger('silent'), maxPendingWrites: 1000, overlapSync: true, schedule: (run) => runs.push(run),
+      transport: { send: (messages) => inFlight.push(...messages) },
+    }));
+  }
+  const turn = (): void => {
+    for (let i = 0; i < 100 && runs.length > 0; i++) for (const run of runs.splice(0)) run();
+  };
+  /** Delivers what is in flight (to `only` members, if given), then runs the loops. */
+  const deliver = (only?: readonly number[]): void => {
+    const now = inFlight;
+    inFlight = [];
+    for (const m of now) {
+      if (only && !only.includes(m.to)) inFlight.push(m);
+      else hosts.get(m.to)!.receive(m);
+    }
+    turn();
+  };
+  const completeSyncs = (of: readonly number[] = ids): void => {
+    for (const id of of) for (const done of logs.get(id)!.pending.splice(0)) done(null);
+    turn();
+  };
+  /** Runs, delivers and syncs until nothing moves (bounded). */
+  const settle = (): void => {
+    for (let i = 0; i < 200 && (runs.length > 0 || inFlight.length > 0 || ids.some((id) => logs.get(id)!.pending.length > 0)); i++) {
+      turn();
+      completeSyncs();
+      deliver();
+    }
+  };
+  const tick = (times: number): void => {
+    for (let i = 0; i < times; i++) {
+      for (const host of hosts.values()) host.tick();
+      settle();
+    }
+  };
+  const leader = () => ids.find((id) => hosts.get(id)!.status().role === 'leader');
+  return { ids, logs, hosts, turn, deliver, completeSyncs, settle, tick, leader };
+}
+
 const settled = async (promise: Promise<unknown>): Promise<boolean> => {
   let done = false;
   void promise.then(() => (done = true), () => (done = true));
@@ -94,6 +159,9 @@ describe('a host that syncs its log off the loop', () => {
     expect(n.log.pending.length, 'no second sync while the first is under way').toBe(1);
     const before = n.log.appendedAtSync.length;
     n.completeSync();
+    // The first write waits for its own sync only, not for the next batch's.
+    expect(await settled(first)).toBe(true);
+    expect(n.log.pending.length).toBe(1);
     // The twenty wait together in the next batch: one more append and sync for all of them.
     expect(n.log.appendedAtSync.length).toBe(before + 1);
     expect(n.log.appendedAtSync.at(-1)! - n.log.appendedAtSync.at(-2)!).toBeGreaterThanOrEqual(20);
@@ -113,5 +181,43 @@ describe('a host that syncs its log off the loop', () => {
     expect(error).toBeInstanceOf(NotCommittedError);
     expect((error as NotCommittedError).error.code).toBe('CONNECTIONLOSS');
     expect(n.tree.get('/doomed')).toBeUndefined();
+  });
+
+  it('does not sync a Ready that only moves the commit index (a follower learning its writes committed)', async () => {
+    const c = threeMembers();
+    c.tick(30);
+    const leader = c.leader()!;
+    expect(leader).toBeDefined();
+    const writes = ['/a', '/b', '/c'].map((path) => c.hosts.get(leader)!.submit(createEnvelope(path)));
+    c.settle();
+    c.tick(5); // heartbeats carry the commit index to the followers
+    for (const write of await Promise.all(writes)) expect(write.result).toMatchObject({ ok: true });
+    for (const id of c.ids) {
+      expect(c.hosts.get(id)!.tree.get('/c'), `member ${id} applied the writes`).toBeDefined();
+      const states = c.logs.get(id)!.syncedStates;
+      // Every sync made something new durable: an entry, a term or a vote — never the commit index alone.
+      expect(new Set(states).size, `member ${id} synced ${states.join(', ')}`).toBe(states.length);
+    }
+  });
+
+  it('on a leader, applies what followers confirmed without waiting for the sync of newer proposals', async () => {
+    const c = threeMembers();
+    c.tick(30);
+    const leader = c.leader()!;
+    const followers = c.ids.filter((id) => id !== leader);
+    const host = c.hosts.get(leader)!;
+    const first = host.submit(createEnvelope('/first'));
+    c.turn();
+    c.completeSyncs([leader]); // durable on the leader: its appends go out
+    c.deliver(followers);
+    c.completeSyncs(followers); // durable on the followers: their acks go out
+    const second = host.submit(createEnvelope('/second'));
+    c.deliver([leader]); // the acks commit /first; the next Ready also carries /second, to be synced
+    expect(c.logs.get(leader)!.pending.length, 'the sync of /second is under way').toBe(1);
+    expect(await settled(first)).toBe(true);
+    expect(host.tree.get('/first')).toBeDefined();
+    expect(await settled(second)).toBe(false);
+    c.settle();
+    expect((await second).result).toMatchObject({ ok: true });
   });
 });

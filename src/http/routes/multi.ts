@@ -8,7 +8,7 @@ import type { WriteOp } from '../../core/tree/txn.ts';
 import { CREATE_MODES, NO_TTL, type CreateMode } from '../../core/tree/znode.ts';
 import { pathError } from '../../core/tree/path.ts';
 import type { AppDeps } from '../app-deps.ts';
-import { readBody } from '../body.ts';
+import { multiBodyLimit, readBody } from '../body.ts';
 import { badRequest, errorBody, errorResponse } from '../errors.ts';
 import { sessionOf } from '../session-context.ts';
 import { decodeData, encodeData, parseEncoding, statJson } from '../values.ts';
@@ -77,7 +77,7 @@ function opResults(ops: readonly WriteOp[], failedOp: number, error: ZkError) {
 
 export function multiRoutes(deps: AppDeps): Hono {
   const app = new Hono();
-  const bodyLimit = deps.config.maxDataBytes * 2 + 65536;
+  const bodyLimit = multiBodyLimit(deps.config.maxDataBytes);
 
   app.post('/v1/multi', async (c) => {
     const bytes = await readBody(c, bodyLimit);

@@ -14,6 +14,7 @@ import { ResponseParser, type HttpReply } from './http-response-parser.ts';
 export type { HttpReply } from './http-response-parser.ts';
 
 const REQUEST_TIMEOUT_MS = 30_000;
+const HEADS_CACHED_MAX = 4096;
 
 export class HttpError extends Error {
   constructor(readonly status: number, readonly body: string, what: string) {
@@ -35,7 +36,8 @@ class Connection {
   private readonly socket: Socket;
   private readonly parser = new ResponseParser();
   private current: Pending | undefined;
-  private timer: NodeJS.Timeout | undefined;
+  /** When the request in flight times out (checked by the client's sweep, not a timer each). */
+  deadline = Infinity;
   private used = false;
   closed = false;
 
@@ -50,7 +52,7 @@ class Connection {
   send(pending: Pending): void {
     this.current = pending;
     this.parser.reset(pending.noBody);
-    this.timer = setTimeout(() => this.fail(new Error(`${pending.what} timed out`)), REQUEST_TIMEOUT_MS);
+    this.deadline = performance.now() + REQUEST_TIMEOUT_MS;
     if (pending.body && pending.body.length > 0) {
       this.socket.cork();
       this.socket.write(pending.head);
@@ -82,17 +84,22 @@ class Connection {
     const pending = this.current;
     this.current = undefined;
     this.used = true;
-    clearTimeout(this.timer);
-    if (reply.headers.connection === 'close') this.close();
+    this.deadline = Infinity;
+    if (reply.closes) this.close();
     pending.resolve(reply);
     if (!this.closed) this.onIdle(this);
+  }
+
+  /** Fails the request in flight if it is past its deadline. */
+  expire(now: number): void {
+    if (now >= this.deadline) this.fail(new Error(`${this.current?.what ?? 'a request'} timed out`));
   }
 
   private fail(error: Error): void {
     const pending = this.current;
     const retriable = this.retriable;
     this.current = undefined;
-    clearTimeout(this.timer);
+    this.deadline = Infinity;
     this.close();
     if (pending) pending.reject(Object.assign(error, { retriable }));
   }
@@ -111,6 +118,9 @@ export class HttpClient {
   private readonly idle: Connection[] = [];
   private readonly all = new Set<Connection>();
   private readonly queue: Pending[] = [];
+  /** Request heads already encoded, by method, path and headers (the bench repeats them). */
+  private readonly heads = new Map<string, Buffer>();
+  private readonly sweep: NodeJS.Timeout;
   private closed = false;
 
   constructor(baseUrl: string, private readonly maxSockets: number) {
@@ -118,6 +128,26 @@ export class HttpClient {
     if (url.hostname !== '127.0.0.1') throw new Error(`the bench only talks to 127.0.0.1, not ${url.hostname}`);
     this.port = Number(url.port);
     this.hostHeader = url.host;
+    this.sweep = setInterval(() => {
+      const now = performance.now();
+      for (const connection of this.all) connection.expire(now);
+    }, 1000);
+    this.sweep.unref();
+  }
+
+  private headOf(method: string, path: string, bodyLength: number | undefined, headers: Record<string, string>): Buffer {
+    let key = `${method} ${path} ${bodyLength}`;
+    for (const name in headers) key += `\n${name}:${headers[name]}`;
+    let bytes = this.heads.get(key);
+    if (bytes === undefined) {
+      let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
+      for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
+      if (bodyLength !== undefined) head += `content-length: ${bodyLength}\r\n`;
+      bytes = Buffer.from(`${head}\r\n`, 'latin1');
+      if (this.heads.size >= HEADS_CACHED_MAX) this.heads.clear();
+      this.heads.set(key, bytes);
+    }
+    return bytes;
   }
 
   /**
@@ -126,10 +156,7 @@ export class HttpClient {
    */
   async request(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<HttpReply> {
     const bytes = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
-    let head = `${method} ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\n`;
-    for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-    if (bytes !== undefined) head += `content-length: ${bytes.length}\r\n`;
-    const headBytes = Buffer.from(`${head}\r\n`, 'latin1');
+    const headBytes = this.headOf(method, path, bytes?.length, headers);
     try {
       return await this.enqueue(headBytes, bytes, method, path);
     } catch (error) {
@@ -185,6 +212,7 @@ export class HttpClient {
 
   close(): void {
     this.closed = true;
+    clearInterval(this.sweep);
     for (const pending of this.queue.splice(0)) pending.reject(new Error('client closed'));
     for (const connection of [...this.all]) connection.close();
   }

@@ -10,11 +10,51 @@ export interface HttpReply {
   readonly status: number;
   readonly headers: IncomingHttpHeaders;
   readonly body: Buffer;
+  /** The server said `Connection: close`. */
+  readonly closes: boolean;
 }
 
 const HEAD_END = Buffer.from('\r\n\r\n');
 const CRLF = Buffer.from('\r\n');
 const HEAD_MAX_BYTES = 64 * 1024;
+
+const EMPTY = Buffer.alloc(0);
+const STATUS_LINE = /^HTTP\/1\.[01] (\d{3})/;
+
+/** A header's trimmed value in a lower-cased head (the first, if repeated), or undefined. */
+function headerIn(lowerHead: string, name: string): string | undefined {
+  const at = lowerHead.indexOf(`\r\n${name}:`);
+  if (at === -1) return undefined;
+  const start = at + name.length + 3;
+  const end = lowerHead.indexOf('\r\n', start);
+  return lowerHead.slice(start, end === -1 ? undefined : end).trim();
+}
+
+/** All headers of a head: names lower-cased, repeated ones joined with ", ". */
+function parseHeaders(head: string): IncomingHttpHeaders {
+  const headers: Record<string, string> = {};
+  const lines = head.split('\r\n');
+  for (let i = 1; i < lines.length; i++) {
+    const line = lines[i]!;
+    const colon = line.indexOf(':');
+    if (colon <= 0) continue;
+    const name = line.slice(0, colon).trim().toLowerCase();
+    const value = line.slice(colon + 1).trim();
+    headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
+  }
+  return headers;
+}
+
+class Reply implements HttpReply {
+  private parsed: IncomingHttpHeaders | undefined;
+
+  constructor(readonly status: number, private readonly head: string, readonly body: Buffer, readonly closes: boolean) {}
+
+  get headers(): IncomingHttpHeaders {
+    this.parsed ??= parseHeaders(this.head);
+    return this.parsed;
+  }
+}
 
 type Phase = 'head' | 'length' | 'chunk-size' | 'chunk-data' | 'trailers';
 
@@ -23,7 +63,8 @@ export class ResponseParser {
   private phase: Phase = 'head';
   private noBody = false;
   private status = 0;
-  private headers: IncomingHttpHeaders = {};
+  private head = '';
+  private closes = false;
   private remaining = 0;
   private chunks: Buffer[] = [];
   /** Whether any byte of the current answer has arrived. */
@@ -31,7 +72,7 @@ export class ResponseParser {
 
   /** Readies the parser for the next answer; `noBody` for an answer to HEAD. */
   reset(noBody: boolean): void {
-    this.buffer = Buffer.alloc(0);
+    this.buffer = EMPTY;
     this.phase = 'head';
     this.noBody = noBody;
     this.chunks = [];
@@ -88,41 +129,36 @@ export class ResponseParser {
       if (this.buffer.length > HEAD_MAX_BYTES) throw new Error('response head too large');
       return false;
     }
-    const lines = this.buffer.toString('latin1', 0, end).split('\r\n');
+    const head = this.buffer.toString('latin1', 0, end);
     this.buffer = this.buffer.subarray(end + 4);
-    const match = /^HTTP\/1\.[01] (\d{3})/.exec(lines[0]!);
-    if (!match) throw new Error(`malformed status line: ${lines[0]!.slice(0, 100)}`);
+    const match = STATUS_LINE.exec(head);
+    if (!match) throw new Error(`malformed status line: ${head.slice(0, 100)}`);
     this.status = Number(match[1]);
-    const headers: Record<string, string> = {};
-    for (let i = 1; i < lines.length; i++) {
-      const line = lines[i]!;
-      const colon = line.indexOf(':');
-      if (colon <= 0) continue;
-      const name = line.slice(0, colon).trim().toLowerCase();
-      const value = line.slice(colon + 1).trim();
-      headers[name] = name in headers ? `${headers[name]}, ${value}` : value;
-    }
-    this.headers = headers;
+    // Only the framing is read now; the rest of the headers when someone asks (most never do).
+    this.head = head;
+    const lower = head.toLowerCase();
     if (this.status >= 100 && this.status < 200) return true; // an interim answer: the real one follows
+    const length = headerIn(lower, 'content-length');
     if (this.noBody || this.status === 204 || this.status === 304) {
       this.phase = 'length';
       this.remaining = 0;
-    } else if (headers['transfer-encoding']?.toLowerCase().includes('chunked')) {
+    } else if (headerIn(lower, 'transfer-encoding')?.includes('chunked')) {
       this.phase = 'chunk-size';
-    } else if (headers['content-length'] !== undefined) {
-      this.remaining = Number(headers['content-length']);
-      if (!Number.isSafeInteger(this.remaining) || this.remaining < 0) throw new Error('malformed content-length');
+    } else if (length !== undefined) {
+      this.remaining = Number(length);
+      if (!Number.isSafeInteger(this.remaining) || this.remaining < 0 || length === '') throw new Error('malformed content-length');
       this.phase = 'length';
     } else {
       throw new Error('an answer with neither content-length nor chunked encoding');
     }
+    this.closes = headerIn(lower, 'connection') === 'close';
     return true;
   }
 
   private finish(body: Buffer, consumed: number): HttpReply {
     const rest = this.buffer.subarray(consumed);
     if (rest.length > 0) throw new Error('bytes after the answer (the client never pipelines)');
-    const reply = { status: this.status, headers: this.headers, body };
+    const reply = new Reply(this.status, this.head, body, this.closes);
     this.reset(this.noBody);
     return reply;
   }

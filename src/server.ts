@@ -9,6 +9,7 @@ import { defaultConfig, type Config } from './config.ts';
 import { createApp } from './http/app.ts';
 import { withFastPath } from './http/fast-path.ts';
 import { answerForwardedWrites } from './http/forwarded.ts';
+import { installWirePath, type WirePath } from './http/wire/wire-server.ts';
 import { CorralNode } from './node/corral-node.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 
@@ -32,10 +33,13 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const app = createApp(deps);
   node.peers.serveForwarded(answerForwardedWrites(app, `http://${node.clientAddressOf(config.id) ?? config.host}`));
   let server: ServerType | undefined;
+  let wire: WirePath | undefined;
   try {
     const address = await new Promise<AddressInfo>((resolve, reject) => {
-      // The Hono app behind the direct path for plain znode calls (see http/fast-path.ts).
+      // The Hono app behind the direct path for plain znode calls (see http/fast-path.ts), and
+      // the wire path in front of both for connections that only make plain calls (http/wire/).
       const listening = createServer(withFastPath(deps, getRequestListener(app.fetch, { hostname: config.host })));
+      wire = installWirePath(listening, deps);
       server = listening;
       listening.once('error', reject);
       listening.listen(config.port, config.host, () => resolve(listening.address() as AddressInfo));
@@ -43,18 +47,20 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     await node.start();
     const url = `http://${config.host.includes(':') ? `[${config.host}]` : config.host}:${address.port}`;
     logger.info({ event: 'listening', url, dataDir: config.dataDir }, 'corral is serving');
-    return { url, node, close: () => stop(server!, node) };
+    return { url, node, close: () => stop(server!, wire!, node) };
   } catch (error) {
     await node.close();
     throw error;
   }
 }
 
-async function stop(server: ServerType, node: CorralNode): Promise<void> {
+async function stop(server: ServerType, wire: WirePath, node: CorralNode): Promise<void> {
   const closed = new Promise<void>((resolve) => server.close(() => resolve()));
   // Long-lived streams would hold close() open; in-flight writes still finish in node.close().
   if ('closeIdleConnections' in server) server.closeIdleConnections();
+  wire.close();
   await node.close();
   if ('closeAllConnections' in server) server.closeAllConnections();
+  wire.destroy();
   await closed;
 }

@@ -21,7 +21,7 @@ const NEEDS_APP = ['origin', 'zk-min-zxid', 'zk-session-id', 'zk-forwarded-by'];
 const NEEDS_APP_QUERY = /(^|&)(watch|consistency)(=|&|$)/;
 const WRITES = new Set(['POST', 'PUT', 'DELETE']);
 
-interface Route {
+export interface Route {
   readonly call: ZnodeCall;
   /** The route's name in metrics, as Hono names it. */
   readonly name: string;
@@ -42,16 +42,69 @@ function routeOf(method: string, path: string): Route | undefined {
   return undefined;
 }
 
-/** A Node request as a call's request (a class, not closures: no allocations per accessor). */
-class NodeCallRequest implements CallRequest {
+/** A request the direct path takes: its route and its target split at the `?`. */
+export interface DirectRequest {
+  readonly route: Route;
+  readonly rawPath: string;
+  readonly search: string;
+}
+
+/**
+ * The direct call for a request (its method, target and a header lookup by lower-case name),
+ * or undefined when the Hono app must answer it.
+ */
+export function directRequestOf(deps: AppDeps, method: string, url: string, header: (name: string) => string | string[] | undefined): DirectRequest | undefined {
+  if (deps.config.corsOrigins.length > 0) return undefined;
+  const q = url.indexOf('?');
+  const rawPath = q === -1 ? url : url.slice(0, q);
+  const search = q === -1 ? '' : url.slice(q + 1);
+  const route = rawPath.startsWith('/v1/') && !rawPath.includes('//') ? routeOf(method, rawPath) : undefined;
+  if (route === undefined || NEEDS_APP.some((name) => header(name) !== undefined) || NEEDS_APP_QUERY.test(search)) return undefined;
+  const { node } = deps;
+  if (WRITES.has(method) && node.peers.clustered && node.host.status().role !== 'leader') return undefined;
+  return { route, rawPath, search };
+}
+
+/** Runs a direct call to its reply (errors become their answers) and counts it in the metrics. */
+export function answerDirect(deps: AppDeps, route: Route, req: CallRequest, url: string): Promise<Reply> {
+  const started = performance.now();
+  const { method } = req;
+  return route.call(deps, req)
+    .catch((error: unknown): Reply => {
+      if (error instanceof RequestRejected) return errorReply(error.error, method);
+      deps.logger.error({ err: error, method, url, event: 'request-failed' }, 'request failed');
+      return INTERNAL_ERROR;
+    })
+    .then((reply) => {
+      deps.node.metrics.recordRequest(method, route.name, reply.status, (performance.now() - started) / 1000);
+      return reply;
+    });
+}
+
+/** What every direct request answers the same way: its query, parsed on first use, and no session. */
+export abstract class PlainCallRequest implements CallRequest {
   private params: URLSearchParams | undefined;
 
-  constructor(private readonly req: IncomingMessage, readonly method: string, readonly rawPath: string, private readonly search: string) {}
+  constructor(readonly method: string, readonly rawPath: string, private readonly search: string) {}
 
   query(name: string): string | undefined {
     if (this.search === '') return undefined;
     this.params ??= new URLSearchParams(this.search);
     return this.params.get(name) ?? undefined;
+  }
+
+  session(): number {
+    return 0;
+  }
+
+  abstract header(name: string): string | undefined;
+  abstract readBody(limit: number): Promise<Uint8Array>;
+}
+
+/** A Node request as a call's request (a class, not closures: no allocations per accessor). */
+class NodeCallRequest extends PlainCallRequest {
+  constructor(private readonly req: IncomingMessage, method: string, rawPath: string, search: string) {
+    super(method, rawPath, search);
   }
 
   header(name: string): string | undefined {
@@ -62,10 +115,6 @@ class NodeCallRequest implements CallRequest {
   readBody(limit: number): Promise<Uint8Array> {
     checkDeclaredLength(this.req.headers['content-length'], limit);
     return readIncoming(this.req, limit);
-  }
-
-  session(): number {
-    return 0;
   }
 }
 
@@ -82,35 +131,20 @@ function send(res: ServerResponse, reply: Reply, zxid: number): void {
 
 /**
  * Wraps the Hono app's listener: requests the direct path can answer are answered here, the
- * rest are passed on untouched.
+ * rest are passed on untouched. (Connections the wire layer handed to node:http come here.)
  */
 export function withFastPath(deps: AppDeps, app: RequestListener): RequestListener {
-  if (deps.config.corsOrigins.length > 0) return app;
   const { node, logger } = deps;
   return (req, res) => {
     const url = req.url ?? '';
     const method = req.method ?? '';
-    const q = url.indexOf('?');
-    const rawPath = q === -1 ? url : url.slice(0, q);
-    const search = q === -1 ? '' : url.slice(q + 1);
-    const route = rawPath.startsWith('/v1/') && !rawPath.includes('//') ? routeOf(method, rawPath) : undefined;
-    const plain = route !== undefined && !NEEDS_APP.some((name) => req.headers[name] !== undefined) &&
-      !NEEDS_APP_QUERY.test(search) && !(WRITES.has(method) && node.peers.clustered && node.host.status().role !== 'leader');
-    if (!plain) {
+    const direct = directRequestOf(deps, method, url, (name) => req.headers[name]);
+    if (!direct) {
       app(req, res);
       return;
     }
-    const started = performance.now();
-    route.call(deps, new NodeCallRequest(req, method, rawPath, search))
-      .catch((error: unknown): Reply => {
-        if (error instanceof RequestRejected) return errorReply(error.error, method);
-        logger.error({ err: error, method, url, event: 'request-failed' }, 'request failed');
-        return INTERNAL_ERROR;
-      })
-      .then((reply) => {
-        send(res, reply, node.host.appliedZxid);
-        node.metrics.recordRequest(method, route.name, reply.status, (performance.now() - started) / 1000);
-      })
+    answerDirect(deps, direct.route, new NodeCallRequest(req, method, direct.rawPath, direct.search), url)
+      .then((reply) => send(res, reply, node.host.appliedZxid))
       .catch((error: unknown) => {
         logger.error({ err: error, method, url, event: 'response-failed' }, 'could not send the answer');
         res.destroy();

@@ -10,7 +10,7 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from './app-deps.ts';
 import { checkDeclaredLength, readIncoming } from './body.ts';
 import { RequestRejected } from './errors.ts';
-import { errorReply, INTERNAL_ERROR, replyHeaders, type Reply } from './reply.ts';
+import { errorReply, INTERNAL_ERROR, jsonBodyOf, replyHeaders, type Reply } from './reply.ts';
 import { children, stat, ZNODE_CALLS, ZNODES, type CallRequest, type ZnodeCall } from './znode-calls.ts';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -69,16 +69,15 @@ export function directRequestOf(deps: AppDeps, method: string, url: string, head
 export function answerDirect(deps: AppDeps, route: Route, req: CallRequest, url: string): Promise<Reply> {
   const started = performance.now();
   const { method } = req;
-  return route.call(deps, req)
-    .catch((error: unknown): Reply => {
-      if (error instanceof RequestRejected) return errorReply(error.error, method);
-      deps.logger.error({ err: error, method, url, event: 'request-failed' }, 'request failed');
-      return INTERNAL_ERROR;
-    })
-    .then((reply) => {
-      deps.node.metrics.recordRequest(method, route.name, reply.status, (performance.now() - started) / 1000);
-      return reply;
-    });
+  const counted = (reply: Reply): Reply => {
+    deps.node.metrics.recordRequest(method, route.name, reply.status, (performance.now() - started) / 1000);
+    return reply;
+  };
+  return route.call(deps, req).then(counted, (error: unknown) => {
+    if (error instanceof RequestRejected) return counted(errorReply(error.error, method));
+    deps.logger.error({ err: error, method, url, event: 'request-failed' }, 'request failed');
+    return counted(INTERNAL_ERROR);
+  });
 }
 
 /** What every direct request answers the same way: its query, parsed on first use, and no session. */
@@ -121,9 +120,8 @@ class NodeCallRequest extends PlainCallRequest {
 function send(res: ServerResponse, reply: Reply, zxid: number): void {
   const headers = replyHeaders(reply);
   headers['zk-zxid'] = String(zxid);
-  let body: string | Buffer | undefined;
-  if (reply.json !== undefined) body = JSON.stringify(reply.json);
-  else if (reply.bytes !== undefined) body = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
+  let body: string | Buffer | undefined = jsonBodyOf(reply);
+  if (body === undefined && reply.bytes !== undefined) body = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
   res.writeHead(reply.status, headers);
   res.end(body);

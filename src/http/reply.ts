@@ -15,6 +15,8 @@ export interface Reply {
   readonly location?: string;
   readonly retryAfter?: string;
   readonly json?: unknown;
+  /** A JSON body already serialized (instead of `json`). */
+  readonly jsonText?: string;
   readonly bytes?: Uint8Array;
 }
 
@@ -29,10 +31,15 @@ export function errorReply(error: ZkError, method: string, extra: Record<string,
 /** The answer to a request that failed inside the node (a bug, not the client's mistake). */
 export const INTERNAL_ERROR: Reply = { status: 500, json: { code: 'SYSTEMERROR', zkCode: -1, message: 'internal error' } };
 
+/** A reply's JSON body as text, if it has one. */
+export function jsonBodyOf(reply: Reply): string | undefined {
+  return reply.jsonText ?? (reply.json === undefined ? undefined : JSON.stringify(reply.json));
+}
+
 /** The headers of a reply, by lower-case name, without Content-Length. */
 export function replyHeaders(reply: Reply): Record<string, string> {
   const headers: Record<string, string> = {};
-  if (reply.json !== undefined) headers['content-type'] = 'application/json';
+  if (reply.json !== undefined || reply.jsonText !== undefined) headers['content-type'] = 'application/json';
   else if (reply.bytes !== undefined) headers['content-type'] = 'application/octet-stream';
   if (reply.etag !== undefined) headers.etag = `"${reply.etag}"`;
   if (reply.location !== undefined) headers.location = reply.location;
@@ -43,6 +50,7 @@ export function replyHeaders(reply: Reply): Record<string, string> {
 export function toResponse(c: Context, reply: Reply): Response {
   for (const [name, value] of Object.entries(replyHeaders(reply))) c.header(name, value);
   if (reply.json !== undefined) return c.json(reply.json, reply.status as ContentfulStatusCode);
+  if (reply.jsonText !== undefined) return c.body(reply.jsonText, reply.status as ContentfulStatusCode);
   if (reply.bytes !== undefined) return c.body(new Uint8Array(reply.bytes), reply.status as ContentfulStatusCode);
   return c.body(null, reply.status as StatusCode);
 }

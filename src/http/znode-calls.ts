@@ -9,7 +9,7 @@ import type { AppDeps } from './app-deps.ts';
 import { badRequest, RequestRejected } from './errors.ts';
 import { errorReply, type Reply } from './reply.ts';
 import { sessionRequired } from './session-context.ts';
-import { encodeData, expectedVersion, parseBoolean, parseEncoding, statJson } from './values.ts';
+import { encodeData, expectedVersion, parseBoolean, parseEncoding, statJson, statJsonText } from './values.ts';
 import { commitWrite, parseRequestId } from './writes.ts';
 import { locationOf, requestedPathOf, validZnodePath } from './znode-path.ts';
 
@@ -29,6 +29,9 @@ export interface CallRequest {
 export type ZnodeCall = (deps: AppDeps, req: CallRequest) => Promise<Reply>;
 
 export const ZNODES = '/v1/znodes';
+
+/** `{"path":…,"stat":…}`, the answer of most calls. */
+const pathAndStat = (path: string, stat: Stat) => `{"path":${JSON.stringify(path)},"stat":${statJsonText(stat)}}`;
 
 function noNode(method: string, path: string): Reply {
   return errorReply(zkError('NONODE', `${path} does not exist`, path), method);
@@ -104,7 +107,8 @@ export const getData: ZnodeCall = async (deps, req) => {
   const { stat, data } = await view(deps, watchFor(req), 'getData', path);
   if (!stat || !data) return noNode(req.method, path);
   if ((req.header('accept') ?? '').includes('application/octet-stream')) return { status: 200, etag: stat.version, bytes: data };
-  return { status: 200, etag: stat.version, json: { path, ...encodeData(data, force), stat: statJson(stat) } };
+  const { data: text, encoding } = encodeData(data, force);
+  return { status: 200, etag: stat.version, jsonText: `{"path":${JSON.stringify(path)},"data":${JSON.stringify(text)},"encoding":"${encoding}","stat":${statJsonText(stat)}}` };
 };
 
 export const create: ZnodeCall = async (deps, req) => {
@@ -117,7 +121,7 @@ export const create: ZnodeCall = async (deps, req) => {
   if (!outcome.ok) return errorReply(outcome.error, req.method);
   const result = outcome.results[0]!;
   if (result.type !== 'create') throw new Error('create answered with another op');
-  return { status: 201, location: locationOf(result.path), json: { path: result.path, stat: statJson(result.stat) } };
+  return { status: 201, location: locationOf(result.path), jsonText: pathAndStat(result.path, result.stat) };
 };
 
 export const setData: ZnodeCall = async (deps, req) => {
@@ -129,7 +133,7 @@ export const setData: ZnodeCall = async (deps, req) => {
   if (!outcome.ok) return errorReply(outcome.error, req.method);
   const result = outcome.results[0]!;
   if (result.type !== 'setData') throw new Error('setData answered with another op');
-  return { status: 200, etag: result.stat.version, json: { path, stat: statJson(result.stat) } };
+  return { status: 200, etag: result.stat.version, jsonText: pathAndStat(path, result.stat) };
 };
 
 export const remove: ZnodeCall = async (deps, req) => {
@@ -144,7 +148,7 @@ export const remove: ZnodeCall = async (deps, req) => {
 export const stat: ZnodeCall = async (deps, req) => {
   const path = pathOf(req, '/v1/stat');
   const s = (await view(deps, watchFor(req), 'exists', path)).stat;
-  return s ? { status: 200, json: { path, stat: statJson(s) } } : noNode(req.method, path);
+  return s ? { status: 200, jsonText: pathAndStat(path, s) } : noNode(req.method, path);
 };
 
 /** GET /v1/children/{path}: getChildren2. */

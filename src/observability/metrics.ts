@@ -19,14 +19,19 @@ export interface ClusterSources {
   peersConnected(): ReadonlyMap<number, boolean>;
 }
 
+/** One request series: its counter child, the requests not yet added to it, its latency child. */
+interface RequestSeries {
+  readonly count: { inc(by: number): void };
+  unscraped: number;
+  readonly duration: { observe(seconds: number): void };
+}
+
 const ROLES = ['leader', 'follower', 'candidate', 'precandidate'] as const;
 
 export class Metrics {
   readonly registry = new Registry();
-  readonly httpRequests = new Counter({
-    name: 'corral_http_requests_total', help: 'HTTP requests by route and status',
-    labelNames: ['method', 'route', 'status'] as const, registers: [this.registry],
-  });
+  /** Request counts are kept in `requestSeries` and added to the counter when it is scraped. */
+  readonly httpRequests: Counter<'method' | 'route' | 'status'>;
   readonly httpDuration = new Histogram({
     name: 'corral_http_request_duration_seconds', help: 'HTTP request latency by route',
     labelNames: ['method', 'route'] as const, registers: [this.registry],
@@ -56,21 +61,33 @@ export class Metrics {
   });
 
   /** Labelled children by `method route status`: prom-client hashes the labels on every call otherwise. */
-  private readonly requestSeries = new Map<string, { count: { inc(): void }; duration: { observe(seconds: number): void } }>();
+  private readonly requestSeries = new Map<string, RequestSeries>();
 
   /** One HTTP request answered: its count by route and status, its latency by route. */
   recordRequest(method: string, route: string, status: number, seconds: number): void {
     const key = `${method} ${route} ${status}`;
     let series = this.requestSeries.get(key);
     if (!series) {
-      series = { count: this.httpRequests.labels(method, route, String(status)), duration: this.httpDuration.labels(method, route) };
+      series = { count: this.httpRequests.labels(method, route, String(status)), unscraped: 0, duration: this.httpDuration.labels(method, route) };
       this.requestSeries.set(key, series);
     }
-    series.count.inc();
+    series.unscraped++;
     series.duration.observe(seconds);
   }
 
   constructor(sources: MetricsSources) {
+    const requestSeries = this.requestSeries;
+    this.httpRequests = new Counter({
+      name: 'corral_http_requests_total', help: 'HTTP requests by route and status',
+      labelNames: ['method', 'route', 'status'] as const, registers: [this.registry],
+      collect() {
+        for (const series of requestSeries.values()) {
+          if (series.unscraped === 0) continue;
+          series.count.inc(series.unscraped);
+          series.unscraped = 0;
+        }
+      },
+    });
     new Gauge({
       name: 'corral_znodes', help: 'Znodes in the tree', registers: [this.registry],
       collect() { this.set(sources.znodeCount()); },

@@ -4,7 +4,7 @@
  * The head and a JSON body are one string, so most answers are one socket write.
  */
 import { STATUS_CODES } from 'node:http';
-import { replyHeaders, type Reply } from '../reply.ts';
+import { jsonBodyOf, replyHeaders, type Reply } from '../reply.ts';
 
 export interface ReplyBytes {
   /** The head, and the body too when it is JSON. */
@@ -45,17 +45,25 @@ export function replyBytes(reply: Reply, method: string, zxid: number, keepAlive
   const headers = replyHeaders(reply);
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
   head += `zk-zxid: ${zxid}\r\n${dateHeader(nowMs)}`;
-  head += keepAliveMs === undefined ? 'Connection: close\r\n' : `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n`;
+  head += keepAliveMs === undefined ? 'Connection: close\r\n' : keepAliveLines(keepAliveMs);
   // A HEAD answer has no body and says nothing of its length; a bodiless answer otherwise says 0.
-  const bodyless = method === 'HEAD' || NO_BODY.has(reply.status);
-  if (bodyless) return { text: `${head}\r\n` };
-  if (reply.json !== undefined) {
-    const json = JSON.stringify(reply.json);
-    return { text: `${head}Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}` };
-  }
+  if (method === 'HEAD' || NO_BODY.has(reply.status)) return { text: `${head}\r\n` };
+  const json = jsonBodyOf(reply);
+  if (json !== undefined) return { text: `${head}Content-Length: ${Buffer.byteLength(json)}\r\n\r\n${json}` };
   if (reply.bytes !== undefined) {
     const bytes = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
     return { text: `${head}Content-Length: ${bytes.length}\r\n\r\n`, bytes };
   }
   return { text: `${head}Content-Length: 0\r\n\r\n` };
+}
+
+let keepAliveFor = -1;
+let keepAliveText = '';
+
+function keepAliveLines(keepAliveMs: number): string {
+  if (keepAliveMs !== keepAliveFor) {
+    keepAliveFor = keepAliveMs;
+    keepAliveText = `Connection: keep-alive\r\nKeep-Alive: timeout=${Math.floor(keepAliveMs / 1000)}\r\n`;
+  }
+  return keepAliveText;
 }

@@ -28,10 +28,10 @@ export const MAX_HEAD_BYTES = 16 * 1024;
  * The headers this path reads, itself or in a call: each may appear once (node:http would join
  * or refuse repeats; those requests go to it). Others are checked for syntax only.
  */
-export const READ_HEADERS = [
+export const READ_HEADERS: readonly string[] = [
   'host', 'content-length', 'connection', 'accept', 'if-match', 'zk-request-id',
   'origin', 'zk-min-zxid', 'zk-session-id', 'zk-session-token', 'zk-forwarded-by',
-] as const;
+];
 
 const END_OF_HEAD = Buffer.from('\r\n\r\n');
 /**
@@ -42,7 +42,7 @@ const END_OF_HEAD = Buffer.from('\r\n\r\n');
 const PLAIN_HEAD = /^([A-Z]{1,16}) (\/[\x21-\x7e]*) HTTP\/1\.1(?:\r\n[!#$%&'*+\-.^_`|~0-9A-Za-z]+:[\t\x20-\x7e\x80-\xff]*)*$/;
 const DECIMAL = /^\d{1,15}$/;
 /** Headers that ask for what only node:http does: other framings, interim answers, protocol switches. */
-const HANDED_ON = ['transfer-encoding', 'expect', 'upgrade', 'te', 'trailer'];
+const HANDED_ON: readonly string[] = ['transfer-encoding', 'expect', 'upgrade', 'te', 'trailer'];
 
 function trimOws(value: string): string {
   let start = 0;
@@ -52,33 +52,31 @@ function trimOws(value: string): string {
   return value.slice(start, end);
 }
 
+const ALL_NAMED = [...HANDED_ON, ...READ_HEADERS];
+/** One pass over a lower-cased head finds every line of a header this path cares about. */
+const NAMED_LINE = new RegExp(`\\r\\n(${ALL_NAMED.join('|')}):`, 'g');
+
 class PlainHead implements RequestHead {
   constructor(
     readonly method: string, readonly target: string, private readonly text: string, private readonly lower: string,
+    /** Where each named header's value starts in `text`. */
+    private readonly starts: ReadonlyMap<string, number>,
     readonly headLength: number, readonly bodyLength: number, readonly keepAlive: boolean,
   ) {}
 
   header(name: string): string | undefined {
-    return valueIn(this.text, this.lower, name);
+    let start = this.starts.get(name);
+    if (start === undefined) {
+      if (ALL_NAMED.includes(name)) return undefined;
+      const at = this.lower.indexOf(`\r\n${name}:`);
+      if (at === -1) return undefined;
+      start = at + name.length + 3;
+    }
+    return valueAt(this.text, start);
   }
 }
 
-const needles = new Map<string, string>();
-
-/** Where the line of header `name` starts in a lower-cased head (-1: absent). */
-function lineOf(lower: string, name: string, from = 0): number {
-  let needle = needles.get(name);
-  if (needle === undefined) {
-    needle = `\r\n${name}:`;
-    needles.set(name, needle);
-  }
-  return lower.indexOf(needle, from);
-}
-
-function valueIn(text: string, lower: string, name: string): string | undefined {
-  const at = lineOf(lower, name);
-  if (at === -1) return undefined;
-  const start = at + name.length + 3;
+function valueAt(text: string, start: number): string {
   const end = text.indexOf('\r\n', start);
   return trimOws(text.slice(start, end === -1 ? text.length : end));
 }
@@ -92,16 +90,20 @@ export function parseRequestHead(bytes: Buffer): HeadParse {
   const first = PLAIN_HEAD.exec(text);
   if (!first) return 'unsupported';
   const lower = text.toLowerCase();
-  for (const name of HANDED_ON) if (lineOf(lower, name) !== -1) return 'unsupported';
-  for (const name of READ_HEADERS) {
-    const at = lineOf(lower, name);
-    if (at !== -1 && lineOf(lower, name, at + 2) !== -1) return 'unsupported';
+  const starts = new Map<string, number>();
+  NAMED_LINE.lastIndex = 0;
+  for (let match = NAMED_LINE.exec(lower); match !== null; match = NAMED_LINE.exec(lower)) {
+    const name = match[1]!;
+    if (starts.has(name) || HANDED_ON.includes(name)) return 'unsupported';
+    starts.set(name, match.index + name.length + 3);
   }
-  if (lineOf(lower, 'host') === -1) return 'unsupported';
-  const length = valueIn(text, lower, 'content-length');
+  if (!starts.has('host')) return 'unsupported';
+  const lengthAt = starts.get('content-length');
+  const length = lengthAt === undefined ? undefined : valueAt(text, lengthAt);
   if (length !== undefined && !DECIMAL.test(length)) return 'unsupported';
-  const connection = valueIn(lower, lower, 'connection');
+  const connectionAt = starts.get('connection');
+  const connection = connectionAt === undefined ? undefined : valueAt(lower, connectionAt);
   if (connection !== undefined && connection !== 'keep-alive' && connection !== 'close') return 'unsupported';
-  return new PlainHead(first[1]!, first[2]!, text, lower, end + END_OF_HEAD.length,
+  return new PlainHead(first[1]!, first[2]!, text, lower, starts, end + END_OF_HEAD.length,
     length === undefined ? 0 : Number(length), connection !== 'close');
 }

@@ -36,6 +36,8 @@ export class SqliteLogStore implements LogStore {
   private readonly deleteThrough;
   private readonly select;
   private readonly putMeta;
+  /** Built once: better-sqlite3 makes new wrapper functions with every `db.transaction` call. */
+  private readonly appendRows: (entries: readonly Entry[], hardState: HardState | undefined) => void;
   private walFd: number | undefined;
 
   constructor(private readonly db: SqliteDb, snapshot: { index: number; term: number }) {
@@ -44,6 +46,13 @@ export class SqliteLogStore implements LogStore {
     this.deleteThrough = db.prepare('DELETE FROM log WHERE idx <= ?');
     this.select = db.prepare('SELECT idx, term, data, crc FROM log WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?');
     this.putMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
+    this.appendRows = db.transaction((entries: readonly Entry[], hardState: HardState | undefined) => {
+      if (hardState) this.putMeta.run('hardState', JSON.stringify(hardState));
+      if (entries.length === 0) return;
+      const from = entries[0]!.index;
+      if (from <= this.last) this.deleteFrom.run(from);
+      for (const e of entries) this.insert.run(e.index, e.term, e.data, entryCrc(e.index, e.term, e.data));
+    });
     this.snapshotIndex = snapshot.index;
     this.snapshotTerm = snapshot.term;
     const span = db.prepare('SELECT min(idx) AS lo, max(idx) AS hi, count(*) AS n FROM log').get() as {
@@ -101,13 +110,7 @@ export class SqliteLogStore implements LogStore {
   /** Persists a Ready's state and entries in one transaction: one fsync for the whole batch. */
   append(entries: readonly Entry[], hardState: HardState | undefined): void {
     if (entries.length === 0 && !hardState) return;
-    this.db.transaction(() => {
-      if (hardState) this.putMeta.run('hardState', JSON.stringify(hardState));
-      if (entries.length === 0) return;
-      const from = entries[0]!.index;
-      if (from <= this.last) this.deleteFrom.run(from);
-      for (const e of entries) this.insert.run(e.index, e.term, e.data, entryCrc(e.index, e.term, e.data));
-    })();
+    this.appendRows(entries, hardState);
     if (entries.length > 0) this.remember(entries);
   }
 

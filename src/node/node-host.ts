@@ -86,6 +86,8 @@ export class NodeHost {
   private readonly overlapSync: boolean;
   /** Log entries through this index are synced (applying waits for it). */
   private durableIndex: number;
+  /** The highest commit index sent to each member in an append (sendCommitAhead sends no older one). */
+  private readonly commitSent = new Map<number, number>();
   /** The hard state last written: whether the next one changes term or vote. */
   private synced: HardState;
   private role: Role;
@@ -280,8 +282,8 @@ export class NodeHost {
     // As etcd-raft's MustSync: a commit index that moved needs no sync of its own (a lost one
     // is learned again from the log and the leader); entries, term and vote do.
     const hard = ready.hardState;
-    const mustSync = ready.entries.length > 0 || ready.snapshot !== undefined ||
-      (hard !== undefined && (hard.term !== this.synced.term || hard.vote !== this.synced.vote));
+    const newTermOrVote = hard !== undefined && (hard.term !== this.synced.term || hard.vote !== this.synced.vote);
+    const mustSync = ready.entries.length > 0 || ready.snapshot !== undefined || newTermOrVote;
     if (hard) this.synced = hard;
     if (!mustSync) {
       this.finish(ready, rest);
@@ -297,6 +299,7 @@ export class NodeHost {
       return;
     }
     this.persisting = true;
+    if (!newTermOrVote && ready.snapshot === undefined) this.sendCommitAhead(ready.messages);
     this.log.sync((error) => {
       this.persisting = false;
       if (this.fatal || this.stopped) return;
@@ -321,6 +324,23 @@ export class NodeHost {
     this.reads.confirm(readStates);
   }
 
+  /**
+   * The appends of a Ready being synced also carry the leader's commit index, which needs no
+   * sync: it covers only entries a quorum holds durably (a follower acknowledges entries only
+   * after the leader synced and sent them), and the term is durable already (the caller checks).
+   * So that part goes now, as an append without entries, and followers apply — and answer the
+   * writes they forwarded — a sync sooner than the entries' own append would tell them.
+   */
+  private sendCommitAhead(messages: readonly RaftMessage[]): void {
+    const ahead: RaftMessage[] = [];
+    for (const m of messages) {
+      if (m.type !== 'MsgApp' || m.entries.length === 0 || m.commit <= (this.commitSent.get(m.to) ?? 0)) continue;
+      ahead.push({ ...m, entries: [] });
+      this.commitSent.set(m.to, m.commit);
+    }
+    if (ahead.length > 0) this.transport?.send(ahead);
+  }
+
   /** The rest of a Ready, once its writes are durable: what it committed beyond, its messages (acks, votes, appends), then advance. */
   private finish(ready: Ready, committed: readonly Entry[]): void {
     const last = ready.entries[ready.entries.length - 1];
@@ -330,6 +350,9 @@ export class NodeHost {
     if (ready.messages.length > 0) {
       assert(this.transport !== undefined, 'messages to send but no transport');
       this.transport.send(this.withCheckpoints(ready.messages));
+      for (const m of ready.messages) {
+        if (m.type === 'MsgApp' && m.commit > (this.commitSent.get(m.to) ?? 0)) this.commitSent.set(m.to, m.commit);
+      }
     }
     this.consensus.advance(ready);
     this.noticeRole();

@@ -2,14 +2,19 @@
  * Joins a node host to the other members: Raft messages out through the authenticated peer
  * transport (src/transport), messages in decoded, checked against the authenticated sender and
  * stepped. Writes a follower forwards to the leader, and the leader's answers, ride the same links.
+ * Each message goes as binary (peer-wire.ts) to a member that reads it, as JSON otherwise (a
+ * member of an earlier version, during a rolling upgrade; and checkpoints, always).
  */
 import type { Config } from '../config.ts';
 import type { RaftMessage } from '../core/consensus/messages.ts';
 import type { Logger } from '../observability/logger.ts';
 import { PeerTransport } from '../transport/peer-transport.ts';
 import type { NodeHost, Transport } from './node-host.ts';
-import { decodeForwardRequest, decodeForwardResponse, encodeForwardResponse, type ForwardedRequest, type ForwardedResponse } from './forward-codec.ts';
+import {
+  decodeForwardRequest, decodeForwardResponse, encodeForwardRequest, encodeForwardResponse, type ForwardedRequest, type ForwardedResponse,
+} from './forward-codec.ts';
 import { decodePeerMessage, decodeSessionTouch, encodePeerMessage, type SessionTouch } from './peer-codec.ts';
+import { decodeWire, encodeForwardRequestWire, encodeForwardResponseWire, encodeRaftWire, PeerWireError } from './peer-wire.ts';
 import { WriteForwarder, type ForwardOutcome } from './write-forwarder.ts';
 
 /** How long a follower waits for the leader's answer to a forwarded write. */
@@ -39,7 +44,10 @@ export class PeerLink implements Transport {
     });
     const transport = this.transport;
     this.forwarder = new WriteForwarder({
-      selfId: config.id, send: (to, message) => transport.send(to, message), nowMs: () => Date.now(), timeoutMs: FORWARD_TIMEOUT_MS,
+      nowMs: () => Date.now(), timeoutMs: FORWARD_TIMEOUT_MS,
+      send: (to, id, request) => transport.send(to, transport.sendsBinary(to)
+        ? encodeForwardRequestWire(config.id, to, id, request)
+        : encodeForwardRequest(config.id, to, id, request)),
     });
   }
 
@@ -56,7 +64,12 @@ export class PeerLink implements Transport {
   }
 
   send(messages: readonly RaftMessage[]): void {
-    for (const message of messages) this.transport?.send(message.to, encodePeerMessage(message));
+    const transport = this.transport;
+    if (!transport) return;
+    for (const message of messages) {
+      const bytes = transport.sendsBinary(message.to) ? encodeRaftWire(message) : undefined;
+      transport.send(message.to, bytes ?? encodePeerMessage(message));
+    }
   }
 
   /** Tells the leader which sessions this follower heard from. */
@@ -101,19 +114,30 @@ export class PeerLink implements Transport {
   }
 
   private received(from: number, raw: unknown): void {
+    if (raw instanceof Uint8Array) return this.receivedWire(from, raw);
     const type = (raw as { type?: unknown } | null)?.type;
-    if (type === 'ForwardRequest') return this.receivedRequest(from, raw);
-    if (type === 'ForwardResponse') {
-      const answer = decodeForwardResponse(raw);
-      if (answer && answer.to === this.config.id) this.forwarder?.answered(from, answer.id, answer.response);
-      return;
-    }
+    if (type === 'ForwardRequest') return this.receivedRequest(from, decodeForwardRequest(raw));
+    if (type === 'ForwardResponse') return this.receivedResponse(from, decodeForwardResponse(raw));
     const touch = decodeSessionTouch(raw);
     if (touch) {
       if (touch.from === from) this.touchListener?.(touch.sessions);
       return;
     }
-    const message = decodePeerMessage(raw);
+    this.receivedRaft(from, decodePeerMessage(raw));
+  }
+
+  private receivedWire(from: number, bytes: Uint8Array): void {
+    const decoded = decodeWire(bytes);
+    if (decoded instanceof PeerWireError) {
+      this.logger.warn({ event: 'peer-message-dropped', peer: from, reason: decoded.message }, 'dropped a binary peer message');
+      return;
+    }
+    if (decoded.kind === 'raft') return this.receivedRaft(from, decoded.message);
+    if (decoded.kind === 'ForwardRequest') return this.receivedRequest(from, decoded);
+    this.receivedResponse(from, decoded);
+  }
+
+  private receivedRaft(from: number, message: RaftMessage | undefined): void {
     if (!message || message.from !== from || message.to !== this.config.id) {
       this.logger.warn({ event: 'peer-message-dropped', peer: from }, 'dropped a peer message of unknown shape or sender');
       return;
@@ -121,16 +145,23 @@ export class PeerLink implements Transport {
     this.host?.receive(message);
   }
 
+  private receivedResponse(from: number, answer: ReturnType<typeof decodeForwardResponse>): void {
+    if (answer && answer.to === this.config.id) this.forwarder?.answered(from, answer.id, answer.response);
+  }
+
   /** A follower's write: answered with what our HTTP API answers (CONNECTIONLOSS if we no longer lead). */
-  private receivedRequest(from: number, raw: unknown): void {
-    const forwarded = decodeForwardRequest(raw);
+  private receivedRequest(from: number, forwarded: ReturnType<typeof decodeForwardRequest>): void {
     const handler = this.forwardedHandler;
     if (!forwarded || forwarded.from !== from || forwarded.to !== this.config.id || !handler) {
       this.logger.warn({ event: 'forward-dropped', peer: from }, 'dropped a forwarded write of unknown shape or sender');
       return;
     }
     void handler(forwarded.request).then((response) => {
-      this.transport?.send(from, encodeForwardResponse(this.config.id, from, forwarded.id, response));
+      const transport = this.transport;
+      if (!transport) return;
+      transport.send(from, transport.sendsBinary(from)
+        ? encodeForwardResponseWire(this.config.id, from, forwarded.id, response)
+        : encodeForwardResponse(this.config.id, from, forwarded.id, response));
     }, (error: unknown) => {
       // The follower's request ends with CONNECTIONLOSS at its deadline; the failure is ours to log.
       this.logger.error({ err: error, event: 'forward-handler-failed', peer: from }, 'could not answer a forwarded write');

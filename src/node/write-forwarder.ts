@@ -7,7 +7,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import type { SendOutcome } from '../transport/peer-transport.ts';
-import { encodeForwardRequest, type ForwardedRequest, type ForwardedResponse, type ForwardRequestMessage } from './forward-codec.ts';
+import type { ForwardedRequest, ForwardedResponse } from './forward-codec.ts';
 
 export type ForwardOutcome =
   | { readonly ok: true; readonly response: ForwardedResponse }
@@ -20,8 +20,8 @@ interface Pending {
 }
 
 export interface WriteForwarderOptions {
-  readonly selfId: number;
-  readonly send: (to: number, message: ForwardRequestMessage) => SendOutcome;
+  /** Puts the request with its id on the link to `to` (the caller encodes it). */
+  readonly send: (to: number, id: string, request: ForwardedRequest) => SendOutcome;
   readonly nowMs: () => number;
   readonly timeoutMs: number;
 }
@@ -41,7 +41,7 @@ export class WriteForwarder {
   /** Sends `request` to `leader`; resolves with its answer or with why none will come. */
   forward(leader: number, request: ForwardedRequest): Promise<ForwardOutcome> {
     const id = `${this.nonce}.${++this.seq}`;
-    const sent = this.options.send(leader, encodeForwardRequest(this.options.selfId, leader, id, request));
+    const sent = this.options.send(leader, id, request);
     if (sent !== 'sent') return Promise.resolve({ ok: false, lost: `could not send to the leader (${sent})` });
     return new Promise((resolve) => {
       this.pending.set(id, { leader, deadlineMs: this.options.nowMs() + this.options.timeoutMs, resolve });

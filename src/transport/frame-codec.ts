@@ -1,5 +1,7 @@
 /**
- * Length-prefixed JSON frames: a 4-byte big-endian body length, then the body as UTF-8 JSON.
+ * Length-prefixed frames: a 4-byte big-endian body length, then the body: UTF-8 JSON, or, when
+ * its first byte is BINARY_FRAME_MARK (no JSON text starts with a NUL), opaque bytes for the
+ * layer above (the peer link's binary messages, sent only to members that said they read them).
  *
  * The decoder is streaming: TCP hands it arbitrary chunks, a frame split across many of them or
  * many frames in one. It keeps the chunks in a list and copies each frame's bytes exactly once,
@@ -9,12 +11,15 @@
  *
  * Resynchronising a corrupted stream is not attempted: a length read from the middle of JSON text
  * is at least 0x20000000 (every byte of the text is >= 0x20), over the limit, so the connection is
- * closed at the first header that is not one.
+ * closed at the first header that is not one. (A length read from a binary body can look valid;
+ * the layer above checks every binary message's version byte and bounds.)
  */
 
 export const FRAME_HEADER_BYTES = 4;
 /** Snapshots of the whole tree ride on the transport, so the default is generous. */
 export const DEFAULT_MAX_FRAME_BYTES = 256 * 1024 * 1024;
+/** The first byte of a binary frame's body. */
+export const BINARY_FRAME_MARK = 0x00;
 /** What a 4-byte length can say at most. */
 const MAX_FRAME_BYTES_LIMIT = 0xffff_ffff;
 
@@ -35,6 +40,7 @@ export class MalformedFrameError extends FrameError {
 }
 
 export interface Frame {
+  /** The parsed JSON, or a binary frame's bytes (after the mark) as a Uint8Array. */
   readonly message: unknown;
   /** Header plus body. */
   readonly bytes: number;
@@ -59,6 +65,17 @@ export function encodeFrame(message: unknown, maxFrameBytes = DEFAULT_MAX_FRAME_
   const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes);
   frame.writeUInt32BE(bodyBytes, 0);
   frame.write(json, FRAME_HEADER_BYTES, 'utf8');
+  return frame;
+}
+
+/** One binary frame carrying `payload` (copied once); throws FrameTooLargeError past `maxFrameBytes`. */
+export function encodeBinaryFrame(payload: Uint8Array, maxFrameBytes = DEFAULT_MAX_FRAME_BYTES): Buffer {
+  const bodyBytes = 1 + payload.length;
+  if (bodyBytes > maxFrameBytes) throw new FrameTooLargeError(bodyBytes, maxFrameBytes);
+  const frame = Buffer.allocUnsafe(FRAME_HEADER_BYTES + bodyBytes);
+  frame.writeUInt32BE(bodyBytes, 0);
+  frame[FRAME_HEADER_BYTES] = BINARY_FRAME_MARK;
+  frame.set(payload, FRAME_HEADER_BYTES + 1);
   return frame;
 }
 
@@ -156,6 +173,7 @@ export class FrameDecoder {
 const EMPTY = Buffer.alloc(0);
 
 function parseBody(body: Buffer): unknown {
+  if (body.length > 0 && body[0] === BINARY_FRAME_MARK) return body.subarray(1);
   try {
     return JSON.parse(utf8.decode(body));
   } catch {

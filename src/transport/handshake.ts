@@ -3,8 +3,13 @@
  * is delivered:
  *
  *   listener → dialer    { type: 'challenge', nonce: Nl }
- *   dialer   → listener  { type: 'hello', from, to, nonce: Nd, mac: HMAC(secret, hello-label|from|to|Nl|Nd) }
- *   listener → dialer    { type: 'welcome', mac: HMAC(secret, welcome-label|from|to|Nl|Nd) }
+ *   dialer   → listener  { type: 'hello', from, to, nonce: Nd, mac: HMAC(secret, hello-label|from|to|Nl|Nd), protocol }
+ *   listener → dialer    { type: 'welcome', mac: HMAC(secret, welcome-label|from|to|Nl|Nd), protocol? }
+ *
+ * `protocol` says which frames a member reads: PEER_PROTOCOL (2) means binary frames too. The
+ * listener echoes it when the hello carried it; a build before it sends and echoes none, and
+ * ignores the field, so a dialer sends binary frames only to a listener that said it reads them
+ * (members of both kinds keep talking during a rolling upgrade, in JSON).
  *
  * Why each piece: the listener's fresh nonce makes a recorded hello useless elsewhere (no
  * replay), the dialer's nonce does the same for the welcome; distinct labels stop a hello's MAC
@@ -25,6 +30,9 @@ import type { FramedSocket } from './framed-socket.ts';
 export const HANDSHAKE_MAX_FRAME_BYTES = 1024;
 export const DEFAULT_HANDSHAKE_TIMEOUT_MS = 5000;
 
+/** The peer protocol this build speaks: 2 = JSON and binary frames (1, unsaid, JSON only). */
+export const PEER_PROTOCOL = 2;
+
 const HELLO_LABEL = 'corral/peer-handshake/v1/hello';
 const WELCOME_LABEL = 'corral/peer-handshake/v1/welcome';
 const NONCE_BYTES = 32;
@@ -34,7 +42,8 @@ const MAC_PATTERN = /^[0-9a-f]{64}$/;
 export type HandshakeFailure = 'timeout' | 'closed' | 'malformed' | 'bad-mac' | 'wrong-target' | 'unknown-member';
 
 export type HandshakeResult =
-  | { readonly ok: true; readonly peerId: number }
+  /** `binary`: the other end reads binary frames (it said PEER_PROTOCOL). */
+  | { readonly ok: true; readonly peerId: number; readonly binary: boolean }
   | { readonly ok: false; readonly reason: HandshakeFailure; readonly detail: string; readonly claimedId?: number };
 
 export interface HandshakeOptions {
@@ -77,6 +86,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 function isMemberId(value: unknown): value is number {
   return typeof value === 'number' && Number.isSafeInteger(value);
 }
+
+const speaksBinary = (protocol: unknown) => typeof protocol === 'number' && protocol >= PEER_PROTOCOL;
 
 type Step = (message: unknown) => HandshakeResult | 'continue';
 
@@ -123,8 +134,9 @@ export function acceptHandshake(
     if (claimedId === undefined) {
       return { ok: false, reason: 'unknown-member', detail: `member ${proof.from} is not configured` };
     }
-    conn.write({ type: 'welcome', mac: mac(options.secret, WELCOME_LABEL, proof) });
-    return { ok: true, peerId: proof.from };
+    const binary = speaksBinary(hello['protocol']);
+    conn.write({ type: 'welcome', mac: mac(options.secret, WELCOME_LABEL, proof), ...(binary ? { protocol: PEER_PROTOCOL } : {}) });
+    return { ok: true, peerId: proof.from, binary };
   }, done);
   conn.write({ type: 'challenge', nonce: listenerNonce });
 }
@@ -145,7 +157,7 @@ export function dialHandshake(
         return { ok: false, reason: 'malformed', detail: 'expected a challenge', claimedId };
       }
       proof = { from: options.selfId, to: options.peerId, listenerNonce, dialerNonce: nonce() };
-      conn.write({ type: 'hello', from: proof.from, to: proof.to, nonce: proof.dialerNonce, mac: mac(options.secret, HELLO_LABEL, proof) });
+      conn.write({ type: 'hello', from: proof.from, to: proof.to, nonce: proof.dialerNonce, mac: mac(options.secret, HELLO_LABEL, proof), protocol: PEER_PROTOCOL });
       return 'continue';
     }
     const welcomeMac = message['mac'];
@@ -155,6 +167,6 @@ export function dialHandshake(
     if (!macMatches(mac(options.secret, WELCOME_LABEL, proof), welcomeMac)) {
       return { ok: false, reason: 'bad-mac', detail: `welcome from member ${options.peerId} has a wrong MAC`, claimedId };
     }
-    return { ok: true, peerId: options.peerId };
+    return { ok: true, peerId: options.peerId, binary: speaksBinary(message['protocol']) };
   }, done);
 }

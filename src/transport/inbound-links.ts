@@ -98,6 +98,11 @@ export class InboundLinks {
     this.byPeer.set(peerId, inbound);
     conn.maxFrameBytes = maxFrameBytes;
     conn.onFrame = (message) => {
+      if (message instanceof Uint8Array) {
+        counters.framesReceived++;
+        onMessage(peerId, message);
+        return;
+      }
       const frame = parseDialerFrame(message);
       if (frame === undefined) {
         conn.destroy('unexpected frame from the dialer');

@@ -15,9 +15,10 @@
  * like a silent peer.
  */
 import { connect } from 'node:net';
+import { assert } from '../core/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelayMs, type BackoffOptions } from './backoff.ts';
-import { encodeFrame, FrameTooLargeError } from './frame-codec.ts';
+import { encodeBinaryFrame, encodeFrame, FrameTooLargeError } from './frame-codec.ts';
 import { FramedSocket } from './framed-socket.ts';
 import { dialHandshake, HANDSHAKE_MAX_FRAME_BYTES, isAuthFailure, type HandshakeResult } from './handshake.ts';
 import { parseAckFrame } from './link-frames.ts';
@@ -51,6 +52,8 @@ export interface OutboundLinkOptions {
 export class OutboundLink {
   private conn: FramedSocket | undefined;
   private up = false;
+  /** The peer on the other end of `conn` reads binary frames. */
+  private binary = false;
   private everUp = false;
   private stopped = false;
   private attempt = 0;
@@ -68,17 +71,28 @@ export class OutboundLink {
     return this.up;
   }
 
+  /** Whether send() may be given bytes now: the link is up and the peer reads binary frames. */
+  get sendsBinary(): boolean {
+    return this.up && this.binary;
+  }
+
   start(): void {
     this.dial();
   }
 
+  /** A Uint8Array goes as a binary frame (only while sendsBinary), anything else as JSON. */
   send(message: unknown): SendOutcome {
     const conn = this.conn;
     if (!this.up || conn === undefined) return this.drop('disconnected');
     if (conn.writableLength > this.options.maxBufferedBytes) return this.drop('backpressure');
     let frame: Buffer;
     try {
-      frame = encodeFrame({ type: 'msg', body: message }, this.options.maxFrameBytes);
+      if (message instanceof Uint8Array) {
+        assert(this.binary, 'binary message to a peer that reads only JSON');
+        frame = encodeBinaryFrame(message, this.options.maxFrameBytes);
+      } else {
+        frame = encodeFrame({ type: 'msg', body: message }, this.options.maxFrameBytes);
+      }
     } catch (error) {
       if (!(error instanceof FrameTooLargeError)) throw error;
       this.options.logger.warn({ event: 'peer-message-too-large', node: this.options.selfId, peer: this.options.peer.id,
@@ -128,14 +142,15 @@ export class OutboundLink {
     this.conn = conn;
     dialHandshake(conn, { selfId, secret, timeoutMs: handshakeTimeoutMs, peerId: peer.id }, (result) => {
       if (this.conn !== conn) return; // stopped meanwhile
-      if (result.ok) this.onUp(conn);
+      if (result.ok) this.onUp(conn, result.binary);
       else this.onFailed(result);
     });
   }
 
-  private onUp(conn: FramedSocket): void {
+  private onUp(conn: FramedSocket, binary: boolean): void {
     const { selfId, peer, counters, logger } = this.options;
     this.up = true;
+    this.binary = binary;
     this.attempt = 0;
     if (this.everUp) counters.reconnects++;
     this.everUp = true;

@@ -15,8 +15,9 @@
  *
  * Bad input from the network (garbage, a wrong proof, a frame over the limit, bad JSON) closes
  * that connection only. Exceptions thrown by onMessage are not caught: they are the caller's
- * invariant violations. Payloads are JSON: whatever send() is given arrives as JSON.parse of
- * its JSON.stringify, and onMessage gets it as `unknown`, to be validated by the receiver.
+ * invariant violations. Payloads are JSON — whatever send() is given arrives as JSON.parse of
+ * its JSON.stringify — or bytes: a Uint8Array sent while `sendsBinary(to)` arrives as a
+ * Uint8Array with the same bytes. onMessage gets either as `unknown`, to be validated by the receiver.
  */
 import { createServer, type Server, type Socket } from 'node:net';
 import { assert } from '../core/errors.ts';
@@ -143,6 +144,11 @@ export class PeerTransport<M = unknown> {
     const link = this.outbound.get(to);
     assert(link !== undefined, `send to unknown member ${to}`);
     return link.send(message);
+  }
+
+  /** The link to `to` is up and its peer reads binary frames: send() may be given a Uint8Array. */
+  sendsBinary(to: number): boolean {
+    return this.outbound.get(to)?.sendsBinary ?? false;
   }
 
   /** The outbound link to `id` is up and authenticated. */

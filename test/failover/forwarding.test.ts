@@ -71,6 +71,36 @@ describe('a write sent to a follower', () => {
     expect([...new Uint8Array(await watched.arrayBuffer())]).toEqual([0, 255, 1]);
   });
 
+  it('gets the leader\'s own answer, byte for byte, for each way a plain znode write can fail', { timeout: 60_000 }, async () => {
+    cluster = await startInProcessCluster(3);
+    const leader = await cluster.leader();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const [atLeader, atFollower] = [cluster.urls[leader - 1]!, cluster.urls[follower - 1]!];
+    expect((await send(atLeader, 'POST', '/v1/znodes/p')).status).toBe(201);
+    expect((await send(atLeader, 'POST', '/v1/znodes/p/c')).status).toBe(201);
+    const { maxDataBytes } = cluster.servers[leader - 1]!.node.config;
+    const failing: Array<[string, string, string | undefined]> = [
+      ['POST', '/v1/znodes/p', undefined], // NODEEXISTS
+      ['POST', '/v1/znodes/none/c', undefined], // NONODE
+      ['POST', '/v1/znodes/p/x?mode=bogus', undefined],
+      ['POST', '/v1/znodes/p/x?mode=persistent_with_ttl&ttl=-1', undefined],
+      ['PUT', '/v1/znodes/none', 'x'],
+      ['PUT', '/v1/znodes/p?version=7', 'x'],
+      ['PUT', '/v1/znodes/p?version=x', 'x'],
+      ['PUT', '/v1/znodes/p', 'x'.repeat(maxDataBytes + 1)],
+      ['DELETE', '/v1/znodes/p', undefined], // NOTEMPTY
+      ['DELETE', '/v1/znodes/p/c?version=3', undefined],
+      ['DELETE', '/v1/znodes/zookeeper', undefined],
+    ];
+    for (const [method, path, body] of failing) {
+      const [here, there] = [await send(atFollower, method, path, { body }), await send(atLeader, method, path, { body })];
+      expect({ method, path, status: here.status, text: here.text }).toEqual({ method, path, status: there.status, text: there.text });
+      expect(here.status).toBeGreaterThanOrEqual(400);
+      for (const name of ['content-type', 'retry-after', 'etag']) expect(here.headers.get(name)).toBe(there.headers.get(name));
+      expect(Number(here.headers.get('zk-zxid'))).toBeGreaterThan(0);
+    }
+  });
+
   it('is answered only once the follower has applied it', { timeout: 60_000 }, async () => {
     cluster = await startInProcessCluster(3);
     const leader = await cluster.leader();

@@ -220,4 +220,31 @@ describe('a host that syncs its log off the loop', () => {
     c.settle();
     expect((await second).result).toMatchObject({ ok: true });
   });
+
+  it('tells the followers what committed while the leader syncs a newer batch, not after that sync', async () => {
+    const c = threeMembers();
+    c.tick(30);
+    const leader = c.leader()!;
+    const followers = c.ids.filter((id) => id !== leader);
+    const host = c.hosts.get(leader)!;
+    const a = host.submit(createEnvelope('/a'));
+    c.turn();
+    c.completeSyncs([leader]); // /a's append goes out
+    c.deliver(followers);
+    c.completeSyncs(followers); // durable on the followers: their acks are in flight
+    const b = host.submit(createEnvelope('/b'));
+    c.turn(); // the leader syncs /b's batch
+    c.deliver([leader]); // the acks commit /a while /b's sync is under way
+    const later = host.submit(createEnvelope('/c'));
+    c.completeSyncs([leader]); // /b's append goes out; /a is applied; /c's batch starts its sync
+    expect(await settled(a)).toBe(true);
+    expect(c.logs.get(leader)!.pending.length, 'the sync of /c is under way').toBe(1);
+    c.deliver(followers);
+    c.completeSyncs(followers);
+    for (const id of followers) expect(c.hosts.get(id)!.tree.get('/a'), `member ${id} applied /a`).toBeDefined();
+    expect(c.logs.get(leader)!.pending.length, 'the sync of /c is still under way').toBe(1);
+    c.settle();
+    for (const write of await Promise.all([b, later])) expect(write.result).toMatchObject({ ok: true });
+    for (const id of c.ids) expect(c.hosts.get(id)!.tree.get('/c'), `member ${id} applied /c`).toBeDefined();
+  });
 });

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import type { ForwardRequestMessage } from '../../src/node/forward-codec.ts';
+import type { ForwardedRequest } from '../../src/node/forward-codec.ts';
 import { WriteForwarder, type ForwardOutcome } from '../../src/node/write-forwarder.ts';
 import type { SendOutcome } from '../../src/transport/peer-transport.ts';
 
@@ -7,9 +7,9 @@ const request = { method: 'PUT', target: '/v1/znodes/a?version=1', headers: [['c
 const answer = { status: 200, headers: [['zk-zxid', '7']] as const, body: new Uint8Array([3]) };
 
 function forwarder(outcome: SendOutcome = 'sent') {
-  const sent: ForwardRequestMessage[] = [];
+  const sent: Array<{ to: number; id: string; request: ForwardedRequest }> = [];
   let now = 0;
-  const f = new WriteForwarder({ selfId: 2, send: (_to, m) => (sent.push(m), outcome), nowMs: () => now, timeoutMs: 1000 });
+  const f = new WriteForwarder({ send: (to, id, r) => (sent.push({ to, id, request: r }), outcome), nowMs: () => now, timeoutMs: 1000 });
   return { f, sent, advance: (ms: number) => (now += ms) };
 }
 
@@ -23,7 +23,7 @@ describe('WriteForwarder', () => {
     const { f, sent } = forwarder();
     const pending = f.forward(1, request);
     expect(sent).toHaveLength(1);
-    expect(sent[0]).toMatchObject({ type: 'ForwardRequest', from: 2, to: 1, method: 'PUT', target: '/v1/znodes/a?version=1', body: 'AQI=' });
+    expect(sent[0]).toMatchObject({ to: 1, request });
     f.answered(1, sent[0]!.id, answer);
     expect(await pending).toEqual({ ok: true, response: answer });
     expect(f.inFlight).toBe(0);

@@ -1,3 +1,4 @@
+import { createHmac, randomBytes } from 'node:crypto';
 import { connect, createServer, type Server, type Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/transport/frame-codec.ts';
@@ -59,9 +60,23 @@ function rawClient(port: number): { socket: Socket; frames: unknown[] } {
 describe('peer handshake', () => {
   it('authenticates both ends when they share the secret', async () => {
     const listener = await listen(1);
-    await expect(dial(listener.port, 2, 1)).resolves.toEqual({ ok: true, peerId: 1 });
+    await expect(dial(listener.port, 2, 1)).resolves.toEqual({ ok: true, peerId: 1, binary: true });
     await waitFor(() => listener.results.length === 1, { timeoutMs: 2000 });
-    expect(listener.results[0]).toEqual({ ok: true, peerId: 2 });
+    expect(listener.results[0]).toEqual({ ok: true, peerId: 2, binary: true });
+  });
+
+  it('welcomes a dialer of an earlier version, whose hello says no protocol, as reading JSON only', async () => {
+    const listener = await listen(1);
+    const { socket, frames } = rawClient(listener.port);
+    await waitFor(() => frames.length === 1, { timeoutMs: 2000, what: 'the challenge' });
+    const listenerNonce = (frames[0] as { nonce: string }).nonce;
+    const dialerNonce = randomBytes(32).toString('base64url');
+    const text = ['corral/peer-handshake/v1/hello', 2, 1, listenerNonce, dialerNonce].join('|');
+    const mac = createHmac('sha256', SECRET).update(text, 'utf8').digest('hex');
+    socket.write(encodeFrame({ type: 'hello', from: 2, to: 1, nonce: dialerNonce, mac }));
+    await waitFor(() => frames.length === 2 && listener.results.length === 1, { timeoutMs: 2000, what: 'the welcome' });
+    expect(frames[1]).not.toHaveProperty('protocol');
+    expect(listener.results[0]).toEqual({ ok: true, peerId: 2, binary: false });
   });
 
   const rejections = [

@@ -33,7 +33,7 @@ async function authenticatedSocket(port: number, selfId: number, peerId: number)
   const conn = new FramedSocket(rawConnect(port), HANDSHAKE_MAX_FRAME_BYTES);
   const result = await new Promise<HandshakeResult>((resolve) =>
     dialHandshake(conn, { selfId, peerId, secret: SECRET, timeoutMs: 2000 }, resolve));
-  expect(result).toEqual({ ok: true, peerId });
+  expect(result).toEqual({ ok: true, peerId, binary: true });
   return conn;
 }
 
@@ -56,6 +56,17 @@ describe('PeerTransport', () => {
       expect(receiver.inbox.every((r) => r.from !== 99)).toBe(true);
     }
     expect(members[0]!.transport.stats().peers[2]).toMatchObject({ connected: true, framesSent: 50, framesReceived: 50, dropped: 0 });
+  });
+
+  it('carries bytes as bytes to a member that reads binary frames, in order with JSON messages', async () => {
+    const [a, b] = await pool.cluster(2);
+    await waitFor(() => a!.transport.sendsBinary(2), { timeoutMs: 2000, what: 'the binary link' });
+    expect(a!.transport.send(2, new Uint8Array([0, 1, 255]))).toBe('sent');
+    expect(a!.transport.send(2, { seq: 1 })).toBe('sent');
+    expect(a!.transport.send(2, new Uint8Array(0))).toBe('sent');
+    await waitFor(() => b!.inbox.length === 3, { timeoutMs: 2000, what: 'three messages' });
+    const got = from(b!.inbox, 1).map((m) => (m instanceof Uint8Array ? { bytes: [...m] } : m));
+    expect(got).toEqual([{ bytes: [0, 1, 255] }, { seq: 1 }, { bytes: [] }]);
   });
 
   it('never connects to or accepts messages from a member that does not know the secret', async () => {

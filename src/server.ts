@@ -31,7 +31,7 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const node = new CorralNode(config, { logger, nowMs });
   const deps = { node, config, logger, nowMs };
   const app = createApp(deps);
-  node.peers.serveForwarded(answerForwardedWrites(app, `http://${node.clientAddressOf(config.id) ?? config.host}`));
+  node.peers.serveForwarded(answerForwardedWrites(deps, app, `http://${node.clientAddressOf(config.id) ?? config.host}`));
   let server: ServerType | undefined;
   let wire: WirePath | undefined;
   try {

@@ -114,17 +114,9 @@ function notFound(c: Context): Response {
   return errorResponse(c, zkError('UNIMPLEMENTED', `no such endpoint: ${c.req.method} ${c.req.path}`));
 }
 
-/** Each app's deps, for what answers requests beside it (forwarded.ts) given only the app. */
-const appDeps = new WeakMap<Hono, AppDeps>();
-
-export function depsOf(app: Hono): AppDeps | undefined {
-  return appDeps.get(app);
-}
-
 export function createApp(deps: AppDeps): Hono {
   // Not strict: `/v1/multi/` is `/v1/multi` (znode paths keep their trailing slash: see znode-path.ts).
   const app = new Hono({ strict: false });
-  appDeps.set(app, deps);
   app.use('*', zxidHeader(deps));
   app.use('*', requestMetrics(deps));
   if (deps.config.corsOrigins.length > 0) {

@@ -10,13 +10,14 @@ import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from './app-deps.ts';
 import { checkDeclaredLength, readIncoming } from './body.ts';
 import { RequestRejected } from './errors.ts';
+import { FORWARDED_HEADER, relayPlainWrite } from './forward.ts';
 import { errorReply, INTERNAL_ERROR, jsonBodyOf, replyHeaders, type Reply } from './reply.ts';
 import { children, stat, ZNODE_CALLS, ZNODES, type CallRequest, type ZnodeCall } from './znode-calls.ts';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
-/** Headers that ask for what only the Hono app does (sessions, waits, forwarding, origin checks). */
-const NEEDS_APP = ['origin', 'zk-min-zxid', 'zk-session-id', 'zk-forwarded-by'];
+/** Headers that ask for what only the Hono app does (sessions, waits, origin checks). */
+const NEEDS_APP = ['origin', 'zk-min-zxid', 'zk-session-id'];
 /** Query parameters likewise: watches are writes, linearizable reads wait on a quorum. */
 const NEEDS_APP_QUERY = /(^|&)(watch|consistency)(=|&|$)/;
 const WRITES = new Set(['POST', 'PUT', 'DELETE']);
@@ -47,33 +48,43 @@ export interface DirectRequest {
   readonly route: Route;
   readonly rawPath: string;
   readonly search: string;
+  /** A write on a follower: the leader it is relayed to (forward.ts), instead of running here. */
+  readonly leader?: number;
 }
 
 /**
  * The direct call for a request (its method, target and a header lookup by lower-case name),
  * or undefined when the Hono app must answer it.
  */
-export function directRequestOf(deps: AppDeps, method: string, url: string, header: (name: string) => string | string[] | undefined): DirectRequest | undefined {
-  if (deps.config.corsOrigins.length > 0) return undefined;
+export function directRequestOf(
+  deps: AppDeps, method: string, url: string, header: (name: string) => string | string[] | undefined, forwarded = false,
+): DirectRequest | undefined {
+  // A forwarded request (from a follower: `forwarded`) is checked for everything but its mark.
+  if (!forwarded && (deps.config.corsOrigins.length > 0 || header(FORWARDED_HEADER) !== undefined)) return undefined;
   const q = url.indexOf('?');
   const rawPath = q === -1 ? url : url.slice(0, q);
   const search = q === -1 ? '' : url.slice(q + 1);
   const route = rawPath.startsWith('/v1/') && !rawPath.includes('//') ? routeOf(method, rawPath) : undefined;
   if (route === undefined || NEEDS_APP.some((name) => header(name) !== undefined) || NEEDS_APP_QUERY.test(search)) return undefined;
   const { node } = deps;
-  if (WRITES.has(method) && node.peers.clustered && node.host.status().role !== 'leader') return undefined;
-  return { route, rawPath, search };
+  if (!WRITES.has(method) || !node.peers.clustered) return { route, rawPath, search };
+  const { role, leader } = node.host.status();
+  if (role === 'leader') return { route, rawPath, search };
+  // A follower relays a plain write; with no leader known (or a forwarded one) the app answers.
+  return forwarded || leader === 0 ? undefined : { route, rawPath, search, leader };
 }
 
 /** Runs a direct call to its reply (errors become their answers) and counts it in the metrics. */
-export function answerDirect(deps: AppDeps, route: Route, req: CallRequest, url: string): Promise<Reply> {
+export function answerDirect(deps: AppDeps, direct: DirectRequest, req: CallRequest, url: string): Promise<Reply> {
   const started = performance.now();
+  const { route } = direct;
   const { method } = req;
   const counted = (reply: Reply): Reply => {
     deps.node.metrics.recordRequest(method, route.name, reply.status, (performance.now() - started) / 1000);
     return reply;
   };
-  return route.call(deps, req).then(counted, (error: unknown) => {
+  const answered = direct.leader === undefined ? route.call(deps, req) : relayPlainWrite(deps, direct.leader, req, url);
+  return answered.then(counted, (error: unknown) => {
     if (error instanceof RequestRejected) return counted(errorReply(error.error, method));
     deps.logger.error({ err: error, method, url, event: 'request-failed' }, 'request failed');
     return counted(INTERNAL_ERROR);
@@ -119,7 +130,7 @@ class NodeCallRequest extends PlainCallRequest {
 
 function send(res: ServerResponse, reply: Reply, zxid: number): void {
   const headers = replyHeaders(reply);
-  headers['zk-zxid'] = String(zxid);
+  headers['zk-zxid'] = String(Math.max(zxid, reply.zxid ?? 0));
   let body: string | Buffer | undefined = jsonBodyOf(reply);
   if (body === undefined && reply.bytes !== undefined) body = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
@@ -141,7 +152,7 @@ export function withFastPath(deps: AppDeps, app: RequestListener): RequestListen
       app(req, res);
       return;
     }
-    answerDirect(deps, direct.route, new NodeCallRequest(req, method, direct.rawPath, direct.search), url)
+    answerDirect(deps, direct, new NodeCallRequest(req, method, direct.rawPath, direct.search), url)
       .then((reply) => send(res, reply, node.host.appliedZxid))
       .catch((error: unknown) => {
         logger.error({ err: error, method, url, event: 'response-failed' }, 'could not send the answer');

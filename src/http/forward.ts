@@ -7,12 +7,14 @@
  * removeWatches go to the leader. Other reads and the streams stay local.
  */
 import type { Context, MiddlewareHandler } from 'hono';
-import { zkError } from '../core/errors.ts';
+import { zkError, type ZkError } from '../core/errors.ts';
 import type { ForwardedRequest } from '../node/forward-codec.ts';
 import type { AppDeps } from './app-deps.ts';
 import { multiBodyLimit, readBody } from './body.ts';
 import { errorResponse } from './errors.ts';
 import { ZNODE_READS } from './linearizable.ts';
+import { errorReply, type Reply } from './reply.ts';
+import type { CallRequest } from './znode-calls.ts';
 import { incomingOf, rawTarget } from './request-env.ts';
 
 /** Writes: what only the leader can order (session keepalives included: only it expires sessions). */
@@ -75,29 +77,79 @@ function forwardedHeaders(c: Context, selfId: number): Array<[string, string]> {
   return headers;
 }
 
+/** The leader's answer to a forwarded request, as this member passes it on. */
+interface Relayed {
+  readonly status: number;
+  /** The leader's headers this member passes on (RELAYED). */
+  readonly headers: ReadonlyArray<readonly [string, string]>;
+  readonly body: Uint8Array;
+  /** Set when this member had not applied the write within the bound: the answer must carry it. */
+  readonly unappliedZxid?: number;
+}
+
+/** Sends a request to the leader and waits (bounded) until this member applied its write. */
+async function relay(deps: AppDeps, leader: number, request: ForwardedRequest): Promise<Relayed | ZkError> {
+  const outcome = await deps.node.peers.forward(leader, request);
+  if (!outcome.ok) {
+    deps.logger.warn({ event: 'forward-failed', leader, reason: outcome.lost }, 'no answer from the leader');
+    return zkError('CONNECTIONLOSS', `${outcome.lost}; the write may or may not be applied`);
+  }
+  const { response } = outcome;
+  const headers: Array<[string, string]> = [];
+  let zxid = 0;
+  for (const [name, value] of response.headers) {
+    if (name === 'zk-zxid') zxid = Number(value);
+    else if (RELAYED.has(name)) headers.push([name, value]);
+  }
+  let unappliedZxid: number | undefined;
+  // Read-your-writes on this node; bounded, and the write stands either way: past the bound the
+  // answer still carries the write's zxid, so a read here with it as Zk-Min-Zxid waits for it.
+  if (response.status >= 200 && response.status < 300 && Number.isSafeInteger(zxid)) {
+    await deps.node.host.waitForApplied(zxid, deps.config.minZxidWaitMs).catch(() => (unappliedZxid = zxid));
+  }
+  return { status: response.status, headers, body: response.body, unappliedZxid };
+}
+
 async function forward(c: Context, deps: AppDeps, leader: number): Promise<Response> {
   const { method } = c.req;
   // The largest body any write route takes; the leader's route applies its own limit.
   const limit = multiBodyLimit(deps.config.maxDataBytes);
   const body = method === 'GET' || method === 'HEAD' ? EMPTY : await readBody(c, limit);
-  const request: ForwardedRequest = { method, target: rawTarget(c), headers: forwardedHeaders(c, deps.config.id), body };
-  const outcome = await deps.node.peers.forward(leader, request);
-  if (!outcome.ok) {
-    deps.logger.warn({ event: 'forward-failed', leader, reason: outcome.lost }, 'no answer from the leader');
-    return errorResponse(c, zkError('CONNECTIONLOSS', `${outcome.lost}; the write may or may not be applied`));
+  const relayed = await relay(deps, leader, { method, target: rawTarget(c), headers: forwardedHeaders(c, deps.config.id), body });
+  if ('code' in relayed) return errorResponse(c, relayed);
+  if (relayed.unappliedZxid !== undefined) relayedZxid.set(c.req.raw, relayed.unappliedZxid);
+  const empty = method === 'HEAD' || relayed.body.length === 0;
+  return new Response(empty ? null : (relayed.body as Uint8Array<ArrayBuffer>), { status: relayed.status, headers: relayed.headers as Array<[string, string]> });
+}
+
+/** The headers of a plain znode write that its call on the leader reads. */
+const PLAIN_WRITE_HEADERS = ['if-match', 'zk-request-id', 'content-type'];
+
+/**
+ * A plain znode write that reached a follower on a direct path: sent to `leader` with the headers
+ * its call reads, answered as a Reply once this member applied it (as `forward` does for the app).
+ */
+export async function relayPlainWrite(deps: AppDeps, leader: number, req: CallRequest, target: string): Promise<Reply> {
+  const body = await req.readBody(multiBodyLimit(deps.config.maxDataBytes));
+  const headers: Array<[string, string]> = [];
+  for (const name of PLAIN_WRITE_HEADERS) {
+    const value = req.header(name);
+    if (value !== undefined) headers.push([name, value]);
   }
-  const { response } = outcome;
-  const relayed = new Headers();
-  let zxid = 0;
-  for (const [name, value] of response.headers) {
-    if (name === 'zk-zxid') zxid = Number(value);
-    else if (RELAYED.has(name)) relayed.set(name, value);
-  }
-  // Read-your-writes on this node; bounded, and the write stands either way: past the bound the
-  // answer still carries the write's zxid, so a read here with it as Zk-Min-Zxid waits for it.
-  if (response.status >= 200 && response.status < 300 && Number.isSafeInteger(zxid)) {
-    await deps.node.host.waitForApplied(zxid, deps.config.minZxidWaitMs).catch(() => relayedZxid.set(c.req.raw, zxid));
-  }
-  const empty = method === 'HEAD' || response.body.length === 0;
-  return new Response(empty ? null : (response.body as Uint8Array<ArrayBuffer>), { status: response.status, headers: relayed });
+  headers.push([FORWARDED_HEADER, String(deps.config.id)]);
+  const relayed = await relay(deps, leader, { method: req.method, target, headers, body });
+  if ('code' in relayed) return errorReply(relayed, req.method);
+  const header = (name: string) => relayed.headers.find(([n]) => n === name)?.[1];
+  const etag = header('etag');
+  const json = (header('content-type') ?? '').startsWith('application/json');
+  const hasBody = relayed.body.length > 0;
+  return {
+    status: relayed.status,
+    etag: etag === undefined ? undefined : Number(etag.replace(/"/g, '')),
+    location: header('location'),
+    retryAfter: header('retry-after'),
+    jsonText: hasBody && json ? Buffer.from(relayed.body).toString('utf8') : undefined,
+    bytes: hasBody && !json ? relayed.body : undefined,
+    zxid: relayed.unappliedZxid,
+  };
 }

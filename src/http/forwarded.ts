@@ -11,12 +11,10 @@ import type { ForwardedRequest, ForwardedResponse } from '../node/forward-codec.
 import type { ForwardedHandler } from '../node/peer-link.ts';
 import type { AppDeps } from './app-deps.ts';
 import { checkDeclaredLength } from './body.ts';
-import { RequestRejected } from './errors.ts';
+import { answerDirect, directRequestOf, PlainCallRequest } from './fast-path.ts';
 import { RELAYED } from './forward.ts';
-import { errorReply, INTERNAL_ERROR, replyHeaders, type Reply } from './reply.ts';
+import { jsonBodyOf, replyHeaders } from './reply.ts';
 import type { ForwardedEnv } from './request-env.ts';
-import { ZNODE_CALLS, ZNODES, type CallRequest, type ZnodeCall } from './znode-calls.ts';
-import { depsOf } from './app.ts';
 
 const EMPTY = new Uint8Array(0);
 
@@ -48,25 +46,10 @@ async function bodyOf(response: Response): Promise<Uint8Array> {
   return response.body === null ? EMPTY : new Uint8Array(await response.arrayBuffer());
 }
 
-/** Headers and query parameters whose handling only the app has (sessions, waits, watches, quorum reads). */
-const NEEDS_APP = new Set(['zk-session-id', 'zk-min-zxid', 'origin']);
-const NEEDS_APP_QUERY = /(^|&)(watch|consistency)(=|&|$)/;
-const WRITES = new Set(['POST', 'PUT', 'DELETE']);
-
 /** A forwarded request as a znode call's request: its body is already read, it acts for no session. */
-class ForwardedCallRequest implements CallRequest {
-  private params: URLSearchParams | undefined;
-
-  constructor(private readonly request: ForwardedRequest, readonly rawPath: string, private readonly search: string) {}
-
-  get method(): string {
-    return this.request.method;
-  }
-
-  query(name: string): string | undefined {
-    if (this.search === '') return undefined;
-    this.params ??= new URLSearchParams(this.search);
-    return this.params.get(name) ?? undefined;
+class ForwardedCallRequest extends PlainCallRequest {
+  constructor(private readonly request: ForwardedRequest, rawPath: string, search: string) {
+    super(request.method, rawPath, search);
   }
 
   header(name: string): string | undefined {
@@ -79,60 +62,30 @@ class ForwardedCallRequest implements CallRequest {
     checkDeclaredLength(String(this.request.body.length), limit);
     return Promise.resolve(this.request.body);
   }
-
-  session(): number {
-    return 0;
-  }
 }
 
-interface Plain {
-  readonly call: ZnodeCall;
-  readonly req: ForwardedCallRequest;
-  /** The route's name in metrics, as Hono names it. */
-  readonly route: string;
-}
+const WRITES = new Set(['POST', 'PUT', 'DELETE']);
 
-/** The call for a plain znode write, or undefined when the app must answer. */
-function plainWrite(deps: AppDeps, request: ForwardedRequest): Plain | undefined {
+/** A plain znode write run by its call (as the direct path runs it), answered as the app would. */
+async function answerPlain(deps: AppDeps, request: ForwardedRequest): Promise<ForwardedResponse | undefined> {
   const { method, target, headers } = request;
-  if (!WRITES.has(method) || deps.node.host.status().role !== 'leader') return undefined;
-  const q = target.indexOf('?');
-  const rawPath = q === -1 ? target : target.slice(0, q);
-  const search = q === -1 ? '' : target.slice(q + 1);
-  const under = rawPath.length > ZNODES.length;
-  if (!rawPath.startsWith(ZNODES) || (under && rawPath[ZNODES.length] !== '/') || rawPath.includes('//')) return undefined;
-  if (NEEDS_APP_QUERY.test(search) || headers.some(([name]) => NEEDS_APP.has(name))) return undefined;
-  const call = ZNODE_CALLS[method];
-  return call && { call, req: new ForwardedCallRequest(request, rawPath, search), route: under ? `${ZNODES}/*` : ZNODES };
+  if (!WRITES.has(method)) return undefined;
+  const header = (name: string) => headers.find(([n]) => n === name)?.[1];
+  const direct = directRequestOf(deps, method, target, header, true);
+  if (!direct) return undefined;
+  const reply = await answerDirect(deps, direct, new ForwardedCallRequest(request, direct.rawPath, direct.search), target);
+  const answered: Array<[string, string]> = Object.entries(replyHeaders(reply));
+  answered.push(['zk-zxid', String(deps.node.host.appliedZxid)]);
+  const json = jsonBodyOf(reply);
+  const body = json !== undefined ? Buffer.from(json, 'utf8') : reply.bytes ?? EMPTY;
+  return { status: reply.status, headers: answered, body };
 }
 
-async function answerPlain(deps: AppDeps, { call, req, route }: Plain): Promise<ForwardedResponse> {
-  const started = performance.now();
-  let reply: Reply;
-  try {
-    reply = await call(deps, req);
-  } catch (error) {
-    if (error instanceof RequestRejected) {
-      reply = errorReply(error.error, req.method);
-    } else {
-      deps.logger.error({ err: error, method: req.method, url: req.rawPath, event: 'request-failed' }, 'request failed');
-      reply = INTERNAL_ERROR;
-    }
-  }
-  const headers: Array<[string, string]> = Object.entries(replyHeaders(reply));
-  headers.push(['zk-zxid', String(deps.node.host.appliedZxid)]);
-  let body: Uint8Array = EMPTY;
-  if (reply.json !== undefined) body = Buffer.from(JSON.stringify(reply.json), 'utf8');
-  else if (reply.bytes !== undefined) body = reply.bytes;
-  deps.node.metrics.recordRequest(req.method, route, reply.status, (performance.now() - started) / 1000);
-  return { status: reply.status, headers, body };
-}
-
-/** Answers forwarded writes: plain znode writes directly when `deps` are given, the rest through `app`. */
-export function answerForwardedWrites(app: Hono, origin: string, deps = depsOf(app)): ForwardedHandler {
+/** Answers forwarded writes: plain znode writes by their calls, the rest through `app`. */
+export function answerForwardedWrites(deps: AppDeps, app: Hono, origin: string): ForwardedHandler {
   return async function answerForwarded(request: ForwardedRequest): Promise<ForwardedResponse> {
-    const plain = deps && plainWrite(deps, request);
-    if (plain) return answerPlain(deps, plain);
+    const plain = await answerPlain(deps, request);
+    if (plain) return plain;
     const { method, target, headers, body } = request;
     const env: ForwardedEnv = { forwarded: { target, body } };
     const response = await app.fetch(requestLike(`${origin}${target}`, method, headers), env);

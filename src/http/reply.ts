@@ -18,6 +18,8 @@ export interface Reply {
   /** A JSON body already serialized (instead of `json`). */
   readonly jsonText?: string;
   readonly bytes?: Uint8Array;
+  /** The least Zk-Zxid the answer may carry (a relayed write this member has not applied yet). */
+  readonly zxid?: number | undefined;
 }
 
 /** The contract's error body with the status of its code; 503s say when to retry; HEAD gets no body. */

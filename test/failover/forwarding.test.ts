@@ -101,6 +101,25 @@ describe('a write sent to a follower', () => {
     }
   });
 
+  it('answers a plain write that succeeds with the headers and body the leader answers, and a Zk-Zxid that covers it', { timeout: 60_000 }, async () => {
+    cluster = await startInProcessCluster(3);
+    const leader = await cluster.leader();
+    const follower = [1, 2, 3].find((id) => id !== leader)!;
+    const atFollower = cluster.urls[follower - 1]!;
+    const created = await send(atFollower, 'POST', '/v1/znodes/caf%C3%A9?mode=persistent_sequential', { body: 'v0' });
+    expect(created.status).toBe(201);
+    expect(created.headers.get('location')).toBe('/v1/znodes/caf%C3%A90000000000');
+    expect(JSON.parse(created.text)).toMatchObject({ path: '/café0000000000', stat: { dataLength: 2, version: 0 } });
+    const set = await send(atFollower, 'PUT', '/v1/znodes/caf%C3%A90000000000', { body: 'v1', headers: { 'if-match': '"0"' } });
+    expect([set.status, set.headers.get('etag'), set.headers.get('content-type')]).toEqual([200, '"1"', 'application/json']);
+    const zxid = Number(set.headers.get('zk-zxid'));
+    expect(JSON.parse(set.text).stat.mzxid).toBe(String(zxid));
+    const read = await send(atFollower, 'GET', '/v1/znodes/caf%C3%A90000000000');
+    expect(JSON.parse(read.text)).toMatchObject({ data: 'v1', stat: { version: 1 } });
+    const removed = await send(atFollower, 'DELETE', '/v1/znodes/caf%C3%A90000000000?version=1');
+    expect([removed.status, removed.text]).toEqual([204, '']);
+  });
+
   it('is answered only once the follower has applied it', { timeout: 60_000 }, async () => {
     cluster = await startInProcessCluster(3);
     const leader = await cluster.leader();

@@ -44,7 +44,7 @@ export function replyBytes(reply: Reply, method: string, zxid: number, keepAlive
   let head = statusLine(reply.status);
   const headers = replyHeaders(reply);
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-  head += `zk-zxid: ${zxid}\r\n${dateHeader(nowMs)}`;
+  head += `zk-zxid: ${Math.max(zxid, reply.zxid ?? 0)}\r\n${dateHeader(nowMs)}`;
   head += keepAliveMs === undefined ? 'Connection: close\r\n' : keepAliveLines(keepAliveMs);
   // A HEAD answer has no body and says nothing of its length; a bodiless answer otherwise says 0.
   if (method === 'HEAD' || NO_BODY.has(reply.status)) return { text: `${head}\r\n` };

@@ -117,7 +117,7 @@ export class WireConnection {
     this.pending = end === this.pending.length ? EMPTY : this.pending.subarray(end);
     this.busy = true;
     const req = new WireCallRequest(head, direct.rawPath, direct.search, body);
-    answerDirect(this.deps, direct.route, req, head.target)
+    answerDirect(this.deps, direct, req, head.target)
       .then((reply) => this.send(head, reply))
       .catch((error: unknown) => {
         this.deps.logger.error({ err: error, method: head.method, url: head.target, event: 'response-failed' }, 'could not send the answer');

@@ -1,12 +1,15 @@
 /**
  * Corral as a target: one node (`corral`) or a cluster of three on loopback (`corral-3`: each
- * member `node --import tsx src/main.ts --id i --members ... --cluster-secret ...`), driven
- * through the HTTP API with node:http keep-alive sockets, requests spread round-robin over the
- * members (a follower forwards writes to the leader, as ZooKeeper's followers do), and watched
- * through session-less SSE streams (`GET /v1/watch/{path}`, persistent, one connection per
- * watcher, spread over the members).
+ * member `node dist/main.mjs --id i --members ... --cluster-secret ...`, the bundle `npm run
+ * build` makes, built once per bench run; a Corral root without a build script runs src/main.ts
+ * under tsx, so older commits can be compared), driven through the HTTP API with node:http
+ * keep-alive sockets, requests spread round-robin over the members (a follower forwards writes
+ * to the leader, as ZooKeeper's followers do), and watched through session-less SSE streams
+ * (`GET /v1/watch/{path}`, persistent, one connection per watcher, spread over the members).
  */
+import { execFileSync } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
+import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpClient, openStream } from '../http-client.ts';
@@ -176,18 +179,34 @@ class CorralDeployment implements Deployment {
   }
 }
 
+const entryByRoot = new Map<string, readonly string[]>();
+
+/** How node runs Corral from `root`: its bundle, built here once per run, as `npm start` does. */
+function corralEntry(root: string): readonly string[] {
+  let entry = entryByRoot.get(root);
+  if (!entry) {
+    const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts ?? {};
+    if (scripts.build) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
+    entry = scripts.build ? ['dist/main.mjs'] : ['--import', 'tsx', 'src/main.ts'];
+    entryByRoot.set(root, entry);
+  }
+  return entry;
+}
+
 /** Each member's command line: one node alone, or `--id/--members/--cluster-secret` for a cluster. */
 async function memberArgs(size: number, dataDir: string, options: StartOptions): Promise<Member[]> {
   const ports = await Promise.all(Array.from({ length: size }, async () => ({ client: await freePort(), peer: await freePort() })));
   const cluster = ports.map((p, i) => `${i + 1}=127.0.0.1:${p.client}/127.0.0.1:${p.peer}`).join(',');
   const secret = randomBytes(24).toString('base64url');
   const nodeFlags = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
+  const cwd = options.corralRoot ?? REPO_ROOT;
+  const entry = corralEntry(cwd);
   return ports.map((p, i) => {
-    const args = [...nodeFlags, '--import', 'tsx', 'src/main.ts', '--host', '127.0.0.1', '--port', String(p.client),
+    const args = [...nodeFlags, ...entry, '--host', '127.0.0.1', '--port', String(p.client),
       '--data-dir', size === 1 ? dataDir : join(dataDir, `n${i + 1}`), '--log-level', 'warn'];
     if (size > 1) args.push('--id', String(i + 1), '--members', cluster, '--cluster-secret', secret);
     if (options.checkpointEveryEntries !== undefined) args.push('--checkpoint-every-entries', String(options.checkpointEveryEntries));
-    return { baseUrl: `http://127.0.0.1:${p.client}`, args, cwd: options.corralRoot ?? REPO_ROOT };
+    return { baseUrl: `http://127.0.0.1:${p.client}`, args, cwd };
   });
 }
 

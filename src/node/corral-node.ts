@@ -166,7 +166,7 @@ function recoverState(db: SqliteDb) {
     const checkpoints = new CheckpointStore(db);
     const latest = checkpoints.latest();
     const tree = latest
-      ? new DataTree(checkpoints.nodes(latest), latest.zxid, checkpoints.sessions(latest), checkpoints.watches(latest))
+      ? new DataTree(checkpoints.eachNode(latest), latest.zxid, checkpoints.sessions(latest), checkpoints.watches(latest))
       : new DataTree();
     const log = new SqliteLogStore(db, { index: latest?.index ?? 0, term: latest?.term ?? 0 });
     return { checkpoints, latest, tree, log };

@@ -39,13 +39,23 @@ export class CheckpointStore {
 
   /** Reads every node of a checkpoint. */
   nodes(meta: CheckpointMeta): Znode[] {
+    return [...this.eachNode(meta)];
+  }
+
+  /**
+   * Every node of a checkpoint, a page at a time, for a tree to take each while it is fresh in the
+   * cache (not after the whole list is built); the statement stays open until the last is read.
+   */
+  *eachNode(meta: CheckpointMeta): Generator<Znode> {
     const rows = this.db.prepare('SELECT head, data, crc FROM checkpoint_pages WHERE gen = ? ORDER BY seq').raw().iterate(meta.gen);
-    const nodes: Znode[] = [];
-    for (const [head, data, crc] of rows as Iterable<[Buffer, Buffer, number]>) decodePage({ head, data, crc }, nodes);
-    if (nodes.length !== meta.nodeCount) {
-      throw new StorageCorruptError(`checkpoint ${meta.gen} has ${nodes.length} nodes, expected ${meta.nodeCount}`);
+    const page: Znode[] = [];
+    let count = 0;
+    for (const [head, data, crc] of rows as Iterable<[Buffer, Buffer, number]>) {
+      page.length = 0;
+      count += decodePage({ head, data, crc }, page);
+      for (let i = 0; i < page.length; i++) yield page[i]!;
     }
-    return nodes;
+    if (count !== meta.nodeCount) throw new StorageCorruptError(`checkpoint ${meta.gen} has ${count} nodes, expected ${meta.nodeCount}`);
   }
 
   /** The sessions open at the checkpoint. */

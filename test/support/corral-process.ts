@@ -145,7 +145,10 @@ export interface ExitInfo {
   readonly signal: NodeJS.Signals | null;
 }
 
-/** A Corral server in its own process (`node --import tsx src/main.ts`). */
+/** How node runs Corral from the repo: its sources under tsx (the tests need no build). */
+export const TSX_ENTRY: readonly string[] = ['--import', 'tsx', 'src/main.ts'];
+
+/** A Corral server in its own process (`node --import tsx src/main.ts`, or another `entry`). */
 export class CorralProcess {
   readonly url: string;
   readonly exited: Promise<ExitInfo>;
@@ -154,9 +157,9 @@ export class CorralProcess {
   private exitInfo: ExitInfo | undefined;
   private readonly child: ChildProcess;
 
-  constructor(readonly dataDir: string, readonly port: number, extraArgs: readonly string[] = []) {
+  constructor(readonly dataDir: string, readonly port: number, extraArgs: readonly string[] = [], entry = TSX_ENTRY) {
     this.url = `http://127.0.0.1:${port}`;
-    const args = ['--import', 'tsx', 'src/main.ts', '--port', String(port), '--host', '127.0.0.1',
+    const args = [...entry, '--port', String(port), '--host', '127.0.0.1',
       '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs];
     this.child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     this.child.stdout!.on('data', (chunk: Buffer) => (this.out += chunk.toString('utf8')));
@@ -221,8 +224,8 @@ export class CorralProcess {
 export class ProcessPool {
   private readonly all: CorralProcess[] = [];
 
-  spawn(dataDir: string, port: number, extraArgs: readonly string[] = []): CorralProcess {
-    const proc = new CorralProcess(dataDir, port, extraArgs);
+  spawn(dataDir: string, port: number, extraArgs: readonly string[] = [], entry = TSX_ENTRY): CorralProcess {
+    const proc = new CorralProcess(dataDir, port, extraArgs, entry);
     this.all.push(proc);
     return proc;
   }

@@ -292,3 +292,31 @@ describe('stat', () => {
     expect(h.tree.childNames('/nope')).toEqual([]);
   });
 });
+
+describe('a tree built from records (a checkpoint)', () => {
+  it('refuses records that name a path twice', () => {
+    h.ok(createOp('/p'));
+    h.ok(createOp('/p/a'));
+    const nodes = h.tree.snapshot();
+    const twice = [...nodes, nodes.find((n) => n.path === '/p/a')!];
+    expect(() => new DataTree(twice, h.tree.appliedZxid)).toThrow(/twice/);
+  });
+
+  it('refuses a record whose parent is missing', () => {
+    h.ok(createOp('/p'));
+    h.ok(createOp('/p/a'));
+    const orphaned = h.tree.snapshot().filter((n) => n.path !== '/p');
+    expect(() => new DataTree(orphaned, h.tree.appliedZxid)).toThrow(/orphans/);
+  });
+
+  it('counts and lists children alike before and after their first deletion', () => {
+    h.ok(createOp('/p'));
+    for (const name of ['c', 'a', 'b']) h.ok(createOp(`/p/${name}`));
+    const copy = new Harness(new DataTree(h.tree.snapshot(), h.tree.appliedZxid));
+    expect(copy.tree.childNames('/p')).toEqual(['a', 'b', 'c']);
+    copy.ok(deleteOp('/p/a'));
+    copy.ok(createOp('/p/d'));
+    expect(copy.tree.childNames('/p')).toEqual(['b', 'c', 'd']);
+    expect(copy.tree.stat('/p')).toMatchObject({ numChildren: 3, cversion: 2 * 4 - 3 });
+  });
+});

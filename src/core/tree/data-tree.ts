@@ -37,8 +37,12 @@ export class DataTree {
   /** Every session's watches: replicated too, so every replica routes events alike. */
   readonly watches: WatchRegistry;
   private readonly nodes = new Map<string, Znode>();
-  /** Each parent's children by path: the very strings keying `nodes`, so a name costs no string. */
-  private readonly children = new Map<string, Set<string>>();
+  /**
+   * Each parent's children by path: the very strings keying `nodes`, so a name costs no string.
+   * An array while children are only added (a checkpoint load adds millions: a push costs far less
+   * than a Set entry, in time and memory); a Set from a parent's first removal of a child.
+   */
+  private readonly children = new Map<string, string[] | Set<string>>();
   /** Container and TTL nodes: the only candidates for server-side cleanup. */
   private readonly reapable = new Set<string>();
   /** Undo records of the transaction being applied, so a failed multi leaves no trace. */
@@ -48,10 +52,14 @@ export class DataTree {
   constructor(nodes?: Iterable<Znode>, lastZxid = 0, sessions: Iterable<SessionRecord> = [], watches: Iterable<WatchRecord> = []) {
     this.sessions = new SessionTable(sessions);
     this.watches = new WatchRegistry(watches);
+    let count = 0;
     for (const node of nodes ?? SYSTEM_PATHS.map(systemNode)) {
       this.insert(node);
+      count++;
       if (node.kind === 'ephemeral') assert(this.sessions.get(node.ephemeralOwner), `${node.path} has no session`);
     }
+    // A path twice would be listed twice as its parent's child.
+    assert(this.nodes.size === count, 'the tree lists a path twice');
     this.lastZxid = lastZxid;
     for (const path of SYSTEM_PATHS) assert(this.nodes.has(path), `tree lacks ${path}`);
     for (const parent of this.children.keys()) assert(this.nodes.has(parent), `orphans under ${parent}`);
@@ -73,11 +81,13 @@ export class DataTree {
 
   stat(path: string): Stat | undefined {
     const node = this.nodes.get(path);
-    return node && statOf(node, this.children.get(path)?.size ?? 0);
+    return node && statOf(node, this.numChildren(path));
   }
 
   numChildren(path: string): number {
-    return this.children.get(path)?.size ?? 0;
+    const children = this.children.get(path);
+    if (!children) return 0;
+    return Array.isArray(children) ? children.length : children.size;
   }
 
   /** Child names, sorted as ZooKeeper's clients usually present them. */
@@ -183,10 +193,10 @@ export class DataTree {
 
   // Mutation primitives, used by ops.ts during apply; each records how to undo itself.
 
-  /** Replaces (or adds) a node record whose parent already exists. */
+  /** Replaces (or adds) a node record whose parent already exists; a replacement keeps its kind. */
   put(node: Znode): void {
     const previous = this.nodes.get(node.path);
-    this.undo?.push(() => (previous ? this.insert(previous) : this.remove(node.path)));
+    this.undo?.push(() => (previous ? this.nodes.set(previous.path, previous) : this.remove(node.path)));
     if (previous) this.nodes.set(node.path, node);
     else this.insert(node);
   }
@@ -205,9 +215,11 @@ export class DataTree {
     if (node.kind === 'ephemeral') this.sessions.addEphemeral(node.ephemeralOwner, node.path);
     if (node.path === '/') return;
     const parent = parentOf(node.path);
-    let set = this.children.get(parent);
-    if (!set) this.children.set(parent, (set = new Set()));
-    set.add(node.path);
+    const children = this.children.get(parent);
+    // Never a path already there: insert() is only called for a path not in `nodes`.
+    if (!children) this.children.set(parent, [node.path]);
+    else if (Array.isArray(children)) children.push(node.path);
+    else children.add(node.path);
   }
 
   private remove(path: string): void {
@@ -217,8 +229,18 @@ export class DataTree {
     this.reapable.delete(path);
     this.children.delete(path);
     const parent = parentOf(path);
-    const set = this.children.get(parent);
-    set?.delete(path);
-    if (set?.size === 0) this.children.delete(parent);
+    const children = this.children.get(parent);
+    if (!children) return;
+    if (Array.isArray(children) && children[children.length - 1] === path) children.pop();
+    else this.childSet(parent, children).delete(path);
+    if (this.numChildren(parent) === 0) this.children.delete(parent);
+  }
+
+  /** `parent`'s children as a Set, made from the array once (so a removal costs O(1) after). */
+  private childSet(parent: string, children: string[] | Set<string>): Set<string> {
+    if (!Array.isArray(children)) return children;
+    const set = new Set(children);
+    this.children.set(parent, set);
+    return set;
   }
 }

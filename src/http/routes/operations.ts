@@ -9,13 +9,12 @@ import { renderDocsPage } from '../docs-page.ts';
 import { errorResponse } from '../errors.ts';
 import { znodePath } from '../znode-path.ts';
 import { readBarrier } from '../linearizable.ts';
-
-const SPEC_URL = new URL('../../../openapi.yaml', import.meta.url);
+import { packageFile } from '../../package-root.ts';
 
 export function operationsRoutes(deps: AppDeps): Hono {
   const app = new Hono();
   const { host } = deps.node;
-  const spec = readFileSync(SPEC_URL, 'utf8');
+  const spec = readFileSync(packageFile('openapi.yaml'), 'utf8');
   let docs: string | undefined;
 
   app.get('/healthz', (c) => c.json({ status: 'ok' }));

@@ -154,15 +154,13 @@ export class HttpClient {
    * One request. A keep-alive socket the server closed just as it was reused fails before any
    * answer; that request is sent once more on a new socket.
    */
-  async request(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<HttpReply> {
+  request(method: string, path: string, body?: Buffer | string, headers: Record<string, string> = {}): Promise<HttpReply> {
     const bytes = body === undefined ? undefined : typeof body === 'string' ? Buffer.from(body) : body;
     const headBytes = this.headOf(method, path, bytes?.length, headers);
-    try {
-      return await this.enqueue(headBytes, bytes, method, path);
-    } catch (error) {
+    return this.enqueue(headBytes, bytes, method, path).catch((error: unknown) => {
       if ((error as { retriable?: boolean }).retriable) return this.enqueue(headBytes, bytes, method, path);
       throw error;
-    }
+    });
   }
 
   private enqueue(head: Buffer, body: Buffer | undefined, method: string, path: string): Promise<HttpReply> {
@@ -204,10 +202,11 @@ export class HttpClient {
   }
 
   /** A request whose answer must have `status`; the body is read and dropped. */
-  async expect(method: string, path: string, status: number, body?: Buffer | string, headers?: Record<string, string>): Promise<HttpReply> {
-    const reply = await this.request(method, path, body, headers);
-    if (reply.status !== status) throw new HttpError(reply.status, reply.body.toString('utf8'), `${method} ${path}`);
-    return reply;
+  expect(method: string, path: string, status: number, body?: Buffer | string, headers?: Record<string, string>): Promise<HttpReply> {
+    return this.request(method, path, body, headers).then((reply) => {
+      if (reply.status !== status) throw new HttpError(reply.status, reply.body.toString('utf8'), `${method} ${path}`);
+      return reply;
+    });
   }
 
   close(): void {

@@ -25,7 +25,18 @@ const COUNTERS = [
   'corral_checkpoint_duration_seconds_sum', 'corral_checkpoint_duration_seconds_count',
 ];
 
-const znodeUrl = (prefix: string, path: string) => `${prefix}${path.split('/').map(encodeURIComponent).join('/')}`;
+const urls = new Map<string, string>();
+/** A znode's URL under `prefix`, percent-encoded once per path (the workloads repeat them). */
+function znodeUrl(prefix: string, path: string): string {
+  const key = `${prefix}${path}`;
+  let url = urls.get(key);
+  if (url === undefined) {
+    url = `${prefix}${path.split('/').map(encodeURIComponent).join('/')}`;
+    if (urls.size >= 100_000) urls.clear();
+    urls.set(key, url);
+  }
+  return url;
+}
 const OCTETS = { 'content-type': 'application/octet-stream' };
 
 class CorralClient implements KvClient {
@@ -45,8 +56,8 @@ class CorralClient implements KvClient {
     return wantToken ? String(reply.headers['zk-zxid']) : '';
   }
 
-  async getData(path: string): Promise<void> {
-    await this.pick().expect('GET', znodeUrl('/v1/znodes', path), 200);
+  getData(path: string): Promise<unknown> {
+    return this.pick().expect('GET', znodeUrl('/v1/znodes', path), 200);
   }
 
   async create(path: string, data: Buffer): Promise<void> {

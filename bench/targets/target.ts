@@ -18,7 +18,7 @@ export interface StartOptions {
 export interface KvClient {
   /** Sets 100-byte data on an existing node; returns the change's id when `wantToken` (zxid or revision), else ''. */
   setData(path: string, data: Buffer, wantToken?: boolean): Promise<string>;
-  getData(path: string): Promise<void>;
+  getData(path: string): Promise<unknown>;
   /** Creates a new node (fails if it exists). */
   create(path: string, data: Buffer): Promise<void>;
   /** Creates these nodes in one transaction, in order (parents before children). */

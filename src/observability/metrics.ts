@@ -3,6 +3,7 @@
  * (tests, simulation). Gauges that mirror state are read at scrape time, not on the hot path.
  */
 import { Counter, Gauge, Histogram, Registry, collectDefaultMetrics } from 'prom-client';
+import { DurationHistogram } from './duration-histogram.ts';
 
 export interface MetricsSources {
   znodeCount(): number;
@@ -32,11 +33,10 @@ export class Metrics {
   readonly registry = new Registry();
   /** Request counts are kept in `requestSeries` and added to the counter when it is scraped. */
   readonly httpRequests: Counter<'method' | 'route' | 'status'>;
-  readonly httpDuration = new Histogram({
-    name: 'corral_http_request_duration_seconds', help: 'HTTP request latency by route',
-    labelNames: ['method', 'route'] as const, registers: [this.registry],
-    buckets: [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5],
-  });
+  readonly httpDuration = new DurationHistogram(
+    'corral_http_request_duration_seconds', 'HTTP request latency by route', ['method', 'route'],
+    [0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 1, 5], this.registry,
+  );
   readonly fsyncDuration = new Histogram({
     name: 'corral_log_fsync_duration_seconds', help: 'Time to durably append one batch to the log',
     registers: [this.registry], buckets: [0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.05, 0.25],

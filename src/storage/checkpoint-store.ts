@@ -45,17 +45,40 @@ export class CheckpointStore {
   /**
    * Every node of a checkpoint, a page at a time, for a tree to take each while it is fresh in the
    * cache (not after the whole list is built); the statement stays open until the last is read.
+   * A plain iterator, not a generator: resuming a generator per node was ~8 % of a 1M-node start.
    */
-  *eachNode(meta: CheckpointMeta): Generator<Znode> {
-    const rows = this.db.prepare('SELECT head, data, crc FROM checkpoint_pages WHERE gen = ? ORDER BY seq').raw().iterate(meta.gen);
+  eachNode(meta: CheckpointMeta): Iterable<Znode> {
+    const rows = this.db.prepare('SELECT head, data, crc FROM checkpoint_pages WHERE gen = ? ORDER BY seq').raw().iterate(meta.gen) as IterableIterator<[Buffer, Buffer, number]>;
     const page: Znode[] = [];
+    let at = 0;
     let count = 0;
-    for (const [head, data, crc] of rows as Iterable<[Buffer, Buffer, number]>) {
-      page.length = 0;
-      count += decodePage({ head, data, crc }, page);
-      for (let i = 0; i < page.length; i++) yield page[i]!;
-    }
-    if (count !== meta.nodeCount) throw new StorageCorruptError(`checkpoint ${meta.gen} has ${count} nodes, expected ${meta.nodeCount}`);
+    const next = (): IteratorResult<Znode> => {
+      while (at === page.length) {
+        const row = rows.next();
+        if (row.done) {
+          page.length = 0;
+          at = 0;
+          if (count !== meta.nodeCount) throw new StorageCorruptError(`checkpoint ${meta.gen} has ${count} nodes, expected ${meta.nodeCount}`);
+          return { done: true, value: undefined };
+        }
+        const [head, data, crc] = row.value;
+        page.length = 0;
+        at = 0;
+        try {
+          count += decodePage({ head, data, crc }, page);
+        } catch (error) {
+          rows.return?.(); // a for-of does not close an iterator whose next() throws
+          throw error;
+        }
+      }
+      return { done: false, value: page[at++]! };
+    };
+    // Stopping early (a tree that refuses the checkpoint) closes the statement.
+    const stop = (): IteratorResult<Znode> => {
+      rows.return?.();
+      return { done: true, value: undefined };
+    };
+    return { [Symbol.iterator]: () => ({ next, return: stop }) };
   }
 
   /** The sessions open at the checkpoint. */

@@ -31,6 +31,14 @@ function systemNode(path: string): Znode {
   };
 }
 
+/** No path starts with it, so no node is taken for its child. */
+const NO_PARENT = '\u0000';
+
+interface LastParent {
+  path: string;
+  children: string[];
+}
+
 export class DataTree {
   /** Open sessions and the ephemerals each owns: replicated state like the nodes. */
   readonly sessions: SessionTable;
@@ -53,8 +61,10 @@ export class DataTree {
     this.sessions = new SessionTable(sessions);
     this.watches = new WatchRegistry(watches);
     let count = 0;
+    // Checkpoints list siblings together: the last parent's children, found without a lookup.
+    const last: LastParent = { path: NO_PARENT, children: [] };
     for (const node of nodes ?? SYSTEM_PATHS.map(systemNode)) {
-      this.insert(node);
+      this.insert(node, last);
       count++;
       if (node.kind === 'ephemeral') assert(this.sessions.get(node.ephemeralOwner), `${node.path} has no session`);
     }
@@ -209,17 +219,28 @@ export class DataTree {
     this.remove(path);
   }
 
-  private insert(node: Znode): void {
-    this.nodes.set(node.path, node);
-    if (node.kind === 'container' || node.kind === 'ttl') this.reapable.add(node.path);
-    if (node.kind === 'ephemeral') this.sessions.addEphemeral(node.ephemeralOwner, node.path);
-    if (node.path === '/') return;
-    const parent = parentOf(node.path);
-    const children = this.children.get(parent);
+  /** `last`, while loading: the parent of the previous node and its children (an array then). */
+  private insert(node: Znode, last?: LastParent): void {
+    const { path } = node;
+    this.nodes.set(path, node);
+    if (node.kind === 'container' || node.kind === 'ttl') this.reapable.add(path);
+    if (node.kind === 'ephemeral') this.sessions.addEphemeral(node.ephemeralOwner, path);
+    if (path === '/') return;
+    if (last !== undefined && path.lastIndexOf('/') === last.path.length && path.startsWith(last.path)) {
+      last.children.push(path);
+      return;
+    }
+    const parent = parentOf(path);
+    let children = this.children.get(parent);
     // Never a path already there: insert() is only called for a path not in `nodes`.
-    if (!children) this.children.set(parent, [node.path]);
-    else if (Array.isArray(children)) children.push(node.path);
-    else children.add(node.path);
+    if (!children) this.children.set(parent, (children = [path]));
+    else if (Array.isArray(children)) children.push(path);
+    else children.add(path);
+    // Only a parent other than the root is remembered (its children's last slash is past index 0).
+    if (last !== undefined && parent !== '/' && Array.isArray(children)) {
+      last.path = parent;
+      last.children = children;
+    }
   }
 
   private remove(path: string): void {

@@ -1,10 +1,13 @@
 /**
  * The direct path: plain znode requests — getData, exists, stat, getChildren, create, setData,
  * delete, with no session, watch, Origin, Zk-Min-Zxid or consistency to honour — are answered
- * from Node's request and response objects, without Hono's per-request machinery (a web-style
- * request and response, the middleware chain), which profiles showed costing more than the
- * call itself. They run the same calls as the Hono routes (znode-calls.ts) and answer the same
- * bytes; everything else, and every request while CORS is configured, goes to the Hono app.
+ * without Hono's per-request machinery (a web-style request and response, the middleware chain),
+ * which profiles showed costing more than the call itself. This file decides which requests are
+ * plain (`directRequestOf`) and runs them (`answerDirect`: here, or relayed to the leader for a
+ * write on a follower) for three carriers: the wire path (wire/), connections node:http has
+ * (`withFastPath`) and writes forwarded by followers (forwarded.ts). They run the same calls as
+ * the Hono routes (znode-calls.ts) and answer the same bytes; everything else, and every request
+ * while CORS is configured, goes to the Hono app.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { AppDeps } from './app-deps.ts';

@@ -46,6 +46,11 @@ async function bodyOf(response: Response): Promise<Uint8Array> {
   return response.body === null ? EMPTY : new Uint8Array(await response.arrayBuffer());
 }
 
+function headerOf(request: ForwardedRequest, name: string): string | undefined {
+  for (const [n, value] of request.headers) if (n === name) return value;
+  return undefined;
+}
+
 /** A forwarded request as a znode call's request: its body is already read, it acts for no session. */
 class ForwardedCallRequest extends PlainCallRequest {
   constructor(private readonly request: ForwardedRequest, rawPath: string, search: string) {
@@ -53,8 +58,7 @@ class ForwardedCallRequest extends PlainCallRequest {
   }
 
   header(name: string): string | undefined {
-    for (const [n, value] of this.request.headers) if (n === name) return value;
-    return undefined;
+    return headerOf(this.request, name);
   }
 
   readBody(limit: number): Promise<Uint8Array> {
@@ -64,14 +68,13 @@ class ForwardedCallRequest extends PlainCallRequest {
   }
 }
 
-const WRITES = new Set(['POST', 'PUT', 'DELETE']);
-
-/** A plain znode write run by its call (as the direct path runs it), answered as the app would. */
+/**
+ * A plain znode write run by its call (as the direct path runs it), answered as the app would.
+ * (Reads come here only to set a watch, which directRequestOf leaves to the app.)
+ */
 async function answerPlain(deps: AppDeps, request: ForwardedRequest): Promise<ForwardedResponse | undefined> {
-  const { method, target, headers } = request;
-  if (!WRITES.has(method)) return undefined;
-  const header = (name: string) => headers.find(([n]) => n === name)?.[1];
-  const direct = directRequestOf(deps, method, target, header, true);
+  const { method, target } = request;
+  const direct = directRequestOf(deps, method, target, (name) => headerOf(request, name), true);
   if (!direct) return undefined;
   const reply = await answerDirect(deps, direct, new ForwardedCallRequest(request, direct.rawPath, direct.search), target);
   const answered: Array<[string, string]> = Object.entries(replyHeaders(reply));

@@ -127,6 +127,24 @@ function threeMembers() {
   return { ids, logs, hosts, turn, deliver, completeSyncs, settle, tick, leader };
 }
 
+/**
+ * Three members with a leader, and a write at `path` durable on all of them: the followers'
+ * acknowledgements are in flight to the leader, not yet delivered.
+ */
+function writeAckedByFollowers(path: string) {
+  const c = threeMembers();
+  c.tick(30);
+  const leader = c.leader()!;
+  const followers = c.ids.filter((id) => id !== leader);
+  const host = c.hosts.get(leader)!;
+  const write = host.submit(createEnvelope(path));
+  c.turn();
+  c.completeSyncs([leader]); // durable on the leader: its appends go out
+  c.deliver(followers);
+  c.completeSyncs(followers); // durable on the followers: their acks go out
+  return { c, leader, followers, host, write };
+}
+
 const settled = async (promise: Promise<unknown>): Promise<boolean> => {
   let done = false;
   void promise.then(() => (done = true), () => (done = true));
@@ -201,16 +219,7 @@ describe('a host that syncs its log off the loop', () => {
   });
 
   it('on a leader, applies what followers confirmed without waiting for the sync of newer proposals', async () => {
-    const c = threeMembers();
-    c.tick(30);
-    const leader = c.leader()!;
-    const followers = c.ids.filter((id) => id !== leader);
-    const host = c.hosts.get(leader)!;
-    const first = host.submit(createEnvelope('/first'));
-    c.turn();
-    c.completeSyncs([leader]); // durable on the leader: its appends go out
-    c.deliver(followers);
-    c.completeSyncs(followers); // durable on the followers: their acks go out
+    const { c, leader, followers, host, write: first } = writeAckedByFollowers('/first');
     const second = host.submit(createEnvelope('/second'));
     c.deliver([leader]); // the acks commit /first; the next Ready also carries /second, to be synced
     expect(c.logs.get(leader)!.pending.length, 'the sync of /second is under way').toBe(1);
@@ -222,16 +231,7 @@ describe('a host that syncs its log off the loop', () => {
   });
 
   it('tells the followers what committed while the leader syncs a newer batch, not after that sync', async () => {
-    const c = threeMembers();
-    c.tick(30);
-    const leader = c.leader()!;
-    const followers = c.ids.filter((id) => id !== leader);
-    const host = c.hosts.get(leader)!;
-    const a = host.submit(createEnvelope('/a'));
-    c.turn();
-    c.completeSyncs([leader]); // /a's append goes out
-    c.deliver(followers);
-    c.completeSyncs(followers); // durable on the followers: their acks are in flight
+    const { c, leader, followers, host, write: a } = writeAckedByFollowers('/a');
     const b = host.submit(createEnvelope('/b'));
     c.turn(); // the leader syncs /b's batch
     c.deliver([leader]); // the acks commit /a while /b's sync is under way

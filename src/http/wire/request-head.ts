@@ -28,7 +28,7 @@ export const MAX_HEAD_BYTES = 16 * 1024;
  * The headers this path reads, itself or in a call: each may appear once (node:http would join
  * or refuse repeats; those requests go to it). Others are checked for syntax only.
  */
-export const READ_HEADERS: readonly string[] = [
+const READ_HEADERS: readonly string[] = [
   'host', 'content-length', 'connection', 'accept', 'if-match', 'zk-request-id',
   'origin', 'zk-min-zxid', 'zk-session-id', 'zk-session-token', 'zk-forwarded-by',
 ];

@@ -7,7 +7,7 @@
 import type { Socket } from 'node:net';
 import type { AppDeps } from '../app-deps.ts';
 import { checkDeclaredLength, multiBodyLimit } from '../body.ts';
-import { answerDirect, directRequestOf, PlainCallRequest } from '../fast-path.ts';
+import { answerDirect, directRequestOf, PlainCallRequest, type DirectRequest } from '../fast-path.ts';
 import { parseRequestHead, type RequestHead } from './request-head.ts';
 import type { Reply } from '../reply.ts';
 import { replyBytes } from './reply-head.ts';
@@ -42,6 +42,8 @@ export class WireConnection {
   /** A request is being answered; later ones wait in `pending`. */
   private busy = false;
   private closing = false;
+  /** The request whose head has arrived but not all of its body. */
+  private waiting: { readonly head: RequestHead; readonly direct: DirectRequest } | undefined;
   private readonly bodyLimit: number;
 
   constructor(
@@ -101,17 +103,24 @@ export class WireConnection {
   /** Answers the next complete request in `pending`, or hands the connection on. */
   private next(): void {
     if (this.pending.length === 0 || this.closing) return;
-    const head = parseRequestHead(this.pending);
-    if (head === 'incomplete') return;
-    const direct = head === 'unsupported' || head.bodyLength > this.bodyLimit
-      ? undefined
-      : directRequestOf(this.deps, head.method, head.target, (name) => head.header(name));
-    if (head === 'unsupported' || direct === undefined) {
-      this.giveToNodeHttp();
-      return;
+    // A head already taken waits for the rest of its body: it is not parsed again per chunk.
+    let waiting = this.waiting;
+    if (waiting === undefined) {
+      const head = parseRequestHead(this.pending);
+      if (head === 'incomplete') return;
+      const direct = head === 'unsupported' || head.bodyLength > this.bodyLimit
+        ? undefined
+        : directRequestOf(this.deps, head.method, head.target, (name) => head.header(name));
+      if (head === 'unsupported' || direct === undefined) {
+        this.giveToNodeHttp();
+        return;
+      }
+      waiting = { head, direct };
     }
+    const { head, direct } = waiting;
     const end = head.headLength + head.bodyLength;
-    if (this.pending.length < end) return;
+    this.waiting = this.pending.length < end ? waiting : undefined;
+    if (this.waiting) return;
     // A copy: the tree may keep the bytes, and they must not pin the socket's whole chunk.
     const body = head.bodyLength === 0 ? new Uint8Array(0) : Uint8Array.prototype.slice.call(this.pending, head.headLength, end);
     this.pending = end === this.pending.length ? EMPTY : this.pending.subarray(end);

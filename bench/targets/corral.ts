@@ -192,13 +192,17 @@ class CorralDeployment implements Deployment {
 
 const entryByRoot = new Map<string, readonly string[]>();
 
-/** How node runs Corral from `root`: its bundle, built here once per run, as `npm start` does. */
+/**
+ * How node runs Corral from `root`: its bundle, built here once per run, with the node flags its
+ * `npm start` passes (V8's heap settings: the bench runs what a user runs).
+ */
 function corralEntry(root: string): readonly string[] {
   let entry = entryByRoot.get(root);
   if (!entry) {
     const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts ?? {};
     if (scripts.build) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-    entry = scripts.build ? ['dist/main.mjs'] : ['--import', 'tsx', 'src/main.ts'];
+    const startFlags = /\bnode((?: --[\w-]+(?:=\S+)?)*) dist\/main\.mjs/.exec(String(scripts.start ?? ''))?.[1]?.trim().split(' ').filter(Boolean) ?? [];
+    entry = scripts.build ? [...startFlags, 'dist/main.mjs'] : ['--import', 'tsx', 'src/main.ts'];
     entryByRoot.set(root, entry);
   }
   return entry;

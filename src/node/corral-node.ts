@@ -73,7 +73,7 @@ export class CorralNode {
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
-    this.changes = new ChangeFeed(this.host, new ChangeHistory(file, config.historyEventsMax));
+    this.changes = new ChangeFeed(this.host, new ChangeHistory(this.db, config.historyEventsMax));
     this.dedup = new RequestDedup(this.host);
     try {
       this.host.drain(); // replays the log behind the checkpoint

@@ -1,12 +1,13 @@
 /**
  * The change history behind the session-less watch stream: every watch event of every applied
  * transaction, kept for the last `retainEvents` events, so a client can resume from a zxid.
- * Written through its own connection with synchronous=NORMAL: history is derived data, and what
- * a crash loses of it is regenerated from the log at recovery (see `recordedThrough`).
+ * Written through the node's own connection, outside the log's syncs: history is derived data,
+ * and what a crash loses of it is regenerated from the log at recovery (see `recordedThrough`).
+ * (A second connection to the file would make each side re-read its pages after the other commits.)
  */
-import Database from 'better-sqlite3';
 import type { EventType, TreeEvent } from '../core/tree/results.ts';
 import type { SqliteDb } from './database.ts';
+import { MultiRowInsert } from './multi-row-insert.ts';
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS changes (
@@ -22,17 +23,16 @@ export interface HistoryEvent {
 
 export class ChangeHistory {
   private readonly db: SqliteDb;
-  private pending: Array<[number, number, string, string]> = [];
+  /** Rows not yet written, flat: zxid, k, type, path, zxid, ... */
+  private pending: Array<number | string> = [];
   private sinceTrim = 0;
   private readonly insert;
   private readonly selectAfter;
 
-  constructor(file: string, private readonly retainEvents: number) {
-    this.db = new Database(file);
-    this.db.pragma('journal_mode = WAL');
-    this.db.pragma('synchronous = NORMAL');
+  constructor(db: SqliteDb, private readonly retainEvents: number) {
+    this.db = db;
     this.db.exec(SCHEMA);
-    this.insert = this.db.prepare('INSERT OR IGNORE INTO changes (zxid, k, type, path) VALUES (?, ?, ?, ?)');
+    this.insert = new MultiRowInsert(db, 'INSERT OR IGNORE INTO changes (zxid, k, type, path)', 4);
     this.selectAfter = this.db.prepare('SELECT zxid, type, path FROM changes WHERE zxid > ? AND zxid <= ? ORDER BY zxid, k LIMIT ?');
   }
 
@@ -53,7 +53,7 @@ export class ChangeHistory {
   }
 
   record(events: readonly TreeEvent[]): void {
-    events.forEach((e, k) => this.pending.push([e.zxid, k, e.type, e.path]));
+    events.forEach((e, k) => this.pending.push(e.zxid, k, e.type, e.path));
   }
 
   /** Writes what was recorded since the last flush: one transaction, no fsync wait. */
@@ -61,11 +61,9 @@ export class ChangeHistory {
     if (this.pending.length === 0) return;
     const rows = this.pending;
     this.pending = [];
-    this.db.transaction(() => {
-      for (const row of rows) this.insert.run(...row);
-    })();
+    this.db.transaction(() => this.insert.run(rows))();
     // Trimming scans the retained rows: do it once enough rows came, not per flush.
-    this.sinceTrim += rows.length;
+    this.sinceTrim += rows.length / 4;
     if (this.sinceTrim >= Math.max(256, this.retainEvents / 16)) {
       this.sinceTrim = 0;
       this.trim();
@@ -93,8 +91,8 @@ export class ChangeHistory {
     return this.db.prepare('SELECT zxid, type, path FROM changes WHERE zxid = ? ORDER BY k').all(zxid) as HistoryEvent[];
   }
 
+  /** Writes what is pending; the node closes the database. */
   close(): void {
     this.flush();
-    this.db.close();
   }
 }

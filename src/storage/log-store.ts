@@ -16,13 +16,14 @@ import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
 import type { Entry, HardState, LogStore } from '../core/consensus/types.ts';
 import { crc32 } from './crc32.ts';
 import { readMeta, StorageCorruptError, type SqliteDb } from './database.ts';
+import { MultiRowInsert } from './multi-row-insert.ts';
 
 const CACHE_ENTRIES_MAX = 8192;
 
 interface LogRow { idx: number; term: number; data: string; crc: number }
 
 function entryCrc(index: number, term: number, data: string): number {
-  return crc32(`${index}:${term}:${data}`);
+  return crc32(data, crc32(`${index}:${term}:`));
 }
 
 export class SqliteLogStore implements LogStore {
@@ -41,7 +42,7 @@ export class SqliteLogStore implements LogStore {
   private walFd: number | undefined;
 
   constructor(private readonly db: SqliteDb, snapshot: { index: number; term: number }) {
-    this.insert = db.prepare('INSERT INTO log (idx, term, data, crc) VALUES (?, ?, ?, ?)');
+    this.insert = new MultiRowInsert(db, 'INSERT INTO log (idx, term, data, crc)', 4);
     this.deleteFrom = db.prepare('DELETE FROM log WHERE idx >= ?');
     this.deleteThrough = db.prepare('DELETE FROM log WHERE idx <= ?');
     this.select = db.prepare('SELECT idx, term, data, crc FROM log WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?');
@@ -51,7 +52,9 @@ export class SqliteLogStore implements LogStore {
       if (entries.length === 0) return;
       const from = entries[0]!.index;
       if (from <= this.last) this.deleteFrom.run(from);
-      for (const e of entries) this.insert.run(e.index, e.term, e.data, entryCrc(e.index, e.term, e.data));
+      const values: Array<number | string> = [];
+      for (const e of entries) values.push(e.index, e.term, e.data, entryCrc(e.index, e.term, e.data));
+      this.insert.run(values);
     });
     this.snapshotIndex = snapshot.index;
     this.snapshotTerm = snapshot.term;

@@ -2,6 +2,7 @@ import Database from 'better-sqlite3';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { crc32 as zlibCrc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry, HardState } from '../../src/core/consensus/types.ts';
 import { openDatabase, StorageCorruptError, type SqliteDb } from '../../src/storage/database.ts';
@@ -82,6 +83,23 @@ describe('SqliteLogStore', () => {
     expect(log.entries(1, 10_001, 20_000)).toEqual(all);
     expect(log.entries(5000, 7000, 20_000)).toEqual(all.slice(4999, 6999));
     expect(log.term(1)).toBe(1);
+  });
+
+  it('writes each row with the CRC-32 of "index:term:data" (the file format), in batches of any size', () => {
+    const conn = open();
+    const log = new SqliteLogStore(conn, NO_SNAPSHOT);
+    let next = 1;
+    // Sizes around the rows-per-statement split, and the empty data of a leader's first entry.
+    for (const size of [1, 15, 16, 17, 33, 2]) {
+      const batch = entries(next, next + size - 1, 1, 'é✓');
+      if (next === 1) batch[0] = { term: 1, index: 1, data: '' };
+      log.append(batch, undefined);
+      next += size;
+    }
+    const rows = conn.prepare('SELECT idx, term, data, crc FROM log ORDER BY idx').all() as Array<{ idx: number; term: number; data: string; crc: number }>;
+    expect(rows.map((r) => r.idx)).toEqual(Array.from({ length: next - 1 }, (_, i) => i + 1));
+    for (const row of rows) expect(row.crc, `row ${row.idx}`).toBe(zlibCrc32(`${row.idx}:${row.term}:${row.data}`));
+    expect(new SqliteLogStore(conn, NO_SNAPSHOT).entries(1, next, next)).toEqual(log.entries(1, next, next));
   });
 
   it('commits one append of many entries as one transaction: all or nothing, one WAL commit', () => {

@@ -2,7 +2,7 @@
  * Takes checkpoints of the tree once the log has grown past a threshold, then truncates the log
  * behind them. The snapshot is a copy of node references (records are immutable), so taking it
  * costs one pass over a Map; writing it to SQLite is spread over event-loop turns in chunks, so
- * writes keep committing meanwhile.
+ * writes keep committing meanwhile; so is deleting the log rows behind it.
  */
 import { epochOf, indexOf } from '../core/consensus/zxid.ts';
 import type { DataTree } from '../core/tree/data-tree.ts';
@@ -24,6 +24,9 @@ export interface CheckpointerOptions {
   readonly chunkNodes: number;
   readonly nowMs: () => number;
 }
+
+/** Log rows behind a checkpoint deleted per turn (a few ms of the loop). */
+const LOG_ROWS_PER_PRUNE = 2000;
 
 const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -83,6 +86,7 @@ export class Checkpointer {
     const seconds = stop();
     logger.info({ event: 'checkpoint', zxid, index, nodes: nodes.length, seconds }, 'checkpoint complete');
     while (!this.stopped && store.pruneChunk(this.currentGen, chunkNodes) > 0) await yieldTurn();
+    while (!this.stopped && (log.pruneCompacted?.(LOG_ROWS_PER_PRUNE) ?? 0) > 0) await yieldTurn();
     return true;
   }
 }

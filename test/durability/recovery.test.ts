@@ -173,6 +173,7 @@ describe('recovery after a restart on the same data dir', () => {
     await first.node.checkpointer.checkpointNow();
     expect(await checkpointsTaken(first.node)).toBe(1);
     expect(await logEntries(first.node)).toBe(0);
+    expect(logRowsInFile(), 'the rows behind the checkpoint are deleted once it completes').toBe(0);
     for (let i = 0; i < 20; i++) await expectStatus('PUT', znodeUrl(first.url, '/v1/znodes', '/app/p3'), 200, `after checkpoint ${i}`);
     expect(await logEntries(first.node)).toBe(20);
     await expectIdenticalAfterRestart();
@@ -213,6 +214,15 @@ describe('recovery after a restart on the same data dir', () => {
 });
 
 /** Changes the closed node's file through another connection; exactly one row must change. */
+function logRowsInFile(): number {
+  const db = new Database(join(dir, 'corral.db'), { readonly: true });
+  try {
+    return (db.prepare('SELECT count(*) AS n FROM log').get() as { n: number }).n;
+  } finally {
+    db.close();
+  }
+}
+
 function alterFile(sql: string): void {
   const db = new Database(join(dir, 'corral.db'));
   try {

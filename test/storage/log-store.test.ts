@@ -145,6 +145,14 @@ describe('SqliteLogStore', () => {
     expect(log.firstIndex()).toBe(7);
     expect(log.lastIndex()).toBe(10);
     expect(log.size()).toBe(4);
+    // The rows behind the checkpoint go a chunk at a time, never past it.
+    const rows = () => conn.prepare('SELECT min(idx) AS lo, count(*) AS n FROM log').get();
+    expect(rows()).toEqual({ lo: 1, n: 10 });
+    expect(log.pruneCompacted(4)).toBe(4);
+    expect(rows()).toEqual({ lo: 5, n: 6 });
+    expect(log.entries(7, 11, 10)).toEqual(entries(7, 10, 2));
+    expect(log.pruneCompacted(4)).toBe(2);
+    expect(log.pruneCompacted(4)).toBe(0);
     expect(log.term(6)).toBe(1);
     expect(log.term(7)).toBe(2);
     expect(log.entries(7, 11, 10)).toEqual(entries(7, 10, 2));

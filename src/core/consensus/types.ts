@@ -96,6 +96,11 @@ export interface LogStore extends StableLog {
   syncNow?(): void;
   /** Drops entries through `index` (of `term`), which a checkpoint now holds. */
   compact(index: number, term: number): void;
+  /**
+   * Deletes up to `maxRows` of what `compact` dropped but left stored; returns how many. A store
+   * without it deletes at `compact`.
+   */
+  pruneCompacted?(maxRows: number): number;
   /** Drops the whole log: it restarts after a checkpoint at (index, term) from the leader. */
   installSnapshot(index: number, term: number): void;
   /** Entries held: lastIndex - firstIndex + 1. */

@@ -15,6 +15,9 @@ CREATE TABLE IF NOT EXISTS changes (
   PRIMARY KEY (zxid, k)) WITHOUT ROWID;
 `;
 
+/** Values per row of `changes`: zxid, k, type, path. */
+const COLUMNS = 4;
+
 export interface HistoryEvent {
   readonly zxid: number;
   readonly type: EventType;
@@ -32,7 +35,7 @@ export class ChangeHistory {
   constructor(db: SqliteDb, private readonly retainEvents: number) {
     this.db = db;
     this.db.exec(SCHEMA);
-    this.insert = new MultiRowInsert(db, 'INSERT OR IGNORE INTO changes (zxid, k, type, path)', 4);
+    this.insert = new MultiRowInsert(db, 'INSERT OR IGNORE INTO changes (zxid, k, type, path)', COLUMNS);
     this.selectAfter = this.db.prepare('SELECT zxid, type, path FROM changes WHERE zxid > ? AND zxid <= ? ORDER BY zxid, k LIMIT ?');
   }
 
@@ -63,7 +66,7 @@ export class ChangeHistory {
     this.pending = [];
     this.db.transaction(() => this.insert.run(rows))();
     // Trimming scans the retained rows: do it once enough rows came, not per flush.
-    this.sinceTrim += rows.length / 4;
+    this.sinceTrim += rows.length / COLUMNS;
     if (this.sinceTrim >= Math.max(256, this.retainEvents / 16)) {
       this.sinceTrim = 0;
       this.trim();

@@ -144,13 +144,14 @@ export class SqliteLogStore implements LogStore {
     if (cachedFirst !== undefined && cachedFirst <= index) this.cache = this.cache.slice(index + 1 - cachedFirst);
   }
 
-  /** Deletes up to `maxRows` of the rows compact left behind; returns how many it deleted. */
+  /** Deletes up to `maxRows` of the rows compact left behind; returns how many indexes that covered (0: none left). */
   pruneCompacted(maxRows: number): number {
     const through = Math.min(this.first - 1, this.oldestRow + maxRows - 1);
     if (through < this.oldestRow) return 0;
-    const deleted = this.deleteThrough.run(through).changes;
+    this.deleteThrough.run(through);
+    const covered = through - this.oldestRow + 1;
     this.oldestRow = through + 1;
-    return deleted;
+    return covered;
   }
 
   /** Replaces the whole log with a checkpoint at (index, term) received from the leader. */

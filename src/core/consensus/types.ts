@@ -97,8 +97,8 @@ export interface LogStore extends StableLog {
   /** Drops entries through `index` (of `term`), which a checkpoint now holds. */
   compact(index: number, term: number): void;
   /**
-   * Deletes up to `maxRows` of what `compact` dropped but left stored; returns how many. A store
-   * without it deletes at `compact`.
+   * Deletes up to `maxRows` of what `compact` dropped but left stored; returns how many indexes
+   * that covered, 0 once none are left. A store without it deletes at `compact`.
    */
   pruneCompacted?(maxRows: number): number;
   /** Drops the whole log: it restarts after a checkpoint at (index, term) from the leader. */

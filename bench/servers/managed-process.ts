@@ -190,6 +190,23 @@ export function removeTempDir(dir: string): void {
 /** A port that was free a moment ago on 127.0.0.1 (the tests' helper). */
 export { freePort } from '../../test/support/corral-process.ts';
 
+const PORT_CLASH = /address already in use|EADDRINUSE/i;
+const START_ATTEMPTS = 3;
+
+/**
+ * Starts a deployment, again on fresh ports when a server could not bind one: a port found free
+ * can be taken (as another connection's local port) before the server binds it.
+ */
+export async function startWithFreshPorts<T>(start: () => Promise<T>): Promise<T> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await start();
+    } catch (error) {
+      if (attempt >= START_ATTEMPTS || !PORT_CLASH.test(error instanceof Error ? error.message : String(error))) throw error;
+    }
+  }
+}
+
 export async function pollUntil(fn: () => Promise<boolean> | boolean, timeoutMs: number, intervalMs = 20): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   for (let i = 0; i < 1_000_000; i++) {

@@ -13,7 +13,7 @@ import { readFileSync } from 'node:fs';
 import { join, resolve } from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { HttpClient, openStream } from '../http-client.ts';
-import { freePort, makeTempDir, ManagedProcess, pollUntil, removeTempDir } from '../servers/managed-process.ts';
+import { freePort, makeTempDir, ManagedProcess, pollUntil, removeTempDir, startWithFreshPorts } from '../servers/managed-process.ts';
 import type { Deployment, EventListener, KvClient, StartOptions, Target, Watcher } from './target.ts';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
@@ -229,7 +229,7 @@ function corralTargetOf(name: string, nodes: 1 | 3): Target {
   return {
     name, nodes, bulkBatchMax: OPS_PER_MULTI_MAX,
     availability: () => ({ ok: true }),
-    async start(options: StartOptions) {
+    start: (options: StartOptions) => startWithFreshPorts(async () => {
       const dataDir = makeTempDir('corral-bench-', options.workDir);
       try {
         const members = await memberArgs(nodes, dataDir, options);
@@ -239,7 +239,7 @@ function corralTargetOf(name: string, nodes: 1 | 3): Target {
         removeTempDir(dataDir);
         throw error;
       }
-    },
+    }),
   };
 }
 

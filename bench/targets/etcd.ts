@@ -8,6 +8,7 @@
  */
 import { HttpClient, HttpError, openStream } from '../http-client.ts';
 import { EtcdCluster, etcdAvailability } from '../servers/etcd-server.ts';
+import { startWithFreshPorts } from '../servers/managed-process.ts';
 import type { Availability, Deployment, EventListener, KvClient, StartOptions, Target, Watcher } from './target.ts';
 
 /** etcd's default --max-txn-ops. */
@@ -129,7 +130,7 @@ function availability(): Availability {
 function etcdTarget(name: string, nodes: 1 | 3): Target {
   return {
     name, nodes, bulkBatchMax: OPS_PER_TXN_MAX, availability,
-    async start(options: StartOptions) {
+    start: (options: StartOptions) => startWithFreshPorts(async () => {
       const cluster = await EtcdCluster.create(nodes, options.workDir);
       try {
         const readyMs = await cluster.start();
@@ -138,7 +139,7 @@ function etcdTarget(name: string, nodes: 1 | 3): Target {
         await cluster.remove();
         throw error;
       }
-    },
+    }),
   };
 }
 

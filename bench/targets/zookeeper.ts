@@ -8,6 +8,7 @@
  */
 import zookeeper, { type Client } from 'node-zookeeper-client';
 import { ZooKeeperEnsemble, zookeeperAvailability } from '../servers/zookeeper-server.ts';
+import { startWithFreshPorts } from '../servers/managed-process.ts';
 import type { Availability, Deployment, EventListener, KvClient, StartOptions, Target, Watcher } from './target.ts';
 
 /** Overridable with BENCH_ZK_CONNECTIONS to compare (see BENCHMARKS.md). */
@@ -136,7 +137,7 @@ function availability(): Availability {
 function zookeeperTarget(name: string, nodes: 1 | 3): Target {
   return {
     name, nodes, bulkBatchMax: OPS_PER_MULTI_MAX, availability,
-    async start(options: StartOptions) {
+    start: (options: StartOptions) => startWithFreshPorts(async () => {
       const ensemble = await ZooKeeperEnsemble.create(nodes, options.workDir);
       try {
         const readyMs = await ensemble.start();
@@ -145,7 +146,7 @@ function zookeeperTarget(name: string, nodes: 1 | 3): Target {
         await ensemble.remove();
         throw error;
       }
-    },
+    }),
   };
 }
 

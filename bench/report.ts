@@ -96,7 +96,21 @@ function throughputGoal(rows: readonly ResultRow[], workload: string, corral: st
     return { goal, measured: `${corral}: ${a ? (a.status === 'ok' ? 'ok' : notOk(a)) : 'not run'}; ${peer}: ${b ? (b.status === 'ok' ? 'ok' : notOk(b)) : 'not run'}`, verdict: 'not measured' };
   }
   const r = a.opsPerSec / b.opsPerSec;
-  return { goal, measured: `${num(a.opsPerSec)} vs ${num(b.opsPerSec)} ops/s = ${ratio(r)}`, verdict: r >= factor ? 'holds' : 'does not hold' };
+  const rounds = roundRatios(a, b);
+  const spread = rounds.length > 1 ? `; rounds ${Math.min(...rounds).toFixed(2)}–${ratio(Math.max(...rounds))}` : '';
+  return { goal, measured: `${num(a.opsPerSec)} vs ${num(b.opsPerSec)} ops/s = ${ratio(r)}${spread}`, verdict: r >= factor ? 'holds' : 'does not hold' };
+}
+
+/**
+ * The ratio in each round (the two ran within a minute of each other), so a verdict shows how
+ * far the machine's drift moved it; empty when a round failed or there was one.
+ */
+export function roundRatios(a: ResultRow, b: ResultRow): number[] {
+  const perRound = (row: ResultRow) => String(row.extra['roundsOpsPerSec'] ?? '').split(' / ').filter(Boolean).map(Number);
+  const x = perRound(a);
+  const y = perRound(b);
+  if (x.length !== y.length || x.some((v) => !Number.isFinite(v)) || y.some((v) => !(v > 0))) return [];
+  return x.map((v, i) => v / y[i]!);
 }
 
 function watchGoal(rows: readonly ResultRow[], workload: string): TargetCheck {

@@ -103,15 +103,12 @@ export class ManagedProcess {
 
   /** CPU time (user + system) the server process has used so far, in seconds; 0 when unknown. */
   cpuSeconds(): number {
-    if (this.serverPid === undefined) return 0;
-    try {
-      const stat = readFileSync(`/proc/${this.serverPid}/stat`, 'utf8');
-      // Fields after the command name (which may hold spaces) start at state, field 3.
-      const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
-      return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
-    } catch {
-      return 0;
-    }
+    return this.serverPid === undefined ? 0 : statCpuSeconds(`/proc/${this.serverPid}/stat`);
+  }
+
+  /** The same for the server's main thread alone (Node's event loop), in seconds; 0 when unknown. */
+  mainThreadCpuSeconds(): number {
+    return this.serverPid === undefined ? 0 : statCpuSeconds(`/proc/${this.serverPid}/task/${this.serverPid}/stat`);
   }
 
   /** SIGTERM to the server (a graceful exit: profiles get written), SIGKILL to the group after the grace. */
@@ -185,6 +182,18 @@ export function makeTempDir(prefix: string, parent = tmpdir()): string {
 export function removeTempDir(dir: string): void {
   rmSync(dir, { recursive: true, force: true });
   tempDirs.delete(dir);
+}
+
+/** utime + stime of a /proc stat file, in seconds; 0 when it cannot be read. */
+function statCpuSeconds(file: string): number {
+  try {
+    const stat = readFileSync(file, 'utf8');
+    // Fields after the command name (which may hold spaces) start at state, field 3.
+    const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+    return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SEC;
+  } catch {
+    return 0;
+  }
 }
 
 /** A port that was free a moment ago on 127.0.0.1 (the tests' helper). */

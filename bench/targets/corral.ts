@@ -140,6 +140,11 @@ class CorralDeployment implements Deployment {
     return this.members.length;
   }
 
+  /** CPU seconds of the members' event loops alone (their main threads). */
+  mainThreadCpuSeconds(): number {
+    return this.processes.reduce((sum, p) => sum + p.mainThreadCpuSeconds(), 0);
+  }
+
   async client(inFlight: number): Promise<KvClient> {
     return new CorralClient(this.members.map((m) => new HttpClient(m.baseUrl, inFlight)));
   }

@@ -18,9 +18,9 @@ const scratch = mkdtempSync(join(tmpdir(), 'corral-bench-smoke-'));
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function runBench(args: readonly string[]): Promise<{ code: number | null; stdout: string; stderr: string }> {
+function runBench(args: readonly string[], script = 'bench/main.ts'): Promise<{ code: number | null; stdout: string; stderr: string }> {
   return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
     child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
@@ -75,6 +75,19 @@ describe('npm run bench (smoke)', () => {
     }
     expect(run.stdout).toContain('| setData-64 | corral |');
 
+    expect(readdirSync(workDir)).toEqual([]);
+    expect(processesMentioning(workDir)).toEqual([]);
+  }, RUN_TIMEOUT_MS + 5000);
+
+  it('bench/compare.ts drives two builds in interleaved slices and prints each one\'s median and its ratio to the first', async () => {
+    const workDir = join(scratch, 'compare');
+    mkdirSync(workDir);
+    const run = await runBench(['--slices', '2', '--slice-ms', '200', '--work-dir', workDir, 'first=.', 'second=.,CORRAL_LOG_LEVEL=warn'],
+      'bench/compare.ts');
+    expect(run.code, run.stderr).toBe(0);
+    expect(run.stdout).toMatch(/^first +\d+ ops\/s, [\d.]+ µs CPU\/op \(event loop [\d.]+\); slices \d+ \d+$/m);
+    expect(run.stdout).toMatch(/^second +\d+ ops\/s/m);
+    expect(run.stdout).toMatch(/^second ÷ first: median [\d.]+× \([\d.]+ [\d.]+\)$/m);
     expect(readdirSync(workDir)).toEqual([]);
     expect(processesMentioning(workDir)).toEqual([]);
   }, RUN_TIMEOUT_MS + 5000);

@@ -73,14 +73,18 @@ export class CorralNode {
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
-    this.changes = new ChangeFeed(this.host, new ChangeHistory(this.db, config.historyEventsMax));
+    try {
+      // Reads the history's newest row: a damaged file can fail here as well as in the replay.
+      this.changes = new ChangeFeed(this.host, new ChangeHistory(this.db, config.historyEventsMax));
+    } catch (error) {
+      closeAfterFailure(() => this.log.close(), () => this.db.close());
+      throw asCorruption(error);
+    }
     this.dedup = new RequestDedup(this.host);
     try {
       this.host.drain(); // replays the log behind the checkpoint
     } catch (error) {
-      this.changes.history.close();
-      this.log.close();
-      this.db.close();
+      closeAfterFailure(() => this.changes.history.close(), () => this.log.close(), () => this.db.close());
       throw asCorruption(error);
     }
     this.host.onApplied(() => this.checkpointer.maybeStart());
@@ -152,6 +156,17 @@ export class CorralNode {
     this.changes.close();
     this.log.close();
     this.db.close();
+  }
+}
+
+/** Lets go of what was opened; the failure that got here is what gets reported, not one of these. */
+function closeAfterFailure(...closers: Array<() => void>): void {
+  for (const close of closers) {
+    try {
+      close();
+    } catch {
+      // A damaged file can fail its last writes too (the history's pending rows).
+    }
   }
 }
 

@@ -271,6 +271,20 @@ function damageEveryCopy(file: string, marker: string): number {
   return copies;
 }
 
+/** Overwrites the root page of `table`'s b-tree with garbage. */
+function damageTableRoot(file: string, table: string): void {
+  const db = new Database(file, { readonly: true });
+  let root: number;
+  let pageSize: number;
+  try {
+    root = (db.prepare('SELECT rootpage FROM sqlite_master WHERE name = ?').get(table) as { rootpage: number }).rootpage;
+    pageSize = db.pragma('page_size', { simple: true }) as number;
+  } finally {
+    db.close();
+  }
+  overwrite(file, (root - 1) * pageSize, Buffer.alloc(pageSize, 0xa5));
+}
+
 function expectRefusal(outcome: StartOutcome): void {
   expect(outcome.healthy, 'a server started on a damaged file').toBe(false);
   expect(outcome.code).toBe(1);
@@ -317,6 +331,17 @@ describe('corral process durability', () => {
     const outcome = await tryLaunch(dir);
     if (outcome.healthy) expect(await readTree(outcome.proc.url)).toEqual(acknowledged);
     else expectRefusal(outcome);
+  }, 45_000);
+
+  it('refuses to start, with the refusal and not a crash, when the change history\'s pages are damaged', async () => {
+    const dir = tempDir();
+    const file = join(dir, 'corral.db');
+    const proc = await launch(dir);
+    await writeNodes(proc, 50, padded);
+    await stopGracefully(proc);
+    foldWal(file);
+    damageTableRoot(file, 'changes');
+    expectRefusal(await tryLaunch(dir));
   }, 45_000);
 
   it('refuses to start when bytes of a checkpointed node are damaged in the file, or serves it unaltered', async () => {

@@ -26,7 +26,7 @@ interface Build {
 }
 
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? NaN;
-const loopSeconds = (d: Deployment): number => ('mainThreadCpuSeconds' in d && typeof d.mainThreadCpuSeconds === 'function' ? (d.mainThreadCpuSeconds as () => number)() : NaN);
+const loopSeconds = (d: Deployment): number => d.mainThreadCpuSeconds?.() ?? NaN;
 
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({

@@ -197,6 +197,12 @@ class CorralDeployment implements Deployment {
 
 const entryByRoot = new Map<string, readonly string[]>();
 
+/** The flags a `start` script passes to node before `dist/main.mjs` (none when it passes none). */
+export function nodeFlagsOf(startScript: string): string[] {
+  const flags = /\bnode((?: --[\w-]+(?:=\S+)?)*) dist\/main\.mjs/.exec(startScript)?.[1] ?? '';
+  return flags.split(' ').filter(Boolean);
+}
+
 /**
  * How node runs Corral from `root`: its bundle, built here once per run, with the node flags its
  * `npm start` passes (V8's heap settings: the bench runs what a user runs).
@@ -206,8 +212,7 @@ function corralEntry(root: string): readonly string[] {
   if (!entry) {
     const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts ?? {};
     if (scripts.build) execFileSync('npm', ['run', 'build', '--silent'], { cwd: root, stdio: ['ignore', 'ignore', 'inherit'] });
-    const startFlags = /\bnode((?: --[\w-]+(?:=\S+)?)*) dist\/main\.mjs/.exec(String(scripts.start ?? ''))?.[1]?.trim().split(' ').filter(Boolean) ?? [];
-    entry = scripts.build ? [...startFlags, 'dist/main.mjs'] : ['--import', 'tsx', 'src/main.ts'];
+    entry = scripts.build ? [...nodeFlagsOf(String(scripts.start ?? '')), 'dist/main.mjs'] : ['--import', 'tsx', 'src/main.ts'];
     entryByRoot.set(root, entry);
   }
   return entry;

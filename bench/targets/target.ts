@@ -52,6 +52,8 @@ export interface Deployment {
   rssBytes(): number[];
   /** CPU seconds (user + system) all member processes have used so far. */
   cpuSeconds(): number;
+  /** The same for the members' main threads alone, where the system has one that matters (Corral's event loop). */
+  mainThreadCpuSeconds?(): number;
   /** When a member process has died: which, how, and the tail of its output; undefined while all run. */
   exitDetail(): string | undefined;
   /** Stops gracefully and starts again on the same data; resolves with ms from spawn to ready. */

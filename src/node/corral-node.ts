@@ -73,18 +73,15 @@ export class CorralNode {
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
-    try {
-      // Reads the history's newest row: a damaged file can fail here as well as in the replay.
-      this.changes = new ChangeFeed(this.host, new ChangeHistory(this.db, config.historyEventsMax));
-    } catch (error) {
-      closeAfterFailure(() => this.log.close(), () => this.db.close());
-      throw asCorruption(error);
-    }
     this.dedup = new RequestDedup(this.host);
+    let history: ChangeHistory | undefined;
     try {
+      // The feed reads the history's newest row, the replay the log: a damaged file fails either.
+      history = new ChangeHistory(this.db, config.historyEventsMax);
+      this.changes = new ChangeFeed(this.host, history);
       this.host.drain(); // replays the log behind the checkpoint
     } catch (error) {
-      closeAfterFailure(() => this.changes.history.close(), () => this.log.close(), () => this.db.close());
+      closeAfterFailure(() => history?.close(), () => this.log.close(), () => this.db.close());
       throw asCorruption(error);
     }
     this.host.onApplied(() => this.checkpointer.maybeStart());

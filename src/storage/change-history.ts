@@ -15,9 +15,6 @@ CREATE TABLE IF NOT EXISTS changes (
   PRIMARY KEY (zxid, k)) WITHOUT ROWID;
 `;
 
-/** Values per row of `changes`: zxid, k, type, path. */
-const COLUMNS = 4;
-
 export interface HistoryEvent {
   readonly zxid: number;
   readonly type: EventType;
@@ -29,13 +26,13 @@ export class ChangeHistory {
   /** Rows not yet written, flat: zxid, k, type, path, zxid, ... */
   private pending: Array<number | string> = [];
   private sinceTrim = 0;
-  private readonly insert;
+  private readonly insert: MultiRowInsert;
   private readonly selectAfter;
 
   constructor(db: SqliteDb, private readonly retainEvents: number) {
     this.db = db;
     this.db.exec(SCHEMA);
-    this.insert = new MultiRowInsert(db, 'INSERT OR IGNORE INTO changes (zxid, k, type, path)', COLUMNS);
+    this.insert = new MultiRowInsert(db, 'INSERT OR IGNORE INTO changes', ['zxid', 'k', 'type', 'path']);
     this.selectAfter = this.db.prepare('SELECT zxid, type, path FROM changes WHERE zxid > ? AND zxid <= ? ORDER BY zxid, k LIMIT ?');
   }
 
@@ -66,7 +63,7 @@ export class ChangeHistory {
     this.pending = [];
     this.db.transaction(() => this.insert.run(rows))();
     // Trimming scans the retained rows: do it once enough rows came, not per flush.
-    this.sinceTrim += rows.length / COLUMNS;
+    this.sinceTrim += rows.length / this.insert.columnCount;
     if (this.sinceTrim >= Math.max(256, this.retainEvents / 16)) {
       this.sinceTrim = 0;
       this.trim();

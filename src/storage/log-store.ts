@@ -44,7 +44,7 @@ export class SqliteLogStore implements LogStore {
   private walFd: number | undefined;
 
   constructor(private readonly db: SqliteDb, snapshot: { index: number; term: number }) {
-    this.insert = new MultiRowInsert(db, 'INSERT INTO log (idx, term, data, crc)', 4);
+    this.insert = new MultiRowInsert(db, 'INSERT INTO log', ['idx', 'term', 'data', 'crc']);
     this.deleteFrom = db.prepare('DELETE FROM log WHERE idx >= ?');
     this.deleteThrough = db.prepare('DELETE FROM log WHERE idx <= ?');
     this.select = db.prepare('SELECT idx, term, data, crc FROM log WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?');

@@ -271,6 +271,18 @@ function damageEveryCopy(file: string, marker: string): number {
   return copies;
 }
 
+/** A node that took `count` writes and stopped cleanly, its WAL folded into the file: ready to be damaged. */
+async function writtenAndStopped(count: number, data: (i: number) => string) {
+  const dir = tempDir();
+  const file = join(dir, 'corral.db');
+  const proc = await launch(dir);
+  await writeNodes(proc, count, data);
+  const acknowledged = await readTree(proc.url);
+  await stopGracefully(proc);
+  foldWal(file);
+  return { dir, file, acknowledged };
+}
+
 /** Overwrites the root page of `table`'s b-tree with garbage. */
 function damageTableRoot(file: string, table: string): void {
   const db = new Database(file, { readonly: true });
@@ -320,13 +332,7 @@ describe('corral process durability', () => {
   }, 45_000);
 
   it('refuses to start on a damaged database file, or serves exactly the acknowledged tree', async () => {
-    const dir = tempDir();
-    const file = join(dir, 'corral.db');
-    const proc = await launch(dir);
-    await writeNodes(proc, 300, padded);
-    const acknowledged = await readTree(proc.url);
-    await stopGracefully(proc);
-    foldWal(file);
+    const { dir, file, acknowledged } = await writtenAndStopped(300, padded);
     damageMiddlePage(file);
     const outcome = await tryLaunch(dir);
     if (outcome.healthy) expect(await readTree(outcome.proc.url)).toEqual(acknowledged);
@@ -334,24 +340,13 @@ describe('corral process durability', () => {
   }, 45_000);
 
   it('refuses to start, with the refusal and not a crash, when the change history\'s pages are damaged', async () => {
-    const dir = tempDir();
-    const file = join(dir, 'corral.db');
-    const proc = await launch(dir);
-    await writeNodes(proc, 50, padded);
-    await stopGracefully(proc);
-    foldWal(file);
+    const { dir, file } = await writtenAndStopped(50, padded);
     damageTableRoot(file, 'changes');
     expectRefusal(await tryLaunch(dir));
   }, 45_000);
 
   it('refuses to start when bytes of a checkpointed node are damaged in the file, or serves it unaltered', async () => {
-    const dir = tempDir();
-    const file = join(dir, 'corral.db');
-    const proc = await launch(dir);
-    await writeNodes(proc, 260, (i) => `CKPT-MARKER-${String(i).padStart(4, '0')}-${'y'.repeat(100)}`);
-    const acknowledged = await readTree(proc.url);
-    await stopGracefully(proc);
-    foldWal(file);
+    const { dir, file, acknowledged } = await writtenAndStopped(260, (i) => `CKPT-MARKER-${String(i).padStart(4, '0')}-${'y'.repeat(100)}`);
     // Node data is stored raw only in checkpoint rows (the log holds it base64-encoded).
     expect(damageEveryCopy(file, 'CKPT-MARKER-0007-')).toBeGreaterThan(0);
     const outcome = await tryLaunch(dir);

@@ -31,17 +31,29 @@ export interface Route {
   readonly name: string;
 }
 
-/** Each prefix's calls by method. */
-const ROUTES: ReadonlyArray<readonly [string, Readonly<Record<string, ZnodeCall>>]> = [
-  [ZNODES, ZNODE_CALLS], ['/v1/stat', { GET: stat }], ['/v1/children', { GET: children }],
+interface Prefix {
+  readonly prefix: string;
+  /** By method: the route of the prefix itself, and of a path below it. */
+  readonly exact: ReadonlyMap<string, Route>;
+  readonly below: ReadonlyMap<string, Route>;
+}
+
+function prefix(prefix: string, calls: Readonly<Record<string, ZnodeCall>>): Prefix {
+  const routes = (name: string) => new Map(Object.entries(calls).map(([method, call]) => [method, { call, name }]));
+  return { prefix, exact: routes(prefix), below: routes(`${prefix}/*`) };
+}
+
+/** Each prefix's calls by method, made once (a route per request was an allocation per request). */
+const PREFIXES: readonly Prefix[] = [
+  prefix(ZNODES, ZNODE_CALLS), prefix('/v1/stat', { GET: stat }), prefix('/v1/children', { GET: children }),
 ];
 
 /** The call for a request target's path and method, or undefined when the Hono app must answer. */
 function routeOf(method: string, path: string): Route | undefined {
-  for (const [prefix, calls] of ROUTES) {
-    if (!path.startsWith(prefix) || (path.length > prefix.length && path[prefix.length] !== '/')) continue;
-    const call = calls[method];
-    return call && { call, name: path.length > prefix.length ? `${prefix}/*` : prefix };
+  for (const { prefix, exact, below } of PREFIXES) {
+    if (!path.startsWith(prefix)) continue;
+    if (path.length === prefix.length) return exact.get(method);
+    if (path[prefix.length] === '/') return below.get(method);
   }
   return undefined;
 }

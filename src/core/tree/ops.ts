@@ -9,7 +9,7 @@ import { parentOf, sequentialSuffix } from './path.ts';
 import type { OpResult, TreeEvent } from './results.ts';
 import type { WriteOp } from './txn.ts';
 import { compactBytes } from './byte-slab.ts';
-import { isSequential, kindOf, type Znode } from './znode.ts';
+import { isSequential, kindOf, znodeWith, type Znode } from './znode.ts';
 
 const UNDELETABLE = new Set(['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/config']);
 const READ_ONLY = new Set(['/zookeeper/config']);
@@ -63,7 +63,7 @@ function create(
     ephemeralOwner: kind === 'ephemeral' ? sessionId : 0,
     ttlMs: kind === 'ttl' ? op.ttlMs : 0,
   });
-  tree.put({ ...parent, creations: parent.creations + 1, pzxid: zxid });
+  tree.put(znodeWith(parent, { creations: parent.creations + 1, pzxid: zxid }));
   events.push({ type: 'NodeCreated', path, zxid });
   events.push({ type: 'NodeChildrenChanged', path: parentPath, zxid });
   return { type: 'create', path, stat: tree.stat(path)! };
@@ -87,7 +87,7 @@ function deleteNode(tree: DataTree, path: string, zxid: number, events: TreeEven
   const parentPath = parentOf(path);
   const parent = tree.get(parentPath)!;
   // Only move pzxid forward, as ZooKeeper does, so a replayed older txn cannot move it back.
-  if (zxid > parent.pzxid) tree.put({ ...parent, pzxid: zxid });
+  if (zxid > parent.pzxid) tree.put(znodeWith(parent, { pzxid: zxid }));
   events.push({ type: 'NodeDeleted', path, zxid });
   events.push({ type: 'NodeChildrenChanged', path: parentPath, zxid });
 }
@@ -101,7 +101,7 @@ function setData(
   if (READ_ONLY.has(path)) return zkError('NOAUTH', `${path} is read-only`, path);
   const mismatch = versionMismatch(node, version);
   if (mismatch) return mismatch;
-  tree.put({ ...node, data: compactBytes(data), version: node.version + 1, mzxid: zxid, mtime: timeMs });
+  tree.put(znodeWith(node, { data: compactBytes(data), version: node.version + 1, mzxid: zxid, mtime: timeMs }));
   events.push({ type: 'NodeDataChanged', path, zxid });
   return { type: 'setData', path, stat: tree.stat(path)! };
 }

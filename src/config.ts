@@ -68,7 +68,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'maxWatchesPerSession', flag: 'max-watches-per-session', env: 'CORRAL_MAX_WATCHES_PER_SESSION', kind: 'int', default: 10000, help: 'watches one session may hold (429 past it)' },
   { key: 'maxStreams', flag: 'max-streams', env: 'CORRAL_MAX_STREAMS', kind: 'int', default: 10000, help: 'open event streams before new ones get 429' },
   { key: 'outboxEventsMax', flag: 'outbox-events-max', env: 'CORRAL_OUTBOX_EVENTS_MAX', kind: 'int', min: 1, default: 10000, help: 'events kept per session for delivery and Last-Event-ID replay' },
-  { key: 'historyEventsMax', flag: 'history-events-max', env: 'CORRAL_HISTORY_EVENTS_MAX', kind: 'int', min: 1, default: 100000, help: 'change events kept for resuming /v1/watch streams from a zxid' },
+  { key: 'historyEventsMax', flag: 'history-events-max', env: 'CORRAL_HISTORY_EVENTS_MAX', kind: 'int', min: 1, default: 100000, help: 'change events kept (at least) for resuming /v1/watch streams from a zxid' },
   { key: 'corsOrigins', flag: 'cors-origins', env: 'CORRAL_CORS_ORIGINS', kind: 'list', default: [], help: 'comma-separated origins allowed by CORS (* for any)' },
   { key: 'logLevel', flag: 'log-level', env: 'CORRAL_LOG_LEVEL', kind: 'string', default: 'info', help: 'pino level: fatal, error, warn, info, debug, silent' },
 ];

@@ -730,8 +730,8 @@ export interface paths {
          *     resume point the stream starts with the changes after the node's current zxid. With
          *     `Last-Event-ID` (the header, as `EventSource` sends it on reconnect) it resumes after that
          *     event; with `fromZxid` after that transaction (`Last-Event-ID` wins when both are given):
-         *     every change since, in order, none lost and none twice. The node keeps the events of the
-         *     last `--history-events-max` changes (default 100000); a resume point older than that
+         *     every change since, in order, none lost and none twice. The node keeps the events of at
+         *     least the last `--history-events-max` changes (default 100000); a resume point older than that
          *     gets `event: reset` (`ResetEvent` data `{zxid, reason}`, no `id:`) first: what happened
          *     up to `zxid` is unknown, so read the state again; the stream goes on from `zxid`.
          *

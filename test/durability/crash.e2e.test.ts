@@ -341,7 +341,7 @@ describe('corral process durability', () => {
 
   it('refuses to start, with the refusal and not a crash, when the change history\'s pages are damaged', async () => {
     const { dir, file } = await writtenAndStopped(50, padded);
-    damageTableRoot(file, 'changes');
+    damageTableRoot(file, 'change_batches');
     expectRefusal(await tryLaunch(dir));
   }, 45_000);
 

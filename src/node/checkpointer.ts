@@ -25,8 +25,8 @@ export interface CheckpointerOptions {
   readonly nowMs: () => number;
 }
 
-/** Log rows behind a checkpoint deleted per turn (a few ms of the loop). */
-const LOG_ROWS_PER_PRUNE = 2000;
+/** Log entries behind a checkpoint whose rows are deleted per turn (a few ms of the loop). */
+const LOG_ENTRIES_PER_PRUNE = 2000;
 
 const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
@@ -86,7 +86,7 @@ export class Checkpointer {
     const seconds = stop();
     logger.info({ event: 'checkpoint', zxid, index, nodes: nodes.length, seconds }, 'checkpoint complete');
     while (!this.stopped && store.pruneChunk(this.currentGen, chunkNodes) > 0) await yieldTurn();
-    while (!this.stopped && (log.pruneCompacted?.(LOG_ROWS_PER_PRUNE) ?? 0) > 0) await yieldTurn();
+    while (!this.stopped && (log.pruneCompacted?.(LOG_ENTRIES_PER_PRUNE) ?? 0) > 0) await yieldTurn();
     return true;
   }
 }

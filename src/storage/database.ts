@@ -13,6 +13,7 @@ import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { upgradeCheckpointRows } from './checkpoint-v2.ts';
+import { upgradeLogRows } from './log-upgrade.ts';
 import { StorageCorruptError } from './storage-error.ts';
 
 export { StorageCorruptError };
@@ -20,15 +21,16 @@ export type SqliteDb = Database.Database;
 
 /**
  * 2 added checkpoint_watches (watches became replicated state); 3 packs checkpoint znodes into
- * pages (checkpoint_pages replaces checkpoint_nodes). A version 1 or 2 file is upgraded in place.
+ * pages (checkpoint_pages replaces checkpoint_nodes); 4 keeps the log a run of entries to a row
+ * (log_batches replaces log). A version 1, 2 or 3 file is upgraded in place.
  */
-const SCHEMA_VERSION = 3;
-const UPGRADABLE = new Set([1, 2]);
+const SCHEMA_VERSION = 4;
+const UPGRADABLE = new Set([1, 2, 3]);
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
-CREATE TABLE IF NOT EXISTS log (
-  idx INTEGER PRIMARY KEY, term INTEGER NOT NULL, data TEXT NOT NULL, crc INTEGER NOT NULL);
+CREATE TABLE IF NOT EXISTS log_batches (
+  first INTEGER PRIMARY KEY, last INTEGER NOT NULL, body TEXT NOT NULL, crc INTEGER NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoints (
   gen INTEGER PRIMARY KEY, idx INTEGER NOT NULL, term INTEGER NOT NULL, zxid INTEGER NOT NULL,
   node_count INTEGER NOT NULL, complete INTEGER NOT NULL, created_ms INTEGER NOT NULL);
@@ -60,6 +62,7 @@ export function openDatabase(file: string): SqliteDb {
     else if (UPGRADABLE.has(Number(row.value))) {
       db.transaction(() => {
         upgradeCheckpointRows(db!);
+        upgradeLogRows(db!);
         db!.prepare(`UPDATE meta SET value = ? WHERE key = 'schema'`).run(String(SCHEMA_VERSION));
       })();
     } else if (Number(row.value) !== SCHEMA_VERSION) {

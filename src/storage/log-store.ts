@@ -1,10 +1,12 @@
 /**
- * The replicated log in SQLite, one row per entry with a CRC-32 of (index, term, data). Appends
- * of one Ready share one transaction (group commit). Recent entries stay in memory so applying
- * what was just persisted does not read it back.
+ * The replicated log in SQLite: a row per append — a run of consecutive entries with a CRC-32
+ * (log-batch.ts) — so group commit batches the B-tree work as well as the fsync. Appends of one
+ * Ready share one transaction. Recent entries stay in memory so applying what was just persisted
+ * does not read it back.
  *
- * Invariant: the rows form one contiguous run firstIndex..lastIndex; firstIndex - 1 is the
- * checkpoint's index, whose term `snapshotTerm` keeps.
+ * Invariant: the rows hold one contiguous run of entries through lastIndex, from firstIndex or
+ * before (a row may straddle the checkpoint: its entries up to firstIndex - 1 are never read);
+ * firstIndex - 1 is the checkpoint's index, whose term `snapshotTerm` keeps.
  *
  * Durability: the file runs with synchronous=NORMAL, so a commit writes the WAL without waiting
  * for the disk, and `sync` fdatasyncs the WAL on libuv's thread pool: the event loop goes on
@@ -13,18 +15,12 @@
  * loop). A file without a WAL (':memory:') needs no sync.
  */
 import { closeSync, fdatasync, fdatasyncSync, openSync } from 'node:fs';
+import { assert } from '../core/errors.ts';
 import type { Entry, HardState, LogStore } from '../core/consensus/types.ts';
-import { crc32 } from './crc32.ts';
 import { readMeta, StorageCorruptError, type SqliteDb } from './database.ts';
-import { MultiRowInsert } from './multi-row-insert.ts';
+import { decodeLogBatch, encodeLogBatch, ENTRIES_PER_ROW_MAX, type LogBatchRow } from './log-batch.ts';
 
 const CACHE_ENTRIES_MAX = 8192;
-
-interface LogRow { idx: number; term: number; data: string; crc: number }
-
-function entryCrc(index: number, term: number, data: string): number {
-  return crc32(data, crc32(`${index}:${term}:`));
-}
 
 export class SqliteLogStore implements LogStore {
   private first: number;
@@ -32,50 +28,50 @@ export class SqliteLogStore implements LogStore {
   private snapshotIndex: number;
   private snapshotTerm: number;
   private cache: Entry[] = [];
-  /** Rows from here through `first - 1` are behind the checkpoint, left for pruneCompacted to delete. */
+  /** Rows may hold entries from here through `first - 1`, behind the checkpoint, left for pruneCompacted to delete. */
   private oldestRow: number;
   private readonly insert;
   private readonly deleteFrom;
   private readonly deleteThrough;
-  private readonly select;
+  private readonly rowStart;
+  private readonly rowsFrom;
   private readonly putMeta;
   /** Built once: better-sqlite3 makes new wrapper functions with every `db.transaction` call. */
   private readonly appendRows: (entries: readonly Entry[], hardState: HardState | undefined) => void;
   private walFd: number | undefined;
 
   constructor(private readonly db: SqliteDb, snapshot: { index: number; term: number }) {
-    this.insert = new MultiRowInsert(db, 'INSERT INTO log', ['idx', 'term', 'data', 'crc']);
-    this.deleteFrom = db.prepare('DELETE FROM log WHERE idx >= ?');
-    this.deleteThrough = db.prepare('DELETE FROM log WHERE idx <= ?');
-    this.select = db.prepare('SELECT idx, term, data, crc FROM log WHERE idx >= ? AND idx < ? ORDER BY idx LIMIT ?');
+    this.insert = db.prepare('INSERT INTO log_batches (first, last, body, crc) VALUES (?, ?, ?, ?)');
+    this.deleteFrom = db.prepare('DELETE FROM log_batches WHERE first >= ?');
+    // Rows wholly at or below an index: a row straddling it stays.
+    this.deleteThrough = db.prepare('DELETE FROM log_batches WHERE first <= ? AND last <= ?');
+    /** The first index of the row that holds an index (the last row starting at or before it). */
+    this.rowStart = db.prepare('SELECT max(first) FROM log_batches WHERE first <= ?').pluck();
+    this.rowsFrom = db.prepare('SELECT first, last, body, crc FROM log_batches WHERE first >= ? AND first < ? ORDER BY first');
     this.putMeta = db.prepare('INSERT INTO meta (key, value) VALUES (?, ?) ON CONFLICT(key) DO UPDATE SET value = excluded.value');
     this.appendRows = db.transaction((entries: readonly Entry[], hardState: HardState | undefined) => {
       if (hardState) this.putMeta.run('hardState', JSON.stringify(hardState));
       if (entries.length === 0) return;
       const from = entries[0]!.index;
-      if (from <= this.last) this.deleteFrom.run(from);
-      const values: Array<number | string> = [];
-      for (const e of entries) values.push(e.index, e.term, e.data, entryCrc(e.index, e.term, e.data));
-      this.insert.run(values);
+      // A row's indexes are implied by its first: entries out of sequence would be misread.
+      entries.forEach((entry, i) => assert(entry.index === from + i, `log append of ${entry.index} at position ${i} after ${from}`));
+      if (from <= this.last) this.truncateFrom(from);
+      for (let i = 0; i < entries.length; i += ENTRIES_PER_ROW_MAX) this.insertRow(encodeLogBatch(entries, i, Math.min(entries.length, i + ENTRIES_PER_ROW_MAX)));
     });
     this.snapshotIndex = snapshot.index;
     this.snapshotTerm = snapshot.term;
-    const span = db.prepare('SELECT min(idx) AS lo, max(idx) AS hi, count(*) AS n FROM log').get() as {
-      lo: number | null; hi: number | null; n: number;
-    };
     // Entries at or below the checkpoint are history the checkpoint already holds.
-    if (span.lo !== null && span.lo <= snapshot.index) this.deleteThrough.run(snapshot.index);
-    const lo = span.lo === null ? null : Math.max(span.lo, snapshot.index + 1);
-    const hi = span.hi;
-    if (lo !== null && hi !== null && hi >= lo) {
-      const n = (db.prepare('SELECT count(*) AS n FROM log WHERE idx >= ?').get(lo) as { n: number }).n;
-      if (lo !== snapshot.index + 1 || n !== hi - lo + 1) {
-        throw new StorageCorruptError(
-          `log has a gap: checkpoint at ${snapshot.index}, entries ${lo}..${hi} with ${n} rows`);
-      }
+    this.deleteThrough.run(snapshot.index, snapshot.index);
+    const span = db.prepare('SELECT min(first) AS lo, max(last) AS hi, sum(last - first + 1) AS n FROM log_batches').get() as {
+      lo: number | null; hi: number | null; n: number | null;
+    };
+    const { lo, hi, n } = span;
+    if (lo !== null && hi !== null && (lo > snapshot.index + 1 || n !== hi - lo + 1)) {
+      throw new StorageCorruptError(
+        `log has a gap: checkpoint at ${snapshot.index}, entries ${lo}..${hi} in rows holding ${n}`);
     }
     this.first = snapshot.index + 1;
-    this.oldestRow = this.first;
+    this.oldestRow = lo ?? this.first;
     this.last = hi !== null && hi > snapshot.index ? hi : snapshot.index;
   }
 
@@ -104,13 +100,17 @@ export class SqliteLogStore implements LogStore {
     if (hi <= lo) return [];
     const cachedFirst = this.cache[0]?.index ?? Infinity;
     if (lo >= cachedFirst) return this.cache.slice(lo - cachedFirst, hi - cachedFirst);
-    const rows = this.select.all(lo, hi, hi - lo) as LogRow[];
-    return rows.map((row, i) => {
-      if (row.idx !== lo + i || entryCrc(row.idx, row.term, row.data) !== row.crc) {
-        throw new StorageCorruptError(`log entry ${lo + i} is corrupt (checksum or index mismatch)`);
+    const out: Entry[] = [];
+    const start = (this.rowStart.get(lo) as number | null) ?? lo;
+    for (const row of this.rowsFrom.iterate(start, hi) as IterableIterator<LogBatchRow>) {
+      for (const entry of decodeLogBatch(row)) {
+        if (entry.index < lo || entry.index >= hi) continue;
+        if (entry.index !== lo + out.length) break;
+        out.push(entry);
       }
-      return { term: row.term, index: row.idx, data: row.data };
-    });
+    }
+    if (out.length !== hi - lo) throw new StorageCorruptError(`log entry ${lo + out.length} is missing`);
+    return out;
   }
 
   /** Persists a Ready's state and entries in one transaction: one fsync for the whole batch. */
@@ -144,11 +144,11 @@ export class SqliteLogStore implements LogStore {
     if (cachedFirst !== undefined && cachedFirst <= index) this.cache = this.cache.slice(index + 1 - cachedFirst);
   }
 
-  /** Deletes up to `maxRows` of the rows compact left behind; returns how many indexes that covered (0: none left). */
-  pruneCompacted(maxRows: number): number {
-    const through = Math.min(this.first - 1, this.oldestRow + maxRows - 1);
+  /** Deletes the rows wholly behind the checkpoint among the next `maxEntries` indexes; returns how many indexes that covered (0: none left). */
+  pruneCompacted(maxEntries: number): number {
+    const through = Math.min(this.first - 1, this.oldestRow + maxEntries - 1);
     if (through < this.oldestRow) return 0;
-    this.deleteThrough.run(through);
+    this.deleteThrough.run(through, through);
     const covered = through - this.oldestRow + 1;
     this.oldestRow = through + 1;
     return covered;
@@ -156,13 +156,30 @@ export class SqliteLogStore implements LogStore {
 
   /** Replaces the whole log with a checkpoint at (index, term) received from the leader. */
   installSnapshot(index: number, term: number): void {
-    this.db.prepare('DELETE FROM log').run();
+    this.db.prepare('DELETE FROM log_batches').run();
     this.snapshotIndex = index;
     this.snapshotTerm = term;
     this.first = index + 1;
     this.oldestRow = this.first;
     this.last = index;
     this.cache = [];
+  }
+
+  private insertRow(row: LogBatchRow): void {
+    this.insert.run(row.first, row.last, row.body, row.crc);
+  }
+
+  /** Removes the entries from `from` on (a conflicting suffix): rows after it go, the row holding it keeps its entries before. */
+  private truncateFrom(from: number): void {
+    const start = this.rowStart.get(from) as number | null;
+    if (start === null || start === from) {
+      this.deleteFrom.run(from);
+      return;
+    }
+    const [row] = this.rowsFrom.all(start, start + 1) as LogBatchRow[];
+    const kept = decodeLogBatch(row!).filter((entry) => entry.index < from);
+    this.deleteFrom.run(start);
+    if (kept.length > 0) this.insertRow(encodeLogBatch(kept));
   }
 
   sync(done: (error: Error | null) => void): void {
@@ -195,7 +212,7 @@ export class SqliteLogStore implements LogStore {
     this.walFd = undefined;
   }
 
-  /** Rows currently in the log. */
+  /** Entries currently in the log. */
   size(): number {
     return this.last - this.first + 1;
   }

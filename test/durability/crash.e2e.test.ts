@@ -205,17 +205,17 @@ async function writeNodes(proc: CorralProcess, count: number, valueOf: (i: numbe
 
 const padded = (i: number) => `value-${i}-${'x'.repeat(200)}`;
 
-/** Rewrites one log row's data in place, as disk damage or a stray writer would. */
+/** Rewrites one entry's data inside its log row in place, as disk damage or a stray writer would. */
 function corruptOneLogEntry(file: string): number {
   const db = new Database(file);
   try {
-    const row = db.prepare(`SELECT idx, data FROM log WHERE data != '' ORDER BY idx LIMIT 1 OFFSET 20`).get() as
-      | { idx: number; data: string } | undefined;
-    expect(row, 'a log entry to damage').toBeDefined();
-    const altered = row!.data.replace('"timeMs":', '"timeMs":1');
-    expect(altered).not.toBe(row!.data);
-    expect(db.prepare('UPDATE log SET data = ? WHERE idx = ?').run(altered, row!.idx).changes).toBe(1);
-    return row!.idx;
+    const row = db.prepare(`SELECT first, body FROM log_batches WHERE body LIKE '%"timeMs":%' ORDER BY first LIMIT 1 OFFSET 2`).get() as
+      | { first: number; body: string } | undefined;
+    expect(row, 'a log row to damage').toBeDefined();
+    const altered = row!.body.replace('"timeMs":', '"timeMs":1');
+    expect(altered).not.toBe(row!.body);
+    expect(db.prepare('UPDATE log_batches SET body = ? WHERE first = ?').run(altered, row!.first).changes).toBe(1);
+    return row!.first;
   } finally {
     db.close();
   }
@@ -328,7 +328,7 @@ describe('corral process durability', () => {
     corruptOneLogEntry(join(dir, 'corral.db'));
     const outcome = await tryLaunch(dir);
     expectRefusal(outcome);
-    expect(outcome.proc.stderr).toMatch(/log entry \d+ is corrupt/);
+    expect(outcome.proc.stderr).toMatch(/log entries \d+\.\.\d+ are corrupt/);
   }, 45_000);
 
   it('refuses to start on a damaged database file, or serves exactly the acknowledged tree', async () => {

@@ -199,7 +199,7 @@ describe('recovery after a restart on the same data dir', () => {
     for (let i = 0; i < 30; i++) await expectStatus('POST', znodeUrl(first.url, '/v1/znodes', `/n${i}`), 201, `value ${i}`);
     await first.close();
     server = undefined;
-    alterFile(`UPDATE log SET data = replace(data, '"timeMs":', '"timeMs":9') WHERE idx = (SELECT max(idx) - 5 FROM log)`);
+    alterFile(`UPDATE log_batches SET body = replace(body, '"timeMs":', '"timeMs":9') WHERE first = (SELECT max(first) FROM log_batches WHERE first < (SELECT max(first) FROM log_batches))`);
     await expect(start()).rejects.toThrow(StorageCorruptError);
   });
 
@@ -208,7 +208,7 @@ describe('recovery after a restart on the same data dir', () => {
     for (let i = 0; i < 30; i++) await expectStatus('POST', znodeUrl(first.url, '/v1/znodes', `/n${i}`), 201, `value ${i}`);
     await first.close();
     server = undefined;
-    alterFile('DELETE FROM log WHERE idx = (SELECT max(idx) - 5 FROM log)');
+    alterFile('DELETE FROM log_batches WHERE first = (SELECT max(first) FROM log_batches WHERE first < (SELECT max(first) FROM log_batches))');
     await expect(start()).rejects.toThrow(/gap/);
   });
 });
@@ -217,7 +217,7 @@ describe('recovery after a restart on the same data dir', () => {
 function logRowsInFile(): number {
   const db = new Database(join(dir, 'corral.db'), { readonly: true });
   try {
-    return (db.prepare('SELECT count(*) AS n FROM log').get() as { n: number }).n;
+    return (db.prepare('SELECT coalesce(sum(last - first + 1), 0) AS n FROM log_batches').get() as { n: number }).n;
   } finally {
     db.close();
   }

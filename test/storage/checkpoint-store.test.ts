@@ -244,7 +244,7 @@ describe('checkpoint watches', () => {
     db.exec('DROP TABLE checkpoint_watches');
     db.close();
     db = openDatabase(file);
-    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '3' });
+    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '4' });
     store = new CheckpointStore(db);
     const gen = store.begin({ index: 1, term: 1, zxid: 4294967297, nodeCount: 0 }, [], 1, [{ sessionId: 1, kind: 'data', path: '/' }]);
     store.complete(gen, () => undefined);

@@ -6,6 +6,7 @@ import { crc32 as zlibCrc32 } from 'node:zlib';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry, HardState } from '../../src/core/consensus/types.ts';
 import { openDatabase, StorageCorruptError, type SqliteDb } from '../../src/storage/database.ts';
+import { ENTRIES_PER_ROW_MAX } from '../../src/storage/log-batch.ts';
 import { SqliteLogStore } from '../../src/storage/log-store.ts';
 
 const NO_SNAPSHOT = { index: 0, term: 0 };
@@ -85,20 +86,30 @@ describe('SqliteLogStore', () => {
     expect(log.term(1)).toBe(1);
   });
 
-  it('writes each row with the CRC-32 of "index:term:data" (the file format), in batches of any size', () => {
+  it('writes each append as rows of consecutive entries with the CRC-32 of "first:" and the row (the file format), in batches of any size', () => {
     const conn = open();
     const log = new SqliteLogStore(conn, NO_SNAPSHOT);
     let next = 1;
     // Sizes around the rows-per-statement split, and the empty data of a leader's first entry.
-    for (const size of [1, 15, 16, 17, 33, 2]) {
+    for (const size of [1, 15, 16, ENTRIES_PER_ROW_MAX, ENTRIES_PER_ROW_MAX + 1, 2 * ENTRIES_PER_ROW_MAX + 3, 2]) {
       const batch = entries(next, next + size - 1, 1, 'é✓');
       if (next === 1) batch[0] = { term: 1, index: 1, data: '' };
       log.append(batch, undefined);
       next += size;
     }
-    const rows = conn.prepare('SELECT idx, term, data, crc FROM log ORDER BY idx').all() as Array<{ idx: number; term: number; data: string; crc: number }>;
-    expect(rows.map((r) => r.idx)).toEqual(Array.from({ length: next - 1 }, (_, i) => i + 1));
-    for (const row of rows) expect(row.crc, `row ${row.idx}`).toBe(zlibCrc32(`${row.idx}:${row.term}:${row.data}`));
+    const rows = conn.prepare('SELECT first, last, body, crc FROM log_batches ORDER BY first').all() as Array<{ first: number; last: number; body: string; crc: number }>;
+    const all = log.entries(1, next, next);
+    let expectedFirst = 1;
+    for (const row of rows) {
+      expect(row.first, 'rows are consecutive').toBe(expectedFirst);
+      expect(row.last - row.first + 1).toBeLessThanOrEqual(ENTRIES_PER_ROW_MAX);
+      expect(row.body).toBe(all.slice(row.first - 1, row.last).map((e) => `${e.term} ${e.data.length}\n${e.data}`).join(''));
+      expect(row.crc, `row ${row.first}`).toBe(zlibCrc32(`${row.first}:${row.body}`));
+      expectedFirst = row.last + 1;
+    }
+    expect(expectedFirst).toBe(next);
+    // An append of more than a row's worth takes several rows; one of fewer, one row.
+    expect(rows.length).toBe(1 + 1 + 1 + 1 + 2 + 3 + 1);
     expect(new SqliteLogStore(conn, NO_SNAPSHOT).entries(1, next, next)).toEqual(log.entries(1, next, next));
   });
 
@@ -114,8 +125,7 @@ describe('SqliteLogStore', () => {
 
     const broken = [...entries(203, 205, 2), { term: 2, index: 205, data: 'duplicate index' }];
     expect(() => log.append(broken, { term: 2, vote: 1, commit: 202 })).toThrow();
-    const rows = conn.prepare('SELECT count(*) AS n, max(idx) AS hi FROM log').get() as { n: number; hi: number };
-    expect(rows).toEqual({ n: 202, hi: 202 });
+    expect(conn.prepare('SELECT max(last) AS hi, sum(last - first + 1) AS n FROM log_batches').get()).toEqual({ n: 202, hi: 202 });
     expect(log.hardState()).toEqual({ term: 1, vote: 1, commit: 2 });
     expect(log.lastIndex()).toBe(202);
   });
@@ -145,18 +155,19 @@ describe('SqliteLogStore', () => {
     expect(log.firstIndex()).toBe(7);
     expect(log.lastIndex()).toBe(10);
     expect(log.size()).toBe(4);
-    // The rows behind the checkpoint go a chunk at a time, never past it.
-    const rows = () => conn.prepare('SELECT min(idx) AS lo, count(*) AS n FROM log').get();
+    // The rows behind the checkpoint go a chunk of indexes at a time, whole rows only, never past it.
+    const rows = () => conn.prepare('SELECT min(first) AS lo, sum(last - first + 1) AS n FROM log_batches').get();
     expect(rows()).toEqual({ lo: 1, n: 10 });
     expect(log.pruneCompacted(4)).toBe(4);
-    expect(rows()).toEqual({ lo: 5, n: 6 });
+    expect(rows(), 'the row of 1..6 holds 5 and 6 still').toEqual({ lo: 1, n: 10 });
     expect(log.entries(7, 11, 10)).toEqual(entries(7, 10, 2));
     expect(log.pruneCompacted(4)).toBe(2);
+    expect(rows()).toEqual({ lo: 7, n: 4 });
     expect(log.pruneCompacted(4)).toBe(0);
     expect(log.term(6)).toBe(1);
     expect(log.term(7)).toBe(2);
     expect(log.entries(7, 11, 10)).toEqual(entries(7, 10, 2));
-    expect(conn.prepare('SELECT min(idx) AS lo, count(*) AS n FROM log').get()).toEqual({ lo: 7, n: 4 });
+    expect(rows()).toEqual({ lo: 7, n: 4 });
 
     const reopened = new SqliteLogStore(open(), { index: 6, term: 1 });
     expect(reopened.firstIndex()).toBe(7);
@@ -185,10 +196,11 @@ describe('SqliteLogStore', () => {
 
   it('refuses with StorageCorruptError to read an entry whose data was altered in the file', () => {
     const log = new SqliteLogStore(open(), NO_SNAPSHOT);
-    log.append(entries(1, 5, 1), undefined);
+    log.append(entries(1, 2, 1), undefined);
+    log.append(entries(3, 5, 1), undefined);
     db!.close();
     db = undefined;
-    expect(tamper(`UPDATE log SET data = '{"tampered":true}' WHERE idx = 3`)).toBe(1);
+    expect(tamper(`UPDATE log_batches SET body = replace(body, 'e3:', 'x3:') WHERE first = 3`)).toBe(1);
 
     const reopened = new SqliteLogStore(open(), NO_SNAPSHOT);
     expect(reopened.lastIndex()).toBe(5);
@@ -201,33 +213,50 @@ describe('SqliteLogStore', () => {
   it('refuses with StorageCorruptError to read an entry whose term was altered in the file', () => {
     const log = new SqliteLogStore(open(), NO_SNAPSHOT);
     log.append(entries(1, 3, 1), undefined);
-    expect(tamper('UPDATE log SET term = 9 WHERE idx = 2')).toBe(1);
+    expect(tamper(`UPDATE log_batches SET body = '9' || substr(body, 2) WHERE first = 1`)).toBe(1);
     const reopened = new SqliteLogStore(open(), NO_SNAPSHOT);
     expect(() => reopened.entries(1, 4, 10)).toThrow(StorageCorruptError);
   });
 
   it('refuses to open a log with a missing middle entry', () => {
     const log = new SqliteLogStore(open(), NO_SNAPSHOT);
-    log.append(entries(1, 10, 1), undefined);
-    expect(tamper('DELETE FROM log WHERE idx = 5')).toBe(1);
+    log.append(entries(1, 4, 1), undefined);
+    log.append(entries(5, 5, 1), undefined);
+    log.append(entries(6, 10, 1), undefined);
+    expect(tamper('DELETE FROM log_batches WHERE first = 5')).toBe(1);
     expect(() => new SqliteLogStore(open(), NO_SNAPSHOT)).toThrow(StorageCorruptError);
     expect(() => new SqliteLogStore(db!, NO_SNAPSHOT)).toThrow(/gap/);
   });
 
   it('refuses to open a log that does not start right after the checkpoint', () => {
     const log = new SqliteLogStore(open(), NO_SNAPSHOT);
-    log.append(entries(1, 10, 1), undefined);
+    log.append(entries(1, 4, 1), undefined);
+    log.append(entries(5, 5, 1), undefined);
+    log.append(entries(6, 10, 1), undefined);
     log.compact(4, 1);
-    expect(tamper('DELETE FROM log WHERE idx = 5')).toBe(1);
+    expect(tamper('DELETE FROM log_batches WHERE first = 5')).toBe(1);
     expect(() => new SqliteLogStore(open(), { index: 4, term: 1 })).toThrow(StorageCorruptError);
   });
 
-  it('discards rows at or below the checkpoint when opening', () => {
+  it('discards rows at or below the checkpoint when opening, and reads on from a row that straddles it', () => {
     const log = new SqliteLogStore(open(), NO_SNAPSHOT);
-    log.append(entries(1, 10, 1), undefined);
+    log.append(entries(1, 4, 1), undefined);
+    log.append(entries(5, 10, 1), undefined);
     const reopened = new SqliteLogStore(open(), { index: 6, term: 1 });
     expect(reopened.firstIndex()).toBe(7);
     expect(reopened.lastIndex()).toBe(10);
-    expect(db!.prepare('SELECT min(idx) AS lo FROM log').get()).toEqual({ lo: 7 });
+    expect(reopened.entries(7, 11, 10)).toEqual(entries(7, 10, 1));
+    expect(db!.prepare('SELECT min(first) AS lo FROM log_batches').get()).toEqual({ lo: 5 });
+    expect(reopened.pruneCompacted(100)).toBe(2);
+    expect(db!.prepare('SELECT min(first) AS lo FROM log_batches').get(), 'the straddling row holds live entries').toEqual({ lo: 5 });
+  });
+
+  it('replaces a suffix that starts inside a row, keeping the row\'s entries before it, across a reopen', () => {
+    const log = new SqliteLogStore(open(), NO_SNAPSHOT);
+    log.append(entries(1, 8, 1), undefined);
+    log.append(entries(5, 6, 2, 'r'), undefined);
+    const expected = [...entries(1, 4, 1), ...entries(5, 6, 2, 'r')];
+    expect(new SqliteLogStore(open(), NO_SNAPSHOT).entries(1, 10, 10)).toEqual(expected);
+    expect(db!.prepare('SELECT first, last FROM log_batches ORDER BY first').all()).toEqual([{ first: 1, last: 4 }, { first: 5, last: 6 }]);
   });
 });

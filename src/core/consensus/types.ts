@@ -97,10 +97,10 @@ export interface LogStore extends StableLog {
   /** Drops entries through `index` (of `term`), which a checkpoint now holds. */
   compact(index: number, term: number): void;
   /**
-   * Deletes up to `maxRows` of what `compact` dropped but left stored; returns how many indexes
-   * that covered, 0 once none are left. A store without it deletes at `compact`.
+   * Deletes what `compact` dropped but left stored, up to `maxEntries` indexes of it; returns how
+   * many indexes that covered, 0 once none are left. A store without it deletes at `compact`.
    */
-  pruneCompacted?(maxRows: number): number;
+  pruneCompacted?(maxEntries: number): number;
   /** Drops the whole log: it restarts after a checkpoint at (index, term) from the leader. */
   installSnapshot(index: number, term: number): void;
   /** Entries held: lastIndex - firstIndex + 1. */

@@ -129,8 +129,8 @@ export class DataTree {
     const routed = output.events.length > 0 ? this.watches.route(output.events) : [];
     // A closed session's watches fire on its own ephemerals' deletion first, then go.
     if (output.sessionEnd) this.watches.removeSession(output.sessionEnd.sessionId);
-    const deliveries = [...(output.deliveries ?? []), ...routed];
-    return deliveries.length > 0 ? { ...output, deliveries } : output;
+    if (routed.length === 0) return output;
+    return { ...output, deliveries: output.deliveries ? [...output.deliveries, ...routed] : routed };
   }
 
   private applyTxn(zxid: number, envelope: TxnEnvelope): ApplyOutput {
@@ -183,13 +183,15 @@ export class DataTree {
     if (sessionId !== 0 && !this.sessions.get(sessionId)) {
       return { ok: false as const, failedOp: 0, error: zkError('SESSIONEXPIRED', `session ${sessionId} has ended`) };
     }
-    this.undo = [];
+    // An op checks everything before it changes anything, so only a multi needs undo records.
+    this.undo = ops.length > 1 ? [] : undefined;
     try {
       const results = [];
       for (let i = 0; i < ops.length; i++) {
         const outcome = applyOp(this, ops[i]!, sessionId, zxid, timeMs, events);
         if ('code' in outcome) {
-          for (let u = this.undo.length - 1; u >= 0; u--) this.undo[u]!();
+          const undo = this.undo ?? [];
+          for (let u = undo.length - 1; u >= 0; u--) undo[u]!();
           events.length = 0;
           return { ok: false as const, failedOp: i, error: outcome };
         }

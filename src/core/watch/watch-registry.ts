@@ -162,6 +162,8 @@ export class WatchRegistry {
   /** The deliveries for a transaction's events, in event order; one-shot watches are consumed. */
   route(events: readonly TreeEvent[]): Delivery[] {
     const out: Delivery[] = [];
+    // Most writes have no watcher at all: nothing to look up or allocate.
+    if (this.data.size === 0 && this.child.size === 0 && this.persistent.size === 0 && this.recursive.size === 0) return out;
     for (const event of events) {
       const to = new Set<number>();
       this.fireOneShot(event, to);

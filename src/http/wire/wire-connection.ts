@@ -121,8 +121,9 @@ export class WireConnection {
     const end = head.headLength + head.bodyLength;
     this.waiting = this.pending.length < end ? waiting : undefined;
     if (this.waiting) return;
-    // A copy: the tree may keep the bytes, and they must not pin the socket's whole chunk.
-    const body = head.bodyLength === 0 ? new Uint8Array(0) : Uint8Array.prototype.slice.call(this.pending, head.headLength, end);
+    // A view, not a copy (an ArrayBuffer per request was a visible share of GC): the tree keeps
+    // its own copy of what it stores (compactBytes), so nothing holds the chunk past the call.
+    const body = head.bodyLength === 0 ? EMPTY : this.pending.subarray(head.headLength, end);
     this.pending = end === this.pending.length ? EMPTY : this.pending.subarray(end);
     this.busy = true;
     const req = new WireCallRequest(head, direct.rawPath, direct.search, body);

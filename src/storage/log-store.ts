@@ -20,7 +20,13 @@ import type { Entry, HardState, LogStore } from '../core/consensus/types.ts';
 import { readMeta, StorageCorruptError, type SqliteDb } from './database.ts';
 import { decodeLogBatch, encodeLogBatch, ENTRIES_PER_ROW_MAX, type LogBatchRow } from './log-batch.ts';
 
+/**
+ * Recent entries kept in memory, at most this many and this many characters of data, trimmed to
+ * half of either when one is passed. By size too: a bulk load of 1,000-create multis makes
+ * ~250 KB entries, and 8,192 of those were a quarter of a 1M-znode node's memory.
+ */
 const CACHE_ENTRIES_MAX = 8192;
+const CACHE_CHARS_MAX = 16 * 1024 * 1024;
 
 export class SqliteLogStore implements LogStore {
   private first: number;
@@ -28,6 +34,8 @@ export class SqliteLogStore implements LogStore {
   private snapshotIndex: number;
   private snapshotTerm: number;
   private cache: Entry[] = [];
+  /** Characters of data in `cache`. */
+  private cacheChars = 0;
   /** Rows may hold entries from here through `first - 1`, behind the checkpoint, left for pruneCompacted to delete. */
   private oldestRow: number;
   private readonly insert;
@@ -123,10 +131,19 @@ export class SqliteLogStore implements LogStore {
   private remember(entries: readonly Entry[]): void {
     const from = entries[0]!.index;
     const cachedFirst = this.cache[0]?.index;
-    if (cachedFirst === undefined || from < cachedFirst || from > this.last + 1) this.cache = [];
-    else this.cache.length = from - cachedFirst;
-    this.cache.push(...entries);
-    if (this.cache.length > CACHE_ENTRIES_MAX) this.cache = this.cache.slice(-CACHE_ENTRIES_MAX / 2);
+    if (cachedFirst === undefined || from < cachedFirst || from > this.last + 1) this.cacheFrom(this.cache.length);
+    else if (from - cachedFirst < this.cache.length) this.cacheTo(from - cachedFirst);
+    for (const entry of entries) {
+      this.cache.push(entry);
+      this.cacheChars += entry.data.length;
+    }
+    if (this.cache.length > CACHE_ENTRIES_MAX || this.cacheChars > CACHE_CHARS_MAX) {
+      let drop = 0;
+      while (drop < this.cache.length && (this.cache.length - drop > CACHE_ENTRIES_MAX / 2 || this.cacheChars > CACHE_CHARS_MAX / 2)) {
+        this.cacheChars -= this.cache[drop++]!.data.length;
+      }
+      this.cache = this.cache.slice(drop);
+    }
     this.last = entries[entries.length - 1]!.index;
   }
 
@@ -141,7 +158,7 @@ export class SqliteLogStore implements LogStore {
     this.snapshotTerm = term;
     this.first = index + 1;
     const cachedFirst = this.cache[0]?.index;
-    if (cachedFirst !== undefined && cachedFirst <= index) this.cache = this.cache.slice(index + 1 - cachedFirst);
+    if (cachedFirst !== undefined && cachedFirst <= index) this.cacheFrom(index + 1 - cachedFirst);
   }
 
   /** Deletes the rows wholly behind the checkpoint among the next `maxEntries` indexes; returns how many indexes that covered (0: none left). */
@@ -162,7 +179,19 @@ export class SqliteLogStore implements LogStore {
     this.first = index + 1;
     this.oldestRow = this.first;
     this.last = index;
-    this.cache = [];
+    this.cacheFrom(this.cache.length);
+  }
+
+  /** Drops the cache's first `count` entries. */
+  private cacheFrom(count: number): void {
+    for (let i = 0; i < count && i < this.cache.length; i++) this.cacheChars -= this.cache[i]!.data.length;
+    this.cache = this.cache.slice(count);
+  }
+
+  /** Keeps the cache's first `count` entries only. */
+  private cacheTo(count: number): void {
+    for (let i = count; i < this.cache.length; i++) this.cacheChars -= this.cache[i]!.data.length;
+    this.cache.length = count;
   }
 
   private insertRow(row: LogBatchRow): void {

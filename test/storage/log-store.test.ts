@@ -86,6 +86,18 @@ describe('SqliteLogStore', () => {
     expect(log.term(1)).toBe(1);
   });
 
+  it('reads back entries whose size pushed them out of the in-memory cache, from the file', () => {
+    const log = new SqliteLogStore(open(), NO_SNAPSHOT);
+    const big = (i: number) => ({ term: 1, index: i, data: `${i}:${'x'.repeat(1024 * 1024)}` });
+    const all: Entry[] = [];
+    for (let i = 1; i <= 24; i++) {
+      all.push(big(i));
+      log.append([big(i)], undefined);
+    }
+    expect(log.entries(1, 25, 100)).toEqual(all);
+    expect(new SqliteLogStore(db!, NO_SNAPSHOT).entries(20, 25, 100)).toEqual(all.slice(19));
+  });
+
   it('writes each append as rows of consecutive entries with the CRC-32 of "first:" and the row (the file format), in batches of any size', () => {
     const conn = open();
     const log = new SqliteLogStore(conn, NO_SNAPSHOT);

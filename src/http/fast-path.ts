@@ -123,7 +123,7 @@ export abstract class PlainCallRequest implements CallRequest {
   }
 
   abstract header(name: string): string | undefined;
-  abstract readBody(limit: number): Promise<Uint8Array>;
+  abstract readBody(limit: number): Uint8Array | Promise<Uint8Array>;
 }
 
 /** A Node request as a call's request (a class, not closures: no allocations per accessor). */

@@ -22,9 +22,9 @@ class WireCallRequest extends PlainCallRequest {
     return this.head.header(name);
   }
 
-  readBody(limit: number): Promise<Uint8Array> {
+  readBody(limit: number): Uint8Array {
     checkDeclaredLength(this.head.header('content-length'), limit);
-    return Promise.resolve(this.body);
+    return this.body;
   }
 }
 
@@ -44,6 +44,8 @@ export class WireConnection {
   private closing = false;
   /** The request whose head has arrived but not all of its body. */
   private waiting: { readonly head: RequestHead; readonly direct: DirectRequest } | undefined;
+  /** The request being answered (one at a time per connection). */
+  private answering: RequestHead | undefined;
   private readonly bodyLimit: number;
 
   constructor(
@@ -127,16 +129,22 @@ export class WireConnection {
     this.pending = end === this.pending.length ? EMPTY : this.pending.subarray(end);
     this.busy = true;
     const req = new WireCallRequest(head, direct.rawPath, direct.search, body);
-    answerDirect(this.deps, direct, req, head.target)
-      .then((reply) => this.send(head, reply))
-      .catch((error: unknown) => {
-        this.deps.logger.error({ err: error, method: head.method, url: head.target, event: 'response-failed' }, 'could not send the answer');
-        this.socket.destroy();
-      });
+    this.answering = head;
+    answerDirect(this.deps, direct, req, head.target).then(this.onReply).catch(this.onSendFailed);
   }
+
+  /** Handlers made once, not two closures per request. */
+  private readonly onReply = (reply: Reply): void => this.send(this.answering!, reply);
+
+  private readonly onSendFailed = (error: unknown): void => {
+    const head = this.answering;
+    this.deps.logger.error({ err: error, method: head?.method, url: head?.target, event: 'response-failed' }, 'could not send the answer');
+    this.socket.destroy();
+  };
 
   private send(head: RequestHead, reply: Reply): void {
     this.busy = false;
+    this.answering = undefined;
     const { socket } = this;
     if (socket.destroyed) return;
     const keepAlive = head.keepAlive && !this.closing;

@@ -28,9 +28,9 @@ export async function commitWrite(
     timeMs: deps.nowMs(), sessionId, maxDataBytes: deps.config.maxDataBytes, requestId,
   });
   if (!prepared.ok) return prepared;
-  const submit = () => deps.node.host.submit(prepared.envelope);
+  const { host, dedup } = deps.node;
   try {
-    const { result } = await (requestId === undefined ? submit() : deps.node.dedup.once(requestId, submit));
+    const { result } = await (requestId === undefined ? host.submit(prepared.envelope) : dedup.once(requestId, () => host.submit(prepared.envelope)));
     assert(result !== undefined && isWriteResult(result), 'a write txn answers with a write result');
     return result;
   } catch (error) {

@@ -26,7 +26,10 @@ export function prepareWrite(ops: readonly WriteOp[], multi: boolean, ctx: Prepa
     const error = checkOp(ops[i]!, ctx);
     if (error) return { ok: false, failedOp: i, error };
   }
-  const txn = { type: 'write' as const, ops, multi, sessionId: ctx.sessionId, ...(ctx.requestId === undefined ? {} : { requestId: ctx.requestId }) };
+  const { sessionId, requestId } = ctx;
+  const txn = requestId === undefined
+    ? { type: 'write' as const, ops, multi, sessionId }
+    : { type: 'write' as const, ops, multi, sessionId, requestId };
   return { ok: true, envelope: { timeMs: ctx.timeMs, txn } };
 }
 

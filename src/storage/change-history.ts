@@ -13,6 +13,7 @@
 import type { TreeEvent } from '../core/tree/results.ts';
 import type { SqliteDb } from './database.ts';
 import { BatchWriter, decodeBatch, type HistoryEvent } from './history-batch.ts';
+import { tableExists } from './sqlite-tables.ts';
 
 export type { HistoryEvent };
 
@@ -47,7 +48,6 @@ export class ChangeHistory {
     this.startOf = db.prepare('SELECT max(first_zxid) AS f FROM change_batches WHERE first_zxid <= ?').pluck();
     this.from = db.prepare('SELECT first_zxid, body FROM change_batches WHERE first_zxid >= ? AND first_zxid <= ? ORDER BY first_zxid');
     this.oldest = db.prepare('SELECT first_zxid, last_zxid, events FROM change_batches ORDER BY first_zxid LIMIT 64');
-    this.upgradeRowsPerEvent();
     const newest = db.prepare('SELECT last_zxid FROM change_batches ORDER BY first_zxid DESC LIMIT 1').pluck().get() as number | undefined;
     this.through = newest ?? 0;
     this.retained = (db.prepare('SELECT coalesce(sum(events), 0) FROM change_batches').pluck().get() as number);
@@ -138,27 +138,25 @@ export class ChangeHistory {
   close(): void {
     this.flush();
   }
+}
 
-  /** A file from before batches kept a row per event in `changes`: they become batches, once. */
-  private upgradeRowsPerEvent(): void {
-    const exists = this.db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'changes'`).get();
-    if (!exists) return;
-    this.db.transaction(() => {
-      const rows = this.db.prepare('SELECT zxid, type, path FROM changes ORDER BY zxid, k').iterate() as IterableIterator<TreeEvent>;
-      let txn: TreeEvent[] = [];
-      for (const row of rows) {
-        if (txn.length > 0 && txn[0]!.zxid !== row.zxid) {
-          this.record(txn);
-          txn = [];
-        }
-        txn.push({ zxid: row.zxid, type: row.type, path: row.path });
-      }
-      if (txn.length > 0) this.record(txn);
-      const batches = [...this.sealed, this.open].filter((batch) => batch.events > 0);
-      for (const batch of batches) this.insert.run(batch.first, batch.last, batch.events, batch.body());
-      this.sealed = [];
-      this.open = new BatchWriter();
-      this.db.exec('DROP TABLE changes');
-    })();
+/**
+ * Schema 3 and before kept a row per event in `changes`: they become batches, in the caller's
+ * transaction (the schema upgrade's), and the old table goes.
+ */
+export function upgradeHistoryRows(db: SqliteDb): void {
+  if (!tableExists(db, 'changes')) return;
+  const history = new ChangeHistory(db, Number.POSITIVE_INFINITY);
+  let txn: TreeEvent[] = [];
+  for (const row of db.prepare('SELECT zxid, type, path FROM changes ORDER BY zxid, k').iterate() as IterableIterator<TreeEvent>) {
+    if (txn.length > 0 && txn[0]!.zxid !== row.zxid) {
+      history.record(txn);
+      txn = [];
+    }
+    txn.push({ zxid: row.zxid, type: row.type, path: row.path });
   }
+  if (txn.length > 0) history.record(txn);
+  // Written once the rows are all read: better-sqlite3 cannot write while a statement iterates.
+  history.flush();
+  db.exec('DROP TABLE changes');
 }

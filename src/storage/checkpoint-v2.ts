@@ -6,6 +6,7 @@ import type { NodeKind, Znode } from '../core/tree/znode.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
 import { crc32, crc32Bytes } from './crc32.ts';
 import type { SqliteDb } from './database.ts';
+import { tableExists } from './sqlite-tables.ts';
 import { StorageCorruptError } from './storage-error.ts';
 
 type NodeMetaRow = [number, number, number, number, number, number, number, number, NodeKind, number, number];
@@ -48,8 +49,7 @@ function nodeOf([path, meta, data, crc]: [string, string, Buffer, number]): Znod
  * checkpoints go with the table; their metadata is removed as usual (latest(), pruneChunk()).
  */
 export function upgradeCheckpointRows(db: SqliteDb): void {
-  const table = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table' AND name = 'checkpoint_nodes'`).get();
-  if (!table) return;
+  if (!tableExists(db, 'checkpoint_nodes')) return;
   const store = new CheckpointStore(db);
   const gens = db.prepare('SELECT gen FROM checkpoints WHERE complete = 1').pluck().all() as number[];
   const page = db.prepare('SELECT path, meta, data, crc FROM checkpoint_nodes WHERE gen = ? AND path > ? ORDER BY path LIMIT ?').raw();

@@ -12,6 +12,7 @@
 import Database from 'better-sqlite3';
 import { mkdirSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { upgradeHistoryRows } from './change-history.ts';
 import { upgradeCheckpointRows } from './checkpoint-v2.ts';
 import { upgradeLogRows } from './log-upgrade.ts';
 import { StorageCorruptError } from './storage-error.ts';
@@ -22,7 +23,8 @@ export type SqliteDb = Database.Database;
 /**
  * 2 added checkpoint_watches (watches became replicated state); 3 packs checkpoint znodes into
  * pages (checkpoint_pages replaces checkpoint_nodes); 4 keeps the log a run of entries to a row
- * (log_batches replaces log). A version 1, 2 or 3 file is upgraded in place.
+ * (log_batches replaces log) and the change history a batch of events to a row (change_batches
+ * replaces changes). A version 1, 2 or 3 file is upgraded in place.
  */
 const SCHEMA_VERSION = 4;
 const UPGRADABLE = new Set([1, 2, 3]);
@@ -63,6 +65,7 @@ export function openDatabase(file: string): SqliteDb {
       db.transaction(() => {
         upgradeCheckpointRows(db!);
         upgradeLogRows(db!);
+        upgradeHistoryRows(db!);
         db!.prepare(`UPDATE meta SET value = ? WHERE key = 'schema'`).run(String(SCHEMA_VERSION));
       })();
     } else if (Number(row.value) !== SCHEMA_VERSION) {

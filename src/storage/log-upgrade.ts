@@ -6,6 +6,7 @@ import type { Entry } from '../core/consensus/types.ts';
 import { crc32 } from './crc32.ts';
 import type { SqliteDb } from './database.ts';
 import { encodeLogBatch, ENTRIES_PER_ROW_MAX } from './log-batch.ts';
+import { tableExists } from './sqlite-tables.ts';
 import { StorageCorruptError } from './storage-error.ts';
 
 interface EntryRowV3 { idx: number; term: number; data: string; crc: number }
@@ -20,7 +21,7 @@ export function entryCrcV3(index: number, term: number, data: string): number {
 
 /** Moves the rows of `log` into `log_batches` and drops `log` (inside the caller's transaction). */
 export function upgradeLogRows(db: SqliteDb): void {
-  if (!db.prepare(`SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = 'log'`).get()) return;
+  if (!tableExists(db, 'log')) return;
   const insert = db.prepare('INSERT INTO log_batches (first, last, body, crc) VALUES (?, ?, ?, ?)');
   let run: Entry[] = [];
   const write = () => {

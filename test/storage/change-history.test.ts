@@ -1,12 +1,11 @@
 import fc from 'fast-check';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { EventType, TreeEvent } from '../../src/core/tree/results.ts';
 import { BATCH_EVENTS_MAX, ChangeHistory } from '../../src/storage/change-history.ts';
 import { openDatabase, StorageCorruptError, type SqliteDb } from '../../src/storage/database.ts';
 import { BatchWriter, decodeBatch } from '../../src/storage/history-batch.ts';
+import { makeTempDir, removeDir } from '../support/corral-process.ts';
 
 const TYPES: readonly EventType[] = ['NodeCreated', 'NodeDeleted', 'NodeDataChanged', 'NodeChildrenChanged', 'DataWatchRemoved', 'ChildWatchRemoved'];
 
@@ -25,12 +24,12 @@ function open(retain = 1000): ChangeHistory {
 }
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'corral-history-'));
+  dir = makeTempDir('corral-history-');
 });
 afterEach(() => {
   db?.close();
   db = undefined;
-  rmSync(dir, { recursive: true, force: true });
+  removeDir(dir);
 });
 
 describe('history batches', () => {
@@ -146,10 +145,11 @@ describe('ChangeHistory', () => {
     expect(kept).toEqual(all.filter((e) => e.zxid > floor));
   });
 
-  it('turns a file\'s rows of one event each (before batches) into batches, once', () => {
+  it('turns a schema 3 file\'s rows of one event each into batches when the file is upgraded', () => {
     const history = open();
     history.close();
     db!.exec(`
+      UPDATE meta SET value = '3' WHERE key = 'schema';
       DROP TABLE change_batches;
       CREATE TABLE changes (zxid INTEGER NOT NULL, k INTEGER NOT NULL, type TEXT NOT NULL, path TEXT NOT NULL, PRIMARY KEY (zxid, k)) WITHOUT ROWID;
       INSERT INTO changes VALUES (3, 0, 'NodeCreated', '/x'), (3, 1, 'NodeChildrenChanged', '/'), (5, 0, 'NodeDataChanged', '/x');
@@ -160,5 +160,6 @@ describe('ChangeHistory', () => {
       { zxid: 3, type: 'NodeCreated', path: '/x' }, { zxid: 3, type: 'NodeChildrenChanged', path: '/' }, { zxid: 5, type: 'NodeDataChanged', path: '/x' },
     ]);
     expect(db!.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'changes'`).pluck().get()).toBe(0);
+    expect(db!.prepare(`SELECT value FROM meta WHERE key = 'schema'`).pluck().get()).toBe('4');
   });
 });

@@ -1,6 +1,4 @@
 import Database from 'better-sqlite3';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Entry } from '../../src/core/consensus/types.ts';
@@ -8,16 +6,17 @@ import { openDatabase, StorageCorruptError } from '../../src/storage/database.ts
 import { ENTRIES_PER_ROW_MAX } from '../../src/storage/log-batch.ts';
 import { SqliteLogStore } from '../../src/storage/log-store.ts';
 import { entryCrcV3 } from '../../src/storage/log-upgrade.ts';
+import { makeTempDir, removeDir } from '../support/corral-process.ts';
 
 let dir: string;
 let file: string;
 
 beforeEach(() => {
-  dir = mkdtempSync(join(tmpdir(), 'corral-log-upgrade-'));
+  dir = makeTempDir('corral-log-upgrade-');
   file = join(dir, 'corral.db');
 });
 
-afterEach(() => rmSync(dir, { recursive: true, force: true }));
+afterEach(() => removeDir(dir));
 
 function entries(from: number, to: number): Entry[] {
   return Array.from({ length: to - from + 1 }, (_, i) => ({ index: from + i, term: 1 + Math.floor((from + i) / 1000), data: i === 0 ? '' : `{"n":${from + i},"s":"é✓\\n"}` }));

@@ -62,7 +62,8 @@ export class SqliteLogStore implements LogStore {
       if (entries.length === 0) return;
       const from = entries[0]!.index;
       // A row's indexes are implied by its first: entries out of sequence would be misread.
-      entries.forEach((entry, i) => assert(entry.index === from + i, `log append of ${entry.index} at position ${i} after ${from}`));
+      const outOfSequence = entries.findIndex((entry, i) => entry.index !== from + i);
+      assert(outOfSequence === -1, `log append from ${from}: entry ${outOfSequence} out of sequence`);
       if (from <= this.last) this.truncateFrom(from);
       for (let i = 0; i < entries.length; i += ENTRIES_PER_ROW_MAX) this.insertRow(encodeLogBatch(entries, i, Math.min(entries.length, i + ENTRIES_PER_ROW_MAX)));
     });

@@ -96,6 +96,11 @@ describe('SqliteLogStore', () => {
     }
     expect(log.entries(1, 25, 100)).toEqual(all);
     expect(new SqliteLogStore(db!, NO_SNAPSHOT).entries(20, 25, 100)).toEqual(all.slice(19));
+    // Which ones are in memory shows once the file's copies are damaged: the oldest are read from
+    // the file (and refused), the newest still come from memory.
+    expect(tamper(`UPDATE log_batches SET body = replace(body, ':x', ':y') WHERE first IN (1, 24)`)).toBe(2);
+    expect(() => log.entries(1, 2, 1)).toThrow(StorageCorruptError);
+    expect(log.entries(24, 25, 1)).toEqual(all.slice(23));
   });
 
   it('writes each append as rows of consecutive entries with the CRC-32 of "first:" and the row (the file format), in batches of any size', () => {

@@ -44,7 +44,7 @@ export class WireConnection {
   private closing = false;
   /** The request whose head has arrived but not all of its body. */
   private waiting: { readonly head: RequestHead; readonly direct: DirectRequest } | undefined;
-  /** The request being answered (one at a time per connection). */
+  /** The request being answered, or last answered (one at a time per connection): what a failure to answer logs. */
   private answering: RequestHead | undefined;
   private readonly bodyLimit: number;
 
@@ -150,7 +150,6 @@ export class WireConnection {
 
   private send(head: RequestHead, reply: Reply): void {
     this.busy = false;
-    this.answering = undefined;
     const { socket } = this;
     if (socket.destroyed) return;
     const keepAlive = head.keepAlive && !this.closing;

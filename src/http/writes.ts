@@ -25,12 +25,13 @@ export async function commitWrite(
   deps: AppDeps, ops: readonly WriteOp[], multi: boolean, sessionId: number, requestId?: string,
 ): Promise<WriteResult> {
   const prepared = prepareWrite(ops, multi, {
-    timeMs: deps.nowMs(), sessionId, maxDataBytes: deps.config.maxDataBytes, requestId,
+    timeMs: deps.nowMs(), sessionId, maxDataBytes: deps.config.maxDataBytes,
+    request: requestId === undefined ? undefined : { client: sessionId === 0 ? 'anonymous' : `session:${sessionId}`, id: requestId },
   });
   if (!prepared.ok) return prepared;
   const { host, dedup } = deps.node;
   try {
-    const { result } = await (requestId === undefined ? host.submit(prepared.envelope) : dedup.once(requestId, () => host.submit(prepared.envelope)));
+    const { result } = await (requestId === undefined ? host.submit(prepared.envelope) : dedup.once(`${sessionId === 0 ? 'anonymous' : `session:${sessionId}`}\u0000${requestId}`, () => host.submit(prepared.envelope)));
     assert(result !== undefined && isWriteResult(result), 'a write txn answers with a write result');
     return result;
   } catch (error) {

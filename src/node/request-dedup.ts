@@ -18,9 +18,10 @@ export class RequestDedup {
   constructor(host: NodeHost) {
     host.onApplied((output, zxid, envelope) => {
       const { txn } = envelope;
-      if (txn.type !== 'write' || txn.requestId === undefined) return;
-      if (this.applied.has(txn.requestId)) return;
-      this.applied.set(txn.requestId, { zxid, result: output.result });
+      if (txn.type !== 'write' || txn.request === undefined) return;
+      const key = `${txn.request.client}\u0000${txn.request.id}`;
+      if (this.applied.has(key)) return;
+      this.applied.set(key, { zxid, result: output.result });
       if (this.applied.size > REMEMBERED_MAX) this.applied.delete(this.applied.keys().next().value!);
     });
   }

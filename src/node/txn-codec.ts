@@ -38,8 +38,8 @@ export function encodeTxn(envelope: TxnEnvelope): string {
   if (txn.type !== 'write') return JSON.stringify(envelope);
   let ops = '';
   for (let i = 0; i < txn.ops.length; i++) ops += (i === 0 ? '' : ',') + encodeOp(txn.ops[i]!);
-  const requestId = txn.requestId === undefined ? '' : `,"requestId":${JSON.stringify(txn.requestId)}`;
-  return `{"timeMs":${num(envelope.timeMs)},"txn":{"type":"write","ops":[${ops}],"multi":${txn.multi},"sessionId":${num(txn.sessionId)}${requestId}}}`;
+  const request = txn.request === undefined ? '' : `,"request":{"client":${JSON.stringify(txn.request.client)},"id":${JSON.stringify(txn.request.id)}}`;
+  return `{"timeMs":${num(envelope.timeMs)},"txn":{"type":"write","ops":[${ops}],"multi":${txn.multi},"sessionId":${num(txn.sessionId)}${request}}}`;
 }
 
 export function decodeTxn(data: string): TxnEnvelope {

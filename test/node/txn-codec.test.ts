@@ -22,7 +22,7 @@ const write: fc.Arbitrary<TxnEnvelope> = fc.record({
     ops: fc.array(op, { minLength: 1, maxLength: 5 }),
     multi: fc.boolean(),
     sessionId: fc.nat(),
-    requestId: fc.option(fc.string({ maxLength: 10 }), { nil: undefined }),
+    request: fc.option(fc.record({ client: fc.string({ maxLength: 10 }), id: fc.string({ maxLength: 10 }) }), { nil: undefined }),
   }, { requiredKeys: ['type', 'ops', 'multi', 'sessionId'] }),
 });
 

@@ -7,14 +7,14 @@
 import type { ZkError } from '../errors.ts';
 import { zkError } from '../errors.ts';
 import { pathError, sequentialSuffix } from './path.ts';
-import type { TxnEnvelope, WriteOp } from './txn.ts';
+import type { RequestTag, TxnEnvelope, WriteOp } from './txn.ts';
 import { isSequential, kindOf, NO_TTL, TTL_MS_MAX } from './znode.ts';
 
 export interface PrepareContext {
   readonly timeMs: number;
   readonly sessionId: number;
   readonly maxDataBytes: number;
-  readonly requestId?: string | undefined;
+  readonly request?: RequestTag | undefined;
 }
 
 export type Prepared =
@@ -26,10 +26,10 @@ export function prepareWrite(ops: readonly WriteOp[], multi: boolean, ctx: Prepa
     const error = checkOp(ops[i]!, ctx);
     if (error) return { ok: false, failedOp: i, error };
   }
-  const { sessionId, requestId } = ctx;
-  const txn = requestId === undefined
+  const { sessionId, request } = ctx;
+  const txn = request === undefined
     ? { type: 'write' as const, ops, multi, sessionId }
-    : { type: 'write' as const, ops, multi, sessionId, requestId };
+    : { type: 'write' as const, ops, multi, sessionId, request };
   return { ok: true, envelope: { timeMs: ctx.timeMs, txn } };
 }
 

@@ -33,10 +33,11 @@ export type Txn =
       readonly multi: boolean;
       readonly sessionId: number;
       /**
-       * The client's id for this request (Zk-Request-Id), if it gave one: a retry with the same
-       * id, through any node, gets the first answer instead of being applied again.
+       * The client's id for this request (Zk-Request-Id), if it gave one, in its client's own
+       * namespace: a retry with the same id, through any member, gets the first answer instead
+       * of being applied again.
        */
-      readonly requestId?: string;
+      readonly request?: RequestTag;
     }
   /** Server cleanup of a container or TTL node; re-checked at apply, so a stale one is a no-op. */
   | { readonly type: 'reap'; readonly path: string; readonly czxid: number }
@@ -48,6 +49,16 @@ export type Txn =
   | { readonly type: 'watch'; readonly sessionId: number; readonly request: WatchRequest }
   /** A leader's first entry of its term; changes nothing. */
   | { readonly type: 'noop' };
+
+/**
+ * A request id in the namespace of the client that sent it: `client` is `session:<id>` for a
+ * request acting for a session, else the caller's principal (see src/http/caller.ts). Two clients
+ * never share a namespace, so one cannot claim or read another's ids.
+ */
+export interface RequestTag {
+  readonly client: string;
+  readonly id: string;
+}
 
 export type WatchRequest =
   /** A read that sets a one-shot watch: exists and stat set a data watch even on a missing node. */

@@ -6,9 +6,10 @@ import { getRequestListener, type ServerType } from '@hono/node-server';
 import { createServer } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { defaultConfig, type Config } from './config.ts';
+import { EmbeddedBackend } from './backend/embedded/embedded-backend.ts';
+import type { AppDeps } from './http/app-deps.ts';
 import { createApp } from './http/app.ts';
 import { withFastPath } from './http/fast-path.ts';
-import { answerForwardedWrites } from './http/forwarded.ts';
 import { installWirePath, type WirePath } from './http/wire/wire-server.ts';
 import { CorralNode } from './node/corral-node.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
@@ -23,15 +24,19 @@ export interface ServerOptions extends Partial<Config> {
   readonly logger?: Logger;
 }
 
+/** What the HTTP layer is given: the embedded node behind the Backend interface. */
+export function appDepsOf(node: CorralNode, logger: Logger, nowMs: () => number): AppDeps {
+  return { backend: new EmbeddedBackend(node, nowMs), metrics: node.metrics, config: node.config, logger, nowMs };
+}
+
 export async function startServer(options: ServerOptions = {}): Promise<RunningServer> {
   const { logger: given, ...overrides } = options;
   const config = defaultConfig({ logLevel: given ? 'info' : 'silent', ...overrides });
   const logger = given ?? createLogger(config.logLevel);
   const nowMs = () => Date.now();
   const node = new CorralNode(config, { logger, nowMs });
-  const deps = { node, config, logger, nowMs };
+  const deps = appDepsOf(node, logger, nowMs);
   const app = createApp(deps);
-  node.peers.serveForwarded(answerForwardedWrites(deps, app, `http://${node.clientAddressOf(config.id) ?? config.host}`));
   let server: ServerType | undefined;
   let wire: WirePath | undefined;
   try {

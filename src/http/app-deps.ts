@@ -1,10 +1,12 @@
-/** What the HTTP layer needs from the rest of the node. */
+/** What the HTTP layer needs: the backend it serves (the one seam to the rest), and its own settings. */
+import type { Backend } from '../backend/backend.ts';
 import type { Config } from '../config.ts';
-import type { CorralNode } from '../node/corral-node.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Metrics } from '../observability/metrics.ts';
 
 export interface AppDeps {
-  readonly node: CorralNode;
+  readonly backend: Backend;
+  readonly metrics: Metrics;
   readonly config: Config;
   readonly logger: Logger;
   readonly nowMs: () => number;

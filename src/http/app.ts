@@ -3,34 +3,20 @@
  * rules live here: `Zk-Zxid` on every response, `Zk-Min-Zxid` waits, CORS, metrics, and the
  * contract's error body for every failure (never a 500 for a client's mistake).
  */
-import { Hono, type Context, type MiddlewareHandler } from 'hono';
+import { Hono, type Context, type Handler, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import { zkError } from '../core/errors.ts';
 import type { AppDeps } from './app-deps.ts';
 import { errorResponse, RequestRejected } from './errors.ts';
-import { forwardWrites, relayedZxid } from './forward.ts';
-import { linearizableReads } from './linearizable.ts';
-import { INTERNAL_ERROR, toResponse } from './reply.ts';
-import { multiRoutes } from './routes/multi.ts';
-import { operationsRoutes } from './routes/operations.ts';
-import { sessionRoutes } from './routes/sessions.ts';
-import { watchRoutes } from './routes/watch.ts';
-import { znodeRoutes } from './routes/znodes.ts';
+import { answeredZxid, answerZxid, INTERNAL_ERROR, toResponse } from './reply.ts';
+import { allowedMethods, ROUTES, type RouteId } from './route-table.ts';
+import { multiHandlers } from './routes/multi.ts';
+import { operationsHandlers } from './routes/operations.ts';
+import { sessionHandlers } from './routes/sessions.ts';
+import { watchHandlers } from './routes/watch.ts';
+import { znodeHandlers } from './routes/znodes.ts';
 import { authenticatedSession } from './session-context.ts';
 import { parseZxid } from './values.ts';
-
-const ALLOWED: Array<[RegExp, string]> = [
-  [/^\/v1\/(znodes)(\/|$)/, 'GET, HEAD, POST, PUT, DELETE'],
-  [/^\/v1\/(stat|children|watch)(\/|$)/, 'GET'],
-  [/^\/v1\/multi\/?$/, 'POST'],
-  [/^\/v1\/sessions\/?$/, 'POST'],
-  [/^\/v1\/sessions\/[^/]+\/?$/, 'DELETE'],
-  [/^\/v1\/sessions\/[^/]+\/keepalive\/?$/, 'POST'],
-  [/^\/v1\/sessions\/[^/]+\/(events|ephemerals)\/?$/, 'GET'],
-  [/^\/v1\/sessions\/[^/]+\/watches\/?$/, 'POST, DELETE'],
-  [/^\/v1\/sync(\/|$)/, 'POST'],
-  [/^\/(healthz|readyz|metrics|openapi\.yaml|docs|v1\/cluster)\/?$/, 'GET'],
-];
 
 /**
  * `Zk-Zxid` on every response; on a session's requests also `Zk-Last-Event-Id`, the newest event
@@ -40,27 +26,22 @@ const ALLOWED: Array<[RegExp, string]> = [
 function zxidHeader(deps: AppDeps): MiddlewareHandler {
   return async function zkZxid(c, next) {
     await next();
-    c.res.headers.set('Zk-Zxid', String(Math.max(deps.node.host.appliedZxid, relayedZxid.get(c.req.raw) ?? 0)));
+    c.res.headers.set('Zk-Zxid', String(answerZxid(deps.backend.appliedZxid, { zxid: answeredZxid.get(c) })));
     const session = authenticatedSession(c);
-    const lastId = session === undefined ? undefined : deps.node.sessions.outbox(session)?.lastId;
+    const lastId = session === undefined ? undefined : deps.backend.sessions.events(session)?.lastId;
     if (lastId) c.res.headers.set('Zk-Last-Event-Id', lastId);
   };
 }
 
 /** The URL's own path: with strict: false, c.req.path drops a trailing slash. */
 const urlPath = (c: Context) => c.req.url.replace(/^[a-z]+:\/\/[^/]+/i, '').split('?')[0]!;
-const isKnownPath = (pathname: string) => ALLOWED.some(([pattern]) => pattern.test(pathname));
 
 function minZxid(deps: AppDeps): MiddlewareHandler {
   return async function zkMinZxid(c, next) {
     const raw = c.req.header('zk-min-zxid');
-    if (raw !== undefined && isKnownPath(urlPath(c))) {
-      const zxid = parseZxid(raw, 'Zk-Min-Zxid');
-      try {
-        await deps.node.host.waitForApplied(zxid, deps.config.minZxidWaitMs);
-      } catch {
-        return errorResponse(c, zkError('OPERATIONTIMEOUT', `zxid ${zxid} is not applied on this node yet`));
-      }
+    if (raw !== undefined && allowedMethods(urlPath(c)) !== undefined) {
+      const late = await deps.backend.waitFor(parseZxid(raw, 'Zk-Min-Zxid'));
+      if (late) return errorResponse(c, late);
     }
     await next();
   };
@@ -70,7 +51,7 @@ function requestMetrics(deps: AppDeps): MiddlewareHandler {
   return async function metrics(c, next) {
     const started = performance.now();
     await next();
-    deps.node.metrics.recordRequest(c.req.method, c.req.routePath || 'unmatched', c.res.status, (performance.now() - started) / 1000);
+    deps.metrics.recordRequest(c.req.method, c.req.routePath || 'unmatched', c.res.status, (performance.now() - started) / 1000);
   };
 }
 
@@ -101,7 +82,7 @@ function onError(deps: AppDeps) {
 /** 405 for a known path with another method, before any other middleware reads the request. */
 const methodGuard: MiddlewareHandler = async function methodGuard(c, next) {
   const pathname = urlPath(c);
-  const allowed = ALLOWED.find(([pattern]) => pattern.test(pathname))?.[1];
+  const allowed = allowedMethods(pathname);
   const method = c.req.method === 'HEAD' ? 'GET' : c.req.method;
   if (allowed && !allowed.split(', ').includes(method)) {
     c.header('Allow', allowed);
@@ -130,14 +111,12 @@ export function createApp(deps: AppDeps): Hono {
   }
   app.use('*', originGuard(deps.config.corsOrigins));
   app.use('*', methodGuard);
-  app.use('/v1/*', forwardWrites(deps, urlPath));
   app.use('/v1/*', minZxid(deps));
-  app.use('/v1/*', linearizableReads(deps, urlPath));
-  app.route('/', znodeRoutes(deps));
-  app.route('/', multiRoutes(deps));
-  app.route('/', sessionRoutes(deps));
-  app.route('/', watchRoutes(deps));
-  app.route('/', operationsRoutes(deps));
+  // Every route of the table, with its handler: the compiler checks that none is missing.
+  const handlers: Record<RouteId, Handler> = {
+    ...znodeHandlers(deps), ...multiHandlers(deps), ...sessionHandlers(deps), ...watchHandlers(deps), ...operationsHandlers(deps),
+  };
+  for (const route of ROUTES) app.on(route.method, [...route.paths], handlers[route.id]);
   app.notFound(notFound);
   app.onError(onError(deps));
   return app;

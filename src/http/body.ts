@@ -3,7 +3,7 @@ import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { zkError } from '../core/errors.ts';
 import { RequestRejected } from './errors.ts';
-import { forwardedBodyOf, incomingOf } from './request-env.ts';
+import { incomingOf } from './request-env.ts';
 
 /** The largest body any write takes: a multi's (its ops' data, base64 at worst, and the JSON around them). */
 export const multiBodyLimit = (maxDataBytes: number): number => maxDataBytes * 2 + 65536;
@@ -55,11 +55,6 @@ export function checkDeclaredLength(declared: string | undefined, limit: number)
 
 export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   checkDeclaredLength(c.req.header('content-length'), limit);
-  const forwarded = forwardedBodyOf(c);
-  if (forwarded !== undefined) {
-    if (forwarded.length > limit) throw tooLarge(limit);
-    return forwarded;
-  }
   const incoming = incomingOf(c);
   if (incoming && !incoming.readableEnded && incoming.readableLength === 0 && !incoming.readableFlowing) {
     return readIncoming(incoming, limit);

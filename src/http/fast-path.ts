@@ -1,70 +1,33 @@
 /**
  * The direct path: plain znode requests — getData, exists, stat, getChildren, create, setData,
- * delete, with no session, watch, Origin, Zk-Min-Zxid or consistency to honour — are answered
- * without Hono's per-request machinery (a web-style request and response, the middleware chain),
- * which profiles showed costing more than the call itself. This file decides which requests are
- * plain (`directRequestOf`) and runs them (`answerDirect`: here, or relayed to the leader for a
- * write on a follower) for three carriers: the wire path (wire/), connections node:http has
- * (`withFastPath`) and writes forwarded by followers (forwarded.ts). They run the same calls as
- * the Hono routes (znode-calls.ts) and answer the same bytes; everything else, and every request
- * while CORS is configured, goes to the Hono app.
+ * delete, with no session, Origin or Zk-Min-Zxid to honour — are answered without Hono's
+ * per-request machinery (a web-style request and response, the middleware chain), which
+ * profiles showed costing more than the call itself. The routes it takes are the route table's
+ * direct ones (route-table.ts); it runs the same znode calls (znode-calls.ts) against the same
+ * backend as the Hono routes, for two carriers: the wire path (wire/) and connections node:http
+ * has (`withFastPath`). Everything else, and every request while CORS is configured, goes to
+ * the Hono app.
  */
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Caller } from '../backend/backend.ts';
 import type { AppDeps } from './app-deps.ts';
 import { checkDeclaredLength, readIncoming } from './body.ts';
+import { callerOf } from './caller.ts';
 import { RequestRejected } from './errors.ts';
-import { FORWARDED_HEADER, relayPlainWrite } from './forward.ts';
-import { errorReply, INTERNAL_ERROR, jsonBodyOf, replyHeaders, type Reply } from './reply.ts';
-import { children, stat, ZNODE_CALLS, ZNODES, type CallRequest, type ZnodeCall } from './znode-calls.ts';
+import { answerZxid, errorReply, INTERNAL_ERROR, jsonBodyOf, replyHeaders, type Reply } from './reply.ts';
+import { directRouteOf, type DirectRoute } from './route-table.ts';
+import type { CallRequest } from './znode-calls.ts';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
 
 /** Headers that ask for what only the Hono app does (sessions, waits, origin checks). */
 const NEEDS_APP = ['origin', 'zk-min-zxid', 'zk-session-id'];
-/** Query parameters likewise: watches are writes, linearizable reads wait on a quorum. */
-const NEEDS_APP_QUERY = /(^|&)(watch|consistency)(=|&|$)/;
-const WRITES = new Set(['POST', 'PUT', 'DELETE']);
-
-export interface Route {
-  readonly call: ZnodeCall;
-  /** The route's name in metrics, as Hono names it. */
-  readonly name: string;
-}
-
-interface Prefix {
-  readonly prefix: string;
-  /** By method: the route of the prefix itself, and of a path below it. */
-  readonly exact: ReadonlyMap<string, Route>;
-  readonly below: ReadonlyMap<string, Route>;
-}
-
-function prefix(prefix: string, calls: Readonly<Record<string, ZnodeCall>>): Prefix {
-  const routes = (name: string) => new Map(Object.entries(calls).map(([method, call]) => [method, { call, name }]));
-  return { prefix, exact: routes(prefix), below: routes(`${prefix}/*`) };
-}
-
-/** Each prefix's calls by method, made once (a route per request was an allocation per request). */
-const PREFIXES: readonly Prefix[] = [
-  prefix(ZNODES, ZNODE_CALLS), prefix('/v1/stat', { GET: stat }), prefix('/v1/children', { GET: children }),
-];
-
-/** The call for a request target's path and method, or undefined when the Hono app must answer. */
-function routeOf(method: string, path: string): Route | undefined {
-  for (const { prefix, exact, below } of PREFIXES) {
-    if (!path.startsWith(prefix)) continue;
-    if (path.length === prefix.length) return exact.get(method);
-    if (path[prefix.length] === '/') return below.get(method);
-  }
-  return undefined;
-}
 
 /** A request the direct path takes: its route and its target split at the `?`. */
 export interface DirectRequest {
-  readonly route: Route;
+  readonly route: DirectRoute;
   readonly rawPath: string;
   readonly search: string;
-  /** A write on a follower: the leader it is relayed to (forward.ts), instead of running here. */
-  readonly leader?: number;
 }
 
 /**
@@ -72,21 +35,15 @@ export interface DirectRequest {
  * or undefined when the Hono app must answer it.
  */
 export function directRequestOf(
-  deps: AppDeps, method: string, url: string, header: (name: string) => string | string[] | undefined, forwarded = false,
+  deps: AppDeps, method: string, url: string, header: (name: string) => string | string[] | undefined,
 ): DirectRequest | undefined {
-  // A forwarded request (from a follower: `forwarded`) is checked for everything but its mark.
-  if (!forwarded && (deps.config.corsOrigins.length > 0 || header(FORWARDED_HEADER) !== undefined)) return undefined;
+  if (deps.config.corsOrigins.length > 0) return undefined;
   const q = url.indexOf('?');
   const rawPath = q === -1 ? url : url.slice(0, q);
   const search = q === -1 ? '' : url.slice(q + 1);
-  const route = rawPath.startsWith('/v1/') && !rawPath.includes('//') ? routeOf(method, rawPath) : undefined;
-  if (route === undefined || NEEDS_APP.some((name) => header(name) !== undefined) || NEEDS_APP_QUERY.test(search)) return undefined;
-  const { node } = deps;
-  if (!WRITES.has(method) || !node.peers.clustered) return { route, rawPath, search };
-  const { role, leader } = node.host.status();
-  if (role === 'leader') return { route, rawPath, search };
-  // A follower relays a plain write; with no leader known (or a forwarded one) the app answers.
-  return forwarded || leader === 0 ? undefined : { route, rawPath, search, leader };
+  const route = rawPath.startsWith('/v1/') && !rawPath.includes('//') ? directRouteOf(method, rawPath) : undefined;
+  if (route === undefined || NEEDS_APP.some((name) => header(name) !== undefined)) return undefined;
+  return { route, rawPath, search };
 }
 
 /** Runs a direct call to its reply (errors become their answers) and counts it in the metrics. */
@@ -95,20 +52,20 @@ export function answerDirect(deps: AppDeps, direct: DirectRequest, req: CallRequ
   const { route } = direct;
   const { method } = req;
   const counted = (reply: Reply): Reply => {
-    deps.node.metrics.recordRequest(method, route.name, reply.status, (performance.now() - started) / 1000);
+    deps.metrics.recordRequest(method, route.name, reply.status, (performance.now() - started) / 1000);
     return reply;
   };
-  const answered = direct.leader === undefined ? route.call(deps, req) : relayPlainWrite(deps, direct.leader, req, url);
-  return answered.then(counted, (error: unknown) => {
+  return route.call(deps, req).then(counted, (error: unknown) => {
     if (error instanceof RequestRejected) return counted(errorReply(error.error, method));
     deps.logger.error({ err: error, method, url, event: 'request-failed' }, 'request failed');
     return counted(INTERNAL_ERROR);
   });
 }
 
-/** What every direct request answers the same way: its query, parsed on first use, and no session. */
+/** What every direct request answers the same way: its query, parsed on first use, no session, its caller. */
 export abstract class PlainCallRequest implements CallRequest {
   private params: URLSearchParams | undefined;
+  private from: Caller | undefined;
 
   constructor(readonly method: string, readonly rawPath: string, private readonly search: string) {}
 
@@ -122,8 +79,13 @@ export abstract class PlainCallRequest implements CallRequest {
     return 0;
   }
 
+  caller(): Caller {
+    return (this.from ??= callerOf({ header: (name) => this.header(name), address: this.address() }));
+  }
+
   abstract header(name: string): string | undefined;
   abstract readBody(limit: number): Uint8Array | Promise<Uint8Array>;
+  protected abstract address(): string | undefined;
 }
 
 /** A Node request as a call's request (a class, not closures: no allocations per accessor). */
@@ -141,11 +103,15 @@ class NodeCallRequest extends PlainCallRequest {
     checkDeclaredLength(this.req.headers['content-length'], limit);
     return readIncoming(this.req, limit);
   }
+
+  protected address(): string | undefined {
+    return this.req.socket.remoteAddress;
+  }
 }
 
-function send(res: ServerResponse, reply: Reply, zxid: number): void {
+function send(res: ServerResponse, reply: Reply, appliedZxid: number): void {
   const headers = replyHeaders(reply);
-  headers['zk-zxid'] = String(Math.max(zxid, reply.zxid ?? 0));
+  headers['zk-zxid'] = String(answerZxid(appliedZxid, reply));
   let body: string | Buffer | undefined = jsonBodyOf(reply);
   if (body === undefined && reply.bytes !== undefined) body = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));
@@ -158,7 +124,7 @@ function send(res: ServerResponse, reply: Reply, zxid: number): void {
  * rest are passed on untouched. (Connections the wire layer handed to node:http come here.)
  */
 export function withFastPath(deps: AppDeps, app: RequestListener): RequestListener {
-  const { node, logger } = deps;
+  const { backend, logger } = deps;
   return (req, res) => {
     const url = req.url ?? '';
     const method = req.method ?? '';
@@ -168,7 +134,7 @@ export function withFastPath(deps: AppDeps, app: RequestListener): RequestListen
       return;
     }
     answerDirect(deps, direct, new NodeCallRequest(req, method, direct.rawPath, direct.search), url)
-      .then((reply) => send(res, reply, node.host.appliedZxid))
+      .then((reply) => send(res, reply, backend.appliedZxid))
       .catch((error: unknown) => {
         logger.error({ err: error, method, url, event: 'response-failed' }, 'could not send the answer');
         res.destroy();

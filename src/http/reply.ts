@@ -18,9 +18,22 @@ export interface Reply {
   /** A JSON body already serialized (instead of `json`). */
   readonly jsonText?: string;
   readonly bytes?: Uint8Array;
-  /** The least Zk-Zxid the answer may carry (a relayed write this member has not applied yet). */
+  /** The least Zk-Zxid the answer may carry (a write's zxid, which this member may not have applied yet). */
   readonly zxid?: number | undefined;
 }
+
+/**
+ * An answer's Zk-Zxid, the one rule every carrier uses: what this member has applied, or the
+ * answered write's zxid if that is later (a follower's write applied at the leader, not here
+ * yet: a read here with it as Zk-Min-Zxid then waits for it).
+ */
+export function answerZxid(appliedZxid: number, reply: Pick<Reply, 'zxid'> | undefined): number {
+  const zxid = reply?.zxid;
+  return zxid !== undefined && zxid > appliedZxid ? zxid : appliedZxid;
+}
+
+/** The least Zk-Zxid of a Hono response, set by toResponse from its Reply. */
+export const answeredZxid = new WeakMap<Context, number>();
 
 /** The contract's error body with the status of its code; 503s say when to retry; HEAD gets no body. */
 export function errorReply(error: ZkError, method: string, extra: Record<string, unknown> = {}): Reply {
@@ -50,6 +63,7 @@ export function replyHeaders(reply: Reply): Record<string, string> {
 }
 
 export function toResponse(c: Context, reply: Reply): Response {
+  if (reply.zxid !== undefined) answeredZxid.set(c, reply.zxid);
   for (const [name, value] of Object.entries(replyHeaders(reply))) c.header(name, value);
   if (reply.json !== undefined) return c.json(reply.json, reply.status as ContentfulStatusCode);
   if (reply.jsonText !== undefined) return c.body(reply.jsonText, reply.status as ContentfulStatusCode);

@@ -17,9 +17,9 @@ const authenticated = new WeakMap<Request, number>();
 
 /** Checks that the request may act for session `id`, and counts it as the session being heard from. */
 export function authenticate(c: Context, deps: AppDeps, id: number, token = c.req.header('zk-session-token')): number {
-  const error = deps.node.sessions.authenticate(id, token);
+  const error = deps.backend.sessions.authenticate(id, token);
   if (error) throw new RequestRejected(error);
-  deps.node.sessions.keepalive(id);
+  deps.backend.sessions.touch(id);
   authenticated.set(c.req.raw, id);
   return id;
 }

@@ -8,7 +8,8 @@
  */
 import type { Context } from 'hono';
 import { zkError } from '../core/errors.ts';
-import { parseEventId, type Outbox } from '../node/outbox.ts';
+import type { SessionEvents } from '../backend/backend.ts';
+import { parseEventId } from '../node/outbox.ts';
 import type { AppDeps } from './app-deps.ts';
 import { badRequest, errorResponse } from './errors.ts';
 import { sseFrame, sseResponse, type SseSink } from './sse-sink.ts';
@@ -22,7 +23,7 @@ function streamsOf(deps: AppDeps): Map<number, () => void> {
 }
 
 export function streamSessionEvents(c: Context, deps: AppDeps, sessionId: number): Response {
-  const outbox = deps.node.sessions.outbox(sessionId);
+  const outbox = deps.backend.sessions.events(sessionId);
   if (!outbox) return errorResponse(c, zkError('SESSIONEXPIRED', `session ${sessionId} has ended`));
   const rawLast = c.req.header('last-event-id') ?? c.req.query('lastEventId');
   const last = rawLast === undefined || rawLast === '' ? undefined : parseEventId(rawLast);
@@ -33,7 +34,7 @@ export function streamSessionEvents(c: Context, deps: AppDeps, sessionId: number
   }
   const cursor = outbox.cursorAfter(last);
   // Aim well below the promised timeoutMs/3: timers fire late under load, never early.
-  const heartbeatMs = Math.max(50, Math.floor(deps.node.sessions.timeoutOf(sessionId) / 6));
+  const heartbeatMs = Math.max(50, Math.floor(deps.backend.sessions.timeoutOf(sessionId) / 6));
   return sseResponse(c, (sink) => {
     streams.get(sessionId)?.();
     let replaced = false;
@@ -47,7 +48,7 @@ export function streamSessionEvents(c: Context, deps: AppDeps, sessionId: number
     // Told of an overflow, the client re-reads and re-watches; the stream goes on from what is kept.
     const opening = cursor.ok ? Promise.resolve() : overflow(sink);
     opening
-      .then(() => pump(sink, outbox, cursor.ok ? cursor.seq : outbox.firstSeq, heartbeatMs, stopped, () => deps.node.sessions.keepalive(sessionId)))
+      .then(() => pump(sink, outbox, cursor.ok ? cursor.seq : outbox.firstSeq, heartbeatMs, stopped, () => deps.backend.sessions.touch(sessionId)))
       .catch((error: unknown) => deps.logger.error({ err: error, event: 'session-stream-failed', sessionId }, 'session stream failed'))
       .finally(() => {
         if (streams.get(sessionId) === replace) streams.delete(sessionId);
@@ -66,7 +67,7 @@ function overflow(sink: SseSink): Promise<void> {
 }
 
 async function pump(
-  sink: SseSink, outbox: Outbox, from: number, heartbeatMs: number, stopped: () => boolean, alive: () => void,
+  sink: SseSink, outbox: SessionEvents, from: number, heartbeatMs: number, stopped: () => boolean, alive: () => void,
 ): Promise<void> {
   let seq = from;
   await send(sink, ': connected\n\n');

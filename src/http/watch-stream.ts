@@ -13,7 +13,7 @@ import type { Context } from 'hono';
 import { zkError } from '../core/errors.ts';
 import { isWithin } from '../core/tree/path.ts';
 import type { EventType } from '../core/tree/results.ts';
-import type { ChangeSubscriber } from '../node/change-feed.ts';
+import type { ChangeSubscriber } from '../backend/backend.ts';
 import { parseEventId } from '../node/outbox.ts';
 import type { AppDeps } from './app-deps.ts';
 import { badRequest, errorResponse } from './errors.ts';
@@ -76,7 +76,7 @@ function framesOf(txn: readonly Change[]): Buffer {
 export function streamWatch(c: Context, deps: AppDeps, path: string): Response {
   const recursive = parseBoolean(c.req.query('recursive'), 'recursive');
   const resume = resumePoint(c);
-  if (deps.node.changes.subscribers >= deps.config.maxStreams) {
+  if (deps.backend.changes.subscribers >= deps.config.maxStreams) {
     return errorResponse(c, zkError('THROTTLEDOP', `at most ${deps.config.maxStreams} watch streams`));
   }
   return sseResponse(c, (sink) => new WatchStream(sink, deps, path, recursive).start(resume));
@@ -96,7 +96,7 @@ class WatchStream implements ChangeSubscriber {
   ) {}
 
   start(resume: Position | undefined): void {
-    const { changes } = this.deps.node;
+    const { changes } = this.deps.backend;
     this.unsubscribe = changes.subscribe(this.path, this.recursive, this);
     this.sink.onGone(() => this.stop());
     this.at = resume ?? { zxid: changes.appliedZxid, k: ALL };
@@ -188,9 +188,9 @@ class WatchStream implements ChangeSubscriber {
 
   /** Replays the history after `at`, one whole transaction at a time (a page never splits one). */
   private async replay(): Promise<void> {
-    const { changes } = this.deps.node;
+    const { changes } = this.deps.backend;
     const matches = matcher(this.path, this.recursive);
-    const floor = changes.history.floor();
+    const floor = changes.floor();
     // Trimming drops whole transactions: a resume inside the floor's one missed its rest too.
     if (this.at.zxid < floor || (this.at.zxid === floor && this.at.k !== ALL)) {
       this.at = { zxid: floor, k: ALL };
@@ -205,7 +205,7 @@ class WatchStream implements ChangeSubscriber {
       // A full page may end inside a transaction: leave that one for the next page, unless it
       // is the only one (a large multi), which is then read whole.
       const complete = full ? rows.filter((r) => r.zxid !== lastZxid) : rows;
-      const batch = complete.length > 0 ? complete : changes.history.at(lastZxid);
+      const batch = complete.length > 0 ? complete : changes.at(lastZxid);
       for (let i = 0; i < batch.length && !this.sink.closed; ) {
         const zxid = batch[i]!.zxid;
         const txn: Change[] = [];

@@ -1,12 +1,9 @@
-/** Submitting client writes: prepare, order through the log, and map the outcome to HTTP. */
-import { assert } from '../core/errors.ts';
-import { prepareWrite } from '../core/tree/prepare.ts';
-import { isWriteResult, type WriteResult } from '../core/tree/results.ts';
+/** Client writes from any carrier: parsed here, ordered by the backend, answered as a WriteResult. */
+import type { WriteResult } from '../core/tree/results.ts';
 import type { WriteOp } from '../core/tree/txn.ts';
-import { NotCommittedError } from '../node/node-host.ts';
-import type { Context } from 'hono';
 import type { AppDeps } from './app-deps.ts';
 import { badRequest } from './errors.ts';
+import type { CallRequest } from './znode-calls.ts';
 
 const REQUEST_ID = /^[\x21-\x7e]{1,128}$/;
 
@@ -17,25 +14,19 @@ export function parseRequestId(raw: string | undefined): string | undefined {
   return raw;
 }
 
-/** The request's Zk-Request-Id, if it has one. */
-export const requestIdOf = (c: Context): string | undefined => parseRequestId(c.req.header('zk-request-id'));
+export interface Committed {
+  /** The write's result; a write that could not be ordered is its error (ops not reached: failedOp 0). */
+  readonly outcome: WriteResult;
+  /** Where it was applied: the answer's Zk-Zxid is at least this (the member may not have applied it yet). */
+  readonly zxid: number | undefined;
+}
 
-/** Prepares and commits `ops`; a prepare failure is reported like an apply failure. */
+/** Orders `ops` (through the leader, wherever this member stands) for the request `req`. */
 export async function commitWrite(
-  deps: AppDeps, ops: readonly WriteOp[], multi: boolean, sessionId: number, requestId?: string,
-): Promise<WriteResult> {
-  const prepared = prepareWrite(ops, multi, {
-    timeMs: deps.nowMs(), sessionId, maxDataBytes: deps.config.maxDataBytes,
-    request: requestId === undefined ? undefined : { client: sessionId === 0 ? 'anonymous' : `session:${sessionId}`, id: requestId },
-  });
-  if (!prepared.ok) return prepared;
-  const { host, dedup } = deps.node;
-  try {
-    const { result } = await (requestId === undefined ? host.submit(prepared.envelope) : dedup.once(`${sessionId === 0 ? 'anonymous' : `session:${sessionId}`}\u0000${requestId}`, () => host.submit(prepared.envelope)));
-    assert(result !== undefined && isWriteResult(result), 'a write txn answers with a write result');
-    return result;
-  } catch (error) {
-    if (error instanceof NotCommittedError) return { ok: false, failedOp: 0, error: error.error };
-    throw error;
-  }
+  deps: AppDeps, ops: readonly WriteOp[], multi: boolean, sessionId: number, req: Pick<CallRequest, 'header' | 'caller'>,
+): Promise<Committed> {
+  const requestId = parseRequestId(req.header('zk-request-id'));
+  const outcome = await deps.backend.write({ ops, multi, sessionId, requestId, caller: req.caller() });
+  if (!outcome.ok) return { outcome: { ok: false, failedOp: 0, error: outcome.error }, zxid: undefined };
+  return { outcome: outcome.result, zxid: outcome.zxid };
 }

@@ -1,8 +1,10 @@
 /**
  * The znode calls — getData, exists, stat, getChildren, create, setData, delete — written once
  * against a small request interface and answering a `Reply`, so the Hono routes
- * (routes/znodes.ts) and the direct path for plain requests (fast-path.ts) run the same code.
+ * (routes/znodes.ts) and the direct paths for plain requests (fast-path.ts, wire/) run the same
+ * code against the same backend, on a leader or a follower alike.
  */
+import type { Caller, ReadOp, ReadView } from '../backend/backend.ts';
 import { zkError } from '../core/errors.ts';
 import { CREATE_MODES, NO_TTL, type CreateMode, type Stat } from '../core/tree/znode.ts';
 import type { AppDeps } from './app-deps.ts';
@@ -10,7 +12,7 @@ import { badRequest, RequestRejected } from './errors.ts';
 import { errorReply, type Reply } from './reply.ts';
 import { sessionRequired } from './session-context.ts';
 import { encodeData, expectedVersion, parseBoolean, parseEncoding, statJson, statJsonText } from './values.ts';
-import { commitWrite, parseRequestId } from './writes.ts';
+import { commitWrite } from './writes.ts';
 import { locationOf, requestedPathOf, validZnodePath } from './znode-path.ts';
 
 /** What a znode call reads of its request, whatever carried it. */
@@ -25,6 +27,8 @@ export interface CallRequest {
   readBody(limit: number): Uint8Array | Promise<Uint8Array>;
   /** The session the request acts for (authenticated), 0 for none. */
   session(): number;
+  /** Who sent it (the pipeline's authenticate step: caller.ts). */
+  caller(): Caller;
 }
 
 export type ZnodeCall = (deps: AppDeps, req: CallRequest) => Promise<Reply>;
@@ -38,44 +42,31 @@ function noNode(method: string, path: string): Reply {
   return errorReply(zkError('NONODE', `${path} does not exist`, path), method);
 }
 
-/**
- * The session a read watches for (0 when it sets no watch). `?watch=true` needs a session;
- * `consistency=linearizable` was handled before the call (linearizable.ts).
- */
-function watchFor(req: CallRequest): number {
+/** `?consistency=`: local (the default) or linearizable (after a quorum-confirmed barrier). */
+function consistencyOf(req: CallRequest): 'local' | 'linearizable' {
   const consistency = req.query('consistency');
-  if (consistency !== undefined && consistency !== 'local' && consistency !== 'linearizable') {
-    throw badRequest(`consistency must be local or linearizable, got "${consistency}"`);
-  }
+  if (consistency === undefined || consistency === 'local') return 'local';
+  if (consistency === 'linearizable') return consistency;
+  throw badRequest(`consistency must be local or linearizable, got "${consistency}"`);
+}
+
+/** The session a read watches for (0 when it sets no watch). `?watch=true` needs a session. */
+function watchFor(req: CallRequest): number {
   const watch = parseBoolean(req.query('watch'), 'watch');
   const session = req.session();
   if (watch && session === 0) throw sessionRequired('watch=true');
   return watch ? session : 0;
 }
 
-/** What a read answers from: the node (absent: no stat), its data or its children. */
-interface ReadView {
-  readonly stat?: Stat | undefined;
-  readonly data?: Uint8Array | undefined;
-  readonly children?: readonly string[] | undefined;
-}
-
 /**
- * The read from this node's tree; with watch=true, the read is a transaction that sets the
- * watch as it reads (watches are replicated), so no change can slip between the two.
+ * The read, from the backend: this member's state, after a barrier for a linearizable one; with
+ * watch=true a transaction that sets the watch as it reads, so no change slips between the two.
  */
-async function view(deps: AppDeps, session: number, op: 'getData' | 'exists' | 'getChildren', path: string): Promise<ReadView> {
-  if (session === 0) {
-    const { tree } = deps.node.host;
-    const node = tree.get(path);
-    if (!node) return {};
-    return { stat: tree.stat(path), data: node.data, children: op === 'getChildren' ? tree.childNames(path) : undefined };
-  }
-  const result = await deps.node.sessions.watch(session, { op, path });
-  if ('code' in result) throw new RequestRejected(result);
-  if (result.ok) return result;
-  if (result.error.code === 'NONODE') return {};
-  throw new RequestRejected(result.error);
+async function view(deps: AppDeps, req: CallRequest, op: ReadOp, path: string): Promise<ReadView> {
+  const read = deps.backend.read({ op, path, consistency: consistencyOf(req), watchSession: watchFor(req) });
+  const answered = read instanceof Promise ? await read : read;
+  if ('code' in answered) throw new RequestRejected(answered);
+  return answered;
 }
 
 function parseMode(raw: string | undefined): CreateMode {
@@ -95,7 +86,7 @@ const pathOf = (req: CallRequest, prefix: string) => validZnodePath(requestedPat
 /** HEAD /v1/znodes/{path}: exists, as a status and an ETag. It sets a data watch whether or not the node is there. */
 const exists: ZnodeCall = async (deps, req) => {
   const path = pathOf(req, ZNODES);
-  const { stat } = await view(deps, watchFor(req), 'exists', path);
+  const { stat } = await view(deps, req, 'exists', path);
   if (!stat) return { status: 404 };
   return { status: 200, etag: stat.version };
 };
@@ -105,7 +96,7 @@ export const getData: ZnodeCall = async (deps, req) => {
   if (req.method === 'HEAD') return exists(deps, req);
   const path = pathOf(req, ZNODES);
   const force = parseEncoding(req.query('encoding'));
-  const { stat, data } = await view(deps, watchFor(req), 'getData', path);
+  const { stat, data } = await view(deps, req, 'getData', path);
   if (!stat || !data) return noNode(req.method, path);
   if ((req.header('accept') ?? '').includes('application/octet-stream')) return { status: 200, etag: stat.version, bytes: data };
   const { data: text, encoding } = encodeData(data, force);
@@ -120,11 +111,11 @@ export const create: ZnodeCall = async (deps, req) => {
   const body = req.readBody(deps.config.maxDataBytes);
   // No await for a body already read: each one is a turn of the microtask queue and a promise.
   const data = body instanceof Uint8Array ? body : await body;
-  const outcome = await commitWrite(deps, [{ type: 'create', path, data, mode, ttlMs }], false, session, parseRequestId(req.header('zk-request-id')));
-  if (!outcome.ok) return errorReply(outcome.error, req.method);
+  const { outcome, zxid } = await commitWrite(deps, [{ type: 'create', path, data, mode, ttlMs }], false, session, req);
+  if (!outcome.ok) return { ...errorReply(outcome.error, req.method), zxid };
   const result = outcome.results[0]!;
   if (result.type !== 'create') throw new Error('create answered with another op');
-  return { status: 201, location: locationOf(result.path), jsonText: pathAndStat(result.path, result.stat) };
+  return { status: 201, location: locationOf(result.path), jsonText: pathAndStat(result.path, result.stat), zxid };
 };
 
 export const setData: ZnodeCall = async (deps, req) => {
@@ -134,32 +125,32 @@ export const setData: ZnodeCall = async (deps, req) => {
   const body = req.readBody(deps.config.maxDataBytes);
   // No await for a body already read: each one is a turn of the microtask queue and a promise.
   const data = body instanceof Uint8Array ? body : await body;
-  const outcome = await commitWrite(deps, [{ type: 'setData', path, data, version }], false, session, parseRequestId(req.header('zk-request-id')));
-  if (!outcome.ok) return errorReply(outcome.error, req.method);
+  const { outcome, zxid } = await commitWrite(deps, [{ type: 'setData', path, data, version }], false, session, req);
+  if (!outcome.ok) return { ...errorReply(outcome.error, req.method), zxid };
   const result = outcome.results[0]!;
   if (result.type !== 'setData') throw new Error('setData answered with another op');
-  return { status: 200, etag: result.stat.version, jsonText: pathAndStat(path, result.stat) };
+  return { status: 200, etag: result.stat.version, jsonText: pathAndStat(path, result.stat), zxid };
 };
 
 export const remove: ZnodeCall = async (deps, req) => {
   const path = pathOf(req, ZNODES);
   const version = expectedVersion(req.query('version'), req.header('if-match'), path);
-  const outcome = await commitWrite(deps, [{ type: 'delete', path, version }], false, req.session(), parseRequestId(req.header('zk-request-id')));
-  if (!outcome.ok) return errorReply(outcome.error, req.method);
-  return { status: 204 };
+  const { outcome, zxid } = await commitWrite(deps, [{ type: 'delete', path, version }], false, req.session(), req);
+  if (!outcome.ok) return { ...errorReply(outcome.error, req.method), zxid };
+  return { status: 204, zxid };
 };
 
 /** GET /v1/stat/{path}: exists with the Stat as JSON. */
 export const stat: ZnodeCall = async (deps, req) => {
   const path = pathOf(req, '/v1/stat');
-  const s = (await view(deps, watchFor(req), 'exists', path)).stat;
+  const s = (await view(deps, req, 'exists', path)).stat;
   return s ? { status: 200, jsonText: pathAndStat(path, s) } : noNode(req.method, path);
 };
 
 /** GET /v1/children/{path}: getChildren2. */
 export const children: ZnodeCall = async (deps, req) => {
   const path = pathOf(req, '/v1/children');
-  const { stat: s, children: names } = await view(deps, watchFor(req), 'getChildren', path);
+  const { stat: s, children: names } = await view(deps, req, 'getChildren', path);
   if (!s || !names) return noNode(req.method, path);
   return { status: 200, json: { path, children: names, stat: statJson(s) } };
 };

@@ -20,6 +20,7 @@ import { ChangeHistory } from '../storage/change-history.ts';
 import { SessionManager } from './session-manager.ts';
 import { PeerLink } from './peer-link.ts';
 import { RequestDedup } from './request-dedup.ts';
+import { Pipeline } from './pipeline/pipeline.ts';
 
 /** Ticks of silence before a follower stands for election (randomized up to twice that). */
 const ELECTION_TICKS = 10;
@@ -37,6 +38,8 @@ export class CorralNode {
   readonly changes: ChangeFeed;
   readonly dedup: RequestDedup;
   readonly peers: PeerLink;
+  /** Where this member's client requests are ordered: here on the leader, through it on a follower. */
+  readonly pipeline: Pipeline;
   private readonly consensus: Raft;
   private readonly reaper: Reaper;
   private readonly db: SqliteDb;
@@ -74,6 +77,7 @@ export class CorralNode {
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
     this.dedup = new RequestDedup(this.host);
+    this.pipeline = new Pipeline(this.host, deps.nowMs, config.maxDataBytes);
     let history: ChangeHistory | undefined;
     try {
       // The feed reads the history's newest row, the replay the log: a damaged file fails either.

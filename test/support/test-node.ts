@@ -11,6 +11,7 @@ import { defaultConfig, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/app.ts';
 import { CorralNode } from '../../src/node/corral-node.ts';
 import { createLogger } from '../../src/observability/logger.ts';
+import { appDepsOf } from '../../src/server.ts';
 import { validateResponse } from './openapi.ts';
 
 export interface Reply {
@@ -45,7 +46,7 @@ export function startTestNode(overrides: Partial<Config> = {}, dir?: string): Te
   const nowMs = () => Date.now();
   const node = new CorralNode(config, { logger, nowMs });
   node.start();
-  const app = createApp({ node, config, logger, nowMs });
+  const app = createApp(appDepsOf(node, logger, nowMs));
   return {
     app, node, dir: dataDir, config,
     async request(method, url, options = {}) {

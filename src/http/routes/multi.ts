@@ -2,17 +2,19 @@
  * POST /v1/multi: a list of write ops applied all-or-nothing as one transaction, or a list of
  * reads (getData, getChildren) answered op by op. Mixing the two is refused, as ZooKeeper does.
  */
-import { Hono } from "hono";
+import type { Context, Handler } from 'hono';
 import { ZK_CODES, zkError, type ZkError } from '../../core/errors.ts';
 import type { WriteOp } from '../../core/tree/txn.ts';
 import { CREATE_MODES, NO_TTL, type CreateMode } from '../../core/tree/znode.ts';
 import { pathError } from '../../core/tree/path.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { multiBodyLimit, readBody } from '../body.ts';
+import { callerOfContext } from '../caller.ts';
 import { badRequest, errorBody, errorResponse } from '../errors.ts';
+import { answeredZxid } from '../reply.ts';
 import { sessionOf } from '../session-context.ts';
 import { decodeData, encodeData, parseEncoding, statJson } from '../values.ts';
-import { commitWrite, requestIdOf } from '../writes.ts';
+import { commitWrite } from '../writes.ts';
 
 const WRITE_OPS = ['create', 'delete', 'setData', 'check'] as const;
 const READ_OPS = ['getData', 'getChildren'] as const;
@@ -75,11 +77,10 @@ function opResults(ops: readonly WriteOp[], failedOp: number, error: ZkError) {
   });
 }
 
-export function multiRoutes(deps: AppDeps): Hono {
-  const app = new Hono();
+export function multiHandlers(deps: AppDeps): { multi: Handler } {
   const bodyLimit = multiBodyLimit(deps.config.maxDataBytes);
 
-  app.post('/v1/multi', async (c) => {
+  const multi = async (c: Context) => {
     const bytes = await readBody(c, bodyLimit);
     let body: unknown;
     try {
@@ -92,7 +93,10 @@ export function multiRoutes(deps: AppDeps): Hono {
     if (reads > 0 && reads < raw.length) throw badRequest('a multi is either all reads or all writes');
     if (reads > 0) return c.json({ results: raw.map((op) => readOp(deps, op)) });
     const ops = raw.map(toWriteOp);
-    const outcome = await commitWrite(deps, ops, true, sessionOf(c, deps), requestIdOf(c));
+    const { outcome, zxid } = await commitWrite(deps, ops, true, sessionOf(c, deps), {
+      header: (name) => c.req.header(name), caller: () => callerOfContext(c),
+    });
+    if (zxid !== undefined) answeredZxid.set(c, zxid);
     if (!outcome.ok) {
       return errorResponse(c, outcome.error, { failedOp: outcome.failedOp, results: opResults(ops, outcome.failedOp, outcome.error) });
     }
@@ -103,20 +107,20 @@ export function multiRoutes(deps: AppDeps): Hono {
         return { op: r.type };
       }),
     });
-  });
-  return app;
+  };
+  return { multi };
 }
 
 function readOp(deps: AppDeps, op: RawOp) {
-  const { tree } = deps.node.host;
   const path = op.path as string;
   const invalid = pathError(path);
+  const node = invalid ? undefined : deps.backend.readNow(path);
   const missing = invalid
     ? zkError('BADARGUMENTS', `invalid path: ${invalid}`, path)
-    : tree.get(path) ? undefined : zkError('NONODE', `${path} does not exist`, path);
-  if (missing) return { op: op.op, ...errorBody(missing), path };
-  if (op.op === 'getChildren') return { op: op.op, path, children: tree.childNames(path) };
+    : node ? undefined : zkError('NONODE', `${path} does not exist`, path);
+  if (missing || !node) return { op: op.op, ...errorBody(missing!), path };
+  if (op.op === 'getChildren') return { op: op.op, path, children: node.children() };
   const force = typeof op.encoding === 'string' ? parseEncoding(op.encoding) : undefined;
-  return { op: op.op, path, ...encodeData(tree.get(path)!.data, force), stat: statJson(tree.stat(path)!) };
+  return { op: op.op, path, ...encodeData(node.data, force), stat: statJson(node.stat) };
 }
 

@@ -1,10 +1,11 @@
 /** Sessions: open, keepalive, close, watches (addWatch / removeWatches) and the event stream. */
-import { Hono, type Context } from 'hono';
+import type { Context } from 'hono';
 import type { RemoveType } from '../../core/watch/watch-registry.ts';
 import { pathError } from '../../core/tree/path.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { readBody } from '../body.ts';
 import { badRequest, errorResponse, RequestRejected } from '../errors.ts';
+import { callerOfContext } from '../caller.ts';
 import { authenticate, parseSessionId } from '../session-context.ts';
 import { streamSessionEvents } from '../session-stream.ts';
 
@@ -27,54 +28,56 @@ function validPath(raw: unknown, name: string): string {
   return raw;
 }
 
-export function sessionRoutes(deps: AppDeps): Hono {
-  const app = new Hono();
-  const { sessions } = deps.node;
+export function sessionHandlers(deps: AppDeps) {
+  const { sessions } = deps.backend;
   const sessionParam = (c: Context) => authenticate(c, deps, parseSessionId(c.req.param('id') ?? ''));
 
-  app.post('/v1/sessions', async (c) => {
+  const createSession = async (c: Context) => {
     const body = await readJson(c);
     const requested = body.timeoutMs ?? deps.config.tickTimeMs * 10;
     if (typeof requested !== 'number' || !Number.isSafeInteger(requested) || requested <= 0) {
       throw badRequest('timeoutMs must be a positive integer of milliseconds');
     }
-    const opened = await sessions.open(requested);
+    const opened = await sessions.open(requested, callerOfContext(c));
     if ('code' in opened) return errorResponse(c, opened);
     c.header('Location', `/v1/sessions/${opened.id}`);
     return c.json({ id: String(opened.id), timeoutMs: opened.timeoutMs, token: opened.token }, 201);
-  });
+  };
 
-  app.post('/v1/sessions/:id/keepalive', (c) => {
+  // Heard by the member that expires sessions (the leader): without one known, a 503.
+  const keepalive = async (c: Context) => {
     const id = sessionParam(c);
+    const error = await sessions.keepalive(id, callerOfContext(c));
+    if (error) return errorResponse(c, error);
     return c.json({ id: String(id), timeoutMs: sessions.timeoutOf(id) });
-  });
+  };
 
-  app.delete('/v1/sessions/:id', async (c) => {
-    const error = await sessions.close(sessionParam(c));
+  const closeSession = async (c: Context) => {
+    const error = await sessions.close(sessionParam(c), callerOfContext(c));
     return error ? errorResponse(c, error) : c.body(null, 204);
-  });
+  };
 
-  app.get('/v1/sessions/:id/events', (c) => {
-    const id = parseSessionId(c.req.param('id'));
+  const sessionEvents = (c: Context) => {
+    const id = parseSessionId(c.req.param('id') ?? '');
     const token = c.req.header('zk-session-token') ?? c.req.query('token');
     const error = sessions.authenticate(id, token, true);
     if (error) throw new RequestRejected(error);
-    sessions.keepalive(id);
+    sessions.touch(id);
     // Hono routes HEAD here too: answer it without opening (and replacing) the session's stream.
     if (c.req.method === 'HEAD') return c.body(null, 200, { 'Content-Type': 'text/event-stream' });
     return streamSessionEvents(c, deps, id);
-  });
+  };
 
   // getEphemerals: like ZooKeeper's, `prefix` is a plain string prefix of the path ("/a" matches "/ab").
-  app.get('/v1/sessions/:id/ephemerals', (c) => {
+  const ephemerals = (c: Context) => {
     const id = sessionParam(c);
     const prefix = c.req.query('prefix') ?? '/';
     if (!prefix.startsWith('/')) throw badRequest('prefix must start with /');
-    const paths = deps.node.host.tree.sessions.ephemeralsOf(id).filter((p) => p.startsWith(prefix));
+    const paths = sessions.ephemerals(id).filter((p) => p.startsWith(prefix));
     return c.json({ paths });
-  });
+  };
 
-  app.post('/v1/sessions/:id/watches', async (c) => {
+  const addWatch = async (c: Context) => {
     const id = sessionParam(c);
     const body = await readJson(c);
     const path = validPath(body.path, 'path');
@@ -82,21 +85,21 @@ export function sessionRoutes(deps: AppDeps): Hono {
     if (mode !== 'persistent' && mode !== 'persistent_recursive') {
       throw badRequest('mode must be persistent or persistent_recursive');
     }
-    const result = await sessions.watch(id, { op: 'addWatch', path, mode });
+    const result = await sessions.watch(id, { op: 'addWatch', path, mode }, callerOfContext(c));
     if ('code' in result) throw new RequestRejected(result);
     if (!result.ok) throw new RequestRejected(result.error);
     return c.json({ path, mode }, 201);
-  });
+  };
 
-  app.delete('/v1/sessions/:id/watches', async (c) => {
+  const removeWatches = async (c: Context) => {
     const id = sessionParam(c);
     const path = validPath(c.req.query('path'), 'path');
     const type = c.req.query('type') ?? 'any';
     if (type !== 'data' && type !== 'children' && type !== 'any') throw badRequest('type must be data, children or any');
-    const result = await sessions.watch(id, { op: 'removeWatches', path, watchType: type as RemoveType });
+    const result = await sessions.watch(id, { op: 'removeWatches', path, watchType: type as RemoveType }, callerOfContext(c));
     if ('code' in result) return errorResponse(c, result);
     return result.ok ? c.body(null, 204) : errorResponse(c, result.error);
-  });
+  };
 
-  return app;
+  return { createSession, keepalive, closeSession, sessionEvents, ephemerals, addWatch, removeWatches };
 }

@@ -1,10 +1,11 @@
-/** The znode calls as Hono routes: each request is adapted to a CallRequest (see ../znode-calls.ts). */
-import { Hono, type Context } from 'hono';
+/** The znode calls as Hono handlers: each request is adapted to a CallRequest (see ../znode-calls.ts). */
+import type { Context, Handler } from 'hono';
 import type { AppDeps } from '../app-deps.ts';
 import { readBody } from '../body.ts';
+import { callerOfContext } from '../caller.ts';
 import { toResponse } from '../reply.ts';
 import { sessionOf } from '../session-context.ts';
-import { children, create, getData, remove, setData, stat, ZNODES, type CallRequest, type ZnodeCall } from '../znode-calls.ts';
+import { children, create, getData, remove, setData, stat, type CallRequest, type ZnodeCall } from '../znode-calls.ts';
 import { rawPathname } from '../znode-path.ts';
 
 function callRequest(c: Context, deps: AppDeps): CallRequest {
@@ -15,18 +16,15 @@ function callRequest(c: Context, deps: AppDeps): CallRequest {
     header: (name) => c.req.header(name),
     readBody: (limit) => readBody(c, limit),
     session: () => sessionOf(c, deps),
+    caller: () => callerOfContext(c),
   };
 }
 
-export function znodeRoutes(deps: AppDeps): Hono {
-  const app = new Hono();
-  const route = (call: ZnodeCall) => async (c: Context) => toResponse(c, await call(deps, callRequest(c, deps)));
+export function znodeHandlers(deps: AppDeps) {
+  const handler = (call: ZnodeCall): Handler => async (c) => toResponse(c, await call(deps, callRequest(c, deps)));
   // Hono routes HEAD to the GET handler: getData answers HEAD as exists.
-  for (const [prefix, method, call] of [
-    [ZNODES, 'get', getData], [ZNODES, 'post', create], [ZNODES, 'put', setData], [ZNODES, 'delete', remove],
-    ['/v1/stat', 'get', stat], ['/v1/children', 'get', children],
-  ] as const) {
-    app.on(method.toUpperCase(), [prefix, `${prefix}/*`], route(call));
-  }
-  return app;
+  return {
+    getData: handler(getData), create: handler(create), setData: handler(setData), delete: handler(remove),
+    exists: handler(stat), getChildren: handler(children),
+  };
 }

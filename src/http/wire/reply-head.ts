@@ -4,7 +4,7 @@
  * The head and a JSON body are one string, so most answers are one socket write.
  */
 import { STATUS_CODES } from 'node:http';
-import { jsonBodyOf, replyHeaders, type Reply } from '../reply.ts';
+import { answerZxid, jsonBodyOf, replyHeaders, type Reply } from '../reply.ts';
 
 export interface ReplyBytes {
   /** The head, and the body too when it is JSON. */
@@ -44,7 +44,7 @@ export function replyBytes(reply: Reply, method: string, zxid: number, keepAlive
   let head = statusLine(reply.status);
   const headers = replyHeaders(reply);
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-  head += `zk-zxid: ${Math.max(zxid, reply.zxid ?? 0)}\r\n${dateHeader(nowMs)}`;
+  head += `zk-zxid: ${answerZxid(zxid, reply)}\r\n${dateHeader(nowMs)}`;
   head += keepAliveMs === undefined ? 'Connection: close\r\n' : keepAliveLines(keepAliveMs);
   // A HEAD answer has no body and says nothing of its length; a bodiless answer otherwise says 0.
   if (method === 'HEAD' || NO_BODY.has(reply.status)) return { text: `${head}\r\n` };

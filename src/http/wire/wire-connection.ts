@@ -14,7 +14,7 @@ import { replyBytes } from './reply-head.ts';
 
 /** A request as parsed off the wire, its body already read. */
 class WireCallRequest extends PlainCallRequest {
-  constructor(private readonly head: RequestHead, rawPath: string, search: string, private readonly body: Uint8Array) {
+  constructor(private readonly head: RequestHead, rawPath: string, search: string, private readonly body: Uint8Array, private readonly socket: Socket) {
     super(head.method, rawPath, search);
   }
 
@@ -25,6 +25,10 @@ class WireCallRequest extends PlainCallRequest {
   readBody(limit: number): Uint8Array {
     checkDeclaredLength(this.head.header('content-length'), limit);
     return this.body;
+  }
+
+  protected address(): string | undefined {
+    return this.socket.remoteAddress;
   }
 }
 
@@ -128,7 +132,7 @@ export class WireConnection {
     const body = head.bodyLength === 0 ? EMPTY : this.pending.subarray(head.headLength, end);
     this.pending = end === this.pending.length ? EMPTY : this.pending.subarray(end);
     this.busy = true;
-    const req = new WireCallRequest(head, direct.rawPath, direct.search, body);
+    const req = new WireCallRequest(head, direct.rawPath, direct.search, body, this.socket);
     this.answering = head;
     answerDirect(this.deps, direct, req, head.target).then(this.onReply, this.onSendFailed);
   }
@@ -153,7 +157,7 @@ export class WireConnection {
     const { socket } = this;
     if (socket.destroyed) return;
     const keepAlive = head.keepAlive && !this.closing;
-    const out = replyBytes(reply, head.method, this.deps.node.host.appliedZxid, keepAlive ? this.options.keepAliveMs : undefined, Date.now());
+    const out = replyBytes(reply, head.method, this.deps.backend.appliedZxid, keepAlive ? this.options.keepAliveMs : undefined, Date.now());
     if (out.bytes === undefined) socket.write(out.text);
     else {
       socket.cork();

@@ -1,17 +1,10 @@
-/** GET /v1/cluster: this node's view of the ensemble, in the contract's shape. */
-import { zxidOf } from '../core/consensus/zxid.ts';
-import type { AppDeps } from './app-deps.ts';
+/** This member's view of the ensemble (GET /v1/cluster), in the contract's shape. */
+import { zxidOf } from '../../core/consensus/zxid.ts';
+import type { CorralNode } from '../../node/corral-node.ts';
+import type { ClusterView, MemberView } from '../backend.ts';
 
-export interface MemberView {
-  readonly id: number;
-  readonly address: string;
-  readonly role: string;
-  readonly lag: number | null;
-  readonly connected: boolean;
-}
-
-export function clusterView(deps: AppDeps) {
-  const { node, config } = deps;
+export function clusterView(node: CorralNode): ClusterView {
+  const { config } = node;
   const s = node.host.status();
   const role = s.role === 'leader' || s.role === 'follower' ? s.role : 'looking';
   const term = (index: number) => node.termAt(index);

@@ -1,0 +1,145 @@
+/**
+ * The one interface the HTTP layer depends on: reads, writes, sessions, watches, events and the
+ * cluster view. The embedded node implements it (embedded/embedded-backend.ts); a ZooKeeper
+ * ensemble can implement it too, so nothing here names Raft, the tree or the host: sessions are
+ * ids and tokens, event ids are opaque `<zxid>-<k>` strings, positions are zxids.
+ *
+ * Every method that can fail for a client's reason answers a ZkError value (mapped to HTTP in
+ * src/http/errors.ts); a throw is a bug.
+ */
+import type { ZkError } from '../core/errors.ts';
+import type { TreeEvent, WatchResult, WriteResult } from '../core/tree/results.ts';
+import type { WatchRequest, WriteOp } from '../core/tree/txn.ts';
+import type { Stat } from '../core/tree/znode.ts';
+import type { Cursor, OutboxEvent } from '../node/outbox.ts';
+import type { HistoryEvent } from '../storage/change-history.ts';
+
+/** Who is asking: what authentication found (`scheme:id` identities) and where from. */
+export interface Caller {
+  /** ZooKeeper-form identities (`digest:bob:…`, `x509:…`); empty for an anonymous caller. */
+  readonly identities: readonly string[];
+  /** The peer address of the connection (`ip:` identities and per-address limits use it). */
+  readonly address: string;
+}
+
+/** `local`: this member's state (ZooKeeper's default); `linearizable`: after a quorum-confirmed barrier. */
+export type Consistency = 'local' | 'linearizable';
+
+export type ReadOp = 'getData' | 'exists' | 'getChildren';
+
+export interface ReadRequest {
+  readonly op: ReadOp;
+  readonly path: string;
+  readonly consistency: Consistency;
+  /** The session whose one-shot watch the read sets (0: none): a watched read is ordered like a write. */
+  readonly watchSession: number;
+}
+
+/** A read's answer: absent stat when the node does not exist. */
+export interface ReadView {
+  readonly stat?: Stat | undefined;
+  readonly data?: Uint8Array | undefined;
+  readonly children?: readonly string[] | undefined;
+}
+
+export interface WriteRequest {
+  readonly ops: readonly WriteOp[];
+  readonly multi: boolean;
+  /** The session the write acts for (ephemerals), 0 for none. */
+  readonly sessionId: number;
+  /** Zk-Request-Id: a retry with it, through any member, gets the first answer. */
+  readonly requestId: string | undefined;
+  readonly caller: Caller;
+}
+
+/** A client write's outcome: applied at `zxid` with its result (or the first attempt's), or not ordered. */
+export type WriteOutcome =
+  | { readonly ok: true; readonly zxid: number; readonly result: WriteResult }
+  | { readonly ok: false; readonly error: ZkError };
+
+export interface OpenedSession {
+  readonly id: number;
+  readonly timeoutMs: number;
+  readonly token: string;
+}
+
+/** A session's ordered events, as its stream reads them (replay after Last-Event-ID, then follow). */
+export interface SessionEvents {
+  readonly lastId: string | undefined;
+  readonly firstSeq: number;
+  cursorAfter(lastEventId: { zxid: number; k: number } | undefined): Cursor;
+  read(seq: number): OutboxEvent[] | 'overflow';
+  waitFor(seq: number): Promise<void>;
+  wakeAll(): void;
+}
+
+export interface Sessions {
+  open(requestedTimeoutMs: number, caller: Caller): Promise<OpenedSession | ZkError>;
+  close(id: number, caller: Caller): Promise<ZkError | undefined>;
+  /** An explicit keepalive: the member that expires sessions hears of it (503 without one). */
+  keepalive(id: number, caller: Caller): Promise<ZkError | undefined>;
+  /** Whether `token` lets a request act for session `id` (undefined: it does). `readEnd`: an ended session's stream may still be read. */
+  authenticate(id: number, token: string | undefined, readEnd?: boolean): ZkError | undefined;
+  /** The session was heard from here (a request for it, its open stream). */
+  touch(id: number): void;
+  timeoutOf(id: number): number;
+  ephemerals(id: number): readonly string[];
+  /** Sets or removes watches (addWatch, removeWatches, or a watched read: see Backend.read). */
+  watch(id: number, request: WatchRequest, caller: Caller): Promise<WatchResult | ZkError>;
+  events(id: number): SessionEvents | undefined;
+}
+
+/** A live session-less watch. Called inside the apply loop: must not throw. */
+export interface ChangeSubscriber {
+  changed(events: readonly TreeEvent[]): void;
+  /** Events before `zxid` are unknown here (a checkpoint install). */
+  gap(zxid: number): void;
+}
+
+/** Every change, for session-less watch streams: the recorded history, then live. */
+export interface Changes {
+  readonly appliedZxid: number;
+  readonly subscribers: number;
+  subscribe(path: string, recursive: boolean, subscriber: ChangeSubscriber): () => void;
+  /** The oldest zxid a resume can start after without a reset. */
+  floor(): number;
+  replay(afterZxid: number, max: number): HistoryEvent[];
+  at(zxid: number): HistoryEvent[];
+}
+
+export interface MemberView {
+  readonly id: number;
+  readonly address: string;
+  readonly role: string;
+  readonly lag: number | null;
+  readonly connected: boolean;
+}
+
+export interface ClusterView {
+  readonly self: number;
+  readonly role: string;
+  readonly leader: number | null;
+  readonly epoch: number;
+  readonly lastZxid: string;
+  readonly commitZxid: string;
+  readonly members: readonly MemberView[];
+}
+
+export interface Backend {
+  /** The zxid of the last change applied here: every answer's Zk-Zxid is at least this. */
+  readonly appliedZxid: number;
+  /** A read (or a watched read); answered from this member's state after the consistency asked. */
+  read(request: ReadRequest): ReadView | Promise<ReadView | ZkError> | ZkError;
+  /** Reads of several nodes at one point (a read-only multi); no consistency or watch. */
+  readNow(path: string): { readonly stat: Stat; readonly data: Uint8Array; readonly children: () => readonly string[] } | undefined;
+  write(request: WriteRequest): Promise<WriteOutcome>;
+  /** Resolves once `zxid` is applied here (Zk-Min-Zxid); OPERATIONTIMEOUT past the bound. */
+  waitFor(zxid: number): Promise<ZkError | undefined>;
+  /** ZooKeeper's sync: catch up with the commit point confirmed by a quorum. */
+  sync(): Promise<ZkError | undefined>;
+  readonly sessions: Sessions;
+  readonly changes: Changes;
+  cluster(): ClusterView;
+  /** Undefined when ready to serve (a leader known, caught up), else why not. */
+  readiness(): ZkError | undefined;
+}

@@ -13,6 +13,7 @@ import { openDatabase, StorageCorruptError, type SqliteDb } from '../storage/dat
 import { SqliteLogStore } from '../storage/log-store.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { StoredCheckpoints } from './checkpoints.ts';
+import type { Applier } from './applier.ts';
 import { NodeHost } from './node-host.ts';
 import { Reaper } from './reaper.ts';
 import { ChangeFeed } from './change-feed.ts';
@@ -73,19 +74,30 @@ export class CorralNode {
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
-    this.dedup = new RequestDedup(this.host);
+    this.dedup = new RequestDedup();
+    this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
     let history: ChangeHistory | undefined;
     try {
       // The feed reads the history's newest row, the replay the log: a damaged file fails either.
       history = new ChangeHistory(this.db, config.historyEventsMax);
       this.changes = new ChangeFeed(this.host, history);
+      // What every applied transaction goes through after the tree, in this order (ZooKeeper's
+      // setupRequestProcessors). Dedup first: a retry that arrives while a later applier runs
+      // already finds its answer. The change feed before the sessions: a stream reading the
+      // history for a session's event finds it recorded. The checkpointer after both: a checkpoint
+      // of the tree starts only once what the transaction changed is recorded. The sessions last:
+      // they route events to outboxes and end sessions, as the waiter's answer follows.
+      // Role changes: the metrics, then the sessions (a new leader grants fresh timeouts).
+      this.host.setAppliers([this.dedup, this.changes, this.checkpointer, this.sessions, this.electionsCounter()]);
       this.host.drain(); // replays the log behind the checkpoint
     } catch (error) {
       closeAfterFailure(() => history?.close(), () => this.log.close(), () => this.db.close());
       throw asCorruption(error);
     }
-    this.host.onApplied(() => this.checkpointer.maybeStart());
-    this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
+    // The replay rebuilt what derives from the log (dedup, the change history); sessions and
+    // checkpoints start from the recovered tree, before any write is served.
+    this.sessions.follow();
+    this.checkpointer.start();
     if (this.peers.clustered) {
       this.sessions.relayTouchesTo((ids) => this.peers.sendTouches(ids));
       this.peers.onTouches((ids) => this.sessions.touchedElsewhere(ids));
@@ -119,9 +131,15 @@ export class CorralNode {
     this.metrics.watchCluster({
       status: () => this.consensus.status(), followerLag: () => this.followerLag(), peersConnected: () => this.peers.peersConnected(),
     });
-    this.host.onRoleChange((role) => {
-      if (role === 'candidate') this.metrics.elections.inc();
-    });
+  }
+
+  /** An applier counting the elections this member stands in. */
+  private electionsCounter(): Applier {
+    return {
+      roleChanged: (role) => {
+        if (role === 'candidate') this.metrics.elections.inc();
+      },
+    };
   }
 
   /** One consensus tick (heartbeats, elections), noting leader changes for the metrics. */

@@ -177,10 +177,10 @@ describe('RaftLog.nextCommitted', () => {
     { applied: 3, committed: 5, persisted: 3, max: 100, indexes: [] },
   ] as const;
   it.each(cases)('hands out ($applied, min($committed, $persisted)] at most $max', ({ applied, committed, persisted, max, indexes }) => {
-    const stableLog = MemStableLog.withTerms([1, 1, 2]);
-    const log = new RaftLog(stableLog, applied);
-    log.append(run(4, [3, 3]));
-    if (persisted > 3) log.stableTo(persisted, 3);
+    // Entries 1..5 of terms 1, 1, 2, 3, 3: through `persisted` in the stable log, the rest unstable.
+    const terms = [1, 1, 2, 3, 3];
+    const log = new RaftLog(MemStableLog.withTerms(terms.slice(0, persisted)), applied);
+    log.append(run(persisted + 1, terms.slice(persisted)));
     log.commitTo(committed);
     expect(log.nextCommitted(max).map((e) => e.index)).toEqual(indexes);
   });

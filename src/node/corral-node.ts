@@ -82,12 +82,14 @@ export class CorralNode {
       history = new ChangeHistory(this.db, config.historyEventsMax);
       this.changes = new ChangeFeed(this.host, history);
       // What every applied transaction goes through after the tree, in this order (ZooKeeper's
-      // setupRequestProcessors). Dedup first: a retry that arrives while a later applier runs
-      // already finds its answer. The change feed before the sessions: a stream reading the
-      // history for a session's event finds it recorded. The checkpointer after both: a checkpoint
-      // of the tree starts only once what the transaction changed is recorded. The sessions last:
-      // they route events to outboxes and end sessions, as the waiter's answer follows.
-      // Role changes: the metrics, then the sessions (a new leader grants fresh timeouts).
+      // setupRequestProcessors); all of them run before the write's waiter is answered, so no
+      // answer precedes its dedup record, history row or session events. The order is the one
+      // the constructors registered in before this list: the request ids first (a retry finds the
+      // answer whatever a later applier does), the change history before the checkpointer (a
+      // checkpoint started by this transaction covers events already recorded), the sessions last
+      // (their events go to the outboxes once everything else saw the transaction). Role changes
+      // reach them in the same order: the sessions (a new leader grants fresh timeouts), then the
+      // elections metric.
       this.host.setAppliers([this.dedup, this.changes, this.checkpointer, this.sessions, this.electionsCounter()]);
       this.host.drain(); // replays the log behind the checkpoint
     } catch (error) {

@@ -7,6 +7,8 @@
 import { parentOf } from '../core/tree/path.ts';
 import type { TreeEvent } from '../core/tree/results.ts';
 import type { ChangeHistory, HistoryEvent } from '../storage/change-history.ts';
+import type { ApplyOutput } from '../core/tree/results.ts';
+import type { Applier } from './applier.ts';
 import type { NodeHost } from './node-host.ts';
 
 /** A live watch. Called inside the apply loop: it must not throw, and should not linger. */
@@ -25,35 +27,40 @@ interface Group {
 
 const FLUSH_DELAY_MS = 50;
 
-export class ChangeFeed {
+export class ChangeFeed implements Applier {
   private readonly exact = new Map<string, Group>();
   private readonly recursive = new Map<string, Group>();
   private count = 0;
   private flushScheduled = false;
   private closed = false;
+  /** Events up to what the history already holds are not recorded twice when the log replays. */
+  private readonly recorded: number;
 
   constructor(private readonly host: NodeHost, readonly history: ChangeHistory) {
-    // Events up to what the history already holds are not recorded twice when the log replays.
-    const recorded = history.recordedThrough();
+    this.recorded = history.recordedThrough();
     // Rows not flushed before a crash are regenerated from the log behind the checkpoint; any
     // between the last row and the checkpoint may be gone: resuming from there is a reset.
-    if (recorded < host.tree.appliedZxid && history.floor() < host.tree.appliedZxid) history.setFloor(host.tree.appliedZxid);
-    host.onApplied((output, zxid) => {
-      if (output.events.length === 0) return;
-      if (zxid > recorded) {
-        history.record(output.events);
-        this.scheduleFlush();
-      }
-      if (this.count > 0) this.dispatch(output.events);
-    });
-    host.onCheckpointInstalled((zxid) => {
-      if (this.closed) return;
-      this.history.flush();
-      this.history.setFloor(Math.max(this.history.floor(), zxid));
-      for (const group of [...this.exact.values(), ...this.recursive.values()]) {
-        for (const subscriber of group.subscribers) subscriber.gap(zxid);
-      }
-    });
+    if (this.recorded < host.tree.appliedZxid && history.floor() < host.tree.appliedZxid) history.setFloor(host.tree.appliedZxid);
+  }
+
+  /** An Applier of the host: records a transaction's events and hands them to live subscribers. */
+  applied(output: ApplyOutput, zxid: number): void {
+    if (output.events.length === 0) return;
+    if (zxid > this.recorded) {
+      this.history.record(output.events);
+      this.scheduleFlush();
+    }
+    if (this.count > 0) this.dispatch(output.events);
+  }
+
+  /** The leader's checkpoint replaced the tree: the history restarts at it, and every subscriber learns of the gap. */
+  checkpointInstalled(zxid: number): void {
+    if (this.closed) return;
+    this.history.flush();
+    this.history.setFloor(Math.max(this.history.floor(), zxid));
+    for (const group of [...this.exact.values(), ...this.recursive.values()]) {
+      for (const subscriber of group.subscribers) subscriber.gap(zxid);
+    }
   }
 
   get appliedZxid(): number {

@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { CheckpointStore } from '../storage/checkpoint-store.ts';
 import type { LogStore } from '../core/consensus/types.ts';
+import type { Applier } from './applier.ts';
 
 export interface CheckpointerOptions {
   /** The host's tree now (a checkpoint from the leader replaces it). */
@@ -30,8 +31,10 @@ const LOG_ENTRIES_PER_PRUNE = 2000;
 
 const yieldTurn = () => new Promise<void>((resolve) => setImmediate(resolve));
 
-export class Checkpointer {
+export class Checkpointer implements Applier {
   private running: Promise<void> | undefined;
+  /** Checkpoints are due only once the node recovered (a replayed log is about to be applied anyway). */
+  private started = false;
   private stopped = false;
   private currentGen = 0;
   /** Bumped when a checkpoint from the leader replaces ours: one being written is then abandoned. */
@@ -39,9 +42,19 @@ export class Checkpointer {
 
   constructor(private readonly options: CheckpointerOptions) {}
 
-  /** Called after each batch is applied; starts a checkpoint when one is due. */
+  /** From now on a checkpoint starts whenever one is due (after the replay of recovery). */
+  start(): void {
+    this.started = true;
+  }
+
+  /** An Applier of the host: after each transaction, starts a checkpoint when one is due. */
+  applied(): void {
+    this.maybeStart();
+  }
+
+  /** Starts a checkpoint when one is due. */
   maybeStart(): void {
-    if (this.running || this.stopped || this.options.log.size() < this.options.everyEntries) return;
+    if (!this.started || this.running || this.stopped || this.options.log.size() < this.options.everyEntries) return;
     this.running = this.take().then(() => undefined).finally(() => (this.running = undefined));
   }
 

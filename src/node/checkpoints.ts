@@ -4,20 +4,10 @@
  * own before its log restarts after it.
  */
 import type { LogStore } from '../core/consensus/types.ts';
-import type { SessionRecord } from '../core/session/session-table.ts';
-import type { WatchRecord } from '../core/watch/watch-registry.ts';
-import type { Znode } from '../core/tree/znode.ts';
+import type { CheckpointImage } from '../core/tree/checkpoint-image.ts';
 import type { CheckpointMeta, CheckpointStore } from '../storage/checkpoint-store.ts';
 
-/** A whole tree at one log position: what a checkpoint holds. */
-export interface CheckpointImage {
-  readonly index: number;
-  readonly term: number;
-  readonly zxid: number;
-  readonly nodes: readonly Znode[];
-  readonly sessions: readonly SessionRecord[];
-  readonly watches: readonly WatchRecord[];
-}
+export type { CheckpointImage };
 
 /** Where a host finds the checkpoint its log was compacted behind, and keeps one from the leader. */
 export interface CheckpointSource {

@@ -13,6 +13,7 @@ import { openDatabase, StorageCorruptError, type SqliteDb } from '../storage/dat
 import { SqliteLogStore } from '../storage/log-store.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { StoredCheckpoints } from './checkpoints.ts';
+import type { Applier } from './applier.ts';
 import { NodeHost } from './node-host.ts';
 import { Reaper } from './reaper.ts';
 import { ChangeFeed } from './change-feed.ts';
@@ -76,20 +77,33 @@ export class CorralNode {
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
-    this.dedup = new RequestDedup(this.host);
+    this.dedup = new RequestDedup();
     this.pipeline = new Pipeline(this.host, deps.nowMs, config.maxDataBytes);
+    this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
     let history: ChangeHistory | undefined;
     try {
       // The feed reads the history's newest row, the replay the log: a damaged file fails either.
       history = new ChangeHistory(this.db, config.historyEventsMax);
       this.changes = new ChangeFeed(this.host, history);
+      // What every applied transaction goes through after the tree, in this order (ZooKeeper's
+      // setupRequestProcessors); all of them run before the write's waiter is answered, so no
+      // answer precedes its dedup record, history row or session events. The order is the one
+      // the constructors registered in before this list: the request ids first (a retry finds the
+      // answer whatever a later applier does), the change history before the checkpointer (a
+      // checkpoint started by this transaction covers events already recorded), the sessions last
+      // (their events go to the outboxes once everything else saw the transaction). Role changes
+      // reach them in the same order: the sessions (a new leader grants fresh timeouts), then the
+      // elections metric.
+      this.host.setAppliers([this.dedup, this.changes, this.checkpointer, this.sessions, this.electionsCounter()]);
       this.host.drain(); // replays the log behind the checkpoint
     } catch (error) {
       closeAfterFailure(() => history?.close(), () => this.log.close(), () => this.db.close());
       throw asCorruption(error);
     }
-    this.host.onApplied(() => this.checkpointer.maybeStart());
-    this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
+    // The replay rebuilt what derives from the log (dedup, the change history); sessions and
+    // checkpoints start from the recovered tree, before any write is served.
+    this.sessions.follow();
+    this.checkpointer.start();
     if (this.peers.clustered) {
       this.sessions.relayTouchesTo((ids) => this.peers.sendTouches(ids));
       this.peers.onTouches((ids) => this.sessions.touchedElsewhere(ids));
@@ -123,9 +137,15 @@ export class CorralNode {
     this.metrics.watchCluster({
       status: () => this.consensus.status(), followerLag: () => this.followerLag(), peersConnected: () => this.peers.peersConnected(),
     });
-    this.host.onRoleChange((role) => {
-      if (role === 'candidate') this.metrics.elections.inc();
-    });
+  }
+
+  /** An applier counting the elections this member stands in. */
+  private electionsCounter(): Applier {
+    return {
+      roleChanged: (role) => {
+        if (role === 'candidate') this.metrics.elections.inc();
+      },
+    };
   }
 
   /** One consensus tick (heartbeats, elections), noting leader changes for the metrics. */

@@ -1,10 +1,15 @@
 /**
- * The host loop around the consensus core (etcd-raft's pattern): take a Ready, persist its state
- * and entries (one SQLite transaction: group commit), send its messages, apply its committed
- * entries to the tree in order, hand results to the waiting requests, then advance. Every change
- * to the tree, client write or server cleanup, goes through here.
+ * The host loop around the consensus core (etcd-raft's pattern, its example_test.go): take a
+ * Ready, write its state and entries (one SQLite transaction: group commit), send what may go
+ * before they are durable, apply its committed entries to the tree in order (the core hands out
+ * only entries durable here) through the appliers, answer the waiting requests, note a role
+ * change; then, once the writes are synced, send the rest and advance. Every change to the tree,
+ * client write or server cleanup, goes through here.
+ *
+ * Invariants (asserted): the applied index grows by one per entry; no entry applied is among
+ * those the Ready being handled is writing; the commit index never moves back.
  */
-import type { Consensus, Entry, HardState, LogStore, RaftMessage, Ready, Role } from '../core/consensus/types.ts';
+import type { Consensus, Entry, HardState, LogStore, RaftMessage, Ready, Role, SoftState } from '../core/consensus/types.ts';
 import type { SnapshotRequest } from '../core/consensus/messages.ts';
 import { zxidOf } from '../core/consensus/zxid.ts';
 import { assert, zkError, type ZkError } from '../core/errors.ts';
@@ -13,7 +18,9 @@ import type { ApplyOutput } from '../core/tree/results.ts';
 import type { TxnEnvelope } from '../core/tree/txn.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { CheckpointImage, CheckpointSource } from './checkpoints.ts';
+import type { CheckpointImage } from '../core/tree/checkpoint-image.ts';
+import type { Applier } from './applier.ts';
+import type { CheckpointSource } from './checkpoints.ts';
 import { PendingReads } from './pending-reads.ts';
 import { decodeTxn, encodeTxn } from './txn-codec.ts';
 import { ZxidTimeoutError, ZxidWaiters } from './zxid-waiters.ts';
@@ -75,24 +82,25 @@ export class NodeHost {
   /** Linearizable reads waiting for their index to be applied (keyed by log index, not zxid). */
   private readonly appliedIndex = new ZxidWaiters();
   private readonly reads = new PendingReads();
-  private readonly listeners: Array<(output: ApplyOutput, zxid: number, envelope: TxnEnvelope) => void> = [];
-  private readonly roleListeners: Array<(role: Role, term: number) => void> = [];
-  private readonly installListeners: Array<(zxid: number, previous: DataTree) => void> = [];
+  /** What follows every applied transaction, in order (setAppliers). */
+  private appliers: readonly Applier[] = [];
+  private appliersSet = false;
+  /** The log index of the last entry applied (or installed with a checkpoint). */
+  private appliedIndexNow: number;
+  /** The highest commit index a Ready reported: it never moves back. */
+  private commitSeen: number;
   private readonly checkpoints: CheckpointSource | undefined;
   /** The checkpoint that came with the last MsgSnap, until the core says to install it. */
   private received: CheckpointImage | undefined;
   private readonly transport: Transport | undefined;
   private readonly scheduleRun: (run: () => void) => void;
   private readonly overlapSync: boolean;
-  /** Log entries through this index are synced (applying waits for it). */
-  private durableIndex: number;
-  /** The highest commit index sent to each member in an append (sendCommitAhead sends no older one). */
-  private readonly commitSent = new Map<number, number>();
   /** The hard state last written: whether the next one changes term or vote. */
   private synced: HardState;
-  private role: Role;
-  /** The term `role` was noticed in. */
-  private roleTerm: number;
+  /** The role the appliers were last told of (none yet: a follower). */
+  private role: Role = 'follower';
+  /** The term `role` was told in. */
+  private roleTerm = 0;
   private scheduled = false;
   /** A Ready's writes are being synced (LogStore.sync): the rest of it waits, and so does the next. */
   private persisting = false;
@@ -115,27 +123,24 @@ export class NodeHost {
     this.scheduleRun = options.schedule ?? ((run) => setImmediate(run));
     this.overlapSync = options.overlapSync ?? false;
     this.synced = options.log.hardState();
-    this.durableIndex = options.log.lastIndex();
-    this.role = options.consensus.status().role;
-    this.roleTerm = options.consensus.status().term;
+    const { appliedIndex, commitIndex } = options.consensus.status();
+    this.appliedIndexNow = appliedIndex;
+    this.commitSeen = commitIndex;
   }
 
-  /** Calls `listener` whenever this member's role changes (leader duties start and stop). */
-  onRoleChange(listener: (role: Role, term: number) => void): void {
-    this.roleListeners.push(listener);
+  /**
+   * The appliers every transaction goes through after the tree, in this order (each is told of
+   * role changes and installed checkpoints in the same order). Set once, before the loop runs.
+   */
+  setAppliers(appliers: readonly Applier[]): void {
+    assert(!this.appliersSet, 'the appliers are set once');
+    this.appliersSet = true;
+    this.appliers = appliers;
   }
 
   /** The tree as of the last applied transaction; replaced whole when a checkpoint is installed. */
   get tree(): DataTree {
     return this.currentTree;
-  }
-
-  /**
-   * Calls `listener` after a checkpoint from the leader replaced the tree: the transactions up to
-   * `zxid` were not applied here one by one, so their events are unknown.
-   */
-  onCheckpointInstalled(listener: (zxid: number, previous: DataTree) => void): void {
-    this.installListeners.push(listener);
   }
 
   /** A message from another member. */
@@ -159,13 +164,9 @@ export class NodeHost {
     return this.waiters.size;
   }
 
+  /** The core's state for views and metrics (the loop itself learns role changes from its Readies). */
   status() {
     return this.consensus.status();
-  }
-
-  /** Calls `listener` with the output of every transaction applied from now on, before its waiter. */
-  onApplied(listener: (output: ApplyOutput, zxid: number, envelope: TxnEnvelope) => void): void {
-    this.listeners.push(listener);
   }
 
   /** Orders `envelope` through the log; resolves once it is durable, committed and applied. */
@@ -203,7 +204,7 @@ export class NodeHost {
     else this.reads.cancel(context, new NotCommittedError(zkError('CONNECTIONLOSS', 'no leader is known')));
     const index = await confirmed;
     try {
-      await this.appliedIndex.wait(index, this.consensus.status().appliedIndex, timeoutMs);
+      await this.appliedIndex.wait(index, this.appliedIndexNow, timeoutMs);
     } catch (error) {
       if (!(error instanceof ZxidTimeoutError)) throw error;
       throw new NotCommittedError(zkError('OPERATIONTIMEOUT', `read index ${index} not applied within ${timeoutMs} ms`));
@@ -235,8 +236,6 @@ export class NodeHost {
     if (this.fatal || this.persisting || this.stopped) return;
     try {
       while (!this.persisting && this.consensus.hasReady()) this.handle(this.consensus.ready());
-      // A role change need not produce a Ready (a leader stepping down on check-quorum).
-      this.noticeRole();
     } catch (error) {
       this.fail(error);
     }
@@ -254,59 +253,47 @@ export class NodeHost {
   }
 
   /**
-   * Persists a Ready, applies what it committed, then sends and advances (`finish`). With a
-   * store that syncs off the loop, the messages and `advance` wait for the sync: nothing is sent
-   * before what it acknowledges is durable, while the loop keeps taking requests (and the core
-   * keeps stepping) for the next batch.
+   * Writes a Ready, sends what may precede its sync, applies what it committed, then — once the
+   * writes are durable — sends the rest and advances (`finish`). With a store that syncs off the
+   * loop, the loop keeps taking requests (and the core keeps stepping) meanwhile.
    */
   private handle(ready: Ready): void {
     // The checkpoint first: the entries and hard state of this Ready come after it.
     if (ready.snapshot) this.installCheckpoint(ready.snapshot.index);
     const started = performance.now();
-    const wrote = ready.entries.length > 0 || ready.hardState !== undefined;
-    if (wrote) {
+    if (ready.entries.length > 0 || ready.hardState !== undefined) {
       this.log.append(ready.entries, ready.hardState);
-      const first = ready.entries[0];
-      if (first) {
-        this.metrics.batchEntries.observe(ready.entries.length);
-        // Entries from `first` on were replaced: not durable until this Ready's sync.
-        this.durableIndex = Math.min(this.durableIndex, first.index - 1);
-      }
+      if (ready.entries.length > 0) this.metrics.batchEntries.observe(ready.entries.length);
     }
     const appendSeconds = (performance.now() - started) / 1000;
-    // What is committed and already durable here need not wait for this Ready's sync.
-    let split = 0;
-    while (split < ready.committed.length && ready.committed[split]!.index <= this.durableIndex) split++;
-    this.applyCommitted(ready.committed.slice(0, split), ready.readStates);
-    const rest = ready.committed.slice(split);
+    // A leader's appends go while its own disk writes them (Raft thesis §10.2.1): the core counts
+    // its entries toward the quorum only after `advance`.
+    this.send(ready.messagesBeforePersist);
+    this.applyCommitted(ready);
+    if (ready.softState) this.roleChanged(ready.softState);
     // As etcd-raft's MustSync: a commit index that moved needs no sync of its own (a lost one
     // is learned again from the log and the leader); entries, term and vote do.
     const hard = ready.hardState;
     const newTermOrVote = hard !== undefined && (hard.term !== this.synced.term || hard.vote !== this.synced.vote);
     const mustSync = ready.entries.length > 0 || ready.snapshot !== undefined || newTermOrVote;
     if (hard) this.synced = hard;
-    if (!mustSync) {
-      this.finish(ready, rest);
-      return;
-    }
+    if (!mustSync) return this.finish(ready);
     const syncStarted = performance.now();
     const observe = () => this.metrics.fsyncDuration.observe(appendSeconds + (performance.now() - syncStarted) / 1000);
     // Recovery has nothing else to do meanwhile: it syncs on this thread, like a host that does not overlap.
     if (!this.overlapSync || this.draining || !this.log.sync) {
       this.log.syncNow?.();
       observe();
-      this.finish(ready, rest);
-      return;
+      return this.finish(ready);
     }
     this.persisting = true;
-    if (!newTermOrVote && ready.snapshot === undefined) this.sendCommitAhead(ready.messages);
     this.log.sync((error) => {
       this.persisting = false;
       if (this.fatal || this.stopped) return;
       try {
         if (error) throw error;
         observe();
-        this.finish(ready, rest);
+        this.finish(ready);
       } catch (failure) {
         this.fail(failure);
       }
@@ -315,52 +302,36 @@ export class NodeHost {
   }
 
   /**
-   * Applies committed entries (answering their writes) and releases confirmed read indexes.
-   * Entries are applied only once durable here too: a cluster of one commits an entry as it is
-   * proposed, before any sync.
+   * Applies committed entries (answering their writes) and releases confirmed read indexes. The
+   * core hands out only entries durable here, so none is among those this Ready is writing.
    */
-  private applyCommitted(entries: readonly Entry[], readStates: Ready['readStates']): void {
-    for (const entry of entries) this.applyEntry(entry);
-    this.reads.confirm(readStates);
+  private applyCommitted(ready: Ready): void {
+    const commit = ready.hardState?.commit ?? this.commitSeen;
+    assert(commit >= this.commitSeen, `commit index moved back from ${this.commitSeen} to ${commit}`);
+    this.commitSeen = commit;
+    const writing = ready.entries[0]?.index ?? Infinity;
+    for (const entry of ready.committed) {
+      assert(entry.index < writing, `entry ${entry.index} to apply is being written by this Ready (from ${writing})`);
+      this.applyEntry(entry);
+    }
+    this.reads.confirm(ready.readStates);
   }
 
-  /**
-   * The appends of a Ready being synced also carry the leader's commit index, which needs no
-   * sync: it covers only entries a quorum holds durably (a follower acknowledges entries only
-   * after the leader synced and sent them), and the term is durable already (the caller checks).
-   * So that part goes now, as an append without entries, and followers apply — and answer the
-   * writes they forwarded — a sync sooner than the entries' own append would tell them.
-   */
-  private sendCommitAhead(messages: readonly RaftMessage[]): void {
-    const ahead: RaftMessage[] = [];
-    for (const m of messages) {
-      if (m.type !== 'MsgApp' || m.entries.length === 0 || m.commit <= (this.commitSent.get(m.to) ?? 0)) continue;
-      ahead.push({ ...m, entries: [] });
-      this.commitSent.set(m.to, m.commit);
-    }
-    if (ahead.length > 0) this.transport?.send(ahead);
-  }
-
-  /** The rest of a Ready, once its writes are durable: what it committed beyond, its messages (acks, votes, appends), then advance. */
-  private finish(ready: Ready, committed: readonly Entry[]): void {
-    const last = ready.entries[ready.entries.length - 1];
-    if (last) this.durableIndex = last.index;
-    if (ready.snapshot) this.durableIndex = Math.max(this.durableIndex, ready.snapshot.index);
-    this.applyCommitted(committed, []);
-    if (ready.messages.length > 0) {
-      assert(this.transport !== undefined, 'messages to send but no transport');
-      this.transport.send(this.withCheckpoints(ready.messages));
-      for (const m of ready.messages) {
-        if (m.type === 'MsgApp' && m.commit > (this.commitSent.get(m.to) ?? 0)) this.commitSent.set(m.to, m.commit);
-      }
-    }
+  /** The rest of a Ready, once its writes are durable: its messages (acks, votes, appends), then advance. */
+  private finish(ready: Ready): void {
+    this.send(ready.messages);
     this.consensus.advance(ready);
-    this.noticeRole();
+  }
+
+  private send(messages: readonly RaftMessage[]): void {
+    if (messages.length === 0) return;
+    assert(this.transport !== undefined, 'messages to send but no transport');
+    this.transport.send(this.withCheckpoints(messages));
   }
 
   /** A MsgSnap without its checkpoint is dropped (the leader sends again); one the core takes is kept for the install. */
   private receiveCheckpoint(message: SnapshotRequest): void {
-    const image = message.checkpoint as CheckpointImage | undefined;
+    const image = message.checkpoint;
     if (image?.index !== message.snapshotIndex || image.term !== message.snapshotTerm) return;
     this.consensus.step(message);
     if (this.consensus.status().pendingSnapshot === message.snapshotIndex) this.received = image;
@@ -398,17 +369,18 @@ export class NodeHost {
       waiter.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'replaced by a checkpoint from the leader; the write may or may not be applied')));
     }
     this.logger.info({ event: 'checkpoint-installed', index, zxid: image.zxid, nodes: image.nodes.length }, 'installed the leader\'s checkpoint');
-    for (const listener of this.installListeners) listener(image.zxid, previous);
+    this.appliedIndexNow = index;
+    for (const applier of this.appliers) applier.checkpointInstalled?.(image.zxid, previous);
     this.applied.release(image.zxid);
     this.appliedIndex.release(index);
   }
 
   /**
-   * On losing leadership, writes in flight have an unknown outcome (a new leader may or may not
-   * commit them): their requests get CONNECTIONLOSS, as ZooKeeper's clients do.
+   * The core reported a new role, leader or term. On losing leadership, writes in flight have an
+   * unknown outcome (a new leader may or may not commit them): their requests get CONNECTIONLOSS,
+   * as ZooKeeper's clients do.
    */
-  private noticeRole(): void {
-    const { role, term } = this.consensus.status();
+  private roleChanged({ role, term }: SoftState): void {
     // Leading again in a later term, with the follower phase between unseen, is a change too.
     if (role === this.role && (role !== 'leader' || term === this.roleTerm)) return;
     const was = this.role;
@@ -422,17 +394,19 @@ export class NodeHost {
         waiter.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'leadership changed; the write may or may not be applied')));
       }
     }
-    for (const listener of this.roleListeners) listener(role, term);
+    for (const applier of this.appliers) applier.roleChanged?.(role, term);
   }
 
   private applyEntry(entry: Entry): void {
+    assert(entry.index === this.appliedIndexNow + 1, `applying entry ${entry.index} after ${this.appliedIndexNow}`);
+    this.appliedIndexNow = entry.index;
     const zxid = zxidOf(entry.term, entry.index);
     const waiter = this.waiters.get(entry.index);
     const ours = waiter !== undefined && waiter.term === entry.term;
     const envelope = ours ? waiter.envelope : decodeTxn(entry.data);
     const output = this.currentTree.apply(zxid, envelope);
     this.metrics.txnsApplied.inc();
-    for (const listener of this.listeners) listener(output, zxid, envelope);
+    for (const applier of this.appliers) applier.applied?.(output, zxid, envelope);
     if (waiter) {
       this.waiters.delete(entry.index);
       if (ours) waiter.resolve({ zxid, result: output.result });

@@ -3,10 +3,10 @@
  * Peers are authenticated (src/transport), so decoding guards against bugs and version skew,
  * not attackers: a message of unknown shape is dropped, never stepped.
  */
-import type { RaftMessage } from '../core/consensus/messages.ts';
+import type { RaftMessage, SnapshotRequest } from '../core/consensus/messages.ts';
+import type { CheckpointImage } from '../core/tree/checkpoint-image.ts';
 import { compactBytes } from '../core/tree/byte-slab.ts';
 import type { Znode } from '../core/tree/znode.ts';
-import type { CheckpointImage } from './checkpoints.ts';
 
 const TYPES = new Set<string>([
   'MsgVote', 'MsgPreVote', 'MsgVoteResp', 'MsgPreVoteResp', 'MsgApp', 'MsgAppResp', 'MsgHeartbeat',
@@ -35,7 +35,7 @@ export function decodeSessionTouch(raw: unknown): SessionTouch | undefined {
 
 export function encodePeerMessage(message: RaftMessage): unknown {
   if (message.type !== 'MsgSnap' || message.checkpoint === undefined) return message;
-  const image = message.checkpoint as CheckpointImage;
+  const image = message.checkpoint;
   const nodes: WireNode[] = image.nodes.map((n) => ({ ...n, data: Buffer.from(n.data.buffer, n.data.byteOffset, n.data.length).toString('base64') }));
   return { ...message, checkpoint: { ...image, nodes } };
 }
@@ -55,5 +55,7 @@ export function decodePeerMessage(raw: unknown): RaftMessage | undefined {
   if (!isCount(image['index']) || !isCount(image['term']) || !isCount(image['zxid']) ||
     !Array.isArray(image['nodes']) || !Array.isArray(image['sessions'])) return undefined;
   const nodes = (image['nodes'] as WireNode[]).map((n) => ({ ...n, data: compactBytes(Buffer.from(n.data, 'base64')) }));
-  return { ...(raw as RaftMessage), checkpoint: { ...image, nodes } } as RaftMessage;
+  // Checked as far as the fields above: the peer is authenticated, so this guards version skew.
+  const checkpoint = { ...image, nodes } as unknown as CheckpointImage;
+  return { ...(raw as SnapshotRequest), checkpoint };
 }

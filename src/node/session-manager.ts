@@ -14,6 +14,9 @@ import { negotiateTimeout, SessionTracker } from '../core/session/session-tracke
 import { isWatchResult, type ApplyOutput, type SessionEnd, type WatchResult } from '../core/tree/results.ts';
 import type { SessionEndReason, Txn, WatchRequest } from '../core/tree/txn.ts';
 import type { Logger } from '../observability/logger.ts';
+import type { Role } from '../core/consensus/types.ts';
+import type { DataTree } from '../core/tree/data-tree.ts';
+import type { Applier } from './applier.ts';
 import { NotCommittedError, type Committed, type NodeHost } from './node-host.ts';
 import { Outbox } from './outbox.ts';
 import { realTimers, type Timers } from './timers.ts';
@@ -39,7 +42,7 @@ const randomToken = () => randomBytes(32).toString('base64url');
 /** What the log keeps of a token (hex of this digest): never the token itself. */
 export const hashToken = (token: string) => createHash('sha256').update(token).digest();
 
-export class SessionManager {
+export class SessionManager implements Applier {
   private readonly tracker = new SessionTracker();
   private readonly outboxes = new Map<number, Outbox>();
   /** Recently ended sessions: why (410 rather than 404), and their token hash for reading the end. */
@@ -53,6 +56,8 @@ export class SessionManager {
   private readonly timers: Timers;
   private readonly newToken: () => string;
   private cancelRounds: (() => void) | undefined;
+  /** Following the tree (`follow`): until then applied transactions are a replay it ignores. */
+  private following = false;
 
   constructor(
     private readonly host: NodeHost,
@@ -63,14 +68,17 @@ export class SessionManager {
   ) {
     this.timers = options.timers ?? realTimers;
     this.newToken = options.newToken ?? randomToken;
-    // Sessions recovered from disk: each gets a fresh full timeout, as a new ZooKeeper leader grants.
-    for (const s of host.tree.sessions.all()) this.track(s.id, s.timeoutMs, host.appliedZxid);
-    host.onApplied((output, zxid) => this.applied(output, zxid));
-    host.onCheckpointInstalled((zxid, previous) => this.skipped(zxid, previous.sessions));
-    // Only the leader expires sessions; a new leader first grants every one a fresh full timeout.
-    host.onRoleChange((role, term) => {
-      if (role === 'leader') this.grantFreshTimeouts(term);
-    });
+  }
+
+  /**
+   * Starts following the host's tree as it is now: its sessions are recovered ones (from disk, or
+   * a replay this manager did not follow), each with a fresh full timeout, as a new ZooKeeper
+   * leader grants, and streams that lost their in-memory events. Once, before any write is served.
+   */
+  follow(): void {
+    if (this.following) return;
+    this.following = true;
+    for (const s of this.host.tree.sessions.all()) this.track(s.id, s.timeoutMs, this.host.appliedZxid);
   }
 
   start(): void {
@@ -209,7 +217,9 @@ export class SessionManager {
   }
 
 
-  private applied(output: ApplyOutput, zxid: number): void {
+  /** An Applier of the host: tracks opened sessions, routes watch events, ends closed sessions. */
+  applied(output: ApplyOutput, zxid: number): void {
+    if (!this.following) return;
     if (output.result && 'sessionId' in output.result && output.result.ok && !output.sessionEnd) {
       const record = this.host.tree.sessions.get(output.result.sessionId);
       if (record) this.track(record.id, record.timeoutMs);
@@ -237,6 +247,15 @@ export class SessionManager {
    * The tree jumped to the leader's checkpoint at `zxid`: sessions that ended meanwhile end here
    * too, new ones are tracked, and every stream learns that events up to `zxid` were lost.
    */
+  checkpointInstalled(zxid: number, previous: DataTree): void {
+    if (this.following) this.skipped(zxid, previous.sessions);
+  }
+
+  /** Only the leader expires sessions; a new leader first grants every one a fresh full timeout. */
+  roleChanged(role: Role, term: number): void {
+    if (role === 'leader') this.grantFreshTimeouts(term);
+  }
+
   private skipped(zxid: number, before: SessionTable): void {
     const sessions = this.host.tree.sessions;
     for (const [id, outbox] of this.outboxes) {

@@ -166,16 +166,21 @@ describe('RaftLog.stableTo', () => {
 
 describe('RaftLog.nextCommitted', () => {
   const cases = [
-    { applied: 0, committed: 3, max: 100, indexes: [1, 2, 3] },
-    { applied: 1, committed: 3, max: 100, indexes: [2, 3] },
-    { applied: 1, committed: 5, max: 100, indexes: [2, 3, 4, 5] },
-    { applied: 1, committed: 5, max: 2, indexes: [2, 3] },
-    { applied: 3, committed: 3, max: 100, indexes: [] },
+    { applied: 0, committed: 3, persisted: 3, max: 100, indexes: [1, 2, 3] },
+    { applied: 1, committed: 3, persisted: 3, max: 100, indexes: [2, 3] },
+    { applied: 1, committed: 5, persisted: 5, max: 100, indexes: [2, 3, 4, 5] },
+    { applied: 1, committed: 5, persisted: 5, max: 2, indexes: [2, 3] },
+    { applied: 3, committed: 3, persisted: 3, max: 100, indexes: [] },
+    // Committed (by a quorum elsewhere) but not yet durable here: not handed out (etcd's nextCommittedEnts).
+    { applied: 1, committed: 5, persisted: 3, max: 100, indexes: [2, 3] },
+    { applied: 1, committed: 5, persisted: 4, max: 100, indexes: [2, 3, 4] },
+    { applied: 3, committed: 5, persisted: 3, max: 100, indexes: [] },
   ] as const;
-  it.each(cases)('hands out ($applied, $committed] at most $max', ({ applied, committed, max, indexes }) => {
-    const stableLog = MemStableLog.withTerms([1, 1, 2]);
-    const log = new RaftLog(stableLog, applied);
-    log.append(run(4, [3, 3]));
+  it.each(cases)('hands out ($applied, min($committed, $persisted)] at most $max', ({ applied, committed, persisted, max, indexes }) => {
+    // Entries 1..5 of terms 1, 1, 2, 3, 3: through `persisted` in the stable log, the rest unstable.
+    const terms = [1, 1, 2, 3, 3];
+    const log = new RaftLog(MemStableLog.withTerms(terms.slice(0, persisted)), applied);
+    log.append(run(persisted + 1, terms.slice(persisted)));
     log.commitTo(committed);
     expect(log.nextCommitted(max).map((e) => e.index)).toEqual(indexes);
   });

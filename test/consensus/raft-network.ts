@@ -113,7 +113,8 @@ export class Network {
       const outbox: RaftMessage[] = [];
       for (const [id, member] of this.members) {
         if (this.down.has(id) || !member.raft.hasReady()) continue;
-        outbox.push(...(drain(member).messages as RaftMessage[]));
+        const ready = drain(member);
+        outbox.push(...ready.messagesBeforePersist, ...ready.messages);
       }
       if (outbox.length === 0) return;
       for (const message of outbox) this.deliver(message);

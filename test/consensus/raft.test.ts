@@ -32,9 +32,15 @@ describe('election', () => {
     const { raft, drain: take } = lone([], { term: 0, vote: 0, commit: 0 }, 1, [1]);
     expect(raft.status()).toMatchObject({ role: 'leader', term: 1, leader: 1 });
     const ready = take();
+    expect(ready.softState).toEqual({ role: 'leader', leader: 1, term: 1 });
     expect(ready.hardState).toMatchObject({ term: 1, vote: 1 });
     expect(ready.entries).toEqual([{ term: 1, index: 1, data: '' }]);
+    expect(ready.committed).toEqual([]);
     expect(raft.propose('x')).toEqual({ ok: true, term: 1, index: 2 });
+    // The empty entry committed at advance (now durable); 'x' once its own Ready is persisted.
+    const second = take();
+    expect(second.committed.map((e) => e.data)).toEqual(['']);
+    expect(second.entries.map((e) => e.data)).toEqual(['x']);
     expect(take().committed.map((e) => e.data)).toEqual(['x']);
   });
 

@@ -69,6 +69,8 @@ function setup(tree = new DataTree(), members = 1) {
   let issued = 0;
   const config = defaultConfig({ tickTimeMs: TICK_TIME_MS });
   const sessions = new SessionManager(host, config, () => timers.nowMs, createLogger('silent'), { timers, newToken: () => `token-${++issued}` });
+  host.setAppliers([sessions]);
+  sessions.follow();
   /** Runs host loops and delivers messages until idle, letting settled promises' callbacks run in between. */
   const settle = async () => {
     for (let i = 0; i < 1000 && (runs.length > 0 || queue.length > 0); i++) {

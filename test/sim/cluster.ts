@@ -131,7 +131,8 @@ export class SimCluster {
   }
 
   /**
-   * The host loop for one node: take a Ready, persist it, send its messages, apply, advance.
+   * The host loop for one node: take a Ready (sending what may precede its persistence), persist
+   * it, send its messages, apply, advance.
    * With `diskTicks` > 0 the Ready is on its way to disk for that many ticks while the node
    * keeps stepping messages and ticking (etcd-raft allows Step between Ready and Advance).
    */
@@ -141,7 +142,10 @@ export class SimCluster {
       if (!raft) return;
       if (!node.pending) {
         if (!raft.hasReady()) return;
-        node.pending = { ready: raft.ready(), doneAt: this.now + (i === 0 ? diskTicks : 0) };
+        const taken = raft.ready();
+        node.pending = { ready: taken, doneAt: this.now + (i === 0 ? diskTicks : 0) };
+        // A leader's appends go while its disk writes them (Raft thesis §10.2.1).
+        for (const message of taken.messagesBeforePersist) this.network.send(message, this.now);
       }
       if (node.pending.doneAt > this.now) return;
       const { ready } = node.pending;

@@ -31,6 +31,7 @@ import type { ApplyOutput } from '../../src/core/tree/results.ts';
 import { epochOf, indexOf } from '../../src/core/consensus/zxid.ts';
 import type { TxnEnvelope } from '../../src/core/tree/txn.ts';
 import type { CheckpointImage, CheckpointSource } from '../../src/node/checkpoints.ts';
+import type { Applier } from '../../src/node/applier.ts';
 import { NodeHost } from '../../src/node/node-host.ts';
 import { Reaper } from '../../src/node/reaper.ts';
 import { SessionManager } from '../../src/node/session-manager.ts';
@@ -214,21 +215,27 @@ export class NodeCluster {
       transport: { send: (messages) => this.send(messages) },
       schedule: (run) => this.runs.push({ node, incarnation, run }),
     });
-    host.onApplied((output, zxid, envelope) => this.hooks.onApplied(node, output, zxid, envelope));
-    host.onCheckpointInstalled((zxid) => this.hooks.onCheckpointInstalled(node, zxid));
-    node.toldRole = host.status().role;
-    host.onRoleChange((role) => {
-      node.toldRole = role;
-      if (role === 'leader') node.leaderSinceTick = this.tick;
-    });
+    node.toldRole = 'follower';
     node.host = host;
     node.bootTick = this.tick;
     const nowMs = () => this.tick * MS_PER_TICK;
     node.reaper = new Reaper(host, nowMs, LOGGER);
-    // Made before a restart's replay (CorralNode makes it after): the replayed sessions are then
-    // tracked as they are applied rather than as recovered, with the same fresh deadlines.
     node.timers = new SimTimers(nowMs);
     node.sessions = new SessionManager(host, this.sessionConfig, nowMs, LOGGER, { timers: node.timers, newToken: () => this.tokens.next() });
+    // The same appliers as CorralNode's, in the same order, with the checkers' hooks first (the
+    // simulation has no dedup, change feed or checkpointer: maybeCheckpoint stands for the last).
+    const hooks: Applier = {
+      applied: (output, zxid, envelope) => this.hooks.onApplied(node, output, zxid, envelope),
+      checkpointInstalled: (zxid) => this.hooks.onCheckpointInstalled(node, zxid),
+      roleChanged: (role) => {
+        node.toldRole = role;
+        if (role === 'leader') node.leaderSinceTick = this.tick;
+      },
+    };
+    host.setAppliers([hooks, node.sessions]);
+    // Following before a restart's replay (CorralNode follows after it): the replayed sessions are
+    // then tracked as they are applied rather than as recovered, with the same fresh deadlines.
+    node.sessions.follow();
     node.sessions.start();
   }
 

@@ -68,7 +68,7 @@ describe('node simulation', () => {
   const regressions = [
     // NodeHost misses a check-quorum step-down: Raft.checkQuorum() → becomeFollower(term, 0) changes
     // neither the hard state nor sends anything, so hasReady() is false, the host handles no Ready
-    // and noticeRole() never runs. n3, isolated, steps down at t147 and its host keeps 4 writes
+    // and noticeRole() never runs (now the core reports it: a role change alone is a Ready's softState). n3, isolated, steps down at t147 and its host keeps 4 writes
     // unanswered (no CONNECTIONLOSS) and its onRoleChange listeners untold for 19 ticks, until
     // its next campaign produces a Ready. About 8% of seeds hit it.
     { seed: 12, symptom: 'a host that stopped leading keeps its writes in flight and tells no listener' },

@@ -2,6 +2,7 @@
  * Messages between members of the replicated core (Raft's mechanics, Zab's guarantees).
  * Discriminated by `type`; every message carries the sender's term.
  */
+import type { CheckpointImage } from '../tree/checkpoint-image.ts';
 import type { Entry } from './types.ts';
 
 interface Base {
@@ -66,14 +67,14 @@ export interface ReadIndexResponse extends Base {
 /**
  * "Your next entries are compacted away: take my checkpoint at (snapshotIndex, snapshotTerm)."
  * The core carries only the position; the hosts move the checkpoint itself (the sender's host
- * attaches it, the receiver's installs it before stepping this message).
+ * attaches it, the receiver's keeps it for the install the core then asks for).
  */
 export interface SnapshotRequest extends Base {
   readonly type: 'MsgSnap';
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
   /** The checkpoint itself, attached by the sending host; never read by the core. */
-  readonly checkpoint?: unknown;
+  readonly checkpoint?: CheckpointImage;
 }
 
 export type RaftMessage =

@@ -2,8 +2,10 @@
  * The replicated log as the core sees it: the host's stable log (persisted) plus the unstable
  * suffix appended since the last Ready (not yet persisted), with the commit and applied marks.
  *
- * Invariants: applied ≤ committed ≤ lastIndex(); committed entries are never truncated; the
- * unstable entries are contiguous from `unstableOffset` and override any stable entries there.
+ * Invariants: applied ≤ committed ≤ lastIndex(); applied ≤ durableIndex(); committed entries are
+ * never truncated; the unstable entries are contiguous from `unstableOffset` and override any
+ * stable entries there. Entries before `unstableOffset` are durable: the host reported them
+ * persisted (stableTo), so only they are handed out to apply.
  */
 import { assert } from '../errors.ts';
 import type { Entry, StableLog } from './types.ts';
@@ -41,6 +43,11 @@ export class RaftLog {
     if (index < this.stable.firstIndex() - 1 || index > this.lastIndex()) return undefined;
     if (index === 0) return 0;
     return this.stable.term(index);
+  }
+
+  /** The last index the host persisted (or the checkpoint restored): the end of what may be applied or acknowledged. */
+  durableIndex(): number {
+    return this.unstableOffset - 1;
   }
 
   lastTerm(): number {
@@ -131,9 +138,17 @@ export class RaftLog {
     return [...this.unstable];
   }
 
-  /** Committed entries not yet applied, at most `max`. */
+  /** The last index that is both committed and durable here: what may be applied. */
+  applicableIndex(): number {
+    return Math.min(this.committed, this.durableIndex());
+  }
+
+  /** Committed entries not yet applied, at most `max`: only durable ones (etcd's nextCommittedEnts). */
   nextCommitted(max: number): Entry[] {
-    return this.entries(this.applied + 1, this.committed + 1, max);
+    const out = this.entries(this.applied + 1, this.applicableIndex() + 1, max);
+    const last = out[out.length - 1];
+    assert(last === undefined || last.index < this.unstableOffset, `entry ${last?.index} to apply is not durable (durable through ${this.durableIndex()})`);
+    return out;
   }
 
   /** The host persisted entries through (index, term): they leave the unstable suffix. */

@@ -3,15 +3,21 @@
  * commit) giving Zab's guarantees (one leader orders all writes; a write commits once a quorum
  * has it durably; a new leader commits nothing of its term until a quorum has its log, through
  * the empty entry it appends on election). Pure: ticks, messages and proposals in; a Ready out
- * (state and entries to persist, messages to send after persisting, entries to apply).
+ * (state and entries to persist, messages to send after persisting — a leader's appends may go
+ * before —, durable committed entries to apply, the role when it changed).
  * Randomness (election timeouts) comes from an injected generator.
+ *
+ * Durability: the leader counts its own entries toward the quorum only once `advance` reports
+ * them persisted (as etcd's leader acknowledges its own append after it is stable), so its appends
+ * may reach the followers while its disk is still writing them (Raft thesis §10.2.1); and no
+ * member hands out a committed entry before it is durable locally.
  */
 import { assert, assertNever } from '../errors.ts';
 import type { AppendRequest, AppendResponse, RaftMessage, SnapshotRequest, VoteRequest } from './messages.ts';
 import { ReadIndexQueue } from './read-index.ts';
 import { newProgress, quorumIndex, type Progress } from './progress.ts';
 import { RaftLog } from './raft-log.ts';
-import type { Consensus, Entry, HardState, ProposeResult, ReadState, Ready, Role, StableLog, Status } from './types.ts';
+import type { Consensus, Entry, HardState, ProposeResult, ReadState, Ready, Role, SoftState, StableLog, Status } from './types.ts';
 
 export interface RaftOptions {
   readonly id: number;
@@ -42,12 +48,16 @@ export class Raft implements Consensus {
   private votes = new Map<number, boolean>();
   private progress = new Map<number, Progress>();
   private msgs: RaftMessage[] = [];
+  /** Messages that need nothing of this member's disk: sent while a Ready is persisted. */
+  private msgsBeforePersist: RaftMessage[] = [];
   private reads = new ReadIndexQueue();
   private readRoundDue = false;
   /** New entries or a new commit index to send to every follower at the next Ready. */
   private appendDue = false;
   private readStates: ReadState[] = [];
   private persisted: HardState;
+  /** The role, leader and term the last Ready reported (or the start): a Ready reports a change. */
+  private reportedSoft: SoftState;
   private readonly options: RaftOptions;
 
   constructor(options: RaftOptions) {
@@ -60,6 +70,7 @@ export class Raft implements Consensus {
     this.vote = options.hardState.vote;
     this.log.commitTo(Math.max(options.appliedIndex, Math.min(options.hardState.commit, this.log.lastIndex())));
     this.persisted = options.hardState;
+    this.reportedSoft = { role: 'follower', leader: 0, term: this.term };
     this.resetElectionTimer();
     // A cluster of one elects itself at once.
     if (this.members.length === 1) this.campaign('MsgVote');
@@ -254,12 +265,18 @@ export class Raft implements Consensus {
     if (entries.length > 0 && !progress.probing) progress.next = entries[entries.length - 1]!.index + 1;
   }
 
-  /** Commits the highest index a quorum holds, if it is of the current term (Raft §5.4.2). */
+  /**
+   * Commits the highest index a quorum holds durably, if it is of the current term (Raft §5.4.2).
+   * The leader's own vote is its durable index, not its last: what it appended counts once persisted.
+   */
   private maybeCommit(): void {
-    const matches = [this.log.lastIndex(), ...[...this.progress.values()].map((p) => p.match)];
-    const index = quorumIndex(this.members.length === 1 ? [this.log.lastIndex()] : matches);
+    const own = this.log.durableIndex();
+    const matches = [own, ...[...this.progress.values()].map((p) => p.match)];
+    const index = quorumIndex(this.members.length === 1 ? [own] : matches);
     if (index > this.log.committed && this.log.term(index) === this.term) {
+      const committed = this.log.committed;
       this.log.commitTo(index);
+      assert(this.log.committed > committed && this.log.committed <= this.log.lastIndex(), `commit moved from ${committed} to ${this.log.committed}`);
       for (const { context, from } of this.reads.takeDeferred()) this.leaderRead(context, from);
     }
   }
@@ -415,7 +432,19 @@ export class Raft implements Consensus {
   }
 
   private send(message: RaftMessage): void {
-    this.msgs.push(message);
+    if (this.mayPrecedePersist(message)) this.msgsBeforePersist.push(message);
+    else this.msgs.push(message);
+  }
+
+  /**
+   * A leader's appends, heartbeats, checkpoints and read grants in a term whose vote is durable
+   * acknowledge nothing of this member's log (its own entries count only after `advance`): they
+   * may go while a Ready is persisted. Answers (acks, votes) wait for the disk.
+   */
+  private mayPrecedePersist(message: RaftMessage): boolean {
+    if (this.role !== 'leader' || this.term !== this.persisted.term || this.vote !== this.persisted.vote) return false;
+    const t = message.type;
+    return t === 'MsgApp' || t === 'MsgHeartbeat' || t === 'MsgSnap' || t === 'MsgReadIndexResp';
   }
 
   // --- Ready ---
@@ -424,11 +453,21 @@ export class Raft implements Consensus {
     return { term: this.term, vote: this.vote, commit: this.log.committed };
   }
 
+  private softState(): SoftState {
+    return { role: this.role, leader: this.leader, term: this.term };
+  }
+
+  private softChanged(): boolean {
+    const r = this.reportedSoft;
+    return r.role !== this.role || r.leader !== this.leader || r.term !== this.term;
+  }
+
   hasReady(): boolean {
     const hs = this.hardState();
     const due = (this.readRoundDue || this.appendDue) && this.role === 'leader';
-    return this.msgs.length > 0 || this.readStates.length > 0 || due || this.log.unstableEntries().length > 0 || this.log.committed > this.log.applied ||
-      this.log.pendingSnapshot !== undefined ||
+    return this.msgs.length > 0 || this.msgsBeforePersist.length > 0 || this.readStates.length > 0 || due ||
+      this.log.unstableEntries().length > 0 || this.log.applicableIndex() > this.log.applied ||
+      this.log.pendingSnapshot !== undefined || this.softChanged() ||
       hs.term !== this.persisted.term || hs.vote !== this.persisted.vote || hs.commit !== this.persisted.commit;
   }
 
@@ -441,10 +480,15 @@ export class Raft implements Consensus {
     this.readRoundDue = false;
     const hs = this.hardState();
     const changed = hs.term !== this.persisted.term || hs.vote !== this.persisted.vote || hs.commit !== this.persisted.commit;
+    // Reported once: the next Ready tells only of a later change (etcd's prevSoftSt).
+    const softState = this.softChanged() ? this.softState() : undefined;
+    if (softState) this.reportedSoft = softState;
     return {
+      ...(softState ? { softState } : {}),
       hardState: changed ? hs : undefined,
       entries: this.log.unstableEntries(),
       messages: [...this.msgs],
+      messagesBeforePersist: [...this.msgsBeforePersist],
       committed: this.log.nextCommitted(this.options.maxCommittedPerReady ?? 1024),
       snapshot: this.log.pendingSnapshot && { ...this.log.pendingSnapshot },
       readStates: [...this.readStates],
@@ -457,10 +501,20 @@ export class Raft implements Consensus {
     const last = ready.entries[ready.entries.length - 1];
     if (last) this.log.stableTo(last.index, last.term);
     const applied = ready.committed[ready.committed.length - 1];
-    if (applied) this.log.appliedTo(applied.index);
+    if (applied) {
+      assert(applied.index <= this.log.durableIndex(), `applied ${applied.index} beyond the durable ${this.log.durableIndex()}`);
+      this.log.appliedTo(applied.index);
+    }
     this.msgs = this.msgs.slice(ready.messages.length);
+    this.msgsBeforePersist = this.msgsBeforePersist.slice(ready.messagesBeforePersist.length);
     this.readStates = this.readStates.slice(ready.readStates.length);
-    if (this.role === 'leader' && this.members.length === 1) this.maybeCommit();
+    // The leader's own acknowledgement of what it just persisted (etcd: its MsgAppResp to itself).
+    if (this.role === 'leader' && last) {
+      const committed = this.log.committed;
+      this.maybeCommit();
+      // Followers learn a new commit index at once, not at the next heartbeat.
+      if (this.log.committed > committed && this.members.length > 1) this.appendDue = true;
+    }
   }
 }
 

@@ -1,7 +1,12 @@
 /**
  * The interface of the replication core, in the shape of etcd's raft library: the host feeds it
  * ticks, messages and proposals, and takes back a Ready: state and entries to persist, messages
- * to send (only after persisting), and committed entries to apply in order. No I/O, no clocks.
+ * to send (most only after persisting), committed entries to apply in order, and the member's
+ * role when it changed. No I/O, no clocks.
+ *
+ * Durability is the host's word: entries count as durable here (toward the leader's own quorum
+ * vote, and as `committed` on any member) only once `advance` reports their Ready persisted,
+ * as etcd-raft's leader acknowledges its own append only after it is stable.
  */
 
 import type { RaftMessage } from './messages.ts';
@@ -31,14 +36,30 @@ export interface ReadState {
   readonly index: number;
 }
 
+/** Who this member is and whom it follows (etcd-raft's SoftState): volatile, never persisted. */
+export interface SoftState {
+  readonly role: Role;
+  /** The leader known in `term`, 0 for none. */
+  readonly leader: number;
+  readonly term: number;
+}
+
 export interface Ready {
+  /** Present when role, leader or term changed since the last Ready. */
+  readonly softState?: SoftState | undefined;
   /** Persist (with `entries`, in one storage transaction) when present. */
   readonly hardState: HardState | undefined;
   /** Append to the stable log, replacing any conflicting suffix. */
   readonly entries: readonly Entry[];
   /** Send after `hardState` and `entries` are durable. */
   readonly messages: readonly RaftMessage[];
-  /** Apply in order; each is already durable on a quorum. */
+  /**
+   * Send at once, while `hardState` and `entries` are still being persisted (Raft thesis §10.2.1):
+   * a leader's appends and heartbeats, which claim nothing about its own disk (its entries count
+   * toward the quorum only after `advance`), in a term already durable.
+   */
+  readonly messagesBeforePersist: readonly RaftMessage[];
+  /** Apply in order; each is durable on a quorum and on this member (it may be applied before this Ready is persisted). */
   readonly committed: readonly Entry[];
   /**
    * Set when the log was replaced by a checkpoint received from the leader: the host makes its
@@ -119,7 +140,7 @@ export interface Consensus {
   readIndex(context: string): boolean;
   hasReady(): boolean;
   ready(): Ready;
-  /** Tells the core that the last Ready was persisted, sent and applied. */
+  /** Tells the core that the last Ready was persisted (its entries are durable now), sent and applied. */
   advance(ready: Ready): void;
   status(): Status;
 }

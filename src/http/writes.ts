@@ -29,9 +29,9 @@ export async function commitWrite(
     request: requestId === undefined ? undefined : { client: sessionId === 0 ? 'anonymous' : `session:${sessionId}`, id: requestId },
   });
   if (!prepared.ok) return prepared;
-  const { host, dedup } = deps.node;
   try {
-    const { result } = await (requestId === undefined ? host.submit(prepared.envelope) : dedup.once(`${sessionId === 0 ? 'anonymous' : `session:${sessionId}`}\u0000${requestId}`, () => host.submit(prepared.envelope)));
+    // A retry is a log entry like any other: its apply answers the first attempt's result.
+    const { result } = await deps.node.host.submit(prepared.envelope);
     assert(result !== undefined && isWriteResult(result), 'a write txn answers with a write result');
     return result;
   } catch (error) {

@@ -5,6 +5,7 @@
  */
 import type { LogStore } from '../core/consensus/types.ts';
 import type { SessionRecord } from '../core/session/session-table.ts';
+import type { RequestRecord } from '../core/tree/request-table.ts';
 import type { WatchRecord } from '../core/watch/watch-registry.ts';
 import type { Znode } from '../core/tree/znode.ts';
 import type { CheckpointMeta, CheckpointStore } from '../storage/checkpoint-store.ts';
@@ -17,6 +18,8 @@ export interface CheckpointImage {
   readonly nodes: readonly Znode[];
   readonly sessions: readonly SessionRecord[];
   readonly watches: readonly WatchRecord[];
+  /** The request-id table (exactly-once writes), oldest first. */
+  readonly requests: readonly RequestRecord[];
 }
 
 /** Where a host finds the checkpoint its log was compacted behind, and keeps one from the leader. */
@@ -44,7 +47,7 @@ export class StoredCheckpoints implements CheckpointSource {
     const meta: CheckpointMeta | undefined = this.store.current();
     if (!meta || meta.index !== index) return undefined;
     this.cached = { index, term: meta.term, zxid: meta.zxid, nodes: this.store.nodes(meta), sessions: this.store.sessions(meta),
-      watches: this.store.watches(meta),
+      watches: this.store.watches(meta), requests: this.store.requests(meta),
     };
     return this.cached;
   }

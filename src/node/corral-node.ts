@@ -19,7 +19,6 @@ import { ChangeFeed } from './change-feed.ts';
 import { ChangeHistory } from '../storage/change-history.ts';
 import { SessionManager } from './session-manager.ts';
 import { PeerLink } from './peer-link.ts';
-import { RequestDedup } from './request-dedup.ts';
 
 /** Ticks of silence before a follower stands for election (randomized up to twice that). */
 const ELECTION_TICKS = 10;
@@ -35,7 +34,6 @@ export class CorralNode {
   readonly checkpointer: Checkpointer;
   readonly sessions: SessionManager;
   readonly changes: ChangeFeed;
-  readonly dedup: RequestDedup;
   readonly peers: PeerLink;
   private readonly consensus: Raft;
   private readonly reaper: Reaper;
@@ -73,7 +71,6 @@ export class CorralNode {
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
-    this.dedup = new RequestDedup(this.host);
     let history: ChangeHistory | undefined;
     try {
       // The feed reads the history's newest row, the replay the log: a damaged file fails either.
@@ -178,7 +175,9 @@ function recoverState(db: SqliteDb) {
     const checkpoints = new CheckpointStore(db);
     const latest = checkpoints.latest();
     const tree = latest
-      ? new DataTree(checkpoints.eachNode(latest), latest.zxid, checkpoints.sessions(latest), checkpoints.watches(latest))
+      ? new DataTree(
+        checkpoints.eachNode(latest), latest.zxid, checkpoints.sessions(latest), checkpoints.watches(latest), checkpoints.requests(latest),
+      )
       : new DataTree();
     const log = new SqliteLogStore(db, { index: latest?.index ?? 0, term: latest?.term ?? 0 });
     return { checkpoints, latest, tree, log };

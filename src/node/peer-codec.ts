@@ -5,6 +5,8 @@
  */
 import type { RaftMessage } from '../core/consensus/messages.ts';
 import { compactBytes } from '../core/tree/byte-slab.ts';
+import { parseRequestRecord } from '../core/tree/request-record.ts';
+import type { RequestRecord } from '../core/tree/request-table.ts';
 import type { Znode } from '../core/tree/znode.ts';
 import type { CheckpointImage } from './checkpoints.ts';
 
@@ -54,6 +56,24 @@ export function decodePeerMessage(raw: unknown): RaftMessage | undefined {
   const image = m['checkpoint'] as Record<string, unknown>;
   if (!isCount(image['index']) || !isCount(image['term']) || !isCount(image['zxid']) ||
     !Array.isArray(image['nodes']) || !Array.isArray(image['sessions'])) return undefined;
+  const requests = requestsOf(image['requests']);
+  if (!requests) return undefined;
   const nodes = (image['nodes'] as WireNode[]).map((n) => ({ ...n, data: compactBytes(Buffer.from(n.data, 'base64')) }));
-  return { ...(raw as RaftMessage), checkpoint: { ...image, nodes } } as RaftMessage;
+  return { ...(raw as RaftMessage), checkpoint: { ...image, nodes, requests } } as RaftMessage;
+}
+
+/**
+ * A checkpoint's request-id table, each record checked (its result is answered to clients as is);
+ * none from a leader of a version before the table was replicated.
+ */
+function requestsOf(raw: unknown): RequestRecord[] | undefined {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) return undefined;
+  const records: RequestRecord[] = [];
+  for (const item of raw) {
+    const record = parseRequestRecord(item);
+    if (!record) return undefined;
+    records.push(record);
+  }
+  return records;
 }

@@ -87,7 +87,7 @@ export class Checkpointer implements Applier {
     const index = indexOf(zxid);
     const term = epochOf(zxid);
     const epoch = this.epoch;
-    const gen = store.begin({ index, term, zxid, nodeCount: nodes.length }, tree.sessions.all(), this.options.nowMs(), tree.watches.all());
+    const gen = store.begin({ index, term, zxid, nodeCount: nodes.length }, tree.sessions.all(), this.options.nowMs(), tree.watches.all(), tree.requests.all());
     for (let i = 0; i < nodes.length; i += chunkNodes) {
       if (this.stopped || epoch !== this.epoch) return false;
       store.writeChunk(gen, nodes.slice(i, i + chunkNodes));

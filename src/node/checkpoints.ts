@@ -34,7 +34,7 @@ export class StoredCheckpoints implements CheckpointSource {
     const meta: CheckpointMeta | undefined = this.store.current();
     if (!meta || meta.index !== index) return undefined;
     this.cached = { index, term: meta.term, zxid: meta.zxid, nodes: this.store.nodes(meta), sessions: this.store.sessions(meta),
-      watches: this.store.watches(meta),
+      watches: this.store.watches(meta), requests: this.store.requests(meta),
     };
     return this.cached;
   }

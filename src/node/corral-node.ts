@@ -20,7 +20,6 @@ import { ChangeFeed } from './change-feed.ts';
 import { ChangeHistory } from '../storage/change-history.ts';
 import { SessionManager } from './session-manager.ts';
 import { PeerLink } from './peer-link.ts';
-import { RequestDedup } from './request-dedup.ts';
 import { Pipeline } from './pipeline/pipeline.ts';
 
 /** Ticks of silence before a follower stands for election (randomized up to twice that). */
@@ -37,7 +36,6 @@ export class CorralNode {
   readonly checkpointer: Checkpointer;
   readonly sessions: SessionManager;
   readonly changes: ChangeFeed;
-  readonly dedup: RequestDedup;
   readonly peers: PeerLink;
   /** Where this member's client requests are ordered: here on the leader, through it on a follower. */
   readonly pipeline: Pipeline;
@@ -77,7 +75,6 @@ export class CorralNode {
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
-    this.dedup = new RequestDedup();
     this.pipeline = new Pipeline(this.host, deps.nowMs, config.maxDataBytes);
     this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
     let history: ChangeHistory | undefined;
@@ -87,20 +84,19 @@ export class CorralNode {
       this.changes = new ChangeFeed(this.host, history);
       // What every applied transaction goes through after the tree, in this order (ZooKeeper's
       // setupRequestProcessors); all of them run before the write's waiter is answered, so no
-      // answer precedes its dedup record, history row or session events. The order is the one
-      // the constructors registered in before this list: the request ids first (a retry finds the
-      // answer whatever a later applier does), the change history before the checkpointer (a
+      // answer precedes its history row or session events (the request-id table is the tree's own
+      // state, updated by the apply itself). The change history comes before the checkpointer (a
       // checkpoint started by this transaction covers events already recorded), the sessions last
       // (their events go to the outboxes once everything else saw the transaction). Role changes
       // reach them in the same order: the sessions (a new leader grants fresh timeouts), then the
       // elections metric.
-      this.host.setAppliers([this.dedup, this.changes, this.checkpointer, this.sessions, this.electionsCounter()]);
+      this.host.setAppliers([this.changes, this.checkpointer, this.sessions, this.electionsCounter()]);
       this.host.drain(); // replays the log behind the checkpoint
     } catch (error) {
       closeAfterFailure(() => history?.close(), () => this.log.close(), () => this.db.close());
       throw asCorruption(error);
     }
-    // The replay rebuilt what derives from the log (dedup, the change history); sessions and
+    // The replay rebuilt what derives from the log (the change history); sessions and
     // checkpoints start from the recovered tree, before any write is served.
     this.sessions.follow();
     this.checkpointer.start();
@@ -202,7 +198,9 @@ function recoverState(db: SqliteDb) {
     const checkpoints = new CheckpointStore(db);
     const latest = checkpoints.latest();
     const tree = latest
-      ? new DataTree(checkpoints.eachNode(latest), latest.zxid, checkpoints.sessions(latest), checkpoints.watches(latest))
+      ? new DataTree(
+        checkpoints.eachNode(latest), latest.zxid, checkpoints.sessions(latest), checkpoints.watches(latest), checkpoints.requests(latest),
+      )
       : new DataTree();
     const log = new SqliteLogStore(db, { index: latest?.index ?? 0, term: latest?.term ?? 0 });
     return { checkpoints, latest, tree, log };

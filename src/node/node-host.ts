@@ -361,7 +361,7 @@ export class NodeHost {
     this.received = undefined;
     this.checkpoints.install(image);
     const previous = this.currentTree;
-    this.currentTree = new DataTree(image.nodes, image.zxid, image.sessions, image.watches);
+    this.currentTree = new DataTree(image.nodes, image.zxid, image.sessions, image.watches, image.requests);
     // Writes of ours at or below the checkpoint will never be applied here one by one.
     for (const [waiting, waiter] of this.waiters) {
       if (waiting > index) continue;
@@ -409,7 +409,7 @@ export class NodeHost {
     for (const applier of this.appliers) applier.applied?.(output, zxid, envelope);
     if (waiter) {
       this.waiters.delete(entry.index);
-      if (ours) waiter.resolve({ zxid, result: output.result });
+      if (ours) waiter.resolve({ zxid: output.firstZxid ?? zxid, result: output.result });
       else waiter.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'leadership changed; the write was not applied')));
     }
     this.applied.release(zxid);

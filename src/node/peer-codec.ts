@@ -6,6 +6,8 @@
 import type { RaftMessage, SnapshotRequest } from '../core/consensus/messages.ts';
 import type { CheckpointImage } from '../core/tree/checkpoint-image.ts';
 import { compactBytes } from '../core/tree/byte-slab.ts';
+import { parseRequestRecord } from '../core/tree/request-record.ts';
+import type { RequestRecord } from '../core/tree/request-table.ts';
 import type { Znode } from '../core/tree/znode.ts';
 
 const TYPES = new Set<string>([
@@ -54,8 +56,26 @@ export function decodePeerMessage(raw: unknown): RaftMessage | undefined {
   const image = m['checkpoint'] as Record<string, unknown>;
   if (!isCount(image['index']) || !isCount(image['term']) || !isCount(image['zxid']) ||
     !Array.isArray(image['nodes']) || !Array.isArray(image['sessions'])) return undefined;
+  const requests = requestsOf(image['requests']);
+  if (!requests) return undefined;
   const nodes = (image['nodes'] as WireNode[]).map((n) => ({ ...n, data: compactBytes(Buffer.from(n.data, 'base64')) }));
   // Checked as far as the fields above: the peer is authenticated, so this guards version skew.
-  const checkpoint = { ...image, nodes } as unknown as CheckpointImage;
+  const checkpoint = { ...image, nodes, requests } as unknown as CheckpointImage;
   return { ...(raw as SnapshotRequest), checkpoint };
+}
+
+/**
+ * A checkpoint's request-id table, each record checked (its result is answered to clients as is);
+ * none from a leader of a version before the table was replicated.
+ */
+function requestsOf(raw: unknown): RequestRecord[] | undefined {
+  if (raw === undefined) return [];
+  if (!Array.isArray(raw)) return undefined;
+  const records: RequestRecord[] = [];
+  for (const item of raw) {
+    const record = parseRequestRecord(item);
+    if (!record) return undefined;
+    records.push(record);
+  }
+  return records;
 }

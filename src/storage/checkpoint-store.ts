@@ -5,9 +5,12 @@
  * older ones; a crash half-way leaves an incomplete one that the next start removes.
  */
 import type { SessionRecord } from '../core/session/session-table.ts';
+import { parseRequestRecord } from '../core/tree/request-record.ts';
+import type { RequestRecord } from '../core/tree/request-table.ts';
 import { isWatchKind, type WatchRecord } from '../core/watch/watch-registry.ts';
 import type { Znode } from '../core/tree/znode.ts';
 import { decodePage, encodePages, PAGE_NODES } from './checkpoint-pages.ts';
+import { crc32 } from './crc32.ts';
 import type { SqliteDb } from './database.ts';
 import { StorageCorruptError } from './storage-error.ts';
 
@@ -17,6 +20,22 @@ export interface CheckpointMeta {
   readonly term: number;
   readonly zxid: number;
   readonly nodeCount: number;
+}
+
+/** The checksum of a request record's row, over every column. */
+export function requestRowCrc(client: string, id: string, zxid: number, digest: string, result: string): number {
+  return crc32(`${client}\n${id}\n${zxid}\n${digest}\n${result}`);
+}
+
+/** What a whole checkpoint holds (a CheckpointImage, which src/node defines). */
+export interface CheckpointContents {
+  readonly index: number;
+  readonly term: number;
+  readonly zxid: number;
+  readonly nodes: readonly Znode[];
+  readonly sessions: readonly SessionRecord[];
+  readonly watches: readonly WatchRecord[];
+  readonly requests: readonly RequestRecord[];
 }
 
 export class CheckpointStore {
@@ -100,8 +119,34 @@ export class CheckpointStore {
     });
   }
 
-  /** Starts a checkpoint: its metadata and the session and watch records, in one transaction. */
-  begin(meta: Omit<CheckpointMeta, 'gen'>, sessions: readonly SessionRecord[], nowMs: number, watches: readonly WatchRecord[] = []): number {
+  /**
+   * The request-id table at the checkpoint, oldest first; each row checked against its CRC and
+   * read field by field (a damaged one refuses the start, as a damaged page does).
+   */
+  requests(meta: CheckpointMeta): RequestRecord[] {
+    const rows = this.db
+      .prepare('SELECT client, id, zxid, digest, result, crc FROM checkpoint_requests WHERE gen = ? ORDER BY zxid')
+      .all(meta.gen) as Array<{ client: string; id: string; zxid: number; digest: string; result: string; crc: number }>;
+    return rows.map((row) => {
+      const what = `checkpoint ${meta.gen} has a damaged request record (${JSON.stringify(row.client)}, ${JSON.stringify(row.id)})`;
+      if (requestRowCrc(row.client, row.id, row.zxid, row.digest, row.result) !== row.crc) throw new StorageCorruptError(`${what}: checksum mismatch`);
+      let result: unknown;
+      try {
+        result = JSON.parse(row.result);
+      } catch {
+        throw new StorageCorruptError(`${what}: its result is not JSON`);
+      }
+      const record = parseRequestRecord({ client: row.client, id: row.id, zxid: row.zxid, digest: row.digest, result });
+      if (!record || record.zxid > meta.zxid) throw new StorageCorruptError(`${what}: unreadable`);
+      return record;
+    });
+  }
+
+  /** Starts a checkpoint: its metadata and the session, watch and request records, in one transaction. */
+  begin(
+    meta: Omit<CheckpointMeta, 'gen'>, sessions: readonly SessionRecord[], nowMs: number, watches: readonly WatchRecord[] = [],
+    requests: readonly RequestRecord[] = [],
+  ): number {
     return this.db.transaction(() => {
       const result = this.db
         .prepare('INSERT INTO checkpoints (idx, term, zxid, node_count, complete, created_ms) VALUES (?, ?, ?, ?, 0, ?)')
@@ -111,6 +156,11 @@ export class CheckpointStore {
       for (const s of sessions) insert.run(gen, s.id, s.timeoutMs, s.tokenHash);
       const watch = this.db.prepare('INSERT OR IGNORE INTO checkpoint_watches (gen, session_id, kind, path) VALUES (?, ?, ?, ?)');
       for (const w of watches) watch.run(gen, w.sessionId, w.kind, w.path);
+      const request = this.db.prepare('INSERT INTO checkpoint_requests (gen, client, id, zxid, digest, result, crc) VALUES (?, ?, ?, ?, ?, ?, ?)');
+      for (const r of requests) {
+        const result = JSON.stringify(r.result);
+        request.run(gen, r.client, r.id, r.zxid, r.digest, result, requestRowCrc(r.client, r.id, r.zxid, r.digest, result));
+      }
       return gen;
     })();
   }
@@ -138,16 +188,10 @@ export class CheckpointStore {
    * A whole checkpoint in one transaction (one received from the leader), made the latest with
    * `alsoRun` (the log restarting after it); older ones are retired for pruneChunk to delete.
    */
-  writeWhole(
-    image: {
-      index: number; term: number; zxid: number; nodes: readonly Znode[]; sessions: readonly SessionRecord[]; watches: readonly WatchRecord[];
-    },
-    nowMs: number,
-    alsoRun: () => void,
-  ): number {
+  writeWhole(image: CheckpointContents, nowMs: number, alsoRun: () => void): number {
     return this.db.transaction(() => {
-      const { index, term, zxid, nodes, sessions, watches } = image;
-      const gen = this.begin({ index, term, zxid, nodeCount: nodes.length }, sessions, nowMs, watches);
+      const { index, term, zxid, nodes, sessions, watches, requests } = image;
+      const gen = this.begin({ index, term, zxid, nodeCount: nodes.length }, sessions, nowMs, watches, requests);
       this.writeChunk(gen, nodes);
       this.complete(gen, alsoRun);
       return gen;
@@ -176,6 +220,7 @@ export class CheckpointStore {
       this.db.prepare('DELETE FROM checkpoint_pages WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoint_sessions WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoint_watches WHERE gen = ?').run(gen);
+      this.db.prepare('DELETE FROM checkpoint_requests WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoints WHERE gen = ?').run(gen);
     })();
   }

@@ -24,10 +24,12 @@ export type SqliteDb = Database.Database;
  * 2 added checkpoint_watches (watches became replicated state); 3 packs checkpoint znodes into
  * pages (checkpoint_pages replaces checkpoint_nodes); 4 keeps the log a run of entries to a row
  * (log_batches replaces log) and the change history a batch of events to a row (change_batches
- * replaces changes). A version 1, 2 or 3 file is upgraded in place.
+ * replaces changes); 5 adds checkpoint_requests (the request-id table became replicated state: a
+ * checkpoint of an older file has none, which restores an empty table). A version 1 to 4 file is
+ * upgraded in place.
  */
-const SCHEMA_VERSION = 4;
-const UPGRADABLE = new Set([1, 2, 3]);
+const SCHEMA_VERSION = 5;
+const UPGRADABLE = new Set([1, 2, 3, 4]);
 
 const SCHEMA = `
 CREATE TABLE IF NOT EXISTS meta (key TEXT PRIMARY KEY, value TEXT NOT NULL);
@@ -45,6 +47,9 @@ CREATE TABLE IF NOT EXISTS checkpoint_sessions (
 CREATE TABLE IF NOT EXISTS checkpoint_watches (
   gen INTEGER NOT NULL, session_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
   PRIMARY KEY (gen, session_id, kind, path)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoint_requests (
+  gen INTEGER NOT NULL, client TEXT NOT NULL, id TEXT NOT NULL, zxid INTEGER NOT NULL, digest TEXT NOT NULL,
+  result TEXT NOT NULL, crc INTEGER NOT NULL, PRIMARY KEY (gen, client, id)) WITHOUT ROWID;
 `;
 
 export function openDatabase(file: string): SqliteDb {

@@ -61,4 +61,30 @@ describe('Zk-Request-Id', () => {
     expect(res.body.code).toBe('BADARGUMENTS');
     expect((await t.request('GET', '/v1/znodes/bad')).status).toBe(404);
   });
+
+  it('keeps two sessions\' equal ids apart: each session\'s write is applied', async () => {
+    await t.request('POST', '/v1/znodes/shared', { body: '' });
+    const sessions = await Promise.all([1, 2].map(async () => (await t.request('POST', '/v1/sessions', { body: { timeoutMs: 10_000 } })).body));
+    const as = (s: { id: string; token: string }) => ({ 'zk-session-id': s.id, 'zk-session-token': s.token, ...withId('same-id') });
+    const a = await t.request('PUT', '/v1/znodes/shared', { body: 'from a', headers: as(sessions[0]) });
+    const b = await t.request('PUT', '/v1/znodes/shared', { body: 'from b', headers: as(sessions[1]) });
+    expect([a.status, b.status]).toEqual([200, 200]);
+    expect(b.body.stat.version).toBe(2);
+    const read = await t.request('GET', '/v1/znodes/shared');
+    expect(read.body.stat.version).toBe(2);
+    // And each session's retry still gets its own first answer.
+    const retry = await t.request('PUT', '/v1/znodes/shared', { body: 'from a', headers: as(sessions[0]) });
+    expect(retry.body).toEqual(a.body);
+  });
+
+  it('answers an id reused for another operation with 400 BADARGUMENTS and applies nothing', async () => {
+    const first = await t.request('POST', '/v1/znodes/first', { body: 'x', headers: withId('reused') });
+    expect(first.status).toBe(201);
+    const other = await t.request('POST', '/v1/znodes/second', { body: 'x', headers: withId('reused') });
+    expect(other.status).toBe(400);
+    expect(other.body.code).toBe('BADARGUMENTS');
+    expect((await t.request('GET', '/v1/znodes/second')).status).toBe(404);
+    const retry = await t.request('POST', '/v1/znodes/first', { body: 'x', headers: withId('reused') });
+    expect(retry.body).toEqual(first.body);
+  });
 });

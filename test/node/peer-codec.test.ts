@@ -4,6 +4,14 @@ import type { RaftMessage } from '../../src/core/consensus/messages.ts';
 import { decodePeerMessage, decodeSessionTouch, encodePeerMessage } from '../../src/node/peer-codec.ts';
 import type { CheckpointImage } from '../../src/node/checkpoints.ts';
 
+const STAT = { czxid: 5, mzxid: 5, pzxid: 5, ctime: 1, mtime: 1, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 0, dataLength: 1, numChildren: 0 };
+const REQUESTS: CheckpointImage['requests'] = [
+  { client: 'session:8', id: 'r-1', zxid: 5, digest: '0123456789abcdef', result: { ok: true, results: [{ type: 'create', path: '/a', stat: STAT }] } },
+  { client: 'alice', id: 'r-1', zxid: 7, digest: 'fedcba9876543210', result: { ok: false, failedOp: 1, error: { code: 'NONODE', message: 'no node', path: '/b' } } },
+];
+
+const snapOf = (checkpoint: unknown) => ({ type: 'MsgSnap', from: 1, to: 2, term: 1, snapshotIndex: 9, snapshotTerm: 2, checkpoint });
+
 const wire = (m: RaftMessage) => JSON.parse(JSON.stringify(encodePeerMessage(m))) as unknown;
 
 describe('peer codec', () => {
@@ -12,18 +20,36 @@ describe('peer codec', () => {
     expect(decodePeerMessage(wire(m))).toEqual(m);
   });
 
-  it('carries a checkpoint with binary node data, its sessions and its watches', () => {
+  it('carries a checkpoint with binary node data, its sessions, its watches and its request ids', () => {
     const checkpoint: CheckpointImage = {
       index: 9, term: 2, zxid: 2 * 2 ** 32 + 9,
       nodes: [{ path: '/a', data: new Uint8Array([0, 255, 7]), czxid: 1, mzxid: 2, pzxid: 3, ctime: 4, mtime: 5, version: 6, aversion: 0, creations: 0, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0 }],
       sessions: [{ id: 8, timeoutMs: 4000, tokenHash: 'ab' }],
       watches: [{ sessionId: 8, kind: 'data', path: '/a' }],
+      requests: REQUESTS,
     };
     const m: RaftMessage = { type: 'MsgSnap', from: 1, to: 3, term: 2, snapshotIndex: 9, snapshotTerm: 2, checkpoint };
     const back = decodePeerMessage(wire(m)) as RaftMessage & { checkpoint: CheckpointImage };
     expect(back.checkpoint.nodes[0]!.data).toEqual(new Uint8Array([0, 255, 7]));
     expect(back.checkpoint.sessions).toEqual(checkpoint.sessions);
     expect(back.checkpoint.watches).toEqual(checkpoint.watches);
+    expect(back.checkpoint.requests).toEqual(REQUESTS);
+  });
+
+  it('reads a checkpoint from a leader without request ids as an empty table', () => {
+    const image = { index: 9, term: 2, zxid: 2 * 2 ** 32 + 9, nodes: [], sessions: [], watches: [] };
+    const back = decodePeerMessage(snapOf(image)) as RaftMessage & { checkpoint: CheckpointImage };
+    expect(back.checkpoint.requests).toEqual([]);
+  });
+
+  it.each([
+    ['not a list', {}],
+    ['a record without a digest', [{ ...REQUESTS[0], digest: undefined }]],
+    ['a record whose result has a Stat field missing', [{ ...REQUESTS[0], result: { ok: true, results: [{ type: 'create', path: '/a', stat: { czxid: 1 } }] } }]],
+    ['a record whose error has an unknown code', [{ ...REQUESTS[1], result: { ok: false, failedOp: 0, error: { code: 'OOPS', message: '' } } }]],
+  ])('drops a checkpoint whose request ids are %s', (_what, requests) => {
+    const image = { index: 9, term: 2, zxid: 2 * 2 ** 32 + 9, nodes: [], sessions: [], watches: [], requests };
+    expect(decodePeerMessage(snapOf(image))).toBeUndefined();
   });
 
   it.each([

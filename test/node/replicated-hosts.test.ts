@@ -182,3 +182,51 @@ describe('a follower too far behind', () => {
     expect(log.lastIndex()).toBe(cluster.host(behind).status().lastIndex);
   });
 });
+
+describe('request ids across a checkpoint install and a leader change', () => {
+  const tagged = (id: string) => {
+    const envelope = create('/once-', 1);
+    const op = { ...envelope.txn.ops[0]!, mode: 'persistent_sequential' as const };
+    return { timeMs: 1, txn: { ...envelope.txn, ops: [op], request: { client: 'alice', id } } };
+  };
+
+  it('answers a retry with the first result on a follower that installed the checkpoint, under a new leader', async () => {
+    cluster = new Cluster(mkdtempSync(join(tmpdir(), 'corral-hosts-')));
+    cluster.tick(30);
+    const leader = cluster.leader()!;
+    const behind = IDS.find((id) => id !== leader)!;
+    cluster.cut.add(behind);
+    const firstWrite = cluster.host(leader).submit(tagged('r-1'));
+    const writes = Array.from({ length: 40 }, (_, i) => cluster!.host(leader).submit(create(`/n${i}`)));
+    cluster.settle();
+    const first = await firstWrite;
+    await Promise.all(writes);
+    expect(first.result).toMatchObject({ ok: true, results: [{ path: '/once-0000000000' }] });
+    for (const id of IDS.filter((i) => i !== behind)) expect(await cluster.checkpointers.get(id)!.checkpointNow()).toBe(true);
+    cluster.cut.delete(behind);
+    cluster.tick(40);
+    // The follower never applied the first attempt: it has its answer from the checkpoint.
+    expect(cluster.host(behind).tree.requests.get('alice', 'r-1')).toMatchObject({ zxid: first.zxid, result: first.result });
+    cluster.cut.add(leader);
+    cluster.tick(60);
+    const next = cluster.leader()!;
+    expect(next).not.toBe(leader);
+    const seen: unknown[] = [];
+    cluster.host(behind).setAppliers([{
+      applied: (output, _zxid, envelope) => {
+        if (envelope.txn.type === 'write' && envelope.txn.request?.id === 'r-1') seen.push({ zxid: output.firstZxid, result: output.result, events: output.events });
+      },
+    }]);
+    const retry = cluster.host(next).submit(tagged('r-1'));
+    cluster.settle();
+    expect(await retry).toEqual(first);
+    cluster.tick(3);
+    expect(seen).toEqual([{ zxid: first.zxid, result: first.result, events: [] }]);
+    for (const id of IDS.filter((i) => i !== leader)) {
+      expect(cluster.host(id).tree.childNames('/').filter((name) => name.startsWith('once-'))).toEqual(['once-0000000000']);
+    }
+    // Restarted from its file, the follower still has the answer.
+    const store = new CheckpointStore(cluster.dbs[behind - 1]!);
+    expect(store.requests(store.latest()!)).toEqual([expect.objectContaining({ client: 'alice', id: 'r-1', zxid: first.zxid, result: first.result })]);
+  });
+});

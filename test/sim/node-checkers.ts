@@ -21,6 +21,13 @@
  * and every open session's outbox on every host holds what the log routed to it, with the same
  * ids, an overflow where a restart or an install lost some (node-outboxes.ts).
  *
+ * Exactly-once writes: for each request id (client, id) in the final log, its first entry applied
+ * it; every later entry of that id changed nothing and answered the first result and zxid (the
+ * same operation), BADARGUMENTS (another operation), or SESSIONEXPIRED (its session had ended,
+ * taking its ids); no id has more entries than attempts that may have been ordered; and every
+ * answer a client got for an id is the first one, the same way (across leader changes,
+ * restarts from checkpoints and checkpoint installs alike).
+ *
  * Session liveness, decided by the real SessionManager on the leader: once the cluster has
  * converged (one leader, everyone connected), no session a live client keeps alive expires (before
  * that, one may: its client could reach no leader for its whole timeout); every other session
@@ -34,7 +41,7 @@ import type { ApplyOutput, OpResult } from '../../src/core/tree/results.ts';
 import type { Txn, TxnEnvelope } from '../../src/core/tree/txn.ts';
 import { checkLinearizable } from '../linearizability/checker.ts';
 import { MS_PER_TICK, type NodeCluster, type SimNode } from './node-cluster.ts';
-import { historyOf } from './node-history.ts';
+import { historyOf, isReusedId } from './node-history.ts';
 import type { SessionLedger } from './node-sessions.ts';
 import { nodeModel } from './node-model.ts';
 import { AppliedRanges, checkOutboxes, type OutboxCounts } from './node-outboxes.ts';
@@ -71,6 +78,9 @@ export interface FinalCounts extends WatchCounts, OutboxCounts {
   readonly operations: number;
   /** The linearizability search hit its bound: neither proven nor refuted. */
   readonly inconclusive: boolean;
+  /** Request ids in the log; their entries after the first (retries and reuses answered from the table). */
+  readonly requestIds: number;
+  readonly repeatedIds: number;
   /** Sessions acknowledged open; expired by a leader; of those, expired while a live client held them. */
   readonly opened: number;
   readonly expired: number;
@@ -122,7 +132,7 @@ export class NodeChecker {
     this.appliedIndex.set(node.id, index);
     this.ranges.applied(node.id, index);
     // The whole output, deliveries included (a field left out of the JSON would go unchecked).
-    const hash = hashOf([output.result, output.events, output.deliveries ?? [], output.sessionEnd]);
+    const hash = hashOf([output.result, output.events, output.deliveries ?? [], output.sessionEnd, output.firstZxid]);
     const known = this.log.get(index);
     if (!known) {
       this.log.set(index, { zxid, txn: envelope.txn, hash, output, by: node.id, mark: markOf(envelope.txn) });
@@ -196,6 +206,7 @@ export class NodeChecker {
     const tree = nodes[0]!.host!.tree;
     checkClaims(workload.records, this.log);
     const acked = this.checkAcknowledged(workload.records, tree, ended);
+    const ids = checkExactlyOnce(workload.records, this.log, ended);
     this.checkExpiriesDue(workload.sessions);
     checkLiveness(cluster, workload, phases);
     const expiries = workload.sessions.expiries;
@@ -205,7 +216,7 @@ export class NodeChecker {
     const result = checkLinearizable(history, nodeModel, { maxStates: LINEARIZABILITY_MAX_STATES, timeoutMs: 60_000 });
     if (result.ok === false) throw new InvariantViolation(`not linearizable: ${result.message}`);
     return {
-      entries: this.log.size, acked, operations: history.length, inconclusive: result.ok === 'unknown',
+      entries: this.log.size, acked, operations: history.length, ...ids, inconclusive: result.ok === 'unknown',
       opened: workload.sessions.owner.size, expired: expiries.length, expiredLive: expiries.filter((e) => e.heldByLive).length,
       linearizableReads: workload.reads.filter((r) => r.kind === 'linearizable').length,
       watchedReads: workload.records.filter((r) => r.txn.type === 'watch' && r.txn.request.op !== 'addWatch' && r.txn.request.op !== 'removeWatches' && r.status === 'done').length,
@@ -284,6 +295,74 @@ export class NodeChecker {
 
 const text = new TextDecoder();
 
+const tagOf = (txn: Txn): string | undefined =>
+  txn.type === 'write' && txn.request ? `${txn.request.client}\u0000${txn.request.id}` : undefined;
+
+/** What a request id's digest covers: ops with their data, multi, session. */
+const operationOf = (txn: Txn): string =>
+  txn.type !== 'write' ? '' : JSON.stringify([txn.ops.map((op) => ({ ...op, ...('data' in op ? { data: text.decode(op.data) } : {}) })), txn.multi, txn.sessionId]);
+
+const isCode = (result: ApplyOutput['result'], code: string) => result !== undefined && !result.ok && 'error' in result && result.error.code === code;
+
+/** The session a request id's namespace ended with (its ids went), before `zxid`. */
+function endedBefore(txn: Txn, ended: Map<number, number>, zxid: number): boolean {
+  if (txn.type !== 'write' || !txn.request?.client.startsWith('session:')) return false;
+  const end = ended.get(Number(txn.request.client.slice('session:'.length)));
+  return end !== undefined && end < zxid;
+}
+
+/** See the header: each request id applied once, every answer for it the first one. */
+function checkExactlyOnce(records: readonly OpRecord[], log: ReadonlyMap<number, LogEntry>, ended: Map<number, number>): { requestIds: number; repeatedIds: number } {
+  const entries = new Map<string, LogEntry[]>();
+  for (let index = 1; log.has(index); index++) {
+    const entry = log.get(index)!;
+    const tag = tagOf(entry.txn);
+    if (tag === undefined) continue;
+    const list = entries.get(tag) ?? [];
+    list.push(entry);
+    entries.set(tag, list);
+  }
+  let repeated = 0;
+  for (const [tag, [first, ...later]] of entries) {
+    const what = `request id ${JSON.stringify(tag)}`;
+    check(first!.output.firstZxid === undefined, `${what}: its first entry (zxid ${first!.zxid}) answered as a retry of zxid ${first!.output.firstZxid}`);
+    for (const entry of later) {
+      repeated++;
+      const at = `${what} at zxid ${entry.zxid} (first at ${first!.zxid})`;
+      check(entry.output.events.length === 0, `${at} was applied again: ${JSON.stringify(entry.output.events)}`);
+      if (endedBefore(entry.txn, ended, entry.zxid)) {
+        check(isCode(entry.output.result, 'SESSIONEXPIRED') && entry.output.firstZxid === undefined, `${at}, after its session ended, answered ${JSON.stringify(entry.output)}`);
+      } else if (operationOf(entry.txn) === operationOf(first!.txn)) {
+        check(entry.output.firstZxid === first!.zxid && hashOf(entry.output.result) === hashOf(first!.output.result),
+          `${at} answered ${JSON.stringify(entry.output.result)} (first zxid ${entry.output.firstZxid}), not the first result ${JSON.stringify(first!.output.result)}`);
+      } else {
+        check(isReusedId(entry.output.result as OpRecord['result']) && entry.output.firstZxid === undefined, `${at}, another operation, answered ${JSON.stringify(entry.output)}`);
+      }
+    }
+  }
+  const ordered = new Map<string, number>();
+  for (const record of records) {
+    const tag = tagOf(record.txn);
+    if (tag === undefined) continue;
+    if (record.status !== 'refused') ordered.set(tag, (ordered.get(tag) ?? 0) + 1);
+    if (record.status !== 'done') continue;
+    const first = entries.get(tag)?.[0];
+    const what = `request #${record.id} (id ${JSON.stringify(tag)})`;
+    check(first, `${what} was answered but its id is not in the log`);
+    if (isCode(record.result, 'SESSIONEXPIRED') && endedBefore(record.txn, ended, record.zxid)) continue;
+    if (operationOf(record.txn) === operationOf(first.txn)) {
+      check(record.zxid === first.zxid && hashOf(record.result) === hashOf(first.output.result),
+        `${what} was answered ${JSON.stringify(record.result)} at zxid ${record.zxid}, not the first result ${JSON.stringify(first.output.result)} at ${first.zxid}`);
+    } else {
+      check(isReusedId(record.result), `${what}, another operation than the id's first, was answered ${JSON.stringify(record.result)}`);
+    }
+  }
+  for (const [tag, list] of entries) {
+    check(list.length <= (ordered.get(tag) ?? 0), `request id ${JSON.stringify(tag)} has ${list.length} log entries but only ${ordered.get(tag) ?? 0} attempts that may have been ordered`);
+  }
+  return { requestIds: entries.size, repeatedIds: repeated };
+}
+
 /**
  * A request's unique mark in the log: the data of its first op with data, its session's token
  * hash (none when the open was refused before it drew a token), or for a client's close its
@@ -292,7 +371,8 @@ const text = new TextDecoder();
 function markOf(txn: Txn): string | undefined {
   if (txn.type === 'createSession') return txn.tokenHash === '' ? undefined : `token ${txn.tokenHash}`;
   if (txn.type === 'closeSession') return txn.reason === 'closed' ? `close ${txn.sessionId}` : undefined;
-  if (txn.type !== 'write') return undefined;
+  // A tagged request may rightly be in the log more than once (retries): checkExactlyOnce covers it.
+  if (txn.type !== 'write' || txn.request !== undefined) return undefined;
   for (const op of txn.ops) if ('data' in op) return `data ${text.decode(op.data)}`;
   return undefined;
 }

@@ -210,7 +210,7 @@ export class NodeCluster {
     const incarnation = node.incarnation;
     const host = new NodeHost({
       consensus, log: node.store, metrics: sharedMetrics(), logger: LOGGER, maxPendingWrites: o.maxPendingWrites,
-      tree: image ? new DataTree(image.nodes, image.zxid, image.sessions, image.watches) : new DataTree(),
+      tree: image ? new DataTree(image.nodes, image.zxid, image.sessions, image.watches, image.requests) : new DataTree(),
       checkpoints: this.checkpointsOf(node),
       transport: { send: (messages) => this.send(messages) },
       schedule: (run) => this.runs.push({ node, incarnation, run }),
@@ -264,7 +264,7 @@ export class NodeCluster {
     const zxid = tree.appliedZxid;
     const index = indexOf(zxid);
     if (index <= node.store.firstIndex() - 1) return;
-    node.checkpoint = { index, term: epochOf(zxid), zxid, nodes: tree.snapshot(), sessions: tree.sessions.all(), watches: tree.watches.all() };
+    node.checkpoint = { index, term: epochOf(zxid), zxid, nodes: tree.snapshot(), sessions: tree.sessions.all(), watches: tree.watches.all(), requests: tree.requests.all() };
     node.store.compact(index, epochOf(zxid));
     this.checkpoints++;
   }

@@ -8,6 +8,12 @@
  * request) as a zero-duration operation at its first apply (node-sessions.ts says why that
  * instant).
  *
+ * A tagged request's attempts (the same txn, retried: node-workload.ts) are one operation: from
+ * the first call that may have applied it to the first answer it got (every answer is the first
+ * one); an attempt answered SESSIONEXPIRED (its session ended meanwhile) says nothing of whether an
+ * earlier one applied, so with no other answer the outcome is unknown. A request whose id was
+ * already taken by another operation (BADARGUMENTS) was never applied: it is left out.
+ *
  * Only the paths of MODELED_PATH are followed (sequential, container and TTL nodes change
  * without a request naming them: the final checks cover those).
  *
@@ -104,7 +110,41 @@ function projectWatch(record: OpRecord, request: WatchRequest): Array<[NodeInput
   return [[input, { ok: true, exists: true, version: stat.version, owner: stat.ephemeralOwner, ...data }]];
 }
 
-export function historyOf(records: readonly OpRecord[], reads: readonly ReadRecord[], expiries: readonly SessionEndSeen[]): NodeOperation[] {
+/** Whether `result` refuses a request id taken by another operation. */
+export function isReusedId(result: OpRecord['result']): boolean {
+  return result !== undefined && !result.ok && result.error.code === 'BADARGUMENTS' && result.error.message.includes('was used for a different operation');
+}
+
+const isExpired = (record: OpRecord) => record.result !== undefined && !record.result.ok && record.result.error.code === 'SESSIONEXPIRED';
+
+/** Records with each tagged request's attempts merged into one (see the header). */
+function mergeRetries(records: readonly OpRecord[]): OpRecord[] {
+  const groups = new Map<object, OpRecord[]>();
+  const out: OpRecord[] = [];
+  for (const record of records) {
+    if (record.txn.type !== 'write' || record.txn.request === undefined) {
+      out.push(record);
+      continue;
+    }
+    const group = groups.get(record.txn);
+    if (group) group.push(record);
+    else groups.set(record.txn, [record]);
+  }
+  for (const group of groups.values()) {
+    const tried = group.filter((r) => r.status !== 'refused');
+    if (tried.length === 0 || tried.some((r) => r.status === 'done' && isReusedId(r.result))) continue;
+    const answered = tried.filter((r) => r.status === 'done' && !isExpired(r)).sort((a, b) => a.ret - b.ret)[0];
+    const call = Math.min(...tried.map((r) => r.call));
+    const allExpired = tried.every((r) => r.status === 'done' && isExpired(r));
+    if (answered) out.push({ ...answered, call });
+    else if (allExpired) out.push(tried[0]!);
+    else out.push({ ...tried[0]!, call, status: 'unknown', ret: Infinity, result: undefined });
+  }
+  return out;
+}
+
+export function historyOf(allRecords: readonly OpRecord[], reads: readonly ReadRecord[], expiries: readonly SessionEndSeen[]): NodeOperation[] {
+  const records = mergeRetries(allRecords);
   const attempts = ephemeralAttempts(records);
   const history: NodeOperation[] = [];
   for (const record of records) {

@@ -159,7 +159,7 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
     },
     trace: say,
   });
-  const streams = { requests: streamOf(seed, 3), life: streamOf(seed, 6), watches: streamOf(seed, 7), reads: streamOf(seed, 8) };
+  const streams = { requests: streamOf(seed, 3), life: streamOf(seed, 6), watches: streamOf(seed, 7), reads: streamOf(seed, 8), retries: streamOf(seed, 9) };
   const workload = new Workload(cluster, streams, setup.workload);
   run = { cluster, checker, workload, faults: streamOf(seed, 2), rates: setup.rates, trace, say, roles: new Map(), faulty, phase: 'faults', staleUntil: 0, onTick };
   try {

@@ -18,6 +18,13 @@
  * (a watched read answers as of its zxid, which the workload learns from the apply that
  * produced the answer).
  *
+ * Request ids (exactly-once writes): some writes carry a request tag in the client's namespace
+ * (`session:<id>` for a write acting for a session, else `c<client>`); the client retries the
+ * same tagged request (the very same txn) at whatever node it now takes for the leader, mostly
+ * after an unknown or refused outcome, now and then after success, and now and then reuses an
+ * id for another operation. node-checkers.ts checks each id is applied once and every answer
+ * for it is the first one (or BADARGUMENTS for the other operation).
+ *
  * Reads: reader clients (node-readers.ts) read through ReadIndex at any node; and the workload
  * takes reads from a leader's tree right after its loop applied something, once it has applied
  * an entry of its own term (so everything earlier leaders acknowledged is in its tree):
@@ -27,7 +34,7 @@ import { epochOf } from '../../src/core/consensus/zxid.ts';
 import { negotiateTimeout } from '../../src/core/session/session-tracker.ts';
 import { prepareWrite } from '../../src/core/tree/prepare.ts';
 import type { ApplyOutput } from '../../src/core/tree/results.ts';
-import type { Txn, TxnEnvelope, WatchRequest } from '../../src/core/tree/txn.ts';
+import type { RequestTag, Txn, TxnEnvelope, WatchRequest } from '../../src/core/tree/txn.ts';
 import { NotCommittedError } from '../../src/node/node-host.ts';
 import { hashToken } from '../../src/node/session-manager.ts';
 import type { Prng } from '../support/prng.ts';
@@ -51,7 +58,17 @@ export interface Client extends Caller {
   readonly sessions: number[];
   /** The last version this client saw of each path: its compare-and-set guess. */
   readonly versions: Map<string, number>;
+  /** Its last tagged request's latest attempt: what it may retry. */
+  lastTagged: OpRecord | undefined;
+  /** Tags it used, for reusing one with another operation. */
+  readonly tags: RequestTag[];
 }
+
+/** Chances: a write gets a request tag; its retry after an unknown or refused outcome, after success; an id reused for another op. */
+const TAG_RATE = 0.3;
+const RETRY_UNSURE_RATE = 0.8;
+const RETRY_DONE_RATE = 0.15;
+const REUSE_RATE = 0.05;
 
 export interface WorkloadOptions {
   readonly clients: number;
@@ -73,6 +90,8 @@ export interface WorkloadStreams {
   readonly life: Prng;
   readonly watches: Prng;
   readonly reads: Prng;
+  /** Request tags and retries. */
+  readonly retries: Prng;
 }
 
 export class Workload {
@@ -86,11 +105,14 @@ export class Workload {
   private readonly watchRequests: WatchMaker;
   private readonly rng: Prng;
   private readonly life: Prng;
+  private readonly retries: Prng;
+  private tagCounter = 0;
   /** The zxid of each watch transaction's result, by the result object its waiter gets. */
   private readonly watchZxids = new WeakMap<object, number>();
 
   constructor(private readonly cluster: NodeCluster, streams: WorkloadStreams, private readonly options: WorkloadOptions) {
-    this.clients = Array.from({ length: options.clients }, (_, i) => ({ id: i + 1, waiting: undefined, alive: true, pausedUntil: 0, leader: 0, sessions: [], versions: new Map() }));
+    this.clients = Array.from({ length: options.clients }, (_, i) => ({ id: i + 1, waiting: undefined, alive: true, pausedUntil: 0, leader: 0, sessions: [], versions: new Map(), lastTagged: undefined, tags: [] }));
+    this.retries = streams.retries;
     this.rng = streams.requests;
     this.life = streams.life;
     this.requests = new RequestMaker(streams.requests);
@@ -122,12 +144,37 @@ export class Workload {
         this.watch(client, node, session, request);
         continue;
       }
+      const retry = this.retryOf(client);
+      if (retry) {
+        this.submit(client, node, retry);
+        continue;
+      }
       const request = this.requests.next(client);
-      if (request.type === 'txn') this.submit(client, node, request.txn);
+      if (request.type === 'txn') this.submit(client, node, this.tagged(client, request.txn));
       else if (request.type === 'open') this.openSession(client, node, request.requestedMs);
       else this.closeSession(client, node, request.session);
     }
     this.readers.readSome();
+  }
+
+  /** The client's last tagged request, again, if it retries it now (the same txn object: node-history.ts merges its attempts). */
+  private retryOf(client: Client): Txn | undefined {
+    const last = client.lastTagged;
+    if (!last) return undefined;
+    const rate = last.status === 'done' ? RETRY_DONE_RATE : RETRY_UNSURE_RATE;
+    if (this.retries.chance(rate)) return last.txn;
+    client.lastTagged = undefined;
+    return undefined;
+  }
+
+  /** Some writes get a request tag: a new id, or now and then one of the client's used ids (another operation). */
+  private tagged(client: Client, txn: Txn): Txn {
+    if (txn.type !== 'write' || !this.retries.chance(TAG_RATE)) return txn;
+    const namespace = txn.sessionId !== 0 ? `session:${txn.sessionId}` : `c${client.id}`;
+    const used = client.tags.filter((tag) => tag.client === namespace);
+    const request = used.length > 0 && this.retries.chance(REUSE_RATE) ? this.retries.pick(used) : { client: namespace, id: `r${this.tagCounter++}` };
+    client.tags.push(request);
+    return { ...txn, request };
   }
 
   /**
@@ -201,6 +248,7 @@ export class Workload {
     const envelope = envelopeOf(txn, this.cluster.tick);
     const refusedExpected = host.status().role !== 'leader';
     const record = this.recorder.called(client, node, txn);
+    if (txn.type === 'write' && txn.request) client.lastTagged = record;
     host.submit(envelope).then(
       (committed) => {
         if (refusedExpected) this.recorder.violations.push(`n${node.id} acknowledged request #${record.id} while not the leader`);
@@ -361,7 +409,7 @@ export class Workload {
 function envelopeOf(txn: Txn, tick: number): TxnEnvelope {
   const timeMs = tick * MS_PER_TICK;
   if (txn.type !== 'write') return { timeMs, txn };
-  const prepared = prepareWrite(txn.ops, txn.multi, { timeMs, sessionId: txn.sessionId, maxDataBytes: MAX_DATA_BYTES });
+  const prepared = prepareWrite(txn.ops, txn.multi, { timeMs, sessionId: txn.sessionId, maxDataBytes: MAX_DATA_BYTES, request: txn.request });
   if (!prepared.ok) throw new Error(`workload made an invalid request: ${prepared.error.message}`);
   return prepared.envelope;
 }

@@ -18,7 +18,7 @@ function replay(seed: number): string {
 
 function summarize(runs: number, summaries: readonly NodeRunSummary[]): string {
   type Counted = 'acked' | 'operations' | 'entries' | 'crashes' | 'reads' | 'linearizableReads' | 'watchedReads' | 'checkpoints' | 'installs' |
-    'opened' | 'expired' | 'expiredLive' | 'deaths' | 'oneShotSet' | 'oneShotFired' | 'removed' | 'deliveries' | 'outboxes' | 'lostReported' | 'bounded';
+    'opened' | 'expired' | 'expiredLive' | 'deaths' | 'oneShotSet' | 'oneShotFired' | 'removed' | 'deliveries' | 'outboxes' | 'lostReported' | 'bounded' | 'requestIds' | 'repeatedIds';
   const total = (key: Counted) => summaries.reduce((n, s) => n + s[key], 0);
   const barriers = (key: 'asked' | 'answered', of: 'all' | 'followers' | 'cutOff') => summaries.reduce((n, s) => n + s.barriers[key][of], 0);
   const inconclusive = summaries.filter((s) => s.inconclusive).map((s) => s.seed);
@@ -27,7 +27,7 @@ function summarize(runs: number, summaries: readonly NodeRunSummary[]): string {
     `${total('linearizableReads')} ReadIndex reads at any node, ${total('watchedReads')} watched reads) checked ` +
     `(read barriers: ${barriers('asked', 'all')} asked, ${barriers('answered', 'all')} answered, ${barriers('answered', 'followers')} of them ` +
     `at followers; ${barriers('asked', 'cutOff')} asked at nodes cut off from a quorum, ${barriers('answered', 'cutOff')} answered) ` +
-    `for linearizability, ${total('crashes')} crashes, ${total('checkpoints')} checkpoints taken and ` +
+    `for linearizability, ${total('requestIds')} request ids applied once (${total('repeatedIds')} retries or reuses answered from the table), ${total('crashes')} crashes, ${total('checkpoints')} checkpoints taken and ` +
     `${total('installs')} installed from a leader; ${total('opened')} sessions opened, ${total('expired')} expired by a leader ` +
     `(${total('expiredLive')} of them while a live client held them), ${total('deaths')} clients died; ` +
     `${total('oneShotSet')} one-shot watches set, ${total('oneShotFired')} fired, ${total('removed')} removals, ` +

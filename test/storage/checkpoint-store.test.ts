@@ -4,7 +4,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import type { Znode } from '../../src/core/tree/znode.ts';
-import { CheckpointStore } from '../../src/storage/checkpoint-store.ts';
+import type { RequestRecord } from '../../src/core/tree/request-table.ts';
+import { CheckpointStore, requestRowCrc } from '../../src/storage/checkpoint-store.ts';
 import { crc32Bytes } from '../../src/storage/crc32.ts';
 import { openDatabase, StorageCorruptError, type SqliteDb } from '../../src/storage/database.ts';
 
@@ -244,10 +245,59 @@ describe('checkpoint watches', () => {
     db.exec('DROP TABLE checkpoint_watches');
     db.close();
     db = openDatabase(file);
-    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '4' });
+    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '5' });
     store = new CheckpointStore(db);
     const gen = store.begin({ index: 1, term: 1, zxid: 4294967297, nodeCount: 0 }, [], 1, [{ sessionId: 1, kind: 'data', path: '/' }]);
     store.complete(gen, () => undefined);
     expect(store.watches(store.latest()!)).toHaveLength(1);
+  });
+});
+
+describe('checkpoint request ids', () => {
+  const STAT = { czxid: 4294967298, mzxid: 4294967298, pzxid: 4294967298, ctime: 1, mtime: 1, version: 0, cversion: 0, aversion: 0, ephemeralOwner: 7, dataLength: 2, numChildren: 0 };
+  const REQUESTS: RequestRecord[] = [
+    { client: 'session:7', id: 'r-1', zxid: 4294967298, digest: '0123456789abcdef', result: { ok: true, results: [{ type: 'create', path: '/é', stat: STAT }, { type: 'check', path: '/x' }] } },
+    { client: 'alice', id: 'r-1', zxid: 4294967299, digest: 'fedcba9876543210', result: { ok: false, failedOp: 0, error: { code: 'BADARGUMENTS', message: 'too big', path: '/b', tooLarge: true } } },
+    { client: 'alice', id: 'r\u00002', zxid: 4294967300, digest: '00000000000000ff', result: { ok: true, results: [{ type: 'delete', path: '/d' }] } },
+  ];
+
+  it('round-trips the table, oldest first, and retires it with its checkpoint', () => {
+    const gen = store.begin({ index: 5, term: 1, zxid: 4294967301, nodeCount: 0 }, [], 1, [], [REQUESTS[2]!, REQUESTS[0]!, REQUESTS[1]!]);
+    store.complete(gen, () => undefined);
+    expect(store.requests(store.latest()!)).toEqual(REQUESTS);
+    const next = store.begin({ index: 9, term: 1, zxid: 4294967305, nodeCount: 0 }, [], 2, [], []);
+    store.complete(next, () => undefined);
+    while (store.pruneChunk(next, 100) > 0);
+    expect(store.requests(store.latest()!)).toEqual([]);
+    expect(db.prepare('SELECT count(*) AS n FROM checkpoint_requests').get()).toEqual({ n: 0 });
+  });
+
+  it('writes the table of a whole checkpoint from the leader', () => {
+    store.writeWhole({ index: 5, term: 1, zxid: 4294967301, nodes: sampleTree(), sessions: [], watches: [], requests: REQUESTS }, 1, () => undefined);
+    expect(store.requests(store.latest()!)).toEqual(REQUESTS);
+  });
+
+  it.each([
+    ['a result that fails its checksum', `UPDATE checkpoint_requests SET result = '{"ok":true,"results":[]}' WHERE id = 'r-1' AND client = 'alice'`],
+    ['a result that is not JSON, checksum and all', `UPDATE checkpoint_requests SET result = '{', crc = ${requestRowCrc('alice', 'r-1', 4294967299, 'fedcba9876543210', '{')} WHERE client = 'alice' AND id = 'r-1'`],
+    ['a result of the wrong shape, checksum and all', `UPDATE checkpoint_requests SET result = '{"ok":1}', crc = ${requestRowCrc('alice', 'r-1', 4294967299, 'fedcba9876543210', '{"ok":1}')} WHERE client = 'alice' AND id = 'r-1'`],
+  ])('refuses %s as corruption', (_what, sql) => {
+    const gen = store.begin({ index: 5, term: 1, zxid: 4294967301, nodeCount: 0 }, [], 1, [], REQUESTS);
+    store.complete(gen, () => undefined);
+    expect(db.prepare(sql).run().changes).toBe(1);
+    expect(() => store.requests(store.latest()!)).toThrow(StorageCorruptError);
+  });
+
+  it('upgrades a version 4 file (before request ids were replicated): its checkpoint restores an empty table', () => {
+    const gen = writeCheckpoint(sampleTree(), 10);
+    db.exec(`DROP TABLE checkpoint_requests; UPDATE meta SET value = '4' WHERE key = 'schema'`);
+    db.close();
+    db = openDatabase(file);
+    store = new CheckpointStore(db);
+    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '5' });
+    const meta = store.latest()!;
+    expect(meta.gen).toBe(gen);
+    expect(store.requests(meta)).toEqual([]);
+    expect(byPath(store.nodes(meta))).toEqual(byPath(sampleTree()));
   });
 });

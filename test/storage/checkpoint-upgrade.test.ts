@@ -72,7 +72,7 @@ describe('upgrading a schema 2 file', () => {
     writeSchema2File(TREE, TREE.slice(0, 3));
     const db = openDatabase(file);
     try {
-      expect(schemaOf(file)).toBe('4');
+      expect(schemaOf(file)).toBe('5');
       const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all();
       expect(tables).not.toContain('checkpoint_nodes');
       const store = new CheckpointStore(db);
@@ -97,7 +97,7 @@ describe('upgrading a schema 2 file', () => {
   it('refuses a file from a newer version', () => {
     openDatabase(file).close();
     const raw = new Database(file);
-    raw.prepare(`UPDATE meta SET value = '5' WHERE key = 'schema'`).run();
+    raw.prepare(`UPDATE meta SET value = '6' WHERE key = 'schema'`).run();
     raw.close();
     expect(() => openDatabase(file)).toThrow(StorageCorruptError);
   });

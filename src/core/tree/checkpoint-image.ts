@@ -3,6 +3,7 @@
  * whose next entries its log no longer has (Raft's snapshot, carried by MsgSnap). Pure data.
  */
 import type { SessionRecord } from '../session/session-table.ts';
+import type { RequestRecord } from './request-table.ts';
 import type { WatchRecord } from '../watch/watch-registry.ts';
 import type { Znode } from './znode.ts';
 
@@ -13,4 +14,6 @@ export interface CheckpointImage {
   readonly nodes: readonly Znode[];
   readonly sessions: readonly SessionRecord[];
   readonly watches: readonly WatchRecord[];
+  /** The request-id table (exactly-once writes), oldest first. */
+  readonly requests: readonly RequestRecord[];
 }

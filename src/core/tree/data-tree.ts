@@ -10,10 +10,12 @@ import { assert, assertNever, zkError } from '../errors.ts';
 import { SessionTable, type SessionRecord } from '../session/session-table.ts';
 import { WatchRegistry, type Delivery, type WatchRecord } from '../watch/watch-registry.ts';
 import { applyOp, applyReap } from './ops.ts';
+import { RequestTable, sessionClient, sessionOfClient, type RequestRecord } from './request-table.ts';
 import { applyWatchRequest } from './watch-ops.ts';
 import { parentOf } from './path.ts';
-import type { ApplyOutput, SessionResult, TreeEvent } from './results.ts';
-import type { SessionEndReason, TxnEnvelope, WriteOp } from './txn.ts';
+import type { ApplyOutput, SessionResult, TreeEvent, WriteResult } from './results.ts';
+import type { SessionEndReason, Txn, TxnEnvelope, WriteOp } from './txn.ts';
+import { writeDigest } from './write-digest.ts';
 import type { Stat, Znode } from './znode.ts';
 import { statOf } from './znode.ts';
 
@@ -44,6 +46,8 @@ export class DataTree {
   readonly sessions: SessionTable;
   /** Every session's watches: replicated too, so every replica routes events alike. */
   readonly watches: WatchRegistry;
+  /** The first answer of each recent request id (exactly-once writes): replicated, checkpointed. */
+  readonly requests: RequestTable;
   private readonly nodes = new Map<string, Znode>();
   /**
    * Each parent's children by path: the very strings keying `nodes`, so a name costs no string.
@@ -57,9 +61,13 @@ export class DataTree {
   private undo: Array<() => void> | undefined;
   private lastZxid = 0;
 
-  constructor(nodes?: Iterable<Znode>, lastZxid = 0, sessions: Iterable<SessionRecord> = [], watches: Iterable<WatchRecord> = []) {
+  constructor(
+    nodes?: Iterable<Znode>, lastZxid = 0, sessions: Iterable<SessionRecord> = [], watches: Iterable<WatchRecord> = [],
+    requests: Iterable<RequestRecord> = [],
+  ) {
     this.sessions = new SessionTable(sessions);
     this.watches = new WatchRegistry(watches);
+    this.requests = new RequestTable(requests);
     let count = 0;
     // Checkpoints list siblings together: the last parent's children, found without a lookup.
     const last: LastParent = { path: NO_PARENT, children: [] };
@@ -74,6 +82,11 @@ export class DataTree {
     for (const path of SYSTEM_PATHS) assert(this.nodes.has(path), `tree lacks ${path}`);
     for (const parent of this.children.keys()) assert(this.nodes.has(parent), `orphans under ${parent}`);
     for (const w of this.watches.all()) assert(this.sessions.get(w.sessionId), `a watch on ${w.path} has no session`);
+    for (const r of this.requests.all()) {
+      assert(r.zxid <= lastZxid, `request ${r.id} of ${r.client} answered at zxid ${r.zxid}, after the tree's ${lastZxid}`);
+      const session = sessionOfClient(r.client);
+      assert(session === undefined || this.sessions.get(session), `request ${r.id} of ${r.client}, whose session is not open`);
+    }
   }
 
   /** The zxid of the last transaction applied. */
@@ -138,6 +151,7 @@ export class DataTree {
     const events: TreeEvent[] = [];
     switch (txn.type) {
       case 'write':
+        if (txn.request !== undefined) return this.applyRequest(txn, zxid, timeMs, events);
         return { result: this.applyWrite(txn.ops, txn.sessionId, zxid, timeMs, events), events };
       case 'reap':
         applyReap(this, txn.path, txn.czxid, zxid, timeMs, events);
@@ -162,6 +176,27 @@ export class DataTree {
     }
   }
 
+  /**
+   * A write with a request id: a retry of one in the table gets the first answer (and zxid) and
+   * changes nothing; the id reused for another operation is refused and the first entry kept;
+   * otherwise it applies, and its answer, success or failure, becomes the answer for the id.
+   */
+  private applyRequest(txn: Extract<Txn, { type: 'write' }>, zxid: number, timeMs: number, events: TreeEvent[]): ApplyOutput {
+    const { client, id } = txn.request!;
+    const digest = writeDigest(txn.ops, txn.multi, txn.sessionId);
+    const first = this.requests.get(client, id);
+    if (first?.digest === digest) return { result: first.result, events, firstZxid: first.zxid };
+    if (first) {
+      const result: WriteResult = { ok: false, failedOp: 0, error: zkError('BADARGUMENTS', `request id ${id} was used for a different operation`) };
+      return { result, events };
+    }
+    const result = this.applyWrite(txn.ops, txn.sessionId, zxid, timeMs, events);
+    // A session's ids live only as long as it: none is kept for a session not open (SESSIONEXPIRED).
+    const session = sessionOfClient(client);
+    if (session === undefined || this.sessions.get(session)) this.requests.record({ client, id, zxid, digest, result });
+    return { result, events };
+  }
+
   /** Deletes the session's ephemerals (their events first), then the session. */
   private closeSession(id: number, reason: SessionEndReason, zxid: number, events: TreeEvent[]): ApplyOutput {
     const session = this.sessions.get(id);
@@ -174,6 +209,7 @@ export class DataTree {
       assert(!('code' in outcome), `cannot delete ephemeral ${path}`);
     }
     this.sessions.close(id);
+    this.requests.dropClient(sessionClient(id));
     return { result: { ok: true, sessionId: id }, events, sessionEnd: { sessionId: id, reason, tokenHash: session.tokenHash } };
   }
 

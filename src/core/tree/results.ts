@@ -51,6 +51,11 @@ export interface ApplyOutput {
   /** Which session gets which of the events (and watch-removal events), in order. */
   readonly deliveries?: readonly Delivery[];
   readonly sessionEnd?: SessionEnd;
+  /**
+   * Set when the txn was a retry of a request id already answered: `result` is that first answer
+   * and this the zxid it was applied at (the retry changed nothing).
+   */
+  readonly firstZxid?: number;
 }
 
 export function isWriteResult(result: WriteResult | SessionResult | WatchResult): result is WriteResult {

@@ -20,6 +20,9 @@ import { ChangeHistory } from '../storage/change-history.ts';
 import { SessionManager } from './session-manager.ts';
 import { PeerLink } from './peer-link.ts';
 import { RequestDedup } from './request-dedup.ts';
+import { assemblePipeline } from './pipeline/assemble.ts';
+import type { Pipeline } from './pipeline/pipeline.ts';
+import { realTimers } from './timers.ts';
 
 /** Ticks of silence before a follower stands for election (randomized up to twice that). */
 const ELECTION_TICKS = 10;
@@ -37,6 +40,8 @@ export class CorralNode {
   readonly changes: ChangeFeed;
   readonly dedup: RequestDedup;
   readonly peers: PeerLink;
+  /** Orders every client request, from any member (the HTTP layer calls only pipeline.propose). */
+  readonly pipeline: Pipeline;
   private readonly consensus: Raft;
   private readonly reaper: Reaper;
   private readonly db: SqliteDb;
@@ -86,7 +91,13 @@ export class CorralNode {
     }
     this.host.onApplied(() => this.checkpointer.maybeStart());
     this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
+    this.pipeline = assemblePipeline({
+      host: this.host, sessions: this.sessions, link: this.peers.clustered ? this.peers : undefined, limits: config,
+      nowMs: deps.nowMs, timers: realTimers, logger: deps.logger,
+    });
+    this.sessions.useProposer(this.pipeline);
     if (this.peers.clustered) {
+      this.peers.serveProposals(this.pipeline);
       this.sessions.relayTouchesTo((ids) => this.peers.sendTouches(ids));
       this.peers.onTouches((ids) => this.sessions.touchedElsewhere(ids));
     }
@@ -129,6 +140,7 @@ export class CorralNode {
     this.host.tick();
     const leader = this.consensus.status().leader;
     this.peers.tickForwards(leader);
+    this.pipeline.tick();
     if (leader !== this.lastLeader) this.metrics.leaderChanges.inc();
     this.lastLeader = leader;
   }
@@ -148,6 +160,7 @@ export class CorralNode {
     clearInterval(this.tickTimer);
     this.sessions.stop();
     await this.host.close(5000);
+    this.pipeline.close();
     await this.peers.close();
     await this.checkpointer.stop();
     this.changes.close();

@@ -231,11 +231,17 @@ export class SessionManager {
    * (leader-proposals.ts), against its latest registry.
    */
   async watch(id: number, request: WatchRequest, caller: CallerContext = {}): Promise<WatchResult | ZkError> {
+    const committed = await this.watchCommitted(id, request, caller);
+    return 'code' in committed ? committed : committed.result;
+  }
+
+  /** As watch, with the zxid the watch was applied at (a follower's answer carries it in Zk-Zxid). */
+  async watchCommitted(id: number, request: WatchRequest, caller: CallerContext = {}): Promise<{ readonly zxid: number; readonly result: WatchResult } | ZkError> {
     const committed = await this.submit({ type: 'watch', sessionId: id, request }, caller);
     if ('code' in committed) return committed;
     const { result } = committed;
     if (!result || !isWatchResult(result)) return zkError('SYSTEMERROR', 'a watch txn gave no watch result');
-    return result;
+    return { zxid: committed.zxid, result };
   }
 
   /**

@@ -127,7 +127,7 @@ function setupOf(seed: number): Setup {
   const watches = { watchRate: s.pick([0.1, 0.25, 0.4]), readers: { readers: s.pick([1, 2, 4]), rate: s.pick([0.1, 0.3, 0.6]) } };
   const cluster: NodeClusterOptions = { ...base, ...sessions, outboxEventsMax: s.pick([2, 8, 64]) };
   const staleLeader = s.pick([0, 0.01, 0.03]);
-  const forwarding = { forwardRate: s.pick([0.2, 0.5, 0.8]) };
+  const forwarding = { forwardRate: s.pick([0.1, 0.2, 0.4]) };
   return { cluster, workload: { ...clients, ...lives, ...watches, ...forwarding }, network, rates: { ...rates, staleLeader } };
 }
 

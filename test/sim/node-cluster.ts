@@ -44,7 +44,6 @@ import { SimNetwork } from './network.ts';
 import { SimTimers, SimTokens } from './node-timers.ts';
 import { isForwardFrame, SimForwarding, type SimPeerMessage } from './node-forwarding.ts';
 import type { Pipeline } from '../../src/node/pipeline/pipeline.ts';
-import { GIVE_UP_TICKS } from './node-records.ts';
 
 /** Simulated milliseconds per tick: the hosts' clock (session deadlines, TTLs, txn times). */
 export const MS_PER_TICK = 100;
@@ -53,6 +52,12 @@ export const MS_PER_TICK = 100;
  * 20 to 200 ticks, two election timeouts at the least.
  */
 export const SESSION_TICK_TIME_MS = 1000;
+/**
+ * A request's deadline (its proposal's, forwarded or not): 50 ticks, past a client's patience
+ * (a late answer still counts) and within the ticks a converged cluster runs, so every request
+ * at a member that never crashed is answered by the end.
+ */
+export const PROPOSAL_TIMEOUT_MS = 50 * MS_PER_TICK;
 
 export interface NodeClusterOptions {
   readonly seed: number;
@@ -241,7 +246,7 @@ export class NodeCluster {
     // tracked as they are applied rather than as recovered, with the same fresh deadlines.
     node.timers = new SimTimers(nowMs);
     node.sessions = new SessionManager(host, this.sessionConfig, nowMs, LOGGER, {
-      timers: node.timers, newToken: () => this.tokens.next(), proposalTimeoutMs: GIVE_UP_TICKS * MS_PER_TICK,
+      timers: node.timers, newToken: () => this.tokens.next(), proposalTimeoutMs: PROPOSAL_TIMEOUT_MS,
     });
     node.pipeline = this.forwarding.pipelineOf(node.id, host, node.sessions, node.timers);
     node.sessions.start();

@@ -3,7 +3,7 @@
  * node-requests.ts and node-watch-requests.ts; it gives up waiting after two election timeouts,
  * and a late answer still counts) and sends it to a member of its choice — the current leader,
  * or any running member (`forwardRate`), whose real Pipeline forwards it to the leader over the
- * simulated network (node-forwarding.ts) — with a deadline two election timeouts away: a
+ * simulated network (node-forwarding.ts) — with a deadline (PROPOSAL_TIMEOUT_MS) a while after the client gives up waiting: a
  * CONNECTIONLOSS is an unknown outcome unless it says the request was not applied. Every request is recorded
  * (node-records.ts) with its call time, its return time (Infinity while the outcome is unknown)
  * and what it returned.
@@ -26,15 +26,16 @@
  * zero-duration.
  */
 import { epochOf } from '../../src/core/consensus/zxid.ts';
+import type { ZkError } from '../../src/core/errors.ts';
 import { negotiateTimeout } from '../../src/core/session/session-tracker.ts';
 import { prepareWrite } from '../../src/core/tree/prepare.ts';
 import type { ApplyOutput } from '../../src/core/tree/results.ts';
 import type { Txn, TxnEnvelope, WatchRequest } from '../../src/core/tree/txn.ts';
 import { hashToken } from '../../src/node/session-manager.ts';
 import type { Prng } from '../support/prng.ts';
-import { MS_PER_TICK, SESSION_TICK_TIME_MS, type NodeCluster, type SimNode } from './node-cluster.ts';
+import { MS_PER_TICK, PROPOSAL_TIMEOUT_MS, SESSION_TICK_TIME_MS, type NodeCluster, type SimNode } from './node-cluster.ts';
 import { outputOf, Readers, type ReaderOptions } from './node-readers.ts';
-import { GIVE_UP_TICKS, NOT_ORDERED, Recorder, type Caller, type OpRecord, type ReadRecord } from './node-records.ts';
+import { NOT_ORDERED, Recorder, type Caller, type OpRecord, type ReadRecord } from './node-records.ts';
 import { MODELED_PATH, RequestMaker, SHARED_PATHS } from './node-requests.ts';
 import { SessionLedger } from './node-sessions.ts';
 import { WatchMaker } from './node-watch-requests.ts';
@@ -205,11 +206,11 @@ export class Workload {
     checkValid(txn);
     if (txn.type !== 'write') throw new Error(`workload made a ${txn.type} txn for the pipeline`);
     const record = this.recorder.called(client, node, txn);
-    const deadlineMs = (this.cluster.tick + GIVE_UP_TICKS) * MS_PER_TICK;
+    const deadlineMs = this.cluster.tick * MS_PER_TICK + PROPOSAL_TIMEOUT_MS;
     node.pipeline!.propose({ proposal: { type: 'txn', txn }, identities: [], deadlineMs }).then(
       (outcome) => {
         if (!outcome.ok) {
-          this.recorder.notOrdered(record, outcome.error, false);
+          this.recorder.notOrdered(record, outcome.error, neverSent(outcome.error));
           return this.recorder.settle(client, record);
         }
         this.recorder.answered(record, outcome.zxid, outcome.result);
@@ -237,7 +238,7 @@ export class Workload {
     opening.then(
       (opened) => {
         if ('code' in opened) {
-          this.recorder.notOrdered(record, opened, false);
+          this.recorder.notOrdered(record, opened, neverSent(opened));
           return this.recorder.settle(client, record);
         }
         if (opened.token !== token || opened.timeoutMs !== timeoutMs) this.recorder.violations.push(`open #${record.id} got ${JSON.stringify(opened)}, not token ${token} and ${timeoutMs} ms`);
@@ -261,7 +262,7 @@ export class Workload {
     node.sessions!.close(session).then(
       (error) => {
         if (error && NOT_ORDERED.has(error.code)) {
-          this.recorder.notOrdered(record, error, false);
+          this.recorder.notOrdered(record, error, neverSent(error));
           return this.recorder.settle(client, record);
         }
         // Applied: its log entry is the one client close of this session.
@@ -289,7 +290,7 @@ export class Workload {
     node.sessions!.watchCommitted(session, request).then(
       (committed) => {
         if ('code' in committed) {
-          this.recorder.notOrdered(record, committed, false);
+          this.recorder.notOrdered(record, committed, neverSent(committed));
           return this.recorder.settle(client, record);
         }
         const { zxid, result: answer } = committed;
@@ -358,6 +359,11 @@ export class Workload {
     }
     set.clear();
   }
+}
+
+/** A member with no leader known refuses a request at once: it was never proposed (certainly not applied). */
+function neverSent(error: ZkError): boolean {
+  return error.code === 'CONNECTIONLOSS' && error.message.startsWith('no leader right now');
 }
 
 /** The workload's requests are valid ones, as the HTTP layer checks them (the leader checks them again). */

@@ -111,9 +111,25 @@ describe('node simulation', () => {
     expect(await runOnce()).toEqual(first);
   });
 
+  it('forwards proposals from followers through leader changes, crashes, drops and duplicates', async () => {
+    const counts = { forwarded: 0, answered: 0, lost: 0, served: 0, duplicates: 0 };
+    for (let seed = 1; seed <= 20; seed++) {
+      const { forwarding } = await runNodeSimulation(seed);
+      for (const key of Object.keys(counts) as Array<keyof typeof counts>) counts[key] += forwarding[key];
+    }
+    expect(counts.answered).toBeGreaterThan(0);
+    expect(counts.lost).toBeGreaterThan(0);
+    // A duplicated delivery is recognized, never proposed twice (the final checks find no request logged twice).
+    expect(counts.duplicates).toBeGreaterThan(0);
+    expect(counts.answered + counts.lost).toBeLessThanOrEqual(counts.forwarded);
+  });
+
   it('commits, applies and converges without any fault (a check of the harness itself)', async () => {
     const summary = await runNodeSimulation(1, { faulty: false });
     expect(summary.acked).toBeGreaterThan(0);
+    // Without faults every forwarded proposal is answered.
+    expect(summary.forwarding.forwarded).toBeGreaterThan(0);
+    expect(summary.forwarding.lost).toBe(0);
     expect(summary.crashes).toBe(0);
   });
 });

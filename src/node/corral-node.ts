@@ -20,7 +20,9 @@ import { ChangeFeed } from './change-feed.ts';
 import { ChangeHistory } from '../storage/change-history.ts';
 import { SessionManager } from './session-manager.ts';
 import { PeerLink } from './peer-link.ts';
-import { Pipeline } from './pipeline/pipeline.ts';
+import { assemblePipeline } from './pipeline/assemble.ts';
+import type { Pipeline } from './pipeline/pipeline.ts';
+import { realTimers } from './timers.ts';
 
 /** Ticks of silence before a follower stands for election (randomized up to twice that). */
 const ELECTION_TICKS = 10;
@@ -37,7 +39,7 @@ export class CorralNode {
   readonly sessions: SessionManager;
   readonly changes: ChangeFeed;
   readonly peers: PeerLink;
-  /** Where this member's client requests are ordered: here on the leader, through it on a follower. */
+  /** Orders every client request, from any member (the HTTP layer calls only pipeline.propose). */
   readonly pipeline: Pipeline;
   private readonly consensus: Raft;
   private readonly reaper: Reaper;
@@ -75,7 +77,6 @@ export class CorralNode {
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
-    this.pipeline = new Pipeline(this.host, deps.nowMs, config.maxDataBytes);
     this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
     let history: ChangeHistory | undefined;
     try {
@@ -100,7 +101,13 @@ export class CorralNode {
     // checkpoints start from the recovered tree, before any write is served.
     this.sessions.follow();
     this.checkpointer.start();
+    this.pipeline = assemblePipeline({
+      host: this.host, sessions: this.sessions, link: this.peers.clustered ? this.peers : undefined, limits: config,
+      nowMs: deps.nowMs, timers: realTimers, logger: deps.logger,
+    });
+    this.sessions.useProposer(this.pipeline);
     if (this.peers.clustered) {
+      this.peers.serveProposals(this.pipeline);
       this.sessions.relayTouchesTo((ids) => this.peers.sendTouches(ids));
       this.peers.onTouches((ids) => this.sessions.touchedElsewhere(ids));
     }
@@ -149,6 +156,7 @@ export class CorralNode {
     this.host.tick();
     const leader = this.consensus.status().leader;
     this.peers.tickForwards(leader);
+    this.pipeline.tick();
     if (leader !== this.lastLeader) this.metrics.leaderChanges.inc();
     this.lastLeader = leader;
   }
@@ -168,6 +176,7 @@ export class CorralNode {
     clearInterval(this.tickTimer);
     this.sessions.stop();
     await this.host.close(5000);
+    this.pipeline.close();
     await this.peers.close();
     await this.checkpointer.stop();
     this.changes.close();

@@ -1,7 +1,8 @@
 /**
  * Joins a node host to the other members: Raft messages out through the authenticated peer
  * transport (src/transport), messages in decoded, checked against the authenticated sender and
- * stepped. Writes a follower forwards to the leader, and the leader's answers, ride the same links.
+ * stepped. Proposals a follower forwards to the leader (src/node/pipeline/), and the leader's
+ * answers, ride the same links, as do the HTTP requests forwarded the old way (until that goes).
  * Each message goes as binary (peer-wire.ts) to a member that reads it, as JSON otherwise (a
  * member of an earlier version, during a rolling upgrade; and checkpoints, always).
  */
@@ -14,7 +15,16 @@ import {
   decodeForwardRequest, decodeForwardResponse, encodeForwardRequest, encodeForwardResponse, type ForwardedRequest, type ForwardedResponse,
 } from './forward-codec.ts';
 import { decodePeerMessage, decodeSessionTouch, encodePeerMessage, type SessionTouch } from './peer-codec.ts';
-import { decodeWire, encodeForwardRequestWire, encodeForwardResponseWire, encodeRaftWire, PeerWireError } from './peer-wire.ts';
+import {
+  decodeWire, encodeAnswerWire, encodeForwardRequestWire, encodeForwardResponseWire, encodeProposalWire, encodeRaftWire, PeerWireError,
+} from './peer-wire.ts';
+import type { ProposalLink } from './pipeline/pipeline.ts';
+import {
+  ANSWER_TYPE, decodeAnswerJson, decodeProposalJson, encodeAnswerJson, encodeProposalJson, PROPOSAL_TYPE, type ProposalAnswer, type ProposalMessage,
+} from './pipeline/proposal-codec.ts';
+import type { ProposalOutcome, ProposalRequest } from './pipeline/proposal.ts';
+import { MalformedProposal } from './pipeline/proposal-values.ts';
+import type { SendOutcome } from '../transport/peer-transport.ts';
 import { WriteForwarder, type ForwardOutcome } from './write-forwarder.ts';
 
 /** How long a follower waits for the leader's answer to a forwarded write. */
@@ -23,12 +33,20 @@ const FORWARD_TIMEOUT_MS = 10_000;
 /** The leader's side of forwarding: answers a follower's request as its own HTTP API would. */
 export type ForwardedHandler = (request: ForwardedRequest) => Promise<ForwardedResponse>;
 
-export class PeerLink implements Transport {
+/** Where proposals and answers from other members go (the Pipeline). */
+export interface ProposalEndpoint {
+  receivedProposal(from: number, id: string, request: ProposalRequest): void;
+  receivedAnswer(from: number, id: string, outcome: ProposalOutcome): void;
+  linkDown(peer: number): void;
+}
+
+export class PeerLink implements Transport, ProposalLink {
   private transport: PeerTransport | undefined;
   private host: NodeHost | undefined;
   private touchListener: ((sessionIds: readonly number[]) => void) | undefined;
   private readonly forwarder: WriteForwarder | undefined;
   private forwardedHandler: ForwardedHandler | undefined;
+  private proposals: ProposalEndpoint | undefined;
 
   constructor(private readonly config: Config, private readonly logger: Logger) {
     const self = config.members.find((m) => m.id === config.id);
@@ -39,7 +57,9 @@ export class PeerLink implements Transport {
       peers: peers.map((m) => ({ id: m.id, host: m.peer.host, port: m.peer.port })),
       onMessage: (from, raw) => this.received(from, raw),
       onPeerState: (id, connected) => {
-        if (!connected) this.forwarder?.linkDown(id);
+        if (connected) return;
+        this.forwarder?.linkDown(id);
+        this.proposals?.linkDown(id);
       },
     });
     const transport = this.transport;
@@ -93,6 +113,28 @@ export class PeerLink implements Transport {
     return previous;
   }
 
+  /** Proposals and answers from other members go to `endpoint` from now on. */
+  serveProposals(endpoint: ProposalEndpoint): void {
+    this.proposals = endpoint;
+  }
+
+  /** Puts a proposal for the leader `to` on the link (as bytes to a member that reads them). */
+  sendProposal(to: number, id: string, request: ProposalRequest): SendOutcome {
+    const transport = this.transport;
+    if (!transport) return 'disconnected';
+    const message: ProposalMessage = { from: this.config.id, to, id, request };
+    return transport.send(to, transport.sendsBinary(to) ? encodeProposalWire(message) : encodeProposalJson(message));
+  }
+
+  /** Answers member `to`'s proposal `id`; a lost answer ends that proposal at its deadline there. */
+  sendAnswer(to: number, id: string, outcome: ProposalOutcome): void {
+    const transport = this.transport;
+    if (!transport) return;
+    const message: ProposalAnswer = { from: this.config.id, to, id, outcome };
+    const sent = transport.send(to, transport.sendsBinary(to) ? encodeAnswerWire(message) : encodeAnswerJson(message));
+    if (sent !== 'sent') this.logger.warn({ event: 'proposal-answer-dropped', peer: to, id, reason: sent }, 'could not send a proposal\'s answer');
+  }
+
   /** Each consensus tick: forwarded writes to a member that no longer leads, or past their deadline, end. */
   tickForwards(leader: number): void {
     this.forwarder?.tick(leader);
@@ -118,6 +160,8 @@ export class PeerLink implements Transport {
     const type = (raw as { type?: unknown } | null)?.type;
     if (type === 'ForwardRequest') return this.receivedRequest(from, decodeForwardRequest(raw));
     if (type === 'ForwardResponse') return this.receivedResponse(from, decodeForwardResponse(raw));
+    if (type === PROPOSAL_TYPE) return this.receivedProposal(from, decodeProposalJson(raw));
+    if (type === ANSWER_TYPE) return this.receivedAnswer(from, decodeAnswerJson(raw));
     const touch = decodeSessionTouch(raw);
     if (touch) {
       if (touch.from === from) this.touchListener?.(touch.sessions);
@@ -134,7 +178,28 @@ export class PeerLink implements Transport {
     }
     if (decoded.kind === 'raft') return this.receivedRaft(from, decoded.message);
     if (decoded.kind === 'ForwardRequest') return this.receivedRequest(from, decoded);
+    if (decoded.kind === 'Proposal') return this.receivedProposal(from, decoded);
+    if (decoded.kind === 'ProposalAnswer') return this.receivedAnswer(from, decoded);
     this.receivedResponse(from, decoded);
+  }
+
+  /** A follower's proposal, checked against the authenticated sender, for the pipeline. */
+  private receivedProposal(from: number, message: ProposalMessage | MalformedProposal): void {
+    if (message instanceof MalformedProposal || message.from !== from || message.to !== this.config.id) {
+      const reason = message instanceof MalformedProposal ? message.message : 'wrong sender or recipient';
+      this.logger.warn({ event: 'proposal-dropped', peer: from, reason }, 'dropped a forwarded proposal of unknown shape or sender');
+      return;
+    }
+    this.proposals?.receivedProposal(from, message.id, message.request);
+  }
+
+  private receivedAnswer(from: number, message: ProposalAnswer | MalformedProposal): void {
+    if (message instanceof MalformedProposal || message.from !== from || message.to !== this.config.id) {
+      const reason = message instanceof MalformedProposal ? message.message : 'wrong sender or recipient';
+      this.logger.warn({ event: 'proposal-answer-dropped', peer: from, reason }, 'dropped a proposal\'s answer of unknown shape or sender');
+      return;
+    }
+    this.proposals?.receivedAnswer(from, message.id, message.outcome);
   }
 
   private receivedRaft(from: number, message: RaftMessage | undefined): void {

@@ -7,7 +7,9 @@
  * are float64 (exact for the safe integers terms, indexes and ids are), strings and bytes follow
  * a uint32 length, an optional string a presence byte. An entry's data (the transaction's text)
  * goes as its UTF-8 bytes: no JSON escaping of JSON text inside JSON on the way out, no parse of
- * it on the way in; a forwarded body goes as bytes, not base64.
+ * it on the way in; a forwarded body goes as bytes, not base64. A proposal or its answer goes as
+ * its plain value's JSON text (src/node/pipeline/proposal-values.ts: small, many-shaped) with
+ * its bytes (znode data, the bulk) beside it as raw blobs, not base64.
  *
  * Decoding checks every length, bound and value, and answers a PeerWireError (a value, never a
  * throw) for anything else: a peer's bug or version skew is dropped and logged, never stepped.
@@ -15,6 +17,9 @@
 import type { RaftMessage } from '../core/consensus/messages.ts';
 import type { Entry } from '../core/consensus/types.ts';
 import type { ForwardedRequest, ForwardedResponse } from './forward-codec.ts';
+import { isId, type ProposalAnswer, type ProposalEnvelope, type ProposalMessage } from './pipeline/proposal-codec.ts';
+import type { ProposalOutcome, ProposalRequest } from './pipeline/proposal.ts';
+import { blobBytes, MalformedProposal, plainOutcome, plainRequest, readOutcome, readRequest, type BytesCodec } from './pipeline/proposal-values.ts';
 
 /** Bumped with any change of layout; a member reading another version drops the message. */
 export const WIRE_VERSION = 1;
@@ -32,14 +37,16 @@ interface Envelope {
 export type WireMessage =
   | { readonly kind: 'raft'; readonly message: RaftMessage }
   | (Envelope & { readonly kind: 'ForwardRequest'; readonly request: ForwardedRequest })
-  | (Envelope & { readonly kind: 'ForwardResponse'; readonly response: ForwardedResponse });
+  | (Envelope & { readonly kind: 'ForwardResponse'; readonly response: ForwardedResponse })
+  | (ProposalMessage & { readonly kind: 'Proposal' })
+  | (ProposalAnswer & { readonly kind: 'ProposalAnswer' });
 
 type BinaryRaftType = Exclude<RaftMessage['type'], 'MsgSnap'>;
 
-const KINDS: Readonly<Record<BinaryRaftType | 'ForwardRequest' | 'ForwardResponse', number>> = {
+const KINDS: Readonly<Record<BinaryRaftType | 'ForwardRequest' | 'ForwardResponse' | 'Proposal' | 'ProposalAnswer', number>> = {
   MsgVote: 1, MsgPreVote: 2, MsgVoteResp: 3, MsgPreVoteResp: 4, MsgApp: 5, MsgAppResp: 6,
   MsgHeartbeat: 7, MsgHeartbeatResp: 8, MsgReadIndex: 9, MsgReadIndexResp: 10,
-  ForwardRequest: 20, ForwardResponse: 21,
+  ForwardRequest: 20, ForwardResponse: 21, Proposal: 22, ProposalAnswer: 23,
 };
 const KIND_NAMES = new Map(Object.entries(KINDS).map(([name, kind]) => [kind, name as keyof typeof KINDS]));
 
@@ -260,6 +267,50 @@ export function encodeForwardResponseWire(from: number, to: number, id: string, 
   return forwardWire(KINDS.ForwardResponse, { from, to, id }, (w) => w.num(response.status), response);
 }
 
+/** A proposal or its answer: the envelope, the plain value's JSON text, then its byte blobs. */
+function proposalWire(kind: number, env: ProposalEnvelope, plain: (codec: BytesCodec) => unknown): Uint8Array {
+  const blobs: Uint8Array[] = [];
+  const text = JSON.stringify(plain(blobBytes(blobs)));
+  const w = new Writer(kind);
+  w.num(env.from);
+  w.num(env.to);
+  w.str(env.id);
+  w.str(text);
+  w.num(blobs.length);
+  for (const blob of blobs) w.bytes(blob);
+  return w.done();
+}
+
+/** A member's proposal for the leader, as bytes (valid until the next encode). */
+export function encodeProposalWire(message: ProposalMessage): Uint8Array {
+  return proposalWire(KINDS.Proposal, message, (codec) => plainRequest(message.request, codec));
+}
+
+/** The leader's answer to a proposal, as bytes (valid until the next encode). */
+export function encodeAnswerWire(message: ProposalAnswer): Uint8Array {
+  return proposalWire(KINDS.ProposalAnswer, message, (codec) => plainOutcome(message.outcome, codec));
+}
+
+function readProposalWire<T extends ProposalRequest | ProposalOutcome>(r: Reader, read: (raw: unknown, codec: BytesCodec) => T | MalformedProposal) {
+  const env = { from: r.num('from'), to: r.num('to'), id: r.str() };
+  if (!isId(env.id)) throw new PeerWireError('a proposal id must be 1 to 64 characters');
+  const text = r.str();
+  const count = r.num('blob count');
+  // Each blob takes at least its 4-byte length.
+  if (count * 4 > r.remaining()) throw new PeerWireError(`${count} blobs in ${r.remaining()} bytes`);
+  const blobs: Uint8Array[] = [];
+  for (let i = 0; i < count; i++) blobs.push(r.bytes());
+  let plain: unknown;
+  try {
+    plain = JSON.parse(text);
+  } catch {
+    throw new PeerWireError('a proposal\'s text is not JSON');
+  }
+  const value = read(plain, blobBytes(blobs));
+  if (value instanceof MalformedProposal) throw new PeerWireError(`malformed proposal: ${value.message}`);
+  return { ...env, value };
+}
+
 function readEntries(r: Reader): Entry[] {
   const count = r.num('entry count');
   // An entry takes at least 20 bytes.
@@ -316,6 +367,14 @@ function read(r: Reader): WireMessage {
     const status = r.num('status');
     if (status < 100 || status > 599) throw new PeerWireError(`status ${status} is not an HTTP status`);
     return { kind, ...env, response: { status, headers: r.headers(), body: r.bytes() } };
+  }
+  if (kind === 'Proposal') {
+    const { value: request, ...env } = readProposalWire(r, readRequest);
+    return { kind, ...env, request };
+  }
+  if (kind === 'ProposalAnswer') {
+    const { value: outcome, ...env } = readProposalWire(r, readOutcome);
+    return { kind, ...env, outcome };
   }
   return { kind: 'raft', message: readRaft(r, kind) };
 }

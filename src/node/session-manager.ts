@@ -4,7 +4,9 @@
  * outbox of events. Applied transactions drive it: events are routed to outboxes synchronously
  * in the apply step, so an event is queued before any response that reflects its change.
  * Time, timers and tokens are injected (nowMs, SessionManagerOptions), so the node simulation
- * runs this very code on its simulated clock.
+ * runs this very code on its simulated clock. Opens, closes, watches and explicit keepalives go
+ * through the Proposer (the node's Pipeline, set with useProposer), so they work from any member;
+ * only the leader's own expiries go straight to host.submit.
  */
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.ts';
@@ -12,13 +14,15 @@ import { zkError, type ZkError } from '../core/errors.ts';
 import type { SessionTable } from '../core/session/session-table.ts';
 import { negotiateTimeout, SessionTracker } from '../core/session/session-tracker.ts';
 import { isWatchResult, type ApplyOutput, type SessionEnd, type WatchResult } from '../core/tree/results.ts';
-import type { SessionEndReason, Txn, WatchRequest } from '../core/tree/txn.ts';
+import type { SessionEndReason, WatchRequest } from '../core/tree/txn.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Role } from '../core/consensus/types.ts';
 import type { DataTree } from '../core/tree/data-tree.ts';
 import type { Applier } from './applier.ts';
-import { NotCommittedError, type Committed, type NodeHost } from './node-host.ts';
+import type { Committed, NodeHost } from './node-host.ts';
 import { Outbox } from './outbox.ts';
+import { LeaderProposals } from './pipeline/leader-proposals.ts';
+import type { ClientTxn, ProposalRequest, Proposer } from './pipeline/proposal.ts';
 import { realTimers, type Timers } from './timers.ts';
 
 const ENDED_REMEMBERED_MAX = 10_000;
@@ -36,7 +40,17 @@ export interface SessionManagerOptions {
   readonly timers?: Timers;
   /** A new session's secret: unguessable and never repeated. 32 random bytes by default. */
   readonly newToken?: () => string;
+  /** How long a request waits for its proposal when its caller gives no deadline; 10 s by default. */
+  readonly proposalTimeoutMs?: number;
 }
+
+/** Who asks, and until when they wait: the proposal's identities and deadline. */
+export interface CallerContext {
+  readonly identities?: readonly string[];
+  readonly deadlineMs?: number;
+}
+
+const PROPOSAL_TIMEOUT_MS = 10_000;
 
 const randomToken = () => randomBytes(32).toString('base64url');
 /** What the log keeps of a token (hex of this digest): never the token itself. */
@@ -55,6 +69,9 @@ export class SessionManager implements Applier {
   private grantedTerm: number | undefined;
   private readonly timers: Timers;
   private readonly newToken: () => string;
+  private readonly proposalTimeoutMs: number;
+  /** Orders this manager's txns: the node's Pipeline once set, this member's own leader side until then. */
+  private proposer: Proposer;
   private cancelRounds: (() => void) | undefined;
   /** Following the tree (`follow`): until then applied transactions are a replay it ignores. */
   private following = false;
@@ -68,6 +85,8 @@ export class SessionManager implements Applier {
   ) {
     this.timers = options.timers ?? realTimers;
     this.newToken = options.newToken ?? randomToken;
+    this.proposalTimeoutMs = options.proposalTimeoutMs ?? PROPOSAL_TIMEOUT_MS;
+    this.proposer = new LeaderProposals({ host, sessions: this, nowMs, limits: config });
   }
 
   /**
@@ -97,38 +116,64 @@ export class SessionManager implements Applier {
     return this.host.tree.sessions.size;
   }
 
-  async open(requestedTimeoutMs: number): Promise<OpenedSession | ZkError> {
+  /** From now on, opens, closes, watches and keepalives are ordered by `proposer` (the node's Pipeline). */
+  useProposer(proposer: Proposer): void {
+    this.proposer = proposer;
+  }
+
+  async open(requestedTimeoutMs: number, caller: CallerContext = {}): Promise<OpenedSession | ZkError> {
     // Opens in flight count too, or a burst of them would all pass the check.
     if (this.size + this.opening >= this.config.maxSessions) {
       return zkError('THROTTLEDOP', `at most ${this.config.maxSessions} sessions`);
     }
     this.opening++;
     try {
-      return await this.openCounted(requestedTimeoutMs);
+      return await this.openCounted(requestedTimeoutMs, caller);
     } finally {
       this.opening--;
     }
   }
 
-  private async openCounted(requestedTimeoutMs: number): Promise<OpenedSession | ZkError> {
+  private async openCounted(requestedTimeoutMs: number, caller: CallerContext): Promise<OpenedSession | ZkError> {
     const timeoutMs = negotiateTimeout(requestedTimeoutMs, this.config.tickTimeMs);
     const token = this.newToken();
     const tokenHash = hashToken(token).toString('hex');
-    const committed = await this.submit({ type: 'createSession', timeoutMs, tokenHash });
+    const committed = await this.submit({ type: 'createSession', timeoutMs, tokenHash }, caller);
     if ('code' in committed) return committed;
     const { result } = committed;
     if (!result || !('sessionId' in result)) return zkError('SYSTEMERROR', 'createSession gave no session');
     return { id: result.sessionId, timeoutMs, token };
   }
 
-  /** Orders a session txn; a write that could not be ordered (no leader, full queue) is its error. */
-  private async submit(txn: Txn): Promise<Committed | ZkError> {
-    try {
-      return await this.host.submit({ timeMs: this.nowMs(), txn });
-    } catch (error) {
-      if (error instanceof NotCommittedError) return error.error;
-      throw error;
+  /** Orders a session txn through the proposer; one that could not be ordered (no leader, full queue) is its error. */
+  private async submit(txn: ClientTxn, caller: CallerContext): Promise<Committed | ZkError> {
+    const outcome = await this.proposer.propose(this.requestOf({ type: 'txn', txn }, caller));
+    return outcome.ok ? { zxid: outcome.zxid, result: outcome.result } : outcome.error;
+  }
+
+  private requestOf(proposal: ProposalRequest['proposal'], caller: CallerContext): ProposalRequest {
+    return { proposal, identities: caller.identities ?? [], deadlineMs: caller.deadlineMs ?? this.nowMs() + this.proposalTimeoutMs };
+  }
+
+  /**
+   * An explicit keepalive (the keepalive route): counted here, and by the leader, the only one
+   * that expires sessions, through the proposer; answers the leader's applied zxid, or
+   * SESSIONEXPIRED / UNKNOWNSESSION when the leader no longer has the session.
+   */
+  async keepaliveRequest(id: number, caller: CallerContext = {}): Promise<{ readonly zxid: number } | ZkError> {
+    this.tracker.touch(id, this.nowMs());
+    const outcome = await this.proposer.propose(this.requestOf({ type: 'keepalive', sessionId: id }, caller));
+    return outcome.ok ? { zxid: outcome.zxid } : outcome.error;
+  }
+
+  /** On the leader, a keepalive proposal: the session was heard from, if it is open. */
+  heardFrom(id: number): ZkError | undefined {
+    if (!this.host.tree.sessions.get(id)) {
+      const ended = this.ended.get(id);
+      return ended ? zkError('SESSIONEXPIRED', `session ${id} has ${ended.reason}`) : zkError('UNKNOWNSESSION', `session ${id} is not known`);
     }
+    this.tracker.touch(id, this.nowMs());
+    return undefined;
   }
 
   /**
@@ -177,8 +222,8 @@ export class SessionManager implements Applier {
   }
 
   /** Closes the session through the log; resolves once its ephemerals are gone. */
-  async close(id: number): Promise<ZkError | undefined> {
-    const committed = await this.submit({ type: 'closeSession', sessionId: id, reason: 'closed' });
+  async close(id: number, caller: CallerContext = {}): Promise<ZkError | undefined> {
+    const committed = await this.submit({ type: 'closeSession', sessionId: id, reason: 'closed' }, caller);
     if ('code' in committed) return committed;
     return committed.result && !committed.result.ok ? committed.result.error : undefined;
   }
@@ -190,19 +235,21 @@ export class SessionManager implements Applier {
   /**
    * Sets or removes watches through the log (watches are replicated, so any node can serve the
    * session's stream): a watched read answers as of its transaction, atomically with its watch;
-   * removal events go on the session's stream. The per-session limit is the leader's check.
+   * removal events go on the session's stream. The per-session limit is the leader's check
+   * (leader-proposals.ts), against its latest registry.
    */
-  async watch(id: number, request: WatchRequest): Promise<WatchResult | ZkError> {
-    const kind = request.op === 'addWatch' ? request.mode : request.op === 'getChildren' ? 'child' : 'data';
-    const { watches } = this.host.tree;
-    if (request.op !== 'removeWatches' && watches.count(id) >= this.config.maxWatchesPerSession && !watches.holds(id, kind, request.path)) {
-      return zkError('THROTTLEDOP', `a session holds at most ${this.config.maxWatchesPerSession} watches`);
-    }
-    const committed = await this.submit({ type: 'watch', sessionId: id, request });
+  async watch(id: number, request: WatchRequest, caller: CallerContext = {}): Promise<WatchResult | ZkError> {
+    const committed = await this.watchCommitted(id, request, caller);
+    return 'code' in committed ? committed : committed.result;
+  }
+
+  /** As watch, with the zxid the watch was applied at (a follower's answer carries it in Zk-Zxid). */
+  async watchCommitted(id: number, request: WatchRequest, caller: CallerContext = {}): Promise<{ readonly zxid: number; readonly result: WatchResult } | ZkError> {
+    const committed = await this.submit({ type: 'watch', sessionId: id, request }, caller);
     if ('code' in committed) return committed;
     const { result } = committed;
     if (!result || !isWatchResult(result)) return zkError('SYSTEMERROR', 'a watch txn gave no watch result');
-    return result;
+    return { zxid: committed.zxid, result };
   }
 
   /**

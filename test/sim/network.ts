@@ -18,18 +18,25 @@ export interface NetworkFaults {
 
 export const NO_FAULTS: NetworkFaults = { dropRate: 0, duplicateRate: 0, delayTicksMax: 0, longDelayRate: 0, longDelayTicksMax: 0 };
 
-interface InFlight {
+/** What the network carries: Raft messages, and (in the node simulation) forwarded proposals and their answers. */
+export interface SimMessage {
+  readonly type: string;
+  readonly from: number;
+  readonly to: number;
+}
+
+interface InFlight<M> {
   readonly deliverAt: number;
   readonly seq: number;
-  readonly message: RaftMessage;
+  readonly message: M;
 }
 
 /** Bounds the queue: a cluster that floods the network is a bug, not a slow test. */
 const IN_FLIGHT_MAX = 50_000;
 
-export class SimNetwork {
+export class SimNetwork<M extends SimMessage = RaftMessage> {
   faults: NetworkFaults = NO_FAULTS;
-  private queue: InFlight[] = [];
+  private queue: Array<InFlight<M>> = [];
   private seq = 0;
   /** Member → partition group; undefined when fully connected. */
   private groups: Map<number, number> | undefined;
@@ -40,9 +47,9 @@ export class SimNetwork {
 
   constructor(private readonly rng: Prng) {}
 
-  send(message: RaftMessage, now: number): void {
+  send(message: M, now: number): void {
     this.sentByType.set(message.type, (this.sentByType.get(message.type) ?? 0) + 1);
-    if (message.type === 'MsgApp' && message.entries.length > 0) this.sentWithEntries++;
+    if (message.type === 'MsgApp' && (message as unknown as { entries: readonly unknown[] }).entries.length > 0) this.sentWithEntries++;
     if (this.rng.chance(this.faults.dropRate)) return;
     const copies = this.rng.chance(this.faults.duplicateRate) ? 2 : 1;
     for (let i = 0; i < copies; i++) {
@@ -55,7 +62,7 @@ export class SimNetwork {
   }
 
   /** Removes and returns the messages due by `now`, in (deliverAt, send order). */
-  due(now: number): RaftMessage[] {
+  due(now: number): M[] {
     const ready = this.queue.filter((f) => f.deliverAt <= now);
     if (ready.length === 0) return [];
     this.queue = this.queue.filter((f) => f.deliverAt > now);

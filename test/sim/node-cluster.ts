@@ -19,6 +19,8 @@
  * opens, keeps alive and closes sessions, and its expiry rounds (on SimTimers, fired once a tick
  * after the consensus ticks) turn a session's silence into an expiry transaction on the leader.
  * Simulated time is `tick × MS_PER_TICK` ms for both; session tokens come from the seed's stream.
+ * Each incarnation also has the real Pipeline (node-forwarding.ts): a request at a follower is
+ * forwarded to the leader as a proposal over the simulated network, its answer comes back there.
  * A node's consensus clock may stall (its host neither ticks nor notices a lost quorum) while the
  * rest of the world goes on.
  */
@@ -41,6 +43,8 @@ import { MemLogStore } from '../../src/storage/mem-log-store.ts';
 import { Prng } from '../support/prng.ts';
 import { SimNetwork } from './network.ts';
 import { SimTimers, SimTokens } from './node-timers.ts';
+import { isForwardFrame, SimForwarding, type SimPeerMessage } from './node-forwarding.ts';
+import type { Pipeline } from '../../src/node/pipeline/pipeline.ts';
 
 /** Simulated milliseconds per tick: the hosts' clock (session deadlines, TTLs, txn times). */
 export const MS_PER_TICK = 100;
@@ -49,6 +53,12 @@ export const MS_PER_TICK = 100;
  * 20 to 200 ticks, two election timeouts at the least.
  */
 export const SESSION_TICK_TIME_MS = 1000;
+/**
+ * A request's deadline (its proposal's, forwarded or not): 50 ticks, past a client's patience
+ * (a late answer still counts) and within the ticks a converged cluster runs, so every request
+ * at a member that never crashed is answered by the end.
+ */
+export const PROPOSAL_TIMEOUT_MS = 50 * MS_PER_TICK;
 
 export interface NodeClusterOptions {
   readonly seed: number;
@@ -98,6 +108,8 @@ export interface SimNode {
   sessions: SessionManager | undefined;
   /** The incarnation's timers (session expiry rounds); dropped, pending and all, by a crash. */
   timers: SimTimers | undefined;
+  /** The incarnation's pipeline: where its clients' requests go, forwarded to the leader from a follower. */
+  pipeline: Pipeline | undefined;
   /** Bumped by every crash and restart: loops and messages of an older one are dropped. */
   incarnation: number;
   restarts: number;
@@ -168,13 +180,15 @@ export class NodeCluster {
   time = 0;
   readonly nodes: SimNode[];
   readonly ids: number[];
-  readonly network: SimNetwork;
+  readonly network: SimNetwork<SimPeerMessage>;
+  /** Proposals forwarded over the network, and every incarnation's pipeline. */
+  readonly forwarding: SimForwarding;
   /** Every host's session tokens: one stream, so the workload can tell which token an open got. */
   readonly tokens: SimTokens;
   private readonly sessionConfig: Config;
   private runs: ScheduledRun[] = [];
   /** The target's incarnation when each message was sent: a crash loses what was in flight to it. */
-  private readonly sentTo = new WeakMap<RaftMessage, number>();
+  private readonly sentTo = new WeakMap<SimPeerMessage, number>();
   private readonly order: Prng;
   events = 0;
   crashes = 0;
@@ -184,15 +198,18 @@ export class NodeCluster {
 
   constructor(readonly options: NodeClusterOptions, private readonly hooks: ClusterHooks) {
     this.ids = Array.from({ length: options.size }, (_, i) => i + 1);
-    this.network = new SimNetwork(streamOf(options.seed, 1));
+    this.network = new SimNetwork<SimPeerMessage>(streamOf(options.seed, 1));
     this.order = streamOf(options.seed, 4);
     this.tokens = new SimTokens(streamOf(options.seed, 5));
     this.sessionConfig = defaultConfig({
       tickTimeMs: SESSION_TICK_TIME_MS, maxSessions: options.maxSessions, maxWatchesPerSession: 16, outboxEventsMax: options.outboxEventsMax,
       maxPendingWrites: options.maxPendingWrites,
     });
+    this.forwarding = new SimForwarding({
+      send: (message) => this.send([message]), nowMs: () => this.tick * MS_PER_TICK, limits: this.sessionConfig, logger: LOGGER, rng: streamOf(options.seed, 9),
+    });
     this.nodes = this.ids.map((id) => ({
-      id, store: new SimLogStore(), checkpoint: undefined, host: undefined, reaper: undefined, sessions: undefined, timers: undefined,
+      id, store: new SimLogStore(), checkpoint: undefined, host: undefined, reaper: undefined, sessions: undefined, timers: undefined, pipeline: undefined,
       incarnation: 0, restarts: 0, slowUntil: 0, clockStalledUntil: 0, toldRole: 'follower' as Role, leaderSinceTick: 0, bootTick: 0,
     }));
     for (const node of this.nodes) this.boot(node);
@@ -221,7 +238,9 @@ export class NodeCluster {
     const nowMs = () => this.tick * MS_PER_TICK;
     node.reaper = new Reaper(host, nowMs, LOGGER);
     node.timers = new SimTimers(nowMs);
-    node.sessions = new SessionManager(host, this.sessionConfig, nowMs, LOGGER, { timers: node.timers, newToken: () => this.tokens.next() });
+    node.sessions = new SessionManager(host, this.sessionConfig, nowMs, LOGGER, {
+      timers: node.timers, newToken: () => this.tokens.next(), proposalTimeoutMs: PROPOSAL_TIMEOUT_MS,
+    });
     // The same appliers as CorralNode's, in the same order, with the checkers' hooks first (the
     // simulation has no dedup, change feed or checkpointer: maybeCheckpoint stands for the last).
     const hooks: Applier = {
@@ -236,6 +255,7 @@ export class NodeCluster {
     // Following before a restart's replay (CorralNode follows after it): the replayed sessions are
     // then tracked as they are applied rather than as recovered, with the same fresh deadlines.
     node.sessions.follow();
+    node.pipeline = this.forwarding.pipelineOf(node.id, host, node.sessions, node.timers);
     node.sessions.start();
   }
 
@@ -301,6 +321,9 @@ export class NodeCluster {
     node.reaper = undefined;
     node.sessions = undefined;
     node.timers = undefined;
+    // Its forwards in flight end (CONNECTIONLOSS); the answers still on the way find no one.
+    node.pipeline?.close();
+    node.pipeline = undefined;
     this.crashes++;
     node.store.crashPoint = undefined;
     node.incarnation++;
@@ -327,11 +350,12 @@ export class NodeCluster {
   /** One consensus tick on every running host (a cut-off node keeps its own clock; a stalled one none), then leader duties. */
   tickHosts(): void {
     for (const node of this.up()) if (node.clockStalledUntil <= this.tick) this.guard(node, () => node.host!.tick());
+    for (const node of this.up()) node.pipeline!.tick();
     for (const node of this.up()) node.reaper!.round();
     for (const node of this.up()) this.guard(node, () => node.timers!.fire());
   }
 
-  private send(messages: readonly RaftMessage[]): void {
+  private send(messages: readonly SimPeerMessage[]): void {
     for (const message of messages) {
       this.sentTo.set(message, this.node(message.to).incarnation);
       this.network.send(message, this.tick);
@@ -360,10 +384,11 @@ export class NodeCluster {
     throw new Error(`tick ${this.tick} did not settle within ${EVENTS_PER_TICK_MAX} events`);
   }
 
-  private deliver(message: RaftMessage): void {
+  private deliver(message: SimPeerMessage): void {
     const node = this.node(message.to);
     if (!node.host || this.sentTo.get(message) !== node.incarnation) return;
-    this.guard(node, () => node.host!.receive(message));
+    if (isForwardFrame(message)) this.guard(node, () => this.forwarding.deliver(node.pipeline!, message));
+    else this.guard(node, () => node.host!.receive(message));
   }
 
   private execute(scheduled: ScheduledRun): void {

@@ -14,6 +14,7 @@ import { epochOf } from '../../src/core/consensus/zxid.ts';
 import type { Prng } from '../support/prng.ts';
 import { NO_FAULTS, type NetworkFaults } from './network.ts';
 import { NodeChecker, type FinalCounts } from './node-checkers.ts';
+import type { ForwardingCounts } from './node-forwarding.ts';
 import { NodeCluster, streamOf, type NodeClusterOptions, type SimNode } from './node-cluster.ts';
 import { Workload, type WorkloadOptions } from './node-workload.ts';
 
@@ -40,6 +41,8 @@ export interface NodeRunSummary extends FinalCounts {
   readonly deaths: number;
   /** Read barriers (ReadIndex) asked for and answered: in all, at followers, at nodes cut off from a quorum. */
   readonly barriers: { readonly asked: Tally; readonly answered: Tally };
+  /** Requests forwarded from a follower to the leader as proposals, answered and lost; proposals leaders took, and duplicates they recognized. */
+  readonly forwarding: ForwardingCounts;
 }
 
 interface Tally {
@@ -123,7 +126,9 @@ function setupOf(seed: number): Setup {
   const lives = { deathRate: s.pick([0, 0.001, 0.004]), pauseRate: s.pick([0, 0.002, 0.01]) };
   const watches = { watchRate: s.pick([0.1, 0.25, 0.4]), readers: { readers: s.pick([1, 2, 4]), rate: s.pick([0.1, 0.3, 0.6]) } };
   const cluster: NodeClusterOptions = { ...base, ...sessions, outboxEventsMax: s.pick([2, 8, 64]) };
-  return { cluster, workload: { ...clients, ...lives, ...watches }, network, rates: { ...rates, staleLeader: s.pick([0, 0.01, 0.03]) } };
+  const staleLeader = s.pick([0, 0.01, 0.03]);
+  const forwarding = { forwardRate: s.pick([0.1, 0.2, 0.4]) };
+  return { cluster, workload: { ...clients, ...lives, ...watches, ...forwarding }, network, rates: { ...rates, staleLeader } };
 }
 
 export async function runNodeSimulation(seed: number, { faulty = true, onTrace, onTick }: NodeRunOptions = {}): Promise<NodeRunSummary> {
@@ -170,7 +175,7 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
     const counts = checker.checkFinal(cluster, workload, { healedTick, convergedTick: healedTick + convergeTicks, electionTicks: ELECTION_TICKS });
     return { seed, size: setup.cluster.size, convergeTicks, events: cluster.events, crashes: cluster.crashes,
       reads: workload.reads.filter((r) => r.kind === 'leader').length, checkpoints: cluster.checkpoints, installs: cluster.installs, deaths: workload.deaths,
-      barriers: { asked: { ...workload.readers.asked }, answered: { ...workload.readers.answered } }, ...counts };
+      barriers: { asked: { ...workload.readers.asked }, answered: { ...workload.readers.answered } }, forwarding: cluster.forwarding.counts, ...counts };
   } catch (error) {
     const message = error instanceof Error ? `${error.name}: ${error.message}` : String(error);
     throw new NodeSimulationFailure(seed, `t${cluster.tick}: ${message}`, trace.slice(-TRACE_LINES_MAX));

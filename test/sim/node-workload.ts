@@ -1,8 +1,10 @@
 /**
  * Clients of the node simulation. Each client waits for one request at a time (what it asks:
  * node-requests.ts and node-watch-requests.ts; it gives up waiting after two election timeouts,
- * and a late answer still counts) and submits it at the current leader (or, now and then, at any
- * running node, which must refuse it with CONNECTIONLOSS). Every request is recorded
+ * and a late answer still counts) and sends it to a member of its choice — the current leader,
+ * or any running member (`forwardRate`), whose real Pipeline forwards it to the leader over the
+ * simulated network (node-forwarding.ts) — with a deadline (PROPOSAL_TIMEOUT_MS) a while after the client gives up waiting: a
+ * CONNECTIONLOSS is an unknown outcome unless it says the request was not applied. Every request is recorded
  * (node-records.ts) with its call time, its return time (Infinity while the outcome is unknown)
  * and what it returned.
  *
@@ -31,14 +33,14 @@
  * zero-duration.
  */
 import { epochOf } from '../../src/core/consensus/zxid.ts';
+import type { ZkError } from '../../src/core/errors.ts';
 import { negotiateTimeout } from '../../src/core/session/session-tracker.ts';
 import { prepareWrite } from '../../src/core/tree/prepare.ts';
 import type { ApplyOutput } from '../../src/core/tree/results.ts';
 import type { RequestTag, Txn, TxnEnvelope, WatchRequest } from '../../src/core/tree/txn.ts';
-import { NotCommittedError } from '../../src/node/node-host.ts';
 import { hashToken } from '../../src/node/session-manager.ts';
 import type { Prng } from '../support/prng.ts';
-import { MS_PER_TICK, SESSION_TICK_TIME_MS, type NodeCluster, type SimNode } from './node-cluster.ts';
+import { MS_PER_TICK, PROPOSAL_TIMEOUT_MS, SESSION_TICK_TIME_MS, type NodeCluster, type SimNode } from './node-cluster.ts';
 import { outputOf, Readers, type ReaderOptions } from './node-readers.ts';
 import { NOT_ORDERED, Recorder, type Caller, type OpRecord, type ReadRecord } from './node-records.ts';
 import { MODELED_PATH, RequestMaker, SHARED_PATHS } from './node-requests.ts';
@@ -76,6 +78,8 @@ export interface WorkloadOptions {
   readonly rate: number;
   /** Chance that a request goes to a random running node rather than a leader. */
   readonly strayRate: number;
+  /** Chance that a request goes to any running member (a follower forwards it), when there is a leader. */
+  readonly forwardRate: number;
   /** Chance per tick that a live client dies, or pauses (in the fault phase). */
   readonly deathRate: number;
   readonly pauseRate: number;
@@ -234,6 +238,7 @@ export class Workload {
    */
   private target(): SimNode | undefined {
     const leaders = this.cluster.leaders();
+    if (leaders.length > 0 && this.rng.chance(this.options.forwardRate)) return this.rng.pick(this.cluster.up());
     if (leaders.length > 0 && !this.rng.chance(this.options.strayRate)) {
       const newest = leaders.reduce((a, b) => (a.host!.status().term >= b.host!.status().term ? a : b));
       return leaders.length > 1 && this.rng.chance(0.9) ? newest : this.rng.pick(leaders);
@@ -243,21 +248,24 @@ export class Workload {
     return up.length > 0 && (leaders.length > 0 || this.rng.chance(0.2)) ? this.rng.pick(up) : undefined;
   }
 
+  /** Sends a write through the member's Pipeline (forwarded to the leader from a follower). */
   private submit(client: Client, node: SimNode, txn: Txn): void {
-    const host = node.host!;
-    const envelope = envelopeOf(txn, this.cluster.tick);
-    const refusedExpected = host.status().role !== 'leader';
+    checkValid(txn);
+    if (txn.type !== 'write') throw new Error(`workload made a ${txn.type} txn for the pipeline`);
     const record = this.recorder.called(client, node, txn);
-    if (txn.type === 'write' && txn.request) client.lastTagged = record;
-    host.submit(envelope).then(
-      (committed) => {
-        if (refusedExpected) this.recorder.violations.push(`n${node.id} acknowledged request #${record.id} while not the leader`);
-        this.recorder.answered(record, committed.zxid, committed.result);
+    if (txn.request) client.lastTagged = record;
+    const deadlineMs = this.cluster.tick * MS_PER_TICK + PROPOSAL_TIMEOUT_MS;
+    node.pipeline!.propose({ proposal: { type: 'txn', txn }, identities: [], deadlineMs }).then(
+      (outcome) => {
+        if (!outcome.ok) {
+          this.recorder.notOrdered(record, outcome.error, neverSent(outcome.error));
+          return this.recorder.settle(client, record);
+        }
+        this.recorder.answered(record, outcome.zxid, outcome.result);
         this.learn(client, record);
       },
       (error: unknown) => {
-        if (error instanceof NotCommittedError) this.recorder.notOrdered(record, error.error, refusedExpected);
-        else this.recorder.violations.push(`request #${record.id} failed with ${String(error)}`);
+        this.recorder.violations.push(`request #${record.id} failed with ${String(error)}`);
         this.recorder.settle(client, record);
       },
     );
@@ -268,7 +276,6 @@ export class Workload {
    * open() (unless it refuses at once: too many sessions), so the request's txn is known here.
    */
   private openSession(client: Client, node: SimNode, requestedMs: number): void {
-    const refusedExpected = node.host!.status().role !== 'leader';
     const tokens = this.cluster.tokens;
     const issued = tokens.issued;
     const call = ++this.cluster.time;
@@ -279,10 +286,9 @@ export class Workload {
     opening.then(
       (opened) => {
         if ('code' in opened) {
-          this.recorder.notOrdered(record, opened, refusedExpected);
+          this.recorder.notOrdered(record, opened, neverSent(opened));
           return this.recorder.settle(client, record);
         }
-        if (refusedExpected) this.recorder.violations.push(`n${node.id} opened session ${opened.id} (#${record.id}) while not the leader`);
         if (opened.token !== token || opened.timeoutMs !== timeoutMs) this.recorder.violations.push(`open #${record.id} got ${JSON.stringify(opened)}, not token ${token} and ${timeoutMs} ms`);
         // A session's id is the zxid of its createSession.
         this.recorder.answered(record, opened.id, { ok: true, sessionId: opened.id });
@@ -299,18 +305,16 @@ export class Workload {
 
   /** Closes a session with the SessionManager; the client is done with it whatever the answer (a lost close expires). */
   private closeSession(client: Client, node: SimNode, session: number): void {
-    const refusedExpected = node.host!.status().role !== 'leader';
     client.sessions.splice(client.sessions.indexOf(session), 1);
     const record = this.recorder.called(client, node, { type: 'closeSession', sessionId: session, reason: 'closed' });
     node.sessions!.close(session).then(
       (error) => {
         if (error && NOT_ORDERED.has(error.code)) {
-          this.recorder.notOrdered(record, error, refusedExpected);
+          this.recorder.notOrdered(record, error, neverSent(error));
           return this.recorder.settle(client, record);
         }
         // Applied: its log entry is the one client close of this session.
         const applied = this.sessions.closes.get(session);
-        if (refusedExpected) this.recorder.violations.push(`n${node.id} closed session ${session} (#${record.id}) while not the leader`);
         if (!applied || applied.result.ok !== (error === undefined) || (!applied.result.ok && applied.result.error.code !== error?.code)) {
           this.recorder.violations.push(`close #${record.id} answered ${error?.code ?? 'ok'}, but applied as ${JSON.stringify(applied)}`);
         }
@@ -325,22 +329,22 @@ export class Workload {
   }
 
   /**
-   * Sets or removes a watch of one of the client's sessions through the SessionManager. Its
-   * answer carries no zxid: it is the one whose apply produced that very result object.
+   * Sets or removes a watch of one of the client's sessions through the SessionManager. At the
+   * leader its answer is the very result object its apply produced; forwarded, a decoded copy
+   * with the zxid it was applied at, which the final checks compare with the log.
    */
   private watch(client: Client, node: SimNode, session: number, request: WatchRequest): void {
-    const refusedExpected = node.host!.status().role !== 'leader';
     const record = this.recorder.called(client, node, { type: 'watch', sessionId: session, request });
-    node.sessions!.watch(session, request).then(
-      (answer) => {
-        if ('code' in answer) {
-          this.recorder.notOrdered(record, answer, refusedExpected);
+    node.sessions!.watchCommitted(session, request).then(
+      (committed) => {
+        if ('code' in committed) {
+          this.recorder.notOrdered(record, committed, neverSent(committed));
           return this.recorder.settle(client, record);
         }
-        const zxid = this.watchZxids.get(answer);
-        if (refusedExpected) this.recorder.violations.push(`n${node.id} answered watch request #${record.id} while not the leader`);
-        if (zxid === undefined) this.recorder.violations.push(`watch request #${record.id} answered ${JSON.stringify(answer)}, which no apply produced`);
-        this.recorder.answered(record, zxid ?? 0, answer);
+        const { zxid, result: answer } = committed;
+        const applied = this.watchZxids.get(answer);
+        if (applied !== undefined && applied !== zxid) this.recorder.violations.push(`watch request #${record.id} answered zxid ${zxid}, but its result was applied at ${applied}`);
+        this.recorder.answered(record, zxid, answer);
         if (answer.ok && answer.stat && request.op === 'getData') client.versions.set(request.path, answer.stat.version);
         this.recorder.settle(client, record);
       },
@@ -405,11 +409,14 @@ export class Workload {
   }
 }
 
-/** The envelope the leader would log, prepared as the HTTP layer does (time from the tick). */
-function envelopeOf(txn: Txn, tick: number): TxnEnvelope {
-  const timeMs = tick * MS_PER_TICK;
-  if (txn.type !== 'write') return { timeMs, txn };
-  const prepared = prepareWrite(txn.ops, txn.multi, { timeMs, sessionId: txn.sessionId, maxDataBytes: MAX_DATA_BYTES, request: txn.request });
+/** A member with no leader known refuses a request at once: it was never proposed (certainly not applied). */
+function neverSent(error: ZkError): boolean {
+  return error.code === 'CONNECTIONLOSS' && error.message.startsWith('no leader right now');
+}
+
+/** The workload's requests are valid ones, as the HTTP layer checks them (the leader checks them again). */
+function checkValid(txn: Txn): void {
+  if (txn.type !== 'write') return;
+  const prepared = prepareWrite(txn.ops, txn.multi, { timeMs: 0, sessionId: txn.sessionId, maxDataBytes: MAX_DATA_BYTES });
   if (!prepared.ok) throw new Error(`workload made an invalid request: ${prepared.error.message}`);
-  return prepared.envelope;
 }

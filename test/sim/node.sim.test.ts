@@ -21,6 +21,7 @@ function summarize(runs: number, summaries: readonly NodeRunSummary[]): string {
     'opened' | 'expired' | 'expiredLive' | 'deaths' | 'oneShotSet' | 'oneShotFired' | 'removed' | 'deliveries' | 'outboxes' | 'lostReported' | 'bounded' | 'requestIds' | 'repeatedIds';
   const total = (key: Counted) => summaries.reduce((n, s) => n + s[key], 0);
   const barriers = (key: 'asked' | 'answered', of: 'all' | 'followers' | 'cutOff') => summaries.reduce((n, s) => n + s.barriers[key][of], 0);
+  const forwarded = (key: keyof NodeRunSummary['forwarding']) => summaries.reduce((n, s) => n + s.forwarding[key], 0);
   const inconclusive = summaries.filter((s) => s.inconclusive).map((s) => s.seed);
   return `node simulation: ${runs} seeds, ${summaries.length} passed; ${total('entries')} log entries, ` +
     `${total('acked')} acknowledged requests, ${total('operations')} operations (${total('reads')} leader reads, ` +
@@ -32,7 +33,9 @@ function summarize(runs: number, summaries: readonly NodeRunSummary[]): string {
     `(${total('expiredLive')} of them while a live client held them), ${total('deaths')} clients died; ` +
     `${total('oneShotSet')} one-shot watches set, ${total('oneShotFired')} fired, ${total('removed')} removals, ` +
     `${total('deliveries')} deliveries checked against the watch model, ${total('outboxes')} outboxes compared ` +
-    `(${total('bounded')} past their bound, ${total('lostReported')} reporting events lost to a restart or an install)` +
+    `(${total('bounded')} past their bound, ${total('lostReported')} reporting events lost to a restart or an install); ` +
+    `${forwarded('forwarded')} requests forwarded by a follower as proposals (${forwarded('answered')} answered, ${forwarded('lost')} lost: ` +
+    `CONNECTIONLOSS), ${forwarded('served')} taken by a leader, ${forwarded('duplicates')} duplicate deliveries recognized` +
     (inconclusive.length > 0 ? `; linearizability inconclusive (search bound) for seeds ${inconclusive.join(', ')}` : '');
 }
 
@@ -108,9 +111,25 @@ describe('node simulation', () => {
     expect(await runOnce()).toEqual(first);
   });
 
+  it('forwards proposals from followers through leader changes, crashes, drops and duplicates', async () => {
+    const counts = { forwarded: 0, answered: 0, lost: 0, served: 0, duplicates: 0 };
+    for (let seed = 1; seed <= 20; seed++) {
+      const { forwarding } = await runNodeSimulation(seed);
+      for (const key of Object.keys(counts) as Array<keyof typeof counts>) counts[key] += forwarding[key];
+    }
+    expect(counts.answered).toBeGreaterThan(0);
+    expect(counts.lost).toBeGreaterThan(0);
+    // A duplicated delivery is recognized, never proposed twice (the final checks find no request logged twice).
+    expect(counts.duplicates).toBeGreaterThan(0);
+    expect(counts.answered + counts.lost).toBeLessThanOrEqual(counts.forwarded);
+  });
+
   it('commits, applies and converges without any fault (a check of the harness itself)', async () => {
     const summary = await runNodeSimulation(1, { faulty: false });
     expect(summary.acked).toBeGreaterThan(0);
+    // Without faults every forwarded proposal is answered.
+    expect(summary.forwarding.forwarded).toBeGreaterThan(0);
+    expect(summary.forwarding.lost).toBe(0);
     expect(summary.crashes).toBe(0);
   });
 });

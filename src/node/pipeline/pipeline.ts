@@ -1,30 +1,118 @@
 /**
- * PLACEHOLDER until the forwarding branch lands: orders proposals on the leader only.
+ * The one way a client's request is ordered, from any member (etcd's stepFollower forwarding
+ * MsgProp): on the leader, its own side judges and proposes it (leader-proposals.ts); on a
+ * follower that knows the leader, it goes there over the peer link (proposal-forwarder.ts); with
+ * no leader known it is refused at once. The pipeline also serves the proposals other members
+ * forward here, and answers them over the link.
+ *
+ * Invariants: every proposal settles by its deadline (CONNECTIONLOSS past it); a forwarded
+ * proposal is proposed at most once here, however often the network delivers it (its id is
+ * remembered, bounded); a member that does not lead answers a forwarded one at once.
  */
+import type { Role } from '../../core/consensus/types.ts';
 import { zkError } from '../../core/errors.ts';
-import { prepareWrite } from '../../core/tree/prepare.ts';
-import { NotCommittedError, type NodeHost } from '../node-host.ts';
+import type { Logger } from '../../observability/logger.ts';
+import type { SendOutcome } from '../../transport/peer-transport.ts';
+import type { Timers } from '../timers.ts';
+import type { ProposalForwarder } from './proposal-forwarder.ts';
 import type { ProposalOutcome, ProposalRequest, Proposer } from './proposal.ts';
 
-export class Pipeline implements Proposer {
-  constructor(private readonly host: NodeHost, private readonly nowMs: () => number, private readonly maxDataBytes: number) {}
+/** The peer link as the pipeline uses it (PeerLink; the simulation's network). */
+export interface ProposalLink {
+  sendProposal(to: number, id: string, request: ProposalRequest): SendOutcome;
+  sendAnswer(to: number, id: string, outcome: ProposalOutcome): void;
+}
 
-  async propose(request: ProposalRequest): Promise<ProposalOutcome> {
-    const { proposal } = request;
-    if (proposal.type === 'keepalive') return { ok: true, zxid: this.host.appliedZxid, result: undefined };
-    const { txn } = proposal;
-    let envelope = { timeMs: this.nowMs(), txn: txn as typeof txn };
-    if (txn.type === 'write') {
-      const prepared = prepareWrite(txn.ops, txn.multi, { timeMs: this.nowMs(), sessionId: txn.sessionId, maxDataBytes: this.maxDataBytes, request: txn.request });
-      if (!prepared.ok) return { ok: true, zxid: this.host.appliedZxid, result: prepared };
-      envelope = prepared.envelope as typeof envelope;
+export interface PipelineOptions {
+  readonly status: () => { readonly role: Role; readonly leader: number };
+  /** The leader's side (LeaderProposals). */
+  readonly leader: Proposer;
+  /** A follower's side; undefined in a cluster of one, which is its own leader. */
+  readonly forwarder: ProposalForwarder | undefined;
+  /** Where answers to forwarded proposals go; undefined in a cluster of one. */
+  readonly link: ProposalLink | undefined;
+  readonly nowMs: () => number;
+  readonly timers: Timers;
+  readonly logger: Logger;
+}
+
+/** Forwarded proposals' ids remembered, at most: past a deadline a redelivery is refused anyway. */
+const SERVED_IDS_MAX = 65_536;
+
+const NO_LEADER: ProposalOutcome = { ok: false, error: zkError('CONNECTIONLOSS', 'no leader right now (an election is under way); retry') };
+
+export class Pipeline implements Proposer {
+  /** Forwarded proposals taken, by `${from}/${id}`, oldest first. */
+  private readonly served = new Set<string>();
+  /** Counts for the simulation's summary and the metrics: forwarded here, answered, lost. */
+  readonly counts = { forwarded: 0, answered: 0, lost: 0, served: 0, duplicates: 0 };
+  private closed = false;
+
+  constructor(private readonly options: PipelineOptions) {}
+
+  propose(request: ProposalRequest): Promise<ProposalOutcome> {
+    if (this.closed) return Promise.resolve({ ok: false, error: zkError('CONNECTIONLOSS', 'this member is shutting down; retry') });
+    const { forwarder, status } = this.options;
+    const { role, leader } = status();
+    if (role === 'leader' || forwarder === undefined) return this.bounded(this.options.leader.propose(request), request.deadlineMs);
+    if (leader === 0) return Promise.resolve(NO_LEADER);
+    this.counts.forwarded++;
+    return forwarder.forward(leader, request).then((outcome) => {
+      if (outcome.ok || outcome.error.code !== 'CONNECTIONLOSS') this.counts.answered++;
+      else this.counts.lost++;
+      return outcome;
+    });
+  }
+
+  /** A proposal member `from` forwarded (the link checked the sender): proposed once, answered over the link. */
+  receivedProposal(from: number, id: string, request: ProposalRequest): void {
+    const link = this.options.link;
+    if (!link || this.closed) return;
+    const key = `${from}/${id}`;
+    if (this.served.has(key)) {
+      this.counts.duplicates++;
+      return;
     }
-    try {
-      const { zxid, result } = await this.host.submit(envelope);
-      return { ok: true, zxid, result };
-    } catch (error) {
-      if (error instanceof NotCommittedError) return { ok: false, error: error.error };
-      return { ok: false, error: zkError('SYSTEMERROR', String(error)) };
+    this.served.add(key);
+    if (this.served.size > SERVED_IDS_MAX) this.served.delete(this.served.values().next().value!);
+    this.counts.served++;
+    if (this.options.status().role !== 'leader') {
+      return link.sendAnswer(from, id, { ok: false, error: zkError('CONNECTIONLOSS', 'this member is not the leader; the request was not applied') });
     }
+    this.options.leader.propose(request).then((outcome) => link.sendAnswer(from, id, outcome), (error: unknown) => {
+      // The follower's proposal ends with CONNECTIONLOSS at its deadline; the failure is ours to log.
+      this.options.logger.error({ err: error, event: 'proposal-failed', peer: from }, 'could not answer a forwarded proposal');
+    });
+  }
+
+  /** The leader's answer to a proposal of ours. */
+  receivedAnswer(from: number, id: string, outcome: ProposalOutcome): void {
+    this.options.forwarder?.answered(from, id, outcome);
+  }
+
+  linkDown(peer: number): void {
+    this.options.forwarder?.linkDown(peer);
+  }
+
+  /** Each consensus tick: proposals sent to a member that no longer leads end. */
+  tick(): void {
+    this.options.forwarder?.leaderIs(this.options.status().leader);
+  }
+
+  close(): void {
+    this.closed = true;
+    this.options.forwarder?.close();
+  }
+
+  /** The leader's own proposals are bounded by their deadline too (a leader cut off commits nothing until it steps down). */
+  private bounded(outcome: Promise<ProposalOutcome>, deadlineMs: number): Promise<ProposalOutcome> {
+    const leftMs = deadlineMs - this.options.nowMs();
+    if (leftMs <= 0) return outcome;
+    return new Promise((resolve, reject) => {
+      this.options.timers.after(leftMs, () => resolve({
+        ok: false, error: zkError('CONNECTIONLOSS', 'not applied by the request\'s deadline; it may or may not be applied'),
+      }));
+      outcome.then(resolve, reject);
+    });
   }
 }

@@ -33,7 +33,12 @@ export type ProposalOutcome =
    * Not ordered, or its outcome is unknown: CONNECTIONLOSS (no leader, leader changed, link lost,
    * deadline passed; retry, with the same request id), THROTTLEDOP (too many in flight).
    */
-  | { readonly ok: false; readonly error: ZkError };
+  | {
+      readonly ok: false;
+      readonly error: ZkError;
+      /** For a write the leader's prepare refused: which op (a multi's answer names it). */
+      readonly failedOp?: number;
+    };
 
 /** Orders proposals: on the leader directly, on a follower through the leader. */
 export interface Proposer {

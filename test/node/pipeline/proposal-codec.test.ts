@@ -1,0 +1,122 @@
+/** Proposals and answers on the wire, JSON and binary: what goes out comes back the same; anything malformed is refused, never thrown. */
+import fc from 'fast-check';
+import { describe, expect, it } from 'vitest';
+import { decodeWire, encodeAnswerWire, encodeProposalWire, PeerWireError } from '../../../src/node/peer-wire.ts';
+import { decodeAnswerJson, decodeProposalJson, encodeAnswerJson, encodeProposalJson } from '../../../src/node/pipeline/proposal-codec.ts';
+import type { ProposalOutcome, ProposalRequest } from '../../../src/node/pipeline/proposal.ts';
+import { MalformedProposal } from '../../../src/node/pipeline/proposal-values.ts';
+import { CREATE_MODES } from '../../../src/core/tree/znode.ts';
+
+const count = fc.maxSafeNat();
+const int = fc.integer({ min: -2147483648, max: 2147483647 });
+const text = fc.string({ maxLength: 20 });
+const bytes = fc.uint8Array({ maxLength: 32 });
+const error = fc.record({ code: fc.constantFrom('NONODE' as const, 'CONNECTIONLOSS' as const, 'BADARGUMENTS' as const), message: text });
+const stat = fc.record({
+  czxid: count, mzxid: count, pzxid: count, ctime: count, mtime: count, version: int, cversion: int, aversion: int,
+  ephemeralOwner: count, dataLength: count, numChildren: count,
+});
+
+const op = fc.oneof(
+  fc.record({ type: fc.constant('create' as const), path: text, data: bytes, mode: fc.constantFrom(...CREATE_MODES), ttlMs: int }),
+  fc.record({ type: fc.constant('setData' as const), path: text, data: bytes, version: int }),
+  fc.record({ type: fc.constantFrom('delete' as const, 'check' as const), path: text, version: int }),
+);
+const txn = fc.oneof(
+  fc.record({ type: fc.constant('write' as const), ops: fc.array(op, { maxLength: 4 }), multi: fc.boolean(), sessionId: count }),
+  fc.record({ type: fc.constant('write' as const), ops: fc.array(op, { maxLength: 2 }), multi: fc.boolean(), sessionId: count, request: fc.record({ client: text, id: text }) }),
+  fc.record({ type: fc.constant('createSession' as const), timeoutMs: count, tokenHash: text }),
+  fc.record({ type: fc.constant('closeSession' as const), sessionId: count, reason: fc.constantFrom('closed' as const, 'expired' as const) }),
+  fc.record({ type: fc.constant('watch' as const), sessionId: count, request: fc.oneof(
+    fc.record({ op: fc.constantFrom('getData' as const, 'exists' as const, 'getChildren' as const), path: text }),
+    fc.record({ op: fc.constant('addWatch' as const), path: text, mode: fc.constantFrom('persistent' as const, 'persistent_recursive' as const) }),
+    fc.record({ op: fc.constant('removeWatches' as const), path: text, watchType: fc.constantFrom('data' as const, 'children' as const, 'any' as const) }),
+  ) }),
+);
+const request: fc.Arbitrary<ProposalRequest> = fc.record({
+  proposal: fc.oneof(fc.record({ type: fc.constant('txn' as const), txn }), fc.record({ type: fc.constant('keepalive' as const), sessionId: count })),
+  identities: fc.array(text, { maxLength: 3 }),
+  deadlineMs: count,
+});
+const opResult = fc.oneof(
+  fc.record({ type: fc.constantFrom('create' as const, 'setData' as const), path: text, stat }),
+  fc.record({ type: fc.constantFrom('delete' as const, 'check' as const), path: text }),
+);
+const result = fc.oneof(
+  fc.constant(undefined),
+  fc.record({ ok: fc.constant(true as const), results: fc.array(opResult, { maxLength: 3 }) }),
+  fc.record({ ok: fc.constant(false as const), failedOp: count, error }),
+  fc.record({ ok: fc.constant(true as const), sessionId: count }),
+  fc.record({ ok: fc.constant(false as const), error }),
+  fc.record({ ok: fc.constant(true as const), watch: fc.constant(true as const), stat, data: bytes, children: fc.array(text, { maxLength: 3 }) }, { requiredKeys: ['ok', 'watch'] }),
+  fc.record({ ok: fc.constant(false as const), watch: fc.constant(true as const), error }),
+);
+const outcome: fc.Arbitrary<ProposalOutcome> = fc.oneof(
+  fc.record({ ok: fc.constant(true as const), zxid: count, result }),
+  fc.record({ ok: fc.constant(false as const), error }),
+  fc.record({ ok: fc.constant(false as const), error, failedOp: count }),
+);
+const env = { from: fc.integer({ min: 1, max: 9 }), to: fc.integer({ min: 1, max: 9 }), id: fc.string({ minLength: 1, maxLength: 30 }) };
+
+/** What the transport does to JSON: stringify, then parse. */
+const overJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
+const copy = (b: Uint8Array) => new Uint8Array(b);
+
+describe('proposal codecs', () => {
+  it('round-trips any proposal through JSON and through binary frames', () => {
+    fc.assert(fc.property(fc.record({ ...env, request }), (message) => {
+      expect(decodeProposalJson(overJson(encodeProposalJson(message)))).toEqual(message);
+      expect(decodeWire(copy(encodeProposalWire(message)))).toEqual({ kind: 'Proposal', ...message });
+    }));
+  });
+
+  it('round-trips any answer — Stat, data bytes and children included — through JSON and binary frames', () => {
+    fc.assert(fc.property(fc.record({ ...env, outcome }), (message) => {
+      expect(decodeAnswerJson(overJson(encodeAnswerJson(message)))).toEqual(message);
+      expect(decodeWire(copy(encodeAnswerWire(message)))).toEqual({ kind: 'ProposalAnswer', ...message });
+    }));
+  });
+
+  it('refuses, without throwing, any byte string that is not a message and any damaged frame', () => {
+    fc.assert(fc.property(fc.uint8Array({ maxLength: 200 }), (raw) => {
+      const decoded = decodeWire(raw);
+      expect(decoded instanceof PeerWireError || typeof decoded === 'object').toBe(true);
+    }));
+    fc.assert(fc.property(fc.record({ ...env, request }), fc.nat(), fc.integer({ min: 0, max: 255 }), (message, at, value) => {
+      const frame = copy(encodeProposalWire(message));
+      frame[at % frame.length] = value;
+      expect(() => decodeWire(frame)).not.toThrow();
+      expect(() => decodeWire(frame.subarray(0, at % frame.length))).not.toThrow();
+    }));
+  });
+
+  it('refuses, without throwing, JSON of any other shape', () => {
+    fc.assert(fc.property(fc.jsonValue(), (raw) => {
+      expect(decodeProposalJson(raw)).toBeInstanceOf(MalformedProposal);
+      expect(decodeAnswerJson(raw)).toBeInstanceOf(MalformedProposal);
+    }));
+  });
+
+  const valid = { type: 'Proposal', from: 2, to: 1, id: 'n.1', request: { proposal: { type: 'keepalive', sessionId: 5 }, identities: [], deadlineMs: 10 } };
+  const cases = [
+    ['an unknown txn type', { proposal: { type: 'txn', txn: { type: 'noop' } } }],
+    ['a server txn (reap)', { proposal: { type: 'txn', txn: { type: 'reap', path: '/a', czxid: 1 } } }],
+    ['a negative session id', { proposal: { type: 'keepalive', sessionId: -1 } }],
+    ['a deadline that is not a number', { deadlineMs: '10' }],
+    ['an identity that is not a string', { identities: [1] }],
+    ['an unknown create mode', { proposal: { type: 'txn', txn: { type: 'write', multi: false, sessionId: 0, ops: [{ type: 'create', path: '/a', data: '', mode: 'weird', ttlMs: -1 }] } } }],
+    ['data that is not base64', { proposal: { type: 'txn', txn: { type: 'write', multi: false, sessionId: 0, ops: [{ type: 'setData', path: '/a', data: '%%', version: 1 }] } } }],
+    ['a fractional version', { proposal: { type: 'txn', txn: { type: 'write', multi: false, sessionId: 0, ops: [{ type: 'delete', path: '/a', version: 1.5 }] } } }],
+  ] as const;
+  it.each(cases)('refuses a proposal with %s', (_what, change) => {
+    expect(decodeProposalJson(valid)).not.toBeInstanceOf(MalformedProposal);
+    expect(decodeProposalJson({ ...valid, request: { ...valid.request, ...change } })).toBeInstanceOf(MalformedProposal);
+  });
+
+  it('refuses an answer with an unknown error code or a Stat missing a field', () => {
+    const base = { type: 'ProposalAnswer', from: 1, to: 2, id: 'n.1' };
+    expect(decodeAnswerJson({ ...base, outcome: { ok: false, error: { code: 'NOPE', message: '' } } })).toBeInstanceOf(MalformedProposal);
+    const results = [{ type: 'create', path: '/a', stat: { czxid: 1 } }];
+    expect(decodeAnswerJson({ ...base, outcome: { ok: true, zxid: 1, result: { ok: true, results } } })).toBeInstanceOf(MalformedProposal);
+  });
+});

@@ -209,7 +209,7 @@ export function exactlyOnceProblems(issued: readonly string[], acks: ReadonlyMap
   const known = new Set(issued);
   for (const [data, paths] of holders) {
     if (!known.has(data)) problems.push(`${paths.join(', ')} hold ${JSON.stringify(data)}, which no client issued`);
-    else if (paths.length > 1) problems.push(`${data} created ${paths.length} znodes: ${paths.join(', ')}`);
+    else if (paths.length > 1) problems.push(`${data} created ${paths.length} znodes: ${paths.join(', ')} (its answer named ${acks.get(data)?.path ?? 'none'})`);
   }
   return problems;
 }

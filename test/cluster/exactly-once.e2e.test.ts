@@ -109,6 +109,54 @@ async function closeSessions(c: CorralCluster, sessions: readonly Session[]): Pr
   await Promise.all(sessions.map((s) => request('DELETE', `${url}/v1/sessions/${s.id}`, { headers: actingFor(s), timeoutMs: 3000 })));
 }
 
+/**
+ * The fault schedule of the first test, each step once the clients made progress: SIGSTOP the
+ * leader until another one leads (longer than an election timeout) and creates go on without it;
+ * SIGCONT it and wait until it follows; then KILL_CYCLES times SIGKILL the leader, restart it,
+ * and wait for a create it answers.
+ */
+async function stopThenKillLeaders(c: CorralCluster, loop: CreateLoop, note: (what: string) => void): Promise<void> {
+  const step = async (what: string) => {
+    await loop.waitForAcks(STEP_ACKS, PROGRESS_TIMEOUT_MS, `${STEP_ACKS} creates ${what}`);
+    note(`${loop.acks.size} acked ${what}`);
+  };
+  await step('before any fault');
+  const stopped = await c.leader();
+  c.pause(stopped);
+  note(`stopped leader ${stopped}`);
+  const next = await c.leader({ among: c.ids.filter((id) => id !== stopped), timeoutMs: ELECTION_BOUND_MS });
+  note(`${next} leads`);
+  await step(`while ${stopped} is stopped`);
+  c.resume(stopped);
+  note(`resumed ${stopped}`);
+  await follows(c, stopped);
+  await step(`after ${stopped} resumed`);
+  // Each kill catches other creates in flight.
+  for (let cycle = 0; cycle < KILL_CYCLES; cycle++) {
+    const killed = await c.leader();
+    await c.kill(killed);
+    const answeredBefore = answeredBy(loop, killed);
+    note(`killed leader ${killed}`);
+    const leader = await c.leader({ among: c.ids.filter((id) => id !== killed), timeoutMs: ELECTION_BOUND_MS });
+    note(`${leader} leads`);
+    await step(`while ${killed} is down`);
+    await c.restart(killed);
+    note(`restarted ${killed}`);
+    await waitFor(() => answeredBy(loop, killed) > answeredBefore, { timeoutMs: PROGRESS_TIMEOUT_MS, what: `a create answered by the restarted member ${killed}` });
+    await step(`after ${killed} restarted`);
+  }
+}
+
+/** Waits (bounded) until member `id` follows a leader; fails at once if its process exited by itself. */
+async function follows(c: CorralCluster, id: number): Promise<void> {
+  const outcome = await waitFor(async () => {
+    if (!c.isRunning(id)) return 'exited';
+    const view = await c.view(id);
+    return view?.role === 'follower' && view.leader !== null && 'following';
+  }, { timeoutMs: ELECTION_BOUND_MS, what: `member ${id} to follow a leader` });
+  if (outcome === 'exited') throw new Error(`member ${id} exited by itself (a crash, not a fault of the test)`);
+}
+
 describe('exactly-once writes (Zk-Request-Id) on a 3-member cluster', () => {
   it('creates one znode per request id, named by its answer, while the leader is stopped, then killed and restarted', async () => {
     const c = await shared.get();
@@ -118,37 +166,11 @@ describe('exactly-once writes (Zk-Request-Id) on a 3-member cluster', () => {
     await mustWrite(c, 'POST', `/v1/znodes${parent}`);
     const loop = new CreateLoop({ cluster: c, parent, seed, clients: 4, maxIds: 1000, maxDurationMs: 70_000 });
     loops.add(loop);
-    const step = async (what: string) => {
-      await loop.waitForAcks(STEP_ACKS, PROGRESS_TIMEOUT_MS, `${STEP_ACKS} creates ${what}`);
-      log.note(`${loop.acks.size} acked ${what}`);
-    };
     try {
-      await step('before any fault');
-      const stopped = await c.leader();
-      c.pause(stopped);
-      log.note(`stopped leader ${stopped}`);
-      const next = await c.leader({ among: c.ids.filter((id) => id !== stopped), timeoutMs: ELECTION_BOUND_MS });
-      log.note(`${next} leads`);
-      await step(`while ${stopped} is stopped`);
-      c.resume(stopped);
-      log.note(`resumed ${stopped}`);
-      await step('after the resume');
-      // Twice: each kill catches different creates in flight.
-      for (let cycle = 0; cycle < KILL_CYCLES; cycle++) {
-        const killed = await c.leader();
-        await c.kill(killed);
-        const answeredBefore = answeredBy(loop, killed);
-        log.note(`killed leader ${killed}`);
-        const next = await c.leader({ among: c.ids.filter((id) => id !== killed), timeoutMs: ELECTION_BOUND_MS });
-        log.note(`${next} leads`);
-        await step(`while ${killed} is down`);
-        await c.restart(killed);
-        log.note(`restarted ${killed}`);
-        await waitFor(() => answeredBy(loop, killed) > answeredBefore, { timeoutMs: PROGRESS_TIMEOUT_MS, what: `a create answered by the restarted member ${killed}` });
-        await step(`after ${killed} restarted`);
-      }
+      await stopThenKillLeaders(c, loop, log.note);
     } catch (error) {
-      throw new Error(`${(error as Error).message}\n${log.text()}\n${c.roleLog()}`);
+      const down = c.ids.filter((id) => !c.isRunning(id));
+      throw new Error(`${(error as Error).message}\nmembers down: ${down.join(',') || 'none'}\n${log.text()}\n${c.roleLog()}\n${c.logs(20)}`);
     } finally {
       await loop.stop();
       log.note(`stopped the clients: ${loop.issued.length} ids, stats ${JSON.stringify(loop.stats)}`);

@@ -32,7 +32,7 @@ const ELECTION_BOUND_MS = 20_000;
 const PROGRESS_TIMEOUT_MS = 30_000;
 /** Acknowledged creates between two steps of the fault schedule. */
 const STEP_ACKS = 12;
-const KILL_CYCLES = 2;
+const KILL_CYCLES = 3;
 /**
  * A follower's forward to the leader is given up after 10 s today (and once another leader is
  * elected, ~1–2 s with this tick); its 503 must come by then, plus slack for loaded cores.
@@ -164,7 +164,7 @@ describe('exactly-once writes (Zk-Request-Id) on a 3-member cluster', () => {
     const log = timeline(seed);
     const parent = '/eo-faults';
     await mustWrite(c, 'POST', `/v1/znodes${parent}`);
-    const loop = new CreateLoop({ cluster: c, parent, seed, clients: 4, maxIds: 1000, maxDurationMs: 70_000 });
+    const loop = new CreateLoop({ cluster: c, parent, seed, clients: 6, maxIds: 3000, maxDurationMs: 70_000 });
     loops.add(loop);
     try {
       await stopThenKillLeaders(c, loop, log.note);

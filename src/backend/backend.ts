@@ -33,6 +33,7 @@ export interface ReadRequest {
   readonly consistency: Consistency;
   /** The session whose one-shot watch the read sets (0: none): a watched read is ordered like a write. */
   readonly watchSession: number;
+  readonly caller: Caller;
 }
 
 /** A read's answer: absent stat when the node does not exist. */

@@ -1819,9 +1819,14 @@ export interface components {
         SessionId: string;
         /**
          * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
-         *     request). A retry with the same id, through any node, answers what the first attempt
-         *     answered instead of applying the write again (for example after a 503 or a lost
-         *     connection). Ids are remembered for the most recent 100,000 writes.
+         *     request). A retry with the same id, through any member, before or after a leader change
+         *     or a restart, answers what the first attempt answered (its zxid and result) instead of
+         *     applying the write again (for example after a 503 or a lost connection). Ids are part of
+         *     the replicated state and live in the client's own namespace: the session's when the
+         *     request acts for one (`Zk-Session-Id`), else the caller's identity, else its address, so
+         *     one client can neither claim nor read another's ids. Each namespace keeps its most recent
+         *     1,000 ids (100,000 in all; a session's go when it ends). Reusing an id for a different
+         *     operation answers 400 BADARGUMENTS.
          */
         RequestId: string;
         /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
@@ -2023,9 +2028,14 @@ export interface operations {
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
                  * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
-                 *     request). A retry with the same id, through any node, answers what the first attempt
-                 *     answered instead of applying the write again (for example after a 503 or a lost
-                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 *     request). A retry with the same id, through any member, before or after a leader change
+                 *     or a restart, answers what the first attempt answered (its zxid and result) instead of
+                 *     applying the write again (for example after a 503 or a lost connection). Ids are part of
+                 *     the replicated state and live in the client's own namespace: the session's when the
+                 *     request acts for one (`Zk-Session-Id`), else the caller's identity, else its address, so
+                 *     one client can neither claim nor read another's ids. Each namespace keeps its most recent
+                 *     1,000 ids (100,000 in all; a session's go when it ends). Reusing an id for a different
+                 *     operation answers 400 BADARGUMENTS.
                  */
                 "Zk-Request-Id"?: components["parameters"]["RequestId"];
                 /**
@@ -2086,9 +2096,14 @@ export interface operations {
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
                  * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
-                 *     request). A retry with the same id, through any node, answers what the first attempt
-                 *     answered instead of applying the write again (for example after a 503 or a lost
-                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 *     request). A retry with the same id, through any member, before or after a leader change
+                 *     or a restart, answers what the first attempt answered (its zxid and result) instead of
+                 *     applying the write again (for example after a 503 or a lost connection). Ids are part of
+                 *     the replicated state and live in the client's own namespace: the session's when the
+                 *     request acts for one (`Zk-Session-Id`), else the caller's identity, else its address, so
+                 *     one client can neither claim nor read another's ids. Each namespace keeps its most recent
+                 *     1,000 ids (100,000 in all; a session's go when it ends). Reusing an id for a different
+                 *     operation answers 400 BADARGUMENTS.
                  */
                 "Zk-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2284,9 +2299,14 @@ export interface operations {
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
                  * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
-                 *     request). A retry with the same id, through any node, answers what the first attempt
-                 *     answered instead of applying the write again (for example after a 503 or a lost
-                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 *     request). A retry with the same id, through any member, before or after a leader change
+                 *     or a restart, answers what the first attempt answered (its zxid and result) instead of
+                 *     applying the write again (for example after a 503 or a lost connection). Ids are part of
+                 *     the replicated state and live in the client's own namespace: the session's when the
+                 *     request acts for one (`Zk-Session-Id`), else the caller's identity, else its address, so
+                 *     one client can neither claim nor read another's ids. Each namespace keeps its most recent
+                 *     1,000 ids (100,000 in all; a session's go when it ends). Reusing an id for a different
+                 *     operation answers 400 BADARGUMENTS.
                  */
                 "Zk-Request-Id"?: components["parameters"]["RequestId"];
                 /**
@@ -2358,9 +2378,14 @@ export interface operations {
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
                  * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
-                 *     request). A retry with the same id, through any node, answers what the first attempt
-                 *     answered instead of applying the write again (for example after a 503 or a lost
-                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 *     request). A retry with the same id, through any member, before or after a leader change
+                 *     or a restart, answers what the first attempt answered (its zxid and result) instead of
+                 *     applying the write again (for example after a 503 or a lost connection). Ids are part of
+                 *     the replicated state and live in the client's own namespace: the session's when the
+                 *     request acts for one (`Zk-Session-Id`), else the caller's identity, else its address, so
+                 *     one client can neither claim nor read another's ids. Each namespace keeps its most recent
+                 *     1,000 ids (100,000 in all; a session's go when it ends). Reusing an id for a different
+                 *     operation answers 400 BADARGUMENTS.
                  */
                 "Zk-Request-Id"?: components["parameters"]["RequestId"];
             };
@@ -2419,9 +2444,14 @@ export interface operations {
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
                  * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
-                 *     request). A retry with the same id, through any node, answers what the first attempt
-                 *     answered instead of applying the write again (for example after a 503 or a lost
-                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 *     request). A retry with the same id, through any member, before or after a leader change
+                 *     or a restart, answers what the first attempt answered (its zxid and result) instead of
+                 *     applying the write again (for example after a 503 or a lost connection). Ids are part of
+                 *     the replicated state and live in the client's own namespace: the session's when the
+                 *     request acts for one (`Zk-Session-Id`), else the caller's identity, else its address, so
+                 *     one client can neither claim nor read another's ids. Each namespace keeps its most recent
+                 *     1,000 ids (100,000 in all; a session's go when it ends). Reusing an id for a different
+                 *     operation answers 400 BADARGUMENTS.
                  */
                 "Zk-Request-Id"?: components["parameters"]["RequestId"];
                 /**
@@ -2747,9 +2777,14 @@ export interface operations {
             header?: {
                 /**
                  * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
-                 *     request). A retry with the same id, through any node, answers what the first attempt
-                 *     answered instead of applying the write again (for example after a 503 or a lost
-                 *     connection). Ids are remembered for the most recent 100,000 writes.
+                 *     request). A retry with the same id, through any member, before or after a leader change
+                 *     or a restart, answers what the first attempt answered (its zxid and result) instead of
+                 *     applying the write again (for example after a 503 or a lost connection). Ids are part of
+                 *     the replicated state and live in the client's own namespace: the session's when the
+                 *     request acts for one (`Zk-Session-Id`), else the caller's identity, else its address, so
+                 *     one client can neither claim nor read another's ids. Each namespace keeps its most recent
+                 *     1,000 ids (100,000 in all; a session's go when it ends). Reusing an id for a different
+                 *     operation answers 400 BADARGUMENTS.
                  */
                 "Zk-Request-Id"?: components["parameters"]["RequestId"];
                 /**

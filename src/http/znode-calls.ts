@@ -63,7 +63,7 @@ function watchFor(req: CallRequest): number {
  * watch=true a transaction that sets the watch as it reads, so no change slips between the two.
  */
 async function view(deps: AppDeps, req: CallRequest, op: ReadOp, path: string): Promise<ReadView> {
-  const read = deps.backend.read({ op, path, consistency: consistencyOf(req), watchSession: watchFor(req) });
+  const read = deps.backend.read({ op, path, consistency: consistencyOf(req), watchSession: watchFor(req), caller: req.caller() });
   const answered = read instanceof Promise ? await read : read;
   if ('code' in answered) throw new RequestRejected(answered);
   return answered;

@@ -155,7 +155,6 @@ export class CorralNode {
   private tick(): void {
     this.host.tick();
     const leader = this.consensus.status().leader;
-    this.peers.tickForwards(leader);
     this.pipeline.tick();
     if (leader !== this.lastLeader) this.metrics.leaderChanges.inc();
     this.lastLeader = leader;

@@ -2,7 +2,7 @@
  * Joins a node host to the other members: Raft messages out through the authenticated peer
  * transport (src/transport), messages in decoded, checked against the authenticated sender and
  * stepped. Proposals a follower forwards to the leader (src/node/pipeline/), and the leader's
- * answers, ride the same links, as do the HTTP requests forwarded the old way (until that goes).
+ * answers, ride the same links.
  * Each message goes as binary (peer-wire.ts) to a member that reads it, as JSON otherwise (a
  * member of an earlier version, during a rolling upgrade; and checkpoints, always).
  */
@@ -11,13 +11,8 @@ import type { RaftMessage } from '../core/consensus/messages.ts';
 import type { Logger } from '../observability/logger.ts';
 import { PeerTransport } from '../transport/peer-transport.ts';
 import type { NodeHost, Transport } from './node-host.ts';
-import {
-  decodeForwardRequest, decodeForwardResponse, encodeForwardRequest, encodeForwardResponse, type ForwardedRequest, type ForwardedResponse,
-} from './forward-codec.ts';
 import { decodePeerMessage, decodeSessionTouch, encodePeerMessage, type SessionTouch } from './peer-codec.ts';
-import {
-  decodeWire, encodeAnswerWire, encodeForwardRequestWire, encodeForwardResponseWire, encodeProposalWire, encodeRaftWire, PeerWireError,
-} from './peer-wire.ts';
+import { decodeWire, encodeAnswerWire, encodeProposalWire, encodeRaftWire, PeerWireError } from './peer-wire.ts';
 import type { ProposalLink } from './pipeline/pipeline.ts';
 import {
   ANSWER_TYPE, decodeAnswerJson, decodeProposalJson, encodeAnswerJson, encodeProposalJson, PROPOSAL_TYPE, type ProposalAnswer, type ProposalMessage,
@@ -25,13 +20,6 @@ import {
 import type { ProposalOutcome, ProposalRequest } from './pipeline/proposal.ts';
 import { MalformedProposal } from './pipeline/proposal-values.ts';
 import type { SendOutcome } from '../transport/peer-transport.ts';
-import { WriteForwarder, type ForwardOutcome } from './write-forwarder.ts';
-
-/** How long a follower waits for the leader's answer to a forwarded write. */
-const FORWARD_TIMEOUT_MS = 10_000;
-
-/** The leader's side of forwarding: answers a follower's request as its own HTTP API would. */
-export type ForwardedHandler = (request: ForwardedRequest) => Promise<ForwardedResponse>;
 
 /** Where proposals and answers from other members go (the Pipeline). */
 export interface ProposalEndpoint {
@@ -44,8 +32,6 @@ export class PeerLink implements Transport, ProposalLink {
   private transport: PeerTransport | undefined;
   private host: NodeHost | undefined;
   private touchListener: ((sessionIds: readonly number[]) => void) | undefined;
-  private readonly forwarder: WriteForwarder | undefined;
-  private forwardedHandler: ForwardedHandler | undefined;
   private proposals: ProposalEndpoint | undefined;
 
   constructor(private readonly config: Config, private readonly logger: Logger) {
@@ -57,17 +43,8 @@ export class PeerLink implements Transport, ProposalLink {
       peers: peers.map((m) => ({ id: m.id, host: m.peer.host, port: m.peer.port })),
       onMessage: (from, raw) => this.received(from, raw),
       onPeerState: (id, connected) => {
-        if (connected) return;
-        this.forwarder?.linkDown(id);
-        this.proposals?.linkDown(id);
+        if (!connected) this.proposals?.linkDown(id);
       },
-    });
-    const transport = this.transport;
-    this.forwarder = new WriteForwarder({
-      nowMs: () => Date.now(), timeoutMs: FORWARD_TIMEOUT_MS,
-      send: (to, id, request) => transport.send(to, transport.sendsBinary(to)
-        ? encodeForwardRequestWire(config.id, to, id, request)
-        : encodeForwardRequest(config.id, to, id, request)),
     });
   }
 
@@ -100,19 +77,6 @@ export class PeerLink implements Transport, ProposalLink {
     this.transport?.send(leader, touch);
   }
 
-  /** Sends a write to `leader` and waits for its answer (see WriteForwarder for when none comes). */
-  forward(leader: number, request: ForwardedRequest): Promise<ForwardOutcome> {
-    if (!this.forwarder) return Promise.resolve({ ok: false, lost: 'this member has no peers' });
-    return this.forwarder.forward(leader, request);
-  }
-
-  /** While leading, forwarded writes are answered by `handler`; returns the one it replaces (to wrap it). */
-  serveForwarded(handler: ForwardedHandler): ForwardedHandler | undefined {
-    const previous = this.forwardedHandler;
-    this.forwardedHandler = handler;
-    return previous;
-  }
-
   /** Proposals and answers from other members go to `endpoint` from now on. */
   serveProposals(endpoint: ProposalEndpoint): void {
     this.proposals = endpoint;
@@ -135,11 +99,6 @@ export class PeerLink implements Transport, ProposalLink {
     if (sent !== 'sent') this.logger.warn({ event: 'proposal-answer-dropped', peer: to, id, reason: sent }, 'could not send a proposal\'s answer');
   }
 
-  /** Each consensus tick: forwarded writes to a member that no longer leads, or past their deadline, end. */
-  tickForwards(leader: number): void {
-    this.forwarder?.tick(leader);
-  }
-
   onTouches(listener: (sessionIds: readonly number[]) => void): void {
     this.touchListener = listener;
   }
@@ -151,15 +110,12 @@ export class PeerLink implements Transport, ProposalLink {
 
   async close(): Promise<void> {
     this.host = undefined;
-    this.forwarder?.close();
     await this.transport?.close();
   }
 
   private received(from: number, raw: unknown): void {
     if (raw instanceof Uint8Array) return this.receivedWire(from, raw);
     const type = (raw as { type?: unknown } | null)?.type;
-    if (type === 'ForwardRequest') return this.receivedRequest(from, decodeForwardRequest(raw));
-    if (type === 'ForwardResponse') return this.receivedResponse(from, decodeForwardResponse(raw));
     if (type === PROPOSAL_TYPE) return this.receivedProposal(from, decodeProposalJson(raw));
     if (type === ANSWER_TYPE) return this.receivedAnswer(from, decodeAnswerJson(raw));
     const touch = decodeSessionTouch(raw);
@@ -177,10 +133,8 @@ export class PeerLink implements Transport, ProposalLink {
       return;
     }
     if (decoded.kind === 'raft') return this.receivedRaft(from, decoded.message);
-    if (decoded.kind === 'ForwardRequest') return this.receivedRequest(from, decoded);
     if (decoded.kind === 'Proposal') return this.receivedProposal(from, decoded);
-    if (decoded.kind === 'ProposalAnswer') return this.receivedAnswer(from, decoded);
-    this.receivedResponse(from, decoded);
+    this.receivedAnswer(from, decoded);
   }
 
   /** A follower's proposal, checked against the authenticated sender, for the pipeline. */
@@ -208,28 +162,5 @@ export class PeerLink implements Transport, ProposalLink {
       return;
     }
     this.host?.receive(message);
-  }
-
-  private receivedResponse(from: number, answer: ReturnType<typeof decodeForwardResponse>): void {
-    if (answer && answer.to === this.config.id) this.forwarder?.answered(from, answer.id, answer.response);
-  }
-
-  /** A follower's write: answered with what our HTTP API answers (CONNECTIONLOSS if we no longer lead). */
-  private receivedRequest(from: number, forwarded: ReturnType<typeof decodeForwardRequest>): void {
-    const handler = this.forwardedHandler;
-    if (!forwarded || forwarded.from !== from || forwarded.to !== this.config.id || !handler) {
-      this.logger.warn({ event: 'forward-dropped', peer: from }, 'dropped a forwarded write of unknown shape or sender');
-      return;
-    }
-    void handler(forwarded.request).then((response) => {
-      const transport = this.transport;
-      if (!transport) return;
-      transport.send(from, transport.sendsBinary(from)
-        ? encodeForwardResponseWire(this.config.id, from, forwarded.id, response)
-        : encodeForwardResponse(this.config.id, from, forwarded.id, response));
-    }, (error: unknown) => {
-      // The follower's request ends with CONNECTIONLOSS at its deadline; the failure is ours to log.
-      this.logger.error({ err: error, event: 'forward-handler-failed', peer: from }, 'could not answer a forwarded write');
-    });
   }
 }

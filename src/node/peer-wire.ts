@@ -1,13 +1,13 @@
 /**
  * Peer messages as binary frames (for members that read them: see PEER_PROTOCOL in
  * src/transport/handshake.ts): every Raft message but MsgSnap (its checkpoint stays JSON, in
- * peer-codec.ts), and forwarded writes with their answers.
+ * peer-codec.ts), and proposals forwarded to the leader with their answers.
  *
  * Layout: a version byte (WIRE_VERSION), a kind byte, then the fields in a fixed order. Numbers
  * are float64 (exact for the safe integers terms, indexes and ids are), strings and bytes follow
  * a uint32 length, an optional string a presence byte. An entry's data (the transaction's text)
  * goes as its UTF-8 bytes: no JSON escaping of JSON text inside JSON on the way out, no parse of
- * it on the way in; a forwarded body goes as bytes, not base64. A proposal or its answer goes as
+ * it on the way in. A proposal or its answer goes as
  * its plain value's JSON text (src/node/pipeline/proposal-values.ts: small, many-shaped) with
  * its bytes (znode data, the bulk) beside it as raw blobs, not base64.
  *
@@ -16,7 +16,6 @@
  */
 import type { RaftMessage } from '../core/consensus/messages.ts';
 import type { Entry } from '../core/consensus/types.ts';
-import type { ForwardedRequest, ForwardedResponse } from './forward-codec.ts';
 import { isId, type ProposalAnswer, type ProposalEnvelope, type ProposalMessage } from './pipeline/proposal-codec.ts';
 import type { ProposalOutcome, ProposalRequest } from './pipeline/proposal.ts';
 import { blobBytes, MalformedProposal, plainOutcome, plainRequest, readOutcome, readRequest, type BytesCodec } from './pipeline/proposal-values.ts';
@@ -28,25 +27,18 @@ export class PeerWireError extends Error {
   override readonly name = 'PeerWireError';
 }
 
-interface Envelope {
-  readonly from: number;
-  readonly to: number;
-  readonly id: string;
-}
-
 export type WireMessage =
   | { readonly kind: 'raft'; readonly message: RaftMessage }
-  | (Envelope & { readonly kind: 'ForwardRequest'; readonly request: ForwardedRequest })
-  | (Envelope & { readonly kind: 'ForwardResponse'; readonly response: ForwardedResponse })
   | (ProposalMessage & { readonly kind: 'Proposal' })
   | (ProposalAnswer & { readonly kind: 'ProposalAnswer' });
 
 type BinaryRaftType = Exclude<RaftMessage['type'], 'MsgSnap'>;
 
-const KINDS: Readonly<Record<BinaryRaftType | 'ForwardRequest' | 'ForwardResponse' | 'Proposal' | 'ProposalAnswer', number>> = {
+// 20 and 21 were whole HTTP requests forwarded to the leader (before proposals): not reused.
+const KINDS: Readonly<Record<BinaryRaftType | 'Proposal' | 'ProposalAnswer', number>> = {
   MsgVote: 1, MsgPreVote: 2, MsgVoteResp: 3, MsgPreVoteResp: 4, MsgApp: 5, MsgAppResp: 6,
   MsgHeartbeat: 7, MsgHeartbeatResp: 8, MsgReadIndex: 9, MsgReadIndexResp: 10,
-  ForwardRequest: 20, ForwardResponse: 21, Proposal: 22, ProposalAnswer: 23,
+  Proposal: 22, ProposalAnswer: 23,
 };
 const KIND_NAMES = new Map(Object.entries(KINDS).map(([name, kind]) => [kind, name as keyof typeof KINDS]));
 
@@ -92,14 +84,6 @@ class Writer {
     this.buf.writeUInt32LE(value.length, this.at);
     this.buf.set(value, this.at + 4);
     this.at += 4 + value.length;
-  }
-
-  headers(headers: ReadonlyArray<readonly [string, string]>): void {
-    this.num(headers.length);
-    for (const [name, value] of headers) {
-      this.str(name);
-      this.str(value);
-    }
   }
 
   /** The message: valid until the next encode (send it, which copies it, before encoding another). */
@@ -160,15 +144,6 @@ class Reader {
     value.set(this.buf.subarray(this.at, this.at + n));
     this.at += n;
     return value;
-  }
-
-  headers(): Array<[string, string]> {
-    const count = this.num('header count');
-    // Each header takes at least 8 bytes: a count past that is a lie, not an allocation to make.
-    if (count * 8 > this.buf.length - this.at) throw new PeerWireError(`${count} headers in ${this.buf.length - this.at} bytes`);
-    const headers: Array<[string, string]> = [];
-    for (let i = 0; i < count; i++) headers.push([this.str(), this.str()]);
-    return headers;
   }
 
   end(): void {
@@ -240,31 +215,6 @@ export function encodeRaftWire(message: RaftMessage): Uint8Array | undefined {
       break;
   }
   return w.done();
-}
-
-/** A forwarded request or answer: the envelope, its own fields, then headers and body. */
-function forwardWire(kind: number, env: Envelope, fields: (w: Writer) => void, message: ForwardedRequest | ForwardedResponse): Uint8Array {
-  const w = new Writer(kind);
-  w.num(env.from);
-  w.num(env.to);
-  w.str(env.id);
-  fields(w);
-  w.headers(message.headers);
-  w.bytes(message.body);
-  return w.done();
-}
-
-/** A follower's write for the leader, as bytes (valid until the next encode). */
-export function encodeForwardRequestWire(from: number, to: number, id: string, request: ForwardedRequest): Uint8Array {
-  return forwardWire(KINDS.ForwardRequest, { from, to, id }, (w) => {
-    w.str(request.method);
-    w.str(request.target);
-  }, request);
-}
-
-/** The leader's answer to a forwarded write, as bytes (valid until the next encode). */
-export function encodeForwardResponseWire(from: number, to: number, id: string, response: ForwardedResponse): Uint8Array {
-  return forwardWire(KINDS.ForwardResponse, { from, to, id }, (w) => w.num(response.status), response);
 }
 
 /** A proposal or its answer: the envelope, the plain value's JSON text, then its byte blobs. */
@@ -355,19 +305,6 @@ function read(r: Reader): WireMessage {
   const kindByte = r.u8();
   const kind = KIND_NAMES.get(kindByte);
   if (kind === undefined) throw new PeerWireError(`unknown peer message kind ${kindByte}`);
-  if (kind === 'ForwardRequest') {
-    const env = { from: r.num('from'), to: r.num('to'), id: r.str() };
-    const method = r.str();
-    const target = r.str();
-    if (!target.startsWith('/')) throw new PeerWireError('a forwarded target must be a path');
-    return { kind, ...env, request: { method, target, headers: r.headers(), body: r.bytes() } };
-  }
-  if (kind === 'ForwardResponse') {
-    const env = { from: r.num('from'), to: r.num('to'), id: r.str() };
-    const status = r.num('status');
-    if (status < 100 || status > 599) throw new PeerWireError(`status ${status} is not an HTTP status`);
-    return { kind, ...env, response: { status, headers: r.headers(), body: r.bytes() } };
-  }
   if (kind === 'Proposal') {
     const { value: request, ...env } = readProposalWire(r, readRequest);
     return { kind, ...env, request };

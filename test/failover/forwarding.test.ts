@@ -1,12 +1,12 @@
 /**
- * Writes sent to a follower travel to the leader over the peer link and come back with the
- * leader's own answer, once the follower has applied them; when the leader is lost with a write
+ * Writes sent to a follower travel to the leader over the peer link as typed proposals and come
+ * back with the same answer the leader gives its own clients, once the follower has applied them; when the leader is lost with a write
  * in flight the client gets CONNECTIONLOSS (the outcome is unknown), and a retry with the same
  * Zk-Request-Id is applied once.
  */
 import { request as httpRequest } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
-import type { ForwardedResponse } from '../../src/node/forward-codec.ts';
+import type { ProposalOutcome } from '../../src/node/pipeline/proposal.ts';
 import { waitFor } from '../support/corral-process.ts';
 import { startInProcessCluster, type InProcessCluster } from '../support/inprocess-cluster.ts';
 
@@ -125,7 +125,7 @@ describe('a write sent to a follower', () => {
     const leader = await cluster.leader();
     const follower = [1, 2, 3].find((id) => id !== leader)!;
     const atFollower = cluster.urls[follower - 1]!;
-    const { host, peers } = cluster.servers[follower - 1]!.node;
+    const { host, pipeline } = cluster.servers[follower - 1]!.node;
     expect((await send(atFollower, 'POST', '/v1/znodes/ryw', { body: 'v0' })).status).toBe(201);
     // The follower hears of each commit only after the leader's answer is in (its Raft messages are
     // held until then), so an answer relayed without waiting would beat the apply.
@@ -133,14 +133,13 @@ describe('a write sent to a follower', () => {
     let holding = false;
     const receive = host.receive.bind(host);
     host.receive = (message) => (holding ? void held.push(message) : receive(message));
-    const forward = peers.forward.bind(peers);
-    peers.forward = async (to, request) => {
-      const outcome = await forward(to, request);
+    const answered = pipeline.receivedAnswer.bind(pipeline);
+    pipeline.receivedAnswer = (from, id, outcome) => {
+      answered(from, id, outcome);
       setImmediate(() => {
         holding = false;
         for (const message of held.splice(0)) receive(message);
       });
-      return outcome;
     };
     for (let i = 1; i <= 5; i++) {
       holding = true;
@@ -160,12 +159,9 @@ describe('a write sent to a follower', () => {
       const [a, b] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
       expect((await send(cluster.urls[a - 1]!, 'POST', '/v1/znodes/jobs', { body: '' })).status).toBe(201);
       // The leader applies the write and answers, but the answer never leaves it.
-      const answered: ForwardedResponse[] = [];
+      const answered: ProposalOutcome[] = [];
       const peers = cluster.servers[leader - 1]!.node.peers;
-      const real = peers.serveForwarded(async (request) => {
-        answered.push(await real!(request));
-        return new Promise<never>(() => {});
-      });
+      peers.sendAnswer = (_to, _id, outcome) => void answered.push(outcome);
       const headers = { 'zk-request-id': 'forwarded-retry-1' };
       const first = send(cluster.urls[a - 1]!, 'POST', '/v1/znodes/jobs/job-?mode=persistent_sequential', { body: 'w', headers });
       await waitFor(() => answered.length === 1, { timeoutMs: 10_000, what: 'the leader to apply the forwarded write' });
@@ -182,7 +178,9 @@ describe('a write sent to a follower', () => {
       await cluster.leader();
       const retried = await send(cluster.urls[b - 1]!, 'POST', '/v1/znodes/jobs/job-?mode=persistent_sequential', { body: 'w', headers });
       expect(retried.status).toBe(201);
-      const original = JSON.parse(Buffer.from(answered[0]!.body).toString());
+      const outcome = answered[0]!;
+      const original = outcome.ok && outcome.result && 'results' in outcome.result ? outcome.result.results[0] : undefined;
+      if (!original || !('path' in original)) throw new Error(`the leader answered ${JSON.stringify(outcome)}`);
       expect(JSON.parse(retried.text).path).toBe(original.path);
       const children = await send(cluster.urls[b - 1]!, 'GET', '/v1/children/jobs');
       expect(JSON.parse(children.text).children).toEqual([original.path.split('/').pop()]);

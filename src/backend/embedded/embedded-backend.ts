@@ -11,6 +11,7 @@ import type { RequestTag, WatchRequest } from '../../core/tree/txn.ts';
 import type { CorralNode } from '../../node/corral-node.ts';
 import { NotCommittedError } from '../../node/node-host.ts';
 import type { ProposalRequest } from '../../node/pipeline/proposal.ts';
+import type { CallerContext } from '../../node/session-manager.ts';
 import type {
   Backend, Caller, Changes, ClusterView, OpenedSession, ReadRequest, ReadView, Sessions, WriteOutcome, WriteRequest,
 } from '../backend.ts';
@@ -70,8 +71,8 @@ export class EmbeddedBackend implements Backend {
   }
 
   /** A watched read is a transaction that sets the watch as it reads: no change slips between. */
-  private async watchedRead({ op, path, watchSession }: ReadRequest): Promise<ReadView | ZkError> {
-    const result = await this.sessions.watch(watchSession, { op, path }, { identities: [], address: '' });
+  private async watchedRead({ op, path, watchSession, caller }: ReadRequest): Promise<ReadView | ZkError> {
+    const result = await this.sessions.watch(watchSession, { op, path }, caller);
     if ('code' in result) return result;
     if (result.ok) return result;
     if (result.error.code === 'NONODE') return {};
@@ -94,7 +95,11 @@ export class EmbeddedBackend implements Backend {
     const txn = prepared.envelope.txn;
     if (txn.type !== 'write') throw new Error('prepareWrite made a txn that is not a write');
     const outcome = await this.node.pipeline.propose(this.proposal({ type: 'txn', txn }, caller));
-    if (!outcome.ok) return outcome;
+    if (!outcome.ok) {
+      // The leader's prepare refused an op (its limits may differ from this member's): a definite answer.
+      if (outcome.failedOp !== undefined) return { ok: true, zxid: this.appliedZxid, result: { ok: false, failedOp: outcome.failedOp, error: outcome.error } };
+      return { ok: false, error: outcome.error };
+    }
     const { zxid, result } = outcome;
     if (result === undefined || !isWriteResult(result)) return { ok: false, error: zkError('SYSTEMERROR', 'a write answered with another result') };
     return { ok: true, zxid, result };
@@ -143,19 +148,19 @@ export class EmbeddedBackend implements Backend {
 
   private sessionsOf(node: CorralNode): Sessions {
     const manager = node.sessions;
+    const context = (caller: Caller): CallerContext => ({ identities: caller.identities, deadlineMs: this.nowMs() + PROPOSAL_DEADLINE_MS });
     return {
-      open: (timeoutMs): Promise<OpenedSession | ZkError> => manager.open(timeoutMs),
-      close: (id) => manager.close(id),
+      open: (timeoutMs, caller): Promise<OpenedSession | ZkError> => manager.open(timeoutMs, context(caller)),
+      close: (id, caller) => manager.close(id, context(caller)),
       keepalive: async (id, caller) => {
-        manager.keepalive(id);
-        const outcome = await node.pipeline.propose(this.proposal({ type: 'keepalive', sessionId: id }, caller));
-        return outcome.ok ? undefined : outcome.error;
+        const answered = await manager.keepaliveRequest(id, context(caller));
+        return 'code' in answered ? answered : undefined;
       },
       authenticate: (id, token, readEnd) => manager.authenticate(id, token, readEnd),
       touch: (id) => manager.keepalive(id),
       timeoutOf: (id) => manager.timeoutOf(id),
       ephemerals: (id) => node.host.tree.sessions.ephemeralsOf(id),
-      watch: (id, request: WatchRequest) => manager.watch(id, request),
+      watch: (id, request: WatchRequest, caller) => manager.watch(id, request, context(caller)),
       events: (id) => manager.outbox(id),
     };
   }

@@ -30,7 +30,7 @@ export const MAX_HEAD_BYTES = 16 * 1024;
  */
 const READ_HEADERS: readonly string[] = [
   'host', 'content-length', 'connection', 'accept', 'if-match', 'zk-request-id',
-  'origin', 'zk-min-zxid', 'zk-session-id', 'zk-session-token', 'zk-forwarded-by',
+  'origin', 'zk-min-zxid', 'zk-session-id', 'zk-session-token',
 ];
 
 const END_OF_HEAD = Buffer.from('\r\n\r\n');

@@ -6,8 +6,8 @@
 export interface Timers {
   /** Runs `run` every `ms` until the returned function is called. */
   every(ms: number, run: () => void): () => void;
-  /** Runs `run` once, `ms` from now. */
-  after(ms: number, run: () => void): void;
+  /** Runs `run` once, `ms` from now, unless the returned function is called first. */
+  after(ms: number, run: () => void): () => void;
 }
 
 /** Node's timers, unref'd: a timed duty never keeps the process alive on its own. */
@@ -18,6 +18,8 @@ export const realTimers: Timers = {
     return () => clearInterval(timer);
   },
   after(ms, run) {
-    setTimeout(run, ms).unref();
+    const timer = setTimeout(run, ms);
+    timer.unref();
+    return () => clearTimeout(timer);
   },
 };

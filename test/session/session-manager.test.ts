@@ -26,8 +26,10 @@ class ManualTimers implements Timers {
     return () => (timer.cancelled = true);
   }
 
-  after(ms: number, run: () => void): void {
-    this.pending.push({ dueMs: this.nowMs + ms, run, cancelled: false });
+  after(ms: number, run: () => void): () => void {
+    const timer = { dueMs: this.nowMs + ms, run, cancelled: false };
+    this.pending.push(timer);
+    return () => (timer.cancelled = true);
   }
 
   advance(ms: number, settle: () => Promise<void>): Promise<void> {

@@ -27,8 +27,10 @@ export class SimTimers implements Timers {
     return () => (timer.cancelled = true);
   }
 
-  after(ms: number, run: () => void): void {
-    this.pending.push({ dueMs: this.nowMs() + ms, everyMs: undefined, run, cancelled: false });
+  after(ms: number, run: () => void): () => void {
+    const timer: Pending = { dueMs: this.nowMs() + ms, everyMs: undefined, run, cancelled: false };
+    this.pending.push(timer);
+    return () => (timer.cancelled = true);
   }
 
   /** Runs what is due now; a repeating timer is rescheduled from now, as setInterval does after a late run. */

@@ -62,25 +62,25 @@ export class LeaderProposals implements Proposer {
 
   constructor(private readonly options: LeaderProposalsOptions) {}
 
-  async propose(request: ProposalRequest): Promise<ProposalOutcome> {
+  /** Not async: every write takes this path, and each await layer costs a promise (BENCHMARKS.md). */
+  propose(request: ProposalRequest): Promise<ProposalOutcome> {
     const { host, nowMs } = this.options;
     if (nowMs() >= request.deadlineMs) {
-      return refuse('CONNECTIONLOSS', 'the request\'s deadline passed before the leader took it; it was not applied');
+      return refused('CONNECTIONLOSS', 'the request\'s deadline passed before the leader took it; it was not applied');
     }
-    if (host.status().role !== 'leader') return refuse('CONNECTIONLOSS', 'this member is not the leader; the request was not applied');
+    if (host.status().role !== 'leader') return refused('CONNECTIONLOSS', 'this member is not the leader; the request was not applied');
     const denied = checkAccess(host.tree, request);
-    if (denied) return { ok: false, error: denied };
+    if (denied) return Promise.resolve({ ok: false, error: denied });
     const { proposal } = request;
-    if (proposal.type === 'keepalive') return this.keepalive(proposal.sessionId);
+    if (proposal.type === 'keepalive') return Promise.resolve(this.keepalive(proposal.sessionId));
     const prepared = this.prepare(proposal.txn);
-    if ('ok' in prepared) return prepared;
+    if ('ok' in prepared) return Promise.resolve(prepared);
     if (proposal.txn.type !== 'createSession') return submit(host, prepared);
     this.opening++;
-    try {
-      return await submit(host, prepared);
-    } finally {
-      this.opening--;
-    }
+    const done = () => this.opening--;
+    const submitted = submit(host, prepared);
+    submitted.then(done, done);
+    return submitted;
   }
 
   private keepalive(sessionId: number): ProposalOutcome {
@@ -143,12 +143,11 @@ function refuse(code: ZkError['code'], message: string, path?: string): Refusal 
   return { ok: false, error: zkError(code, message, path) };
 }
 
-async function submit(host: LeaderHost, envelope: TxnEnvelope): Promise<ProposalOutcome> {
-  try {
-    const { zxid, result } = await host.submit(envelope);
-    return { ok: true, zxid, result };
-  } catch (error) {
+const refused = (code: ZkError['code'], message: string): Promise<ProposalOutcome> => Promise.resolve(refuse(code, message));
+
+function submit(host: LeaderHost, envelope: TxnEnvelope): Promise<ProposalOutcome> {
+  return host.submit(envelope).then(({ zxid, result }): ProposalOutcome => ({ ok: true, zxid, result }), (error: unknown) => {
     if (error instanceof NotCommittedError) return { ok: false, error: error.error };
     throw error;
-  }
+  });
 }

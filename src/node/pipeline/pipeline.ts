@@ -109,10 +109,17 @@ export class Pipeline implements Proposer {
     const leftMs = deadlineMs - this.options.nowMs();
     if (leftMs <= 0) return outcome;
     return new Promise((resolve, reject) => {
-      this.options.timers.after(leftMs, () => resolve({
+      // Cancelled once answered: a timer left for every write would hold ~10 s of them alive.
+      const cancel = this.options.timers.after(leftMs, () => resolve({
         ok: false, error: zkError('CONNECTIONLOSS', 'not applied by the request\'s deadline; it may or may not be applied'),
       }));
-      outcome.then(resolve, reject);
+      outcome.then((answer) => {
+        cancel();
+        resolve(answer);
+      }, (error: unknown) => {
+        cancel();
+        reject(error);
+      });
     });
   }
 }

@@ -20,6 +20,8 @@ interface Pending {
   readonly leader: number;
   readonly deadlineMs: number;
   readonly resolve: (outcome: ProposalOutcome) => void;
+  /** Stops its deadline's timer. */
+  cancel: () => void;
 }
 
 export interface ProposalForwarderOptions {
@@ -58,8 +60,9 @@ export class ProposalForwarder {
     const sent = send(leader, id, request);
     if (sent !== 'sent') return Promise.resolve(lost(`could not send it to the leader (${sent}); it was not applied`));
     return new Promise((resolve) => {
-      this.pending.set(id, { leader, deadlineMs: request.deadlineMs, resolve });
-      timers.after(leftMs, () => this.end(id, 'the leader did not answer by the request\'s deadline; it may or may not be applied'));
+      const pending: Pending = { leader, deadlineMs: request.deadlineMs, resolve, cancel: () => {} };
+      this.pending.set(id, pending);
+      pending.cancel = timers.after(leftMs, () => this.end(id, 'the leader did not answer by the request\'s deadline; it may or may not be applied'));
     });
   }
 
@@ -68,6 +71,7 @@ export class ProposalForwarder {
     const waiting = this.pending.get(id);
     if (!waiting || waiting.leader !== from) return;
     this.pending.delete(id);
+    waiting.cancel();
     if (!outcome.ok) return waiting.resolve(outcome);
     void this.appliedHere(outcome.zxid, waiting.deadlineMs).then(() => waiting.resolve(outcome));
   }
@@ -97,8 +101,12 @@ export class ProposalForwarder {
     const leftMs = Math.min(appliedWaitMs, deadlineMs - nowMs());
     if (leftMs <= 0) return Promise.resolve();
     return new Promise((resolve) => {
-      waitForApplied(zxid, leftMs).then(resolve, resolve);
-      timers.after(leftMs, resolve);
+      const cancel = timers.after(leftMs, resolve);
+      const done = () => {
+        cancel();
+        resolve();
+      };
+      waitForApplied(zxid, leftMs).then(done, done);
     });
   }
 
@@ -106,6 +114,7 @@ export class ProposalForwarder {
     const waiting = this.pending.get(id);
     if (!waiting) return;
     this.pending.delete(id);
+    waiting.cancel();
     waiting.resolve(lost(why));
   }
 

@@ -36,12 +36,26 @@ function zxidHeader(deps: AppDeps): MiddlewareHandler {
 /** The URL's own path: with strict: false, c.req.path drops a trailing slash. */
 const urlPath = (c: Context) => c.req.url.replace(/^[a-z]+:\/\/[^/]+/i, '').split('?')[0]!;
 
+const SESSION_IN_PATH = /^\/v1\/sessions\/(\d{1,16})(?:\/|$)/;
+
+/**
+ * Waits (bounded) until this member has applied what the request depends on: `Zk-Min-Zxid`, and
+ * the creation of the session it acts for — a session's id is the zxid of its createSession, so
+ * a session opened through another member a moment ago is not refused as unknown here (503 past
+ * the bound, like a lagging Zk-Min-Zxid, rather than 404).
+ */
 function minZxid(deps: AppDeps): MiddlewareHandler {
   return async function zkMinZxid(c, next) {
+    if (allowedMethods(urlPath(c)) === undefined) return next();
     const raw = c.req.header('zk-min-zxid');
-    if (raw !== undefined && allowedMethods(urlPath(c)) !== undefined) {
+    if (raw !== undefined) {
       const late = await deps.backend.waitFor(parseZxid(raw, 'Zk-Min-Zxid'));
       if (late) return errorResponse(c, late);
+    }
+    const session = Number(c.req.header('zk-session-id') ?? SESSION_IN_PATH.exec(urlPath(c))?.[1]);
+    if (Number.isSafeInteger(session) && session > deps.backend.appliedZxid) {
+      const late = await deps.backend.waitFor(session);
+      if (late) return errorResponse(c, zkError('CONNECTIONLOSS', `this member has not yet applied the opening of session ${session}; retry, or ask another member`));
     }
     await next();
   };

@@ -4,6 +4,7 @@
  * checkpoint counts only once its `complete` flag is set, in the same transaction that retires the
  * older ones; a crash half-way leaves an incomplete one that the next start removes.
  */
+import type { CheckpointImage } from '../core/tree/checkpoint-image.ts';
 import type { SessionRecord } from '../core/session/session-table.ts';
 import { parseRequestRecord } from '../core/tree/request-record.ts';
 import type { RequestRecord } from '../core/tree/request-table.ts';
@@ -27,16 +28,8 @@ export function requestRowCrc(client: string, id: string, zxid: number, digest: 
   return crc32(`${client}\n${id}\n${zxid}\n${digest}\n${result}`);
 }
 
-/** What a whole checkpoint holds (a CheckpointImage, which src/node defines). */
-export interface CheckpointContents {
-  readonly index: number;
-  readonly term: number;
-  readonly zxid: number;
-  readonly nodes: readonly Znode[];
-  readonly sessions: readonly SessionRecord[];
-  readonly watches: readonly WatchRecord[];
-  readonly requests: readonly RequestRecord[];
-}
+/** What a whole checkpoint holds. */
+export type CheckpointContents = CheckpointImage;
 
 export class CheckpointStore {
   constructor(private readonly db: SqliteDb) {}

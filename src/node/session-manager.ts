@@ -22,7 +22,7 @@ import type { Applier } from './applier.ts';
 import type { Committed, NodeHost } from './node-host.ts';
 import { Outbox } from './outbox.ts';
 import { LeaderProposals } from './pipeline/leader-proposals.ts';
-import type { ClientTxn, ProposalRequest, Proposer } from './pipeline/proposal.ts';
+import { PROPOSAL_DEADLINE_MS, type ClientTxn, type ProposalRequest, type Proposer } from './pipeline/proposal.ts';
 import { realTimers, type Timers } from './timers.ts';
 
 const ENDED_REMEMBERED_MAX = 10_000;
@@ -49,8 +49,6 @@ export interface CallerContext {
   readonly identities?: readonly string[];
   readonly deadlineMs?: number;
 }
-
-const PROPOSAL_TIMEOUT_MS = 10_000;
 
 const randomToken = () => randomBytes(32).toString('base64url');
 /** What the log keeps of a token (hex of this digest): never the token itself. */
@@ -85,7 +83,7 @@ export class SessionManager implements Applier {
   ) {
     this.timers = options.timers ?? realTimers;
     this.newToken = options.newToken ?? randomToken;
-    this.proposalTimeoutMs = options.proposalTimeoutMs ?? PROPOSAL_TIMEOUT_MS;
+    this.proposalTimeoutMs = options.proposalTimeoutMs ?? PROPOSAL_DEADLINE_MS;
     this.proposer = new LeaderProposals({ host, sessions: this, nowMs, limits: config });
   }
 

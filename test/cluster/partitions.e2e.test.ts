@@ -112,7 +112,7 @@ describe('a 3-node cluster under partitions', () => {
   }, TEST_TIMEOUT_MS);
 
   // Read-your-writes through a follower whose log lags (a slow link from the leader). A forwarded
-  // write is answered once the follower applied it, but that wait is bounded (forward.ts); past
+  // write is answered once the follower applied it, but that wait is bounded (src/node/pipeline/proposal-forwarder.ts); past
   // it the answer must still carry the write's zxid, or a client that sends the newest Zk-Zxid it
   // saw as Zk-Min-Zxid would read older data than its own write there (found by this suite).
   it('never answers a forwarded write with a Zk-Zxid that a read of it then misses', async () => {

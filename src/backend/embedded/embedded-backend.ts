@@ -10,15 +10,12 @@ import { isWriteResult } from '../../core/tree/results.ts';
 import type { RequestTag, WatchRequest } from '../../core/tree/txn.ts';
 import type { CorralNode } from '../../node/corral-node.ts';
 import { NotCommittedError } from '../../node/node-host.ts';
-import type { ProposalRequest } from '../../node/pipeline/proposal.ts';
+import { PROPOSAL_DEADLINE_MS, type ProposalRequest } from '../../node/pipeline/proposal.ts';
 import type { CallerContext } from '../../node/session-manager.ts';
 import type {
   Backend, Caller, Changes, ClusterView, OpenedSession, ReadRequest, ReadView, Sessions, WriteOutcome, WriteRequest,
 } from '../backend.ts';
 import { clusterView } from './cluster-view.ts';
-
-/** How long a proposal may wait for the leader's answer before its outcome is unknown (503). */
-const PROPOSAL_DEADLINE_MS = 10_000;
 
 /**
  * Whose namespace a request id is in: the session's when the request acts for one, else the
@@ -107,8 +104,12 @@ export class EmbeddedBackend implements Backend {
     });
   }
 
+  private deadline(): number {
+    return this.nowMs() + PROPOSAL_DEADLINE_MS;
+  }
+
   private proposal(proposal: ProposalRequest['proposal'], caller: Caller): ProposalRequest {
-    return { proposal, identities: caller.identities, deadlineMs: this.nowMs() + PROPOSAL_DEADLINE_MS };
+    return { proposal, identities: caller.identities, deadlineMs: this.deadline() };
   }
 
   async waitFor(zxid: number): Promise<ZkError | undefined> {
@@ -150,7 +151,7 @@ export class EmbeddedBackend implements Backend {
 
   private sessionsOf(node: CorralNode): Sessions {
     const manager = node.sessions;
-    const context = (caller: Caller): CallerContext => ({ identities: caller.identities, deadlineMs: this.nowMs() + PROPOSAL_DEADLINE_MS });
+    const context = (caller: Caller): CallerContext => ({ identities: caller.identities, deadlineMs: this.deadline() });
     return {
       open: (timeoutMs, caller): Promise<OpenedSession | ZkError> => manager.open(timeoutMs, context(caller)),
       close: (id, caller) => manager.close(id, context(caller)),

@@ -17,6 +17,9 @@ export type Proposal =
   /** A session heard from: only the leader expires sessions, so it must hear too. Not logged. */
   | { readonly type: 'keepalive'; readonly sessionId: number };
 
+/** How long a client's request waits for its proposal by default before its outcome is unknown (503). */
+export const PROPOSAL_DEADLINE_MS = 10_000;
+
 /** A proposal with what the leader needs to judge and bound it. */
 export interface ProposalRequest {
   readonly proposal: Proposal;

@@ -5,7 +5,7 @@
  * does not start, or a workload that fails, gets a "failed" row and the run goes on. Every
  * deployment is stopped in a finally.
  */
-import { corral3Target, corralTarget } from './targets/corral.ts';
+import { corral3Observers2Target, corral3Target, corralTarget } from './targets/corral.ts';
 import { etcdClusterTarget, etcdSingleTarget } from './targets/etcd.ts';
 import type { Deployment, Target } from './targets/target.ts';
 import { zookeeperEnsembleTarget, zookeeperStandaloneTarget } from './targets/zookeeper.ts';
@@ -15,7 +15,7 @@ import { WATCH_WORKLOADS } from './workloads/watch.ts';
 import { startOptions, type ResultRow, type RowStatus, type Settings, type Workload } from './workloads/workload.ts';
 
 export const TARGETS: readonly Target[] = [
-  corralTarget, zookeeperStandaloneTarget, etcdSingleTarget, corral3Target, zookeeperEnsembleTarget, etcdClusterTarget,
+  corralTarget, zookeeperStandaloneTarget, etcdSingleTarget, corral3Target, zookeeperEnsembleTarget, etcdClusterTarget, corral3Observers2Target,
 ];
 export const WORKLOADS: readonly Workload[] = [...THROUGHPUT_WORKLOADS, ...WATCH_WORKLOADS, ...MEMORY_WORKLOADS];
 /** Run unless asked for by name (or --big): they take minutes. */

@@ -8,6 +8,7 @@
  * the same way). Only 127.0.0.1 is ever addressed.
  */
 import { connect, type Socket } from 'node:net';
+import { connect as connectTls } from 'node:tls';
 import { request, type IncomingMessage } from 'node:http';
 import { ResponseParser, type HttpReply } from './http-response-parser.ts';
 
@@ -41,8 +42,9 @@ class Connection {
   private used = false;
   closed = false;
 
-  constructor(port: number, private readonly onIdle: (c: Connection) => void, private readonly onClose: (c: Connection) => void) {
-    this.socket = connect(port, '127.0.0.1');
+  constructor(port: number, ca: Buffer | undefined, private readonly onIdle: (c: Connection) => void, private readonly onClose: (c: Connection) => void) {
+    // HTTPS is HTTP/1.1 over TLS here (no ALPN): what a keep-alive client of a TLS node pays.
+    this.socket = ca === undefined ? connect(port, '127.0.0.1') : connectTls({ port, host: '127.0.0.1', ca });
     this.socket.setNoDelay(true);
     this.socket.on('data', (chunk: Buffer) => this.onData(chunk));
     this.socket.on('error', (error) => this.fail(error));
@@ -123,9 +125,11 @@ export class HttpClient {
   private readonly sweep: NodeJS.Timeout;
   private closed = false;
 
-  constructor(baseUrl: string, private readonly maxSockets: number) {
+  /** `ca`: the CA of an https:// base URL's certificate. */
+  constructor(baseUrl: string, private readonly maxSockets: number, private readonly ca?: Buffer) {
     const url = new URL(baseUrl);
     if (url.hostname !== '127.0.0.1') throw new Error(`the bench only talks to 127.0.0.1, not ${url.hostname}`);
+    if ((url.protocol === 'https:') !== (ca !== undefined)) throw new Error('an https:// base URL needs its CA, and only it');
     this.port = Number(url.port);
     this.hostHeader = url.host;
     this.sweep = setInterval(() => {
@@ -176,7 +180,7 @@ export class HttpClient {
       let connection = this.idle.pop();
       if (!connection) {
         if (this.all.size >= this.maxSockets) return;
-        connection = new Connection(this.port, (c) => this.release(c), (c) => this.forget(c));
+        connection = new Connection(this.port, this.ca, (c) => this.release(c), (c) => this.forget(c));
         this.all.add(connection);
       }
       connection.send(this.queue.shift()!);

@@ -2,28 +2,30 @@
 import { loadConfig } from './config.ts';
 import { createLogger } from './observability/logger.ts';
 import { startServer } from './server.ts';
-import { StorageCorruptError } from './storage/database.ts';
+import { refusalOf } from './startup-refusal.ts';
 
 async function main(): Promise<number> {
   let config;
+  const warnings: string[] = [];
   try {
-    config = loadConfig(process.argv.slice(2), process.env);
+    config = loadConfig(process.argv.slice(2), process.env, (message) => warnings.push(message));
   } catch (error) {
     process.stderr.write(`corral: ${(error as Error).message}\nRun with --help for the options.\n`);
     return 2;
   }
   if (!config) return 0;
   const logger = createLogger(config.logLevel);
+  for (const message of warnings) logger.warn({ event: 'config-warning' }, message);
   let server;
   try {
     server = await startServer({ ...config, logger });
   } catch (error) {
-    if (error instanceof StorageCorruptError) {
-      logger.fatal({ event: 'refused-to-start', err: error }, error.message);
-      process.stderr.write(`corral: refusing to start: ${error.message}\n`);
-      return 1;
-    }
-    throw error;
+    // An operator's problem gets one line (no stack) and exit code 1; startServer closed what it opened.
+    const refusal = refusalOf(error, config);
+    if (refusal === undefined) throw error;
+    logger.fatal({ event: 'refused-to-start', reason: refusal.event }, refusal.message);
+    process.stderr.write(`corral: refusing to start: ${refusal.message}\n`);
+    return 1;
   }
   const running = server;
   await new Promise<void>((resolve) => {
@@ -36,6 +38,8 @@ async function main(): Promise<number> {
     };
     process.once('SIGTERM', () => shutdown('SIGTERM'));
     process.once('SIGINT', () => shutdown('SIGINT'));
+    // SIGHUP reloads the TLS certificate (kept as the default, terminate, when there is no TLS).
+    if (config.tlsCert !== '') process.on('SIGHUP', () => running.reloadTls('SIGHUP'));
   });
   return 0;
 }

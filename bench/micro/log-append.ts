@@ -20,7 +20,7 @@ try {
   const log = new SqliteLogStore(db, { index: 0, term: 0 });
   const data = encodeTxn({
     timeMs: Date.now(),
-    txn: { type: 'write', ops: [{ type: 'setData', path: '/bench-s/n123', data: new Uint8Array(100).fill(7), version: -1 }], multi: false, sessionId: 0 },
+    txn: { type: 'write', ops: [{ type: 'setData', path: '/bench-s/n123', data: new Uint8Array(100).fill(7), version: -1 }], multi: false, sessionId: 0, auth: [] },
   });
   let index = 0;
   const round = (batches: number): number => {

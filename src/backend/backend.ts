@@ -7,6 +7,8 @@
  * Every method that can fail for a client's reason answers a ZkError value (mapped to HTTP in
  * src/http/errors.ts); a throw is a bug.
  */
+import type { Acl } from '../core/acl/acl.ts';
+import type { CheckpointImage } from '../core/tree/checkpoint-image.ts';
 import type { ZkError } from '../core/errors.ts';
 import type { TreeEvent, WatchResult, WriteResult } from '../core/tree/results.ts';
 import type { WatchRequest, WriteOp } from '../core/tree/txn.ts';
@@ -16,10 +18,12 @@ import type { HistoryEvent } from '../storage/change-history.ts';
 
 /** Who is asking: what authentication found (`scheme:id` identities) and where from. */
 export interface Caller {
-  /** ZooKeeper-form identities (`digest:bob:…`, `x509:…`); empty for an anonymous caller. */
+  /** ZooKeeper-form identities the caller proved (`digest:bob:…`, `x509:…`, `jwt:…`, `super:`); empty when anonymous. */
   readonly identities: readonly string[];
   /** The peer address of the connection (`ip:` identities and per-address limits use it). */
   readonly address: string;
+  /** What ACL checks see: `identities`, then `ip:<address>` (ZooKeeper gives every connection its ip identity). */
+  readonly auth: readonly string[];
 }
 
 /** `local`: this member's state (ZooKeeper's default); `linearizable`: after a quorum-confirmed barrier. */
@@ -74,17 +78,31 @@ export interface SessionEvents {
   wakeAll(): void;
 }
 
+/** A live session as an operator sees it (ZooKeeper's `cons`/`dump`): never its token or token hash. */
+export interface SessionSummary {
+  readonly id: number;
+  readonly timeoutMs: number;
+  /** The identities of the request that opened it (`scheme:id`, as recorded: the route hides digest hashes). */
+  readonly identities: readonly string[];
+}
+
 export interface Sessions {
   open(requestedTimeoutMs: number, caller: Caller): Promise<OpenedSession | ZkError>;
   close(id: number, caller: Caller): Promise<ZkError | undefined>;
   /** An explicit keepalive: the member that expires sessions hears of it (503 without one). */
   keepalive(id: number, caller: Caller): Promise<ZkError | undefined>;
-  /** Whether `token` lets a request act for session `id` (undefined: it does). `readEnd`: an ended session's stream may still be read. */
-  authenticate(id: number, token: string | undefined, readEnd?: boolean): ZkError | undefined;
+  /**
+   * Whether `token` lets a request act for session `id` (undefined: it does). `readEnd`: an ended
+   * session's stream may still be read. `caller`: a request (not the event stream, whose token
+   * alone opens it) must also carry every identity the session was opened with (else NOAUTH).
+   */
+  authenticate(id: number, token: string | undefined, readEnd?: boolean, caller?: Caller): ZkError | undefined;
   /** The session was heard from here (a request for it, its open stream). */
   touch(id: number): void;
   timeoutOf(id: number): number;
   ephemerals(id: number): readonly string[];
+  /** Every live session of the ensemble (the replicated table), sorted by id. */
+  list(): readonly SessionSummary[];
   /** Sets or removes watches (addWatch, removeWatches, or a watched read: see Backend.read). */
   watch(id: number, request: WatchRequest, caller: Caller): Promise<WatchResult | ZkError>;
   events(id: number): SessionEvents | undefined;
@@ -131,8 +149,10 @@ export interface Backend {
   readonly appliedZxid: number;
   /** A read (or a watched read); answered from this member's state after the consistency asked. */
   read(request: ReadRequest): ReadView | Promise<ReadView | ZkError> | ZkError;
-  /** Reads of several nodes at one point (a read-only multi); no consistency or watch. */
-  readNow(path: string): { readonly stat: Stat; readonly data: Uint8Array; readonly children: () => readonly string[] } | undefined;
+  /** Reads of several nodes at one point (a read-only multi); no consistency or watch. NOAUTH without READ. */
+  readNow(path: string, caller: Caller): { readonly stat: Stat; readonly data: Uint8Array; readonly children: () => readonly string[] } | ZkError | undefined;
+  /** getACL: the node's ACL and Stat (digest hashes hidden from a caller without ADMIN), or NONODE. */
+  getAcl(path: string, caller: Caller): { readonly acl: Acl; readonly stat: Stat } | ZkError;
   write(request: WriteRequest): Promise<WriteOutcome>;
   /** Resolves once `zxid` is applied here (Zk-Min-Zxid); OPERATIONTIMEOUT past the bound. */
   waitFor(zxid: number): Promise<ZkError | undefined>;
@@ -141,6 +161,16 @@ export interface Backend {
   readonly sessions: Sessions;
   readonly changes: Changes;
   cluster(): ClusterView;
+  /**
+   * This member's whole replicated state at its applied zxid, for a backup (superuser only: the
+   * route checks); absent where the backend cannot give one.
+   */
+  backupImage?(): CheckpointImage;
+  /**
+   * Hands leadership to voter `to` (undefined: the most caught-up one) and resolves once this
+   * member sees the new leader, or with why not (superuser only: the route checks).
+   */
+  transferLeader?(to: number | undefined): Promise<{ readonly leader: number; readonly from: number } | ZkError>;
   /** Undefined when ready to serve (a leader known, caught up), else why not. */
   readiness(): ZkError | undefined;
 }

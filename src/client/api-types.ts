@@ -17,10 +17,14 @@ export interface paths {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path?: never;
@@ -40,7 +44,8 @@ export interface paths {
          * create a sequential child of the root
          * @description Same as `create` with the root as the requested path. Only the sequential modes make
          *     sense here (`POST /v1/znodes?mode=persistent_sequential` creates `/0000000003`);
-         *     other modes answer 409 NODEEXISTS because `/` always exists.
+         *     other modes answer 409 NODEEXISTS because `/` always exists. Needs CREATE on `/`; takes
+         *     `Zk-Acl` like `create`.
          */
         post: operations["createRoot"];
         /**
@@ -70,10 +75,14 @@ export interface paths {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path: {
@@ -95,7 +104,7 @@ export interface paths {
          * @description ZooKeeper's getData. Answers JSON by default; with `Accept: application/octet-stream`
          *     the raw bytes. `ETag` is the node's data version, usable as `If-Match` on setData and
          *     delete. With `watch=true` a one-shot data watch is set for the calling session (a 404
-         *     sets no watch).
+         *     sets no watch). Needs READ on the node, else 403 NOAUTH (and no watch is set).
          */
         get: operations["getData"];
         /**
@@ -103,7 +112,10 @@ export interface paths {
          * @description ZooKeeper's setData; the body is the new data. Conditional on `version` (or
          *     `If-Match`): -1 (the default) means any version, otherwise a mismatch is 409
          *     BADVERSION. Every successful call increments `stat.version`, even with identical
-         *     bytes. setData on `/zookeeper/config` is 403 NOAUTH.
+         *     bytes. Needs WRITE on the node, else 403 NOAUTH: `/zookeeper/config`'s ACL is
+         *     `world:anyone:r`, so setData there is refused to all but the superuser. On a node run
+         *     with `--enforce-quota`, data past a byte limit set under `/zookeeper/quota` is 403
+         *     QUOTAEXCEEDED.
          */
         put: operations["setData"];
         /**
@@ -119,13 +131,21 @@ export interface paths {
          *     id, and the node is deleted when the session is closed or expires. A create or write
          *     acting for a session that has ended answers 410 SESSIONEXPIRED, even when the session
          *     ended while the request was waiting to be applied.
+         *
+         *     Needs CREATE on the parent, else 403 NOAUTH. The new node's ACL is the `Zk-Acl` header
+         *     (zkCli's `scheme:id:perms,…` or a JSON array), by default `world:anyone:cdrwa`
+         *     (ZooKeeper's OPEN_ACL_UNSAFE); an invalid one is 400 INVALIDACL and creates nothing. On a
+         *     node run with `--enforce-quota`, a create past a hard limit set under `/zookeeper/quota`
+         *     is 403 QUOTAEXCEEDED.
          */
         post: operations["create"];
         /**
          * Delete a znode
          * @description ZooKeeper's delete, conditional on `version` / `If-Match` like setData. A node with
          *     children is 409 NOTEMPTY. Deleting `/zookeeper`, `/zookeeper/quota` or
-         *     `/zookeeper/config` is 400 BADARGUMENTS.
+         *     `/zookeeper/config` is 400 BADARGUMENTS. Needs DELETE on the parent (not on the node
+         *     itself), checked before the node's existence as ZooKeeper does: without it, 403 NOAUTH
+         *     even for a missing node.
          */
         delete: operations["delete"];
         options?: never;
@@ -133,7 +153,8 @@ export interface paths {
          * Check whether a znode exists
          * @description ZooKeeper's exists: 200 with `ETag: "<version>"` when the node exists, 404 when not.
          *     No body, errors included. With `watch=true` a data watch is set even on a 404: it fires
-         *     NodeCreated when the node appears.
+         *     NodeCreated when the node appears. Needs READ on the node when it exists (ZooKeeper
+         *     3.9), else 403 and no watch; a missing node has no ACL, so anyone gets its 404.
          */
         head: operations["exists"];
         patch?: never;
@@ -152,10 +173,14 @@ export interface paths {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path?: never;
@@ -187,10 +212,14 @@ export interface paths {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path: {
@@ -210,7 +239,8 @@ export interface paths {
         /**
          * Read a znode's stat
          * @description ZooKeeper's exists, answered as JSON: the stat without the data, or 404 NONODE. With
-         *     `watch=true` a data watch is set even on a 404 (it fires NodeCreated).
+         *     `watch=true` a data watch is set even on a 404 (it fires NodeCreated). Needs READ on
+         *     the node when it exists (ZooKeeper 3.9), else 403 NOAUTH.
          */
         get: operations["getStat"];
         put?: never;
@@ -234,10 +264,14 @@ export interface paths {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path?: never;
@@ -269,10 +303,14 @@ export interface paths {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path: {
@@ -292,10 +330,106 @@ export interface paths {
         /**
          * List a znode's children
          * @description ZooKeeper's getChildren2: the children's names (not paths), sorted, and the parent's
-         *     stat. With `watch=true` a one-shot child watch is set (a 404 sets none).
+         *     stat. With `watch=true` a one-shot child watch is set (a 404 sets none). Needs READ on
+         *     the node (not on its children), else 403 NOAUTH.
+         *
+         *     An answer holds at most `limit` names (default and maximum `--max-children-per-page`,
+         *     10000 unless configured); `more: true` says names follow, and the next page is asked with
+         *     `after` set to the last name of this one. `stat.numChildren` is the count of all the
+         *     children. Each page is read as the node is at that call, so a child created or deleted
+         *     between pages shows or not by where its name sorts; none is listed twice. A watch set by
+         *     any page is the node's one child watch, as in ZooKeeper. (ZooKeeper answers every name at
+         *     once, bounded only by `jute.maxbuffer`.)
          */
         get: operations["getChildren"];
         put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/acl": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * getACL on the root znode
+         * @description Same as `getACL` for the root znode `/`.
+         */
+        get: operations["getACLRoot"];
+        /**
+         * setACL on the root znode
+         * @description Same as `setACL` for the root znode `/`.
+         */
+        put: operations["setACLRoot"];
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/acl/{path}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path: {
+                /**
+                 * @description The znode path without its leading `/`: the whole rest of the URL path, slashes
+                 *     included (`/v1/znodes/app/config` is `/app/config`). It is percent-decoded and `%2F`
+                 *     is a separator like `/`, so clients may send slashes raw or encoded. The decoded path
+                 *     must be valid for ZooKeeper (no empty segment, no `.` or `..` segment, no trailing `/`,
+                 *     no control characters), else 400 BADARGUMENTS; for a sequential create the rule applies
+                 *     with the counter appended, so a trailing `/` is allowed there.
+                 * @example app/config
+                 */
+                path: components["parameters"]["ZnodePath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Read a znode's ACL
+         * @description ZooKeeper's getACL: the node's ACL and stat, or 404 NONODE. Needs READ or ADMIN on the
+         *     node, else 403 NOAUTH. As in ZooKeeper 3.9, a caller without ADMIN sees each digest id
+         *     with its hash replaced by `x` (`bob:x`), so the ACL cannot be used to guess passwords
+         *     offline. Answered from this node's tree (ZooKeeper's read semantics; send `Zk-Min-Zxid`
+         *     to read your own writes through another member); sets no watch.
+         */
+        get: operations["getACL"];
+        /**
+         * Replace a znode's ACL
+         * @description ZooKeeper's setACL. The body is the whole new ACL: JSON (`{"acl": [...]}` or a bare
+         *     array of entries) or zkCli's compact text (`digest:bob:HASH:cdrwa,world:anyone:r`); a
+         *     body starting with `{` or `[` is read as JSON, anything else as the compact form,
+         *     whatever the `Content-Type`. `auth` entries become the caller's authenticated
+         *     identities. Needs ADMIN on the node, else 403 NOAUTH: once no entry grants `a`, only the
+         *     superuser can change the ACL again. Conditional on `version`, checked against the node's
+         *     `aversion` (-1 or absent: any), else 409 BADVERSION.
+         *
+         *     Increments `stat.aversion`; the node's data, `version` and `mzxid` are unchanged, and no
+         *     watch fires (ZooKeeper has no event for an ACL change). The ACL does not apply to the
+         *     node's existing children; each child has its own.
+         */
+        put: operations["setACL"];
         post?: never;
         delete?: never;
         options?: never;
@@ -321,6 +455,14 @@ export interface paths {
          *     after it). A read-only multi (only getData and getChildren) answers 200 with a result or
          *     an error per op and never fails as a whole. Mixing reads and writes is 400. An empty
          *     `ops` list succeeds with `{"results": []}`.
+         *
+         *     Each op needs the permission its single form needs: create CREATE on the parent, delete
+         *     DELETE on the parent, setData WRITE, check READ on the node. A write op without it fails
+         *     the multi with 403 NOAUTH (nothing applied); a create or setData op past a
+         *     `/zookeeper/quota` hard limit on a node run with `--enforce-quota`, 403 QUOTAEXCEEDED. A create op may carry
+         *     `acl` (the new node's ACL, as for `Zk-Acl`); an invalid one is 400 INVALIDACL. In a
+         *     read-only multi an op without READ on its node answers NOAUTH in its own result, as a
+         *     missing node answers NONODE, and the other ops are unaffected.
          */
         post: operations["multi"];
         delete?: never;
@@ -410,7 +552,24 @@ export interface paths {
             path?: never;
             cookie?: never;
         };
-        get?: never;
+        /**
+         * List the live sessions (operators)
+         * @description The ensemble's live sessions, as ZooKeeper's `cons` and `dump` four-letter words show
+         *     them: each session's id, negotiated timeout, the identities of the request that opened
+         *     it (`scheme:id`; a digest's hash shows as `x`, as getACL shows it without ADMIN) and its
+         *     ephemeral nodes. Never a token. Sorted by id, a page at a time: at most `limit` sessions
+         *     (default 100, at most 500); `more: true` when sessions follow, asked with
+         *     `?after=<the last id>`. Each session lists at most 100 of its ephemeral paths (sorted),
+         *     only those whose parent the caller may READ (what getChildren asks); `ephemeralCount`
+         *     counts them all.
+         *
+         *     Who may: it reveals who is connected and from where, so the superuser
+         *     (`--super-digest`); on a node that checks identities (`--auth-required`, `--jwt-jwks`,
+         *     client certificates) but has no superuser, no one (403 NOAUTH, saying why); on an open
+         *     node with no authentication configured, anyone. Like `/v1/cluster`, on a node run with
+         *     `--admin-listen` it is served only on that listener (404 on the public one).
+         */
+        get: operations["listSessions"];
         put?: never;
         /**
          * Open a session
@@ -423,6 +582,11 @@ export interface paths {
          *     that the leader expires it: its ephemeral nodes are deleted and its watches dropped.
          *     `token` is a secret, shown only here: every request acting for the session must present
          *     it. A node holds at most `--max-sessions` sessions (default 10000); past it: 429 THROTTLEDOP.
+         *
+         *     The session remembers the identities this request authenticated (`Authorization`):
+         *     every later request acting for it must carry all of them too (the same credentials),
+         *     else 403 NOAUTH, so a leaked token alone cannot act as its owner. Only the event stream
+         *     takes the token alone.
          */
         post: operations["openSession"];
         delete?: never;
@@ -441,7 +605,11 @@ export interface paths {
                  *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
                  */
                 "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
-                /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+                 *     The request must also carry every identity the session was opened with (the same
+                 *     `Authorization`), else 403 NOAUTH.
+                 */
                 "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
             };
             path: {
@@ -481,7 +649,11 @@ export interface paths {
                  *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
                  */
                 "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
-                /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+                 *     The request must also carry every identity the session was opened with (the same
+                 *     `Authorization`), else 403 NOAUTH.
+                 */
                 "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
             };
             path: {
@@ -502,6 +674,52 @@ export interface paths {
          *     at least every `timeoutMs`/3 needs no keepalive. No request body.
          */
         post: operations["keepalive"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/sessions/{id}/stream-ticket": {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+                /**
+                 * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+                 *     The request must also carry every identity the session was opened with (the same
+                 *     `Authorization`), else 403 NOAUTH.
+                 */
+                "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
+            };
+            path: {
+                /**
+                 * @description The session's id, as `POST /v1/sessions` returned it (a positive decimal number), else 400 BADARGUMENTS.
+                 * @example 4294967298
+                 */
+                id: components["parameters"]["SessionIdPath"];
+            };
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * A single-use ticket for the session's event stream
+         * @description For a browser's `EventSource`, which cannot send the token as a header: open
+         *     `GET /v1/sessions/{id}/events?ticket=…` with the answer's `ticket` within `expiresInMs`
+         *     (60 s), on this same node. The ticket works once; that first open sets an HttpOnly,
+         *     SameSite=Strict cookie (Secure over TLS) scoped to the events URL, which lets
+         *     `EventSource`'s automatic reconnects (the same URL, with `Last-Event-ID`) in again. So
+         *     the token never appears in a URL. A page on another origin gets no cookie (unless it
+         *     uses credentialed CORS): on an error it asks for a new ticket and opens a new
+         *     `EventSource` with `lastEventId` in the URL. No request body.
+         */
+        post: operations["streamTicket"];
         delete?: never;
         options?: never;
         head?: never;
@@ -531,15 +749,24 @@ export interface paths {
         /**
          * The session's event stream (Server-Sent Events)
          * @description The session's watch notifications, as a `text/event-stream` that stays open. The token
-         *     comes as the `Zk-Session-Token` header or, for a browser's `EventSource` (which cannot
-         *     set headers), as the `token` query parameter; the header wins when both are given.
+         *     comes as the `Zk-Session-Token` header. A browser's `EventSource` cannot set headers: it
+         *     opens the stream with a `ticket` (from `POST /v1/sessions/{id}/stream-ticket`), and its
+         *     automatic reconnects get in with the `corral_stream` cookie that first open set. The
+         *     token as the `token` query parameter still works but is discouraged (URLs are logged).
+         *     The header wins over the others. The token, ticket or cookie alone is enough here, even
+         *     on a node run with `--auth-required` (an `EventSource` cannot send `Authorization`
+         *     either); credentials that are sent are still checked (401 when they fail).
          *
          *     Events, in zxid order (the events of one transaction in ZooKeeper's order: a node's
          *     event before its parent's NodeChildrenChanged, a multi's in op order):
          *
          *     - `event: watch`, `data:` a `WatchEvent` JSON object `{type, path, zxid}`; `type` is
          *       NodeCreated, NodeDeleted, NodeDataChanged, NodeChildrenChanged, DataWatchRemoved or
-         *       ChildWatchRemoved. A session gets one event per change however many of its watches match.
+         *       ChildWatchRemoved. A session gets one event per change however many of its watches match,
+         *       and only if the identities it was opened with have READ in the ACL of the node the
+         *       event is about, as it was at the change (a deleted node's last ACL, the parent's for
+         *       NodeChildrenChanged; ZooKeeper 3.9.2's fix of CVE-2024-23944). A one-shot watch whose
+         *       event is withheld is used up all the same.
          *     - `event: session`, `data:` a `SessionEvent` `{state, zxid}`, `state` being `closed` or
          *       `expired`: the last event, after the watch events the end itself caused (deleted
          *       ephemerals). The stream then ends.
@@ -568,7 +795,9 @@ export interface paths {
          *     open. While the stream is open the session counts as heard from, so it needs no
          *     keepalive. One stream per session: a second stream for the same session replaces the
          *     first, which ends without a final event. A node serves at most `--max-streams` streams
-         *     (default 10000); past it a new stream is 429 THROTTLEDOP.
+         *     (default 10000), session streams and `/v1/watch` streams together, and at most
+         *     `--max-streams-per-caller` (default 1000) to one caller; past either a new stream is 429
+         *     THROTTLEDOP (a reconnect of the same session by the same caller takes over its slot).
          */
         get: operations["sessionEvents"];
         put?: never;
@@ -589,7 +818,11 @@ export interface paths {
                  *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
                  */
                 "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
-                /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+                 *     The request must also carry every identity the session was opened with (the same
+                 *     `Authorization`), else 403 NOAUTH.
+                 */
                 "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
             };
             path: {
@@ -611,7 +844,9 @@ export interface paths {
          *     on `path` and on every node below it, except NodeChildrenChanged. Events arrive on the
          *     session's event stream. Setting the same watch again changes nothing. A session holds
          *     at most `--max-watches-per-session` watches (one-shot and persistent, default 10000);
-         *     past it: 429 THROTTLEDOP.
+         *     past it: 429 THROTTLEDOP. Setting it needs no permission on `path`, as in ZooKeeper 3.9:
+         *     instead each event is delivered only if the session may READ the node it is about (see
+         *     the event stream).
          */
         post: operations["addWatch"];
         /**
@@ -638,7 +873,11 @@ export interface paths {
                  *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
                  */
                 "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
-                /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+                 *     The request must also carry every identity the session was opened with (the same
+                 *     `Authorization`), else 403 NOAUTH.
+                 */
                 "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
             };
             path: {
@@ -681,7 +920,7 @@ export interface paths {
         };
         /**
          * Session-less watch stream on the root
-         * @description Same as `watchStream` for the root znode `/` (with `recursive=true`, every change).
+         * @description Same as `watchStream` for the root znode `/` (with `recursive=true`, every change the caller may READ).
          */
         get: operations["watchStreamRoot"];
         put?: never;
@@ -740,6 +979,12 @@ export interface paths {
          *     resume with `Last-Event-ID`. The stream opens with the comment line `: connected` and
          *     sends `: heartbeat` after 10 s without an event. A node serves at most `--max-streams`
          *     such streams (counted apart from session streams); past it: 429 THROTTLEDOP.
+         *
+         *     Opening the stream needs no permission on `path` (as ZooKeeper 3.9's addWatch); instead
+         *     each event is sent only if the caller's identities have READ in the ACL of the node it
+         *     is about, as it was at the change (a deleted node's last ACL, the parent's for
+         *     NodeChildrenChanged), so a recursive stream on `/` does not reveal the paths of nodes
+         *     the caller may not read (CVE-2024-23944). Withheld events are left out silently.
          */
         get: operations["watchStream"];
         put?: never;
@@ -759,9 +1004,74 @@ export interface paths {
         };
         /**
          * Replication status
-         * @description The answering node's view of the ensemble (role, leader, epoch, zxids and each member's lag).
+         * @description The answering node's view of the ensemble (role, leader, epoch, zxids and each member's
+         *     lag). On a node run with `--admin-listen`, served only on that listener (404 on the public one).
          */
         get: operations["getCluster"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cluster/leader": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Leadership transfer (hand leadership to another voter)
+         * @description Hands leadership to the voter `to` (Raft's leadership transfer: the leader stops taking
+         *     writes, brings `to` up to date and tells it to stand at once), or, without `to`, to the
+         *     leader's most caught-up voter. Asked of any member (a follower forwards it to the leader);
+         *     answers once this member sees the new leader. Writes sent meanwhile get 503
+         *     CONNECTIONLOSS ("leadership is being transferred"), which a client retries (the typed
+         *     client's failover does); if the transfer does not finish within an election timeout the
+         *     leader takes writes again and the answer is 503 OPERATIONTIMEOUT. Observers cannot lead
+         *     (400). A leader stopped with SIGTERM does the same on its own before it exits.
+         *
+         *     Who may: the superuser (`--super-digest`); on a node that checks identities
+         *     (`--auth-required`, `--jwt-jwks`, client certificates) but has no superuser, no one
+         *     (403 NOAUTH, saying why); on an open node with no authentication configured, anyone. On
+         *     a node run with `--admin-listen`, served only on that listener (404 on the public one).
+         */
+        post: operations["transferLeader"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/admin/backup": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Backup (a consistent image of this member's whole state)
+         * @description Streams this member's replicated state at its applied zxid (every znode with its data,
+         *     Stat and ACL, the open sessions, their watches and the request-id table) in Corral's
+         *     backup format, version 1: the magic `CORRALBK`, a JSON header (zxid, index, term, counts),
+         *     frames of records and checkpoint pages, and a SHA-256 trailer over everything before it
+         *     (see docs/operations.md, "Backup and restore"). Writes go on while it streams: the image
+         *     is the state at `Zk-Backup-Zxid`. Restore it into a fresh data directory with
+         *     `corral-cli restore`.
+         *
+         *     Only the superuser (`--super-digest`) may take one: a backup holds every znode whatever
+         *     its ACL. A node without a superuser refuses everyone (403 NOAUTH, saying so). One backup
+         *     at a time per member (429 while one is streamed); a reader that takes nothing for 60 s
+         *     is cut off. On a node run with `--admin-listen`, served only on that listener (404 on the
+         *     public one).
+         */
+        get: operations["getBackup"];
         put?: never;
         post?: never;
         delete?: never;
@@ -779,7 +1089,8 @@ export interface paths {
         };
         /**
          * Liveness
-         * @description 200 as long as the process serves HTTP; says nothing about quorum.
+         * @description 200 as long as the process serves HTTP; says nothing about quorum. Open to anyone, even
+         *     on a node run with `--auth-required` (credentials that are sent are still checked).
          */
         get: operations["healthz"];
         put?: never;
@@ -799,7 +1110,9 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description 200 only when this node knows a leader and has caught up with it; otherwise 503 CONNECTIONLOSS.
+         * @description 200 only when this node knows a leader and has caught up with it; otherwise 503
+         *     CONNECTIONLOSS. Open to anyone, even on a node run with `--auth-required` (credentials
+         *     that are sent are still checked).
          */
         get: operations["readyz"];
         put?: never;
@@ -820,6 +1133,9 @@ export interface paths {
         /**
          * Prometheus metrics
          * @description Metrics in the Prometheus text exposition format 0.0.4 (`text/plain; version=0.0.4`).
+         *     On a node run with `--auth-required` a scraper must authenticate too, unless the node
+         *     also runs with `--metrics-without-auth`. On a node run with `--admin-listen`, served only
+         *     on that listener (404 on the public one).
          */
         get: operations["metrics"];
         put?: never;
@@ -839,7 +1155,12 @@ export interface paths {
         };
         /**
          * This API description
-         * @description This OpenAPI 3.1 document, as YAML.
+         * @description This OpenAPI 3.1 document, as YAML, as the node serves it: `info.version` is the package's
+         *     version (package.json), and `servers` has one entry, the origin the request reached this
+         *     node at — `https` when the node serves TLS, else `http`; the host from the request's
+         *     `Host` (HTTP/2 `:authority`) once it has passed the Host check (`--allowed-hosts`), else
+         *     the address and port the connection arrived at. So the reference at `/docs` tries its
+         *     requests against this node.
          */
         get: operations["getOpenApi"];
         put?: never;
@@ -858,10 +1179,79 @@ export interface paths {
             cookie?: never;
         };
         /**
-         * Human-readable API reference
-         * @description A self-contained HTML page rendered from this document (no external resources).
+         * Interactive API reference
+         * @description Swagger UI on `/openapi.yaml`, with "Try it out" against this node. Every file comes from
+         *     this node (`/docs/assets/…`, from the swagger-ui-dist package it was installed with):
+         *     the page works offline and loads nothing from elsewhere.
          */
         get: operations["getDocs"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/docs/assets/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file of the API reference
+         * @description Swagger UI's script, style sheets and icon (from the installed swagger-ui-dist package)
+         *     and the page's start-up script; no other name is served. The page names each file with
+         *     `?v=` and the file's content hash: that URL is cached for good, any other is revalidated.
+         *     Scripts and style sheets are sent gzipped to a client that accepts gzip.
+         */
+        get: operations["getDocsAsset"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * The web console
+         * @description The console's page (`console/` in the repository, bundled by `npm run build:console`):
+         *     the tree, live over one recursive watch stream, sessions, the cluster and metrics. It
+         *     works only through this API, with the credentials its user logs in with, so it can do
+         *     nothing the user may not. Its files hold no data and are served without credentials
+         *     even with `--auth-required` (the page is where a browser logs in).
+         */
+        get: operations["getConsole"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/ui/{file}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * A file of the web console
+         * @description A script, style sheet or page of the console bundle, by the name the build gave it.
+         */
+        get: operations["getConsoleFile"];
         put?: never;
         post?: never;
         delete?: never;
@@ -923,7 +1313,8 @@ export interface components {
             cversion: number;
             /**
              * Format: int32
-             * @description Number of setACL calls.
+             * @description Number of setACL calls on the node (the version setACL's `version` is checked
+             *     against). `/zookeeper/config` starts at -1, as in ZooKeeper.
              */
             aversion: number;
             /** @description Id of the session owning an ephemeral node (the `id` of `POST /v1/sessions`); "0" for every other node. */
@@ -949,9 +1340,94 @@ export interface components {
         /** @description A znode's children and stat. */
         Children: {
             path: components["schemas"]["ZnodePathString"];
-            /** @description Child names (not paths), sorted by UTF-16 code unit. */
+            /** @description Child names (not paths), sorted by UTF-16 code unit; one page of them (see `more`). */
             children: string[];
             stat: components["schemas"]["Stat"];
+            /**
+             * @description Whether names follow this page: ask for them with `after` = the last name here. Sent
+             *     in every answer.
+             */
+            more?: boolean;
+        };
+        /** @description One entry of a znode's ACL, as getACL answers it. */
+        AclEntry: {
+            /**
+             * @description The permissions granted, as letters in zkCli's order: `c` CREATE (children), `d`
+             *     DELETE (children), `r` READ (data and children), `w` WRITE (data), `a` ADMIN (setACL).
+             * @example cdrwa
+             */
+            perms: string;
+            /**
+             * @description The identity's scheme: `world` (id `anyone`), `digest` (`user:BASE64(SHA1(user:password))`,
+             *     the identity HTTP Basic gives), `ip` (an address or CIDR range), `x509` (a client
+             *     certificate's subject DN, RFC 2253 as ZooKeeper writes it), `jwt` (a bearer token's
+             *     `sub`) or `jwt-group` (a group named by the token's configured groups claim).
+             * @example digest
+             */
+            scheme: string;
+            /**
+             * @description The identity within the scheme; without ADMIN, a digest id's hash reads `x` (`bob:x`).
+             * @example bob:fyVmFCwVbTJYrznoSu1koqYEYF0=
+             */
+            id: string;
+        };
+        /** @description One entry of an ACL a client sets (create's `Zk-Acl`, a multi create's `acl`, setACL). */
+        AclEntryInput: {
+            /**
+             * @description Letters of `cdrwa` in any order, each at most once (`c` CREATE, `d` DELETE, `r` READ,
+             *     `w` WRITE, `a` ADMIN), or the bitmask ZooKeeper uses: READ=1, WRITE=2, CREATE=4,
+             *     DELETE=8, ADMIN=16 (31 for all).
+             */
+            perms: string | number;
+            /**
+             * @description As in `AclEntry`, plus `auth`: the caller's own authenticated identities (`digest`,
+             *     `x509`, `jwt`), one entry each with these perms, resolved when the ACL is stored
+             *     (400 INVALIDACL when the caller has none). Any other scheme is 400 INVALIDACL.
+             * @enum {string}
+             */
+            scheme: "world" | "auth" | "digest" | "ip" | "x509" | "jwt" | "jwt-group";
+            /**
+             * @description Must suit the scheme, else 400 INVALIDACL: `anyone` for `world`; `user:hash` for
+             *     `digest` (the hash, not the password); an IPv4 or IPv6 address or CIDR range for `ip`;
+             *     non-empty for `x509`, `jwt` and `jwt-group`; ignored for `auth` (send `''`).
+             */
+            id: string;
+        };
+        /**
+         * @description An ACL as JSON: 1 to 64 entries (duplicates are dropped). An empty ACL, or one with an
+         *     entry its scheme refuses, is 400 INVALIDACL.
+         * @example [
+         *       {
+         *         "perms": "cdrwa",
+         *         "scheme": "digest",
+         *         "id": "bob:fyVmFCwVbTJYrznoSu1koqYEYF0="
+         *       },
+         *       {
+         *         "perms": "r",
+         *         "scheme": "world",
+         *         "id": "anyone"
+         *       }
+         *     ]
+         */
+        Acl: components["schemas"]["AclEntryInput"][];
+        /**
+         * @description An ACL in zkCli's compact form: `scheme:id:perms` entries separated by commas, the id
+         *     being everything between the first and the last colon (`perms` letters only). A value
+         *     starting with `[` is read as the JSON form (`Acl`).
+         * @example digest:bob:fyVmFCwVbTJYrznoSu1koqYEYF0=:cdrwa,world:anyone:r
+         * @example auth::cdrwa
+         * @example ip:10.0.0.0/8:r
+         */
+        AclText: string;
+        /** @description A znode's ACL (getACL) and stat. */
+        NodeAcl: {
+            path: components["schemas"]["ZnodePathString"];
+            acl: components["schemas"]["AclEntry"][];
+            stat: components["schemas"]["Stat"];
+        };
+        /** @description setACL's JSON body, `{"acl": [...]}` (a bare `Acl` array is accepted too). */
+        SetAclRequest: {
+            acl: components["schemas"]["Acl"];
         };
         SyncResult: {
             path: components["schemas"]["ZnodePathString"];
@@ -977,6 +1453,33 @@ export interface components {
             timeoutMs: number;
             /** @description The session's secret, for `Zk-Session-Token`. Shown only once. */
             token: string;
+        };
+        StreamTicket: {
+            /** @description Opens the session's event stream once (`?ticket=`), on this node. */
+            ticket: string;
+            /** @description How long the ticket stays good, in ms. */
+            expiresInMs: number;
+        };
+        /** @description A page of the live sessions (`GET /v1/sessions`). */
+        SessionList: {
+            sessions: components["schemas"]["SessionInfo"][];
+            /** @description Sessions follow this page; ask for them with `?after=<the last id>`. */
+            more: boolean;
+        };
+        /** @description A live session as an operator sees it; never its token. */
+        SessionInfo: {
+            id: components["schemas"]["SessionId"];
+            /** @description The session's negotiated timeout in ms. */
+            timeoutMs: number;
+            /**
+             * @description The identities of the request that opened it (`scheme:id`, e.g. `ip:127.0.0.1`,
+             *     `x509:CN=app`, `jwt:svc`); a digest's hash is shown as `x` (`digest:bob:x`).
+             */
+            identities: string[];
+            /** @description How many ephemeral nodes the session owns. */
+            ephemeralCount: number;
+            /** @description Its ephemeral paths, sorted, at most 100, only those whose parent the caller may READ. */
+            ephemerals: string[];
         };
         SessionAlive: {
             id: components["schemas"]["SessionId"];
@@ -1082,8 +1585,8 @@ export interface components {
         /** @enum {string} */
         OpName: "create" | "delete" | "setData" | "check" | "getData" | "getChildren";
         /**
-         * @description One multi op. create uses `path`, `data`, `encoding`, `mode`, `ttl`; setData uses `path`,
-         *     `data`, `encoding`, `version`; delete and check use `path`, `version`; getData and
+         * @description One multi op. create uses `path`, `data`, `encoding`, `mode`, `ttl`, `acl`; setData uses
+         *     `path`, `data`, `encoding`, `version`; delete and check use `path`, `version`; getData and
          *     getChildren use `path`. For a sequential create `path` may end with `/`. An ephemeral
          *     create needs the request's session headers, like a single create.
          */
@@ -1099,6 +1602,11 @@ export interface components {
             ttl?: number;
             /** @description Expected version for setData, delete and check; -1 (default) means any. */
             version?: components["schemas"]["Version"];
+            /**
+             * @description For create: the new node's ACL, as JSON entries or in zkCli's compact form (like
+             *     `Zk-Acl`); by default `world:anyone:cdrwa`.
+             */
+            acl?: components["schemas"]["Acl"] | components["schemas"]["AclText"];
         };
         MultiRequest: {
             ops: components["schemas"]["Op"][];
@@ -1139,9 +1647,21 @@ export interface components {
             /** @constant */
             op: "getChildren";
             path: components["schemas"]["ZnodePathString"];
+            /**
+             * @description The children's names, sorted: at most `--max-children-per-page` (10000 unless
+             *     configured), as one page of `GET /v1/children/{path}`.
+             */
             children: string[];
+            /**
+             * @description Present (true) when more names follow than one answer holds; list the rest with
+             *     `GET /v1/children/{path}?after=<the last name>`.
+             */
+            more?: boolean;
         };
-        /** @description A read op of a read-only multi that failed (e.g. NONODE); the other ops are unaffected. */
+        /**
+         * @description A read op of a read-only multi that failed (e.g. NONODE, or NOAUTH without READ on the
+         *     node); the other ops are unaffected.
+         */
         ReadErrorResult: {
             /** @enum {unknown} */
             op: "getData" | "getChildren";
@@ -1172,7 +1692,8 @@ export interface components {
             /** @description host:port the member serves clients at. */
             address: string;
             /**
-             * @description The member's role as far as this node knows: its own role for itself, `leader` for the
+             * @description The member's role as far as this node knows: its own role for itself, `observer` for a
+             *     member configured as one (`/observer` in `--members`: it never votes), `leader` for the
              *     leader it follows, `follower` for the others it is connected to while a leader is known, else `unknown`.
              */
             role: string;
@@ -1187,8 +1708,11 @@ export interface components {
         };
     };
     responses: {
-        /** @description NOAUTH for a HEAD request from an origin that is not allowed (no body). */
-        OriginNotAllowedHead: {
+        /**
+         * @description NOAUTH (no body): the caller lacks READ on the existing node, the request acts for a
+         *     session without the identities it was opened with, or its `Origin` is not allowed.
+         */
+        HeadForbidden: {
             headers: {
                 "Zk-Zxid": components["headers"]["ZkZxid"];
                 [name: string]: unknown;
@@ -1196,9 +1720,11 @@ export interface components {
             content?: never;
         };
         /**
-         * @description NOAUTH: the request carries an `Origin` (a browser's) that is neither this node nor one of
-         *     the origins allowed by `--cors-origins`; refused before it acts (CORS alone would only
-         *     hide the answer from the page).
+         * @description NOAUTH: the request carries an `Origin` (a browser's) that is neither one of the origins
+         *     allowed by `--cors-origins` nor this node's own (`http(s)://<Host>`, trusted only when the
+         *     Host is one `--allowed-hosts` names, by configuration or by the loopback default); or its
+         *     `Host` is not one this node answers to (`--allowed-hosts`, DNS rebinding). Refused before
+         *     it acts (CORS alone would only hide the answer from the page).
          */
         OriginNotAllowed: {
             headers: {
@@ -1295,6 +1821,59 @@ export interface components {
                 "application/json": components["schemas"]["NodeStat"];
             };
         };
+        /**
+         * @description The node's ACL and stat. Without ADMIN on the node, digest ids show `x` in place of the
+         *     hash (`bob:x`).
+         */
+        GetAclOk: {
+            headers: {
+                "Zk-Zxid": components["headers"]["ZkZxid"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "path": "/app/config",
+                 *       "acl": [
+                 *         {
+                 *           "perms": "cdrwa",
+                 *           "scheme": "digest",
+                 *           "id": "bob:fyVmFCwVbTJYrznoSu1koqYEYF0="
+                 *         },
+                 *         {
+                 *           "perms": "r",
+                 *           "scheme": "world",
+                 *           "id": "anyone"
+                 *         }
+                 *       ],
+                 *       "stat": {
+                 *         "czxid": "4294967298",
+                 *         "mzxid": "4294967305",
+                 *         "pzxid": "4294967298",
+                 *         "ctime": 1732400000000,
+                 *         "mtime": 1732400123456,
+                 *         "version": 2,
+                 *         "cversion": 0,
+                 *         "aversion": 1,
+                 *         "ephemeralOwner": "0",
+                 *         "dataLength": 9,
+                 *         "numChildren": 0
+                 *       }
+                 *     }
+                 */
+                "application/json": components["schemas"]["NodeAcl"];
+            };
+        };
+        /** @description The ACL is set; the new stat (`aversion` incremented, `version` and `mzxid` unchanged). */
+        SetAclOk: {
+            headers: {
+                "Zk-Zxid": components["headers"]["ZkZxid"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["NodeStat"];
+            };
+        };
         /** @description Done; no body. */
         NoContent: {
             headers: {
@@ -1334,21 +1913,116 @@ export interface components {
                 };
             };
         };
-        /** @description AUTHFAILED (the session token is missing or wrong). */
-        Unauthorized: {
+        /**
+         * @description BADARGUMENTS or MARSHALLINGERROR as for `BadRequest`, or INVALIDACL: the ACL cannot be
+         *     parsed, is empty or has more than 64 entries, names a scheme with no provider, has an id
+         *     its scheme refuses (`world:` other than `anyone`, a digest id not `user:hash`, a bad ip
+         *     address or CIDR), or has an `auth` entry while the caller authenticated no identity.
+         */
+        AclBadRequest: {
             headers: {
                 "Zk-Zxid": components["headers"]["ZkZxid"];
                 [name: string]: unknown;
             };
             content: {
+                /**
+                 * @example {
+                 *       "code": "INVALIDACL",
+                 *       "zkCode": -114,
+                 *       "message": "'world:someone' is not a valid ACL id",
+                 *       "path": "/app"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "BADARGUMENTS" | "MARSHALLINGERROR" | "INVALIDACL";
+                };
+            };
+        };
+        /**
+         * @description AUTHFAILED: the `Authorization` credentials are malformed, wrong or expired (a Basic
+         *     header that is not base64 of `user:password`; a bearer token whose signature, issuer,
+         *     audience or expiry does not check out, or sent to a node with no `--jwt-jwks`), its
+         *     scheme is neither Basic nor Bearer, or the node runs with `--auth-required` and the
+         *     request proves no identity; `WWW-Authenticate` then names the accepted schemes. Failed
+         *     credentials are refused, never treated as anonymous. Also AUTHFAILED, without
+         *     `WWW-Authenticate`: a session token that is missing or wrong.
+         */
+        Unauthorized: {
+            headers: {
+                "Zk-Zxid": components["headers"]["ZkZxid"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "AUTHFAILED",
+                 *       "zkCode": -115,
+                 *       "message": "the bearer token is not accepted: \"exp\" claim timestamp check failed"
+                 *     }
+                 */
                 "application/json": components["schemas"]["Error"] & {
                     /** @enum {unknown} */
                     code?: "AUTHFAILED";
                 };
             };
         };
-        /** @description NOAUTH (e.g. setData on `/zookeeper/config`). */
+        /**
+         * @description NOAUTH: the caller's identities (`world:anyone`, `ip:<address>` and any it
+         *     authenticated) are not granted the permission the operation needs in the node's ACL
+         *     (each operation says which, e.g. READ for getData, WRITE for setData); or the request
+         *     acts for a session (`Zk-Session-Id`, or a `/v1/sessions/{id}` URL) without carrying
+         *     every identity the session was opened with; or it carries an `Origin` that is not
+         *     allowed (see `OriginNotAllowed`).
+         */
         Forbidden: {
+            headers: {
+                "Zk-Zxid": components["headers"]["ZkZxid"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "NOAUTH",
+                 *       "zkCode": -102,
+                 *       "message": "READ on /app/secret is not granted to the caller",
+                 *       "path": "/app/secret"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "NOAUTH";
+                };
+            };
+        };
+        /**
+         * @description NOAUTH, as for `Forbidden` (e.g. no WRITE for setData, no CREATE on the parent for
+         *     create); or QUOTAEXCEEDED: the node runs with `--enforce-quota` and the write would
+         *     take a subtree past a hard limit (node count or data bytes) set under `/zookeeper/quota`.
+         */
+        WriteForbidden: {
+            headers: {
+                "Zk-Zxid": components["headers"]["ZkZxid"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "NOAUTH",
+                 *       "zkCode": -102,
+                 *       "message": "CREATE on /app is not granted to the caller",
+                 *       "path": "/app/jobs"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "NOAUTH" | "QUOTAEXCEEDED";
+                };
+            };
+        };
+        /** @description UNIMPLEMENTED, on the public listener of a node run with `--admin-listen` (this endpoint is served there). */
+        OnAdminListener: {
             headers: {
                 "Zk-Zxid": components["headers"]["ZkZxid"];
                 [name: string]: unknown;
@@ -1356,7 +2030,7 @@ export interface components {
             content: {
                 "application/json": components["schemas"]["Error"] & {
                     /** @enum {unknown} */
-                    code?: "NOAUTH";
+                    code?: "UNIMPLEMENTED";
                 };
             };
         };
@@ -1394,7 +2068,7 @@ export interface components {
                 };
             };
         };
-        /** @description BADVERSION (the node's version differs from the expected one). */
+        /** @description BADVERSION (the node's version, for setACL its `aversion`, differs from the expected one). */
         VersionConflict: {
             headers: {
                 "Zk-Zxid": components["headers"]["ZkZxid"];
@@ -1487,6 +2161,11 @@ export interface components {
                 "Zk-Zxid": components["headers"]["ZkZxid"];
                 /** @description `no-cache`. */
                 "Cache-Control"?: string;
+                /**
+                 * @description On a session's stream opened with a `ticket`: the `corral_stream` cookie (HttpOnly,
+                 *     SameSite=Strict, Secure over TLS, Path = this events URL) its reconnects get in with.
+                 */
+                "Set-Cookie"?: string;
                 [name: string]: unknown;
             };
             content: {
@@ -1554,11 +2233,16 @@ export interface components {
         };
         /**
          * @description THROTTLEDOP: a limit of the node was reached (writes in flight, sessions, event streams,
-         *     or watches per session); retry later, or for the watch limit remove watches first.
+         *     or watches per session), or one of the caller's own (sessions, event streams or
+         *     requests a second per caller; see docs/security.md, "Limits per caller"); retry after
+         *     `Retry-After` seconds, or for the watch limit remove watches first. Any operation may
+         *     answer it when `--max-requests-per-second-per-caller` is set. A connection past
+         *     `--max-connections-per-address` is answered with it too, then closed.
          */
         TooManyRequests: {
             headers: {
                 "Zk-Zxid": components["headers"]["ZkZxid"];
+                "Retry-After": components["headers"]["RetryAfter"];
                 [name: string]: unknown;
             };
             content: {
@@ -1593,10 +2277,11 @@ export interface components {
             };
             content?: never;
         };
-        /** @description AUTHFAILED; no body. */
+        /** @description AUTHFAILED (see `Unauthorized`); no body. */
         HeadUnauthorized: {
             headers: {
                 "Zk-Zxid": components["headers"]["ZkZxid"];
+                "WWW-Authenticate": components["headers"]["WWWAuthenticate"];
                 [name: string]: unknown;
             };
             content?: never;
@@ -1634,7 +2319,11 @@ export interface components {
             };
             content?: never;
         };
-        /** @description A write op failed with BADARGUMENTS (body has `failedOp`), or the request itself is invalid (mixed reads and writes, malformed JSON). */
+        /**
+         * @description A write op failed with BADARGUMENTS or INVALIDACL (body has `failedOp`), or the request
+         *     itself is invalid (mixed reads and writes, malformed JSON, a create op's `acl` that cannot
+         *     be parsed).
+         */
         MultiBadRequest: {
             headers: {
                 "Zk-Zxid": components["headers"]["ZkZxid"];
@@ -1643,21 +2332,46 @@ export interface components {
             content: {
                 "application/json": {
                     /** @enum {unknown} */
-                    code?: "BADARGUMENTS" | "MARSHALLINGERROR";
+                    code?: "BADARGUMENTS" | "MARSHALLINGERROR" | "INVALIDACL";
                 } | components["schemas"]["MultiFailure"] | components["schemas"]["Error"];
             };
         };
-        /** @description A write op failed with NOAUTH. */
+        /**
+         * @description A write op failed with NOAUTH (the caller lacks the permission it needs) or QUOTAEXCEEDED
+         *     (body has `failedOp`; nothing was applied); or the request was refused before any op
+         *     (a plain error): NOAUTH for a session's missing identities or a disallowed `Origin`.
+         */
         MultiForbidden: {
             headers: {
                 "Zk-Zxid": components["headers"]["ZkZxid"];
                 [name: string]: unknown;
             };
             content: {
-                "application/json": components["schemas"]["MultiFailure"] & {
+                /**
+                 * @example {
+                 *       "code": "NOAUTH",
+                 *       "zkCode": -102,
+                 *       "message": "DELETE on /app is not granted to the caller",
+                 *       "path": "/app/lock",
+                 *       "failedOp": 1,
+                 *       "results": [
+                 *         {
+                 *           "op": "check",
+                 *           "code": "OK",
+                 *           "zkCode": 0
+                 *         },
+                 *         {
+                 *           "op": "delete",
+                 *           "code": "NOAUTH",
+                 *           "zkCode": -102
+                 *         }
+                 *       ]
+                 *     }
+                 */
+                "application/json": {
                     /** @enum {unknown} */
-                    code?: "NOAUTH";
-                };
+                    code?: "NOAUTH" | "QUOTAEXCEEDED";
+                } | components["schemas"]["MultiFailure"] | components["schemas"]["Error"];
             };
         };
         /** @description A write op failed with NONODE (body has `failedOp`), or UNKNOWNSESSION. */
@@ -1814,7 +2528,8 @@ export interface components {
         /**
          * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
          *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-         *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+         *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+         *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
          */
         SessionId: string;
         /**
@@ -1829,20 +2544,47 @@ export interface components {
          *     operation answers 400 BADARGUMENTS.
          */
         RequestId: string;
-        /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+        /**
+         * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+         *     the right token without the identities the session was opened with is 403 NOAUTH.
+         */
         SessionToken: string;
         /**
          * @description The session's id, as `POST /v1/sessions` returned it (a positive decimal number), else 400 BADARGUMENTS.
          * @example 4294967298
          */
         SessionIdPath: string;
-        /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+        /**
+         * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+         *     The request must also carry every identity the session was opened with (the same
+         *     `Authorization`), else 403 NOAUTH.
+         */
         SessionTokenRequired: string;
         /**
+         * @deprecated
          * @description The session's token, for clients that cannot set headers (a browser's `EventSource`).
-         *     Used when the `Zk-Session-Token` header is absent; one of the two is needed, else 401 AUTHFAILED.
+         *     Used when the `Zk-Session-Token` header is absent. Discouraged: a URL is kept by logs,
+         *     proxies, browser history and `Referer`; use `ticket` instead.
          */
         TokenQuery: string;
+        /**
+         * @description A stream ticket from `POST /v1/sessions/{id}/stream-ticket`, in place of the token: it
+         *     opens this session's stream once, within `expiresInMs`, on the node that issued it, and
+         *     sets the `corral_stream` cookie that lets `EventSource`'s automatic reconnect (same URL,
+         *     the ticket spent) in again. A ticket used again without that cookie, expired, of
+         *     another session, or from another node: 401 AUTHFAILED.
+         */
+        TicketQuery: string;
+        /**
+         * @description Set (HttpOnly, SameSite=Strict, Secure over TLS, its Path this events URL) by a stream
+         *     opened with a ticket; opens this session's stream on the node that set it, for as long
+         *     as the session is readable there. Sent by the browser, never by the page's scripts.
+         */
+        StreamCookie: string;
+        /** @description At most this many names in the answer (1 to `--max-children-per-page`; that maximum by default). */
+        ChildrenLimit: number;
+        /** @description Only the names that sort after this one (the last name of the page before). */
+        ChildrenAfter: string;
         /**
          * @description Resume after this event: the `id:` of the last event received (`EventSource` sends it by
          *     itself when it reconnects). Empty means from now. Not of the form `<zxid>-<k>`: 400 BADARGUMENTS.
@@ -1903,6 +2645,22 @@ export interface components {
          */
         Version: components["schemas"]["Version"];
         /**
+         * @description Expected ACL version: the node's `stat.aversion`. -1 (the default) matches any; any other
+         *     value must equal it, else 409 BADVERSION. Must be an integer in the signed 32-bit range,
+         *     else 400 BADARGUMENTS.
+         */
+        AclVersion: components["schemas"]["Version"];
+        /**
+         * @description The new node's ACL, by default `world:anyone:cdrwa` (ZooKeeper's OPEN_ACL_UNSAFE). In
+         *     zkCli's compact form, entries `scheme:id:perms` separated by commas, the id being
+         *     everything between the first and the last colon (digest ids and IPv6 addresses hold
+         *     colons): `digest:bob:HASH:cdrwa,world:anyone:r`. A value starting with `[` is the JSON
+         *     form, an `Acl` array (needed for an id holding a comma, such as an x509 DN).
+         *     `auth::cdrwa` stands for the caller's authenticated identities. An invalid ACL is 400
+         *     INVALIDACL (see `Acl`).
+         */
+        ZkAcl: string;
+        /**
          * @description Alternative to `version`: the node's version as an ETag, e.g. `"3"` (a `W/` prefix is
          *     ignored; `*` means any version, like -1). If both are given they must agree, else 400
          *     BADARGUMENTS. A mismatch with the node is 409 BADVERSION (not 412).
@@ -1918,6 +2676,18 @@ export interface components {
             content: {
                 "application/octet-stream": string;
                 "text/plain": string;
+            };
+        };
+        /**
+         * @description The new ACL: a JSON array of entries or `{"acl": [...]}`, or zkCli's compact form. An
+         *     empty body is 400 BADARGUMENTS; an ACL that cannot be parsed or is not valid, 400
+         *     INVALIDACL. At most 64 KiB (else 413).
+         */
+        AclBody: {
+            content: {
+                "application/json": components["schemas"]["Acl"] | components["schemas"]["SetAclRequest"];
+                /** @example digest:bob:fyVmFCwVbTJYrznoSu1koqYEYF0=:cdrwa,world:anyone:r */
+                "text/plain": components["schemas"]["AclText"];
             };
         };
     };
@@ -1939,6 +2709,13 @@ export interface components {
         SessionLocation: string;
         /** @description Seconds to wait before retrying. */
         RetryAfter: string;
+        /**
+         * @description On a 401 for the request's credentials (not for a session token): the schemes this node
+         *     accepts, `Basic realm="corral"`, followed by `, Bearer realm="corral"` when it is
+         *     configured for bearer tokens.
+         * @example Basic realm="corral", Bearer realm="corral"
+         */
+        WWWAuthenticate: string;
         /** @description Comma-separated methods the route supports. */
         Allow: string;
     };
@@ -1980,10 +2757,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path?: never;
@@ -1994,7 +2775,7 @@ export interface operations {
             200: components["responses"]["GetDataOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             410: components["responses"]["Gone"];
             429: components["responses"]["TooManyRequests"];
@@ -2021,10 +2802,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
                  * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
@@ -2053,7 +2838,7 @@ export interface operations {
             200: components["responses"]["SetDataOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["WriteForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["VersionConflict"];
             410: components["responses"]["Gone"];
@@ -2089,10 +2874,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
                  * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
@@ -2106,6 +2895,16 @@ export interface operations {
                  *     operation answers 400 BADARGUMENTS.
                  */
                 "Zk-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description The new node's ACL, by default `world:anyone:cdrwa` (ZooKeeper's OPEN_ACL_UNSAFE). In
+                 *     zkCli's compact form, entries `scheme:id:perms` separated by commas, the id being
+                 *     everything between the first and the last colon (digest ids and IPv6 addresses hold
+                 *     colons): `digest:bob:HASH:cdrwa,world:anyone:r`. A value starting with `[` is the JSON
+                 *     form, an `Acl` array (needed for an id holding a comma, such as an x509 DN).
+                 *     `auth::cdrwa` stands for the caller's authenticated identities. An invalid ACL is 400
+                 *     INVALIDACL (see `Acl`).
+                 */
+                "Zk-Acl"?: components["parameters"]["ZkAcl"];
             };
             path?: never;
             cookie?: never;
@@ -2113,9 +2912,9 @@ export interface operations {
         requestBody?: components["requestBodies"]["NodeData"];
         responses: {
             201: components["responses"]["CreateOk"];
-            400: components["responses"]["BadRequest"];
+            400: components["responses"]["AclBadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["WriteForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["CreateConflict"];
             410: components["responses"]["Gone"];
@@ -2137,10 +2936,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path?: never;
@@ -2150,9 +2953,10 @@ export interface operations {
         responses: {
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             410: components["responses"]["Gone"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2185,10 +2989,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path?: never;
@@ -2199,7 +3007,7 @@ export interface operations {
             200: components["responses"]["ExistsOk"];
             400: components["responses"]["HeadBadRequest"];
             401: components["responses"]["HeadUnauthorized"];
-            403: components["responses"]["OriginNotAllowedHead"];
+            403: components["responses"]["HeadForbidden"];
             404: components["responses"]["HeadNotFound"];
             410: components["responses"]["HeadGone"];
             429: components["responses"]["HeadTooManyRequests"];
@@ -2240,10 +3048,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path: {
@@ -2265,7 +3077,7 @@ export interface operations {
             200: components["responses"]["GetDataOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             410: components["responses"]["Gone"];
             429: components["responses"]["TooManyRequests"];
@@ -2292,10 +3104,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
                  * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
@@ -2335,7 +3151,7 @@ export interface operations {
             200: components["responses"]["SetDataOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["Forbidden"];
+            403: components["responses"]["WriteForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["VersionConflict"];
             410: components["responses"]["Gone"];
@@ -2371,10 +3187,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
                  * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
@@ -2388,6 +3208,16 @@ export interface operations {
                  *     operation answers 400 BADARGUMENTS.
                  */
                 "Zk-Request-Id"?: components["parameters"]["RequestId"];
+                /**
+                 * @description The new node's ACL, by default `world:anyone:cdrwa` (ZooKeeper's OPEN_ACL_UNSAFE). In
+                 *     zkCli's compact form, entries `scheme:id:perms` separated by commas, the id being
+                 *     everything between the first and the last colon (digest ids and IPv6 addresses hold
+                 *     colons): `digest:bob:HASH:cdrwa,world:anyone:r`. A value starting with `[` is the JSON
+                 *     form, an `Acl` array (needed for an id holding a comma, such as an x509 DN).
+                 *     `auth::cdrwa` stands for the caller's authenticated identities. An invalid ACL is 400
+                 *     INVALIDACL (see `Acl`).
+                 */
+                "Zk-Acl"?: components["parameters"]["ZkAcl"];
             };
             path: {
                 /**
@@ -2406,9 +3236,9 @@ export interface operations {
         requestBody?: components["requestBodies"]["NodeData"];
         responses: {
             201: components["responses"]["CreateOk"];
-            400: components["responses"]["BadRequest"];
+            400: components["responses"]["AclBadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["WriteForbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["CreateConflict"];
             410: components["responses"]["Gone"];
@@ -2437,10 +3267,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
                  * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
@@ -2480,7 +3314,7 @@ export interface operations {
             204: components["responses"]["NoContent"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             409: components["responses"]["DeleteConflict"];
             410: components["responses"]["Gone"];
@@ -2517,10 +3351,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path: {
@@ -2542,7 +3380,7 @@ export interface operations {
             200: components["responses"]["ExistsOk"];
             400: components["responses"]["HeadBadRequest"];
             401: components["responses"]["HeadUnauthorized"];
-            403: components["responses"]["OriginNotAllowedHead"];
+            403: components["responses"]["HeadForbidden"];
             404: components["responses"]["HeadNotFound"];
             410: components["responses"]["HeadGone"];
             429: components["responses"]["HeadTooManyRequests"];
@@ -2578,10 +3416,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path?: never;
@@ -2592,7 +3434,7 @@ export interface operations {
             200: components["responses"]["StatOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             410: components["responses"]["Gone"];
             429: components["responses"]["TooManyRequests"];
@@ -2628,10 +3470,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path: {
@@ -2653,7 +3499,7 @@ export interface operations {
             200: components["responses"]["StatOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             410: components["responses"]["Gone"];
             429: components["responses"]["TooManyRequests"];
@@ -2678,6 +3524,10 @@ export interface operations {
                  *     this node has applied the leader's commit point (503 when there is no quorum).
                  */
                 consistency?: components["parameters"]["Consistency"];
+                /** @description At most this many names in the answer (1 to `--max-children-per-page`; that maximum by default). */
+                limit?: components["parameters"]["ChildrenLimit"];
+                /** @description Only the names that sort after this one (the last name of the page before). */
+                after?: components["parameters"]["ChildrenAfter"];
             };
             header?: {
                 /**
@@ -2689,10 +3539,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path?: never;
@@ -2703,7 +3557,7 @@ export interface operations {
             200: components["responses"]["ChildrenOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             410: components["responses"]["Gone"];
             429: components["responses"]["TooManyRequests"];
@@ -2728,6 +3582,10 @@ export interface operations {
                  *     this node has applied the leader's commit point (503 when there is no quorum).
                  */
                 consistency?: components["parameters"]["Consistency"];
+                /** @description At most this many names in the answer (1 to `--max-children-per-page`; that maximum by default). */
+                limit?: components["parameters"]["ChildrenLimit"];
+                /** @description Only the names that sort after this one (the last name of the page before). */
+                after?: components["parameters"]["ChildrenAfter"];
             };
             header?: {
                 /**
@@ -2739,10 +3597,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path: {
@@ -2764,9 +3626,199 @@ export interface operations {
             200: components["responses"]["ChildrenOk"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["NotFound"];
             410: components["responses"]["Gone"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getACLRoot: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["GetAclOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setACLRoot: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Expected ACL version: the node's `stat.aversion`. -1 (the default) matches any; any other
+                 *     value must equal it, else 409 BADVERSION. Must be an integer in the signed 32-bit range,
+                 *     else 400 BADARGUMENTS.
+                 */
+                version?: components["parameters"]["AclVersion"];
+            };
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+                /**
+                 * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
+                 *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
+                 */
+                "Zk-Session-Id"?: components["parameters"]["SessionId"];
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
+                "Zk-Session-Token"?: components["parameters"]["SessionToken"];
+                /**
+                 * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
+                 *     request). A retry with the same id, through any member, before or after a leader change
+                 *     or a restart, answers what the first attempt answered (its zxid and result) instead of
+                 *     applying the write again (for example after a 503 or a lost connection). Ids are part of
+                 *     the replicated state and live in the client's own namespace: the session's when the
+                 *     request acts for one (`Zk-Session-Id`), else the caller's identity, else its address, so
+                 *     one client can neither claim nor read another's ids. Each namespace keeps its most recent
+                 *     1,000 ids (100,000 in all; a session's go when it ends). Reusing an id for a different
+                 *     operation answers 400 BADARGUMENTS.
+                 */
+                "Zk-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["AclBody"];
+        responses: {
+            200: components["responses"]["SetAclOk"];
+            400: components["responses"]["AclBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["VersionConflict"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getACL: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path: {
+                /**
+                 * @description The znode path without its leading `/`: the whole rest of the URL path, slashes
+                 *     included (`/v1/znodes/app/config` is `/app/config`). It is percent-decoded and `%2F`
+                 *     is a separator like `/`, so clients may send slashes raw or encoded. The decoded path
+                 *     must be valid for ZooKeeper (no empty segment, no `.` or `..` segment, no trailing `/`,
+                 *     no control characters), else 400 BADARGUMENTS; for a sequential create the rule applies
+                 *     with the counter appended, so a trailing `/` is allowed there.
+                 * @example app/config
+                 */
+                path: components["parameters"]["ZnodePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["GetAclOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    setACL: {
+        parameters: {
+            query?: {
+                /**
+                 * @description Expected ACL version: the node's `stat.aversion`. -1 (the default) matches any; any other
+                 *     value must equal it, else 409 BADVERSION. Must be an integer in the signed 32-bit range,
+                 *     else 400 BADARGUMENTS.
+                 */
+                version?: components["parameters"]["AclVersion"];
+            };
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+                /**
+                 * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
+                 *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
+                 */
+                "Zk-Session-Id"?: components["parameters"]["SessionId"];
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
+                "Zk-Session-Token"?: components["parameters"]["SessionToken"];
+                /**
+                 * @description The client's id for this write (1 to 128 printable ASCII characters, unique per client
+                 *     request). A retry with the same id, through any member, before or after a leader change
+                 *     or a restart, answers what the first attempt answered (its zxid and result) instead of
+                 *     applying the write again (for example after a 503 or a lost connection). Ids are part of
+                 *     the replicated state and live in the client's own namespace: the session's when the
+                 *     request acts for one (`Zk-Session-Id`), else the caller's identity, else its address, so
+                 *     one client can neither claim nor read another's ids. Each namespace keeps its most recent
+                 *     1,000 ids (100,000 in all; a session's go when it ends). Reusing an id for a different
+                 *     operation answers 400 BADARGUMENTS.
+                 */
+                "Zk-Request-Id"?: components["parameters"]["RequestId"];
+            };
+            path: {
+                /**
+                 * @description The znode path without its leading `/`: the whole rest of the URL path, slashes
+                 *     included (`/v1/znodes/app/config` is `/app/config`). It is percent-decoded and `%2F`
+                 *     is a separator like `/`, so clients may send slashes raw or encoded. The decoded path
+                 *     must be valid for ZooKeeper (no empty segment, no `.` or `..` segment, no trailing `/`,
+                 *     no control characters), else 400 BADARGUMENTS; for a sequential create the rule applies
+                 *     with the counter appended, so a trailing `/` is allowed there.
+                 * @example app/config
+                 */
+                path: components["parameters"]["ZnodePath"];
+            };
+            cookie?: never;
+        };
+        requestBody: components["requestBodies"]["AclBody"];
+        responses: {
+            200: components["responses"]["SetAclOk"];
+            400: components["responses"]["AclBadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            409: components["responses"]["VersionConflict"];
+            410: components["responses"]["Gone"];
+            413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -2796,10 +3848,14 @@ export interface operations {
                 /**
                  * @description Act for this session (decimal 64-bit id); must come with `Zk-Session-Token`. Needed for
                  *     ephemeral creates and `watch=true` (without a session: 400 BADARGUMENTS). Unknown session:
-                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED.
+                 *     404 UNKNOWNSESSION; expired or closed: 410 SESSIONEXPIRED. The request must also carry
+                 *     every identity the session was opened with (the same `Authorization`), else 403 NOAUTH.
                  */
                 "Zk-Session-Id"?: components["parameters"]["SessionId"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
             };
             path?: never;
@@ -2850,7 +3906,9 @@ export interface operations {
         responses: {
             200: components["responses"]["SyncOk"];
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2883,7 +3941,82 @@ export interface operations {
         responses: {
             200: components["responses"]["SyncOk"];
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listSessions: {
+        parameters: {
+            query?: {
+                /** @description Sessions per answer, from 1 to 500 (default 100). */
+                limit?: number;
+                /** @description Only sessions whose id is greater (the last id of the page before), as decimal digits. */
+                after?: string;
+            };
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description A page of the live sessions. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "sessions": [
+                     *         {
+                     *           "id": "4294967298",
+                     *           "timeoutMs": 10000,
+                     *           "identities": [
+                     *             "digest:bob:x",
+                     *             "ip:127.0.0.1"
+                     *           ],
+                     *           "ephemeralCount": 1,
+                     *           "ephemerals": [
+                     *             "/services/api/member-0000000001"
+                     *           ]
+                     *         }
+                     *       ],
+                     *       "more": false
+                     *     }
+                     */
+                    "application/json": components["schemas"]["SessionList"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description NOAUTH: the caller is not the superuser, or this node checks identities but has no
+             *     superuser (`--super-digest`), or the request carries an `Origin` that is not allowed.
+             */
+            403: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        code?: "NOAUTH";
+                    };
+                };
+            };
+            404: components["responses"]["OnAdminListener"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -2932,6 +4065,7 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
@@ -2948,7 +4082,11 @@ export interface operations {
                  *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
                  */
                 "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
-                /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+                 *     The request must also carry every identity the session was opened with (the same
+                 *     `Authorization`), else 403 NOAUTH.
+                 */
                 "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
             };
             path: {
@@ -2965,7 +4103,7 @@ export interface operations {
             204: components["responses"]["NoContent"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["UnknownSession"];
             410: components["responses"]["Gone"];
             429: components["responses"]["TooManyRequests"];
@@ -2982,7 +4120,11 @@ export interface operations {
                  *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
                  */
                 "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
-                /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+                 *     The request must also carry every identity the session was opened with (the same
+                 *     `Authorization`), else 403 NOAUTH.
+                 */
                 "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
             };
             path: {
@@ -3015,9 +4157,66 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["UnknownSession"];
             410: components["responses"]["Gone"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    streamTicket: {
+        parameters: {
+            query?: never;
+            header: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+                /**
+                 * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+                 *     The request must also carry every identity the session was opened with (the same
+                 *     `Authorization`), else 403 NOAUTH.
+                 */
+                "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
+            };
+            path: {
+                /**
+                 * @description The session's id, as `POST /v1/sessions` returned it (a positive decimal number), else 400 BADARGUMENTS.
+                 * @example 4294967298
+                 */
+                id: components["parameters"]["SessionIdPath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The ticket. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    "Zk-Last-Event-Id": components["headers"]["ZkLastEventId"];
+                    /** @description `no-store`. */
+                    "Cache-Control"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    /**
+                     * @example {
+                     *       "ticket": "1767225600000.x3K9c2Qd0Mzd1NOUqgxEj2k7.fEnmh12-x4PMdglButkJY3kz8Qd0Mzd1NOUqgxEj2k",
+                     *       "expiresInMs": 60000
+                     *     }
+                     */
+                    "application/json": components["schemas"]["StreamTicket"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["UnknownSession"];
+            410: components["responses"]["Gone"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3025,8 +4224,18 @@ export interface operations {
         parameters: {
             query?: {
                 /**
+                 * @description A stream ticket from `POST /v1/sessions/{id}/stream-ticket`, in place of the token: it
+                 *     opens this session's stream once, within `expiresInMs`, on the node that issued it, and
+                 *     sets the `corral_stream` cookie that lets `EventSource`'s automatic reconnect (same URL,
+                 *     the ticket spent) in again. A ticket used again without that cookie, expired, of
+                 *     another session, or from another node: 401 AUTHFAILED.
+                 */
+                ticket?: components["parameters"]["TicketQuery"];
+                /**
+                 * @deprecated
                  * @description The session's token, for clients that cannot set headers (a browser's `EventSource`).
-                 *     Used when the `Zk-Session-Token` header is absent; one of the two is needed, else 401 AUTHFAILED.
+                 *     Used when the `Zk-Session-Token` header is absent. Discouraged: a URL is kept by logs,
+                 *     proxies, browser history and `Referer`; use `ticket` instead.
                  */
                 token?: components["parameters"]["TokenQuery"];
                 /**
@@ -3042,7 +4251,10 @@ export interface operations {
                  *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
                  */
                 "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
-                /** @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. A wrong token is 401 AUTHFAILED;
+                 *     the right token without the identities the session was opened with is 403 NOAUTH.
+                 */
                 "Zk-Session-Token"?: components["parameters"]["SessionToken"];
                 /**
                  * @description Resume after this event: the `id:` of the last event received (`EventSource` sends it by
@@ -3058,7 +4270,14 @@ export interface operations {
                  */
                 id: components["parameters"]["SessionIdPath"];
             };
-            cookie?: never;
+            cookie?: {
+                /**
+                 * @description Set (HttpOnly, SameSite=Strict, Secure over TLS, its Path this events URL) by a stream
+                 *     opened with a ticket; opens this session's stream on the node that set it, for as long
+                 *     as the session is readable there. Sent by the browser, never by the page's scripts.
+                 */
+                corral_stream?: components["parameters"]["StreamCookie"];
+            };
         };
         requestBody?: never;
         responses: {
@@ -3082,7 +4301,11 @@ export interface operations {
                  *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
                  */
                 "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
-                /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+                 *     The request must also carry every identity the session was opened with (the same
+                 *     `Authorization`), else 403 NOAUTH.
+                 */
                 "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
             };
             path: {
@@ -3124,7 +4347,7 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["UnknownSession"];
             410: components["responses"]["Gone"];
             413: components["responses"]["PayloadTooLarge"];
@@ -3147,7 +4370,11 @@ export interface operations {
                  *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
                  */
                 "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
-                /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+                 *     The request must also carry every identity the session was opened with (the same
+                 *     `Authorization`), else 403 NOAUTH.
+                 */
                 "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
             };
             path: {
@@ -3164,9 +4391,10 @@ export interface operations {
             204: components["responses"]["NoContent"];
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["WatchNotFound"];
             410: components["responses"]["Gone"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3183,7 +4411,11 @@ export interface operations {
                  *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
                  */
                 "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
-                /** @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED. */
+                /**
+                 * @description The secret token returned when the session was opened. Missing or wrong, 401 AUTHFAILED.
+                 *     The request must also carry every identity the session was opened with (the same
+                 *     `Authorization`), else 403 NOAUTH.
+                 */
                 "Zk-Session-Token": components["parameters"]["SessionTokenRequired"];
             };
             path: {
@@ -3218,9 +4450,10 @@ export interface operations {
             };
             400: components["responses"]["BadRequest"];
             401: components["responses"]["Unauthorized"];
-            403: components["responses"]["OriginNotAllowed"];
+            403: components["responses"]["Forbidden"];
             404: components["responses"]["UnknownSession"];
             410: components["responses"]["Gone"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3252,6 +4485,7 @@ export interface operations {
         responses: {
             200: components["responses"]["WatchStream"];
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3296,6 +4530,7 @@ export interface operations {
         responses: {
             200: components["responses"]["WatchStream"];
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
@@ -3328,7 +4563,125 @@ export interface operations {
                 };
             };
             400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
+            404: components["responses"]["OnAdminListener"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    transferLeader: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    /** @description The voter to hand leadership to; absent or null for the most caught-up one. */
+                    to?: number | null;
+                };
+            };
+        };
+        responses: {
+            /** @description Leadership moved (or `to` already led). */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": {
+                        /** @description The leader this member now follows. */
+                        leader: number;
+                        /** @description The leader when the transfer began. */
+                        previous: number;
+                    };
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description NOAUTH: the caller is not the superuser, or this node checks identities but has no
+             *     superuser (`--super-digest`), or the request carries an `Origin` that is not allowed.
+             */
+            403: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        code?: "NOAUTH";
+                    };
+                };
+            };
+            404: components["responses"]["OnAdminListener"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getBackup: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The backup file, streamed. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    /** @description The zxid whose state the backup holds (decimal); absent on HEAD. */
+                    "Zk-Backup-Zxid"?: components["schemas"]["Zxid"];
+                    /** @description `attachment; filename="corral-<zxid>.backup"`; absent on HEAD. */
+                    "Content-Disposition"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/vnd.corral.backup": string;
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            /**
+             * @description NOAUTH: the caller is not the superuser, or this node has no superuser
+             *     (`--super-digest`), or the request carries an `Origin` that is not allowed.
+             */
+            403: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @enum {unknown} */
+                        code?: "NOAUTH";
+                    };
+                };
+            };
+            404: components["responses"]["OnAdminListener"];
+            429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
         };
     };
@@ -3354,6 +4707,7 @@ export interface operations {
                     };
                 };
             };
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
         };
     };
@@ -3379,6 +4733,7 @@ export interface operations {
                     };
                 };
             };
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
             503: components["responses"]["ServiceUnavailable"];
         };
@@ -3402,7 +4757,10 @@ export interface operations {
                     "text/plain": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
+            404: components["responses"]["OnAdminListener"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     getOpenApi: {
@@ -3418,13 +4776,17 @@ export interface operations {
             200: {
                 headers: {
                     "Zk-Zxid": components["headers"]["ZkZxid"];
+                    /** @description `Host, Accept-Encoding`: the document names the origin it was asked at, and is gzipped for a client that accepts gzip. */
+                    Vary?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "application/yaml": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
         };
     };
     getDocs: {
@@ -3440,13 +4802,182 @@ export interface operations {
             200: {
                 headers: {
                     "Zk-Zxid": components["headers"]["ZkZxid"];
+                    /** @description Scripts, styles, fonts, images and requests from this origin only (images also as `data:` URLs), nothing inline, no framing: `default-src 'none'; script-src 'self'; style-src 'self'; img-src 'self' data:; connect-src 'self'; …`. */
+                    "Content-Security-Policy"?: string;
                     [name: string]: unknown;
                 };
                 content: {
                     "text/html": string;
                 };
             };
+            401: components["responses"]["Unauthorized"];
             403: components["responses"]["OriginNotAllowed"];
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getDocsAsset: {
+        parameters: {
+            query?: {
+                /** @description The file's content hash, as the page names it; with it, the answer may be cached for good. */
+                v?: string;
+            };
+            header?: never;
+            path: {
+                file: "swagger-ui-bundle.js" | "swagger-ui.css" | "index.css" | "favicon-32x32.png" | "corral-docs.js";
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    /** @description A strong validator of the file's bytes; `If-None-Match` with it answers 304. */
+                    ETag?: string;
+                    /** @description `public, max-age=31536000, immutable` when `v` is the content hash, else `no-cache`. */
+                    "Cache-Control"?: string;
+                    /** @description The reference page's policy. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/javascript": string;
+                    "text/css": string;
+                    "image/png": string;
+                };
+            };
+            /** @description Not modified (the `If-None-Match` ETag matches). */
+            304: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["OriginNotAllowed"];
+            /** @description UNIMPLEMENTED, when the reference has no file of that name. */
+            404: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @constant */
+                        code?: "UNIMPLEMENTED";
+                    };
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getConsole: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. `index.html` is revalidated on every load (Cache-Control no-cache); the other files carry a content hash in their names and are cached for good. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    /** @description A strong validator of the file's bytes; `If-None-Match` with it answers 304. */
+                    ETag?: string;
+                    "Cache-Control"?: string;
+                    /** @description Scripts, styles and requests from this origin only, nothing inline, no framing: `default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; …`. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "text/javascript": string;
+                    "text/css": string;
+                };
+            };
+            /** @description Not modified (the `If-None-Match` ETag matches). */
+            304: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["OriginNotAllowed"];
+            /** @description UNIMPLEMENTED, when the console has no such file, or is not built on this node (the message names `npm run build:console`). */
+            404: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @constant */
+                        code?: "UNIMPLEMENTED";
+                    };
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
+        };
+    };
+    getConsoleFile: {
+        parameters: {
+            query?: never;
+            header?: never;
+            path: {
+                file: string;
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The file. `index.html` is revalidated on every load (Cache-Control no-cache); the other files carry a content hash in their names and are cached for good. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    /** @description A strong validator of the file's bytes; `If-None-Match` with it answers 304. */
+                    ETag?: string;
+                    "Cache-Control"?: string;
+                    /** @description Scripts, styles and requests from this origin only, nothing inline, no framing: `default-src 'none'; script-src 'self'; style-src 'self'; connect-src 'self'; …`. */
+                    "Content-Security-Policy"?: string;
+                    [name: string]: unknown;
+                };
+                content: {
+                    "text/html": string;
+                    "text/javascript": string;
+                    "text/css": string;
+                };
+            };
+            /** @description Not modified (the `If-None-Match` ETag matches). */
+            304: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content?: never;
+            };
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["OriginNotAllowed"];
+            /** @description UNIMPLEMENTED, when the console has no such file, or is not built on this node (the message names `npm run build:console`). */
+            404: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Error"] & {
+                        /** @constant */
+                        code?: "UNIMPLEMENTED";
+                    };
+                };
+            };
+            429: components["responses"]["TooManyRequests"];
         };
     };
 }

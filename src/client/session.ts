@@ -7,6 +7,7 @@
  */
 import type { CorralClient } from './corral-client.ts';
 import { CorralError } from './corral-client.ts';
+import { pause } from './failover.ts';
 import { readSse } from './sse.ts';
 
 export interface WatchEvent {
@@ -18,7 +19,10 @@ export interface WatchEvent {
 export type WatchCallback = (event: WatchEvent) => void;
 
 const RECONNECT_DELAY_MS = 200;
+const RECONNECT_DELAY_MS_MAX = 30_000;
 const WAIT_FOR_STREAM_MS_MAX = 30_000;
+/** How long close() waits for the server to end the stream itself. */
+const CLOSE_WAIT_MS = 2000;
 
 function idAtLeast(a: string, b: string): boolean {
   const [az, ak] = a.split('-').map(BigInt) as [bigint, bigint];
@@ -33,8 +37,13 @@ export class CorralSession {
   private readonly callbacks = new Map<string, WatchCallback[]>();
   private readonly listeners: WatchCallback[] = [];
   private readonly delivered: Array<() => void> = [];
+  /** Aborts the stream in use; replaced on reconnect(). */
   private abort = new AbortController();
+  /** Aborted by close(): ends the reconnect loop. */
+  private readonly stopped = new AbortController();
   private running: Promise<void> | undefined;
+  /** Pause before reconnecting the stream; the server may change it with `retry:` (bounded). */
+  private reconnectDelayMs = RECONNECT_DELAY_MS;
 
   private constructor(readonly client: CorralClient, readonly id: string, readonly token: string, readonly timeoutMs: number) {}
 
@@ -83,11 +92,20 @@ export class CorralSession {
     });
   }
 
+  /**
+   * Closes the session. The server ends the stream after the events queued before the close and
+   * `event: session` (closed); close() waits for that, bounded (a stream that is down, or on a
+   * member that has not heard yet, may never say it), then stops the stream and its reconnects,
+   * and resolves once they have stopped.
+   */
   async close(): Promise<void> {
     const response = await this.client.raw(`/v1/sessions/${this.id}`, { method: 'DELETE', headers: this.headers });
     if (response.status !== 204 && response.status !== 410) throw new CorralError(response.status, 'SYSTEMERROR', -1, await response.text());
-    await Promise.race([this.running, new Promise((resolve) => setTimeout(resolve, 2000))]);
+    await settledWithin(this.running, CLOSE_WAIT_MS);
+    this.ended ??= 'closed';
+    this.stopped.abort();
     this.abort.abort();
+    await this.running;
   }
 
   /** Drops the stream connection (it reconnects by itself); for tests and network changes. */
@@ -105,8 +123,8 @@ export class CorralSession {
         // dropped: keep the session alive and resume after the last event we have
       }
       if (this.ended) return;
-      await this.client.raw(`/v1/sessions/${this.id}/keepalive`, { method: 'POST', headers: this.headers }).catch(() => undefined);
-      await new Promise((resolve) => setTimeout(resolve, RECONNECT_DELAY_MS));
+      await this.client.raw(`/v1/sessions/${this.id}/keepalive`, { method: 'POST', headers: this.headers, signal: this.stopped.signal }).catch(() => undefined);
+      await pause(this.reconnectDelayMs, this.stopped.signal);
     }
   }
 
@@ -116,7 +134,8 @@ export class CorralSession {
     const response = await this.client.raw(`/v1/sessions/${this.id}/events`, { headers, signal: this.abort.signal });
     if (response.status === 410 || response.status === 404) this.ended = 'expired';
     if (!response.ok || !response.body) return;
-    for await (const message of readSse(response.body)) {
+    const onRetry = (ms: number) => (this.reconnectDelayMs = Math.min(ms, RECONNECT_DELAY_MS_MAX));
+    for await (const message of readSse(response.body, { onRetry })) {
       const data = JSON.parse(message.data) as WatchEvent & { state?: 'closed' | 'expired' };
       if (message.event === 'session') this.ended = data.state ?? 'closed';
       if (message.event === 'watch') this.dispatch(data);
@@ -131,5 +150,15 @@ export class CorralSession {
     this.callbacks.delete(event.path);
     for (const callback of once ?? []) callback(event);
     for (const listener of this.listeners) listener(event);
+  }
+}
+
+/** Waits for `promise` to settle, or `ms`, whichever comes first (the timer is cleared either way). */
+async function settledWithin(promise: Promise<unknown> | undefined, ms: number): Promise<void> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    await Promise.race([promise?.catch(() => undefined), new Promise((resolve) => (timer = setTimeout(resolve, ms)))]);
+  } finally {
+    clearTimeout(timer);
   }
 }

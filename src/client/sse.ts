@@ -1,48 +1,67 @@
 /**
  * A Server-Sent Events reader over fetch: works in browsers and in Node (which has no
  * EventSource), and lets the caller set headers such as Last-Event-ID and the session token.
+ * The parsing itself is eventsource-parser's (WHATWG rules: CR, LF and CRLF line ends also when
+ * split across chunks, `retry`, comments); this file only turns a byte stream into its events.
+ *
+ * Known gap: eventsource-parser 3 (the line that runs on Node 20) does not report an event that
+ * carries only an `id` and no `data`; the WHATWG rules would move the last event id. The Corral
+ * server never sends one (every frame has data, src/http/sse-sink.ts), so resuming is unaffected.
  */
+import { createParser, type ParseError } from 'eventsource-parser';
 
 export interface SseEvent {
+  /** The event type; `message` when the server named none (as EventSource does). */
   readonly event: string;
   readonly data: string;
+  /** The `id` this event carried, if any. */
   readonly id: string | undefined;
+  /** The last id the stream has set so far (WHATWG's "last event ID"), what Last-Event-ID resumes after. */
+  readonly lastEventId: string | undefined;
 }
 
-/** Yields each event of the stream until it ends; comment lines are skipped. */
-export async function* readSse(body: ReadableStream<Uint8Array>): AsyncGenerator<SseEvent> {
+export interface ReadSseOptions {
+  /** Called with the server's `retry:` reconnection delay (ms). */
+  readonly onRetry?: (ms: number) => void;
+  /** Called with each comment line (without the leading colon), e.g. keepalives. */
+  readonly onComment?: (text: string) => void;
+  /** Largest event (characters) to buffer before failing the stream (default 16 Mi). */
+  readonly maxBufferSize?: number;
+}
+
+const MAX_BUFFER_DEFAULT = 16 * 1024 * 1024;
+
+/** Yields each event of the stream until it ends (or the caller stops, which cancels the body). */
+export async function* readSse(body: ReadableStream<Uint8Array>, options: ReadSseOptions = {}): AsyncGenerator<SseEvent> {
+  const queue: SseEvent[] = [];
+  let lastEventId: string | undefined;
+  let failure: ParseError | undefined;
+  const parser = createParser({
+    onEvent: (message) => {
+      if (message.id !== undefined) lastEventId = message.id;
+      queue.push({ event: message.event ?? 'message', data: message.data, id: message.id, lastEventId });
+    },
+    onRetry: options.onRetry,
+    onComment: options.onComment === undefined ? undefined : (text) => options.onComment!(text.trim()),
+    // Unknown fields and a malformed retry are ignored, as the WHATWG rules say; only the size bound fails.
+    onError: (error) => {
+      if (error.type === 'max-buffer-size-exceeded') failure = error;
+    },
+    maxBufferSize: options.maxBufferSize ?? MAX_BUFFER_DEFAULT,
+  });
   const decoder = new TextDecoder();
   const reader = body.getReader();
-  let buffer = '';
+  let done = false;
   try {
-    for (;;) {
-      const { done, value } = await reader.read();
-      if (done) return;
-      buffer += decoder.decode(value, { stream: true }).replace(/\r\n?/g, '\n');
-      for (let end = buffer.indexOf('\n\n'); end !== -1; end = buffer.indexOf('\n\n')) {
-        const block = buffer.slice(0, end);
-        buffer = buffer.slice(end + 2);
-        const parsed = parseBlock(block);
-        if (parsed) yield parsed;
-      }
+    while (!done) {
+      const chunk = await reader.read();
+      done = chunk.done;
+      parser.feed(done ? decoder.decode() : decoder.decode(chunk.value, { stream: true }));
+      if (failure) throw failure;
+      yield* queue.splice(0);
     }
   } finally {
+    if (!done) await reader.cancel().catch(() => undefined);
     reader.releaseLock();
   }
-}
-
-function parseBlock(block: string): SseEvent | undefined {
-  let event = 'message';
-  let id: string | undefined;
-  const data: string[] = [];
-  for (const line of block.split('\n')) {
-    if (line === '' || line.startsWith(':')) continue;
-    const colon = line.indexOf(':');
-    const field = colon === -1 ? line : line.slice(0, colon);
-    const value = colon === -1 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (field === 'event') event = value;
-    else if (field === 'data') data.push(value);
-    else if (field === 'id') id = value;
-  }
-  return data.length > 0 ? { event, data: data.join('\n'), id } : undefined;
 }

@@ -5,17 +5,28 @@
  */
 import { Hono, type Context, type Handler, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
+import type { StatusCode } from 'hono/utils/http-status';
 import { zkError } from '../core/errors.ts';
 import type { AppDeps } from './app-deps.ts';
 import { errorResponse, RequestRejected } from './errors.ts';
 import { answeredZxid, answerZxid, INTERNAL_ERROR, toResponse } from './reply.ts';
 import { allowedMethods, ROUTES, type RouteId } from './route-table.ts';
+import { adminBackupHandlers } from './routes/admin-backup.ts';
+import { clusterLeaderHandlers } from './routes/cluster-leader.ts';
 import { multiHandlers } from './routes/multi.ts';
+import { docsHandlers } from './routes/docs.ts';
 import { operationsHandlers } from './routes/operations.ts';
 import { sessionHandlers } from './routes/sessions.ts';
+import { sessionListHandlers } from './routes/session-list.ts';
+import { uiHandlers } from './routes/ui.ts';
 import { watchHandlers } from './routes/watch.ts';
 import { znodeHandlers } from './routes/znodes.ts';
 import { authenticatedSession } from './session-context.ts';
+import { authenticateMiddleware } from './caller.ts';
+import { CLIENT_CLOSED_STATUS, isClientAbort } from './edge/client-abort.ts';
+import { edgeRefusal, hostPolicy } from './edge/edge-guard.ts';
+import { loggableTarget } from './edge/loggable-target.ts';
+import { hostOf, sentTarget } from './request-env.ts';
 import { parseZxid } from './values.ts';
 
 /**
@@ -70,17 +81,36 @@ function requestMetrics(deps: AppDeps): MiddlewareHandler {
 }
 
 /**
- * CORS only stops a page from reading an answer; a cross-site "simple" POST would still act.
- * So a request that carries an Origin (a browser's) from anywhere but this node itself or an
- * allowed origin is refused before it does anything (403 NOAUTH).
+ * The edge checks every carrier runs (edge/edge-guard.ts): a request target every reading
+ * agrees on (400), a Host the node answers to (403). First of all, so nothing else reads a
+ * refused request — its body included (a body read through the web Request of an absolute URL
+ * with credentials threw: a 500).
  */
-function originGuard(allowed: readonly string[]): MiddlewareHandler {
+function edgeGuard(deps: AppDeps): MiddlewareHandler {
+  return async function edgeCheck(c, next) {
+    const refused = edgeRefusal(deps.config, c.req.method, sentTarget(c), hostOf(c));
+    if (refused) return errorResponse(c, refused);
+    await next();
+  };
+}
+
+/**
+ * CORS only stops a page from reading an answer; a cross-site "simple" POST would still act.
+ * So a request that carries an Origin (a browser's) from anywhere but an allowed origin is
+ * refused before it does anything (403 NOAUTH). The node's own origin (`Origin` equal to
+ * `http(s)://<Host>`) is trusted only when the Host policy names the hosts the node answers to
+ * (--allowed-hosts, or its loopback default): where any Host is accepted, a DNS-rebinding page
+ * makes its Origin equal the Host by construction.
+ */
+function originGuard(deps: AppDeps): MiddlewareHandler {
+  const allowed = deps.config.corsOrigins;
   const any = allowed.includes('*');
+  const sameOriginTrusted = !hostPolicy(deps.config).any;
   return async function originCheck(c, next) {
     const origin = c.req.header('origin');
     if (origin === undefined || any || allowed.includes(origin)) return next();
-    const host = c.req.header('host');
-    if (host && (origin === `http://${host}` || origin === `https://${host}`)) return next();
+    const host = hostOf(c);
+    if (sameOriginTrusted && host && (origin === `http://${host}` || origin === `https://${host}`)) return next();
     return errorResponse(c, zkError('NOAUTH', `origin ${origin} is not allowed (see --cors-origins)`));
   };
 }
@@ -88,7 +118,12 @@ function originGuard(allowed: readonly string[]): MiddlewareHandler {
 function onError(deps: AppDeps) {
   return (error: Error, c: Context): Response => {
     if (error instanceof RequestRejected) return errorResponse(c, error.error);
-    deps.logger.error({ err: error, method: c.req.method, url: c.req.url, event: 'request-failed' }, 'request failed');
+    if (isClientAbort(error)) {
+      // Not the node failing: no stack, and counted as 499, not 500 (edge/client-abort.ts).
+      deps.logger.debug({ method: c.req.method, url: loggableTarget(c.req.url), reason: String(error), event: 'client-aborted' }, 'the client went away mid-request');
+      return c.body(null, CLIENT_CLOSED_STATUS as StatusCode);
+    }
+    deps.logger.error({ err: error, method: c.req.method, url: loggableTarget(c.req.url), event: 'request-failed' }, 'request failed');
     return toResponse(c, INTERNAL_ERROR);
   };
 }
@@ -114,21 +149,24 @@ export function createApp(deps: AppDeps): Hono {
   const app = new Hono({ strict: false });
   app.use('*', zxidHeader(deps));
   app.use('*', requestMetrics(deps));
+  app.use('*', edgeGuard(deps));
   if (deps.config.corsOrigins.length > 0) {
     const origins = deps.config.corsOrigins;
     app.use('*', cors({
       origin: origins.includes('*') ? '*' : [...origins],
       allowMethods: ['GET', 'HEAD', 'POST', 'PUT', 'DELETE'],
-      allowHeaders: ['Content-Type', 'If-Match', 'Zk-Min-Zxid', 'Zk-Session-Id', 'Zk-Session-Token', 'Zk-Request-Id', 'Last-Event-ID'],
-      exposeHeaders: ['Zk-Zxid', 'Zk-Last-Event-Id', 'ETag', 'Location', 'Retry-After'],
+      allowHeaders: ['Content-Type', 'If-Match', 'Authorization', 'Zk-Acl', 'Zk-Min-Zxid', 'Zk-Session-Id', 'Zk-Session-Token', 'Zk-Request-Id', 'Last-Event-ID'],
+      exposeHeaders: ['Zk-Zxid', 'Zk-Last-Event-Id', 'ETag', 'Location', 'Retry-After', 'WWW-Authenticate'],
     }));
   }
-  app.use('*', originGuard(deps.config.corsOrigins));
+  app.use('*', originGuard(deps));
   app.use('*', methodGuard);
+  app.use('*', authenticateMiddleware(deps));
   app.use('/v1/*', minZxid(deps));
   // Every route of the table, with its handler: the compiler checks that none is missing.
   const handlers: Record<RouteId, Handler> = {
-    ...znodeHandlers(deps), ...multiHandlers(deps), ...sessionHandlers(deps), ...watchHandlers(deps), ...operationsHandlers(deps),
+    ...znodeHandlers(deps), ...multiHandlers(deps), ...sessionHandlers(deps), ...watchHandlers(deps), ...operationsHandlers(deps), ...docsHandlers(deps), ...uiHandlers(),
+    ...adminBackupHandlers(deps), ...clusterLeaderHandlers(deps), ...sessionListHandlers(deps),
   };
   for (const route of ROUTES) app.on(route.method, [...route.paths], handlers[route.id]);
   app.notFound(notFound);

@@ -2,6 +2,7 @@
 import type { IncomingMessage } from 'node:http';
 import type { Context } from 'hono';
 import { zkError } from '../core/errors.ts';
+import { ClientAborted, isClientAbort } from './edge/client-abort.ts';
 import { RequestRejected } from './errors.ts';
 import { incomingOf } from './request-env.ts';
 
@@ -40,10 +41,10 @@ export function readIncoming(incoming: IncomingMessage, limit: number): Promise<
     };
     const onError = (error: Error) => {
       done();
-      reject(error);
+      reject(isClientAbort(error) ? new ClientAborted() : error);
     };
     // Closed before its end: the client went away mid-body.
-    const onClose = () => onError(new Error('the request body ended early'));
+    const onClose = () => onError(new ClientAborted());
     incoming.on('data', onData).on('end', onEnd).on('error', onError).on('close', onClose);
   });
 }
@@ -65,7 +66,13 @@ export async function readBody(c: Context, limit: number): Promise<Uint8Array> {
   let size = 0;
   const reader = body.getReader();
   for (;;) {
-    const { done, value } = await reader.read();
+    let chunk: ReadableStreamReadResult<Uint8Array>;
+    try {
+      chunk = await reader.read();
+    } catch (error) {
+      throw isClientAbort(error) ? new ClientAborted() : error;
+    }
+    const { done, value } = chunk;
     if (done) break;
     size += value.length;
     if (size > limit) {

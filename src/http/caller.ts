@@ -1,52 +1,75 @@
 /**
- * The pipeline's authenticate step: who a request comes from, as ZooKeeper-form identities
- * (`scheme:id`) plus the peer address. Every carrier (the Hono app, the direct paths) calls this
- * one function with what it has of the request, so a request is judged the same whatever road
- * it took. For now no scheme is configured and every caller is anonymous: this is the hook the
- * identities issue fills (Basic → digest, client certificates → x509, bearer tokens → jwt).
+ * The pipeline's authenticate step on the HTTP side: every carrier (the Hono app, the direct
+ * paths) hands the Authenticator (src/auth/authenticator.ts) the request's Authorization header,
+ * peer address and, over TLS, the client certificate the CA verified, so a request is judged the same whatever road it took. A credential that
+ * fails is 401 AUTHFAILED before anything else runs; with --auth-required, so is a request that
+ * proves no identity, except the probes an orchestrator sends without credentials.
  */
-import type { Context } from 'hono';
+import type { Context, MiddlewareHandler } from 'hono';
+import { isAuthenticated, type Authenticated, type Credentials } from '../auth/authenticator.ts';
 import type { Caller } from '../backend/backend.ts';
-import { remoteAddressOf } from './request-env.ts';
+import { zkError, type ZkError } from '../core/errors.ts';
+import type { AppDeps } from './app-deps.ts';
+import { errorResponse } from './errors.ts';
+import { incomingOf, remoteAddressOf } from './request-env.ts';
+import { verifiedPeerCertificateOf } from '../tls/peer-certificate.ts';
+import { withinRequestRate } from './limits/request-rate.ts';
 
-/** What authentication reads of a request. */
-export interface Credentials {
-  /** A header by lower-case name. */
-  header(name: string): string | undefined;
-  /** The connection's peer address (IPv4-mapped IPv6 as Node gives it). */
-  readonly address: string | undefined;
-}
+/** Paths any caller reaches even with --auth-required (metrics too when the operator says so). */
+const PROBES = new Set(['/healthz', '/readyz']);
+/** A session's event stream: its token is the credential (EventSource cannot send headers). */
+const SESSION_EVENTS = /^\/v1\/sessions\/\d{1,16}\/events$/;
+/**
+ * Pages and static files that hold no data: the web console (routes/ui.ts), the page where a
+ * browser logs in, and the API reference with the spec (routes/docs.ts), whose "try it" then
+ * sends the user's credentials with each call.
+ */
+const PUBLIC_FILES = /^\/(?:ui(?:\/[^/]*)?|docs(?:\/assets\/[^/]*)?|openapi\.yaml)$/;
 
-const ANONYMOUS_AT = new Map<string, Caller>();
-const ADDRESSES_REMEMBERED_MAX = 10_000;
-
-/** The caller of a request: no identities yet (anonymous), and where it came from. */
-export function callerOf(credentials: Credentials): Caller {
-  const address = normalAddress(credentials.address);
-  // One frozen value per address: no allocation per request on the hot path.
-  let caller = ANONYMOUS_AT.get(address);
-  if (caller === undefined) {
-    if (ANONYMOUS_AT.size >= ADDRESSES_REMEMBERED_MAX) ANONYMOUS_AT.clear();
-    caller = Object.freeze({ identities: Object.freeze([]) as readonly string[], address });
-    ANONYMOUS_AT.set(address, caller);
+/**
+ * The caller, or why it is refused (AUTHFAILED; THROTTLEDOP past its request rate, see
+ * limits/request-rate.ts); a promise only while a bearer token is verified.
+ */
+export function authenticateRequest(deps: AppDeps, credentials: Credentials, pathname: string): Authenticated | Promise<Authenticated> {
+  let answer = deps.authenticator.authenticate(credentials);
+  if (deps.config.maxRequestsPerSecondPerCaller > 0) {
+    const limited = (a: Authenticated) => withinRequestRate(deps, a, credentials.address, pathname);
+    answer = answer instanceof Promise ? answer.then(limited) : limited(answer);
   }
-  return caller;
+  if (!deps.config.authRequired) return answer;
+  return answer instanceof Promise ? answer.then((a) => required(deps, a, pathname)) : required(deps, answer, pathname);
 }
 
-/** `::ffff:127.0.0.1` is 127.0.0.1: one client, one address, whichever socket family it used. */
-function normalAddress(address: string | undefined): string {
-  if (address === undefined) return 'unknown';
-  return address.startsWith('::ffff:') ? address.slice(7) : address;
+function required(deps: AppDeps, answer: Authenticated, pathname: string): Authenticated {
+  if ('code' in answer || isAuthenticated(answer)) return answer;
+  if (PROBES.has(pathname) || (pathname === '/metrics' && deps.config.metricsWithoutAuth) || SESSION_EVENTS.test(pathname) || PUBLIC_FILES.test(pathname)) return answer;
+  return authRequired;
 }
+
+const authRequired: ZkError = zkError('AUTHFAILED', 'this node requires authentication (Authorization: Basic or Bearer)');
 
 const callers = new WeakMap<Request, Caller>();
 
-/** The caller of a Hono request (authenticated once per request). */
+/** The Hono app's authenticate step: runs first, so no handler sees an unauthenticated request. */
+export function authenticateMiddleware(deps: AppDeps): MiddlewareHandler {
+  return async function authenticate(c, next) {
+    const pathname = c.req.path;
+    const incoming = incomingOf(c);
+    const certificate = incoming === undefined ? undefined : verifiedPeerCertificateOf(incoming);
+    let answer = authenticateRequest(deps, { authorization: c.req.header('authorization'), address: remoteAddressOf(c), certificate }, pathname);
+    if (answer instanceof Promise) answer = await answer;
+    if ('code' in answer) {
+      if (answer.code === 'AUTHFAILED') c.header('WWW-Authenticate', deps.authenticator.challenge);
+      return errorResponse(c, answer);
+    }
+    callers.set(c.req.raw, answer);
+    await next();
+  };
+}
+
+/** The caller of a Hono request, as the authenticate middleware found it. */
 export function callerOfContext(c: Context): Caller {
-  let caller = callers.get(c.req.raw);
-  if (caller === undefined) {
-    caller = callerOf({ header: (name) => c.req.header(name), address: remoteAddressOf(c) });
-    callers.set(c.req.raw, caller);
-  }
+  const caller = callers.get(c.req.raw);
+  if (caller === undefined) throw new Error('a request reached a handler without the authenticate step');
   return caller;
 }

@@ -7,8 +7,11 @@ import { errorReply, toResponse } from './reply.ts';
 const STATUS: Partial<Record<ZkError['code'], ContentfulStatusCode>> = {
   BADARGUMENTS: 400,
   MARSHALLINGERROR: 400,
+  INVALIDACL: 400,
   AUTHFAILED: 401,
   NOAUTH: 403,
+  // A quota is the operator's limit on what may exist, as Kubernetes answers an exceeded ResourceQuota.
+  QUOTAEXCEEDED: 403,
   NONODE: 404,
   UNKNOWNSESSION: 404,
   NOWATCHER: 404,

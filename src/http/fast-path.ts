@@ -8,14 +8,21 @@
  * has (`withFastPath`). Everything else, and every request while CORS is configured, goes to
  * the Hono app.
  */
+import type { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
+import type { Authenticated, Credentials } from '../auth/authenticator.ts';
 import type { Caller } from '../backend/backend.ts';
 import type { AppDeps } from './app-deps.ts';
 import { checkDeclaredLength, readIncoming } from './body.ts';
-import { callerOf } from './caller.ts';
+import { authenticateRequest } from './caller.ts';
+import { CLIENT_CLOSED_STATUS, isClientAbort } from './edge/client-abort.ts';
+import { edgeRefusal } from './edge/edge-guard.ts';
+import { loggableTarget } from './edge/loggable-target.ts';
+import { QueryParams } from './edge/query.ts';
 import { RequestRejected } from './errors.ts';
 import { answerZxid, errorReply, INTERNAL_ERROR, jsonBodyOf, replyHeaders, type Reply } from './reply.ts';
 import { directRouteOf, type DirectRoute } from './route-table.ts';
+import { verifiedPeerCertificateOf } from '../tls/peer-certificate.ts';
 import type { CallRequest } from './znode-calls.ts';
 
 export type RequestListener = (req: IncomingMessage, res: ServerResponse) => void;
@@ -46,8 +53,15 @@ export function directRequestOf(
   return { route, rawPath, search };
 }
 
-/** Runs a direct call to its reply (errors become their answers) and counts it in the metrics. */
-export function answerDirect(deps: AppDeps, direct: DirectRequest, req: CallRequest, url: string): Promise<Reply> {
+/** What a request the client abandoned is answered (to no one) and counted with. */
+const CLIENT_CLOSED: Reply = { status: CLIENT_CLOSED_STATUS };
+
+/**
+ * Runs a direct call to its reply (errors become their answers) and counts it in the metrics.
+ * The edge checks (target and Host, edge/edge-guard.ts) run first, here, for both direct
+ * carriers: `url` is the request target as sent.
+ */
+export function answerDirect(deps: AppDeps, direct: DirectRequest, req: PlainCallRequest, url: string): Promise<Reply> {
   const started = performance.now();
   const { route } = direct;
   const { method } = req;
@@ -55,24 +69,42 @@ export function answerDirect(deps: AppDeps, direct: DirectRequest, req: CallRequ
     deps.metrics.recordRequest(method, route.name, reply.status, (performance.now() - started) / 1000);
     return reply;
   };
-  return route.call(deps, req).then(counted, (error: unknown) => {
+  const failed = (error: unknown) => {
     if (error instanceof RequestRejected) return counted(errorReply(error.error, method));
-    deps.logger.error({ err: error, method, url, event: 'request-failed' }, 'request failed');
+    if (isClientAbort(error)) {
+      deps.logger.debug({ method, url: loggableTarget(url), reason: String(error), event: 'client-aborted' }, 'the client went away mid-request');
+      return counted(CLIENT_CLOSED);
+    }
+    deps.logger.error({ err: error, method, url: loggableTarget(url), event: 'request-failed' }, 'request failed');
     return counted(INTERNAL_ERROR);
-  });
+  };
+  const refused = edgeRefusal(deps.config, method, url, req.header('host') ?? req.header(':authority'));
+  if (refused) return Promise.resolve(counted(errorReply(refused, method)));
+  const run = (answer: Authenticated): Promise<Reply> => {
+    if ('code' in answer) {
+      // A challenge invites credentials: for a refused credential, not for a caller over its rate.
+      const challenge = answer.code === 'AUTHFAILED' ? { challenge: deps.authenticator.challenge } : {};
+      return Promise.resolve(counted({ ...errorReply(answer, method), ...challenge }));
+    }
+    req.authenticated(answer);
+    return route.call(deps, req).then(counted, failed);
+  };
+  const answer = authenticateRequest(deps, req.credentials(), direct.rawPath);
+  return answer instanceof Promise ? answer.then(run, failed) : run(answer);
 }
 
 /** What every direct request answers the same way: its query, parsed on first use, no session, its caller. */
 export abstract class PlainCallRequest implements CallRequest {
-  private params: URLSearchParams | undefined;
+  private readonly params: QueryParams;
   private from: Caller | undefined;
 
-  constructor(readonly method: string, readonly rawPath: string, private readonly search: string) {}
+  constructor(readonly method: string, readonly rawPath: string, search: string) {
+    this.params = new QueryParams(search);
+  }
 
+  /** Decoded as the app decodes it (edge/query.ts). */
   query(name: string): string | undefined {
-    if (this.search === '') return undefined;
-    this.params ??= new URLSearchParams(this.search);
-    return this.params.get(name) ?? undefined;
+    return this.params.get(name);
   }
 
   session(): number {
@@ -80,12 +112,26 @@ export abstract class PlainCallRequest implements CallRequest {
   }
 
   caller(): Caller {
-    return (this.from ??= callerOf({ header: (name) => this.header(name), address: this.address() }));
+    if (this.from === undefined) throw new Error('a direct request reached its call without the authenticate step');
+    return this.from;
+  }
+
+  /** What the authenticate step reads. */
+  credentials(): Credentials {
+    return { authorization: this.header('authorization'), address: this.address(), certificate: this.certificate() };
+  }
+
+  authenticated(caller: Caller): void {
+    this.from = caller;
   }
 
   abstract header(name: string): string | undefined;
   abstract readBody(limit: number): Uint8Array | Promise<Uint8Array>;
   protected abstract address(): string | undefined;
+  /** The connection's client certificate the CA verified (TLS carriers only). */
+  protected certificate(): X509Certificate | undefined {
+    return undefined;
+  }
 }
 
 /** A Node request as a call's request (a class, not closures: no allocations per accessor). */
@@ -95,6 +141,9 @@ class NodeCallRequest extends PlainCallRequest {
   }
 
   header(name: string): string | undefined {
+    // node:http keeps the first of repeated Hosts; the app sees them joined. Joined here too, so
+    // the edge refuses a repeated Host on every carrier (the wire path hands those to node:http).
+    if (name === 'host') return this.req.headersDistinct?.host?.join(', ') ?? this.req.headers.host;
     const value = this.req.headers[name];
     return Array.isArray(value) ? value.join(', ') : value;
   }
@@ -106,6 +155,10 @@ class NodeCallRequest extends PlainCallRequest {
 
   protected address(): string | undefined {
     return this.req.socket.remoteAddress;
+  }
+
+  protected override certificate(): X509Certificate | undefined {
+    return verifiedPeerCertificateOf(this.req);
   }
 }
 
@@ -136,7 +189,8 @@ export function withFastPath(deps: AppDeps, app: RequestListener): RequestListen
     answerDirect(deps, direct, new NodeCallRequest(req, method, direct.rawPath, direct.search), url)
       .then((reply) => send(res, reply, backend.appliedZxid))
       .catch((error: unknown) => {
-        logger.error({ err: error, method, url, event: 'response-failed' }, 'could not send the answer');
+        if (isClientAbort(error) || res.destroyed) logger.debug({ method, url: loggableTarget(url), reason: String(error), event: 'client-aborted' }, 'the client went away before its answer');
+        else logger.error({ err: error, method, url: loggableTarget(url), event: 'response-failed' }, 'could not send the answer');
         res.destroy();
       });
   };

@@ -14,6 +14,8 @@ export interface Reply {
   readonly etag?: number;
   readonly location?: string;
   readonly retryAfter?: string;
+  /** A 401's WWW-Authenticate: the schemes the node accepts. */
+  readonly challenge?: string;
   readonly json?: unknown;
   /** A JSON body already serialized (instead of `json`). */
   readonly jsonText?: string;
@@ -35,10 +37,10 @@ export function answerZxid(appliedZxid: number, reply: Pick<Reply, 'zxid'> | und
 /** The least Zk-Zxid of a Hono response, set by toResponse from its Reply. */
 export const answeredZxid = new WeakMap<Context, number>();
 
-/** The contract's error body with the status of its code; 503s say when to retry; HEAD gets no body. */
+/** The contract's error body with the status of its code; 503s and 429s say when to retry; HEAD gets no body. */
 export function errorReply(error: ZkError, method: string, extra: Record<string, unknown> = {}): Reply {
   const status = statusOf(error);
-  const retryAfter = status === 503 ? '1' : undefined;
+  const retryAfter = status === 503 || status === 429 ? '1' : undefined;
   if (method === 'HEAD') return { status, retryAfter };
   return { status, retryAfter, json: { ...errorBody(error), ...extra } };
 }
@@ -59,6 +61,7 @@ export function replyHeaders(reply: Reply): Record<string, string> {
   if (reply.etag !== undefined) headers.etag = `"${reply.etag}"`;
   if (reply.location !== undefined) headers.location = reply.location;
   if (reply.retryAfter !== undefined) headers['retry-after'] = reply.retryAfter;
+  if (reply.challenge !== undefined) headers['www-authenticate'] = reply.challenge;
   return headers;
 }
 

@@ -8,12 +8,13 @@
  * a watch — a watched read is ordered through the leader like a write), `write` is ordered
  * through the leader (backend.write or a session proposal), `stream` holds an event stream.
  */
+import { getAcl, setAcl } from './acl-calls.ts';
 import { children, create, getData, remove, setData, stat, type ZnodeCall } from './znode-calls.ts';
 
 export type RouteId =
-  | 'getData' | 'create' | 'setData' | 'delete' | 'exists' | 'getChildren' | 'multi'
-  | 'createSession' | 'closeSession' | 'keepalive' | 'sessionEvents' | 'ephemerals' | 'addWatch' | 'removeWatches'
-  | 'sync' | 'watchStream' | 'health' | 'ready' | 'metrics' | 'cluster' | 'spec' | 'docs';
+  | 'getData' | 'create' | 'setData' | 'delete' | 'exists' | 'getChildren' | 'getACL' | 'setACL' | 'multi'
+  | 'createSession' | 'listSessions' | 'closeSession' | 'keepalive' | 'streamTicket' | 'sessionEvents' | 'ephemerals' | 'addWatch' | 'removeWatches'
+  | 'sync' | 'watchStream' | 'health' | 'ready' | 'metrics' | 'cluster' | 'transferLeader' | 'backup' | 'spec' | 'docs' | 'docsAsset' | 'ui';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -41,10 +42,15 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'delete', method: 'DELETE', paths: under('/v1/znodes'), effect: 'write', call: remove },
   { id: 'exists', method: 'GET', paths: under('/v1/stat'), effect: 'read', consistency: true, watchable: true, call: stat },
   { id: 'getChildren', method: 'GET', paths: under('/v1/children'), effect: 'read', consistency: true, watchable: true, call: children },
+  { id: 'getACL', method: 'GET', paths: under('/v1/acl'), effect: 'read', call: getAcl },
+  { id: 'setACL', method: 'PUT', paths: under('/v1/acl'), effect: 'write', call: setAcl },
   { id: 'multi', method: 'POST', paths: ['/v1/multi'], effect: 'write' },
   { id: 'createSession', method: 'POST', paths: ['/v1/sessions'], effect: 'write' },
+  // The live sessions, for operators (routes/session-list.ts): like /v1/cluster, on the admin listener when there is one.
+  { id: 'listSessions', method: 'GET', paths: ['/v1/sessions'], effect: 'read' },
   { id: 'closeSession', method: 'DELETE', paths: ['/v1/sessions/:id'], effect: 'write' },
   { id: 'keepalive', method: 'POST', paths: ['/v1/sessions/:id/keepalive'], effect: 'write' },
+  { id: 'streamTicket', method: 'POST', paths: ['/v1/sessions/:id/stream-ticket'], effect: 'read' },
   { id: 'sessionEvents', method: 'GET', paths: ['/v1/sessions/:id/events'], effect: 'stream' },
   { id: 'ephemerals', method: 'GET', paths: ['/v1/sessions/:id/ephemerals'], effect: 'read' },
   { id: 'addWatch', method: 'POST', paths: ['/v1/sessions/:id/watches'], effect: 'write' },
@@ -55,8 +61,15 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'ready', method: 'GET', paths: ['/readyz'], effect: 'read' },
   { id: 'metrics', method: 'GET', paths: ['/metrics'], effect: 'read' },
   { id: 'cluster', method: 'GET', paths: ['/v1/cluster'], effect: 'read' },
+  // Leadership transfer (routes/cluster-leader.ts): an operator's act, superuser only.
+  { id: 'transferLeader', method: 'POST', paths: ['/v1/cluster/leader'], effect: 'write' },
+  { id: 'backup', method: 'GET', paths: ['/v1/admin/backup'], effect: 'stream' },
   { id: 'spec', method: 'GET', paths: ['/openapi.yaml'], effect: 'read' },
   { id: 'docs', method: 'GET', paths: ['/docs'], effect: 'read' },
+  // The reference's files (routes/docs.ts): Swagger UI's, from the installed package; they hold no data.
+  { id: 'docsAsset', method: 'GET', paths: ['/docs/assets/:file'], effect: 'read' },
+  // The web console's files (routes/ui.ts): they hold no data, the page reads through the API.
+  { id: 'ui', method: 'GET', paths: under('/ui'), effect: 'read' },
 ];
 
 /** A Hono pattern as a matcher of a URL's path (a trailing slash allowed, as the app is not strict). */

@@ -5,6 +5,7 @@
  */
 import type { Context } from 'hono';
 import type { AppDeps } from './app-deps.ts';
+import { callerOfContext } from './caller.ts';
 import { badRequest, RequestRejected } from './errors.ts';
 
 export function parseSessionId(raw: string): number {
@@ -17,7 +18,7 @@ const authenticated = new WeakMap<Request, number>();
 
 /** Checks that the request may act for session `id`, and counts it as the session being heard from. */
 export function authenticate(c: Context, deps: AppDeps, id: number, token = c.req.header('zk-session-token')): number {
-  const error = deps.backend.sessions.authenticate(id, token);
+  const error = deps.backend.sessions.authenticate(id, token, false, callerOfContext(c));
   if (error) throw new RequestRejected(error);
   deps.backend.sessions.touch(id);
   authenticated.set(c.req.raw, id);

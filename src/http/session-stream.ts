@@ -12,11 +12,22 @@ import type { SessionEvents } from '../backend/backend.ts';
 import { parseEventId } from '../node/outbox.ts';
 import type { AppDeps } from './app-deps.ts';
 import { badRequest, errorResponse } from './errors.ts';
+import type { Release } from './limits/keyed-slots.ts';
+import { onResponseClosed, streamKeyOf, takeStreamSlot } from './limits/stream-slots.ts';
 import { sseFrame, sseResponse, type SseSink } from './sse-sink.ts';
 
-const active = new WeakMap<AppDeps, Map<number, () => void>>();
+/** A session's open stream: how to replace it, and the stream slot it holds (limits/stream-slots.ts). */
+interface ActiveStream {
+  readonly replace: () => void;
+  /** The limit key of the caller that opened it. */
+  readonly key: string;
+  /** Gives the slot back; a no-op once a reconnect of the same caller took the slot over. */
+  release: Release;
+}
 
-function streamsOf(deps: AppDeps): Map<number, () => void> {
+const active = new WeakMap<AppDeps, Map<number, ActiveStream>>();
+
+function streamsOf(deps: AppDeps): Map<number, ActiveStream> {
   let map = active.get(deps);
   if (!map) active.set(deps, (map = new Map()));
   return map;
@@ -29,20 +40,34 @@ export function streamSessionEvents(c: Context, deps: AppDeps, sessionId: number
   const last = rawLast === undefined || rawLast === '' ? undefined : parseEventId(rawLast);
   if (rawLast && !last) throw badRequest(`Last-Event-ID must be <zxid>-<k>, got "${rawLast}"`);
   const streams = streamsOf(deps);
-  if (!streams.has(sessionId) && streams.size >= deps.config.maxStreams) {
-    return errorResponse(c, zkError('THROTTLEDOP', `at most ${deps.config.maxStreams} event streams`));
+  const key = streamKeyOf(c);
+  // A reconnect by the same caller replaces the session's stream: it takes over its slot, it does not add one.
+  const previous = streams.get(sessionId);
+  let release: Release;
+  if (previous !== undefined && previous.key === key) {
+    release = previous.release;
+    previous.release = () => undefined;
+  } else {
+    const slot = takeStreamSlot(c, deps, key);
+    if (slot instanceof Response) return slot;
+    release = slot;
   }
   const cursor = outbox.cursorAfter(last);
   // Aim well below the promised timeoutMs/3: timers fire late under load, never early.
   const heartbeatMs = Math.max(50, Math.floor(deps.backend.sessions.timeoutOf(sessionId) / 6));
-  return sseResponse(c, (sink) => {
-    streams.get(sessionId)?.();
-    let replaced = false;
-    const replace = () => {
+  let replaced = false;
+  const entry: ActiveStream = {
+    key, release,
+    replace: () => {
       replaced = true;
       outbox.wakeAll();
-    };
-    streams.set(sessionId, replace);
+    },
+  };
+  onResponseClosed(c, () => entry.release());
+  return sseResponse(c, (sink) => {
+    const current = streams.get(sessionId);
+    if (current !== entry) current?.replace();
+    streams.set(sessionId, entry);
     sink.onGone(() => outbox.wakeAll());
     const stopped = () => replaced || sink.closed;
     // Told of an overflow, the client re-reads and re-watches; the stream goes on from what is kept.
@@ -51,7 +76,8 @@ export function streamSessionEvents(c: Context, deps: AppDeps, sessionId: number
       .then(() => pump(sink, outbox, cursor.ok ? cursor.seq : outbox.firstSeq, heartbeatMs, stopped, () => deps.backend.sessions.touch(sessionId)))
       .catch((error: unknown) => deps.logger.error({ err: error, event: 'session-stream-failed', sessionId }, 'session stream failed'))
       .finally(() => {
-        if (streams.get(sessionId) === replace) streams.delete(sessionId);
+        if (streams.get(sessionId) === entry) streams.delete(sessionId);
+        entry.release();
         sink.end();
       });
   });

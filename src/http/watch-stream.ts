@@ -5,18 +5,27 @@
  * sent: nothing lost, nothing twice. Ids are `<zxid>-<k>`, k counting this stream's events of
  * that zxid. A resume point older than the retained history gets `event: reset` first.
  *
+ * A caller hears only of nodes it may READ: each event is sent only if the caller's identities
+ * have READ in the ACL of the node it is about, as it was at the change (ZooKeeper 3.9.2's rule for
+ * every watch, CVE-2024-23944); opening the stream needs no permission, as addWatch needs none.
+ *
  * Live events are written inside the apply loop, before the write's answer goes out (ZooKeeper
  * too notifies watchers before it answers the writer), and a transaction's frames are built once
  * for all the streams of the same path and kind, then written straight to each socket.
  */
 import type { Context } from 'hono';
-import { zkError } from '../core/errors.ts';
+import { OPEN_ACL, PERM, type Acl } from '../core/acl/acl.ts';
+import { permits } from '../core/acl/check.ts';
 import { isWithin } from '../core/tree/path.ts';
 import type { EventType } from '../core/tree/results.ts';
 import type { ChangeSubscriber } from '../backend/backend.ts';
 import { parseEventId } from '../node/outbox.ts';
 import type { AppDeps } from './app-deps.ts';
-import { badRequest, errorResponse } from './errors.ts';
+import { callerOfContext } from './caller.ts';
+import { badRequest } from './errors.ts';
+import { limitKeyOf } from './limits/caller-key.ts';
+import type { Release } from './limits/keyed-slots.ts';
+import { onResponseClosed, takeStreamSlot } from './limits/stream-slots.ts';
 import { sseFrame, sseResponse, type SseSink } from './sse-sink.ts';
 import { parseBoolean, parseZxid } from './values.ts';
 
@@ -29,6 +38,7 @@ interface Change {
   readonly zxid: number;
   readonly type: EventType;
   readonly path: string;
+  readonly acl?: Acl | undefined;
 }
 
 /** The node skipped history (it installed the leader's checkpoint): events through it are unknown. */
@@ -76,10 +86,12 @@ function framesOf(txn: readonly Change[]): Buffer {
 export function streamWatch(c: Context, deps: AppDeps, path: string): Response {
   const recursive = parseBoolean(c.req.query('recursive'), 'recursive');
   const resume = resumePoint(c);
-  if (deps.backend.changes.subscribers >= deps.config.maxStreams) {
-    return errorResponse(c, zkError('THROTTLEDOP', `at most ${deps.config.maxStreams} watch streams`));
-  }
-  return sseResponse(c, (sink) => new WatchStream(sink, deps, path, recursive).start(resume));
+  const caller = callerOfContext(c);
+  // Counted with the session streams, against the node's and the caller's limits (limits/stream-slots.ts).
+  const release = takeStreamSlot(c, deps, limitKeyOf(caller.auth));
+  if (release instanceof Response) return release;
+  onResponseClosed(c, release);
+  return sseResponse(c, (sink) => new WatchStream(sink, deps, path, recursive, caller.auth, release).start(resume));
 }
 
 class WatchStream implements ChangeSubscriber {
@@ -93,7 +105,18 @@ class WatchStream implements ChangeSubscriber {
 
   constructor(
     private readonly sink: SseSink, private readonly deps: AppDeps, private readonly path: string, private readonly recursive: boolean,
+    private readonly auth: readonly string[], private readonly release: Release,
   ) {}
+
+  /** Whether the caller may hear of this event: READ in its node's ACL at the change. */
+  private readable(e: Change): boolean {
+    return e.acl === undefined || e.acl === OPEN_ACL || permits(e.acl, PERM.READ, this.auth);
+  }
+
+  /** The events the caller may hear of: the same list (its frames shared with other streams) when all. */
+  private visible(events: readonly Change[]): readonly Change[] {
+    return events.every((e) => this.readable(e)) ? events : events.filter((e) => this.readable(e));
+  }
 
   start(resume: Position | undefined): void {
     const { changes } = this.deps.backend;
@@ -105,8 +128,10 @@ class WatchStream implements ChangeSubscriber {
     if (resume) this.drive(() => this.replay());
   }
 
-  changed(events: readonly Change[]): void {
-    const zxid = events[0]!.zxid;
+  changed(all: readonly Change[]): void {
+    const zxid = all[0]!.zxid;
+    const events = this.visible(all);
+    if (events.length === 0) return;
     if (this.busy || this.queued.length > 0 || this.at.k !== ALL || zxid <= this.at.zxid) return this.enqueue(events);
     this.guarded(() => {
       const ok = this.write(framesOf(events));
@@ -209,7 +234,7 @@ class WatchStream implements ChangeSubscriber {
       for (let i = 0; i < batch.length && !this.sink.closed; ) {
         const zxid = batch[i]!.zxid;
         const txn: Change[] = [];
-        for (; i < batch.length && batch[i]!.zxid === zxid; i++) if (matches(batch[i]!)) txn.push(batch[i]!);
+        for (; i < batch.length && batch[i]!.zxid === zxid; i++) if (matches(batch[i]!) && this.readable(batch[i]!)) txn.push(batch[i]!);
         if (!this.writeTxn(zxid, txn)) await this.sink.drained();
       }
       if (!full) return;
@@ -232,6 +257,7 @@ class WatchStream implements ChangeSubscriber {
   }
 
   private stop(): void {
+    this.release();
     this.unsubscribe();
     clearTimeout(this.heartbeat);
     this.queued.length = 0;

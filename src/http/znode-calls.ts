@@ -5,6 +5,7 @@
  * code against the same backend, on a leader or a follower alike.
  */
 import type { Caller, ReadOp, ReadView } from '../backend/backend.ts';
+import { OPEN_ACL, parseAclText, type Acl } from '../core/acl/acl.ts';
 import { zkError } from '../core/errors.ts';
 import { CREATE_MODES, NO_TTL, type CreateMode, type Stat } from '../core/tree/znode.ts';
 import type { AppDeps } from './app-deps.ts';
@@ -13,6 +14,7 @@ import { errorReply, type Reply } from './reply.ts';
 import { sessionRequired } from './session-context.ts';
 import { encodeData, expectedVersion, parseBoolean, parseEncoding, statJson, statJsonText } from './values.ts';
 import { commitWrite } from './writes.ts';
+import { childrenPage, pageQueryOf } from './children-page.ts';
 import { locationOf, requestedPathOf, validZnodePath } from './znode-path.ts';
 
 /** What a znode call reads of its request, whatever carried it. */
@@ -81,6 +83,14 @@ function parseTtl(raw: string | undefined): number {
   return Number(raw);
 }
 
+/** A create's `Zk-Acl` header (zkCli's `scheme:id:perms,…`, or the JSON form); the open ACL without one. */
+export function aclOf(header: string | undefined, path: string): Acl {
+  if (header === undefined) return OPEN_ACL;
+  const acl = parseAclText(header, path);
+  if ('code' in acl) throw new RequestRejected(acl);
+  return acl;
+}
+
 const pathOf = (req: CallRequest, prefix: string) => validZnodePath(requestedPathOf(req.rawPath, prefix));
 
 /** HEAD /v1/znodes/{path}: exists, as a status and an ETag. It sets a data watch whether or not the node is there. */
@@ -111,7 +121,8 @@ export const create: ZnodeCall = async (deps, req) => {
   const body = req.readBody(deps.config.maxDataBytes);
   // No await for a body already read: each one is a turn of the microtask queue and a promise.
   const data = body instanceof Uint8Array ? body : await body;
-  const { outcome, zxid } = await commitWrite(deps, [{ type: 'create', path, data, mode, ttlMs }], false, session, req);
+  const acl = aclOf(req.header('zk-acl'), path);
+  const { outcome, zxid } = await commitWrite(deps, [{ type: 'create', path, data, mode, ttlMs, acl }], false, session, req);
   if (!outcome.ok) return { ...errorReply(outcome.error, req.method), zxid };
   const result = outcome.results[0]!;
   if (result.type !== 'create') throw new Error('create answered with another op');
@@ -147,12 +158,14 @@ export const stat: ZnodeCall = async (deps, req) => {
   return s ? { status: 200, jsonText: pathAndStat(path, s) } : noNode(req.method, path);
 };
 
-/** GET /v1/children/{path}: getChildren2. */
+/** GET /v1/children/{path}: getChildren2, a page at a time (children-page.ts). */
 export const children: ZnodeCall = async (deps, req) => {
   const path = pathOf(req, '/v1/children');
+  const page = pageQueryOf(req.query('limit'), req.query('after'), deps.config.maxChildrenPerPage);
   const { stat: s, children: names } = await view(deps, req, 'getChildren', path);
   if (!s || !names) return noNode(req.method, path);
-  return { status: 200, json: { path, children: names, stat: statJson(s) } };
+  const { children: listed, more } = childrenPage(names, page);
+  return { status: 200, json: { path, children: listed, stat: statJson(s), more } };
 };
 
 /** The call for a method on /v1/znodes. */

@@ -1,18 +1,20 @@
 /**
  * Znode paths in URLs: `/v1/znodes` is `/`, `/v1/znodes/a/b` is `/a/b`, and `%2F` is a
- * separator like `/` (generated clients encode slashes in path parameters). The raw request
- * target is used where the server has it, so `.` and `..` segments reach ZooKeeper's rules
- * instead of being normalised away by URL parsing.
+ * separator like `/` (generated clients encode slashes in path parameters). The znode path is
+ * taken from the very path the request was routed by — the app's parsed URL, the direct paths'
+ * target as sent — never from another reading of the target: the two once differed, and an
+ * absolute-form target (`DELETE http://x/v1/znodes/a`) named `/v1/znodes/a`. The edge checks
+ * (edge/request-target.ts) refuse what URL parsing would rewrite (absolute form, `.` and `..`
+ * segments however spelt, backslashes), so both readings agree for every target that gets here.
  */
 import type { Context } from 'hono';
 import { pathError } from '../core/tree/path.ts';
 import { badRequest } from './errors.ts';
-import { rawTarget } from './request-env.ts';
+import { routedPath } from './request-env.ts';
 
+/** The path the request was routed by, still percent-encoded (the calls' `rawPath`). */
 export function rawPathname(c: Context): string {
-  const target = rawTarget(c);
-  const q = target.indexOf('?');
-  return q === -1 ? target : target.slice(0, q);
+  return routedPath(c);
 }
 
 /** The znode path a request names under `prefix` (e.g. '/v1/znodes'), decoded, not yet validated. */
@@ -22,6 +24,11 @@ export function requestedPath(c: Context, prefix: string): string {
 
 /** The znode path in a raw (still percent-encoded) request path under `prefix`. */
 export function requestedPathOf(raw: string, prefix: string): string {
+  // Hono routes on the path with unreserved escapes decoded (`/v1/%7Anodes/a` is /v1/znodes/a):
+  // a prefix not spelt plainly would be sliced in the wrong place.
+  if (!raw.startsWith(prefix) || (raw.length > prefix.length && raw.charCodeAt(prefix.length) !== 47)) {
+    throw badRequest(`the path must start with ${prefix} as it is spelt, not percent-encoded`);
+  }
   const rest = raw.slice(prefix.length);
   if (rest === '' || rest === '/') return '/';
   let decoded: string;

@@ -10,16 +10,22 @@ import type { Logger } from '../observability/logger.ts';
 import { Metrics } from '../observability/metrics.ts';
 import { CheckpointStore } from '../storage/checkpoint-store.ts';
 import { openDatabase, StorageCorruptError, type SqliteDb } from '../storage/database.ts';
+import { lockDataDir, type DataDirLock } from '../storage/data-dir-lock.ts';
+import { formatMode, makePrivateDir } from '../storage/file-modes.ts';
 import { SqliteLogStore } from '../storage/log-store.ts';
 import { Checkpointer } from './checkpointer.ts';
 import { StoredCheckpoints } from './checkpoints.ts';
 import type { Applier } from './applier.ts';
+import { AuditLog } from '../observability/audit-log.ts';
 import { NodeHost } from './node-host.ts';
+import { QuotaWarnings } from './quota-warnings.ts';
 import { Reaper } from './reaper.ts';
 import { ChangeFeed } from './change-feed.ts';
 import { ChangeHistory } from '../storage/change-history.ts';
 import { SessionManager } from './session-manager.ts';
 import { PeerLink } from './peer-link.ts';
+import { LeaderHandoff, type Handoff } from './leader-handoff.ts';
+import type { ZkError } from '../core/errors.ts';
 import { assemblePipeline } from './pipeline/assemble.ts';
 import type { Pipeline } from './pipeline/pipeline.ts';
 import { realTimers } from './timers.ts';
@@ -38,27 +44,40 @@ export class CorralNode {
   readonly checkpointer: Checkpointer;
   readonly sessions: SessionManager;
   readonly changes: ChangeFeed;
+  /** The audit log, when --audit-log names a file. */
+  private readonly audit: { readonly log: AuditLog; close(): void } | undefined;
   readonly peers: PeerLink;
   /** Orders every client request, from any member (the HTTP layer calls only pipeline.propose). */
   readonly pipeline: Pipeline;
   private readonly consensus: Raft;
   private readonly reaper: Reaper;
   private readonly db: SqliteDb;
+  /** Held from before the database opens until after it closes: one node per data directory. */
+  private readonly dirLock: DataDirLock;
   private readonly log: SqliteLogStore;
   private reapTimer: NodeJS.Timeout | undefined;
   private tickTimer: NodeJS.Timeout | undefined;
   private lastLeader = 0;
+  private readonly handoff: LeaderHandoff;
+
+  private readonly logger: Logger;
+  private readonly nowMs: () => number;
 
   constructor(readonly config: Config, deps: NodeDeps) {
+    this.logger = deps.logger;
+    this.nowMs = deps.nowMs;
     const started = deps.nowMs();
     const file = join(config.dataDir, 'corral.db');
-    this.db = openDatabase(file);
-    const { checkpoints, latest, tree, log } = recoverState(this.db);
+    this.dirLock = openDataDir(config.dataDir, deps.logger);
+    this.db = openLocked(file, this.dirLock);
+    const { checkpoints, latest, tree, log } = recoverState(this.db, this.dirLock);
     this.log = log;
     // A single node is a cluster of one: the same Raft core, which elects itself at once.
-    const members = config.members.length > 0 ? config.members.map((m) => m.id) : [config.id];
+    // Observers (--members …/observer) are the core's learners: replicated to, never counted.
+    const voters = config.members.length > 0 ? config.members.filter((m) => !m.observer).map((m) => m.id) : [config.id];
+    const learners = config.members.filter((m) => m.observer).map((m) => m.id);
     const consensus = new Raft({
-      id: config.id, members, log, hardState: log.hardState(), appliedIndex: latest?.index ?? 0,
+      id: config.id, members: voters, learners, log, hardState: log.hardState(), appliedIndex: latest?.index ?? 0,
       electionTicks: ELECTION_TICKS, heartbeatTicks: 1, random: Math.random,
     });
     this.consensus = consensus;
@@ -76,6 +95,14 @@ export class CorralNode {
       tree: () => this.host.tree, log, store: checkpoints, metrics: this.metrics, logger: deps.logger,
       everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
     });
+    this.handoff = new LeaderHandoff({
+      status: () => this.consensus.status(), transfer: (to) => this.host.transferLeader(to), nowMs: deps.nowMs, voterCount: voters.length,
+      roleOf: (id) => {
+        const member = config.members.find((m) => m.id === id);
+        if (member) return member.observer ? 'observer' : 'voter';
+        return config.members.length === 0 && id === config.id ? 'voter' : undefined;
+      },
+    });
     this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
     this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
     let history: ChangeHistory | undefined;
@@ -91,10 +118,16 @@ export class CorralNode {
       // (their events go to the outboxes once everything else saw the transaction). Role changes
       // reach them in the same order: the sessions (a new leader grants fresh timeouts), then the
       // elections metric.
-      this.host.setAppliers([this.changes, this.checkpointer, this.sessions, this.electionsCounter()]);
+      const audit = config.auditLog === '' ? undefined : AuditLog.toFile(config.auditLog, config.id);
+      this.audit = audit;
+      const quotaWarnings = new QuotaWarnings(deps.logger, deps.nowMs);
+      this.host.setAppliers([
+        this.changes, this.checkpointer, this.sessions, ...(audit ? [audit.log] : []), quotaWarnings, this.electionsCounter(),
+      ]);
       this.host.drain(); // replays the log behind the checkpoint
+      audit?.log.startServing();
     } catch (error) {
-      closeAfterFailure(() => history?.close(), () => this.log.close(), () => this.db.close());
+      closeAfterFailure(() => history?.close(), () => this.log.close(), () => this.db.close(), () => this.dirLock.release());
       throw asCorruption(error);
     }
     // The replay rebuilt what derives from the log (the change history); sessions and
@@ -115,6 +148,36 @@ export class CorralNode {
       event: 'recovered', checkpointZxid: latest?.zxid ?? 0, replayed: log.size(), znodes: tree.size,
       appliedZxid: tree.appliedZxid, ms: deps.nowMs() - started,
     }, 'node recovered');
+  }
+
+  /**
+   * Hands leadership to voter `to` (undefined: the most caught-up one), from any member, and
+   * waits up to `timeoutMs` for this member to see it move.
+   */
+  transferLeadership(to: number | undefined, timeoutMs: number): Promise<Handoff | ZkError> {
+    return this.handoff.transfer(to, timeoutMs);
+  }
+
+  /** One election timeout in ms: how long a transfer may take before the leader gives it up. */
+  get electionTimeoutMs(): number {
+    return ELECTION_TICKS * this.config.raftTickMs;
+  }
+
+  /**
+   * A leader about to stop hands leadership to its most caught-up voter it is connected to, so
+   * the cluster gets a leader at once rather than after an election timeout of 503s. Bounded:
+   * past two election timeouts it stops anyway (the others then elect one).
+   */
+  private async handOffBeforeStopping(): Promise<void> {
+    const { logger } = this;
+    if (this.consensus.status().role !== 'leader') return;
+    const target = this.consensus.mostCaughtUpVoter();
+    if (target === 0 || this.peers.peersConnected().get(target) !== true) return;
+    const started = this.nowMs();
+    const outcome = await this.handoff.transfer(target, 2 * this.electionTimeoutMs);
+    const ms = this.nowMs() - started;
+    if ('code' in outcome) logger.warn({ event: 'leader-handoff-failed', to: target, ms, code: outcome.code }, `leadership not handed over before stopping: ${outcome.message}`);
+    else logger.info({ event: 'leader-handoff', to: target, leader: outcome.leader, ms }, `handed leadership to member ${outcome.leader} before stopping`);
   }
 
   /** Where member `id` serves clients. */
@@ -140,6 +203,7 @@ export class CorralNode {
     this.metrics.watchCluster({
       status: () => this.consensus.status(), followerLag: () => this.followerLag(), peersConnected: () => this.peers.peersConnected(),
     });
+    this.peers.watchMetrics(this.metrics.registry);
   }
 
   /** An applier counting the elections this member stands in. */
@@ -156,6 +220,7 @@ export class CorralNode {
     this.host.tick();
     const leader = this.consensus.status().leader;
     this.pipeline.tick();
+    this.handoff.tick();
     if (leader !== this.lastLeader) this.metrics.leaderChanges.inc();
     this.lastLeader = leader;
   }
@@ -171,6 +236,9 @@ export class CorralNode {
 
   /** Graceful stop: finish writes in flight, stop checkpointing, close the database cleanly. */
   async close(): Promise<void> {
+    // While the ticks still run: the transfer needs them.
+    if (this.tickTimer !== undefined) await this.handOffBeforeStopping();
+    this.handoff.close();
     clearInterval(this.reapTimer);
     clearInterval(this.tickTimer);
     this.sessions.stop();
@@ -179,8 +247,10 @@ export class CorralNode {
     await this.peers.close();
     await this.checkpointer.stop();
     this.changes.close();
+    this.audit?.close();
     this.log.close();
     this.db.close();
+    this.dirLock.release();
   }
 }
 
@@ -201,7 +271,27 @@ function asCorruption(error: unknown): StorageCorruptError {
   return new StorageCorruptError(`recovery failed: ${error instanceof Error ? error.message : String(error)}`);
 }
 
-function recoverState(db: SqliteDb) {
+/** Creates the data directory private (0700), says so when an existing one is not, and locks it. */
+function openDataDir(dataDir: string, logger: Logger): DataDirLock {
+  const looseMode = makePrivateDir(dataDir);
+  if (looseMode !== undefined) {
+    logger.warn({ event: 'data-dir-mode', dataDir, mode: formatMode(looseMode) },
+      `data directory ${dataDir} is open to other users (mode ${formatMode(looseMode)}); its files are kept 0600, but chmod 700 the directory`);
+  }
+  return lockDataDir(dataDir);
+}
+
+/** Opens the database under the directory's lock, letting the lock go if it cannot. */
+function openLocked(file: string, lock: DataDirLock): SqliteDb {
+  try {
+    return openDatabase(file);
+  } catch (error) {
+    lock.release();
+    throw error;
+  }
+}
+
+function recoverState(db: SqliteDb, lock: DataDirLock) {
   try {
     const checkpoints = new CheckpointStore(db);
     const latest = checkpoints.latest();
@@ -214,6 +304,7 @@ function recoverState(db: SqliteDb) {
     return { checkpoints, latest, tree, log };
   } catch (error) {
     db.close();
+    lock.release();
     throw asCorruption(error);
   }
 }

@@ -177,12 +177,23 @@ export class NodeHost {
     }
     const proposed = this.consensus.propose(encodeTxn(envelope));
     if (!proposed.ok) {
-      return Promise.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'this node is not the leader')));
+      // During a leadership transfer the answer is the same retryable one: the client tries again
+      // and finds the new leader (its failover), as after an election.
+      const why = proposed.transferring ? 'leadership is being transferred; retry' : 'this node is not the leader';
+      return Promise.reject(new NotCommittedError(zkError('CONNECTIONLOSS', why)));
     }
     this.schedule();
     return new Promise((resolve, reject) => {
       this.waiters.set(proposed.index, { term: proposed.term, envelope, resolve, reject });
     });
+  }
+
+  /** Starts a leadership transfer to voter `to` (0: the most caught-up); false when no leader is known. */
+  transferLeader(to: number): boolean {
+    if (this.closed) return false;
+    const asked = this.consensus.transferLeader(to);
+    this.schedule();
+    return asked;
   }
 
   /** Resolves once `zxid` is applied here, or rejects after `timeoutMs`. */

@@ -3,13 +3,16 @@
  * transport (src/transport), messages in decoded, checked against the authenticated sender and
  * stepped. Proposals a follower forwards to the leader (src/node/pipeline/), and the leader's
  * answers, ride the same links.
- * Each message goes as binary (peer-wire.ts) to a member that reads it, as JSON otherwise (a
- * member of an earlier version, during a rolling upgrade; and checkpoints, always).
+ * Each message goes as binary (peer-wire.ts), but checkpoints as JSON. Members authenticate each
+ * other with the cluster secret (every frame then sealed), mutual TLS (--peer-tls-*), or both.
  */
-import type { Config } from '../config.ts';
+import { readFileSync } from 'node:fs';
+import { Counter, type Registry } from 'prom-client';
+import { ConfigError, type Config } from '../config.ts';
 import type { RaftMessage } from '../core/consensus/messages.ts';
 import type { Logger } from '../observability/logger.ts';
-import { PeerTransport } from '../transport/peer-transport.ts';
+import { PeerTransport, type PeerTlsOptions } from '../transport/peer-transport.ts';
+import { REFUSAL_REASONS } from '../transport/handshake-limits.ts';
 import type { NodeHost, Transport } from './node-host.ts';
 import { decodePeerMessage, decodeSessionTouch, encodePeerMessage, type SessionTouch } from './peer-codec.ts';
 import { decodeWire, encodeAnswerWire, encodeProposalWire, encodeRaftWire, PeerWireError } from './peer-wire.ts';
@@ -39,11 +42,34 @@ export class PeerLink implements Transport, ProposalLink {
     if (config.members.length <= 1 || !self) return;
     const peers = config.members.filter((m) => m.id !== config.id);
     this.transport = new PeerTransport({
-      selfId: config.id, listen: self.peer, secret: config.clusterSecret, logger,
+      selfId: config.id, listen: self.peer, secret: config.clusterSecret, tls: peerTlsOf(config), logger,
       peers: peers.map((m) => ({ id: m.id, host: m.peer.host, port: m.peer.port })),
       onMessage: (from, raw) => this.received(from, raw),
       onPeerState: (id, connected) => {
         if (!connected) this.proposals?.linkDown(id);
+      },
+    });
+  }
+
+  /** Refused peer handshakes (by reason) and links closed on a frame that failed authentication. */
+  watchMetrics(registry: Registry): void {
+    const transport = this.transport;
+    if (!transport) return;
+    new Counter({
+      name: 'corral_peer_handshakes_refused_total', help: 'Inbound peer connections closed before authenticating, by reason',
+      labelNames: ['reason'] as const, registers: [registry],
+      collect() {
+        const counts = transport.stats().refusedHandshakes;
+        this.reset();
+        for (const reason of REFUSAL_REASONS) this.inc({ reason }, counts[reason]);
+      },
+    });
+    new Counter({
+      name: 'corral_peer_frames_rejected_total', help: 'Peer links closed because a frame failed authentication (injected, replayed, altered)',
+      labelNames: ['peer'] as const, registers: [registry],
+      collect() {
+        this.reset();
+        for (const [peer, stats] of Object.entries(transport.stats().peers)) this.inc({ peer }, stats.framesRejected);
       },
     });
   }
@@ -113,6 +139,11 @@ export class PeerLink implements Transport, ProposalLink {
     await this.transport?.close();
   }
 
+  /** The transport's statistics (undefined for a single node). */
+  stats(): ReturnType<PeerTransport['stats']> | undefined {
+    return this.transport?.stats();
+  }
+
   private received(from: number, raw: unknown): void {
     if (raw instanceof Uint8Array) return this.receivedWire(from, raw);
     const type = (raw as { type?: unknown } | null)?.type;
@@ -163,4 +194,17 @@ export class PeerLink implements Transport, ProposalLink {
     }
     this.host?.receive(message);
   }
+}
+
+/** The PEM files of --peer-tls-*, read once at start; undefined when peer TLS is off. */
+function peerTlsOf(config: Config): PeerTlsOptions | undefined {
+  if (config.peerTlsCert === '') return undefined;
+  const read = (path: string, flag: string): Buffer => {
+    try {
+      return readFileSync(path);
+    } catch (error) {
+      throw new ConfigError(`--${flag} ${path}: ${(error as NodeJS.ErrnoException).code ?? String(error)}`);
+    }
+  };
+  return { cert: read(config.peerTlsCert, 'peer-tls-cert'), key: read(config.peerTlsKey, 'peer-tls-key'), ca: read(config.peerTlsCa, 'peer-tls-ca') };
 }

@@ -37,7 +37,7 @@ type BinaryRaftType = Exclude<RaftMessage['type'], 'MsgSnap'>;
 // 20 and 21 were whole HTTP requests forwarded to the leader (before proposals): not reused.
 const KINDS: Readonly<Record<BinaryRaftType | 'Proposal' | 'ProposalAnswer', number>> = {
   MsgVote: 1, MsgPreVote: 2, MsgVoteResp: 3, MsgPreVoteResp: 4, MsgApp: 5, MsgAppResp: 6,
-  MsgHeartbeat: 7, MsgHeartbeatResp: 8, MsgReadIndex: 9, MsgReadIndexResp: 10,
+  MsgHeartbeat: 7, MsgHeartbeatResp: 8, MsgReadIndex: 9, MsgReadIndexResp: 10, MsgTransferLeader: 11, MsgTimeoutNow: 12,
   Proposal: 22, ProposalAnswer: 23,
 };
 const KIND_NAMES = new Map(Object.entries(KINDS).map(([name, kind]) => [kind, name as keyof typeof KINDS]));
@@ -179,6 +179,14 @@ export function encodeRaftWire(message: RaftMessage): Uint8Array | undefined {
     case 'MsgPreVote':
       w.num(message.lastIndex);
       w.num(message.lastTerm);
+      // A trailing byte only on a transfer's vote: every other vote keeps the layout members of
+      // an earlier version read (such a member drops the transfer's vote; the transfer times out).
+      if (message.transfer) w.u8(1);
+      break;
+    case 'MsgTransferLeader':
+      w.num(message.transferee);
+      break;
+    case 'MsgTimeoutNow':
       break;
     case 'MsgVoteResp':
     case 'MsgPreVoteResp':
@@ -274,8 +282,17 @@ function readRaft(r: Reader, type: BinaryRaftType): RaftMessage {
   const base = { from: r.num('from'), to: r.num('to'), term: r.num('term') };
   switch (type) {
     case 'MsgVote':
-    case 'MsgPreVote':
-      return { type, ...base, lastIndex: r.num('lastIndex'), lastTerm: r.num('lastTerm') };
+    case 'MsgPreVote': {
+      const vote = { type, ...base, lastIndex: r.num('lastIndex'), lastTerm: r.num('lastTerm') };
+      if (r.remaining() === 0) return vote;
+      // Only ever written as 1 (see encodeRaftWire): anything else is a bug or skew.
+      if (r.u8() !== 1) throw new PeerWireError('a vote\'s trailing transfer flag is not 1');
+      return { ...vote, transfer: true };
+    }
+    case 'MsgTransferLeader':
+      return { type, ...base, transferee: r.num('transferee') };
+    case 'MsgTimeoutNow':
+      return { type, ...base };
     case 'MsgVoteResp':
     case 'MsgPreVoteResp':
       return { type, ...base, granted: r.flag('granted') };

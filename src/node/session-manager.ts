@@ -24,6 +24,9 @@ import { Outbox } from './outbox.ts';
 import { LeaderProposals } from './pipeline/leader-proposals.ts';
 import { PROPOSAL_DEADLINE_MS, type ClientTxn, type ProposalRequest, type Proposer } from './pipeline/proposal.ts';
 import { realTimers, type Timers } from './timers.ts';
+import { limitKeyOf } from '../http/limits/caller-key.ts';
+import { KeyedSlots, type Release } from '../http/limits/keyed-slots.ts';
+import { throttled } from '../http/limits/refusal.ts';
 
 const ENDED_REMEMBERED_MAX = 10_000;
 const EXPIRIES_PER_ROUND_MAX = 1000;
@@ -60,7 +63,16 @@ export class SessionManager implements Applier {
   /** Recently ended sessions: why (410 rather than 404), and their token hash for reading the end. */
   private readonly ended = new Map<number, { reason: SessionEndReason; tokenHash: string }>();
   private readonly closing = new Set<number>();
-  private opening = 0;
+  /**
+   * Opens in flight from this member, by token hash → the opener's limit key: counted against
+   * the limits from before the proposal until the session is tracked (released in `applied`, or
+   * by the open itself when it fails), so a session is never counted twice or not at all.
+   */
+  private readonly opening = new Map<string, Release>();
+  private readonly openingByCaller = new KeyedSlots({ total: 0, perKey: 0 });
+  /** Open sessions by their opener's limit key (limitKeyOf), and each session's place there. */
+  private readonly sessionsByCaller = new KeyedSlots({ total: 0, perKey: 0 });
+  private readonly callerOf = new Map<number, Release>();
   private readonly touched = new Set<number>();
   private relay: ((sessionIds: number[]) => void) | undefined;
   /** The term whose leadership granted every session a fresh timeout: expiries are decided in it only. */
@@ -119,23 +131,46 @@ export class SessionManager implements Applier {
     this.proposer = proposer;
   }
 
+  /**
+   * Opens a session, within the node's limit and the caller's (maxSessionsPerCaller, by the
+   * caller's strongest identity, else its address). Opens in flight count too, or a burst of
+   * them would all pass the check; the check and the count are one synchronous step. The counts
+   * are of sessions in the replicated table, so they hold across members, except for opens in
+   * flight at once on different members.
+   */
   async open(requestedTimeoutMs: number, caller: CallerContext = {}): Promise<OpenedSession | ZkError> {
-    // Opens in flight count too, or a burst of them would all pass the check.
-    if (this.size + this.opening >= this.config.maxSessions) {
-      return zkError('THROTTLEDOP', `at most ${this.config.maxSessions} sessions`);
+    const { maxSessions, maxSessionsPerCaller } = this.config;
+    if (this.size + this.opening.size >= maxSessions) return throttled('sessions', `at most ${maxSessions} sessions`);
+    const key = limitKeyOf(caller.identities ?? []);
+    const mine = this.sessionsByCaller.heldBy(key) + this.openingByCaller.heldBy(key);
+    if (maxSessionsPerCaller > 0 && mine >= maxSessionsPerCaller) {
+      return throttled('sessions_per_caller', `at most ${maxSessionsPerCaller} sessions per caller (${key.slice(0, key.indexOf(':'))} identity)`);
     }
-    this.opening++;
+    const token = this.newToken();
+    const tokenHash = hashToken(token).toString('hex');
+    this.opening.set(tokenHash, this.openingByCaller.count(key));
     try {
-      return await this.openCounted(requestedTimeoutMs, caller);
+      return await this.openCounted(requestedTimeoutMs, token, tokenHash, caller);
     } finally {
-      this.opening--;
+      this.opened(tokenHash);
     }
   }
 
-  private async openCounted(requestedTimeoutMs: number, caller: CallerContext): Promise<OpenedSession | ZkError> {
+  /** The open of `tokenHash` no longer counts as in flight (its session is tracked, or it failed). */
+  private opened(tokenHash: string): void {
+    const release = this.opening.get(tokenHash);
+    if (release === undefined) return;
+    this.opening.delete(tokenHash);
+    release();
+  }
+
+  /** Open sessions of the caller with limit key `key` (limitKeyOf). */
+  sessionsOfCaller(key: string): number {
+    return this.sessionsByCaller.heldBy(key);
+  }
+
+  private async openCounted(requestedTimeoutMs: number, token: string, tokenHash: string, caller: CallerContext): Promise<OpenedSession | ZkError> {
     const timeoutMs = negotiateTimeout(requestedTimeoutMs, this.config.tickTimeMs);
-    const token = this.newToken();
-    const tokenHash = hashToken(token).toString('hex');
     const committed = await this.submit({ type: 'createSession', timeoutMs, tokenHash }, caller);
     if ('code' in committed) return committed;
     const { result } = committed;
@@ -179,7 +214,12 @@ export class SessionManager implements Applier {
    * `readEnd`, an ended session's stream may still be read for a while (its last events and the
    * end), so a client that was away, a browser's EventSource included, learns how it ended.
    */
-  authenticate(id: number, token: string | undefined, readEnd = false): ZkError | undefined {
+  /**
+   * Whether a request may act for session `id`: the right token and (`identities` given: a request
+   * rather than the event stream) every identity the session was opened with, so a stolen token
+   * alone does not act as its owner (403 NOAUTH).
+   */
+  authenticate(id: number, token: string | undefined, readEnd = false, identities?: readonly string[]): ZkError | undefined {
     const ended = this.ended.get(id);
     const hash = this.host.tree.sessions.get(id)?.tokenHash ?? (readEnd && this.outboxes.has(id) ? ended?.tokenHash : undefined);
     if (!hash) {
@@ -191,6 +231,13 @@ export class SessionManager implements Applier {
     const given = hashToken(token ?? '');
     if (token === undefined || expected.length !== given.length || !timingSafeEqual(expected, given)) {
       return zkError('AUTHFAILED', `wrong or missing token for session ${id}`);
+    }
+    const opener = this.host.tree.sessions.get(id)?.auth;
+    if (identities === undefined || opener === undefined) return undefined;
+    for (const identity of opener) {
+      if (isProven(identity) && !identities.includes(identity)) {
+        return zkError('NOAUTH', `session ${id} was opened with identities this request does not carry; send the same credentials`);
+      }
     }
     return undefined;
   }
@@ -256,6 +303,11 @@ export class SessionManager implements Applier {
    */
   private track(id: number, timeoutMs: number, recoveredAt?: number): void {
     this.tracker.add(id, timeoutMs, this.nowMs());
+    const record = this.host.tree.sessions.get(id);
+    if (record && !this.callerOf.has(id)) {
+      this.callerOf.set(id, this.sessionsByCaller.count(limitKeyOf(record.auth)));
+      this.opened(record.tokenHash);
+    }
     const outbox = new Outbox(this.config.outboxEventsMax);
     if (recoveredAt !== undefined) outbox.markLostThrough(recoveredAt);
     this.outboxes.set(id, outbox);
@@ -281,11 +333,19 @@ export class SessionManager implements Applier {
     outbox?.push(zxid, 'session', { state: reason, zxid: String(zxid) });
     if (outbox) outbox.ended = true;
     this.tracker.remove(sessionId);
+    this.forgetCaller(sessionId);
     this.ended.set(sessionId, { reason, tokenHash });
     if (this.ended.size > ENDED_REMEMBERED_MAX) this.ended.delete(this.ended.keys().next().value!);
     // Keep the outbox a while so a stream that reconnects can still read the end.
     this.timers.after(ENDED_OUTBOX_KEPT_MS, () => this.outboxes.delete(sessionId));
     this.logger.info({ event: 'session-ended', sessionId, reason, zxid }, 'session ended');
+  }
+
+  private forgetCaller(sessionId: number): void {
+    const release = this.callerOf.get(sessionId);
+    if (release === undefined) return;
+    this.callerOf.delete(sessionId);
+    release();
   }
 
   /**
@@ -336,4 +396,9 @@ export class SessionManager implements Applier {
         .finally(() => this.closing.delete(id));
     }
   }
+}
+
+/** An identity a request proves with a credential (not its address, which may change between requests). */
+function isProven(identity: string): boolean {
+  return !identity.startsWith('ip:');
 }

@@ -2,6 +2,7 @@
  * Encodes transactions for the log: JSON, with node data as base64. '' is a leader's empty entry.
  * The format is versioned by the database schema (src/storage/database.ts).
  */
+import { OPEN_ACL, type Acl } from '../core/acl/acl.ts';
 import { assert } from '../core/errors.ts';
 import type { Txn, TxnEnvelope, WriteOp } from '../core/tree/txn.ts';
 
@@ -20,7 +21,9 @@ function encodeOp(op: WriteOp): string {
   const head = `{"type":"${op.type}","path":${JSON.stringify(op.path)}`;
   switch (op.type) {
     case 'create':
-      return `${head},"data":"${base64(op.data)}","mode":${JSON.stringify(op.mode)},"ttlMs":${num(op.ttlMs)}}`;
+      return `${head},"data":"${base64(op.data)}","mode":${JSON.stringify(op.mode)},"ttlMs":${num(op.ttlMs)}${aclField(op.acl)}}`;
+    case 'setACL':
+      return `${head}${aclField(op.acl)},"version":${num(op.version)}}`;
     case 'setData':
       return `${head},"data":"${base64(op.data)}","version":${num(op.version)}}`;
     case 'delete':
@@ -28,6 +31,9 @@ function encodeOp(op: WriteOp): string {
       return `${head},"version":${num(op.version)}}`;
   }
 }
+
+/** The open ACL, nearly every create's, is left out: decoding restores it. */
+const aclField = (acl: Acl): string => (acl === OPEN_ACL ? '' : `,"acl":${JSON.stringify(acl)}`);
 
 /**
  * A write as JSON text built directly — what JSON.stringify makes of it with the data as base64,
@@ -39,16 +45,22 @@ export function encodeTxn(envelope: TxnEnvelope): string {
   let ops = '';
   for (let i = 0; i < txn.ops.length; i++) ops += (i === 0 ? '' : ',') + encodeOp(txn.ops[i]!);
   const request = txn.request === undefined ? '' : `,"request":{"client":${JSON.stringify(txn.request.client)},"id":${JSON.stringify(txn.request.id)}}`;
-  return `{"timeMs":${num(envelope.timeMs)},"txn":{"type":"write","ops":[${ops}],"multi":${txn.multi},"sessionId":${num(txn.sessionId)}${request}}}`;
+  // Written only when set, so entries without it encode (and decode) as before it existed.
+  const quota = txn.enforceQuota === true ? ',"enforceQuota":true' : '';
+  return `{"timeMs":${num(envelope.timeMs)},"txn":{"type":"write","ops":[${ops}],"multi":${txn.multi},"sessionId":${num(txn.sessionId)},"auth":${JSON.stringify(txn.auth)}${request}${quota}}}`;
 }
 
 export function decodeTxn(data: string): TxnEnvelope {
   if (data === '') return NOOP;
   const raw = JSON.parse(data) as { timeMs: number; txn: Txn };
   assert(typeof raw.timeMs === 'number' && typeof raw.txn?.type === 'string', 'malformed log entry');
-  if (raw.txn.type !== 'write') return raw;
-  const ops = (raw.txn.ops as readonly EncodedOp[]).map((op) =>
-    op.data === undefined ? op : { ...op, data: new Uint8Array(Buffer.from(op.data, 'base64')) },
-  ) as WriteOp[];
-  return { timeMs: raw.timeMs, txn: { ...raw.txn, ops } };
+  const { txn } = raw;
+  // Entries written before ACLs existed carry no identities: every node was open then.
+  if ((txn.type === 'createSession' || txn.type === 'watch') && txn.auth === undefined) return { timeMs: raw.timeMs, txn: { ...txn, auth: [] } };
+  if (txn.type !== 'write') return raw;
+  const ops = (txn.ops as readonly EncodedOp[]).map((op) => {
+    const decoded = op.data === undefined ? op : { ...op, data: new Uint8Array(Buffer.from(op.data, 'base64')) };
+    return (op.type === 'create' || op.type === 'setACL') && !('acl' in op) ? { ...decoded, acl: OPEN_ACL } : decoded;
+  }) as WriteOp[];
+  return { timeMs: raw.timeMs, txn: { ...txn, ops, auth: txn.auth ?? [] } };
 }

@@ -29,6 +29,16 @@ interface RequestSeries {
 
 const ROLES = ['leader', 'follower', 'candidate', 'precandidate'] as const;
 
+/**
+ * The limits a request or connection can be refused by (429 THROTTLEDOP, or a closed connection):
+ * the label of corral_limit_refusals_total. A fixed set, never the caller: callers are unbounded.
+ */
+export const LIMIT_KINDS = [
+  'sessions', 'sessions_per_caller', 'streams', 'streams_per_caller', 'watches_per_session',
+  'connections_per_address', 'requests_per_caller',
+] as const;
+export type LimitKind = (typeof LIMIT_KINDS)[number];
+
 export class Metrics {
   readonly registry = new Registry();
   /** Request counts are kept in `requestSeries` and added to the counter when it is scraped. */
@@ -59,6 +69,16 @@ export class Metrics {
   readonly leaderChanges = new Counter({
     name: 'corral_raft_leader_changes_total', help: 'Times this member saw the leader change (or become unknown)', registers: [this.registry],
   });
+  /** Refusals by limit kind (docs/security.md, "Limits per caller"). */
+  readonly limitRefusals = new Counter({
+    name: 'corral_limit_refusals_total', help: 'Requests (429 THROTTLEDOP) and connections (closed) refused by a limit, by limit',
+    labelNames: ['limit'] as const, registers: [this.registry],
+  });
+
+  /** A request or connection was refused by `limit`. */
+  limitRefused(limit: LimitKind): void {
+    this.limitRefusals.inc({ limit });
+  }
 
   /** Labelled children by `method route status`: prom-client hashes the labels on every call otherwise. */
   private readonly requestSeries = new Map<string, RequestSeries>();
@@ -101,6 +121,8 @@ export class Metrics {
       registers: [this.registry], collect() { this.set(sources.appliedZxid()); },
     });
     collectDefaultMetrics({ register: this.registry, prefix: 'corral_' });
+    // Every kind shows from the first scrape, at 0: a dashboard's rate() needs the series to exist.
+    for (const limit of LIMIT_KINDS) this.limitRefusals.inc({ limit }, 0);
   }
 
   /** Replication gauges: role, term, commit and apply points, lag per follower, peer links. */

@@ -4,6 +4,7 @@
  * checkpoint counts only once its `complete` flag is set, in the same transaction that retires the
  * older ones; a crash half-way leaves an incomplete one that the next start removes.
  */
+import { AclCache } from '../core/acl/acl.ts';
 import type { CheckpointImage } from '../core/tree/checkpoint-image.ts';
 import type { SessionRecord } from '../core/session/session-table.ts';
 import { parseRequestRecord } from '../core/tree/request-record.ts';
@@ -60,8 +61,9 @@ export class CheckpointStore {
    * A plain iterator, not a generator: resuming a generator per node was ~8 % of a 1M-node start.
    */
   eachNode(meta: CheckpointMeta): Iterable<Znode> {
-    const rows = this.db.prepare('SELECT head, data, crc FROM checkpoint_pages WHERE gen = ? ORDER BY seq').raw().iterate(meta.gen) as IterableIterator<[Buffer, Buffer, number]>;
+    const rows = this.db.prepare('SELECT head, data, acls, crc FROM checkpoint_pages WHERE gen = ? ORDER BY seq').raw().iterate(meta.gen) as IterableIterator<[Buffer, Buffer, string | null, number]>;
     const page: Znode[] = [];
+    const acls = new AclCache();
     let at = 0;
     let count = 0;
     const next = (): IteratorResult<Znode> => {
@@ -73,11 +75,11 @@ export class CheckpointStore {
           if (count !== meta.nodeCount) throw new StorageCorruptError(`checkpoint ${meta.gen} has ${count} nodes, expected ${meta.nodeCount}`);
           return { done: true, value: undefined };
         }
-        const [head, data, crc] = row.value;
+        const [head, data, aclText, crc] = row.value;
         page.length = 0;
         at = 0;
         try {
-          count += decodePage({ head, data, crc }, page);
+          count += decodePage({ head, data, acls: aclText, crc }, page, acls);
         } catch (error) {
           rows.return?.(); // a for-of does not close an iterator whose next() throws
           throw error;
@@ -96,9 +98,9 @@ export class CheckpointStore {
   /** The sessions open at the checkpoint. */
   sessions(meta: CheckpointMeta): SessionRecord[] {
     const rows = this.db
-      .prepare('SELECT id, timeout_ms AS timeoutMs, token_hash AS tokenHash FROM checkpoint_sessions WHERE gen = ?')
-      .all(meta.gen) as SessionRecord[];
-    return rows;
+      .prepare('SELECT id, timeout_ms AS timeoutMs, token_hash AS tokenHash, auth FROM checkpoint_sessions WHERE gen = ?')
+      .all(meta.gen) as Array<Omit<SessionRecord, 'auth'> & { auth: string }>;
+    return rows.map((r) => ({ ...r, auth: identitiesOf(r.auth, r.id) }));
   }
 
   /** The watches set at the checkpoint. */
@@ -145,8 +147,8 @@ export class CheckpointStore {
         .prepare('INSERT INTO checkpoints (idx, term, zxid, node_count, complete, created_ms) VALUES (?, ?, ?, ?, 0, ?)')
         .run(meta.index, meta.term, meta.zxid, meta.nodeCount, nowMs);
       const gen = Number(result.lastInsertRowid);
-      const insert = this.db.prepare('INSERT INTO checkpoint_sessions (gen, id, timeout_ms, token_hash) VALUES (?, ?, ?, ?)');
-      for (const s of sessions) insert.run(gen, s.id, s.timeoutMs, s.tokenHash);
+      const insert = this.db.prepare('INSERT INTO checkpoint_sessions (gen, id, timeout_ms, token_hash, auth) VALUES (?, ?, ?, ?, ?)');
+      for (const s of sessions) insert.run(gen, s.id, s.timeoutMs, s.tokenHash, JSON.stringify(s.auth));
       const watch = this.db.prepare('INSERT OR IGNORE INTO checkpoint_watches (gen, session_id, kind, path) VALUES (?, ?, ?, ?)');
       for (const w of watches) watch.run(gen, w.sessionId, w.kind, w.path);
       const request = this.db.prepare('INSERT INTO checkpoint_requests (gen, client, id, zxid, digest, result, crc) VALUES (?, ?, ?, ?, ?, ?, ?)');
@@ -163,8 +165,8 @@ export class CheckpointStore {
     this.db.transaction(() => {
       const last = this.db.prepare('SELECT max(seq) AS seq FROM checkpoint_pages WHERE gen = ?').get(gen) as { seq: number | null };
       let seq = (last.seq ?? -1) + 1;
-      const insert = this.db.prepare('INSERT INTO checkpoint_pages (gen, seq, head, data, crc) VALUES (?, ?, ?, ?, ?)');
-      for (const page of encodePages(nodes)) insert.run(gen, seq++, page.head, page.data, page.crc);
+      const insert = this.db.prepare('INSERT INTO checkpoint_pages (gen, seq, head, data, acls, crc) VALUES (?, ?, ?, ?, ?, ?)');
+      for (const page of encodePages(nodes)) insert.run(gen, seq++, page.head, page.data, page.acls, page.crc);
     })();
   }
 
@@ -217,4 +219,17 @@ export class CheckpointStore {
       this.db.prepare('DELETE FROM checkpoints WHERE gen = ?').run(gen);
     })();
   }
+}
+
+function identitiesOf(text: string, session: number): string[] {
+  let parsed: unknown;
+  try {
+    parsed = JSON.parse(text);
+  } catch {
+    parsed = undefined;
+  }
+  if (!Array.isArray(parsed) || !parsed.every((v) => typeof v === 'string')) {
+    throw new StorageCorruptError(`checkpoint session ${session} has unreadable identities`);
+  }
+  return parsed as string[];
 }

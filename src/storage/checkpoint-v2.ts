@@ -2,6 +2,7 @@
  * Reading checkpoints of schema 1 and 2 (a row per znode in checkpoint_nodes, its Stat as JSON,
  * a CRC over a text of path and meta then the data), to upgrade them in place to pages.
  */
+import { OPEN_ACL } from '../core/acl/acl.ts';
 import type { NodeKind, Znode } from '../core/tree/znode.ts';
 import { CheckpointStore } from './checkpoint-store.ts';
 import { crc32, crc32Bytes } from './crc32.ts';
@@ -39,7 +40,7 @@ function nodeOf([path, meta, data, crc]: [string, string, Buffer, number]): Znod
   const [czxid, mzxid, pzxid, ctime, mtime, version, aversion, creations, kind, ephemeralOwner, ttlMs] = parseMeta(path, meta);
   return {
     path, data: new Uint8Array(data.buffer, data.byteOffset, data.length), czxid, mzxid, pzxid, ctime, mtime, version, aversion,
-    creations, kind, ephemeralOwner, ttlMs,
+    creations, kind, ephemeralOwner, ttlMs, acl: OPEN_ACL,
   };
 }
 

@@ -120,6 +120,12 @@ export class FrameDecoder {
    * owner can change the limit between frames. After a FrameError the decoder is unusable.
    */
   next(): Frame | undefined {
+    const body = this.nextBody();
+    return body === undefined ? undefined : { message: parseFrameBody(body), bytes: FRAME_HEADER_BYTES + body.length };
+  }
+
+  /** The next complete frame's body, unparsed (a sealed record, for frame-seal.ts), or undefined. */
+  nextBody(): Buffer | undefined {
     if (this.bodyBytes === undefined) {
       if (this.bufferedBytes < FRAME_HEADER_BYTES) return undefined;
       const length = this.take(FRAME_HEADER_BYTES).readUInt32BE(0);
@@ -129,7 +135,7 @@ export class FrameDecoder {
     if (this.bufferedBytes < this.bodyBytes) return undefined;
     const body = this.take(this.bodyBytes);
     this.bodyBytes = undefined;
-    return { message: parseBody(body), bytes: FRAME_HEADER_BYTES + body.length };
+    return body;
   }
 
   /** Removes `n` buffered bytes: a view when they sit in one chunk, else one copy. */
@@ -172,7 +178,8 @@ export class FrameDecoder {
 
 const EMPTY = Buffer.alloc(0);
 
-function parseBody(body: Buffer): unknown {
+/** A frame body as its message: a binary frame's bytes after the mark, else parsed JSON. */
+export function parseFrameBody(body: Buffer): unknown {
   if (body.length > 0 && body[0] === BINARY_FRAME_MARK) return body.subarray(1);
   try {
     return JSON.parse(utf8.decode(body));

@@ -13,9 +13,11 @@
  * too and a hung one is noticed all the same. Time is counted in heartbeat ticks, not read from a
  * clock, so a stall of our own event loop (a big JSON.stringify) looks like one late tick, not
  * like a silent peer.
+ *
+ * Over mutual TLS the socket is a TLS one whose listener's certificate must name `peer.id`
+ * (peer-tls.ts); a TLS refusal counts as an authentication failure, like a wrong MAC.
  */
 import { connect } from 'node:net';
-import { assert } from '../core/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { backoffDelayMs, type BackoffOptions } from './backoff.ts';
 import { encodeBinaryFrame, encodeFrame, FrameTooLargeError } from './frame-codec.ts';
@@ -23,6 +25,7 @@ import { FramedSocket } from './framed-socket.ts';
 import { dialHandshake, HANDSHAKE_MAX_FRAME_BYTES, isAuthFailure, type HandshakeResult } from './handshake.ts';
 import { parseAckFrame } from './link-frames.ts';
 import type { PeerCounters } from './peer-stats.ts';
+import { isTlsError, type PeerTls } from './peer-tls.ts';
 
 export interface PeerAddress {
   readonly id: number;
@@ -36,7 +39,9 @@ export type SendOutcome = 'sent' | 'disconnected' | 'backpressure' | 'too-large'
 export interface OutboundLinkOptions {
   readonly selfId: number;
   readonly peer: PeerAddress;
-  readonly secret: string;
+  readonly secret: string | undefined;
+  readonly seal: boolean;
+  readonly tls: PeerTls | undefined;
   readonly handshakeTimeoutMs: number;
   /** Heartbeats without acknowledged progress after which the link is declared dead. */
   readonly idleTicks: number;
@@ -52,8 +57,6 @@ export interface OutboundLinkOptions {
 export class OutboundLink {
   private conn: FramedSocket | undefined;
   private up = false;
-  /** The peer on the other end of `conn` reads binary frames. */
-  private binary = false;
   private everUp = false;
   private stopped = false;
   private attempt = 0;
@@ -71,9 +74,9 @@ export class OutboundLink {
     return this.up;
   }
 
-  /** Whether send() may be given bytes now: the link is up and the peer reads binary frames. */
+  /** Whether send() may be given bytes now: the link is up (every PEER_PROTOCOL member reads them). */
   get sendsBinary(): boolean {
-    return this.up && this.binary;
+    return this.up;
   }
 
   start(): void {
@@ -88,7 +91,6 @@ export class OutboundLink {
     let frame: Buffer;
     try {
       if (message instanceof Uint8Array) {
-        assert(this.binary, 'binary message to a peer that reads only JSON');
         frame = encodeBinaryFrame(message, this.options.maxFrameBytes);
       } else {
         frame = encodeFrame({ type: 'msg', body: message }, this.options.maxFrameBytes);
@@ -137,20 +139,28 @@ export class OutboundLink {
   private dial(): void {
     this.retryTimer = undefined;
     if (this.stopped) return;
-    const { selfId, peer, secret, handshakeTimeoutMs } = this.options;
-    const conn = new FramedSocket(connect({ host: peer.host, port: peer.port }), HANDSHAKE_MAX_FRAME_BYTES);
+    const { selfId, peer, secret, seal, tls, handshakeTimeoutMs } = this.options;
+    const socket = tls === undefined ? connect({ host: peer.host, port: peer.port }) : tls.dial(peer.host, peer.port, peer.id);
+    let tlsRefused = false;
+    socket.on('error', (error: NodeJS.ErrnoException) => (tlsRefused ||= tls !== undefined && isTlsError(error)));
+    // A listener that closes our TLS handshake (it refused our certificate) shows as a reset.
+    let secured = tls === undefined;
+    let tcpUp = false;
+    socket.once('connect', () => (tcpUp = true));
+    socket.once('secureConnect', () => (secured = true));
+    socket.once('close', () => (tlsRefused ||= tcpUp && !secured));
+    const conn = new FramedSocket(socket, HANDSHAKE_MAX_FRAME_BYTES);
     this.conn = conn;
-    dialHandshake(conn, { selfId, secret, timeoutMs: handshakeTimeoutMs, peerId: peer.id }, (result) => {
+    dialHandshake(conn, { selfId, secret, seal, timeoutMs: handshakeTimeoutMs, peerId: peer.id }, (result) => {
       if (this.conn !== conn) return; // stopped meanwhile
-      if (result.ok) this.onUp(conn, result.binary);
-      else this.onFailed(result);
+      if (result.ok) this.onUp(conn);
+      else this.onFailed(result, tlsRefused);
     });
   }
 
-  private onUp(conn: FramedSocket, binary: boolean): void {
+  private onUp(conn: FramedSocket): void {
     const { selfId, peer, counters, logger } = this.options;
     this.up = true;
-    this.binary = binary;
     this.attempt = 0;
     if (this.everUp) counters.reconnects++;
     this.everUp = true;
@@ -176,17 +186,23 @@ export class OutboundLink {
     if (this.conn !== conn) return; // stopped
     this.conn = undefined;
     this.up = false;
+    if (conn.tampered) {
+      this.options.counters.framesRejected++;
+      this.options.logger.warn({ event: 'peer-frame-rejected', node: this.options.selfId, peer: this.options.peer.id, reason },
+        `closed the link to ${this.options.peer.id}: a frame failed authentication`);
+    }
     this.options.logger.info({ event: 'peer-link-down', node: this.options.selfId, peer: this.options.peer.id, reason },
       `link to ${this.options.peer.id} down`);
     this.options.onState(false);
     this.scheduleRedial();
   }
 
-  private onFailed(result: Extract<HandshakeResult, { ok: false }>): void {
+  private onFailed(result: Extract<HandshakeResult, { ok: false }>, tlsRefused: boolean): void {
     const { selfId, peer, counters, logger } = this.options;
     this.conn = undefined;
-    const fields = { event: 'peer-dial-failed', node: selfId, peer: peer.id, reason: result.reason, detail: result.detail };
-    if (isAuthFailure(result.reason)) {
+    const reason = tlsRefused && result.reason === 'closed' ? 'tls' : result.reason;
+    const fields = { event: 'peer-dial-failed', node: selfId, peer: peer.id, reason, detail: result.detail };
+    if (isAuthFailure(result.reason) || reason === 'tls') {
       counters.authFailures++;
       logger.warn(fields, `peer ${peer.id} failed the handshake`);
     } else {

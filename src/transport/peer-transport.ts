@@ -1,8 +1,12 @@
 /**
- * Messages between cluster members over TCP, authenticated with a shared secret.
+ * Messages between cluster members over TCP, authenticated with a shared secret, or mutual TLS
+ * (peer-tls.ts), or both.
  *
  * Each member dials every other member and sends only on that outbound connection; it receives
- * only on connections it accepted, after the dialer proved it knows the secret (handshake.ts).
+ * only on connections it accepted, after the dialer proved it knows the secret or holds the
+ * certificate of the member it claims to be (handshake.ts). On the secret alone every later frame
+ * is sealed (frame-seal.ts): a frame the channel did not authenticate closes the link.
+ * Unauthenticated connections are admitted within per-source limits (handshake-limits.ts).
  * So there is exactly one connection per directed link i→j, which a test can route through its
  * own proxy by giving i a proxy's address for j.
  *
@@ -19,18 +23,22 @@
  * its JSON.stringify — or bytes: a Uint8Array sent while `sendsBinary(to)` arrives as a
  * Uint8Array with the same bytes. onMessage gets either as `unknown`, to be validated by the receiver.
  */
-import { createServer, type Server, type Socket } from 'node:net';
+import { lookup } from 'node:dns/promises';
+import { createServer, isIP, type Server, type Socket } from 'node:net';
 import { assert } from '../core/errors.ts';
 import type { Logger } from '../observability/logger.ts';
 import { DEFAULT_BACKOFF, type BackoffOptions } from './backoff.ts';
 import { DEFAULT_MAX_FRAME_BYTES } from './frame-codec.ts';
 import { DEFAULT_HANDSHAKE_TIMEOUT_MS } from './handshake.ts';
+import { DEFAULT_PENDING_HANDSHAKES_MAX, DEFAULT_PENDING_HANDSHAKES_PER_SOURCE, sourceOf } from './handshake-limits.ts';
 import { InboundLinks } from './inbound-links.ts';
 import { OutboundLink, type PeerAddress, type SendOutcome } from './outbound-link.ts';
 import { emptyCounters, type PeerCounters, type PeerStats, type TransportStats } from './peer-stats.ts';
+import { PeerTls, type PeerTlsOptions } from './peer-tls.ts';
 
 export type { PeerAddress, SendOutcome } from './outbound-link.ts';
 export type { PeerStats, TransportStats } from './peer-stats.ts';
+export type { PeerTlsOptions } from './peer-tls.ts';
 
 export interface PeerTransportOptions {
   readonly selfId: number;
@@ -38,7 +46,10 @@ export interface PeerTransportOptions {
   readonly listen: { readonly host: string; readonly port: number };
   /** Every other member and where to dial it. */
   readonly peers: ReadonlyArray<PeerAddress>;
-  readonly secret: string;
+  /** The cluster secret; '' or undefined for none (then `tls` is required). */
+  readonly secret?: string;
+  /** Mutual TLS between members; with it, frames are not sealed again (TLS protects them). */
+  readonly tls?: PeerTlsOptions;
   readonly logger: Logger;
   readonly onMessage: (from: number, message: unknown) => void;
   /** The outbound link to `id` came up (send() now writes) or went down. */
@@ -59,15 +70,19 @@ export interface PeerTransportOptions {
    * not count, but a peer stalled this long (a huge JSON.parse) is disconnected and redialed.
    */
   readonly idleTimeoutMs?: number;
-  /** Unauthenticated inbound connections at a time, at most; default 64. */
+  /** Unauthenticated inbound connections at a time from addresses not a member's, at most; default 64. */
   readonly maxPendingHandshakes?: number;
+  /** Unauthenticated inbound connections at a time from one address, at most; default 8. */
+  readonly maxPendingHandshakesPerSource?: number;
+  /** Refused inbound connections are logged as a summary per source this often; default 10 s. */
+  readonly refusalLogIntervalMs?: number;
   readonly random?: () => number;
 }
 
 const DEFAULT_MAX_BUFFERED_BYTES = 64 * 1024 * 1024;
 const DEFAULT_HEARTBEAT_INTERVAL_MS = 1000;
 const DEFAULT_IDLE_TIMEOUT_MS = 5000;
-const DEFAULT_MAX_PENDING_HANDSHAKES = 64;
+const DEFAULT_REFUSAL_LOG_INTERVAL_MS = 10_000;
 
 export class PeerTransport<M = unknown> {
   private readonly options: PeerTransportOptions;
@@ -76,6 +91,8 @@ export class PeerTransport<M = unknown> {
   private readonly inbound: InboundLinks;
   private readonly server: Server;
   private readonly heartbeatIntervalMs: number;
+  /** Addresses configured members dial from (IP literals at once, host names once resolved). */
+  private readonly memberSources = new Set<string>();
   private boundPort: number | undefined;
   private ticker: NodeJS.Timeout | undefined;
   private listening: Promise<void> | undefined;
@@ -88,8 +105,10 @@ export class PeerTransport<M = unknown> {
     const idleTicks = Math.ceil((options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS) / this.heartbeatIntervalMs);
     // A ping goes out within a heartbeat and its ack comes back within the next.
     assert(idleTicks >= 3, 'idleTimeoutMs must be at least 3 heartbeat intervals');
+    const secret = options.secret === '' ? undefined : options.secret;
+    const tls = options.tls === undefined ? undefined : new PeerTls(options.tls);
     const shared = {
-      selfId: options.selfId, secret: options.secret, logger: options.logger, idleTicks,
+      selfId: options.selfId, secret, tls, seal: tls === undefined, logger: options.logger, idleTicks,
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     };
@@ -105,8 +124,12 @@ export class PeerTransport<M = unknown> {
     }
     this.inbound = new InboundLinks({
       ...shared, counters: this.counters, onMessage: options.onMessage,
-      maxPendingHandshakes: options.maxPendingHandshakes ?? DEFAULT_MAX_PENDING_HANDSHAKES,
+      maxPendingHandshakes: options.maxPendingHandshakes ?? DEFAULT_PENDING_HANDSHAKES_MAX,
+      maxPendingHandshakesPerSource: options.maxPendingHandshakesPerSource ?? DEFAULT_PENDING_HANDSHAKES_PER_SOURCE,
+      memberSources: this.memberSources,
+      refusalLogTicks: Math.max(1, Math.round((options.refusalLogIntervalMs ?? DEFAULT_REFUSAL_LOG_INTERVAL_MS) / this.heartbeatIntervalMs)),
     });
+    for (const peer of options.peers) if (isIP(peer.host) !== 0) this.memberSources.add(sourceOf(peer.host));
     this.server = createServer((socket: Socket) => this.inbound.accept(socket));
   }
 
@@ -120,19 +143,19 @@ export class PeerTransport<M = unknown> {
   async start(): Promise<void> {
     assert(this.listening === undefined && this.closing === undefined, 'a transport starts once');
     const { host, port } = this.options.listen;
-    this.listening = new Promise<void>((resolve, reject) => {
+    this.listening = this.resolveMemberSources().then(() => this.closing !== undefined ? undefined : new Promise<void>((resolve, reject) => {
       this.server.once('error', reject);
       this.server.listen(port, host, () => {
         this.server.off('error', reject);
         resolve();
       });
-    });
+    }));
     await this.listening;
+    if (this.closing !== undefined) return; // closed while binding: close() takes the server down
     // From now on a server error (e.g. out of file descriptors on accept) is logged, not fatal.
     this.server.on('error', (error) => this.options.logger.error({ err: error, event: 'peer-server-error' }, 'peer listener error'));
     const address = this.server.address();
     this.boundPort = typeof address === 'object' && address !== null ? address.port : port;
-    if (this.closing !== undefined) return; // closed while binding: close() takes the server down
     this.ticker = setInterval(() => this.tick(), this.heartbeatIntervalMs);
     for (const link of this.outbound.values()) link.start();
     this.options.logger.info({ event: 'peer-transport-listening', node: this.options.selfId, host, port: this.boundPort },
@@ -159,7 +182,7 @@ export class PeerTransport<M = unknown> {
   stats(): TransportStats {
     const peers: Record<number, PeerStats> = {};
     for (const [id, counters] of this.counters) peers[id] = { ...counters, connected: this.isConnected(id) };
-    return { peers, rejectedConnections: this.inbound.rejected };
+    return { peers, rejectedConnections: this.inbound.rejected, refusedHandshakes: { ...this.inbound.refusals.counts } };
   }
 
   /** Closes the listener, every connection and timer. Idempotent; resolves when all is down. */
@@ -177,6 +200,18 @@ export class PeerTransport<M = unknown> {
     if (this.server.listening) await new Promise<void>((resolve) => this.server.close(() => resolve()));
   }
 
+  /** Members configured by host name: their addresses get member handshake slots (best effort). */
+  private async resolveMemberSources(): Promise<void> {
+    const names = this.options.peers.map((peer) => peer.host).filter((host) => isIP(host) === 0);
+    await Promise.all(names.map(async (name) => {
+      try {
+        for (const { address } of await lookup(name, { all: true })) this.memberSources.add(sourceOf(address));
+      } catch (error) {
+        this.options.logger.warn({ err: error, event: 'peer-resolve-failed', host: name }, 'could not resolve a member\'s host; its dials share the global handshake limit');
+      }
+    }));
+  }
+
   private tick(): void {
     for (const link of this.outbound.values()) link.tick();
     this.inbound.tick();
@@ -185,10 +220,11 @@ export class PeerTransport<M = unknown> {
 
 function checkOptions(options: PeerTransportOptions): void {
   assert(Number.isSafeInteger(options.selfId), 'selfId must be an integer');
-  assert(options.secret.length > 0, 'the cluster secret must not be empty');
+  assert((options.secret ?? '').length > 0 || options.tls !== undefined, 'members need a cluster secret or mutual TLS');
   for (const [name, value] of Object.entries({
     heartbeatIntervalMs: options.heartbeatIntervalMs, handshakeTimeoutMs: options.handshakeTimeoutMs,
     maxBufferedBytes: options.maxBufferedBytes, maxPendingHandshakes: options.maxPendingHandshakes,
+    maxPendingHandshakesPerSource: options.maxPendingHandshakesPerSource, refusalLogIntervalMs: options.refusalLogIntervalMs,
   })) assert(value === undefined || (Number.isFinite(value) && value > 0), `${name} must be positive`);
   const ids = new Set<number>();
   for (const peer of options.peers) {

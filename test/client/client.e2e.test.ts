@@ -30,6 +30,33 @@ describe('CorralClient', () => {
     expect(seen).toBeGreaterThan(0n);
   });
 
+  it('stores a string body exactly as given (no JSON quotes), through create and through api.POST', async () => {
+    expect(await client.create('/text', 'hello')).toBe('/text');
+    unwrap(await client.api.POST('/v1/znodes/{path}', { params: { path: { path: 'text-api' } }, body: 'hello' }));
+    for (const path of ['/text', '/text-api']) {
+      const raw = await fetch(`${server.url}/v1/znodes${path}`, { headers: { accept: 'application/octet-stream' } });
+      expect(await raw.text()).toBe('hello');
+      expect(await client.getData(path, { as: 'string' })).toEqual({ data: 'hello', version: 0 });
+    }
+  });
+
+  it('stores bytes exactly (also bytes that are not UTF-8) and reads them back as bytes', async () => {
+    const bytes = new Uint8Array([0, 255, 1, 128, 0xc3, 0x28]);
+    await client.create('/bytes', bytes);
+    expect((await client.getData('/bytes')).data).toEqual(bytes);
+    const stat = await client.setData('/bytes', new Uint8Array([7]), { version: 0 });
+    expect(stat.version).toBe(1);
+    expect(await client.getData('/bytes')).toEqual({ data: new Uint8Array([7]), version: 1 });
+    await client.delete('/bytes', { version: 1 });
+    await expect(client.getData('/bytes')).rejects.toMatchObject({ status: 404, code: 'NONODE' });
+  });
+
+  it('answers the created name of a sequential node and refuses a stale version with BADVERSION', async () => {
+    await client.create('/seq', '');
+    expect(await client.create('/seq/item-', 'a', { mode: 'persistent_sequential' })).toMatch(/^\/seq\/item-\d{10}$/);
+    await expect(client.setData('/seq', 'x', { version: 5 })).rejects.toMatchObject({ status: 409, code: 'BADVERSION' });
+  });
+
   it('turns error bodies into CorralError with the ZooKeeper code', async () => {
     const result = await client.api.GET('/v1/znodes/{path}', { params: { path: { path: 'missing' } } });
     expect(() => unwrap(result)).toThrow(/NONODE: \/missing does not exist/);

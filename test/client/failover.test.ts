@@ -3,7 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { CorralClient, unwrap } from '../../src/client/index.ts';
+import { CorralClient, CorralError, unwrap } from '../../src/client/index.ts';
 import { Failover } from '../../src/client/failover.ts';
 import { startServer } from '../../src/server.ts';
 import { freePort } from '../support/corral-process.ts';
@@ -36,18 +36,44 @@ describe('Failover', () => {
     expect(failover.url).toBe('http://c');
   });
 
-  it('gives up after a bounded number of rounds, answering the last 503', async () => {
+  it('gives up after a bounded number of rounds, answering the last 503 with its body', async () => {
     const { impl, calls } = fakeFetch({ 'http://a': unavailable, 'http://b': unavailable });
-    const failover = new Failover({ urls: ['http://a', 'http://b'], fetch: impl, rounds: 2, pauseMs: 1 });
+    const failover = new Failover({ urls: ['http://a', 'http://b'], fetch: impl, rounds: 2, pauseMs: 1, retryForMs: 0 });
     const response = await failover.fetch('http://a/v1/znodes/x', { method: 'PUT', body: 'v' });
     expect(response.status).toBe(503);
+    expect(await response.json()).toEqual({ code: 'CONNECTIONLOSS' });
     expect(calls).toHaveLength(4);
   });
 
-  it('throws the connection error when no node can be reached', async () => {
+  it('keeps trying for retryForMs (an election), not a fixed few attempts, and then reaches the new leader', async () => {
+    const start = Date.now();
+    const electedAfterMs = 600;
+    const { impl } = fakeFetch({ 'http://a': () => (Date.now() - start < electedAfterMs ? unavailable() : ok()) });
+    const failover = new Failover({ urls: ['http://a'], fetch: impl, pauseMs: 20, retryForMs: 2000 });
+    const response = await failover.fetch('http://a/v1/znodes/x');
+    expect(response.status).toBe(200);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(electedAfterMs);
+  });
+
+  it('stops at retryForMs and throws CONNECTIONLOSS naming each node and why, when no node can be reached', async () => {
     const { impl } = fakeFetch({});
-    const failover = new Failover({ urls: ['http://a'], fetch: impl, rounds: 2, pauseMs: 1 });
-    await expect(failover.fetch('http://a/v1/znodes/x')).rejects.toThrow('fetch failed');
+    const failover = new Failover({ urls: ['http://a', 'http://b'], fetch: impl, pauseMs: 10, retryForMs: 200 });
+    const start = Date.now();
+    const error = await failover.fetch('http://a/v1/znodes/x').catch((e: unknown) => e);
+    expect(Date.now() - start).toBeGreaterThanOrEqual(200);
+    expect(Date.now() - start).toBeLessThan(2000);
+    expect(error).toBeInstanceOf(CorralError);
+    expect(error).toMatchObject({ code: 'CONNECTIONLOSS', zkCode: -4 });
+    expect((error as Error).message).toMatch(/http:\/\/a: fetch failed.*http:\/\/b: fetch failed/);
+  });
+
+  it('stops retrying when the caller aborts', async () => {
+    const { impl, calls } = fakeFetch({ 'http://a': unavailable });
+    const failover = new Failover({ urls: ['http://a'], fetch: impl, pauseMs: 50, retryForMs: 10_000 });
+    const abort = new AbortController();
+    setTimeout(() => abort.abort(new Error('caller gave up')), 100);
+    await expect(failover.fetch('http://a/v1/znodes/x', { signal: abort.signal })).rejects.toThrow('caller gave up');
+    expect(calls.length).toBeLessThan(10);
   });
 });
 
@@ -74,7 +100,7 @@ describe('CorralClient on a cluster', () => {
     const server = await startServer({ dataDir: dir, port: 0, host: '127.0.0.1' });
     try {
       const dead = `http://127.0.0.1:${await freePort()}`;
-      const client = new CorralClient({ urls: [dead, server.url] });
+      const client = new CorralClient({ urls: [dead, server.url], retryForMs: 2000 });
       expect((await client.raw('/v1/znodes/f', { method: 'POST', body: 'x' })).status).toBe(201);
       expect(client.baseUrl).toBe(server.url);
       expect(client.lastZxid).toBeGreaterThan(0n);

@@ -72,6 +72,22 @@ describe('Ready', () => {
     expect(m.raft.hasReady()).toBe(false);
   });
 
+  it('takes a checkpoint installed between ready() and advance() over the entries that Ready applied', () => {
+    // Found by CI: a deposed leader applied entries through 2 in a Ready still on its way to disk
+    // when the new leader's checkpoint at 6 arrived; advancing that Ready must not move applied back.
+    const m = member([1, 1, 1], { term: 1, vote: 0, commit: 2 }, 0);
+    const first = m.raft.ready();
+    expect(first.committed.map((e) => e.index)).toEqual([1, 2]);
+    m.raft.step({ type: 'MsgSnap', from: 2, to: 1, term: 2, snapshotIndex: 6, snapshotTerm: 2 });
+    m.store.persist(first);
+    m.raft.advance(first);
+    expect(m.raft.status()).toMatchObject({ appliedIndex: 6, commitIndex: 6 });
+    const second = drain(m);
+    expect(second.snapshot).toEqual({ index: 6, term: 2 });
+    expect(second.committed).toEqual([]);
+    expect(m.raft.hasReady()).toBe(false);
+  });
+
   it('has no Ready for a quiet follower', () => {
     const m = member([1, 1], { term: 1, vote: 0, commit: 2 }, 2);
     expect(m.raft.hasReady()).toBe(false);

@@ -54,9 +54,9 @@ describe('a write sent to a follower', () => {
     expect(here.text).toBe(there.text);
     expect(here.headers.get('content-type')).toBe(there.headers.get('content-type'));
 
-    // A path the leader refuses before it reaches the tree, and a binary body, arrive as sent.
-    const dotted = await postRaw(atFollower, '/v1/znodes/fw/../x');
-    expect(JSON.parse(dotted)).toMatchObject({ code: 'BADARGUMENTS', path: '/fw/../x' });
+    // A path ZooKeeper's rules refuse (an empty name), and a binary body, arrive as sent.
+    const empty = await postRaw(atFollower, '/v1/znodes/fw//x');
+    expect(JSON.parse(empty)).toMatchObject({ code: 'BADARGUMENTS', path: '/fw//x' });
     const binary = await fetch(`${atFollower}/v1/znodes/fw`, { method: 'PUT', body: new Uint8Array([0, 255, 1]), signal: AbortSignal.timeout(CLIENT_TIMEOUT_MS) });
     expect(binary.status).toBe(200);
     expect(binary.headers.get('etag')).toBe('"1"');

@@ -35,7 +35,7 @@ const request: CallRequest = {
   header: (name) => (name === 'if-match' ? '"3"' : name === 'zk-request-id' ? 'r-1' : undefined),
   readBody: () => new Uint8Array([1, 2, 3]),
   session: () => 0,
-  caller: () => ({ identities: [], address: '127.0.0.1' }),
+  caller: () => ({ identities: [], address: '127.0.0.1', auth: ['ip:127.0.0.1'] }),
 };
 
 const zxidHeader = (text: string) => /\r\nzk-zxid: (\d+)\r\n/.exec(text)?.[1];

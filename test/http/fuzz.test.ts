@@ -3,7 +3,12 @@
  * a declared status with the contract's error body: never a 500, never a crash. Replay a failure
  * with FUZZ_SEED=<seed>.
  */
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startServer, type RunningServer } from '../../src/server.ts';
+import { exchange, rawRequest } from './edge/raw-http.ts';
 import { validateResponse } from '../support/openapi.ts';
 import { Prng, seedFrom } from '../support/prng.ts';
 import { startTestNode, type TestNode } from '../support/test-node.ts';
@@ -99,5 +104,56 @@ describe('bad input', () => {
       }
     }
     expect((await t.request('GET', '/healthz')).status).toBe(200);
+  });
+});
+
+const SOCKET_REQUESTS = Number(process.env.FUZZ_SOCKET_REQUESTS ?? 300);
+const AUTHORITIES = ['', 'http://x', 'http://a@x', 'http://a:b@tenantB', 'https://a%2Fb@x:1', 'http://127.0.0.1', 'x'];
+const TARGET_SEGMENTS = [...SEGMENTS, '%2e', '%2E%2e', '.%2e', '%2e.', 'a\\b', 'a#b', '%5C', '%7Anodes', 'v1', 'znodes'];
+const HOSTS = ['127.0.0.1', 'localhost:1', '[::1]', 'evil.example', '', '127.0.0.1\nevil.example', 'LOCALHOST', 'a b'];
+const ORIGINS = [undefined, 'http://127.0.0.1', 'http://evil.example', 'null', 'http://app.example'];
+
+function randomTarget(rng: Prng): string {
+  if (rng.chance(0.03)) return '*';
+  let target = rng.pick(AUTHORITIES) + rng.pick(PREFIXES);
+  const depth = rng.int(4);
+  for (let i = 0; i < depth; i++) target += `/${rng.pick(TARGET_SEGMENTS)}`;
+  if (rng.chance(0.3)) target += `?${rng.pick(['consisten%63y=lineariz%61ble', 'consistency=bogus', 'watch=true', 'mode=%ZZ', 'version=-1', 'a=%', 'recursive=true'])}`;
+  return target;
+}
+
+describe('bad input over a socket', () => {
+  const seed = seedFrom('FUZZ_SEED');
+  const servers: Array<{ server: RunningServer; dir: string; port: number }> = [];
+  beforeAll(async () => {
+    for (const corsOrigins of [[], ['*']]) {
+      const dir = mkdtempSync(join(tmpdir(), 'corral-fuzz-'));
+      const server = await startServer({ host: '127.0.0.1', port: 0, dataDir: dir, corsOrigins, minZxidWaitMs: 1, maxDataBytes: 32 });
+      servers.push({ server, dir, port: Number(new URL(server.url).port) });
+    }
+  });
+  afterAll(async () => {
+    for (const { server, dir } of servers) {
+      await server.close();
+      rmSync(dir, { recursive: true, force: true });
+    }
+  });
+
+  it(`never answers 500 to ${SOCKET_REQUESTS} odd targets, Hosts and Origins, with CORS off and on (FUZZ_SEED=${seed})`, async () => {
+    const rng = new Prng(seed);
+    for (let i = 0; i < SOCKET_REQUESTS; i++) {
+      const { port } = servers[i % servers.length]!;
+      const method = rng.pick(METHODS);
+      const target = randomTarget(rng);
+      const headers: Record<string, string> = { Host: rng.pick(HOSTS), Connection: 'close' };
+      const origin = rng.pick(ORIGINS);
+      if (origin !== undefined) headers.Origin = origin;
+      if (rng.chance(0.1)) headers['Zk-Request-Id'] = rng.pick(['r-1', 'r-2']);
+      const body = method === 'GET' || method === 'HEAD' ? '' : rng.pick(['', 'x', '{"ops":[{"op":"create","path":"/f"}]}', 'world:anyone:cdrwa']);
+      const replies = await exchange(port, [rawRequest(method, target, headers, body)]);
+      const where = `request ${i} (FUZZ_SEED=${seed}): ${method} ${target} ${JSON.stringify(headers)} → ${replies.map((r) => `${r.status} ${r.text.slice(0, 200)}`).join(' | ')}`;
+      expect(replies, where).toHaveLength(1);
+      if (!(replies[0]!.status === 503 && replies[0]!.headers['retry-after'] !== undefined)) expect(replies[0]!.status, where).toBeLessThan(500);
+    }
   });
 });

@@ -80,9 +80,13 @@ describe('operations endpoints', () => {
   it('serves the spec and a readable reference page', async () => {
     const spec = await t.request('GET', '/openapi.yaml');
     expect(spec.body).toContain('openapi: 3.1');
+    expect(spec.body).toContain('operationId: getData');
     const docs = await t.request('GET', '/docs');
     expect(docs.headers.get('content-type')).toContain('text/html');
-    expect(docs.body).toContain('getData');
+    // The page is Swagger UI reading this node's spec (test/docs/ checks it in a browser).
+    expect(docs.body).toContain('<div id="swagger-ui">');
+    const start = await t.request('GET', '/docs/assets/corral-docs.js');
+    expect(start.body).toContain("url: '/openapi.yaml'");
   });
 });
 

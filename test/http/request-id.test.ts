@@ -87,4 +87,27 @@ describe('Zk-Request-Id', () => {
     const retry = await t.request('POST', '/v1/znodes/first', { body: 'x', headers: withId('reused') });
     expect(retry.body).toEqual(first.body);
   });
+
+  const KINDS = [
+    ['create', 'POST', '/v1/znodes/k2', 'x'],
+    ['setData', 'PUT', '/v1/znodes/k', 'y'],
+    ['delete', 'DELETE', '/v1/znodes/k', undefined],
+    ['setACL', 'PUT', '/v1/acl/k', 'world:anyone:cdrwa'],
+    ['multi', 'POST', '/v1/multi', { ops: [{ op: 'setData', path: '/k', data: 'z' }] }],
+    ['sequential create', 'POST', '/v1/znodes/s-?mode=persistent_sequential', ''],
+  ] as const;
+  const PAIRS = KINDS.flatMap((first) => KINDS.filter((then) => then !== first).map((then) => [first[0], then[0], first, then] as const));
+  it.each(PAIRS)('answers an id of a %s reused for a %s with a 4xx, never a 500, and applies nothing', async (_a, _b, first, then) => {
+    await t.request('POST', '/v1/znodes/k', { body: 'v' });
+    const [, method, url, body] = first;
+    const answered = await t.request(method, url, { body, headers: withId('kind-reused'), unchecked: true });
+    expect(answered.status).toBeLessThan(300);
+    const before = (await t.request('GET', '/v1/children')).body.children;
+    const stat = (await t.request('GET', '/v1/stat/k', { unchecked: true })).body.stat;
+    const reused = await t.request(then[1], then[2], { body: then[3], headers: withId('kind-reused') });
+    expect(reused.status).toBe(400);
+    expect(reused.body.code).toBe('BADARGUMENTS');
+    expect((await t.request('GET', '/v1/children')).body.children).toEqual(before);
+    expect((await t.request('GET', '/v1/stat/k', { unchecked: true })).body.stat).toEqual(stat);
+  });
 });

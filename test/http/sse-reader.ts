@@ -1,6 +1,7 @@
-// A small Server-Sent Events reader for the stream tests: fetch the stream, parse it per the
-// WHATWG EventSource rules (fields id/event/data, `:` comments, blank line dispatches), keep
+// A small Server-Sent Events reader for the stream tests: fetch the stream, parse it with
+// eventsource-parser (WHATWG EventSource rules, the same parser the client uses), keep
 // everything received with its arrival time, and let a test wait (bounded) for a condition.
+import { createParser, type EventSourceParser } from 'eventsource-parser';
 
 export interface SseEvent {
   readonly id: string | undefined;
@@ -14,43 +15,34 @@ export interface SseComment {
   readonly atMs: number;
 }
 
-export type SseItem = { readonly kind: 'event'; readonly event: Omit<SseEvent, 'atMs'> } | { readonly kind: 'comment'; readonly text: string };
+export type SseItem =
+  | { readonly kind: 'event'; readonly event: Omit<SseEvent, 'atMs'> }
+  | { readonly kind: 'comment'; readonly text: string }
+  | { readonly kind: 'retry'; readonly ms: number };
 
-/** Incremental parser: feed it text as it arrives, get the complete items back. */
+/**
+ * Incremental parser: feed it text as it arrives, get the complete items back. An event's `id`
+ * is the stream's last event id (WHATWG: it carries over to events that set none).
+ */
 export class SseParser {
-  private pending = '';
-  private data: string[] = [];
-  private type = '';
-  private id: string | undefined;
+  private readonly parser: EventSourceParser;
+  private items: SseItem[] = [];
+  private lastId: string | undefined;
 
-  feed(text: string): SseItem[] {
-    this.pending += text;
-    // A trailing '\r' may be the first half of '\r\n': leave it for the next chunk.
-    const cut = this.pending.endsWith('\r') ? this.pending.length - 1 : this.pending.length;
-    const lines = this.pending.slice(0, cut).split(/\r\n|\n|\r/);
-    this.pending = (lines.pop() ?? '') + this.pending.slice(cut);
-    const items: SseItem[] = [];
-    for (const line of lines) this.line(line, items);
-    return items;
+  constructor() {
+    this.parser = createParser({
+      onEvent: (message) => {
+        if (message.id !== undefined) this.lastId = message.id;
+        this.items.push({ kind: 'event', event: { id: this.lastId, event: message.event ?? 'message', data: message.data } });
+      },
+      onComment: (text) => this.items.push({ kind: 'comment', text: text.trim() }),
+      onRetry: (ms) => this.items.push({ kind: 'retry', ms }),
+    });
   }
 
-  private line(line: string, items: SseItem[]): void {
-    if (line === '') {
-      if (this.data.length > 0) items.push({ kind: 'event', event: { id: this.id, event: this.type || 'message', data: this.data.join('\n') } });
-      this.data = [];
-      this.type = '';
-      return;
-    }
-    if (line.startsWith(':')) {
-      items.push({ kind: 'comment', text: line.slice(1).trim() });
-      return;
-    }
-    const colon = line.indexOf(':');
-    const field = colon < 0 ? line : line.slice(0, colon);
-    const value = colon < 0 ? '' : line.slice(colon + 1).replace(/^ /, '');
-    if (field === 'data') this.data.push(value);
-    else if (field === 'event') this.type = value;
-    else if (field === 'id' && !value.includes('\0')) this.id = value;
+  feed(text: string): SseItem[] {
+    this.parser.feed(text);
+    return this.items.splice(0);
   }
 }
 
@@ -158,7 +150,7 @@ export class SseStream {
         const atMs = Date.now();
         for (const item of parser.feed(decoder.decode(value, { stream: true }))) {
           if (item.kind === 'event') this.events.push({ ...item.event, atMs });
-          else this.comments.push({ text: item.text, atMs });
+          else if (item.kind === 'comment') this.comments.push({ text: item.text, atMs });
         }
         this.notify();
       }

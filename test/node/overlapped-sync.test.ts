@@ -5,6 +5,7 @@
  * here hands each sync to the test, which completes it when it chooses.
  */
 import { describe, expect, it } from 'vitest';
+import { OPEN_ACL } from '../../src/core/acl/acl.ts';
 import { Raft } from '../../src/core/consensus/raft.ts';
 import type { RaftMessage } from '../../src/core/consensus/types.ts';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
@@ -47,8 +48,8 @@ function singleNode() {
     for (let i = 0; i < 100 && runs.length > 0; i++) for (const run of runs.splice(0)) run();
   };
   const create = (path: string): Promise<Committed> => {
-    const prepared = prepareWrite([{ type: 'create', path, data: new Uint8Array(0), mode: 'persistent', ttlMs: -1 }], false,
-      { timeMs: 1, sessionId: 0, maxDataBytes: 1024 });
+    const prepared = prepareWrite([{ type: 'create', path, data: new Uint8Array(0), mode: 'persistent', ttlMs: -1, acl: OPEN_ACL }], false,
+      { timeMs: 1, sessionId: 0, maxDataBytes: 1024, auth: [] });
     if (!prepared.ok) throw new Error(prepared.error.message);
     return host.submit(prepared.envelope);
   };
@@ -68,8 +69,8 @@ function singleNode() {
 }
 
 const createEnvelope = (path: string) => {
-  const prepared = prepareWrite([{ type: 'create', path, data: new Uint8Array(0), mode: 'persistent', ttlMs: -1 }], false,
-    { timeMs: 1, sessionId: 0, maxDataBytes: 1024 });
+  const prepared = prepareWrite([{ type: 'create', path, data: new Uint8Array(0), mode: 'persistent', ttlMs: -1, acl: OPEN_ACL }], false,
+    { timeMs: 1, sessionId: 0, maxDataBytes: 1024, auth: [] });
   if (!prepared.ok) throw new Error(prepared.error.message);
   return prepared.envelope;
 };

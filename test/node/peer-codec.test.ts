@@ -1,5 +1,6 @@
 /** Raft messages on the wire between members: what goes out comes back the same; odd shapes are dropped. */
 import { describe, expect, it } from 'vitest';
+import { OPEN_ACL, PERM } from '../../src/core/acl/acl.ts';
 import type { RaftMessage } from '../../src/core/consensus/messages.ts';
 import { decodePeerMessage, decodeSessionTouch, encodePeerMessage } from '../../src/node/peer-codec.ts';
 import type { CheckpointImage } from '../../src/node/checkpoints.ts';
@@ -20,17 +21,24 @@ describe('peer codec', () => {
     expect(decodePeerMessage(wire(m))).toEqual(m);
   });
 
-  it('carries a checkpoint with binary node data, its sessions, its watches and its request ids', () => {
+  it('carries a checkpoint with binary node data, its ACLs, its sessions, its watches and its request ids', () => {
+    const digest = [{ perms: PERM.ALL, scheme: 'digest', id: 'bob:HASH' }, { perms: PERM.READ, scheme: 'world', id: 'anyone' }];
     const checkpoint: CheckpointImage = {
       index: 9, term: 2, zxid: 2 * 2 ** 32 + 9,
-      nodes: [{ path: '/a', data: new Uint8Array([0, 255, 7]), czxid: 1, mzxid: 2, pzxid: 3, ctime: 4, mtime: 5, version: 6, aversion: 0, creations: 0, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0 }],
-      sessions: [{ id: 8, timeoutMs: 4000, tokenHash: 'ab' }],
+      nodes: [
+        { path: '/a', data: new Uint8Array([0, 255, 7]), czxid: 1, mzxid: 2, pzxid: 3, ctime: 4, mtime: 5, version: 6, aversion: 0, creations: 0, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, acl: OPEN_ACL },
+        { path: '/b', data: new Uint8Array(0), czxid: 2, mzxid: 2, pzxid: 2, ctime: 4, mtime: 4, version: 0, aversion: 1, creations: 0, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, acl: digest },
+        { path: '/c', data: new Uint8Array(0), czxid: 3, mzxid: 3, pzxid: 3, ctime: 4, mtime: 4, version: 0, aversion: 0, creations: 0, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, acl: digest },
+      ],
+      sessions: [{ id: 8, timeoutMs: 4000, tokenHash: 'ab', auth: ['digest:bob:HASH', 'ip:127.0.0.1'] }],
       watches: [{ sessionId: 8, kind: 'data', path: '/a' }],
       requests: REQUESTS,
     };
     const m: RaftMessage = { type: 'MsgSnap', from: 1, to: 3, term: 2, snapshotIndex: 9, snapshotTerm: 2, checkpoint };
     const back = decodePeerMessage(wire(m)) as RaftMessage & { checkpoint: CheckpointImage };
     expect(back.checkpoint.nodes[0]!.data).toEqual(new Uint8Array([0, 255, 7]));
+    expect(back.checkpoint.nodes.map((n) => n.acl)).toEqual([OPEN_ACL, digest, digest]);
+    expect(back.checkpoint.nodes[0]!.acl).toBe(OPEN_ACL);
     expect(back.checkpoint.sessions).toEqual(checkpoint.sessions);
     expect(back.checkpoint.watches).toEqual(checkpoint.watches);
     expect(back.checkpoint.requests).toEqual(REQUESTS);

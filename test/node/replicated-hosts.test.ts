@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
+import { OPEN_ACL } from '../../src/core/acl/acl.ts';
 import { Raft } from '../../src/core/consensus/raft.ts';
 import type { RaftMessage } from '../../src/core/consensus/types.ts';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
@@ -91,7 +92,7 @@ function digest(tree: DataTree): string {
   return JSON.stringify(tree.snapshot().sort((a, b) => (a.path < b.path ? -1 : 1)).map((n) => [n.path, n.czxid, n.mzxid, n.version, [...n.data]]));
 }
 
-const create = (path: string, timeMs = 1) => ({ timeMs, txn: { type: 'write' as const, ops: [{ type: 'create' as const, path, data: new Uint8Array([1]), mode: 'persistent' as const, ttlMs: -1 }], multi: false, sessionId: 0 } });
+const create = (path: string, timeMs = 1) => ({ timeMs, txn: { type: 'write' as const, ops: [{ type: 'create' as const, path, data: new Uint8Array([1]), mode: 'persistent' as const, ttlMs: -1, acl: OPEN_ACL }], multi: false, sessionId: 0, auth: [] } });
 
 let cluster: Cluster | undefined;
 afterEach(() => {

@@ -10,7 +10,7 @@ export function znodeUrlPath(prefix: string, path: string): string {
   return prefix + path.split('/').map(encodeURIComponent).join('/');
 }
 
-function parseStat(raw: unknown): Stat {
+export function parseStat(raw: unknown): Stat {
   const s = raw as Record<string, unknown>;
   const zxid = (k: string): bigint => {
     const v = s[k];
@@ -30,7 +30,7 @@ function parseStat(raw: unknown): Stat {
   };
 }
 
-function dataOf(body: { data?: unknown; encoding?: unknown }): string {
+export function dataOf(body: { data?: unknown; encoding?: unknown }): string {
   if (typeof body.data !== 'string') throw new Error('data is not a string');
   if (body.encoding === 'base64') return body.data;
   if (body.encoding === 'utf8') return Buffer.from(body.data, 'utf8').toString('base64');
@@ -39,7 +39,7 @@ function dataOf(body: { data?: unknown; encoding?: unknown }): string {
 
 type Json = Record<string, unknown>;
 
-function errorOutcome(status: number, body: Json): Outcome {
+export function errorOutcome(status: number, body: Json): Outcome {
   if (typeof body.code !== 'string') return { ok: false, code: 'PROTOCOL', detail: `HTTP ${status} without code` };
   const out: Outcome = { ok: false, code: body.code };
   if (typeof body.failedOp === 'number') out.failedOp = body.failedOp;

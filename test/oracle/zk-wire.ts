@@ -1,5 +1,7 @@
 // A minimal ZooKeeper wire-protocol (jute) client: one session over one TCP socket, requests
-// answered in order, pings while idle. Just enough to drive the oracle; no watches, no reconnect.
+// answered in order, pings while idle. Just enough to drive the oracle: addauth (auth packets,
+// xid -4) and watch notifications (xid -1, handed to onNotification) for the ACL oracle; no
+// reconnect.
 // Why not node-zookeeper-client: its response decoding is a fixed switch over the classic opcodes
 // (an unknown opcode makes it destroy the socket), so create2 (15), createContainer (19),
 // createTTL (21) and multiRead (22) cannot be sent through it, and its multi uses plain create
@@ -7,10 +9,16 @@
 import { createConnection, type Socket } from 'node:net';
 
 export const OpCode = {
-  create: 1, delete: 2, exists: 3, getData: 4, setData: 5, getChildren: 8, ping: 11,
+  create: 1, delete: 2, exists: 3, getData: 4, setData: 5, getACL: 6, setACL: 7, getChildren: 8, ping: 11,
   getChildren2: 12, check: 13, multi: 14, create2: 15, createContainer: 19, createTTL: 21,
-  multiRead: 22, closeSession: -11, error: -1,
+  multiRead: 22, auth: 100, closeSession: -11, error: -1,
 } as const;
+
+/** A watch notification as the server sends it (WatcherEvent): type 1 created … 4 children changed. */
+export interface Notification { type: number; state: number; path: string }
+
+const AUTH_XID = -4;
+const NOTIFICATION_XID = -1;
 
 export interface RawStat {
   czxid: bigint; mzxid: bigint; ctime: number; mtime: number; version: number; cversion: number;
@@ -76,6 +84,8 @@ export class ZkWire {
   private onConnect: ((body: JuteReader) => void) | null = null;
   private pinger: NodeJS.Timeout | null = null;
   private closed = false;
+  /** Called with every watch notification, in the order the server sent them. */
+  onNotification: ((n: Notification) => void) | null = null;
 
   private constructor(private readonly socket: Socket) {
     socket.on('data', (chunk) => this.receive(chunk));
@@ -123,6 +133,28 @@ export class ZkWire {
     });
   }
 
+  /**
+   * addauth: sends an auth packet (xid -4) and resolves with the server's error code (0 = OK).
+   * The server answers it before reading the next request, so the identity holds for every
+   * request sent after this resolves. One at a time: the reply carries no other id.
+   */
+  addAuth(scheme: string, auth: Buffer): Promise<number> {
+    if (this.closed) return Promise.reject(new Error('ZooKeeper session closed'));
+    if (this.pending.has(AUTH_XID)) return Promise.reject(new Error('one addAuth at a time'));
+    return new Promise<number>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.pending.delete(AUTH_XID);
+        reject(new Error('ZooKeeper auth timed out'));
+      }, REQUEST_TIMEOUT_MS);
+      this.pending.set(AUTH_XID, {
+        resolve: (r) => { clearTimeout(timer); resolve(r.err); },
+        reject: (e) => { clearTimeout(timer); reject(e); },
+      });
+      const body = new JuteWriter().int(AUTH_XID).int(OpCode.auth).int(0).ustring(scheme).buffer(auth).toBuffer();
+      this.socket.write(frame(body));
+    });
+  }
+
   async close(): Promise<void> {
     if (this.closed) return;
     if (this.pinger !== null) clearInterval(this.pinger);
@@ -156,8 +188,13 @@ export class ZkWire {
     const xid = reader.int();
     const zxid = reader.long();
     const err = reader.int();
+    if (xid === NOTIFICATION_XID) {
+      const n = { type: reader.int(), state: reader.int(), path: reader.ustring() };
+      this.onNotification?.(n);
+      return;
+    }
     const waiter = this.pending.get(xid);
-    if (waiter === undefined) return; // ping replies (-2) and notifications (-1)
+    if (waiter === undefined) return; // ping replies (-2)
     this.pending.delete(xid);
     waiter.resolve({ err, zxid, body: reader });
   }

@@ -57,6 +57,43 @@ describe('README quick start', () => {
     }
   });
 
+  it('answers every curl example the same on a node with --auth-required when each carries a credential', async () => {
+    const secured = pool.spawn(join(dir, 'required'), await freePort(), ['--auth-required']);
+    await secured.waitHealthy();
+    const port = new URL(secured.url).port;
+    for (const example of curlExamples()) {
+      // A line that names its own credential keeps it; the others act as one more user, tester.
+      const credential = /(^| )-u /.test(example.command) ? '' : ' -u tester:pw';
+      const command = `${example.command.replaceAll('127.0.0.1:8181', `127.0.0.1:${port}`)}${credential} -o /dev/null -w '%{http_code}' --max-time 10`;
+      const { stdout } = await run('bash', ['-c', command], { timeout: 15_000 });
+      expect(stdout.trim(), example.command).toBe(example.status);
+    }
+    const { stdout: anonymous } = await run('bash', ['-c', `curl -sS http://127.0.0.1:${port}/v1/znodes/app -o /dev/null -w '%{http_code}' --max-time 10`]);
+    expect(anonymous.trim()).toBe('401');
+  });
+
+  it('runs the "secure it" block on a node started with its flags: 401 without credentials, the superuser\'s ACL change', async () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const [block] = [...readme.matchAll(/```sh secure\n([\s\S]*?)```/g)].map((m) => m[1]!);
+    if (block === undefined) throw new Error('README has no `sh secure` block');
+    const start = block.split('\n').find((line) => line.startsWith('npm start -- '));
+    if (start === undefined) throw new Error('the secure block does not start a node');
+    // The flags as the shell would pass them (the super digest is computed by a command substitution).
+    const { stdout: argv } = await run('bash', ['-c', `set -- ${start.slice('npm start -- '.length)}; printf '%s\\0' "$@"`], { timeout: 10_000 });
+    const secured = pool.spawn(join(dir, 'secure'), await freePort(), argv.split('\0').filter(Boolean));
+    await secured.waitHealthy();
+    const port = new URL(secured.url).port;
+    const lines = block.split('\n').filter((line) => line.startsWith('curl '));
+    expect(lines.length).toBeGreaterThanOrEqual(2);
+    for (const line of lines) {
+      const match = /^(.*?)\s+# → (\d{3})\s*$/.exec(line);
+      if (!match) throw new Error(`README curl line without a "# → status" comment: ${line}`);
+      const command = `${match[1]!.replaceAll('127.0.0.1:8181', `127.0.0.1:${port}`)} -o /dev/null -w '%{http_code}' --max-time 10`;
+      const { stdout } = await run('bash', ['-c', command], { timeout: 15_000 });
+      expect(stdout.trim(), line).toBe(match[2]);
+    }
+  });
+
   it('runs the session example: the stream shows the watch event, then the session\'s end', async () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
     const scripts = [...readme.matchAll(/```bash\n([\s\S]*?)```/g)].map((m) => m[1]!);

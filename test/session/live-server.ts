@@ -5,6 +5,7 @@ import { makeTempDir, removeDir } from '../support/corral-process.ts';
 import type { Config } from '../../src/config.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { SseStream } from '../http/sse-reader.ts';
+import { credentialedOverrides, withTestAuthorization } from '../support/credentialed-mode.ts';
 
 const REQUEST_TIMEOUT_MS = 5000;
 
@@ -55,7 +56,7 @@ export class LiveServer {
   /** Starts (again) on the same data dir, on a new port. */
   async restart(): Promise<void> {
     await this.stop();
-    this.server = await startServer({ ...this.overrides, dataDir: this.dataDir, port: 0, host: '127.0.0.1' });
+    this.server = await startServer({ ...credentialedOverrides(), ...this.overrides, dataDir: this.dataDir, port: 0, host: '127.0.0.1' });
   }
 
   /** Aborts every stream and request, then closes the server gracefully (data stays). */
@@ -74,7 +75,7 @@ export class LiveServer {
   }
 
   async call(method: string, path: string, options: CallOptions = {}): Promise<LiveReply> {
-    const headers: Record<string, string> = { ...(options.session ? sessionHeaders(options.session) : {}), ...options.headers };
+    const headers: Record<string, string> = withTestAuthorization({ ...(options.session ? sessionHeaders(options.session) : {}), ...options.headers });
     let body: string | undefined;
     if (typeof options.body === 'string') body = options.body;
     else if (options.body !== undefined) {

@@ -122,7 +122,7 @@ describe('SessionManager', () => {
 
   it('grants fresh timeouts before expiring anything when the core leads before the host loop has told it', async () => {
     // A session recovered from disk, last heard from long ago; the node is not yet leading.
-    const tree = new DataTree(undefined, 0, [{ id: 7, timeoutMs: 2 * TICK_TIME_MS, tokenHash: 'ab' }]);
+    const tree = new DataTree(undefined, 0, [{ id: 7, timeoutMs: 2 * TICK_TIME_MS, tokenHash: 'ab', auth: [] }]);
     const { host, hosts, sessions, timers, settle, runs, queue } = setup(tree, 2);
     sessions.start();
     await timers.advance(5000, async () => {});

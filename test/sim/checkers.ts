@@ -6,6 +6,7 @@
  * - Applied indexes only grow, one at a time, within a node's state machine; commit ≤ last.
  * - Client acknowledgements: a value acknowledged as committed (applied by the leader that
  *   accepted it) is never lost, and no value is ever applied twice.
+ * - Observers (learners) are always followers: they never stand, so never lead.
  */
 import type { Entry } from '../../src/core/consensus/types.ts';
 import type { SimCluster, SimNode } from './cluster.ts';
@@ -64,6 +65,7 @@ export class Checker {
   afterStep(cluster: SimCluster): void {
     for (const node of cluster.nodes) {
       const status = node.raft?.status();
+      check(!status?.learner || status.role === 'follower', `observer n${node.id} became ${status?.role}: a learner never stands`);
       if (!status || status.role !== 'leader') {
         this.wasLeader.delete(node.id);
         if (status) check(status.commitIndex <= status.lastIndex, `n${node.id} commit ${status.commitIndex} > last ${status.lastIndex}`);

@@ -15,7 +15,10 @@ import { SimNetwork } from './network.ts';
 
 export interface ClusterOptions {
   readonly seed: number;
+  /** Voters: ids 1..size. */
   readonly size: number;
+  /** Learners (observers) after them: ids size+1..size+observers. */
+  readonly observers?: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
   readonly maxEntriesPerMessage: number;
@@ -59,7 +62,7 @@ export class SimCluster {
   readonly network: SimNetwork;
 
   constructor(private readonly options: ClusterOptions, private readonly events: HostEvents) {
-    this.ids = Array.from({ length: options.size }, (_, i) => i + 1);
+    this.ids = Array.from({ length: options.size + (options.observers ?? 0) }, (_, i) => i + 1);
     this.network = new SimNetwork(streamOf(options.seed, 1));
     this.nodes = this.ids.map((id) => {
       const node: SimNode = { id, store: new MemStableLog(), raft: undefined, applied: [], incarnation: 0, restarts: 0, pending: undefined };
@@ -71,11 +74,19 @@ export class SimCluster {
   private newRaft(node: SimNode): Raft {
     const rng = streamOf(this.options.seed, 100 + node.id * 1000 + node.restarts);
     return new Raft({
-      id: node.id, members: this.ids, log: node.store, hardState: node.store.hardState(),
+      id: node.id, members: this.voters, learners: this.learners, log: node.store, hardState: node.store.hardState(),
       appliedIndex: node.applied.length, electionTicks: this.options.electionTicks,
       heartbeatTicks: this.options.heartbeatTicks, random: () => rng.next(),
       maxEntriesPerMessage: this.options.maxEntriesPerMessage,
     });
+  }
+
+  get voters(): number[] {
+    return this.ids.slice(0, this.options.size);
+  }
+
+  get learners(): number[] {
+    return this.ids.slice(this.options.size);
   }
 
   node(id: number): SimNode {

@@ -62,7 +62,10 @@ export const PROPOSAL_TIMEOUT_MS = 50 * MS_PER_TICK;
 
 export interface NodeClusterOptions {
   readonly seed: number;
+  /** Voters: ids 1..size. */
   readonly size: number;
+  /** Observers (the core's learners) after them: ids size+1..size+observers. */
+  readonly observers?: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
   readonly maxEntriesPerMessage: number;
@@ -197,7 +200,7 @@ export class NodeCluster {
   checkpoints = 0;
 
   constructor(readonly options: NodeClusterOptions, private readonly hooks: ClusterHooks) {
-    this.ids = Array.from({ length: options.size }, (_, i) => i + 1);
+    this.ids = Array.from({ length: options.size + (options.observers ?? 0) }, (_, i) => i + 1);
     this.network = new SimNetwork<SimPeerMessage>(streamOf(options.seed, 1));
     this.order = streamOf(options.seed, 4);
     this.tokens = new SimTokens(streamOf(options.seed, 5));
@@ -215,12 +218,17 @@ export class NodeCluster {
     for (const node of this.nodes) this.boot(node);
   }
 
+  /** The members that vote (the rest are observers). */
+  get voters(): number[] {
+    return this.ids.slice(0, this.options.size);
+  }
+
   private boot(node: SimNode): void {
     const rng = streamOf(this.options.seed, 100 + node.id * 1000 + node.restarts);
     const o = this.options;
     const image = node.checkpoint;
     const consensus = new Raft({
-      id: node.id, members: this.ids, log: node.store, hardState: node.store.hardState(), appliedIndex: image?.index ?? 0,
+      id: node.id, members: this.voters, learners: this.ids.slice(o.size), log: node.store, hardState: node.store.hardState(), appliedIndex: image?.index ?? 0,
       electionTicks: o.electionTicks, heartbeatTicks: o.heartbeatTicks, random: () => rng.next(),
       maxEntriesPerMessage: o.maxEntriesPerMessage, maxCommittedPerReady: o.maxCommittedPerReady,
     });

@@ -8,7 +8,10 @@
  * request) as a zero-duration operation at its first apply (node-sessions.ts says why that
  * instant).
  *
- * A tagged request's attempts (the same txn, retried: node-workload.ts) are one operation: from
+ * A tagged request's attempts (the same txn, retried: node-workload.ts) are one operation, and so
+ * is a later request that reuses an id for the very same operation (same ops, multi and session:
+ * the request-id table answers it with the first attempt's result and zxid; within the table's
+ * bounds, which the simulation never reaches, it is never applied again): from
  * the first call that may have applied it to the first answer it got (every answer is the first
  * one); an attempt answered SESSIONEXPIRED (its session ended meanwhile) says nothing of whether an
  * earlier one applied, so with no other answer the outcome is unknown. A request whose id was
@@ -50,6 +53,8 @@ function inputOf(op: WriteOp, sessionId: number): NodeInput {
       return { op: 'delete', path: op.path, version: op.version };
     case 'check':
       return { op: 'check', path: op.path, version: op.version };
+    case 'setACL':
+      throw new Error(`the node model does not model ACLs: the workload sent a setACL of ${op.path}`);
   }
 }
 
@@ -119,16 +124,20 @@ const isExpired = (record: OpRecord) => record.result !== undefined && !record.r
 
 /** Records with each tagged request's attempts merged into one (see the header). */
 function mergeRetries(records: readonly OpRecord[]): OpRecord[] {
-  const groups = new Map<object, OpRecord[]>();
+  const groups = new Map<string, OpRecord[]>();
   const out: OpRecord[] = [];
   for (const record of records) {
-    if (record.txn.type !== 'write' || record.txn.request === undefined) {
+    const { txn } = record;
+    if (txn.type !== 'write' || txn.request === undefined) {
       out.push(record);
       continue;
     }
-    const group = groups.get(record.txn);
+    // Keyed by the id and the operation, not the txn object: a reuse of an id for the same
+    // operation is that operation (regression seed 1334), one for another is refused (BADARGUMENTS).
+    const key = JSON.stringify([txn.request.client, txn.request.id, txn.ops, txn.multi, txn.sessionId]);
+    const group = groups.get(key);
     if (group) group.push(record);
-    else groups.set(record.txn, [record]);
+    else groups.set(key, [record]);
   }
   for (const group of groups.values()) {
     const tried = group.filter((r) => r.status !== 'refused');

@@ -172,10 +172,11 @@ export class Readers {
     return best;
   }
 
-  /** Whether `node` was cut off from a quorum (by the partition, or by crashes) when asked. */
+  /** Whether `node` was cut off from a quorum of voters (by the partition, or by crashes) when asked. */
   private cutOff(node: SimNode): boolean {
-    const reachable = this.cluster.up().filter((n) => this.cluster.network.connected(node.id, n.id)).length;
-    return reachable <= this.cluster.nodes.length / 2;
+    const voters = this.cluster.voters;
+    const reachable = this.cluster.up().filter((n) => voters.includes(n.id) && this.cluster.network.connected(node.id, n.id)).length;
+    return reachable <= voters.length / 2;
   }
 }
 

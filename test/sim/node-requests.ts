@@ -6,6 +6,7 @@
  * the client's own sessions. Every value written is unique, so the checkers can find a request in
  * the log. Draws from the workload's stream, in the order the workload always has.
  */
+import { OPEN_ACL } from '../../src/core/acl/acl.ts';
 import type { Txn, WriteOp } from '../../src/core/tree/txn.ts';
 import type { CreateMode } from '../../src/core/tree/znode.ts';
 import type { Prng } from '../support/prng.ts';
@@ -101,7 +102,7 @@ export class RequestMaker {
       case 1:
         return write([create(`${container}/x${this.counter}`, this.value('c'))]);
       case 2:
-        return write([{ type: 'create', path: `/t${this.counter}`, data: bytes(this.value('c')), mode: 'persistent_with_ttl', ttlMs: 100 * (1 + this.rng.int(10)) }]);
+        return write([{ type: 'create', path: `/t${this.counter}`, data: bytes(this.value('c')), mode: 'persistent_with_ttl', ttlMs: 100 * (1 + this.rng.int(10)), acl: OPEN_ACL }]);
       case 3:
         return known ? write([{ type: 'delete', path: known, version: -1 }]) : write([create(container, this.value('c'), 'container')]);
       default:
@@ -136,9 +137,10 @@ export class RequestMaker {
 }
 
 function create(path: string, data: string, mode: CreateMode = 'persistent'): WriteOp {
-  return { type: 'create', path, data: bytes(data), mode, ttlMs: -1 };
+  return { type: 'create', path, data: bytes(data), mode, ttlMs: -1, acl: OPEN_ACL };
 }
 
+/** The workload's callers have no identities (the proposals carry none, so the leader stamps none). */
 function write(ops: WriteOp[], multi = false, sessionId = 0): Txn {
-  return { type: 'write', ops, multi, sessionId };
+  return { type: 'write', ops, multi, sessionId, auth: [] };
 }

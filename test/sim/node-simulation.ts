@@ -9,6 +9,10 @@
  * leader to expire every session nobody keeps alive. The cheap checkers run after every event,
  * the rest at the end (node-checkers.ts). Everything is simulated: no sleeps, no real timer ever
  * fires (a read barrier's hour-long timeout does not); one seed replays exactly.
+ *
+ * Some seeds add observers (non-voting members: they serve reads, sessions, watches and
+ * forwarded writes like any follower) and ask leaders now and then to hand leadership over
+ * (NodeHost.transferLeader); the checks are the same.
  */
 import { epochOf } from '../../src/core/consensus/zxid.ts';
 import type { Prng } from '../support/prng.ts';
@@ -20,6 +24,13 @@ import { Workload, type WorkloadOptions } from './node-workload.ts';
 
 const ELECTION_TICKS = 10;
 export const FAULT_TICKS = 200;
+/** Longest a message is held (a stuck buffer). */
+const LONG_DELAY_TICKS_MAX = 6 * ELECTION_TICKS;
+/**
+ * The last tick a transfer is asked: a MsgTimeoutNow held in a stuck buffer still moves
+ * leadership when it lands (safe, as in etcd-raft), which must happen before the heal.
+ */
+const TRANSFERS_UNTIL_TICK = FAULT_TICKS - LONG_DELAY_TICKS_MAX - 2 * ELECTION_TICKS;
 const CONVERGE_TICKS_MAX = 40 * ELECTION_TICKS;
 /**
  * Ticks run once converged: what is in flight plays out, and the longest session timeout (40
@@ -31,6 +42,9 @@ const TRACE_LINES_MAX = 80;
 export interface NodeRunSummary extends FinalCounts {
   readonly seed: number;
   readonly size: number;
+  readonly observers: number;
+  /** Leadership transfers asked of a leader. */
+  readonly transfers: number;
   readonly convergeTicks: number;
   readonly events: number;
   readonly crashes: number;
@@ -70,6 +84,8 @@ interface FaultRates {
   readonly staleLeader: number;
   /** Chance that a crash or an isolation targets a leader. */
   readonly leaderBias: number;
+  /** Chance per tick that a leader is asked to hand leadership to another voter. */
+  readonly transfer: number;
 }
 
 interface Run {
@@ -85,6 +101,9 @@ interface Run {
   phase: 'faults' | 'healed';
   /** The tick a stale leader's episode ends (see depose). */
   staleUntil: number;
+  /** Its own stream: seeds that never transfer keep their schedules. */
+  readonly transfers: Prng;
+  transfersAsked: number;
   readonly onTick: ((cluster: NodeCluster) => void) | undefined;
 }
 
@@ -114,7 +133,7 @@ function setupOf(seed: number): Setup {
   const clients = { clients: s.pick([4, 8, 12]), rate: s.pick([0.2, 0.5, 0.9]), strayRate: s.pick([0, 0.05, 0.2]) };
   const network: NetworkFaults = {
     dropRate: s.pick([0, 0.02, 0.1, 0.3]), duplicateRate: s.pick([0, 0.05, 0.2]), delayTicksMax: s.pick([0, 2, 8]),
-    longDelayRate: s.pick([0, 0.01, 0.05]), longDelayTicksMax: 6 * ELECTION_TICKS,
+    longDelayRate: s.pick([0, 0.01, 0.05]), longDelayTicksMax: LONG_DELAY_TICKS_MAX,
   };
   const rates = {
     partition: s.pick([0.005, 0.02, 0.05]), crash: s.pick([0.005, 0.01, 0.03]), restart: s.pick([0.05, 0.15, 0.3]),
@@ -125,10 +144,14 @@ function setupOf(seed: number): Setup {
   const sessions = { checkpointEvery: s.pick([0, 10, 40]), maxSessions: s.pick([8, 16, 1000]) };
   const lives = { deathRate: s.pick([0, 0.001, 0.004]), pauseRate: s.pick([0, 0.002, 0.01]) };
   const watches = { watchRate: s.pick([0.1, 0.25, 0.4]), readers: { readers: s.pick([1, 2, 4]), rate: s.pick([0.1, 0.3, 0.6]) } };
-  const cluster: NodeClusterOptions = { ...base, ...sessions, outboxEventsMax: s.pick([2, 8, 64]) };
+  // Observers and transfers from a stream of their own: a seed without them keeps its schedule.
+  const shape = streamOf(seed, 11);
+  const observers = shape.pick([0, 0, 1, 2]);
+  const transfer = shape.pick([0, 0.01, 0.04]);
+  const cluster: NodeClusterOptions = { ...base, ...sessions, observers, outboxEventsMax: s.pick([2, 8, 64]) };
   const staleLeader = s.pick([0, 0.01, 0.03]);
   const forwarding = { forwardRate: s.pick([0.1, 0.2, 0.4]) };
-  return { cluster, workload: { ...clients, ...lives, ...watches, ...forwarding }, network, rates: { ...rates, staleLeader } };
+  return { cluster, workload: { ...clients, ...lives, ...watches, ...forwarding }, network, rates: { ...rates, staleLeader, transfer } };
 }
 
 export async function runNodeSimulation(seed: number, { faulty = true, onTrace, onTick }: NodeRunOptions = {}): Promise<NodeRunSummary> {
@@ -166,14 +189,17 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
   });
   const streams = { requests: streamOf(seed, 3), life: streamOf(seed, 6), watches: streamOf(seed, 7), reads: streamOf(seed, 8), retries: streamOf(seed, 9) };
   const workload = new Workload(cluster, streams, setup.workload);
-  run = { cluster, checker, workload, faults: streamOf(seed, 2), rates: setup.rates, trace, say, roles: new Map(), faulty, phase: 'faults', staleUntil: 0, onTick };
+  run = {
+    cluster, checker, workload, faults: streamOf(seed, 2), rates: setup.rates, trace, say, roles: new Map(), faulty, phase: 'faults', staleUntil: 0, onTick,
+    transfers: streamOf(seed, 12), transfersAsked: 0,
+  };
   try {
     cluster.network.faults = faulty ? setup.network : NO_FAULTS;
     for (let t = 0; t < FAULT_TICKS; t++) await step(run);
     const healedTick = cluster.tick;
     const convergeTicks = await heal(run);
     const counts = checker.checkFinal(cluster, workload, { healedTick, convergedTick: healedTick + convergeTicks, electionTicks: ELECTION_TICKS });
-    return { seed, size: setup.cluster.size, convergeTicks, events: cluster.events, crashes: cluster.crashes,
+    return { seed, size: setup.cluster.size, observers: setup.cluster.observers ?? 0, transfers: run.transfersAsked, convergeTicks, events: cluster.events, crashes: cluster.crashes,
       reads: workload.reads.filter((r) => r.kind === 'leader').length, checkpoints: cluster.checkpoints, installs: cluster.installs, deaths: workload.deaths,
       barriers: { asked: { ...workload.readers.asked }, answered: { ...workload.readers.answered } }, forwarding: cluster.forwarding.counts, ...counts };
   } catch (error) {
@@ -188,6 +214,7 @@ async function step(run: Run): Promise<void> {
   cluster.tick++;
   if (run.faulty && run.phase === 'faults') injectFaults(run);
   if (run.phase === 'faults') workload.dieOrPause();
+  if (run.phase === 'faults') askTransfer(run);
   workload.sendKeepalives();
   cluster.tickHosts();
   if (run.phase === 'faults') workload.submitSome();
@@ -195,6 +222,19 @@ async function step(run: Run): Promise<void> {
   await cluster.settleTick(() => workload.flush());
   if (workload.violations.length > 0) throw new Error(workload.violations.join('; '));
   run.onTick?.(cluster);
+}
+
+/** Now and then a leader is asked to hand leadership to another voter (0: its most caught-up). */
+function askTransfer(run: Run): void {
+  const { cluster } = run;
+  if (cluster.tick > TRANSFERS_UNTIL_TICK || run.rates.transfer === 0 || !run.transfers.chance(run.rates.transfer)) return;
+  const leaders = cluster.leaders();
+  if (leaders.length === 0) return;
+  const leader = run.transfers.pick(leaders);
+  const to = run.transfers.pick([0, ...cluster.voters.filter((id) => id !== leader.id)]);
+  leader.host!.transferLeader(to);
+  run.transfersAsked++;
+  run.say(`t${cluster.tick} n${leader.id} asked to transfer leadership to ${to === 0 ? 'the most caught-up voter' : `n${to}`}`);
 }
 
 /** A node to strike: a leader when the nemesis aims for one, else any node in `among`. */
@@ -235,7 +275,7 @@ function injectFaults(run: Run): void {
     run.say(`t${cluster.tick} heal network`);
   }
   // Mostly a minority down at once, so that the cluster gets work done; now and then more.
-  const minority = Math.floor((cluster.ids.length - 1) / 2);
+  const minority = Math.floor((cluster.voters.length - 1) / 2);
   if (faults.chance(rates.crash) && (cluster.down().length < minority || faults.chance(0.1))) {
     const node = victim(run, cluster.up());
     if (node) cluster.crash(node.id, 'fault');

@@ -174,11 +174,13 @@ export class Workload {
   /** Some writes get a request tag: a new id, or now and then one of the client's used ids (another operation). */
   private tagged(client: Client, txn: Txn): Txn {
     if (txn.type !== 'write' || !this.retries.chance(TAG_RATE)) return txn;
-    const namespace = txn.sessionId !== 0 ? `session:${txn.sessionId}` : `c${client.id}`;
+    // Without a session, a request id lives in one of its caller's identities: each client has its own.
+    const identity = `ip:c${client.id}`;
+    const namespace = txn.sessionId !== 0 ? `session:${txn.sessionId}` : identity;
     const used = client.tags.filter((tag) => tag.client === namespace);
     const request = used.length > 0 && this.retries.chance(REUSE_RATE) ? this.retries.pick(used) : { client: namespace, id: `r${this.tagCounter++}` };
     client.tags.push(request);
-    return { ...txn, request };
+    return { ...txn, request, auth: [identity] };
   }
 
   /**
@@ -255,7 +257,7 @@ export class Workload {
     const record = this.recorder.called(client, node, txn);
     if (txn.request) client.lastTagged = record;
     const deadlineMs = this.cluster.tick * MS_PER_TICK + PROPOSAL_TIMEOUT_MS;
-    node.pipeline!.propose({ proposal: { type: 'txn', txn }, identities: [], deadlineMs }).then(
+    node.pipeline!.propose({ proposal: { type: 'txn', txn }, identities: txn.auth, deadlineMs }).then(
       (outcome) => {
         if (!outcome.ok) {
           this.recorder.notOrdered(record, outcome.error, neverSent(outcome.error));
@@ -282,7 +284,7 @@ export class Workload {
     const opening = node.sessions!.open(requestedMs);
     const token = tokens.issued > issued ? tokens.last : undefined;
     const timeoutMs = negotiateTimeout(requestedMs, SESSION_TICK_TIME_MS);
-    const record = this.recorder.called(client, node, { type: 'createSession', timeoutMs, tokenHash: token ? hashToken(token).toString('hex') : '' }, call);
+    const record = this.recorder.called(client, node, { type: 'createSession', timeoutMs, tokenHash: token ? hashToken(token).toString('hex') : '', auth: [] }, call);
     opening.then(
       (opened) => {
         if ('code' in opened) {
@@ -334,7 +336,7 @@ export class Workload {
    * with the zxid it was applied at, which the final checks compare with the log.
    */
   private watch(client: Client, node: SimNode, session: number, request: WatchRequest): void {
-    const record = this.recorder.called(client, node, { type: 'watch', sessionId: session, request });
+    const record = this.recorder.called(client, node, { type: 'watch', sessionId: session, request, auth: [] });
     node.sessions!.watchCommitted(session, request).then(
       (committed) => {
         if ('code' in committed) {
@@ -417,6 +419,6 @@ function neverSent(error: ZkError): boolean {
 /** The workload's requests are valid ones, as the HTTP layer checks them (the leader checks them again). */
 function checkValid(txn: Txn): void {
   if (txn.type !== 'write') return;
-  const prepared = prepareWrite(txn.ops, txn.multi, { timeMs: 0, sessionId: txn.sessionId, maxDataBytes: MAX_DATA_BYTES });
+  const prepared = prepareWrite(txn.ops, txn.multi, { timeMs: 0, sessionId: txn.sessionId, maxDataBytes: MAX_DATA_BYTES, auth: txn.auth });
   if (!prepared.ok) throw new Error(`workload made an invalid request: ${prepared.error.message}`);
 }

@@ -1,6 +1,6 @@
 /**
  * Deterministic simulation of the Raft core (test/sim/simulation.ts): each seed runs a 3- or
- * 5-member cluster through a fault phase and a healed phase, checking Election Safety, State
+ * 5-voter cluster (some seeds with 1 or 2 observers, and leadership transfers) through a fault phase and a healed phase, checking Election Safety, State
  * Machine Safety, Leader Completeness, monotonic applies and acknowledged writes after every
  * step, and convergence at the end. SIM_SEEDS=n runs n seeds (default 1000); SIM_SEED=s replays
  * one; SIM_SEED_BASE shifts the range.
@@ -35,7 +35,11 @@ describe('raft simulation', () => {
     ].join('\n'));
     if (report.length > 0) console.error(report.join('\n'));
     const acked = summaries.reduce((n, s) => n + s.acked, 0);
-    console.log(`simulated ${summaries.length + [...failures.values()].reduce((n, f) => n + f.seeds.length, 0)} seeds: ${summaries.length} passed, ${acked} acknowledged writes`);
+    const withObservers = summaries.filter((s) => s.observers > 0).length;
+    const asked = summaries.reduce((n, s) => n + s.transfers.asked, 0);
+    const done = summaries.reduce((n, s) => n + s.transfers.done, 0);
+    console.log(`simulated ${summaries.length + [...failures.values()].reduce((n, f) => n + f.seeds.length, 0)} seeds: ${summaries.length} passed, ${acked} acknowledged writes; ` +
+      `${withObservers} with observers; ${asked} leadership transfers asked, ${done} moved leadership to their target`);
     expect(report).toEqual([]);
   });
 
@@ -50,6 +54,12 @@ describe('raft simulation', () => {
   ] as const;
   it.each(regressions)('replays seed $seed without failure ($symptom)', ({ seed }) => {
     expect(() => runSimulation(seed)).not.toThrow();
+  });
+
+  it('runs observers and leadership transfers among its seeds, and transfers move leadership', () => {
+    const summaries = Array.from({ length: 60 }, (_, i) => runSimulation(i + 1));
+    expect(summaries.filter((s) => s.observers > 0).length).toBeGreaterThan(0);
+    expect(summaries.reduce((n, s) => n + s.transfers.done, 0)).toBeGreaterThan(0);
   });
 
   it('commits every value proposed by clients when there are no faults', () => {

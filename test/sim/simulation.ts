@@ -5,6 +5,10 @@
  * faults, no new proposals) that must converge: one leader that everyone follows, every node
  * has applied the same log to its end, every acknowledged value is in it, and the cluster goes
  * quiet (no entries resent, no elections). The Checker runs after every step.
+ *
+ * Some seeds add observers (learners: they replicate, never vote or campaign, count toward no
+ * quorum) and now and then ask a leader to hand leadership to another voter (a transfer, Raft's
+ * TimeoutNow); the invariants are the same, and an observer must never lead or stand.
  */
 import type { Prng } from '../support/prng.ts';
 import { Checker } from './checkers.ts';
@@ -18,10 +22,17 @@ const CONVERGE_TICKS_MAX = 30 * ELECTION_TICKS;
 const QUIET_TICKS = 3 * ELECTION_TICKS;
 const TRACE_LINES_MAX = 60;
 const LOG_MATCHING_EVERY_TICKS = 10;
+/** Longest a message is held (a stuck buffer). */
+const LONG_DELAY_TICKS_MAX = 6 * ELECTION_TICKS;
+/** The last tick a transfer is asked: its messages (sent within an election timeout) land before the heal. */
+const TRANSFERS_UNTIL_TICK = FAULT_TICKS - LONG_DELAY_TICKS_MAX - 2 * ELECTION_TICKS;
 
 export interface RunSummary {
   readonly seed: number;
   readonly size: number;
+  readonly observers: number;
+  /** Leadership transfers asked for, and those that moved leadership to their target. */
+  readonly transfers: { readonly asked: number; readonly done: number };
   readonly faults: NetworkFaults;
   readonly lastIndex: number;
   readonly acked: number;
@@ -50,16 +61,26 @@ interface Run {
   readonly faulty: boolean;
   phase: 'faults' | 'healed';
   nextValue: number;
+  /** Chance per tick that a leader is asked to hand leadership over. */
+  readonly transferRate: number;
+  /** Transfers in flight: target → the term asked in. */
+  readonly transferring: Map<number, number>;
+  transfers: { asked: number; done: number };
 }
 
 /** `faulty: false` runs the same schedule without any fault: a check of the harness itself. */
 export function runSimulation(seed: number, { faulty = true } = {}): RunSummary {
   const setup = streamOf(seed, 0);
   const size = setup.pick([3, 3, 5]);
+  const maxEntriesPerMessage = setup.pick([1, 4, 64]);
   const trace: string[] = [];
   const checker = new Checker();
+  // Drawn from their own stream: every earlier seed keeps its schedule of the other picks.
+  const shape = streamOf(seed, 4);
+  const observers = shape.pick([0, 0, 1, 2]);
+  const transferRate = shape.pick([0, 0.01, 0.05]);
   const cluster = new SimCluster(
-    { seed, size, electionTicks: ELECTION_TICKS, heartbeatTicks: HEARTBEAT_TICKS, maxEntriesPerMessage: setup.pick([1, 4, 64]) },
+    { seed, size, observers, electionTicks: ELECTION_TICKS, heartbeatTicks: HEARTBEAT_TICKS, maxEntriesPerMessage },
     {
       onApply: (node, entry) => checker.onApply(node, entry),
       onTrace: (line) => {
@@ -70,16 +91,19 @@ export function runSimulation(seed: number, { faulty = true } = {}): RunSummary 
   );
   const faults: NetworkFaults = {
     dropRate: setup.pick([0, 0.02, 0.1, 0.3]), duplicateRate: setup.pick([0, 0.05, 0.2]), delayTicksMax: setup.pick([0, 2, 8]),
-    longDelayRate: setup.pick([0, 0.01, 0.05]), longDelayTicksMax: 6 * ELECTION_TICKS,
+    longDelayRate: setup.pick([0, 0.01, 0.05]), longDelayTicksMax: LONG_DELAY_TICKS_MAX,
   };
-  const run: Run = { seed, cluster, checker, faults: streamOf(seed, 2), rates: pickRates(setup), clients: streamOf(seed, 3), trace, roles: new Map(), faulty, phase: 'faults', nextValue: 0 };
+  const run: Run = {
+    seed, cluster, checker, faults: streamOf(seed, 2), rates: pickRates(setup), clients: streamOf(seed, 3), trace, roles: new Map(), faulty,
+    phase: 'faults', nextValue: 0, transferRate, transferring: new Map(), transfers: { asked: 0, done: 0 },
+  };
   try {
     cluster.network.faults = faulty ? faults : NO_FAULTS;
     for (let t = 0; t < FAULT_TICKS; t++) step(run);
     const convergeTicks = heal(run);
     checker.checkLogMatching(cluster);
     const counts = checker.checkFinal(cluster.leaders()[0]!.applied);
-    return { seed, size, faults, lastIndex: cluster.leaders()[0]!.applied.length, ...counts, convergeTicks };
+    return { seed, size, observers, transfers: run.transfers, faults, lastIndex: cluster.leaders()[0]!.applied.length, ...counts, convergeTicks };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new SimulationFailure(seed, `t${cluster.now}: ${message}`, trace);
@@ -94,7 +118,10 @@ function step(run: Run): void {
   if (faulty) injectFaults(run);
   cluster.deliver();
   cluster.tick();
-  if (run.phase === 'faults') propose(run);
+  if (run.phase === 'faults') {
+    propose(run);
+    transfer(run);
+  }
   for (const node of cluster.up()) {
     // A slow disk: the Ready is persisted ticks later (and lost if the node crashes first).
     const diskTicks = faulty && run.faults.chance(0.15) ? 1 + run.faults.int(3) : 0;
@@ -157,6 +184,35 @@ function propose(run: Run): void {
   const value = `v${run.nextValue++}`;
   const result = node.raft!.propose(value);
   if (result.ok) run.checker.propose(value, node.id, result.term, result.index);
+}
+
+/**
+ * Now and then a leader is asked to hand leadership to another voter (or to "the most caught-up",
+ * 0); a transfer counts as done once its target leads in a later term.
+ */
+function transfer(run: Run): void {
+  const { cluster } = run;
+  for (const node of cluster.leaders()) {
+    const [target, term] = [...run.transferring].find(([to]) => to === node.id) ?? [];
+    if (target !== undefined && node.raft!.status().term > term!) {
+      run.transfers.done++;
+      run.transferring.delete(target);
+    }
+  }
+  const leaders = cluster.leaders();
+  // A MsgTimeoutNow held in a stuck buffer still moves leadership when it arrives, after the
+  // leader gave the transfer up (safe, and so in etcd-raft too); the quiet check after healing
+  // wants an idle cluster to keep its leader, so no transfer is asked for near the end.
+  if (cluster.now > TRANSFERS_UNTIL_TICK) return;
+  if (leaders.length === 0 || !run.clients.chance(run.transferRate)) return;
+  const leader = run.clients.pick(leaders);
+  const to = run.clients.pick([0, ...cluster.voters.filter((id) => id !== leader.id)]);
+  const { term } = leader.raft!.status();
+  leader.raft!.transferLeader(to);
+  const target = to === 0 ? leader.raft!.status().transferee : to;
+  run.transfers.asked++;
+  if (target !== 0) run.transferring.set(target, term);
+  run.trace.push(`t${cluster.now} n${leader.id} asked to transfer leadership to ${to === 0 ? `the most caught-up (n${target})` : `n${to}`}`);
 }
 
 function traceRoles(run: Run): void {

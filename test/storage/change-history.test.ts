@@ -160,6 +160,6 @@ describe('ChangeHistory', () => {
       { zxid: 3, type: 'NodeCreated', path: '/x' }, { zxid: 3, type: 'NodeChildrenChanged', path: '/' }, { zxid: 5, type: 'NodeDataChanged', path: '/x' },
     ]);
     expect(db!.prepare(`SELECT count(*) FROM sqlite_master WHERE name = 'changes'`).pluck().get()).toBe(0);
-    expect(db!.prepare(`SELECT value FROM meta WHERE key = 'schema'`).pluck().get()).toBe('5');
+    expect(db!.prepare(`SELECT value FROM meta WHERE key = 'schema'`).pluck().get()).toBe('6');
   });
 });

@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OPEN_ACL, PERM, type Acl } from '../../src/core/acl/acl.ts';
 import type { Znode } from '../../src/core/tree/znode.ts';
 import type { RequestRecord } from '../../src/core/tree/request-table.ts';
 import { CheckpointStore, requestRowCrc } from '../../src/storage/checkpoint-store.ts';
@@ -13,9 +14,16 @@ function znode(path: string, data: Uint8Array, extra: Partial<Znode> = {}): Znod
   return {
     path, data, czxid: 4294967297, mzxid: 4294967300, pzxid: 4294967301, ctime: 1_700_000_000_000,
     mtime: 1_700_000_000_500, version: 3, aversion: 0, creations: 2, kind: 'persistent',
-    ephemeralOwner: 0, ttlMs: 0, ...extra,
+    ephemeralOwner: 0, ttlMs: 0, acl: OPEN_ACL, ...extra,
   };
 }
+
+/** Two ACLs besides the open one; nodes under one ACL share its list, as the tree interns them. */
+const DIGEST_ACL: Acl = Object.freeze([
+  { perms: PERM.ALL, scheme: 'digest', id: 'bob:HASH=' },
+  { perms: PERM.READ, scheme: 'world', id: 'anyone' },
+]);
+const IP_ACL: Acl = Object.freeze([{ perms: PERM.READ | PERM.WRITE, scheme: 'ip', id: '10.0.0.0/8' }, { perms: 0, scheme: 'x509', id: 'CN=a, O=é' }]);
 
 function sampleTree(): Znode[] {
   const binary = new Uint8Array(256);
@@ -26,10 +34,10 @@ function sampleTree(): Znode[] {
     znode('/zookeeper', new Uint8Array(0)),
     znode('/zookeeper/config', new Uint8Array(0)),
     znode('/zookeeper/quota', new Uint8Array(0)),
-    znode('/app', new TextEncoder().encode('héllo, wörld')),
-    znode('/app/bin', binary),
-    znode('/app/large', large),
-    znode('/app/nul', new Uint8Array([0, 0, 0])),
+    znode('/app', new TextEncoder().encode('héllo, wörld'), { acl: DIGEST_ACL }),
+    znode('/app/bin', binary, { acl: IP_ACL }),
+    znode('/app/large', large, { acl: DIGEST_ACL }),
+    znode('/app/nul', new Uint8Array([0, 0, 0]), { acl: [] }),
     znode('/app/lock-0000000001', new Uint8Array(0), { kind: 'ephemeral', ephemeralOwner: 0x1234_5678_9a }),
     znode('/app/tmp', new Uint8Array([1]), { kind: 'container' }),
     znode('/app/ttl', new Uint8Array([2]), { kind: 'ttl', ttlMs: 60_000 }),
@@ -92,7 +100,7 @@ describe('CheckpointStore', () => {
     expect(store.latest()).toBeUndefined();
   });
 
-  it('round-trips a checkpoint written in chunks, binary and empty data included', () => {
+  it('round-trips a checkpoint written in chunks, binary and empty data and ACLs included', () => {
     const nodes = sampleTree();
     const gen = writeCheckpoint(nodes, 42, 3);
     const latest = store.latest();
@@ -191,25 +199,38 @@ describe('CheckpointStore', () => {
 
   // A damaged row must read as storage corruption (main.ts: "refusing to start"), never as a
   // RangeError or a wrong tree served: every byte of a page is covered by its CRC.
-  for (const column of ['head', 'data'] as const) {
+  for (const column of ['head', 'data', 'acls'] as const) {
     for (const at of ['first', 'middle', 'last'] as const) {
       it(`refuses with StorageCorruptError a page whose ${column} has its ${at} byte flipped`, () => {
         const gen = writeCheckpoint(sampleTree(), 10, 20);
-        const blob = db.prepare(`SELECT ${column} FROM checkpoint_pages WHERE gen = ? AND seq = 0`).pluck().get(gen) as Buffer;
+        const stored = db.prepare(`SELECT ${column} FROM checkpoint_pages WHERE gen = ? AND seq = 0`).pluck().get(gen) as Buffer | string;
+        const blob = typeof stored === 'string' ? Buffer.from(stored, 'utf8') : stored;
         const offset = at === 'first' ? 0 : at === 'last' ? blob.length - 1 : blob.length >> 1;
         const damaged = Buffer.from(blob);
         damaged[offset]! ^= 0x10;
-        expect(tamper(`UPDATE checkpoint_pages SET ${column} = ? WHERE gen = ? AND seq = 0`, damaged, gen)).toBe(1);
+        const value = typeof stored === 'string' ? damaged.toString('utf8') : damaged;
+        expect(tamper(`UPDATE checkpoint_pages SET ${column} = ? WHERE gen = ? AND seq = 0`, value, gen)).toBe(1);
         expect(() => [...store.nodes(store.latest()!)]).toThrow(StorageCorruptError);
       });
     }
   }
 
+  it('refuses with StorageCorruptError a page whose ACLs are invalid or too few, even with a matching checksum', () => {
+    for (const acls of ['[[{"perms":99,"scheme":"world","id":"anyone"}]]', '{}', '[]']) {
+      const gen = writeCheckpoint(sampleTree(), 10, 20);
+      const { head, data } = db.prepare('SELECT head, data FROM checkpoint_pages WHERE gen = ? AND seq = 0').get(gen) as { head: Buffer; data: Buffer };
+      const crc = crc32Bytes(Buffer.from(acls, 'utf8'), crc32Bytes(data, crc32Bytes(head)));
+      tamper('UPDATE checkpoint_pages SET acls = ?, crc = ? WHERE gen = ? AND seq = 0', acls, crc, gen);
+      expect(() => [...store.nodes(store.latest()!)], acls).toThrow(StorageCorruptError);
+    }
+  });
+
   it('refuses with StorageCorruptError a page that fails to parse even with a matching checksum', () => {
     const gen = writeCheckpoint(sampleTree(), 10, 20);
-    const { head, data } = db.prepare('SELECT head, data FROM checkpoint_pages WHERE gen = ?').get(gen) as { head: Buffer; data: Buffer };
+    const { head, data, acls } = db.prepare('SELECT head, data, acls FROM checkpoint_pages WHERE gen = ?').get(gen) as { head: Buffer; data: Buffer; acls: string };
     const short = head.subarray(0, head.length - 3);
-    tamper('UPDATE checkpoint_pages SET head = ?, crc = ? WHERE gen = ?', short, crc32Bytes(data, crc32Bytes(short)), gen);
+    const crc = crc32Bytes(Buffer.from(acls, 'utf8'), crc32Bytes(data, crc32Bytes(short)));
+    tamper('UPDATE checkpoint_pages SET head = ?, crc = ? WHERE gen = ?', short, crc, gen);
     expect(() => [...store.nodes(store.latest()!)]).toThrow(StorageCorruptError);
   });
 });
@@ -245,7 +266,7 @@ describe('checkpoint watches', () => {
     db.exec('DROP TABLE checkpoint_watches');
     db.close();
     db = openDatabase(file);
-    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '5' });
+    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '6' });
     store = new CheckpointStore(db);
     const gen = store.begin({ index: 1, term: 1, zxid: 4294967297, nodeCount: 0 }, [], 1, [{ sessionId: 1, kind: 'data', path: '/' }]);
     store.complete(gen, () => undefined);
@@ -294,10 +315,75 @@ describe('checkpoint request ids', () => {
     db.close();
     db = openDatabase(file);
     store = new CheckpointStore(db);
-    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '5' });
+    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '6' });
     const meta = store.latest()!;
     expect(meta.gen).toBe(gen);
     expect(store.requests(meta)).toEqual([]);
     expect(byPath(store.nodes(meta))).toEqual(byPath(sampleTree()));
+  });
+});
+
+describe('checkpoint ACLs and session identities', () => {
+  const SESSIONS = [
+    { id: 7, timeoutMs: 4000, tokenHash: 'ab', auth: ['digest:bob:HASH=', 'ip:10.1.2.3'] },
+    { id: 9, timeoutMs: 6000, tokenHash: 'cd', auth: [] },
+  ];
+
+  it('round-trips the identities each session was opened with', () => {
+    const gen = store.begin({ index: 5, term: 1, zxid: 4294967301, nodeCount: 0 }, SESSIONS, 1);
+    store.complete(gen, () => undefined);
+    expect([...store.sessions(store.latest()!)].sort((a, b) => a.id - b.id)).toEqual(SESSIONS);
+  });
+
+  it('refuses a session whose identities do not parse as corruption', () => {
+    const gen = store.begin({ index: 5, term: 1, zxid: 4294967301, nodeCount: 0 }, SESSIONS, 1);
+    store.complete(gen, () => undefined);
+    expect(tamper(`UPDATE checkpoint_sessions SET auth = '[1]' WHERE id = 7`)).toBe(1);
+    expect(() => store.sessions(store.latest()!)).toThrow(StorageCorruptError);
+  });
+
+  it('reads nodes under one ACL as one shared list', () => {
+    writeCheckpoint(sampleTree(), 10, 100);
+    const read = new Map([...store.nodes(store.latest()!)].map((n) => [n.path, n]));
+    expect(read.get('/app')!.acl).toBe(read.get('/app/large')!.acl);
+    expect(read.get('/')!.acl).toBe(OPEN_ACL);
+  });
+
+  /** A page's head as schema 3 to 5 wrote it: no ACL index after each node's data length. */
+  function headWithoutAcls(head: Buffer): Buffer {
+    const parts: Buffer[] = [head.subarray(0, 4)];
+    let h = 4;
+    for (let i = head.readUInt32LE(0); i > 0; i--) {
+      const end = h + 4 + head.readUInt32LE(h) + 1 + 10 * 8 + 4;
+      parts.push(head.subarray(h, end));
+      h = end + 2;
+    }
+    expect(h).toBe(head.length);
+    return Buffer.concat(parts);
+  }
+
+  it('upgrades a version 5 file (before ACLs): its nodes are open and its sessions have no identities', () => {
+    const open = sampleTree().map((n) => ({ ...n, acl: OPEN_ACL }));
+    const gen = store.begin({ index: 10, term: 1, zxid: 2 ** 32 + 10, nodeCount: open.length }, SESSIONS, 1);
+    for (let i = 0; i < open.length; i += 4) store.writeChunk(gen, open.slice(i, i + 4));
+    store.complete(gen, () => undefined);
+    // Rewrite the file as version 5 wrote it: pages without ACLs, sessions without identities.
+    const pages = db.prepare('SELECT seq, head, data FROM checkpoint_pages WHERE gen = ?').all(gen) as Array<{ seq: number; head: Buffer; data: Buffer }>;
+    expect(pages.length).toBeGreaterThan(1);
+    for (const { seq, head, data } of pages) {
+      const old = headWithoutAcls(head);
+      db.prepare('UPDATE checkpoint_pages SET head = ?, crc = ?, acls = NULL WHERE gen = ? AND seq = ?').run(old, crc32Bytes(data, crc32Bytes(old)), gen, seq);
+    }
+    db.exec(`ALTER TABLE checkpoint_pages DROP COLUMN acls; ALTER TABLE checkpoint_sessions DROP COLUMN auth; UPDATE meta SET value = '5' WHERE key = 'schema'`);
+    db.close();
+    db = openDatabase(file);
+    store = new CheckpointStore(db);
+    expect(db.prepare(`SELECT value FROM meta WHERE key = 'schema'`).get()).toEqual({ value: '6' });
+    const meta = store.latest()!;
+    expect(meta.gen).toBe(gen);
+    const read = [...store.nodes(meta)];
+    expect(byPath(read)).toEqual(byPath(open));
+    for (const node of read) expect(node.acl).toBe(OPEN_ACL);
+    expect([...store.sessions(meta)].sort((a, b) => a.id - b.id)).toEqual(SESSIONS.map((s) => ({ ...s, auth: [] })));
   });
 });

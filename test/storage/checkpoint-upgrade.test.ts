@@ -3,6 +3,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { OPEN_ACL } from '../../src/core/acl/acl.ts';
 import type { Znode } from '../../src/core/tree/znode.ts';
 import { CheckpointStore } from '../../src/storage/checkpoint-store.ts';
 import { rowCrcV2 } from '../../src/storage/checkpoint-v2.ts';
@@ -11,7 +12,7 @@ import { openDatabase, StorageCorruptError } from '../../src/storage/database.ts
 function znode(path: string, data: number[], extra: Partial<Znode> = {}): Znode {
   return {
     path, data: new Uint8Array(data), czxid: 4294967297, mzxid: 4294967300, pzxid: 4294967301, ctime: 1_700_000_000_000,
-    mtime: 1_700_000_000_500, version: 3, aversion: 1, creations: 2, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, ...extra,
+    mtime: 1_700_000_000_500, version: 3, aversion: 1, creations: 2, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0, acl: OPEN_ACL, ...extra,
   };
 }
 
@@ -72,7 +73,7 @@ describe('upgrading a schema 2 file', () => {
     writeSchema2File(TREE, TREE.slice(0, 3));
     const db = openDatabase(file);
     try {
-      expect(schemaOf(file)).toBe('5');
+      expect(schemaOf(file)).toBe('6');
       const tables = db.prepare(`SELECT name FROM sqlite_master WHERE type = 'table'`).pluck().all();
       expect(tables).not.toContain('checkpoint_nodes');
       const store = new CheckpointStore(db);
@@ -97,7 +98,7 @@ describe('upgrading a schema 2 file', () => {
   it('refuses a file from a newer version', () => {
     openDatabase(file).close();
     const raw = new Database(file);
-    raw.prepare(`UPDATE meta SET value = '6' WHERE key = 'schema'`).run();
+    raw.prepare(`UPDATE meta SET value = '7' WHERE key = 'schema'`).run();
     raw.close();
     expect(() => openDatabase(file)).toThrow(StorageCorruptError);
   });

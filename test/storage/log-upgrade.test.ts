@@ -54,7 +54,7 @@ describe('upgrading a schema 3 file', () => {
     writeSchema3File(log);
     const db = openDatabase(file);
     try {
-      expect(schemaAndTables()).toEqual({ schema: '5', tables: ['log_batches'] });
+      expect(schemaAndTables()).toEqual({ schema: '6', tables: ['log_batches'] });
       const store = new SqliteLogStore(db, { index: 0, term: 0 });
       expect(store.lastIndex()).toBe(5300);
       expect(store.entries(1, 5301, 10_000)).toEqual(log);

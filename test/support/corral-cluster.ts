@@ -144,7 +144,10 @@ export interface ClusterView {
 }
 
 export interface ClusterOptions {
+  /** Voters: ids 1..size. */
   readonly size?: number;
+  /** Observers (`/observer` in --members, `--role observer`) after them: ids size+1..size+observers. */
+  readonly observers?: number;
   readonly raftTickMs?: number;
   /** More flags for every node (e.g. `--tick-time-ms`). */
   readonly extraArgs?: readonly string[];
@@ -185,16 +188,17 @@ export class CorralCluster {
 
   private static async startOnce(options: ClusterOptions): Promise<CorralCluster> {
     const size = options.size ?? 3;
-    const ids = Array.from({ length: size }, (_, i) => i + 1);
+    const ids = Array.from({ length: size + (options.observers ?? 0) }, (_, i) => i + 1);
+    const role = (id: number) => (id > size ? 'observer' : 'participant');
     const members: Member[] = [];
     const proxies = new Map<string, FaultProxy>();
     const secret = randomBytes(24).toString('base64url');
     const args = (id: number): string[] => {
       const list = members.map((m) => {
         const peerPort = m.id === id ? m.peerPort : proxies.get(`${id}>${m.id}`)!.port;
-        return `${m.id}=${HOST}:${m.clientPort}/${HOST}:${peerPort}`;
+        return `${m.id}=${HOST}:${m.clientPort}/${HOST}:${peerPort}/${role(m.id)}`;
       });
-      return ['--id', String(id), '--members', list.join(','), `--cluster-secret=${secret}`,
+      return ['--id', String(id), '--role', role(id), '--members', list.join(','), `--cluster-secret=${secret}`,
         '--raft-tick-ms', String(options.raftTickMs ?? 50), ...(options.extraArgs ?? []), '--log-level', options.logLevel ?? 'info'];
     };
     // Built before anything can fail, so close() finds whatever was started.
@@ -267,6 +271,14 @@ export class CorralCluster {
   async kill(id: number): Promise<void> {
     const m = this.member(id);
     await m.proc?.kill();
+    m.paused = false;
+  }
+
+  /** SIGTERM (a graceful stop: a leader hands leadership over first), and wait for the exit. */
+  async terminate(id: number, timeoutMs = 30_000): Promise<void> {
+    const m = this.member(id);
+    m.proc?.signal('SIGTERM');
+    await m.proc?.waitExit(timeoutMs);
     m.paused = false;
   }
 

@@ -21,7 +21,20 @@ export interface InProcessCluster {
   close(): Promise<void>;
 }
 
+/** Attempts at a start whose free ports another process took between the probe and the listen. */
+const PORT_ATTEMPTS = 3;
+
 export async function startInProcessCluster(size: number, options: { tickTimeMs?: number } = {}): Promise<InProcessCluster> {
+  for (let attempt = 1; ; attempt++) {
+    try {
+      return await startOnce(size, options);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'EADDRINUSE' || attempt === PORT_ATTEMPTS) throw error;
+    }
+  }
+}
+
+async function startOnce(size: number, options: { tickTimeMs?: number }): Promise<InProcessCluster> {
   const dir = mkdtempSync(join(tmpdir(), 'corral-inprocess-cluster-'));
   const members: Member[] = [];
   for (let id = 1; id <= size; id++) {

@@ -12,6 +12,7 @@ import { createApp } from '../../src/http/app.ts';
 import { CorralNode } from '../../src/node/corral-node.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { appDepsOf } from '../../src/server.ts';
+import { credentialedOverrides, withTestAuthorization } from './credentialed-mode.ts';
 import { validateResponse } from './openapi.ts';
 
 export interface Reply {
@@ -41,7 +42,7 @@ export interface TestNode {
 
 export function startTestNode(overrides: Partial<Config> = {}, dir?: string): TestNode {
   const dataDir = dir ?? mkdtempSync(join(tmpdir(), 'corral-test-'));
-  const config = defaultConfig({ logLevel: 'silent', dataDir, ...overrides });
+  const config = defaultConfig({ logLevel: 'silent', dataDir, ...credentialedOverrides(), ...overrides });
   const logger = createLogger('silent');
   const nowMs = () => Date.now();
   const node = new CorralNode(config, { logger, nowMs });
@@ -50,7 +51,8 @@ export function startTestNode(overrides: Partial<Config> = {}, dir?: string): Te
   return {
     app, node, dir: dataDir, config,
     async request(method, url, options = {}) {
-      const { body, headers = {}, unchecked } = options;
+      const { body, unchecked } = options;
+      const headers = withTestAuthorization(options.headers ?? {});
       const init: RequestInit = { method, headers };
       if (body !== undefined) {
         const isJson = typeof body === 'object' && !(body instanceof Uint8Array);

@@ -4,7 +4,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { encodeFrame } from '../../src/transport/frame-codec.ts';
 import { FramedSocket } from '../../src/transport/framed-socket.ts';
 import {
-  acceptHandshake, dialHandshake, HANDSHAKE_MAX_FRAME_BYTES, type HandshakeResult,
+  acceptHandshake, dialHandshake, HANDSHAKE_MAX_FRAME_BYTES, PEER_PROTOCOL, type HandshakeResult,
 } from '../../src/transport/handshake.ts';
 import { waitFor } from '../support/corral-process.ts';
 
@@ -34,7 +34,7 @@ interface Listener {
 async function listen(selfId: number, secret = SECRET, timeoutMs = 2000): Promise<Listener> {
   const results: HandshakeResult[] = [];
   const server = createServer((socket) => {
-    acceptHandshake(framed(socket), { selfId, secret, timeoutMs, members: new Set([...MEMBERS].filter((id) => id !== selfId)) },
+    acceptHandshake(framed(socket), { selfId, secret, seal: true, timeoutMs, members: new Set([...MEMBERS].filter((id) => id !== selfId)) },
       (result) => results.push(result));
   });
   servers.push(server);
@@ -45,7 +45,7 @@ async function listen(selfId: number, secret = SECRET, timeoutMs = 2000): Promis
 /** Member `selfId` dialing what it believes is member `peerId`. */
 function dial(port: number, selfId: number, peerId: number, secret = SECRET): Promise<HandshakeResult> {
   return new Promise((resolve) => {
-    dialHandshake(framed(connect(port, '127.0.0.1')), { selfId, peerId, secret, timeoutMs: 2000 }, resolve);
+    dialHandshake(framed(connect(port, '127.0.0.1')), { selfId, peerId, secret, seal: true, timeoutMs: 2000 }, resolve);
   });
 }
 
@@ -58,25 +58,34 @@ function rawClient(port: number): { socket: Socket; frames: unknown[] } {
 }
 
 describe('peer handshake', () => {
-  it('authenticates both ends when they share the secret', async () => {
+  it('authenticates both ends when they share the secret, and seals the connection', async () => {
     const listener = await listen(1);
-    await expect(dial(listener.port, 2, 1)).resolves.toEqual({ ok: true, peerId: 1, binary: true });
+    await expect(dial(listener.port, 2, 1)).resolves.toEqual({ ok: true, peerId: 1, sealed: true });
     await waitFor(() => listener.results.length === 1, { timeoutMs: 2000 });
-    expect(listener.results[0]).toEqual({ ok: true, peerId: 2, binary: true });
+    expect(listener.results[0]).toEqual({ ok: true, peerId: 2, sealed: true });
   });
 
-  it('welcomes a dialer of an earlier version, whose hello says no protocol, as reading JSON only', async () => {
+  it('refuses a dialer of an earlier protocol, whose hello says none, saying so', async () => {
     const listener = await listen(1);
     const { socket, frames } = rawClient(listener.port);
     await waitFor(() => frames.length === 1, { timeoutMs: 2000, what: 'the challenge' });
+    expect(frames[0]).toMatchObject({ type: 'challenge', protocol: PEER_PROTOCOL });
     const listenerNonce = (frames[0] as { nonce: string }).nonce;
     const dialerNonce = randomBytes(32).toString('base64url');
     const text = ['corral/peer-handshake/v1/hello', 2, 1, listenerNonce, dialerNonce].join('|');
     const mac = createHmac('sha256', SECRET).update(text, 'utf8').digest('hex');
     socket.write(encodeFrame({ type: 'hello', from: 2, to: 1, nonce: dialerNonce, mac }));
-    await waitFor(() => frames.length === 2 && listener.results.length === 1, { timeoutMs: 2000, what: 'the welcome' });
-    expect(frames[1]).not.toHaveProperty('protocol');
-    expect(listener.results[0]).toEqual({ ok: true, peerId: 2, binary: false });
+    await waitFor(() => listener.results.length === 1, { timeoutMs: 2000, what: 'the refusal' });
+    expect(listener.results[0]).toMatchObject({ ok: false, reason: 'protocol', detail: expect.stringMatching(/upgrade every member/) });
+    expect(frames).toHaveLength(1); // no welcome
+  });
+
+  it('refuses a listener of an earlier protocol, whose challenge says none', async () => {
+    const old = createServer((socket) => framed(socket).write({ type: 'challenge', nonce: 'N'.repeat(43) }));
+    servers.push(old);
+    await new Promise<void>((resolve) => old.listen(0, '127.0.0.1', resolve));
+    const result = await dial((old.address() as { port: number }).port, 2, 1);
+    expect(result).toMatchObject({ ok: false, reason: 'protocol', claimedId: 1 });
   });
 
   const rejections = [
@@ -101,7 +110,7 @@ describe('peer handshake', () => {
     const impostor = createServer((socket) => {
       const conn = framed(socket);
       conn.onFrame = () => conn.write({ type: 'welcome', mac: 'ab'.repeat(32) });
-      conn.write({ type: 'challenge', nonce: 'N'.repeat(43) });
+      conn.write({ type: 'challenge', nonce: 'N'.repeat(43), protocol: PEER_PROTOCOL });
     });
     servers.push(impostor);
     await new Promise<void>((resolve) => impostor.listen(0, '127.0.0.1', resolve));
@@ -156,8 +165,9 @@ describe('peer handshake', () => {
 
   it.each([
     ['not a hello', { type: 'welcome', mac: '00'.repeat(32) }],
-    ['a hello with a short nonce', { type: 'hello', from: 2, to: 1, nonce: 'abc', mac: '00'.repeat(32) }],
-    ['a hello with a fractional id', { type: 'hello', from: 2.5, to: 1, nonce: 'A'.repeat(43), mac: '00'.repeat(32) }],
+    ['a hello with a short nonce', { type: 'hello', from: 2, to: 1, nonce: 'abc', mac: '00'.repeat(32), protocol: 3 }],
+    ['a hello with a fractional id', { type: 'hello', from: 2.5, to: 1, nonce: 'A'.repeat(43), mac: '00'.repeat(32), protocol: 3 }],
+    ['a hello without a MAC', { type: 'hello', from: 2, to: 1, nonce: 'A'.repeat(43), protocol: 3 }],
     ['an array', [1, 2, 3]],
   ])('rejects %s as malformed', async (_, message) => {
     const listener = await listen(1);

@@ -28,12 +28,12 @@ function closed(socket: Socket): boolean {
   return socket.destroyed || socket.readableEnded;
 }
 
-/** A raw connection that authenticates as member `selfId` with `secret`, for writing bytes by hand. */
+/** A raw connection that authenticates as member `selfId` with `secret` (sealed), for writing frames by hand. */
 async function authenticatedSocket(port: number, selfId: number, peerId: number): Promise<FramedSocket> {
   const conn = new FramedSocket(rawConnect(port), HANDSHAKE_MAX_FRAME_BYTES);
   const result = await new Promise<HandshakeResult>((resolve) =>
-    dialHandshake(conn, { selfId, peerId, secret: SECRET, timeoutMs: 2000 }, resolve));
-  expect(result).toEqual({ ok: true, peerId, binary: true });
+    dialHandshake(conn, { selfId, peerId, secret: SECRET, seal: true, timeoutMs: 2000 }, resolve));
+  expect(result).toEqual({ ok: true, peerId, sealed: true });
   return conn;
 }
 
@@ -109,7 +109,7 @@ describe('PeerTransport', () => {
     const body = Buffer.from('{"type":"msg","body":');
     const header = Buffer.alloc(FRAME_HEADER_BYTES);
     header.writeUInt32BE(body.length, 0);
-    conn.socket.write(Buffer.concat([header, body]));
+    conn.writeFrame(Buffer.concat([header, body])); // sealed as it should be: the channel is fine, the frame is not
     await waitFor(() => conn.closed, { timeoutMs: 2000, what: 'the connection to be closed' });
     b!.transport.send(1, 'unaffected');
     await waitFor(() => from(a!.inbox, 2).length === 1, { timeoutMs: 2000 });

@@ -1,6 +1,7 @@
 // Specification of multi (atomic, ordered, all-or-nothing) and of server-side reaping of
 // container and TTL nodes in the pure data tree, per /work/shared/ZK-SEMANTICS.md.
 import { beforeEach, describe, expect, it } from 'vitest';
+import { OPEN_ACL } from '../../src/core/acl/acl.ts';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
 import { bytes, checkOp, createOp, deleteOp, digest, Harness, setDataOp } from './helpers.ts';
 
@@ -70,13 +71,13 @@ describe('multi', () => {
     const { events } = h.write([createOp('/m'), createOp('/m/c'), setDataOp('/m', 'x'), deleteOp('/gone')]);
     const zxid = h.lastZxid;
     expect(events).toEqual([
-      { type: 'NodeCreated', path: '/m', zxid },
-      { type: 'NodeChildrenChanged', path: '/', zxid },
-      { type: 'NodeCreated', path: '/m/c', zxid },
-      { type: 'NodeChildrenChanged', path: '/m', zxid },
-      { type: 'NodeDataChanged', path: '/m', zxid },
-      { type: 'NodeDeleted', path: '/gone', zxid },
-      { type: 'NodeChildrenChanged', path: '/', zxid },
+      { type: 'NodeCreated', path: '/m', zxid, acl: OPEN_ACL },
+      { type: 'NodeChildrenChanged', path: '/', zxid, acl: OPEN_ACL },
+      { type: 'NodeCreated', path: '/m/c', zxid, acl: OPEN_ACL },
+      { type: 'NodeChildrenChanged', path: '/m', zxid, acl: OPEN_ACL },
+      { type: 'NodeDataChanged', path: '/m', zxid, acl: OPEN_ACL },
+      { type: 'NodeDeleted', path: '/gone', zxid, acl: OPEN_ACL },
+      { type: 'NodeChildrenChanged', path: '/', zxid, acl: OPEN_ACL },
     ]);
   });
 
@@ -114,7 +115,7 @@ describe('reap', () => {
     const output = h.reap('/c', czxid, 1);
     const zxid = h.lastZxid;
     expect(output).toEqual({
-      events: [{ type: 'NodeDeleted', path: '/c', zxid }, { type: 'NodeChildrenChanged', path: '/', zxid }],
+      events: [{ type: 'NodeDeleted', path: '/c', zxid, acl: OPEN_ACL }, { type: 'NodeChildrenChanged', path: '/', zxid, acl: OPEN_ACL }],
     });
     expect(h.tree.get('/c')).toBeUndefined();
     expect(h.tree.stat('/')?.pzxid).toBe(zxid);

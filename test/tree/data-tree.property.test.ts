@@ -4,6 +4,7 @@
 // Reproduce a failure with FC_SEED=<seed printed below>; FC_NUM_RUNS overrides the run count.
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
+import { OPEN_ACL } from '../../src/core/acl/acl.ts';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
 import { prepareWrite } from '../../src/core/tree/prepare.ts';
 import type { ApplyOutput, WriteResult } from '../../src/core/tree/results.ts';
@@ -32,7 +33,7 @@ function apply(run: Run, s: Step): { txn: Txn; output: ApplyOutput; before: stri
   run.clock += s.dt;
   const txn = resolve(run.h.tree, s);
   if (txn.type === 'write') {
-    const context = { timeMs: run.clock, sessionId: txn.sessionId, maxDataBytes: 1024 };
+    const context = { timeMs: run.clock, sessionId: txn.sessionId, maxDataBytes: 1024, auth: txn.auth };
     expect(prepareWrite(txn.ops, txn.multi, context), 'generated writes pass prepare').toMatchObject({ ok: true });
   }
   const before = digest(run.h.tree);
@@ -41,7 +42,11 @@ function apply(run: Run, s: Step): { txn: Txn; output: ApplyOutput; before: stri
   return { txn, output, before };
 }
 
-/** The tree's answer to `txn` matches the model's, and a failure or no-op changed nothing. */
+/**
+ * The tree's answer to `txn` matches the model's, and a failure or no-op changed nothing. The model
+ * does not model ACLs: every node the steps create is open, and so is every system node a change can
+ * touch (/zookeeper/config, the one that is not, refuses every write), so every event carries OPEN_ACL.
+ */
 function checkOutcome(run: Run, model: Model, txn: Txn, output: ApplyOutput, before: string): void {
   const zxid = run.h.lastZxid;
   const tree = run.h.tree;
@@ -57,7 +62,7 @@ function checkOutcome(run: Run, model: Model, txn: Txn, output: ApplyOutput, bef
     const result = output.result as WriteResult;
     expect(result.ok, `write ${JSON.stringify(txn.ops.map((op) => [op.type, op.path]))} succeeds`).toBe(true);
     if (result.ok) expect(result.results.map((r) => r.path)).toEqual(expected.paths);
-    expect(output.events).toEqual(expected.events.map((event) => ({ ...event, zxid })));
+    expect(output.events).toEqual(expected.events.map((event) => ({ ...event, zxid, acl: OPEN_ACL })));
     return;
   }
   if (txn.type !== 'reap') return;
@@ -65,7 +70,7 @@ function checkOutcome(run: Run, model: Model, txn: Txn, output: ApplyOutput, bef
   if (model.reap(txn.path, txn.czxid, zxid, run.clock)) {
     const parent = txn.path.slice(0, txn.path.lastIndexOf('/')) || '/';
     expect(output.events).toEqual([
-      { type: 'NodeDeleted', path: txn.path, zxid }, { type: 'NodeChildrenChanged', path: parent, zxid },
+      { type: 'NodeDeleted', path: txn.path, zxid, acl: OPEN_ACL }, { type: 'NodeChildrenChanged', path: parent, zxid, acl: OPEN_ACL },
     ]);
     expect(tree.stat(parent)?.pzxid).toBe(zxid);
   } else {

@@ -1,6 +1,7 @@
 // Specification of the pure data tree's single ops (create, setData, delete) and Stat, per
 // /work/shared/ZK-SEMANTICS.md; where it is silent, per real ZooKeeper 3.8 (noted in the test).
 import { beforeEach, describe, expect, it } from 'vitest';
+import { OPEN_ACL } from '../../src/core/acl/acl.ts';
 import { DataTree, SYSTEM_PATHS } from '../../src/core/tree/data-tree.ts';
 import { bytes, checkOp, createOp, deleteOp, digest, Harness, setDataOp } from './helpers.ts';
 
@@ -112,8 +113,8 @@ describe('create', () => {
     const { events } = h.write([createOp('/p/c')]);
     const zxid = h.lastZxid;
     expect(events).toEqual([
-      { type: 'NodeCreated', path: '/p/c', zxid },
-      { type: 'NodeChildrenChanged', path: '/p', zxid },
+      { type: 'NodeCreated', path: '/p/c', zxid, acl: OPEN_ACL },
+      { type: 'NodeChildrenChanged', path: '/p', zxid, acl: OPEN_ACL },
     ]);
   });
 
@@ -178,7 +179,7 @@ describe('setData', () => {
   it('emits NodeDataChanged for the node alone', () => {
     h.ok(createOp('/a'));
     expect(h.write([setDataOp('/a', 'x')]).events).toEqual([
-      { type: 'NodeDataChanged', path: '/a', zxid: h.lastZxid },
+      { type: 'NodeDataChanged', path: '/a', zxid: h.lastZxid, acl: OPEN_ACL },
     ]);
   });
 });
@@ -190,8 +191,8 @@ describe('delete', () => {
     const { result, events } = h.write([deleteOp('/p/c')]);
     expect(result).toEqual({ ok: true, results: [{ type: 'delete', path: '/p/c' }] });
     expect(events).toEqual([
-      { type: 'NodeDeleted', path: '/p/c', zxid: h.lastZxid },
-      { type: 'NodeChildrenChanged', path: '/p', zxid: h.lastZxid },
+      { type: 'NodeDeleted', path: '/p/c', zxid: h.lastZxid, acl: OPEN_ACL },
+      { type: 'NodeChildrenChanged', path: '/p', zxid: h.lastZxid, acl: OPEN_ACL },
     ]);
     expect(h.tree.get('/p/c')).toBeUndefined();
     expect(h.tree.childNames('/p')).toEqual([]);

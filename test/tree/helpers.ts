@@ -1,5 +1,6 @@
 // Test helpers for the pure data tree: op builders, a harness that hands out increasing zxids,
 // and a digest of the whole tree (every stored field and the data bytes, sorted by path).
+import { formatAcl, OPEN_ACL } from '../../src/core/acl/acl.ts';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
 import { isWriteResult, type ApplyOutput, type WriteResult } from '../../src/core/tree/results.ts';
 import type { Txn, TxnEnvelope, WriteOp } from '../../src/core/tree/txn.ts';
@@ -8,7 +9,7 @@ import type { CreateMode, Znode } from '../../src/core/tree/znode.ts';
 export const bytes = (text: string): Uint8Array => new TextEncoder().encode(text);
 
 export function createOp(path: string, mode: CreateMode = 'persistent', data = '', ttlMs = mode.endsWith('_with_ttl') ? 0 : -1): WriteOp {
-  return { type: 'create', path, data: bytes(data), mode, ttlMs };
+  return { type: 'create', path, data: bytes(data), mode, ttlMs, acl: OPEN_ACL };
 }
 export const setDataOp = (path: string, data: string, version = -1): WriteOp =>
   ({ type: 'setData', path, data: bytes(data), version });
@@ -16,7 +17,7 @@ export const deleteOp = (path: string, version = -1): WriteOp => ({ type: 'delet
 export const checkOp = (path: string, version = -1): WriteOp => ({ type: 'check', path, version });
 
 /** Sessions 1–9 exist in every harness tree, so tests can act for a session by number. */
-export const TEST_SESSIONS = Array.from({ length: 9 }, (_, i) => ({ id: i + 1, timeoutMs: 10_000, tokenHash: 'test' }));
+export const TEST_SESSIONS = Array.from({ length: 9 }, (_, i) => ({ id: i + 1, timeoutMs: 10_000, tokenHash: 'test', auth: [] }));
 
 export const newTree = (): DataTree => new DataTree(undefined, 0, TEST_SESSIONS);
 
@@ -24,6 +25,8 @@ export interface WriteOptions {
   readonly multi?: boolean;
   readonly sessionId?: number;
   readonly timeMs?: number;
+  /** The caller's identities (none unless the test is about ACLs). */
+  readonly auth?: readonly string[];
 }
 
 /** Applies txns at zxid 1, 2, 3, ... and time 1000 × zxid unless told otherwise. */
@@ -52,7 +55,7 @@ export class Harness {
   /** A client write; returns the result and the events it produced. */
   write(ops: readonly WriteOp[], options: WriteOptions = {}): { result: WriteResult } & ApplyOutput {
     const txn: Txn = {
-      type: 'write', ops, multi: options.multi ?? ops.length > 1, sessionId: options.sessionId ?? 0,
+      type: 'write', ops, multi: options.multi ?? ops.length > 1, sessionId: options.sessionId ?? 0, auth: options.auth ?? [],
     };
     const output = this.applyTxn(txn, options.timeMs);
     if (output.result === undefined || !isWriteResult(output.result)) throw new Error('a write produced no write result');
@@ -84,7 +87,7 @@ function hex(data: Uint8Array): string {
 export function nodeDigest(node: Znode): string {
   return [
     node.path, node.czxid, node.mzxid, node.pzxid, node.ctime, node.mtime, node.version,
-    node.aversion, node.creations, node.kind, node.ephemeralOwner, node.ttlMs, hex(node.data),
+    node.aversion, node.creations, node.kind, node.ephemeralOwner, node.ttlMs, formatAcl(node.acl), hex(node.data),
   ].join('|');
 }
 

@@ -77,6 +77,7 @@ export class Model {
 
   private op(op: WriteOp, zxid: number, timeMs: number, events: ModelEvent[]): string {
     if (op.type === 'create') return this.create(op, zxid, timeMs, events);
+    if (op.type === 'setACL') throw new Error(`the tree model does not model ACLs: a step made a setACL of ${op.path}`);
     if (op.type === 'delete' && SYSTEM.includes(op.path)) return 'BADARGUMENTS';
     const node = this.nodes.get(op.path);
     if (!node) return 'NONODE';

@@ -1,13 +1,17 @@
 // Specification of prepareWrite: the tree-independent checks (paths, modes, TTLs, sizes,
 // versions, sessions) that turn a client's write into a log entry.
 import { describe, expect, it } from 'vitest';
+import { OPEN_ACL, PERM, type Acl } from '../../src/core/acl/acl.ts';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
 import { prepareWrite, type PrepareContext } from '../../src/core/tree/prepare.ts';
 import type { WriteOp } from '../../src/core/tree/txn.ts';
 import { CREATE_MODES, kindOf, TTL_MS_MAX, type CreateMode, NO_TTL } from '../../src/core/tree/znode.ts';
 import { checkOp, createOp, deleteOp, setDataOp } from './helpers.ts';
 
-const ctx: PrepareContext = { timeMs: 1234, sessionId: 7, maxDataBytes: 16 };
+const BOB = 'digest:bob:fyVmFCwVbTJYrznoSu1koqYEYF0=';
+const ctx: PrepareContext = { timeMs: 1234, sessionId: 7, maxDataBytes: 16, auth: [BOB, 'ip:10.0.0.1'] };
+const setAclOp = (path: string, version = -1): WriteOp => ({ type: 'setACL', path, acl: OPEN_ACL, version });
+const createWith = (path: string, acl: Acl): WriteOp => ({ type: 'create', path, data: new Uint8Array(0), mode: 'persistent', ttlMs: NO_TTL, acl });
 
 function errorOf(ops: readonly WriteOp[], context: PrepareContext = ctx) {
   const prepared = prepareWrite(ops, ops.length > 1, context);
@@ -15,12 +19,19 @@ function errorOf(ops: readonly WriteOp[], context: PrepareContext = ctx) {
 }
 
 describe('prepareWrite', () => {
-  it('stamps the leader\'s time and the session into a write txn', () => {
+  it('stamps the leader\'s time, the session and the caller\'s identities into a write txn', () => {
     const ops = [createOp('/a'), setDataOp('/a', 'x')];
     expect(prepareWrite(ops, true, ctx)).toEqual({
       ok: true,
-      envelope: { timeMs: 1234, txn: { type: 'write', ops, multi: true, sessionId: 7 } },
+      envelope: { timeMs: 1234, txn: { type: 'write', ops, multi: true, sessionId: 7, auth: [BOB, 'ip:10.0.0.1'] } },
     });
+  });
+
+  it('leaves a create\'s or setACL\'s ACL as given: `auth` is expanded at apply, in the op\'s turn', () => {
+    const acl = [{ perms: PERM.ALL, scheme: 'auth', id: '' }];
+    const prepared = prepareWrite([createWith('/a', acl), { type: 'setACL', path: '/a', acl: [], version: -1 }], true, ctx);
+    if (!prepared.ok) throw new Error(prepared.error.message);
+    expect(prepared.envelope.txn).toMatchObject({ ops: [{ type: 'create', acl }, { type: 'setACL', acl: [] }] });
   });
 
   it.each([
@@ -29,6 +40,7 @@ describe('prepareWrite', () => {
     ['setData', setDataOp('a', 'x')],
     ['delete', deleteOp('/a/../b')],
     ['check', checkOp('/\u0001')],
+    ['setACL', setAclOp('a/')],
   ])('refuses an invalid %s path with BADARGUMENTS naming the failed op', (_type, bad) => {
     expect(errorOf([bad])).toMatchObject({ failedOp: 0, code: 'BADARGUMENTS', path: bad.path });
     expect(errorOf([createOp('/ok'), checkOp('/ok'), bad, createOp('//also-bad')]))
@@ -115,7 +127,7 @@ describe('prepareWrite', () => {
     [-2_147_483_649, false],
     [0.5, false],
   ])('takes version %d as a valid 32-bit version: %s', (version, valid) => {
-    for (const op of [deleteOp('/a', version), checkOp('/a', version), setDataOp('/a', '', version)]) {
+    for (const op of [deleteOp('/a', version), checkOp('/a', version), setDataOp('/a', '', version), setAclOp('/a', version)]) {
       expect(errorOf([op])?.code).toBe(valid ? undefined : 'BADARGUMENTS');
     }
   });
@@ -123,7 +135,7 @@ describe('prepareWrite', () => {
   it('produces a txn that a tree applies', () => {
     const prepared = prepareWrite([createOp('/p'), createOp('/p/e-', 'ephemeral_sequential')], true, ctx);
     if (!prepared.ok) throw new Error(prepared.error.message);
-    const tree = new DataTree(undefined, 0, [{ id: 7, timeoutMs: 10_000, tokenHash: 'test' }]);
+    const tree = new DataTree(undefined, 0, [{ id: 7, timeoutMs: 10_000, tokenHash: 'test', auth: [] }]);
     const { result } = tree.apply(1, prepared.envelope);
     expect(result).toMatchObject({ ok: true, results: [{ path: '/p' }, { path: '/p/e-0000000000' }] });
     expect(tree.stat('/p/e-0000000000')).toMatchObject({ ephemeralOwner: 7, ctime: 1234 });

@@ -68,7 +68,7 @@ describe('exactly-once writes (property)', () => {
           const ops = [opOf(s.op, `/p${s.path}`)];
           const opKey = `${s.op}:${s.path}`;
           const key = `${client}/${s.id}`;
-          const output = tagged.apply(zxid, envelope({ type: 'write', ops, multi: false, sessionId, request: { client, id: String(s.id) } }));
+          const output = tagged.apply(zxid, envelope({ type: 'write', ops, multi: false, sessionId, auth: [], request: { client, id: String(s.id) } }));
           const first = firsts.get(key);
           if (first) {
             reference.apply(zxid, envelope({ type: 'noop' }));
@@ -82,7 +82,7 @@ describe('exactly-once writes (property)', () => {
             }
             continue;
           }
-          const expected = reference.apply(zxid, envelope({ type: 'write', ops, multi: false, sessionId }));
+          const expected = reference.apply(zxid, envelope({ type: 'write', ops, multi: false, sessionId, auth: [] }));
           expect(output).toEqual(expected);
           // A closed session keeps no ids: its write fails and is not remembered.
           if (!closed.has(sessionId)) firsts.set(key, { opKey, result: output.result as WriteResult, zxid });

@@ -10,7 +10,7 @@ import { bytes, createOp, deleteOp, digest, Harness, setDataOp, TEST_SESSIONS } 
 
 /** Applies a write with request id `id` of `client`. */
 function tagged(h: Harness, ops: readonly WriteOp[], client: string, id: string, sessionId = 0): ApplyOutput & { result: WriteResult } {
-  const output = h.applyTxn({ type: 'write', ops, multi: ops.length > 1, sessionId, request: { client, id } });
+  const output = h.applyTxn({ type: 'write', ops, multi: ops.length > 1, sessionId, auth: [], request: { client, id } });
   return output as ApplyOutput & { result: WriteResult };
 }
 
@@ -64,7 +64,7 @@ describe('DataTree request ids', () => {
     const h = new Harness();
     tagged(h, [createOp('/a')], 'alice', 'r1', firstSession);
     const retry = retrySession === firstSession
-      ? h.applyTxn({ type: 'write', ops: [createOp('/a')], multi: true, sessionId: retrySession, request: { client: 'alice', id: 'r1' } })
+      ? h.applyTxn({ type: 'write', ops: [createOp('/a')], multi: true, sessionId: retrySession, auth: [], request: { client: 'alice', id: 'r1' } })
       : tagged(h, [createOp('/a')], 'alice', 'r1', retrySession);
     expect(retry.result).toMatchObject({ ok: false, error: { code: 'BADARGUMENTS' } });
   });

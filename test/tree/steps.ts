@@ -3,6 +3,7 @@
 // is abstract (indexes, "the correct version"); resolve() turns it into a concrete transaction
 // against the tree as it stands.
 import fc from 'fast-check';
+import { OPEN_ACL } from '../../src/core/acl/acl.ts';
 import type { DataTree } from '../../src/core/tree/data-tree.ts';
 import type { Txn, WriteOp } from '../../src/core/tree/txn.ts';
 import type { CreateMode } from '../../src/core/tree/znode.ts';
@@ -117,7 +118,7 @@ function resolveOp(tree: DataTree, spec: OpSpec): WriteOp {
       : CREATE_PATHS[spec.at.index % CREATE_PATHS.length]!;
     // A path ending in "/" is valid only for a sequential create; otherwise drop the slash.
     const path = !sequential && requested.endsWith('/') ? requested.slice(0, -1) : requested;
-    return { type: 'create', path, data: bytes(spec.data), mode: spec.mode, ttlMs: spec.ttlMs };
+    return { type: 'create', path, data: bytes(spec.data), mode: spec.mode, ttlMs: spec.ttlMs, acl: OPEN_ACL };
   }
   const path = pathFor(tree, spec.pick);
   const v = versionFor(tree, path, spec.version);
@@ -129,7 +130,7 @@ function resolveOp(tree: DataTree, spec: OpSpec): WriteOp {
 export function resolve(tree: DataTree, s: Step): Txn {
   if (s.type === 'write') {
     const ops = s.ops.map((spec) => resolveOp(tree, spec));
-    return { type: 'write', ops, multi: ops.length > 1, sessionId: s.session };
+    return { type: 'write', ops, multi: ops.length > 1, sessionId: s.session, auth: [] };
   }
   const candidates = [...tree.reapCandidates()].sort();
   if (candidates.length === 0) return { type: 'reap', path: OTHER_PATHS[s.index % OTHER_PATHS.length]!, czxid: 0 };

@@ -8,7 +8,7 @@ import { DataTree } from '../../src/core/tree/data-tree.ts';
 import type { WatchRequest } from '../../src/core/tree/txn.ts';
 import { createOp, deleteOp, Harness, setDataOp, TEST_SESSIONS } from './helpers.ts';
 
-const watch = (h: Harness, sessionId: number, request: WatchRequest) => h.applyTxn({ type: 'watch', sessionId, request });
+const watch = (h: Harness, sessionId: number, request: WatchRequest) => h.applyTxn({ type: 'watch', sessionId, request, auth: [] });
 const delivered = (output: { deliveries?: readonly { sessionId: number; event: { type: string; path: string } }[] }) =>
   (output.deliveries ?? []).map((d) => `${d.sessionId}:${d.event.type} ${d.event.path}`);
 

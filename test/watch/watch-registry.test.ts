@@ -2,6 +2,7 @@
 // change, per ZooKeeper's trigger table (/work/shared/ZK-SEMANTICS.md, Watches). Events come from
 // real ops applied to a DataTree (test/tree/helpers.ts), so the table covers the tree's events too.
 import { beforeEach, describe, expect, it } from 'vitest';
+import { OPEN_ACL } from '../../src/core/acl/acl.ts';
 import type { TreeEvent } from '../../src/core/tree/results.ts';
 import type { WriteOp } from '../../src/core/tree/txn.ts';
 import { WatchRegistry, type Delivery, type OneShotKind } from '../../src/core/watch/watch-registry.ts';
@@ -169,7 +170,7 @@ describe('WatchRegistry persistent watches', () => {
     registry.addPersistent(1, '/', 'persistent_recursive');
     const { events } = h.write([createOp('/deep')]);
     const deliveries = registry.route(events);
-    expect(deliveries.map((d) => d.event)).toEqual([{ type: 'NodeCreated', path: '/deep', zxid: h.lastZxid } satisfies TreeEvent]);
+    expect(deliveries.map((d) => d.event)).toEqual([{ type: 'NodeCreated', path: '/deep', zxid: h.lastZxid, acl: OPEN_ACL } satisfies TreeEvent]);
   });
 });
 

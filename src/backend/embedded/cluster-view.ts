@@ -6,7 +6,8 @@ import type { ClusterView, MemberView } from '../backend.ts';
 export function clusterView(node: CorralNode): ClusterView {
   const { config } = node;
   const s = node.host.status();
-  const role = s.role === 'leader' || s.role === 'follower' ? s.role : 'looking';
+  // An observer's role is configured (--role observer), not elected: it is one whatever it hears.
+  const role = s.learner ? 'observer' : s.role === 'leader' || s.role === 'follower' ? s.role : 'looking';
   const term = (index: number) => node.termAt(index);
   const lags = node.followerLag();
   const connected = node.peers.peersConnected();
@@ -14,7 +15,7 @@ export function clusterView(node: CorralNode): ClusterView {
   const view: MemberView[] = members.map((m) => {
     if (m.id === s.id) return { id: m.id, address: m.client, role, lag: Math.max(0, s.commitIndex - s.appliedIndex), connected: true };
     const up = connected.get(m.id) ?? false;
-    const memberRole = m.id === s.leader ? 'leader' : s.leader !== 0 && up ? 'follower' : 'unknown';
+    const memberRole = 'observer' in m && m.observer ? 'observer' : m.id === s.leader ? 'leader' : s.leader !== 0 && up ? 'follower' : 'unknown';
     return { id: m.id, address: m.client, role: memberRole, lag: lags.get(m.id) ?? null, connected: up };
   });
   return {

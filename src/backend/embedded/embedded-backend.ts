@@ -5,7 +5,9 @@
  */
 import { epochOf } from '../../core/consensus/zxid.ts';
 import { zkError, type ZkError } from '../../core/errors.ts';
+import { visibleAcl } from '../../core/acl/check.ts';
 import { prepareWrite } from '../../core/tree/prepare.ts';
+import { readDenied } from '../../core/tree/watch-ops.ts';
 import { isWriteResult } from '../../core/tree/results.ts';
 import type { RequestTag, WatchRequest } from '../../core/tree/txn.ts';
 import type { CorralNode } from '../../node/corral-node.ts';
@@ -16,6 +18,8 @@ import type {
   Backend, Caller, Changes, ClusterView, OpenedSession, ReadRequest, ReadView, Sessions, WriteOutcome, WriteRequest,
 } from '../backend.ts';
 import { clusterView } from './cluster-view.ts';
+import { backupImageOf } from '../../node/backup.ts';
+import type { CheckpointImage } from '../../core/tree/checkpoint-image.ts';
 
 /**
  * Whose namespace a request id is in: the session's when the request acts for one, else the
@@ -60,10 +64,12 @@ export class EmbeddedBackend implements Backend {
     return this.readLocal(request);
   }
 
-  private readLocal({ op, path }: ReadRequest): ReadView {
+  private readLocal({ op, path, caller }: ReadRequest): ReadView | ZkError {
     const { tree } = this.node.host;
     const node = tree.get(path);
     if (!node) return {};
+    const denied = readDenied(node, op, caller.auth);
+    if (denied) return denied;
     return { stat: tree.stat(path), data: node.data, children: op === 'getChildren' ? tree.childNames(path) : undefined };
   }
 
@@ -76,11 +82,21 @@ export class EmbeddedBackend implements Backend {
     return result.error;
   }
 
-  readNow(path: string) {
+  readNow(path: string, caller: Caller) {
     const { tree } = this.node.host;
     const node = tree.get(path);
     if (!node) return undefined;
+    const denied = readDenied(node, 'getData', caller.auth);
+    if (denied) return denied;
     return { stat: tree.stat(path)!, data: node.data, children: () => tree.childNames(path) };
+  }
+
+  getAcl(path: string, caller: Caller) {
+    const { tree } = this.node.host;
+    const node = tree.get(path);
+    if (!node) return zkError('NONODE', `${path} does not exist`, path);
+    const acl = visibleAcl(node.acl, caller.auth);
+    return 'code' in acl ? { ...acl, path } : { acl, stat: tree.stat(path)! };
   }
 
   /** Not async (every write takes it): one promise layer, not three. */
@@ -88,7 +104,7 @@ export class EmbeddedBackend implements Backend {
     const { ops, multi, sessionId, caller } = request;
     const tag = requestTagOf(request.requestId, sessionId, caller);
     // Checked here first, so a bad request is refused without a trip to the leader (which checks again).
-    const prepared = prepareWrite(ops, multi, { timeMs: 0, sessionId, maxDataBytes: this.node.config.maxDataBytes, request: tag });
+    const prepared = prepareWrite(ops, multi, { timeMs: 0, sessionId, maxDataBytes: this.node.config.maxDataBytes, request: tag, auth: caller.auth });
     if (!prepared.ok) return Promise.resolve({ ok: true, zxid: this.appliedZxid, result: prepared });
     const txn = prepared.envelope.txn;
     if (txn.type !== 'write') throw new Error('prepareWrite made a txn that is not a write');
@@ -109,7 +125,7 @@ export class EmbeddedBackend implements Backend {
   }
 
   private proposal(proposal: ProposalRequest['proposal'], caller: Caller): ProposalRequest {
-    return { proposal, identities: caller.identities, deadlineMs: this.deadline() };
+    return { proposal, identities: caller.auth, deadlineMs: this.deadline() };
   }
 
   async waitFor(zxid: number): Promise<ZkError | undefined> {
@@ -137,6 +153,15 @@ export class EmbeddedBackend implements Backend {
     return clusterView(this.node);
   }
 
+  backupImage(): CheckpointImage {
+    return backupImageOf(this.node.host.tree);
+  }
+
+  transferLeader(to: number | undefined): Promise<{ readonly leader: number; readonly from: number } | ZkError> {
+    // The leader gives a transfer one election timeout; the new leader's first heartbeat follows.
+    return this.node.transferLeadership(to, 2 * this.node.electionTimeoutMs);
+  }
+
   readiness(): ZkError | undefined {
     const { host } = this.node;
     const status = host.status();
@@ -151,7 +176,7 @@ export class EmbeddedBackend implements Backend {
 
   private sessionsOf(node: CorralNode): Sessions {
     const manager = node.sessions;
-    const context = (caller: Caller): CallerContext => ({ identities: caller.identities, deadlineMs: this.deadline() });
+    const context = (caller: Caller): CallerContext => ({ identities: caller.auth, deadlineMs: this.deadline() });
     return {
       open: (timeoutMs, caller): Promise<OpenedSession | ZkError> => manager.open(timeoutMs, context(caller)),
       close: (id, caller) => manager.close(id, context(caller)),
@@ -159,10 +184,13 @@ export class EmbeddedBackend implements Backend {
         const answered = await manager.keepaliveRequest(id, context(caller));
         return 'code' in answered ? answered : undefined;
       },
-      authenticate: (id, token, readEnd) => manager.authenticate(id, token, readEnd),
+      authenticate: (id, token, readEnd, caller) => manager.authenticate(id, token, readEnd, caller?.identities),
       touch: (id) => manager.keepalive(id),
       timeoutOf: (id) => manager.timeoutOf(id),
       ephemerals: (id) => node.host.tree.sessions.ephemeralsOf(id),
+      list: () => node.host.tree.sessions.all()
+        .map(({ id, timeoutMs, auth }) => ({ id, timeoutMs, identities: auth }))
+        .sort((a, b) => a.id - b.id),
       watch: (id, request: WatchRequest, caller) => manager.watch(id, request, context(caller)),
       events: (id) => manager.outbox(id),
     };

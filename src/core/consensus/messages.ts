@@ -16,6 +16,11 @@ export interface VoteRequest extends Base {
   readonly type: 'MsgVote' | 'MsgPreVote';
   readonly lastIndex: number;
   readonly lastTerm: number;
+  /**
+   * Set on a MsgVote of a leadership transfer (etcd's campaignTransfer): the current leader asked
+   * for it, so voters grant it even while their check-quorum lease on that leader holds.
+   */
+  readonly transfer?: true;
 }
 
 export interface VoteResponse extends Base {
@@ -77,6 +82,21 @@ export interface SnapshotRequest extends Base {
   readonly checkpoint?: CheckpointImage;
 }
 
+/**
+ * "Hand leadership to `transferee`" (Raft thesis §3.10, etcd's MsgTransferLeader): the host asks
+ * its own core, and a follower forwards it to the leader. It carries no term (term 0): a request,
+ * not a claim, it is never stale and never raises anyone's term.
+ */
+export interface TransferLeaderRequest extends Base {
+  readonly type: 'MsgTransferLeader';
+  readonly transferee: number;
+}
+
+/** The leader to the transferee, whose log now matches its own: "campaign at once, skipping pre-vote". */
+export interface TimeoutNow extends Base {
+  readonly type: 'MsgTimeoutNow';
+}
+
 export type RaftMessage =
   | VoteRequest | VoteResponse | AppendRequest | AppendResponse | Heartbeat | HeartbeatResponse | SnapshotRequest
-  | ReadIndexRequest | ReadIndexResponse;
+  | ReadIndexRequest | ReadIndexResponse | TransferLeaderRequest | TimeoutNow;

@@ -20,9 +20,3 @@ export interface Progress {
 export function newProgress(lastIndex: number): Progress {
   return { match: 0, next: lastIndex + 1, recentActive: true, probing: true, pendingSnapshot: 0, snapshotTicks: 0 };
 }
-
-/** The largest index a majority of `matches` has reached. */
-export function quorumIndex(matches: readonly number[]): number {
-  const sorted = [...matches].sort((a, b) => b - a);
-  return sorted[Math.floor(sorted.length / 2)]!;
-}

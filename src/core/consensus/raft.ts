@@ -11,17 +11,30 @@
  * them persisted (as etcd's leader acknowledges its own append after it is stable), so its appends
  * may reach the followers while its disk is still writing them (Raft thesis §10.2.1); and no
  * member hands out a committed entry before it is durable locally.
+ *
+ * Membership is a ClusterConfig (cluster-config.ts): only voters count toward a quorum; learners
+ * (observers) are sent everything a follower is, but are never asked for a vote, never campaign,
+ * and their acknowledgements commit nothing. Leadership transfer (thesis §3.10): the leader stops
+ * taking proposals, brings the transferee up to date and sends it MsgTimeoutNow; the transferee
+ * campaigns at once with a vote voters grant through their lease; the leader gives up after an
+ * election timeout.
  */
 import { assert, assertNever } from '../errors.ts';
+import {
+  clusterConfig, committedIndex, isMember, isVoter, peersOf, quorumOf, voteResult, votingPeersOf, type ClusterConfig,
+} from './cluster-config.ts';
 import type { AppendRequest, AppendResponse, RaftMessage, SnapshotRequest, VoteRequest } from './messages.ts';
 import { ReadIndexQueue } from './read-index.ts';
-import { newProgress, quorumIndex, type Progress } from './progress.ts';
+import { newProgress, type Progress } from './progress.ts';
 import { RaftLog } from './raft-log.ts';
 import type { Consensus, Entry, HardState, ProposeResult, ReadState, Ready, Role, SoftState, StableLog, Status } from './types.ts';
 
 export interface RaftOptions {
   readonly id: number;
+  /** The voters. */
   readonly members: readonly number[];
+  /** Non-voting members (observers): replicated to, never counted. */
+  readonly learners?: readonly number[];
   readonly log: StableLog;
   readonly hardState: HardState;
   readonly appliedIndex: number;
@@ -36,7 +49,9 @@ export interface RaftOptions {
 
 export class Raft implements Consensus {
   readonly id: number;
-  private readonly members: readonly number[];
+  private readonly config: ClusterConfig;
+  /** This member is a learner: it never campaigns (etcd's !promotable). */
+  private readonly learner: boolean;
   readonly log: RaftLog;
   private term: number;
   private vote: number;
@@ -55,16 +70,24 @@ export class Raft implements Consensus {
   /** New entries or a new commit index to send to every follower at the next Ready. */
   private appendDue = false;
   private readStates: ReadState[] = [];
+  /** On a leader: the voter leadership is being handed to (0: none); proposals are refused meanwhile. */
+  private transferee = 0;
+  /**
+   * Ticks since the transfer began: its own clock, so that asking for transfers neither delays
+   * check-quorum nor extends a transfer already under way (a new target takes over the time left).
+   */
+  private transferElapsed = 0;
   private persisted: HardState;
   /** The role, leader and term the last Ready reported (or the start): a Ready reports a change. */
   private reportedSoft: SoftState;
   private readonly options: RaftOptions;
 
   constructor(options: RaftOptions) {
-    assert(options.members.includes(options.id), `member ${options.id} is not in ${options.members.join(',')}`);
+    this.config = clusterConfig(options.members, options.learners);
+    assert(isMember(this.config, options.id), `member ${options.id} is not in ${[...this.config.voters, ...this.config.learners].join(',')}`);
     this.options = options;
     this.id = options.id;
-    this.members = options.members;
+    this.learner = !isVoter(this.config, options.id);
     this.log = new RaftLog(options.log, options.appliedIndex);
     this.term = options.hardState.term;
     this.vote = options.hardState.vote;
@@ -72,22 +95,34 @@ export class Raft implements Consensus {
     this.persisted = options.hardState;
     this.reportedSoft = { role: 'follower', leader: 0, term: this.term };
     this.resetElectionTimer();
-    // A cluster of one elects itself at once.
-    if (this.members.length === 1) this.campaign('MsgVote');
+    // A cluster of one voter elects itself at once.
+    if (this.soleVoter) this.campaign('MsgVote');
+  }
+
+  /** This member is the only voter: it is the quorum by itself. */
+  private get soleVoter(): boolean {
+    return this.config.voters.length === 1 && !this.learner;
   }
 
   private get quorum(): number {
-    return Math.floor(this.members.length / 2) + 1;
+    return quorumOf(this.config);
   }
 
+  /** Everyone the leader replicates to, learners included. */
   private get peers(): number[] {
-    return this.members.filter((m) => m !== this.id);
+    return peersOf(this.config, this.id);
+  }
+
+  /** The voters and learners (the ProgressTracker's Config). */
+  clusterConfig(): ClusterConfig {
+    return this.config;
   }
 
   status(): Status {
     return {
       id: this.id, role: this.role, term: this.term, leader: this.leader, commitIndex: this.log.committed,
       lastIndex: this.log.lastIndex(), appliedIndex: this.log.applied, pendingSnapshot: this.log.pendingSnapshot?.index ?? 0,
+      transferee: this.transferee, learner: this.learner,
     };
   }
 
@@ -99,8 +134,13 @@ export class Raft implements Consensus {
   // --- time ---
 
   tick(): void {
-    if (this.role === 'leader') this.tickLeader();
-    else if (++this.electionElapsed >= this.randomizedElectionTicks) this.campaign('MsgPreVote');
+    if (this.role === 'leader') return this.tickLeader();
+    if (++this.electionElapsed < this.randomizedElectionTicks) return;
+    if (!this.learner) return this.campaign('MsgPreVote');
+    // A learner never stands; after a silent election timeout it stops naming a leader it no
+    // longer hears from (its reads then fail fast rather than wait on a dead one).
+    this.leader = 0;
+    this.resetElectionTimer();
   }
 
   private tickLeader(): void {
@@ -112,6 +152,8 @@ export class Raft implements Consensus {
       this.heartbeatElapsed = 0;
       this.bcastHeartbeat(this.reads.lastContext());
     }
+    // A transfer that did not finish in an election timeout is abandoned: proposals resume.
+    if (this.transferee !== 0 && ++this.transferElapsed >= this.options.electionTicks) this.transferee = 0;
     if (++this.electionElapsed >= this.options.electionTicks) {
       this.electionElapsed = 0;
       this.checkQuorum();
@@ -128,8 +170,8 @@ export class Raft implements Consensus {
   /** Check-quorum: a leader that has not heard from a quorum in an election timeout steps down. */
   private checkQuorum(): void {
     let active = 1;
-    for (const progress of this.progress.values()) {
-      if (progress.recentActive) active++;
+    for (const [id, progress] of this.progress) {
+      if (progress.recentActive && isVoter(this.config, id)) active++;
       progress.recentActive = false;
     }
     if (active < this.quorum) this.becomeFollower(this.term, 0);
@@ -150,14 +192,19 @@ export class Raft implements Consensus {
     }
     // Reads waiting for this member's leadership to be confirmed will not be: their callers time out.
     if (this.role === 'leader') this.reads = new ReadIndexQueue();
+    this.transferee = 0;
     this.role = 'follower';
     this.leader = leader;
     this.resetElectionTimer();
   }
 
-  /** Pre-vote first (without raising the term, so a partitioned node cannot disrupt), then vote. */
-  private campaign(kind: 'MsgPreVote' | 'MsgVote'): void {
-    if (kind === 'MsgPreVote' && this.members.length > 1) {
+  /**
+   * Pre-vote first (without raising the term, so a partitioned node cannot disrupt), then vote.
+   * `transfer`: the leader asked for this election (MsgTimeoutNow); its vote requests say so.
+   */
+  private campaign(kind: 'MsgPreVote' | 'MsgVote', transfer = false): void {
+    assert(!this.learner, `learner ${this.id} campaigned`);
+    if (kind === 'MsgPreVote' && !this.soleVoter) {
       this.role = 'precandidate';
     } else {
       this.role = 'candidate';
@@ -169,17 +216,14 @@ export class Raft implements Consensus {
     this.votes = new Map([[this.id, true]]);
     if (this.tally() === 'won') return this.electionWon(kind);
     const term = kind === 'MsgPreVote' ? this.term + 1 : this.term;
-    for (const peer of this.peers) {
-      this.send({ type: kind, from: this.id, to: peer, term, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm() });
+    const flag = transfer ? { transfer: true as const } : {};
+    for (const peer of votingPeersOf(this.config, this.id)) {
+      this.send({ type: kind, from: this.id, to: peer, term, lastIndex: this.log.lastIndex(), lastTerm: this.log.lastTerm(), ...flag });
     }
   }
 
   private tally(): 'won' | 'lost' | 'pending' {
-    let granted = 0;
-    let rejected = 0;
-    for (const v of this.votes.values()) v ? granted++ : rejected++;
-    if (granted >= this.quorum) return 'won';
-    return rejected >= this.quorum ? 'lost' : 'pending';
+    return voteResult(this.config, this.votes);
   }
 
   private electionWon(kind: 'MsgPreVote' | 'MsgVote'): void {
@@ -199,6 +243,8 @@ export class Raft implements Consensus {
 
   propose(data: string): ProposeResult {
     if (this.role !== 'leader') return { ok: false, leader: this.leader };
+    // Entries appended now would race the transferee's election (thesis §3.10): refused until it ends.
+    if (this.transferee !== 0) return { ok: false, leader: this.leader, transferring: true };
     const index = this.appendLocal(data);
     // Every proposal of this turn goes out in one append per follower, built at the next Ready.
     this.appendDue = true;
@@ -223,7 +269,7 @@ export class Raft implements Consensus {
    * lag what earlier leaders acknowledged: such reads wait for it.
    */
   private leaderRead(context: string, from: number): void {
-    if (this.members.length === 1) return this.grantRead({ context, from, index: this.log.committed });
+    if (this.soleVoter) return this.grantRead({ context, from, index: this.log.committed });
     if (this.log.term(this.log.committed) !== this.term) return this.reads.defer(context, from);
     this.reads.add(context, from, this.log.committed, this.id);
     // One heartbeat round for every read that arrives before the next Ready, not one each.
@@ -233,6 +279,50 @@ export class Raft implements Consensus {
   private grantRead(read: { context: string; from: number; index: number }): void {
     if (read.from === this.id) this.readStates.push({ context: read.context, index: read.index });
     else this.send({ type: 'MsgReadIndexResp', from: this.id, to: read.from, term: this.term, context: read.context, index: read.index });
+  }
+
+  // --- leadership transfer (Raft thesis §3.10) ---
+
+  transferLeader(to: number): boolean {
+    if (this.role !== 'leader') {
+      if (this.leader === 0) return false;
+      this.send({ type: 'MsgTransferLeader', from: this.id, to: this.leader, term: 0, transferee: to });
+      return true;
+    }
+    // 0: whoever is furthest along (an operator's "anyone", forwarded by a follower that cannot know).
+    if (to === 0) to = this.mostCaughtUpVoter();
+    // To itself, or to a member that may not lead: nothing to do (the caller checks and says so).
+    if (to === this.id || !isVoter(this.config, to) || this.transferee === to) return true;
+    // The transfer has one election timeout to finish (tickLeader gives it up then).
+    if (this.transferee === 0) this.transferElapsed = 0;
+    this.transferee = to;
+    if (!this.maybeSendTimeoutNow()) this.sendAppend(to);
+    return true;
+  }
+
+  /** Once the transferee holds the leader's whole log, it may campaign: tell it to now. */
+  private maybeSendTimeoutNow(): boolean {
+    const progress = this.progress.get(this.transferee);
+    if (progress?.match !== this.log.lastIndex()) return false;
+    this.send({ type: 'MsgTimeoutNow', from: this.id, to: this.transferee, term: this.term });
+    return true;
+  }
+
+  /**
+   * On a leader: the voter whose log is furthest along (the first of the equals heard from
+   * lately, then the lowest id), which a transfer reaches soonest; 0 when there is none.
+   */
+  mostCaughtUpVoter(): number {
+    if (this.role !== 'leader') return 0;
+    let best = 0;
+    let bestKey = -1;
+    for (const voter of votingPeersOf(this.config, this.id)) {
+      const progress = this.progress.get(voter);
+      if (!progress) continue;
+      const key = progress.match * 2 + (progress.recentActive ? 1 : 0);
+      if (key > bestKey) [best, bestKey] = [voter, key];
+    }
+    return best;
   }
 
   private appendLocal(data: string): number {
@@ -271,8 +361,7 @@ export class Raft implements Consensus {
    */
   private maybeCommit(): void {
     const own = this.log.durableIndex();
-    const matches = [own, ...[...this.progress.values()].map((p) => p.match)];
-    const index = quorumIndex(this.members.length === 1 ? [own] : matches);
+    const index = committedIndex(this.config, (voter) => (voter === this.id ? own : this.progress.get(voter)!.match));
     if (index > this.log.committed && this.log.term(index) === this.term) {
       const committed = this.log.committed;
       this.log.commitTo(index);
@@ -284,6 +373,8 @@ export class Raft implements Consensus {
   // --- messages ---
 
   step(message: RaftMessage): void {
+    // A request with no term (see TransferLeaderRequest): neither stale nor newer.
+    if (message.type === 'MsgTransferLeader') return void this.transferLeader(message.transferee);
     if (message.term > this.term) {
       if (!this.acceptHigherTerm(message)) return;
     } else if (message.term < this.term) {
@@ -317,6 +408,10 @@ export class Raft implements Consensus {
         return;
       case 'MsgSnap':
         return this.handleSnapshot(message);
+      case 'MsgTimeoutNow':
+        // Only a voter stands, and only for the leader it follows (a late one from an old leader is ignored).
+        if (!this.learner && this.role !== 'leader' && message.from === this.leader) this.campaign('MsgVote', true);
+        return;
       default:
         return assertNever(message);
     }
@@ -325,8 +420,10 @@ export class Raft implements Consensus {
   /** A message from a higher term: follow it, unless it is a (pre-)vote we may ignore. */
   private acceptHigherTerm(message: RaftMessage): boolean {
     const isVote = message.type === 'MsgVote' || message.type === 'MsgPreVote';
-    // Check-quorum lease: while we hear from a leader, a vote request does not disturb us.
-    if (isVote && this.leader !== 0 && this.electionElapsed < this.options.electionTicks) return false;
+    // Check-quorum lease: while we hear from a leader, a vote request does not disturb us, unless
+    // that leader asked for the election (a transfer).
+    const transfer = message.type === 'MsgVote' && message.transfer === true;
+    if (isVote && !transfer && this.leader !== 0 && this.electionElapsed < this.options.electionTicks) return false;
     if (message.type === 'MsgPreVote') return true; // a pre-vote never changes our term
     if (message.type === 'MsgPreVoteResp' && message.granted) return true;
     const leader = message.type === 'MsgApp' || message.type === 'MsgHeartbeat' ? message.from : 0;
@@ -410,6 +507,7 @@ export class Raft implements Consensus {
     if (message.index > progress.match) {
       progress.match = message.index;
       progress.probing = false;
+      if (message.from === this.transferee) this.maybeSendTimeoutNow();
       const committed = this.log.committed;
       this.maybeCommit();
       // Tell the followers at once rather than at the next heartbeat.
@@ -425,7 +523,8 @@ export class Raft implements Consensus {
     const progress = this.role === 'leader' ? this.progress.get(from) : undefined;
     if (!progress) return;
     progress.recentActive = true;
-    if (context !== undefined) {
+    // A learner's answer confirms nothing: the leader may have lost its voters.
+    if (context !== undefined && isVoter(this.config, from)) {
       for (const read of this.reads.ack(context, from, this.quorum)) this.grantRead(read);
     }
     if (progress.match < this.log.lastIndex()) this.sendAppend(from);
@@ -501,7 +600,8 @@ export class Raft implements Consensus {
     const last = ready.entries[ready.entries.length - 1];
     if (last) this.log.stableTo(last.index, last.term);
     const applied = ready.committed[ready.committed.length - 1];
-    if (applied) {
+    // A checkpoint restored while this Ready was on its way to disk already moved applied past it.
+    if (applied && applied.index > this.log.applied) {
       assert(applied.index <= this.log.durableIndex(), `applied ${applied.index} beyond the durable ${this.log.durableIndex()}`);
       this.log.appliedTo(applied.index);
     }
@@ -513,7 +613,7 @@ export class Raft implements Consensus {
       const committed = this.log.committed;
       this.maybeCommit();
       // Followers learn a new commit index at once, not at the next heartbeat.
-      if (this.log.committed > committed && this.members.length > 1) this.appendDue = true;
+      if (this.log.committed > committed && this.peers.length > 0) this.appendDue = true;
     }
   }
 }

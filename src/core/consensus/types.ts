@@ -72,7 +72,8 @@ export interface Ready {
 
 export type ProposeResult =
   | { readonly ok: true; readonly term: number; readonly index: number }
-  | { readonly ok: false; readonly leader: number };
+  /** `transferring`: this member leads but is handing leadership over; proposals wait for the next leader. */
+  | { readonly ok: false; readonly leader: number; readonly transferring?: true };
 
 export interface Status {
   readonly id: number;
@@ -84,6 +85,10 @@ export interface Status {
   readonly appliedIndex: number;
   /** A checkpoint from the leader the host has yet to install (appliedIndex already counts it); 0 when none. */
   readonly pendingSnapshot: number;
+  /** On a leader handing leadership over: the member it hands it to; 0 otherwise. */
+  readonly transferee: number;
+  /** A learner (observer): replicates and serves, never votes or campaigns. */
+  readonly learner: boolean;
 }
 
 /** The stable log as the core reads it (etcd-raft's Storage): synchronous, host-owned. */
@@ -138,6 +143,14 @@ export interface Consensus {
    * request lost with a leader change never comes back (the host bounds the wait).
    */
   readIndex(context: string): boolean;
+  /**
+   * Hands leadership to voter `to` (Raft thesis §3.10; 0: the leader's most caught-up voter): a
+   * leader stops taking proposals, brings `to` up to date and tells it to campaign at once; a
+   * follower forwards the request to its leader. The leader gives up after an election timeout and
+   * takes proposals again. False when no leader is known; a learner or unknown `to` is ignored
+   * (the caller checks).
+   */
+  transferLeader(to: number): boolean;
   hasReady(): boolean;
   ready(): Ready;
   /** Tells the core that the last Ready was persisted (its entries are durable now), sent and applied. */

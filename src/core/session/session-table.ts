@@ -10,6 +10,8 @@ export interface SessionRecord {
   readonly timeoutMs: number;
   /** SHA-256 of the session's token, hex; the token itself is never stored. */
   readonly tokenHash: string;
+  /** The identities of the request that opened it (`scheme:id`): its watches deliver only what they may read. */
+  readonly auth: readonly string[];
 }
 
 export class SessionTable {

@@ -6,14 +6,17 @@
  * Invariants: every node but the root has its parent in `nodes`; `children` lists exactly the
  * nodes whose parent is that path; records in `nodes` are never mutated, only replaced.
  */
+import { AclCache, OPEN_ACL, PERM, READ_ACL } from '../acl/acl.ts';
+import { permits } from '../acl/check.ts';
 import { assert, assertNever, zkError } from '../errors.ts';
 import { SessionTable, type SessionRecord } from '../session/session-table.ts';
 import { WatchRegistry, type Delivery, type WatchRecord } from '../watch/watch-registry.ts';
-import { applyOp, applyReap } from './ops.ts';
+import { applyOp, applyReap, SERVER, type Asker } from './ops.ts';
 import { RequestTable, sessionClient, sessionOfClient, type RequestRecord } from './request-table.ts';
 import { applyWatchRequest } from './watch-ops.ts';
 import { parentOf } from './path.ts';
-import type { ApplyOutput, SessionResult, TreeEvent, WriteResult } from './results.ts';
+import { QUOTA_DIR, quotaRootOf, type QuotaRoot } from './quota.ts';
+import type { ApplyOutput, QuotaExceeded, SessionResult, TreeEvent, WriteResult } from './results.ts';
 import type { SessionEndReason, Txn, TxnEnvelope, WriteOp } from './txn.ts';
 import { writeDigest } from './write-digest.ts';
 import type { Stat, Znode } from './znode.ts';
@@ -25,11 +28,12 @@ export const SYSTEM_PATHS = ['/', '/zookeeper', '/zookeeper/quota', '/zookeeper/
 const EMPTY = new Uint8Array(0);
 
 function systemNode(path: string): Znode {
-  // ZooKeeper sets /zookeeper/config's ACL at start-up with version -1, hence its aversion.
-  const aversion = path === '/zookeeper/config' ? -1 : 0;
+  // ZooKeeper sets /zookeeper/config's ACL (read-only for all) at start-up with version -1, hence its aversion.
+  const config = path === '/zookeeper/config';
   return {
     path, data: EMPTY, czxid: 0, mzxid: 0, pzxid: 0, ctime: 0, mtime: 0, version: 0,
-    aversion, creations: 0, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0,
+    aversion: config ? -1 : 0, creations: 0, kind: 'persistent', ephemeralOwner: 0, ttlMs: 0,
+    acl: config ? READ_ACL : OPEN_ACL,
   };
 }
 
@@ -48,6 +52,8 @@ export class DataTree {
   readonly watches: WatchRegistry;
   /** The first answer of each recent request id (exactly-once writes): replicated, checkpointed. */
   readonly requests: RequestTable;
+  /** Every distinct ACL the nodes hold, once. */
+  readonly acls = new AclCache();
   private readonly nodes = new Map<string, Znode>();
   /**
    * Each parent's children by path: the very strings keying `nodes`, so a name costs no string.
@@ -60,6 +66,14 @@ export class DataTree {
   /** Undo records of the transaction being applied, so a failed multi leaves no trace. */
   private undo: Array<() => void> | undefined;
   private lastZxid = 0;
+  /**
+   * Quota roots: `/p` while `/zookeeper/quota/p/zookeeper_limits` exists (ZooKeeper's pTrie). Kept
+   * by insert() and remove(), so an undone multi restores it too; a function of the nodes alone,
+   * so a tree built from a checkpoint has the same (see src/core/tree/quota.ts).
+   */
+  private readonly quotaRoots = new Map<string, QuotaRoot>();
+  /** Quota limits the txn being applied passed, for its ApplyOutput. */
+  private quotaNotes: QuotaExceeded[] = [];
 
   constructor(
     nodes?: Iterable<Znode>, lastZxid = 0, sessions: Iterable<SessionRecord> = [], watches: Iterable<WatchRecord> = [],
@@ -73,6 +87,7 @@ export class DataTree {
     const last: LastParent = { path: NO_PARENT, children: [] };
     for (const node of nodes ?? SYSTEM_PATHS.map(systemNode)) {
       this.insert(node, last);
+      this.acls.adopt(node.acl);
       count++;
       if (node.kind === 'ephemeral') assert(this.sessions.get(node.ephemeralOwner), `${node.path} has no session`);
     }
@@ -80,6 +95,7 @@ export class DataTree {
     assert(this.nodes.size === count, 'the tree lists a path twice');
     this.lastZxid = lastZxid;
     for (const path of SYSTEM_PATHS) assert(this.nodes.has(path), `tree lacks ${path}`);
+    this.findQuotaRoots();
     for (const parent of this.children.keys()) assert(this.nodes.has(parent), `orphans under ${parent}`);
     for (const w of this.watches.all()) assert(this.sessions.get(w.sessionId), `a watch on ${w.path} has no session`);
     for (const r of this.requests.all()) {
@@ -88,6 +104,21 @@ export class DataTree {
       assert(session === undefined || this.sessions.get(session), `request ${r.id} of ${r.client}, whose session is not open`);
     }
   }
+
+  /** ZooKeeper's setupQuota, without its recomputation: only the nodes under /zookeeper/quota are visited. */
+  private findQuotaRoots(): void {
+    const stack = [QUOTA_DIR];
+    for (let path = stack.pop(); path !== undefined; path = stack.pop()) {
+      const root = quotaRootOf(path);
+      if (root !== undefined) this.quotaRoots.set(root.path, root);
+      const children = this.children.get(path);
+      if (children) for (const child of children) stack.push(child);
+    }
+  }
+
+  /** Whether a session may READ the node an event is about (its opener's identities, the node's ACL then). */
+  private readonly mayRead = (sessionId: number, event: TreeEvent): boolean =>
+    event.acl === undefined || permits(event.acl, PERM.READ, this.sessions.get(sessionId)?.auth ?? []);
 
   /** The zxid of the last transaction applied. */
   get appliedZxid(): number {
@@ -121,6 +152,52 @@ export class DataTree {
     return [...set].map((child) => child.slice(skip)).sort();
   }
 
+  /** The deepest quota root that is `path` or one of its ancestors (never `/`), if any. */
+  deepestQuotaRoot(path: string): QuotaRoot | undefined {
+    // The common case, no quota anywhere, costs one size check per write.
+    if (this.quotaRoots.size === 0) return undefined;
+    if (this.quotaRoots.size > 8) {
+      for (let p = path; p.length > 1; p = p.slice(0, p.lastIndexOf('/'))) {
+        const root = this.quotaRoots.get(p);
+        if (root) return root;
+      }
+      return undefined;
+    }
+    // A few roots: comparing with each costs less than hashing every ancestor's path.
+    let deepest: QuotaRoot | undefined;
+    for (const root of this.quotaRoots.values()) {
+      const r = root.path;
+      if (path.startsWith(r) && (path.length === r.length || path.charCodeAt(r.length) === 0x2f) && r.length > (deepest?.path.length ?? 0)) {
+        deepest = root;
+      }
+    }
+    return deepest;
+  }
+
+  /** The quota roots, sorted. */
+  quotaRootPaths(): string[] {
+    return [...this.quotaRoots.keys()].sort();
+  }
+
+  /** The node at `path` and all its descendants: how many, and their data bytes (ZooKeeper's getCounts). */
+  subtreeTotals(path: string): { count: number; bytes: number } {
+    let count = 0;
+    let bytes = 0;
+    const stack = this.nodes.has(path) ? [path] : [];
+    for (let p = stack.pop(); p !== undefined; p = stack.pop()) {
+      count++;
+      bytes += this.nodes.get(p)!.data.length;
+      const children = this.children.get(p);
+      if (children) for (const child of children) stack.push(child);
+    }
+    return { count, bytes };
+  }
+
+  /** Called by quota.ts while a txn applies: reported in its ApplyOutput. */
+  noteQuotaExceeded(note: QuotaExceeded): void {
+    this.quotaNotes.push(note);
+  }
+
   reapCandidates(): IterableIterator<string> {
     return this.reapable.values();
   }
@@ -138,8 +215,12 @@ export class DataTree {
   apply(zxid: number, envelope: TxnEnvelope): ApplyOutput {
     assert(zxid > this.lastZxid, `zxid ${zxid} not after ${this.lastZxid}`);
     this.lastZxid = zxid;
-    const output = this.applyTxn(zxid, envelope);
-    const routed = output.events.length > 0 ? this.watches.route(output.events) : [];
+    let output = this.applyTxn(zxid, envelope);
+    if (this.quotaNotes.length > 0) {
+      output = { ...output, quotaExceeded: this.quotaNotes };
+      this.quotaNotes = [];
+    }
+    const routed = output.events.length > 0 ? this.watches.route(output.events, this.mayRead) : [];
     // A closed session's watches fire on its own ephemerals' deletion first, then go.
     if (output.sessionEnd) this.watches.removeSession(output.sessionEnd.sessionId);
     if (routed.length === 0) return output;
@@ -152,21 +233,24 @@ export class DataTree {
     switch (txn.type) {
       case 'write':
         if (txn.request !== undefined) return this.applyRequest(txn, zxid, timeMs, events);
-        return { result: this.applyWrite(txn.ops, txn.sessionId, zxid, timeMs, events), events };
+        return { result: this.applyWrite(txn.ops, txn.sessionId, zxid, timeMs, events, txn.auth, txn.enforceQuota === true), events };
       case 'reap':
         applyReap(this, txn.path, txn.czxid, zxid, timeMs, events);
         return { events };
       case 'createSession':
-        this.sessions.open({ id: zxid, timeoutMs: txn.timeoutMs, tokenHash: txn.tokenHash });
+        this.sessions.open({ id: zxid, timeoutMs: txn.timeoutMs, tokenHash: txn.tokenHash, auth: txn.auth });
         return { result: { ok: true, sessionId: zxid }, events };
       case 'closeSession':
         return this.closeSession(txn.sessionId, txn.reason, zxid, events);
       case 'watch': {
-        if (!this.sessions.get(txn.sessionId)) {
+        const session = this.sessions.get(txn.sessionId);
+        if (!session) {
           return { result: { ok: false, watch: true, error: zkError('SESSIONEXPIRED', `session ${txn.sessionId} has ended`) }, events };
         }
         const deliveries: Delivery[] = [];
-        const result = applyWatchRequest(this, this.watches, txn.sessionId, txn.request, zxid, deliveries);
+        // Judged by the session's identities, as its deliveries are (mayRead): a request that carries
+        // more than the session was opened with cannot set a watch whose events would never arrive.
+        const result = applyWatchRequest(this, this.watches, txn.sessionId, txn.request, zxid, deliveries, session.auth);
         return { result, events, deliveries };
       }
       case 'noop':
@@ -190,7 +274,7 @@ export class DataTree {
       const result: WriteResult = { ok: false, failedOp: 0, error: zkError('BADARGUMENTS', `request id ${id} was used for a different operation`) };
       return { result, events };
     }
-    const result = this.applyWrite(txn.ops, txn.sessionId, zxid, timeMs, events);
+    const result = this.applyWrite(txn.ops, txn.sessionId, zxid, timeMs, events, txn.auth, txn.enforceQuota === true);
     // A session's ids live only as long as it: none is kept for a session not open (SESSIONEXPIRED).
     const session = sessionOfClient(client);
     if (session === undefined || this.sessions.get(session)) this.requests.record({ client, id, zxid, digest, result });
@@ -205,7 +289,7 @@ export class DataTree {
       return { result, events };
     }
     for (const path of this.sessions.ephemeralsOf(id)) {
-      const outcome = applyOp(this, { type: 'delete', path, version: -1 }, id, zxid, 0, events);
+      const outcome = applyOp(this, { type: 'delete', path, version: -1 }, id, zxid, 0, events, SERVER);
       assert(!('code' in outcome), `cannot delete ephemeral ${path}`);
     }
     this.sessions.close(id);
@@ -214,7 +298,8 @@ export class DataTree {
   }
 
   private applyWrite(
-    ops: readonly WriteOp[], sessionId: number, zxid: number, timeMs: number, events: TreeEvent[],
+    ops: readonly WriteOp[], sessionId: number, zxid: number, timeMs: number, events: TreeEvent[], asker: Asker,
+    enforceQuota: boolean,
   ) {
     if (sessionId !== 0 && !this.sessions.get(sessionId)) {
       return { ok: false as const, failedOp: 0, error: zkError('SESSIONEXPIRED', `session ${sessionId} has ended`) };
@@ -224,7 +309,7 @@ export class DataTree {
     try {
       const results = [];
       for (let i = 0; i < ops.length; i++) {
-        const outcome = applyOp(this, ops[i]!, sessionId, zxid, timeMs, events);
+        const outcome = applyOp(this, ops[i]!, sessionId, zxid, timeMs, events, asker, enforceQuota);
         if ('code' in outcome) {
           const undo = this.undo ?? [];
           for (let u = undo.length - 1; u >= 0; u--) undo[u]!();
@@ -261,6 +346,11 @@ export class DataTree {
   private insert(node: Znode, last?: LastParent): void {
     const { path } = node;
     this.nodes.set(path, node);
+    // While loading, findQuotaRoots() visits only /zookeeper/quota's subtree, once, instead.
+    if (last === undefined) {
+      const root = quotaRootOf(path);
+      if (root !== undefined) this.quotaRoots.set(root.path, root);
+    }
     if (node.kind === 'container' || node.kind === 'ttl') this.reapable.add(path);
     if (node.kind === 'ephemeral') this.sessions.addEphemeral(node.ephemeralOwner, path);
     if (path === '/') return;
@@ -285,6 +375,8 @@ export class DataTree {
     const node = this.nodes.get(path);
     if (node?.kind === 'ephemeral') this.sessions.removeEphemeral(node.ephemeralOwner, path);
     this.nodes.delete(path);
+    const root = quotaRootOf(path);
+    if (root !== undefined) this.quotaRoots.delete(root.path);
     this.reapable.delete(path);
     this.children.delete(path);
     const parent = parentOf(path);

@@ -15,6 +15,8 @@ export interface PrepareContext {
   readonly sessionId: number;
   readonly maxDataBytes: number;
   readonly request?: RequestTag | undefined;
+  /** The caller's identities: `auth` ACL entries expand to them, and apply checks ACLs with them. */
+  readonly auth: readonly string[];
 }
 
 export type Prepared =
@@ -22,14 +24,17 @@ export type Prepared =
   | { readonly ok: false; readonly failedOp: number; readonly error: ZkError };
 
 export function prepareWrite(ops: readonly WriteOp[], multi: boolean, ctx: PrepareContext): Prepared {
+  // The ACL a create or setACL stores (`auth` expanded, INVALIDACL) is decided at apply, in the op's
+  // turn (fixupAcl in ops.ts): a multi reports an earlier op's error first, as ZooKeeper does.
   for (let i = 0; i < ops.length; i++) {
     const error = checkOp(ops[i]!, ctx);
     if (error) return { ok: false, failedOp: i, error };
   }
-  const { sessionId, request } = ctx;
+  const { sessionId, request, auth } = ctx;
+  const prepared = ops;
   const txn = request === undefined
-    ? { type: 'write' as const, ops, multi, sessionId }
-    : { type: 'write' as const, ops, multi, sessionId, request };
+    ? { type: 'write' as const, ops: prepared, multi, sessionId, auth }
+    : { type: 'write' as const, ops: prepared, multi, sessionId, auth, request };
   return { ok: true, envelope: { timeMs: ctx.timeMs, txn } };
 }
 
@@ -38,7 +43,7 @@ function checkOp(op: WriteOp, ctx: PrepareContext): ZkError | undefined {
   const checked = op.type === 'create' && isSequential(op.mode) ? op.path + sequentialSuffix(0) : op.path;
   const invalid = pathError(checked);
   if (invalid) return zkError('BADARGUMENTS', `invalid path: ${invalid}`, op.path);
-  if (op.type === 'check' || op.type === 'delete') return checkVersion(op.version, op.path);
+  if (op.type === 'check' || op.type === 'delete' || op.type === 'setACL') return checkVersion(op.version, op.path);
   if (op.data.length > ctx.maxDataBytes) {
     const message = `data is ${op.data.length} bytes, over the ${ctx.maxDataBytes}-byte limit`;
     return { ...zkError('BADARGUMENTS', message, op.path), tooLarge: true };

@@ -1,4 +1,5 @@
 /** What applying a transaction produces: a result for the waiting request and watch events. */
+import type { Acl } from '../acl/acl.ts';
 import type { ZkError } from '../errors.ts';
 import type { Delivery } from '../watch/watch-registry.ts';
 import type { Stat } from './znode.ts';
@@ -7,7 +8,8 @@ export type OpResult =
   | { readonly type: 'create'; readonly path: string; readonly stat: Stat }
   | { readonly type: 'setData'; readonly path: string; readonly stat: Stat }
   | { readonly type: 'delete'; readonly path: string }
-  | { readonly type: 'check'; readonly path: string };
+  | { readonly type: 'check'; readonly path: string }
+  | { readonly type: 'setACL'; readonly path: string; readonly stat: Stat };
 
 export type WriteResult =
   | { readonly ok: true; readonly results: readonly OpResult[] }
@@ -25,6 +27,11 @@ export interface TreeEvent {
   readonly type: EventType;
   readonly path: string;
   readonly zxid: number;
+  /**
+   * The ACL of the node the event is about, as it was at the change (a deleted node's last one):
+   * a recursive watcher hears of a descendant only with READ on it. Absent on watch-removal events.
+   */
+  readonly acl?: Acl;
 }
 
 export type SessionResult =
@@ -56,6 +63,25 @@ export interface ApplyOutput {
    * and this the zxid it was applied at (the retry changed nothing).
    */
   readonly firstZxid?: number;
+  /**
+   * Quota limits this txn's writes passed (src/core/tree/quota.ts), in order: what the node logs,
+   * as ZooKeeper 3.6's DataTree did. Absent when none was.
+   */
+  readonly quotaExceeded?: readonly QuotaExceeded[];
+}
+
+/** A create or setData that took a quota root's count or bytes past a limit. */
+export interface QuotaExceeded {
+  /** The quota root (`/p` for `/zookeeper/quota/p/zookeeper_limits`). */
+  readonly root: string;
+  readonly what: 'count' | 'bytes';
+  /** The count or bytes the write would make it. */
+  readonly value: number;
+  /** The hard limit if one is set, else the soft one. */
+  readonly limit: number;
+  readonly hard: boolean;
+  /** The write was refused (QUOTAEXCEEDED): a hard limit, with enforcement stamped on the txn. */
+  readonly refused: boolean;
 }
 
 export function isWriteResult(result: WriteResult | SessionResult | WatchResult): result is WriteResult {

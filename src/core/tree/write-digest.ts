@@ -7,6 +7,7 @@
  * string goes in as its UTF-16 code units (two bytes each), as JavaScript holds it. The time stamp
  * is left out: a retry is prepared again, at another time, and is still the same operation.
  */
+import { OPEN_ACL, type Acl } from '../acl/acl.ts';
 import { assertNever } from '../errors.ts';
 import type { WriteOp } from './txn.ts';
 
@@ -60,6 +61,15 @@ class Fnv64 {
   }
 }
 
+function aclInto(h: Fnv64, acl: Acl): void {
+  h.int(acl.length);
+  for (const e of acl) {
+    h.int(e.perms);
+    h.text(e.scheme);
+    h.text(e.id);
+  }
+}
+
 /** 16 hex digits identifying (ops, multi, sessionId). */
 export function writeDigest(ops: readonly WriteOp[], multi: boolean, sessionId: number): string {
   const h = new Fnv64();
@@ -74,6 +84,12 @@ export function writeDigest(ops: readonly WriteOp[], multi: boolean, sessionId: 
         h.text(op.mode);
         h.int(op.ttlMs);
         h.bytes(op.data);
+        // The open ACL adds nothing, so the digests of requests recorded before ACLs existed still match.
+        if (op.acl !== OPEN_ACL) aclInto(h, op.acl);
+        break;
+      case 'setACL':
+        h.int(op.version);
+        aclInto(h, op.acl);
         break;
       case 'setData':
         h.int(op.version);

@@ -2,6 +2,7 @@
  * Znode records and their Stat. A record is immutable: apply() replaces it rather than mutating
  * it, so a checkpoint can capture the whole tree by copying references while writes go on.
  */
+import type { Acl } from '../acl/acl.ts';
 
 export type CreateMode =
   | 'persistent'
@@ -59,6 +60,8 @@ export interface Znode {
   readonly ephemeralOwner: number;
   /** For TTL nodes, else 0. */
   readonly ttlMs: number;
+  /** Who may do what with the node (interned: see AclCache). */
+  readonly acl: Acl;
 }
 
 export interface Stat {
@@ -77,11 +80,11 @@ export interface Stat {
 
 /**
  * A record with every field but the given ones from `node`. Written out, not spread: a spread of
- * a 13-field record was the costliest line of a setData's apply in profiles, and one literal keeps
+ * a 14-field record was the costliest line of a setData's apply in profiles, and one literal keeps
  * every record in one shape.
  */
 export function znodeWith(
-  node: Znode, changes: Partial<Pick<Znode, 'data' | 'mzxid' | 'pzxid' | 'mtime' | 'version' | 'creations'>>,
+  node: Znode, changes: Partial<Pick<Znode, 'data' | 'mzxid' | 'pzxid' | 'mtime' | 'version' | 'creations' | 'aversion' | 'acl'>>,
 ): Znode {
   return {
     path: node.path,
@@ -92,11 +95,12 @@ export function znodeWith(
     ctime: node.ctime,
     mtime: changes.mtime ?? node.mtime,
     version: changes.version ?? node.version,
-    aversion: node.aversion,
+    aversion: changes.aversion ?? node.aversion,
     creations: changes.creations ?? node.creations,
     kind: node.kind,
     ephemeralOwner: node.ephemeralOwner,
     ttlMs: node.ttlMs,
+    acl: changes.acl ?? node.acl,
   };
 }
 

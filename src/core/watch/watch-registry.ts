@@ -12,6 +12,11 @@
  * (apply() emits the parent's NodeChildrenChanged as its own event on parent(P).)
  * Persistent watches on P get every event on P; recursive ones every event on P or below it,
  * except NodeChildrenChanged. A session gets one copy of an event however many watches match.
+ * A session hears of an event only if it may READ the node the event is about (`mayRead`, with
+ * the node's ACL at the change: a deleted node's last one, the parent's for NodeChildrenChanged),
+ * whatever kind of watch matched; a one-shot watch is used up even when its event is withheld.
+ * That is ZooKeeper 3.9.2's fix of CVE-2024-23944, where a recursive watch on `/` revealed every
+ * path in the tree.
  */
 import type { EventType, TreeEvent } from '../tree/results.ts';
 import { parentOf } from '../tree/path.ts';
@@ -160,7 +165,7 @@ export class WatchRegistry {
   }
 
   /** The deliveries for a transaction's events, in event order; one-shot watches are consumed. */
-  route(events: readonly TreeEvent[]): Delivery[] {
+  route(events: readonly TreeEvent[], mayRead: (sessionId: number, event: TreeEvent) => boolean = () => true): Delivery[] {
     const out: Delivery[] = [];
     // Most writes have no watcher at all: nothing to look up or allocate.
     if (this.data.size === 0 && this.child.size === 0 && this.persistent.size === 0 && this.recursive.size === 0) return out;
@@ -174,7 +179,7 @@ export class WatchRegistry {
           if (p === '/') break;
         }
       }
-      for (const sessionId of [...to].sort((a, b) => a - b)) out.push({ sessionId, event });
+      for (const sessionId of [...to].sort((a, b) => a - b)) if (mayRead(sessionId, event)) out.push({ sessionId, event });
     }
     return out;
   }

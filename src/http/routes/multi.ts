@@ -3,6 +3,8 @@
  * reads (getData, getChildren) answered op by op. Mixing the two is refused, as ZooKeeper does.
  */
 import type { Context, Handler } from 'hono';
+import type { Caller } from '../../backend/backend.ts';
+import { OPEN_ACL, parseAclJson, parseAclText, type Acl } from '../../core/acl/acl.ts';
 import { ZK_CODES, zkError, type ZkError } from '../../core/errors.ts';
 import type { WriteOp } from '../../core/tree/txn.ts';
 import { CREATE_MODES, NO_TTL, type CreateMode } from '../../core/tree/znode.ts';
@@ -10,7 +12,8 @@ import { pathError } from '../../core/tree/path.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { multiBodyLimit, readBody } from '../body.ts';
 import { callerOfContext } from '../caller.ts';
-import { badRequest, errorBody, errorResponse } from '../errors.ts';
+import { childrenPage } from '../children-page.ts';
+import { badRequest, errorBody, errorResponse, RequestRejected } from '../errors.ts';
 import { answeredZxid } from '../reply.ts';
 import { sessionOf } from '../session-context.ts';
 import { decodeData, encodeData, parseEncoding, statJson } from '../values.ts';
@@ -58,7 +61,7 @@ function toWriteOp(raw: RawOp, i: number): WriteOp {
     case 'create': {
       const mode = field<string>(raw, 'mode', 'string', i) ?? 'persistent';
       if (!(CREATE_MODES as readonly string[]).includes(mode)) throw badRequest(`ops[${i}].mode "${mode}" is not a create mode`);
-      return { type: 'create', path, data, mode: mode as CreateMode, ttlMs: field<number>(raw, 'ttl', 'number', i) ?? NO_TTL };
+      return { type: 'create', path, data, mode: mode as CreateMode, ttlMs: field<number>(raw, 'ttl', 'number', i) ?? NO_TTL, acl: aclField(raw, path) };
     }
     case 'setData':
       return { type: 'setData', path, data, version };
@@ -67,6 +70,15 @@ function toWriteOp(raw: RawOp, i: number): WriteOp {
     case 'check':
       return { type: 'check', path, version };
   }
+}
+
+/** A create op's `acl`: JSON entries, or zkCli's compact text; the open ACL when absent. */
+function aclField(raw: RawOp, path: string): Acl {
+  const value = raw['acl'];
+  if (value === undefined || value === null) return OPEN_ACL;
+  const acl = typeof value === 'string' ? parseAclText(value, path) : parseAclJson(value, path);
+  if ('code' in acl) throw new RequestRejected(acl);
+  return acl;
 }
 
 function opResults(ops: readonly WriteOp[], failedOp: number, error: ZkError) {
@@ -91,7 +103,7 @@ export function multiHandlers(deps: AppDeps): { multi: Handler } {
     const raw = parseOps(body);
     const reads = raw.filter((op) => (READ_OPS as readonly unknown[]).includes(op.op)).length;
     if (reads > 0 && reads < raw.length) throw badRequest('a multi is either all reads or all writes');
-    if (reads > 0) return c.json({ results: raw.map((op) => readOp(deps, op)) });
+    if (reads > 0) return c.json({ results: raw.map((op) => readOp(deps, op, callerOfContext(c))) });
     const ops = raw.map(toWriteOp);
     const { outcome, zxid } = await commitWrite(deps, ops, true, sessionOf(c, deps), {
       header: (name) => c.req.header(name), caller: () => callerOfContext(c),
@@ -111,15 +123,19 @@ export function multiHandlers(deps: AppDeps): { multi: Handler } {
   return { multi };
 }
 
-function readOp(deps: AppDeps, op: RawOp) {
+function readOp(deps: AppDeps, op: RawOp, caller: Caller) {
   const path = op.path as string;
   const invalid = pathError(path);
-  const node = invalid ? undefined : deps.backend.readNow(path);
+  const node = invalid ? undefined : deps.backend.readNow(path, caller);
   const missing = invalid
     ? zkError('BADARGUMENTS', `invalid path: ${invalid}`, path)
-    : node ? undefined : zkError('NONODE', `${path} does not exist`, path);
-  if (missing || !node) return { op: op.op, ...errorBody(missing!), path };
-  if (op.op === 'getChildren') return { op: op.op, path, children: node.children() };
+    : node === undefined ? zkError('NONODE', `${path} does not exist`, path) : 'code' in node ? node : undefined;
+  if (missing || !node || 'code' in node) return { op: op.op, ...errorBody(missing!), path };
+  if (op.op === 'getChildren') {
+    // Bounded like GET /v1/children: the first page, and `more` when names follow (page on there).
+    const page = childrenPage(node.children(), { limit: deps.config.maxChildrenPerPage, after: undefined });
+    return { op: op.op, path, children: page.children, ...(page.more ? { more: true } : {}) };
+  }
   const force = typeof op.encoding === 'string' ? parseEncoding(op.encoding) : undefined;
   return { op: op.op, path, ...encodeData(node.data, force), stat: statJson(node.stat) };
 }

@@ -1,17 +1,11 @@
-/** Operations endpoints: health, readiness, metrics, cluster status, sync, the spec and its docs. */
-import { readFileSync } from 'node:fs';
+/** Operations endpoints: health, readiness, metrics, cluster status, sync (the spec and its reference: docs.ts). */
 import type { Context } from 'hono';
 import type { AppDeps } from '../app-deps.ts';
-import { renderDocsPage } from '../docs-page.ts';
 import { errorResponse } from '../errors.ts';
 import { znodePath } from '../znode-path.ts';
-import { packageFile } from '../../package-root.ts';
 
 export function operationsHandlers(deps: AppDeps) {
   const { backend } = deps;
-  const spec = readFileSync(packageFile('openapi.yaml'), 'utf8');
-  let docs: string | undefined;
-
   return {
     health: (c: Context) => c.json({ status: 'ok' }),
     ready: (c: Context) => {
@@ -30,7 +24,5 @@ export function operationsHandlers(deps: AppDeps) {
       if (refused) return errorResponse(c, refused);
       return c.json({ path, zxid: String(backend.appliedZxid) });
     },
-    spec: (c: Context) => c.body(spec, 200, { 'Content-Type': 'application/yaml; charset=utf-8' }),
-    docs: (c: Context) => c.html((docs ??= renderDocsPage(spec))),
   };
 }

@@ -9,6 +9,7 @@
  * and never a half-read proposal. The leader still judges a proposal's meaning itself
  * (leader-proposals.ts): a well-formed proposal can be a wrong one.
  */
+import { parseAclJson, type Acl } from '../../core/acl/acl.ts';
 import { ZK_CODES, type ZkError } from '../../core/errors.ts';
 import type { OpResult, WatchResult } from '../../core/tree/results.ts';
 import type { RequestTag, WatchRequest, WriteOp } from '../../core/tree/txn.ts';
@@ -72,8 +73,10 @@ export function plainRequest(request: ProposalRequest, codec: BytesCodec): unkno
 }
 
 function plainTxn(txn: ClientTxn, codec: BytesCodec): unknown {
-  if (txn.type !== 'write') return txn;
-  return { ...txn, ops: txn.ops.map((op) => ('data' in op ? { ...op, data: codec.put(op.data) } : op)) };
+  // A txn prepared here carries its auth: the leader takes the request's identities instead.
+  const { auth: _auth, ...plain } = txn as ClientTxn & { auth?: unknown };
+  if (plain.type !== 'write') return plain;
+  return { ...plain, ops: plain.ops.map((op) => ('data' in op ? { ...op, data: codec.put(op.data) } : op)) };
 }
 
 export function readRequest(raw: unknown, codec: BytesCodec): ProposalRequest | MalformedProposal {
@@ -115,7 +118,12 @@ function readOp(op: Record<string, unknown>, codec: BytesCodec, what: string): W
   const path = str(op['path'], `${what}.path`);
   switch (op['type']) {
     case 'create':
-      return { type: 'create', path, data: bytesOf(op['data'], codec, `${what}.data`), mode: oneOf<CreateMode>(op['mode'], CREATE_MODES, `${what}.mode`), ttlMs: int(op['ttlMs'], `${what}.ttlMs`) };
+      return {
+        type: 'create', path, data: bytesOf(op['data'], codec, `${what}.data`), mode: oneOf<CreateMode>(op['mode'], CREATE_MODES, `${what}.mode`),
+        ttlMs: int(op['ttlMs'], `${what}.ttlMs`), acl: readAcl(op['acl'], `${what}.acl`),
+      };
+    case 'setACL':
+      return { type: 'setACL', path, acl: readAcl(op['acl'], `${what}.acl`), version: int(op['version'], `${what}.version`) };
     case 'setData':
       return { type: 'setData', path, data: bytesOf(op['data'], codec, `${what}.data`), version: int(op['version'], `${what}.version`) };
     case 'delete':
@@ -124,6 +132,11 @@ function readOp(op: Record<string, unknown>, codec: BytesCodec, what: string): W
     default:
       return fail(`${what}.type is not a write op`);
   }
+}
+
+function readAcl(raw: unknown, what: string): Acl {
+  const acl = parseAclJson(raw);
+  return 'code' in acl ? fail(`${what}: ${acl.message}`) : acl;
 }
 
 function readWatchRequest(w: Record<string, unknown>): WatchRequest {
@@ -187,6 +200,7 @@ function readOpResult(o: Record<string, unknown>, what: string): OpResult {
   switch (o['type']) {
     case 'create':
     case 'setData':
+    case 'setACL':
       return { type: o['type'], path, stat: readStat(o['stat']) };
     case 'delete':
     case 'check':

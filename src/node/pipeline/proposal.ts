@@ -8,8 +8,13 @@ import type { ZkError } from '../../core/errors.ts';
 import type { ApplyOutput } from '../../core/tree/results.ts';
 import type { Txn } from '../../core/tree/txn.ts';
 
-/** The transactions a client's request becomes (server cleanup and the leader's noop are the leader's own). */
-export type ClientTxn = Extract<Txn, { readonly type: 'write' | 'createSession' | 'closeSession' | 'watch' }>;
+type WithoutAuth<T> = T extends unknown ? Omit<T, 'auth'> : never;
+
+/**
+ * The transactions a client's request becomes (server cleanup and the leader's noop are the
+ * leader's own), without the caller's identities: the leader stamps those from the request's.
+ */
+export type ClientTxn = WithoutAuth<Extract<Txn, { readonly type: 'write' | 'createSession' | 'closeSession' | 'watch' }>>;
 
 export type Proposal =
   /** Ordered through the log; answered once applied. */
@@ -23,7 +28,7 @@ export const PROPOSAL_DEADLINE_MS = 10_000;
 /** A proposal with what the leader needs to judge and bound it. */
 export interface ProposalRequest {
   readonly proposal: Proposal;
-  /** The caller's identities (`scheme:id`, ZooKeeper's form); empty until authentication fills them. */
+  /** The caller's identities (`scheme:id`, ZooKeeper's form, `ip:<address>` included): the txn's `auth`. */
   readonly identities: readonly string[];
   /** Wall-clock ms after which the caller no longer waits; the leader drops one already past it. */
   readonly deadlineMs: number;

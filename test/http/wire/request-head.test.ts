@@ -67,10 +67,21 @@ describe('parseRequestHead', () => {
     ['a line without a colon', head('GET / HTTP/1.1', 'host: x', 'nonsense')],
     ['a Content-Length that is not a number', head('PUT / HTTP/1.1', 'host: x', 'content-length: 1e3')],
     ['a negative Content-Length', head('PUT / HTTP/1.1', 'host: x', 'content-length: -1')],
+    ['a Content-Length with a trailing tab (llhttp refuses it)', head('PUT / HTTP/1.1', 'host: x', 'content-length: 2\t')],
+    ['a Content-Length with a trailing space', head('PUT / HTTP/1.1', 'host: x', 'content-length: 2 ')],
+    ['a Content-Length after a tab', head('PUT / HTTP/1.1', 'host: x', 'content-length:\t2')],
+    ['CONNECT (llhttp tunnels it)', head('CONNECT /a HTTP/1.1', 'host: x')],
+    ['a method llhttp does not know', head('FOO / HTTP/1.1', 'host: x')],
+    ['Proxy-Connection (llhttp reads it as Connection)', head('GET / HTTP/1.1', 'host: x', 'proxy-connection: close')],
     ['an empty line before the request line', Buffer.concat([Buffer.from('\r\n'), head('GET / HTTP/1.1', 'host: x')])],
     ['a head over 16 KiB', head('GET / HTTP/1.1', 'host: x', `x-big: ${'a'.repeat(MAX_HEAD_BYTES)}`)],
   ])('leaves a request with %s to node:http', (_what, bytes) => {
     expect(parseRequestHead(bytes)).toBe('unsupported');
+  });
+
+  it('keeps or joins a repeated header as node:http does', () => {
+    const h = parsed(head('GET / HTTP/1.1', 'Host: x', 'Zk-Acl: a', 'zk-acl: b', 'Authorization: one', 'Authorization: two', 'Cookie: c=1', 'cookie: d=2'));
+    expect([h.header('zk-acl'), h.header('authorization'), h.header('cookie')]).toEqual(['a, b', 'one', 'c=1; d=2']);
   });
 
   it('stops waiting for a head that is over 16 KiB without its blank line', () => {

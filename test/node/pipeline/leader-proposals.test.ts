@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { OPEN_ACL } from '../../../src/core/acl/acl.ts';
 import { zkError } from '../../../src/core/errors.ts';
 import { DataTree } from '../../../src/core/tree/data-tree.ts';
 import type { TxnEnvelope } from '../../../src/core/tree/txn.ts';
@@ -30,7 +31,7 @@ function leader(role: 'leader' | 'follower' = 'leader', failWith?: NotCommittedE
 }
 
 const txnRequest = (txn: ClientTxn, deadlineMs = NOW_MS + 1000): ProposalRequest => ({ proposal: { type: 'txn', txn }, identities: [], deadlineMs });
-const create = (path: string, value = 'x'): ClientTxn => ({ type: 'write', ops: [{ type: 'create', path, data: data(value), mode: 'persistent', ttlMs: -1 }], multi: false, sessionId: 0 });
+const create = (path: string, value = 'x'): ClientTxn => ({ type: 'write', ops: [{ type: 'create', path, data: data(value), mode: 'persistent', ttlMs: -1, acl: OPEN_ACL }], multi: false, sessionId: 0 });
 
 describe('LeaderProposals', () => {
   it('stamps the leader\'s clock, proposes and answers the zxid and result', async () => {
@@ -38,6 +39,24 @@ describe('LeaderProposals', () => {
     const outcome = await side.propose(txnRequest(create('/a')));
     expect(outcome).toMatchObject({ ok: true, zxid: 1, result: { ok: true, results: [{ type: 'create', path: '/a' }] } });
     expect(submitted[0]!.timeMs).toBe(NOW_MS);
+  });
+
+  it('stamps the txn\'s auth from the request\'s identities', async () => {
+    const { side, submitted } = leader();
+    const identities = ['digest:bob:HASH', 'ip:10.0.0.1'];
+    await side.propose({ ...txnRequest(create('/a')), identities });
+    expect(submitted[0]!.txn).toMatchObject({ type: 'write', auth: identities });
+  });
+
+  it('takes a session-less request id only in the namespace of one of the caller\'s identities', async () => {
+    const { side, submitted } = leader();
+    const tagged = (client: string) => ({ ...create(`/${client.length}`), request: { client, id: 'r1' } }) as ClientTxn;
+    const identities = ['digest:bob:HASH', 'ip:10.0.0.1'];
+    const claimed = await side.propose({ ...txnRequest(tagged('ip:10.0.0.2')), identities });
+    expect(claimed).toMatchObject({ ok: false, error: { code: 'BADARGUMENTS' } });
+    expect(await side.propose({ ...txnRequest(tagged('session:4')), identities })).toMatchObject({ ok: false, error: { code: 'BADARGUMENTS' } });
+    expect(submitted).toEqual([]);
+    expect(await side.propose({ ...txnRequest(tagged('digest:bob:HASH')), identities })).toMatchObject({ ok: true });
   });
 
   it('refuses a proposal past its deadline without proposing it', async () => {
@@ -57,7 +76,7 @@ describe('LeaderProposals', () => {
     ['a bad path', create('/a/')],
     ['data over the limit', create('/a', 'nine bytes')],
     ['a version that is not a 32-bit integer', { type: 'write', ops: [{ type: 'delete', path: '/a', version: 2 ** 40 }], multi: false, sessionId: 0 }],
-    ['an ephemeral without a session', { type: 'write', ops: [{ type: 'create', path: '/e', data: data(''), mode: 'ephemeral', ttlMs: -1 }], multi: false, sessionId: 0 }],
+    ['an ephemeral without a session', { type: 'write', ops: [{ type: 'create', path: '/e', data: data(''), mode: 'ephemeral', ttlMs: -1, acl: OPEN_ACL }], multi: false, sessionId: 0 }],
     ['a bad op inside a multi (named)', { type: 'write', ops: [{ type: 'check', path: '/', version: 0 }, { type: 'check', path: 'x', version: 0 }], multi: true, sessionId: 0 }, 1],
     ['two ops without multi', { type: 'write', ops: [{ type: 'check', path: '/', version: 0 }, { type: 'check', path: '/', version: 0 }], multi: false, sessionId: 0 }],
     ['a request id in another session\'s namespace', { ...create('/a'), sessionId: 3, request: { client: 'session:4', id: 'r' } } as ClientTxn],

@@ -5,6 +5,7 @@ import { decodeWire, encodeAnswerWire, encodeProposalWire, PeerWireError } from 
 import { decodeAnswerJson, decodeProposalJson, encodeAnswerJson, encodeProposalJson } from '../../../src/node/pipeline/proposal-codec.ts';
 import type { ProposalOutcome, ProposalRequest } from '../../../src/node/pipeline/proposal.ts';
 import { MalformedProposal } from '../../../src/node/pipeline/proposal-values.ts';
+import { OPEN_ACL } from '../../../src/core/acl/acl.ts';
 import { CREATE_MODES } from '../../../src/core/tree/znode.ts';
 
 const count = fc.maxSafeNat();
@@ -17,8 +18,18 @@ const stat = fc.record({
   ephemeralOwner: count, dataLength: count, numChildren: count,
 });
 
+/** An ACL as a client may give one: the open one, or a few entries of any perms under the known schemes. */
+const acl = fc.oneof(
+  fc.constant(OPEN_ACL),
+  fc.array(fc.record({
+    perms: fc.integer({ min: 0, max: 31 }),
+    scheme: fc.constantFrom('world', 'digest', 'ip', 'x509'),
+    id: fc.string({ maxLength: 12 }),
+  }), { maxLength: 4 }),
+);
 const op = fc.oneof(
-  fc.record({ type: fc.constant('create' as const), path: text, data: bytes, mode: fc.constantFrom(...CREATE_MODES), ttlMs: int }),
+  fc.record({ type: fc.constant('create' as const), path: text, data: bytes, mode: fc.constantFrom(...CREATE_MODES), ttlMs: int, acl }),
+  fc.record({ type: fc.constant('setACL' as const), path: text, acl, version: int }),
   fc.record({ type: fc.constant('setData' as const), path: text, data: bytes, version: int }),
   fc.record({ type: fc.constantFrom('delete' as const, 'check' as const), path: text, version: int }),
 );
@@ -39,7 +50,7 @@ const request: fc.Arbitrary<ProposalRequest> = fc.record({
   deadlineMs: count,
 });
 const opResult = fc.oneof(
-  fc.record({ type: fc.constantFrom('create' as const, 'setData' as const), path: text, stat }),
+  fc.record({ type: fc.constantFrom('create' as const, 'setData' as const, 'setACL' as const), path: text, stat }),
   fc.record({ type: fc.constantFrom('delete' as const, 'check' as const), path: text }),
 );
 const result = fc.oneof(
@@ -107,6 +118,8 @@ describe('proposal codecs', () => {
     ['an unknown create mode', { proposal: { type: 'txn', txn: { type: 'write', multi: false, sessionId: 0, ops: [{ type: 'create', path: '/a', data: '', mode: 'weird', ttlMs: -1 }] } } }],
     ['data that is not base64', { proposal: { type: 'txn', txn: { type: 'write', multi: false, sessionId: 0, ops: [{ type: 'setData', path: '/a', data: '%%', version: 1 }] } } }],
     ['a fractional version', { proposal: { type: 'txn', txn: { type: 'write', multi: false, sessionId: 0, ops: [{ type: 'delete', path: '/a', version: 1.5 }] } } }],
+    ['an ACL that is not a list', { proposal: { type: 'txn', txn: { type: 'write', multi: false, sessionId: 0, ops: [{ type: 'setACL', path: '/a', acl: 'world:anyone:r', version: -1 }] } } }],
+    ['ACL perms beyond cdrwa', { proposal: { type: 'txn', txn: { type: 'write', multi: false, sessionId: 0, ops: [{ type: 'setACL', path: '/a', acl: [{ perms: 32, scheme: 'world', id: 'anyone' }], version: -1 }] } } }],
   ] as const;
   it.each(cases)('refuses a proposal with %s', (_what, change) => {
     expect(decodeProposalJson(valid)).not.toBeInstanceOf(MalformedProposal);

@@ -1,0 +1,27 @@
+/** A read repeated every `periodMs` while the calling component is shown, one at a time. */
+import { useEffect, useState } from 'preact/hooks';
+
+export type Polled<T> = { readonly value?: T; readonly error?: unknown; readonly at?: Date };
+
+export function usePolling<T>(read: () => Promise<T>, periodMs: number): Polled<T> {
+  const [state, setState] = useState<Polled<T>>({});
+  useEffect(() => {
+    let stopped = false;
+    let timer: ReturnType<typeof setTimeout> | undefined;
+    const tick = async () => {
+      try {
+        const value = await read();
+        if (!stopped) setState({ value, at: new Date() });
+      } catch (error) {
+        if (!stopped) setState((old) => ({ ...old, error, at: new Date() }));
+      }
+      if (!stopped) timer = setTimeout(() => void tick(), periodMs);
+    };
+    void tick();
+    return () => {
+      stopped = true;
+      clearTimeout(timer);
+    };
+  }, []);
+  return state;
+}

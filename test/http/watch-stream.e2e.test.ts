@@ -162,6 +162,8 @@ class HeldStream {
   readonly events: SseEvent[] = [];
   private wake: (() => void) | undefined;
   private ended = false;
+  /** Why reading stopped, when it was not the end of the body: told when a wait fails. */
+  private endedBy = 'the server ended the body';
 
   private constructor(private readonly body: ReadableStream<Uint8Array>) {}
 
@@ -180,8 +182,8 @@ class HeldStream {
           this.events.push(e);
           this.wake?.();
         }
-      } catch {
-        // aborted by afterEach
+      } catch (error) {
+        this.endedBy = `reading failed: ${String(error)}`; // also when afterEach aborts it
       } finally {
         this.ended = true;
         this.wake?.();
@@ -206,7 +208,10 @@ class HeldStream {
       this.wake = () => {
         const last = this.events.at(-1);
         if (last?.id && BigInt(last.id.split('-')[0]!) >= zxid) finish();
-        else if (this.ended) finish(new Error(`the stream ended before zxid ${zxid}`));
+        else if (this.ended) {
+          const tail = this.events.slice(-3).map((e) => `${e.event} ${e.id ?? ''}`).join(', ');
+          finish(new Error(`the stream ended before zxid ${zxid} (${this.endedBy}; ${this.events.length} events, last: ${tail})`));
+        }
       };
       this.wake();
     });

@@ -13,6 +13,7 @@ import { MetricsPanel } from './metrics-panel.tsx';
 import { NodePanel } from './node-panel.tsx';
 import { useObservable } from './observable.ts';
 import { SessionsPanel } from './sessions-panel.tsx';
+import { onTablistKey } from './tablist-keys.ts';
 import { TreeModel } from './tree-model.ts';
 import { TreeView } from './tree-view.tsx';
 
@@ -29,7 +30,17 @@ export function openNode(path: string): void {
 }
 
 export function App() {
-  const [login, setLogin] = useState<Login | undefined>(() => restoredLogin());
+  // The login is applied as it is set, not in an effect: the children's effects (which read with
+  // it, e.g. the open node's) run before their parent's.
+  const [login, setLogin] = useState<Login | undefined>(() => {
+    const restored = restoredLogin();
+    applyLogin(restored);
+    return restored;
+  });
+  const changeLogin = (next: Login | undefined) => {
+    applyLogin(next);
+    setLogin(next);
+  };
   const [selected, setSelected] = useState(pathOfHash);
   const [panel, setPanel] = useState<Panel>('events');
   const feed = useMemo(() => new LiveFeed(), []);
@@ -44,7 +55,6 @@ export function App() {
 
   // A new identity sees a different tree: the stream and the views start over with it.
   useEffect(() => {
-    applyLogin(login);
     void feed.restart();
     void tree.reloadAll().then(() => tree.expand('/'));
     return () => void feed.stop();
@@ -66,7 +76,7 @@ export function App() {
         <p class={`live live-${feed.status}`} role="status" aria-live="polite" data-testid="live-status">
           {feed.status === 'live' ? 'live' : feed.status}{feed.detail && feed.status !== 'live' ? ` — ${feed.detail}` : ''}
         </p>
-        <LoginForm login={login} onLogin={setLogin} />
+        <LoginForm login={login} onLogin={changeLogin} />
       </header>
       {feed.resetNotice && (
         <div class="notice" role="alert" data-testid="reset-notice">
@@ -78,12 +88,14 @@ export function App() {
           <TreeView tree={tree} selected={selected} onOpen={openNode} />
         </nav>
         <section class="node-pane" aria-label="Open znode">
-          <NodePanel path={selected} feed={feed} tree={tree} onOpen={openNode} />
+          {/* Keyed by the identity: a log-in or log-out reads the open node again as the new caller. */}
+          <NodePanel key={login?.authorization ?? ''} path={selected} feed={feed} tree={tree} onOpen={openNode} />
         </section>
         <aside class="side-pane" aria-label="Node status">
-          <div role="tablist" aria-label="Panels" class="tabs">
+          <div role="tablist" aria-label="Panels" class="tabs" onKeyDown={onTablistKey}>
             {PANELS.map((name) => (
-              <button type="button" role="tab" id={`tab-${name}`} aria-selected={panel === name} aria-controls={`panel-${name}`} onClick={() => setPanel(name)}>
+              <button type="button" role="tab" id={`tab-${name}`} aria-selected={panel === name} aria-controls={`panel-${name}`}
+                tabIndex={panel === name ? 0 : -1} onClick={() => setPanel(name)}>
                 {name[0]!.toUpperCase() + name.slice(1)}
               </button>
             ))}

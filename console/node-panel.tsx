@@ -11,6 +11,7 @@ import { DataEditor } from './data-editor.tsx';
 import { DeleteActions } from './delete-actions.tsx';
 import type { LiveFeed } from './live-feed.ts';
 import { StatTable } from './stat-table.tsx';
+import { onTablistKey } from './tablist-keys.ts';
 import type { TreeModel } from './tree-model.ts';
 
 interface Props {
@@ -64,9 +65,10 @@ export function NodePanel({ path, feed, tree, onOpen }: Props) {
       </div>
       {remote && <p class="notice" role="alert" data-testid="remote-change">This node was {remote}.</p>}
       {error && <p class="error-text" role="alert" data-testid="node-error">{error}</p>}
-      <div role="tablist" aria-label="Node views" class="tabs">
+      <div role="tablist" aria-label="Node views" class="tabs" onKeyDown={onTablistKey}>
         {tabs.map(([id, label]) => (
-          <button type="button" role="tab" id={`node-tab-${id}`} aria-selected={tab === id} aria-controls={`node-panel-${id}`} onClick={() => setTab(id)}>{label}</button>
+          <button type="button" role="tab" id={`node-tab-${id}`} aria-selected={tab === id} aria-controls={`node-panel-${id}`}
+            tabIndex={tab === id ? 0 : -1} onClick={() => setTab(id)}>{label}</button>
         ))}
       </div>
       <div role="tabpanel" id={`node-panel-${tab}`} aria-labelledby={`node-tab-${tab}`}>

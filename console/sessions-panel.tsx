@@ -5,7 +5,10 @@
  * with a superuser only the superuser may (403 NOAUTH), and with --admin-listen it is served on
  * the admin listener only (404). The panel then says so and shows the console's own session
  * alone, through getEphemerals with its token (all a session's own token may list).
+ * The listing comes a page at a time (`?limit=`, `?after=<last id>`): the panel shows one page,
+ * with "Next page" while the node says `more`, and "Previous page" back along the pages seen.
  */
+import { useState } from 'preact/hooks';
 import type { components } from '../src/client/api-types.ts';
 import { describeError, getJson, isCode } from './api.ts';
 import { openedSession } from './console-session.ts';
@@ -16,6 +19,9 @@ import type { TreeModel } from './tree-model.ts';
 type SessionList = components['schemas']['SessionList'];
 
 const PERIOD_MS = 2000;
+/** Page sizes offered; 100 is the node's default. */
+const PAGE_SIZES = [20, 100, 500] as const;
+const PAGE_SIZE_DEFAULT = 100;
 
 type Open = (path: string) => void;
 
@@ -50,14 +56,21 @@ function OwnSession({ onOpen }: { onOpen: Open }) {
 }
 
 export function SessionsPanel({ tree, onOpen }: { tree: TreeModel; onOpen: Open }) {
+  const [limit, setLimit] = useState<number>(PAGE_SIZE_DEFAULT);
+  // The `after` cursor of each page shown so far: the last is this page's (undefined: the first).
+  const [cursors, setCursors] = useState<ReadonlyArray<string | undefined>>([undefined]);
+  const after = cursors.at(-1);
   const { value, error, at } = usePolling(async () => {
-    const list = await getJson<SessionList>('/v1/sessions');
+    const query = new URLSearchParams({ limit: String(limit) });
+    if (after !== undefined) query.set('after', after);
+    const list = await getJson<SessionList>(`/v1/sessions?${query}`);
     return { list, ownId: (await openedSession())?.id };
-  }, PERIOD_MS);
+  }, PERIOD_MS, [limit, after]);
   const open: Open = (path) => void tree.reveal(path).then(() => onOpen(path));
 
   const refusal = isCode(error, 'NOAUTH')
-    ? 'Listing every session needs the superuser (log in as it): it shows who is connected.'
+    // The node's own reason: who may list depends on its options (operator-only.ts), not only on a superuser.
+    ? `Listing every session is for operators, as it shows who is connected. ${describeError(error).replace(/\.$/, '')}.`
     : isCode(error, 'UNIMPLEMENTED') ? 'The sessions listing is served on the admin listener (--admin-listen), not on this address.' : undefined;
   if (refusal !== undefined) {
     return (
@@ -68,12 +81,23 @@ export function SessionsPanel({ tree, onOpen }: { tree: TreeModel; onOpen: Open 
     );
   }
   const sessions = value?.list.sessions ?? [];
+  const page = cursors.length;
+  const lastId = sessions.at(-1)?.id;
   return (
     <div class="sessions" data-testid="sessions">
       {error !== undefined && <p class="error-text" role="alert">{describeError(error)}</p>}
+      <div class="actions">
+        <label>Per page{' '}
+          <select value={limit} onChange={(e) => { setLimit(Number((e.target as HTMLSelectElement).value)); setCursors([undefined]); }}>
+            {PAGE_SIZES.map((n) => <option key={n} value={n}>{n}</option>)}
+          </select>
+        </label>
+        {page > 1 && <button type="button" onClick={() => setCursors(cursors.slice(0, -1))}>Previous page</button>}
+        {value?.list.more && lastId !== undefined && <button type="button" onClick={() => setCursors([...cursors, lastId])}>Next page</button>}
+      </div>
       {value && (
-        <p class="hint">
-          {sessions.length} live session{sessions.length === 1 ? '' : 's'}{value.list.more ? ' (the first page)' : ''}
+        <p class="hint" data-testid="sessions-page">
+          Page {page}: {sessions.length} live session{sessions.length === 1 ? '' : 's'}{value.list.more ? ', more follow' : ''}
           {at && ` — read ${at.toLocaleTimeString()}`}
         </p>
       )}

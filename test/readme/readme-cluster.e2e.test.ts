@@ -73,8 +73,8 @@ describe('README cluster', () => {
     await waitFor(async () => {
       const ready = await Promise.all([1, 2, 3].map((id) => request(`${url(id)}/readyz`).then((r) => r.status === 200, () => false)));
       return ready.every(Boolean);
-    }, { timeoutMs: 30_000, what: 'every member ready' });
-  }, 40_000);
+    }, { timeoutMs: 60_000, what: 'every member ready' }); // three tsx processes starting on a loaded 2-core runner
+  }, 70_000);
 
   afterAll(async () => {
     for (const pid of pids.values()) {

@@ -12,14 +12,15 @@ import { zookeeperEnsembleTarget, zookeeperStandaloneTarget } from './targets/zo
 import { MEMORY_WORKLOADS } from './workloads/memory.ts';
 import { THROUGHPUT_WORKLOADS, warmUp } from './workloads/throughput.ts';
 import { WATCH_WORKLOADS } from './workloads/watch.ts';
+import { WATCH_SCALE_WORKLOADS } from './workloads/watch-scale.ts';
 import { startOptions, type ResultRow, type RowStatus, type Settings, type Workload } from './workloads/workload.ts';
 
 export const TARGETS: readonly Target[] = [
   corralTarget, zookeeperStandaloneTarget, etcdSingleTarget, corral3Target, zookeeperEnsembleTarget, etcdClusterTarget, corral3Observers2Target,
 ];
-export const WORKLOADS: readonly Workload[] = [...THROUGHPUT_WORKLOADS, ...WATCH_WORKLOADS, ...MEMORY_WORKLOADS];
+export const WORKLOADS: readonly Workload[] = [...THROUGHPUT_WORKLOADS, ...WATCH_WORKLOADS, ...WATCH_SCALE_WORKLOADS, ...MEMORY_WORKLOADS];
 /** Run unless asked for by name (or --big): they take minutes. */
-export const OPT_IN_WORKLOADS: readonly string[] = ['memory-1m'];
+export const OPT_IN_WORKLOADS: readonly string[] = ['memory-1m', 'watch-10k'];
 
 /** The deployment's own warm-up, before its first workload: this many times --warmup-ms per op kind. */
 const WARMUP_FACTOR = 3;

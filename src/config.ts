@@ -5,6 +5,7 @@ import { parseArgs } from 'node:util';
 import { parseSuperDigest } from './auth/digest.ts';
 import { checkAllowedHost } from './http/edge/host-guard.ts';
 import { clusterSecretWeakness, readSecretFile, SecretFileError } from './secret-file.ts';
+import { parseZooKeeperUrl } from './backend/zookeeper/zookeeper-url.ts';
 
 /** One member of the cluster: where clients reach it, and where the other members do. */
 export interface Member {
@@ -20,6 +21,12 @@ export interface Config {
   readonly id: number;
   /** Every member, this one included; empty for a single node. */
   readonly members: readonly Member[];
+  /**
+   * A running member's client address (host:port) to join through: the cluster's members are read
+   * from its /v1/cluster at start (src/node/join.ts); --members then gives only this member's own
+   * entry, as a learner (/observer). '' for none.
+   */
+  readonly join: string;
   /** This member's role: `participant` (votes) or `observer` (never votes); must match its --members entry. */
   readonly role: string;
   /** Shared by the members: a peer must prove it knows it before its messages count. */
@@ -73,6 +80,8 @@ export interface Config {
   readonly authRequired: boolean;
   /** With authRequired: /metrics answers without credentials too (for a scraper). */
   readonly metricsWithoutAuth: boolean;
+  /** On a node without authentication: serve the operator routes (leadership transfer, sessions listing) to callers beyond loopback too. */
+  readonly openOperatorRoutes: boolean;
   /** A JWKS file of the keys bearer tokens are signed with; '' accepts no bearer token. */
   readonly jwtJwks: string;
   readonly jwtIssuer: string;
@@ -93,6 +102,16 @@ export interface Config {
   readonly tlsClientAuth: 'none' | 'optional' | 'required';
   /** host:port of a separate listener for /metrics and /v1/cluster (then not on the public one); '' for none. */
   readonly adminListen: string;
+  /** '' for the embedded store; `zookeeper://host:port[,host:port...][/chroot]`: a gateway to that ensemble (src/backend/zookeeper/). */
+  readonly backend: string;
+  /** The secret every gateway of a deployment shares: it seals session tokens (another gateway re-attaches with them). */
+  readonly gatewayKey: string;
+  /** A file holding gatewayKey (only its owner may read it); loadConfig reads it into gatewayKey. */
+  readonly gatewayKeyFile: string;
+  /** `user:password`: the digest identity a gateway's ZooKeeper connections authenticate with; '' for none. */
+  readonly zookeeperAuth: string;
+  /** A file holding zookeeperAuth (only its owner may read it). */
+  readonly zookeeperAuthFile: string;
 }
 
 interface Option {
@@ -109,6 +128,7 @@ interface Option {
 export const OPTIONS: readonly Option[] = [
   { key: 'id', flag: 'id', env: 'CORRAL_ID', kind: 'int', default: 1, help: 'this member\'s id' },
   { key: 'members', flag: 'members', env: 'CORRAL_MEMBERS', kind: 'members', default: [], help: 'the cluster: id=clientHost:port/peerHost:port[/observer], comma-separated, this node included' },
+  { key: 'join', flag: 'join', env: 'CORRAL_JOIN', kind: 'string', default: '', help: 'a running member\'s client host:port: start as a new learner of its cluster (read from its /v1/cluster); --members gives only this member\'s own entry, with /observer' },
   { key: 'role', flag: 'role', env: 'CORRAL_ROLE', kind: 'string', default: 'participant', help: 'participant (votes) or observer (replicates and serves, never votes); must match this member\'s --members entry' },
   { key: 'clusterSecret', flag: 'cluster-secret', env: 'CORRAL_CLUSTER_SECRET', kind: 'string', default: '', help: 'secret shared by the members (needed with --members unless --peer-tls-* are set; at least 16 characters)' },
   { key: 'clusterSecretFile', flag: 'cluster-secret-file', env: 'CORRAL_CLUSTER_SECRET_FILE', kind: 'string', default: '', help: 'file holding the cluster secret (mode 0600; one trailing newline ignored): keeps it out of the process list' },
@@ -144,6 +164,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'superDigestFile', flag: 'super-digest-file', env: 'CORRAL_SUPER_DIGEST_FILE', kind: 'string', default: '', help: 'file holding the superDigest (mode 0600; one trailing newline ignored)' },
   { key: 'authRequired', flag: 'auth-required', env: 'CORRAL_AUTH_REQUIRED', kind: 'flag', default: false, help: 'refuse (401) requests that prove no identity; /healthz and /readyz excepted' },
   { key: 'metricsWithoutAuth', flag: 'metrics-without-auth', env: 'CORRAL_METRICS_WITHOUT_AUTH', kind: 'flag', default: false, help: 'with --auth-required, let /metrics answer without credentials' },
+  { key: 'openOperatorRoutes', flag: 'open-operator-routes', env: 'CORRAL_OPEN_OPERATOR_ROUTES', kind: 'flag', default: false, help: 'on a node without authentication, let callers beyond loopback move leadership and list sessions (by default only loopback callers and the admin listener may)' },
   { key: 'jwtJwks', flag: 'jwt-jwks', env: 'CORRAL_JWT_JWKS', kind: 'string', default: '', help: 'JWKS file of the keys that sign accepted bearer tokens (read at start; never fetched)' },
   { key: 'jwtIssuer', flag: 'jwt-issuer', env: 'CORRAL_JWT_ISSUER', kind: 'string', default: '', help: 'the iss a bearer token must carry (needed with --jwt-jwks)' },
   { key: 'jwtAudience', flag: 'jwt-audience', env: 'CORRAL_JWT_AUDIENCE', kind: 'string', default: '', help: 'the aud a bearer token must carry (needed with --jwt-jwks)' },
@@ -155,6 +176,11 @@ export const OPTIONS: readonly Option[] = [
   { key: 'tlsCa', flag: 'tls-ca', env: 'CORRAL_TLS_CA', kind: 'string', default: '', help: 'PEM CA bundle that client certificates are verified against' },
   { key: 'tlsClientAuth', flag: 'tls-client-auth', env: 'CORRAL_TLS_CLIENT_AUTH', kind: 'string', default: 'none', help: 'client certificates: none, optional (a verified one is an x509: identity) or required (needs --tls-ca)' },
   { key: 'adminListen', flag: 'admin-listen', env: 'CORRAL_ADMIN_LISTEN', kind: 'string', default: '', help: 'host:port serving /metrics, /v1/cluster and /v1/admin/backup (with TLS when --tls-cert is set) instead of the public listener' },
+  { key: 'backend', flag: 'backend', env: 'CORRAL_BACKEND', kind: 'string', default: '', help: 'zookeeper://host:port[,host:port...][/chroot]: serve the API in front of that ZooKeeper ensemble (a gateway keeping no znode state); empty for the embedded store' },
+  { key: 'gatewayKey', flag: 'gateway-key', env: 'CORRAL_GATEWAY_KEY', kind: 'string', default: '', help: 'with --backend zookeeper://: the secret all gateways share (at least 16 characters); seals session tokens' },
+  { key: 'gatewayKeyFile', flag: 'gateway-key-file', env: 'CORRAL_GATEWAY_KEY_FILE', kind: 'string', default: '', help: 'file holding the gateway key (mode 0600): keeps it out of the process list' },
+  { key: 'zookeeperAuth', flag: 'zookeeper-auth', env: 'CORRAL_ZOOKEEPER_AUTH', kind: 'string', default: '', help: 'with --backend zookeeper://: user:password of the digest identity the gateway\'s ZooKeeper connections authenticate with (addauth digest)' },
+  { key: 'zookeeperAuthFile', flag: 'zookeeper-auth-file', env: 'CORRAL_ZOOKEEPER_AUTH_FILE', kind: 'string', default: '', help: 'file holding --zookeeper-auth (mode 0600)' },
 ];
 
 export function defaultConfig(overrides: Partial<Config> = {}): Config {
@@ -189,7 +215,6 @@ export function parseMembers(raw: string): Member[] {
     const observer = match[4] === 'observer' ? { observer: true as const } : {};
     members.push({ id, client: match[2]!.trim(), peer: parseAddress(match[3]!, `member ${id}'s peer address`), ...observer });
   }
-  if (members.length > 0 && members.every((m) => m.observer)) throw new ConfigError('--members names only observers: at least one member must vote');
   return members;
 }
 
@@ -212,8 +237,13 @@ function checkRole(config: Config): void {
 function checkCluster(config: Config): Config {
   checkRole(config);
   if (config.members.length === 0) return config;
+  // With --join the voters come from the running member (src/node/join.ts).
+  if (config.join === '' && config.members.every((m) => m.observer)) throw new ConfigError('--members names only observers: at least one member must vote');
   if (!config.members.some((m) => m.id === config.id)) {
     throw new ConfigError(`--id ${config.id} is not one of --members (${config.members.map((m) => m.id).join(', ')})`);
+  }
+  if (config.join !== '' && !config.members.find((m) => m.id === config.id)?.observer) {
+    throw new ConfigError('--join starts a new member as a learner: give its own --members entry /observer, and --role observer');
   }
   checkPeerSecurity(config);
   return config;
@@ -225,7 +255,7 @@ function checkPeerSecurity(config: Config): void {
   if (tlsParts !== 0 && tlsParts !== 3) throw new ConfigError('--peer-tls-cert, --peer-tls-key and --peer-tls-ca go together');
   const weakness = config.clusterSecret === '' ? undefined : clusterSecretWeakness(config.clusterSecret);
   if (weakness !== undefined) throw new ConfigError(weakness);
-  if (config.members.length > 1 && config.clusterSecret === '' && tlsParts === 0) {
+  if ((config.members.length > 1 || config.join !== '') && config.clusterSecret === '' && tlsParts === 0) {
     throw new ConfigError('a cluster needs --cluster-secret (CORRAL_CLUSTER_SECRET) of at least 16 characters, or --peer-tls-cert, --peer-tls-key and --peer-tls-ca');
   }
 }
@@ -278,6 +308,8 @@ function withSecretFiles(config: Config, onCommandLine: (flag: string) => boolea
     ...config,
     clusterSecret: secretFrom(config.clusterSecret, config.clusterSecretFile, 'cluster-secret'),
     superDigest: secretFrom(config.superDigest, config.superDigestFile, 'super-digest'),
+    gatewayKey: secretFrom(config.gatewayKey, config.gatewayKeyFile, 'gateway-key'),
+    zookeeperAuth: secretFrom(config.zookeeperAuth, config.zookeeperAuthFile, 'zookeeper-auth'),
   };
 }
 
@@ -333,7 +365,18 @@ export function loadConfig(argv: string[], env: NodeJS.ProcessEnv, warn: (messag
   }
   const given = parsed.values as Record<string, unknown>;
   const config = withSecretFiles(defaultConfig(values as Partial<Config>), (flag) => given[flag] !== undefined, warn);
-  return checkAllowedHosts(checkTls(checkAuth(checkCluster(config))));
+  return checkGateway(checkAllowedHosts(checkTls(checkAuth(checkCluster(config)))));
+}
+
+/** A gateway names its ensemble in the URL form, and has the key its tokens are sealed with. */
+function checkGateway(config: Config): Config {
+  if (config.backend === '') return config;
+  const ensemble = parseZooKeeperUrl(config.backend);
+  if (typeof ensemble === 'string') throw new ConfigError(ensemble);
+  if (config.gatewayKey.length < 16) throw new ConfigError('--backend zookeeper:// needs --gateway-key (CORRAL_GATEWAY_KEY or --gateway-key-file) of at least 16 characters, the same on every gateway');
+  if (config.members.length > 0) throw new ConfigError('--backend zookeeper:// keeps no state of its own: it takes no --members');
+  if (config.zookeeperAuth !== '' && !/^[^:]+:.+$/.test(config.zookeeperAuth)) throw new ConfigError('--zookeeper-auth is user:password (ZooKeeper\'s digest scheme)');
+  return config;
 }
 
 /** Every --allowed-hosts entry names a host (see http/edge/host-guard.ts). */

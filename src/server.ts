@@ -26,6 +26,7 @@ import { CorralNode } from './node/corral-node.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
 import { adminAppOf, createAdminServer, publicAppOf } from './tls/admin-listener.ts';
 import { CertReloader, type ReloadOutcome, type SecureContextTarget } from './tls/cert-reloader.ts';
+import { peerCertReloader } from './tls/peer-cert-reloader.ts';
 import { createSecureListener, withoutConnectionHeaders, type AnyRequestListener } from './tls/secure-listener.ts';
 import { serverTlsOptionsOf, tlsEnabled } from './tls/tls-options.ts';
 
@@ -37,6 +38,8 @@ export interface RunningServer {
   readonly node: CorralNode;
   /** Reads the TLS certificate, key and CA again (what SIGHUP does); 'disabled' without TLS. */
   reloadTls(reason?: string): ReloadOutcome | 'disabled';
+  /** Reads the peer certificate, key and CA again (--peer-tls-*; SIGHUP does it too); 'disabled' without peer TLS. */
+  reloadPeerTls(reason?: string): ReloadOutcome | 'disabled';
   close(): Promise<void>;
 }
 
@@ -61,7 +64,7 @@ export async function authenticatorOf(config: Config, nowMs: () => number): Prom
 const LOOPBACK = /^(127\.|::1$|localhost$)/;
 
 /** ZooKeeper leaves a node open by default too; on a real network without auth or TLS, say so. */
-function warnIfOpen(config: Config, logger: Logger): void {
+export function warnIfOpen(config: Config, logger: Logger): void {
   const warning = openNodeWarning(config);
   if (warning !== undefined) logger.warn({ event: 'open-node', host: config.host }, warning);
 }
@@ -73,7 +76,7 @@ export function openNodeWarning(config: Pick<Config, 'authRequired' | 'host' | '
 }
 
 /** A listening server and how it is shut down: stop taking requests, then end what is left. */
-interface Listening {
+export interface Listening {
   readonly server: NetServer;
   /** The server again when it speaks TLS: what certificate reloads go to. */
   readonly secure?: SecureContextTarget;
@@ -97,7 +100,7 @@ function unreadableRequest(deps: AppDeps, error: unknown): Response {
 }
 
 /** The public listener: the direct path in front of the Hono app, over TLS or behind the wire path. */
-function publicListener(deps: AppDeps, app: Hono, config: Config, tls: ReturnType<typeof serverTlsOptionsOf> | undefined): Listening {
+export function publicListener(deps: AppDeps, app: Hono, config: Config, tls: ReturnType<typeof serverTlsOptionsOf> | undefined): Listening {
   const appListener = getRequestListener(tls === undefined ? app.fetch : withoutConnectionHeaders(app.fetch), {
     hostname: config.host, errorHandler: (error) => unreadableRequest(deps, error),
   });
@@ -128,7 +131,7 @@ function adminListener(server: HttpServer): Listening {
   return { server, quiesce: () => server.closeIdleConnections(), destroy: () => server.closeAllConnections() };
 }
 
-function listen(server: NetServer, port: number, host: string): Promise<AddressInfo> {
+export function listen(server: NetServer, port: number, host: string): Promise<AddressInfo> {
   return new Promise((resolve, reject) => {
     server.once('error', reject);
     server.listen(port, host, () => {
@@ -138,7 +141,7 @@ function listen(server: NetServer, port: number, host: string): Promise<AddressI
   });
 }
 
-function urlOf(scheme: string, host: string, port: number): string {
+export function urlOf(scheme: string, host: string, port: number): string {
   return `${scheme}://${host.includes(':') ? `[${host}]` : host}:${port}`;
 }
 
@@ -157,7 +160,9 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
   const admin = adminAddressOf(config);
   const listeners: Listening[] = [];
   const reloader = tls === undefined ? undefined : new CertReloader(config, tls, { logger });
+  let peerReloader: CertReloader | undefined;
   try {
+    peerReloader = peerCertReloader(config, node.peers.tlsTarget, logger);
     const main = publicListener(deps, admin === undefined ? app : publicAppOf(app, deps), config, tls);
     limitConnections(main.server, { maxPerAddress: config.maxConnectionsPerAddress, onRefused: () => deps.metrics.limitRefused('connections_per_address') });
     listeners.push(main);
@@ -178,10 +183,15 @@ export async function startServer(options: ServerOptions = {}): Promise<RunningS
     return {
       url, adminUrl, node,
       reloadTls: (reason = 'requested') => reloader?.reload(reason) ?? 'disabled',
-      close: () => stop(listeners, node, reloader),
+      reloadPeerTls: (reason = 'requested') => peerReloader?.reload(reason) ?? 'disabled',
+      close: () => {
+        peerReloader?.close();
+        return stop(listeners, node, reloader);
+      },
     };
   } catch (error) {
     reloader?.close();
+    peerReloader?.close();
     for (const l of listeners) {
       l.destroy();
       l.server.close();

@@ -137,6 +137,8 @@ async function sseWatcher(baseUrl: string, path: string, onEvent: EventListener)
  */
 const UNLIMITED_CLIENTS: Record<string, string> = {
   CORRAL_MAX_CONNECTIONS_PER_ADDRESS: '0', CORRAL_MAX_SESSIONS_PER_CALLER: '0', CORRAL_MAX_STREAMS_PER_CALLER: '0',
+  // watch-10k holds 10,000 streams on one member (the default node limit) plus a round's stragglers.
+  CORRAL_MAX_STREAMS: '50000',
 };
 
 interface Member {
@@ -191,6 +193,12 @@ class CorralDeployment implements Deployment {
 
   async client(inFlight: number): Promise<KvClient> {
     return new CorralClient(this.members.map((m) => new HttpClient(m.baseUrl, inFlight, m.ca)), this.credential);
+  }
+
+  /** The members' HTTP ports, for the watch-scale subscribers (bench/workloads/watch-scale.ts). */
+  scaleEndpoints(): { kind: 'corral'; ports: number[] } {
+    if (this.members.some((m) => m.ca !== undefined)) throw new Error('watch workloads run without CORRAL_BENCH_TLS');
+    return { kind: 'corral', ports: this.members.map((m) => Number(new URL(m.baseUrl).port)) };
   }
 
   watcher(path: string, index: number, onEvent: EventListener): Promise<Watcher> {

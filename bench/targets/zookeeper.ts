@@ -102,6 +102,11 @@ class ZkDeployment implements Deployment {
     return new ZkPool(clients);
   }
 
+  /** The client ports, for the watch-scale subscribers (bench/workloads/watch-scale.ts). */
+  scaleEndpoints(): { kind: 'zookeeper'; ports: number[] } {
+    return { kind: 'zookeeper', ports: [...this.ensemble.clientPorts] };
+  }
+
   watcher(path: string, index: number, onEvent: EventListener): Promise<Watcher> {
     const ports = this.ensemble.clientPorts;
     return zkWatcher(ports[index % ports.length]!, path, onEvent);

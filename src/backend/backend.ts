@@ -14,7 +14,18 @@ import type { TreeEvent, WatchResult, WriteResult } from '../core/tree/results.t
 import type { WatchRequest, WriteOp } from '../core/tree/txn.ts';
 import type { Stat } from '../core/tree/znode.ts';
 import type { Cursor, OutboxEvent } from '../node/outbox.ts';
+import type { MembershipAdmin } from '../node/membership-admin.ts';
 import type { HistoryEvent } from '../storage/change-history.ts';
+
+/** A value here, or a promise of it where the state is elsewhere (await only when it is one: the hot path). */
+export type MaybePromise<T> = T | Promise<T>;
+
+/** One node as a read-only multi reads it. */
+export interface NodeNow {
+  readonly stat: Stat;
+  readonly data: Uint8Array;
+  readonly children: () => readonly string[];
+}
 
 /** Who is asking: what authentication found (`scheme:id` identities) and where from. */
 export interface Caller {
@@ -129,6 +140,8 @@ export interface Changes {
 export interface MemberView {
   readonly id: number;
   readonly address: string;
+  /** host:port the other members dial it at (what a member joining with --join learns the cluster from). */
+  readonly peer?: string;
   readonly role: string;
   readonly lag: number | null;
   readonly connected: boolean;
@@ -147,12 +160,30 @@ export interface ClusterView {
 export interface Backend {
   /** The zxid of the last change applied here: every answer's Zk-Zxid is at least this. */
   readonly appliedZxid: number;
+  /**
+   * Whether a session's id is the zxid that opened it (absent: it is), so a request for a session
+   * opened a moment ago through another member first waits until this member applied that zxid.
+   * A ZooKeeper gateway's ids are the ensemble's session ids: false.
+   */
+  readonly sessionIdsAreZxids?: boolean;
   /** A read (or a watched read); answered from this member's state after the consistency asked. */
   read(request: ReadRequest): ReadView | Promise<ReadView | ZkError> | ZkError;
-  /** Reads of several nodes at one point (a read-only multi); no consistency or watch. NOAUTH without READ. */
-  readNow(path: string, caller: Caller): { readonly stat: Stat; readonly data: Uint8Array; readonly children: () => readonly string[] } | ZkError | undefined;
+  /**
+   * Reads of several nodes at one point (a read-only multi); no consistency or watch. NOAUTH without
+   * READ. `op` says what the caller reads: a backend may leave `children()` empty for `getData`.
+   * Synchronous where the state is here (the embedded store: every call of one turn reads one
+   * state); a promise where it is not (a gateway batches the calls of one turn into one multiRead,
+   * so a caller that makes all its calls before awaiting any still reads one point).
+   */
+  readNow(path: string, caller: Caller, op?: 'getData' | 'getChildren'): MaybePromise<NodeNow | ZkError | undefined>;
+  /**
+   * getAllChildrenNumber (ZooKeeper 3.6+): how many nodes are below `path` (all depths, the node
+   * itself not counted) in this member's state; undefined when it does not exist, NOAUTH without
+   * READ on it (the descendants' own ACLs are not asked, as in ZooKeeper).
+   */
+  allChildrenNumber(path: string, caller: Caller): MaybePromise<number | ZkError | undefined>;
   /** getACL: the node's ACL and Stat (digest hashes hidden from a caller without ADMIN), or NONODE. */
-  getAcl(path: string, caller: Caller): { readonly acl: Acl; readonly stat: Stat } | ZkError;
+  getAcl(path: string, caller: Caller): MaybePromise<{ readonly acl: Acl; readonly stat: Stat } | ZkError>;
   write(request: WriteRequest): Promise<WriteOutcome>;
   /** Resolves once `zxid` is applied here (Zk-Min-Zxid); OPERATIONTIMEOUT past the bound. */
   waitFor(zxid: number): Promise<ZkError | undefined>;
@@ -173,4 +204,9 @@ export interface Backend {
   transferLeader?(to: number | undefined): Promise<{ readonly leader: number; readonly from: number } | ZkError>;
   /** Undefined when ready to serve (a leader known, caught up), else why not. */
   readiness(): ZkError | undefined;
+  /**
+   * Membership changes at run time (list, add, promote, remove, replace; operators only: the
+   * routes check); absent where the backend cannot change its membership.
+   */
+  readonly membership?: Pick<MembershipAdmin, 'list' | 'add' | 'promote' | 'remove' | 'replace'>;
 }

@@ -18,6 +18,8 @@ interface Children { path: string; children: string[]; stat: Stat }
 export interface Context {
   readonly client: CorralClient;
   readonly out: Output;
+  /** The same command's context against another server (the leader a member named), same credentials. */
+  readonly reroute?: (server: string) => Context;
 }
 
 /** The client for `--server` and `--user`: Basic credentials go on every request. */

@@ -11,6 +11,7 @@ import { backup, describeBackupFailure, restore } from './backup-commands.ts';
 import * as commands from './commands.ts';
 import { Output } from './output.ts';
 import { watch } from './watch.ts';
+import { addMemberCommands } from './member-cli.ts';
 
 interface GlobalOptions {
   server: string[];
@@ -29,7 +30,9 @@ function run<A extends unknown[]>(
   return async (...args: unknown[]) => {
     const command = args.at(-1) as Command;
     const global = command.optsWithGlobals<GlobalOptions>();
-    const ctx = { client: commands.makeClient(global.server, global.user), out: new Output(global.json === true) };
+    const out = new Output(global.json === true);
+    const reroute = (server: string): commands.Context => ({ client: commands.makeClient([server], global.user), out, reroute });
+    const ctx = { client: commands.makeClient(global.server, global.user), out, reroute };
     const jobArgs = args.slice(0, -1) as A;
     if (!bounded(command.opts())) return job(ctx, ...jobArgs);
     let timer: NodeJS.Timeout | undefined;
@@ -58,6 +61,7 @@ export function buildProgram(): Command {
   addReadCommands(program);
   addWriteCommands(program);
   addAclCommands(program);
+  addMemberCommands(program, run);
   addClusterCommands(program);
   addBackupCommands(program);
   for (const command of program.commands) command.exitOverride().showSuggestionAfterError(true);

@@ -350,6 +350,75 @@ export interface paths {
         patch?: never;
         trace?: never;
     };
+    "/v1/descendants": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Count every node below the root
+         * @description Same as `getAllChildrenNumber` for the root znode `/` (every other node, `/zookeeper` included).
+         */
+        get: operations["getAllChildrenNumberRoot"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/descendants/{path}": {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path: {
+                /**
+                 * @description The znode path without its leading `/`: the whole rest of the URL path, slashes
+                 *     included (`/v1/znodes/app/config` is `/app/config`). It is percent-decoded and `%2F`
+                 *     is a separator like `/`, so clients may send slashes raw or encoded. The decoded path
+                 *     must be valid for ZooKeeper (no empty segment, no `.` or `..` segment, no trailing `/`,
+                 *     no control characters), else 400 BADARGUMENTS; for a sequential create the rule applies
+                 *     with the counter appended, so a trailing `/` is allowed there.
+                 * @example app/config
+                 */
+                path: components["parameters"]["ZnodePath"];
+            };
+            cookie?: never;
+        };
+        /**
+         * Count every node below a znode
+         * @description ZooKeeper's getAllChildrenNumber (3.6+): how many nodes are below this one at every
+         *     depth, the node itself not counted — what a paged getChildren cannot tell without
+         *     reading every page (`stat.numChildren` counts the direct children only). Needs READ on
+         *     the node (not on the descendants), else 403 NOAUTH; 404 NONODE when it does not exist.
+         *     Sets no watch, as in ZooKeeper. Counting walks the subtree on the member that answers.
+         */
+        get: operations["getAllChildrenNumber"];
+        put?: never;
+        post?: never;
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
     "/v1/acl": {
         parameters: {
             query?: never;
@@ -566,8 +635,10 @@ export interface paths {
          *     Who may: it reveals who is connected and from where, so the superuser
          *     (`--super-digest`); on a node that checks identities (`--auth-required`, `--jwt-jwks`,
          *     client certificates) but has no superuser, no one (403 NOAUTH, saying why); on an open
-         *     node with no authentication configured, anyone. Like `/v1/cluster`, on a node run with
-         *     `--admin-listen` it is served only on that listener (404 on the public one).
+         *     node with no authentication configured, a caller on loopback (127.0.0.0/8, ::1), or anyone
+         *     when the operator opted in with `--open-operator-routes` (others 403 NOAUTH). Like
+         *     `/v1/cluster`, on a node run with `--admin-listen` it is served only on that listener
+         *     (404 on the public one), to whoever reaches it.
          */
         get: operations["listSessions"];
         put?: never;
@@ -974,6 +1045,10 @@ export interface paths {
          *     gets `event: reset` (`ResetEvent` data `{zxid, reason}`, no `id:`) first: what happened
          *     up to `zxid` is unknown, so read the state again; the stream goes on from `zxid`.
          *
+         *     Events are sent after the write that caused them is answered (the writer does not wait
+         *     for the streams), in zxid order; once an event arrived, a read from the same node sees
+         *     that change or a later one.
+         *
          *     A client that falls behind by more than `--outbox-events-max` transactions (default
          *     10000) gets `event: overflow` (`OverflowEvent`, no `id:`) and the stream ends; it can
          *     resume with `Last-Event-ID`. The stream opens with the comment line `: connected` and
@@ -1038,10 +1113,116 @@ export interface paths {
          *
          *     Who may: the superuser (`--super-digest`); on a node that checks identities
          *     (`--auth-required`, `--jwt-jwks`, client certificates) but has no superuser, no one
-         *     (403 NOAUTH, saying why); on an open node with no authentication configured, anyone. On
-         *     a node run with `--admin-listen`, served only on that listener (404 on the public one).
+         *     (403 NOAUTH, saying why); on an open node with no authentication configured, a caller on
+         *     loopback (127.0.0.0/8, ::1), or anyone when the operator opted in with
+         *     `--open-operator-routes` (others 403 NOAUTH). On a node run with `--admin-listen`, served
+         *     only on that listener (404 on the public one), to whoever reaches it.
          */
         post: operations["transferLeader"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cluster/members": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        /**
+         * Members (the configuration in force, with roles and lag)
+         * @description The cluster's configuration as this member knows it (the latest in its log, committed or
+         *     not): every voter and learner with its client and peer addresses; on the leader, each
+         *     member's lag (entries behind the leader's log) and whether it answered within an election
+         *     timeout (null elsewhere). Who may: as for `POST /v1/cluster/leader` (operators only).
+         */
+        get: operations["listMembers"];
+        put?: never;
+        /**
+         * Add a member (a learner, promoted to voter once caught up)
+         * @description Adds member `id` as a learner (a non-voting member that gets the log: start it first, empty,
+         *     with `--role observer` and `--members` listing the cluster and itself as `/observer`, or
+         *     only itself and `--join <a member's client host:port>`; it catches up by checkpoint and
+         *     log), then, unless `promote` is false, promotes it to voter
+         *     once it holds the leader's log within a bounded lag, waiting up to `timeoutMs`. One
+         *     single-server change at a time through the log (docs/architecture.md); made on the leader
+         *     (elsewhere 503 CONNECTIONLOSS naming it). 409 NODEEXISTS for a member already in the
+         *     cluster; 409 NEWCONFIGNOQUORUM when the promotion would lose the quorum or the learner
+         *     did not catch up in time (it stays a learner: promote it later); 503 RECONFIGINPROGRESS
+         *     while another change is under way. Who may: operators only, as for `POST /v1/cluster/leader`.
+         */
+        post: operations["addMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cluster/members/{id}/promote": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Promote a learner to voter
+         * @description Makes learner `id` a voter once it caught up (waiting up to `timeoutMs`, default 30 s).
+         *     409 NEWCONFIGNOQUORUM when it lags or the new quorum would not be reached; 400 for a member
+         *     that already votes or is not in the cluster. Operators only; made on the leader.
+         */
+        post: operations["promoteMember"];
+        delete?: never;
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cluster/members/{id}": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        post?: never;
+        /**
+         * Remove a member
+         * @description Removes member `id` (voter or learner) through the log. Refused with 409 NEWCONFIGNOQUORUM
+         *     when the voters left that answered the leader lately would be fewer than the new quorum,
+         *     or for the last voter. A leader that removes itself leads until the removal commits, then
+         *     hands leadership over and steps down; a removed member stops standing for election and its
+         *     peer connections are refused. Operators only; made on the leader.
+         */
+        delete: operations["removeMember"];
+        options?: never;
+        head?: never;
+        patch?: never;
+        trace?: never;
+    };
+    "/v1/cluster/members/{id}/replace": {
+        parameters: {
+            query?: never;
+            header?: never;
+            path?: never;
+            cookie?: never;
+        };
+        get?: never;
+        put?: never;
+        /**
+         * Replace a member (typically a dead one) with a new one
+         * @description Three changes in a row: add the new member as a learner, promote it once caught up, remove
+         *     member `id`. Asked again after a partial failure, it goes on from where it stopped.
+         *     Operators only; made on the leader.
+         */
+        post: operations["replaceMember"];
         delete?: never;
         options?: never;
         head?: never;
@@ -1349,6 +1530,12 @@ export interface components {
              */
             more?: boolean;
         };
+        /** @description getAllChildrenNumber's answer. */
+        Descendants: {
+            path: components["schemas"]["ZnodePathString"];
+            /** @description The nodes below `path` at every depth (the node itself not counted). */
+            count: number;
+        };
         /** @description One entry of a znode's ACL, as getACL answers it. */
         AclEntry: {
             /**
@@ -1566,6 +1753,50 @@ export interface components {
             /** @description The znode path the error is about, as the request gave it (it may be invalid). */
             path?: string;
         };
+        /** @description A member to add, and where it listens. */
+        NewMember: {
+            id: number;
+            /** @description host:port of its HTTP API. */
+            client: string;
+            /** @description host:port the other members dial it at. */
+            peer: string;
+            /**
+             * @description Promote to voter once caught up (add only).
+             * @default true
+             */
+            promote: boolean;
+            /**
+             * @description How long to wait for each step (the learner's catching up included).
+             * @default 30000
+             */
+            timeoutMs: number;
+        };
+        ClusterMember: {
+            id: number;
+            /** @enum {string} */
+            role: "voter" | "learner";
+            leader: boolean;
+            /** @description The member that answered. */
+            self: boolean;
+            client: string | null;
+            peer: string | null;
+            /** @description Entries behind the leader's log (on the leader; null elsewhere). */
+            lag: number | null;
+            /** @description Answered the leader within an election timeout (on the leader; null elsewhere). */
+            active: boolean | null;
+        };
+        Members: {
+            self: number;
+            leader: number | null;
+            voters: number[];
+            learners: number[];
+            members: components["schemas"]["ClusterMember"][];
+        };
+        MembershipChange: components["schemas"]["Members"] & {
+            /** @description The log index the (last) change committed at. */
+            index: number;
+            zxid: string;
+        };
         /** @description A failed write multi. Nothing was applied. The top-level fields are the failing op's error. */
         MultiFailure: {
             code: components["schemas"]["ResultCode"];
@@ -1671,8 +1902,12 @@ export interface components {
             zkCode: components["schemas"]["ZkCode"];
             message: string;
         };
-        /** @enum {string} */
-        Role: "leader" | "follower" | "observer" | "looking";
+        /**
+         * @description `gateway`: a node started with `--backend zookeeper://…`, in front of a ZooKeeper ensemble
+         *     (its members are then the ensemble's servers, with role `zookeeper`).
+         * @enum {string}
+         */
+        Role: "leader" | "follower" | "observer" | "looking" | "gateway";
         Cluster: {
             /** @description This node's server id. */
             self: number;
@@ -1691,6 +1926,8 @@ export interface components {
             id: number;
             /** @description host:port the member serves clients at. */
             address: string;
+            /** @description host:port the other members dial it at (a member started with `--join` learns the cluster from these). */
+            peer?: string;
             /**
              * @description The member's role as far as this node knows: its own role for itself, `observer` for a
              *     member configured as one (`/observer` in `--members`: it never votes), `leader` for the
@@ -1797,6 +2034,16 @@ export interface components {
             };
             content: {
                 "application/json": components["schemas"]["Children"];
+            };
+        };
+        /** @description How many nodes are below the node. */
+        DescendantsOk: {
+            headers: {
+                "Zk-Zxid": components["headers"]["ZkZxid"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Descendants"];
             };
         };
         /** @description Created. `path` is the created path (sequential suffix included). */
@@ -2269,6 +2516,64 @@ export interface components {
                 };
             };
         };
+        /**
+         * @description NOAUTH: the caller is not the superuser, or this node checks identities but has no
+         *     superuser, or it has no authentication and the caller is not on loopback (without
+         *     `--open-operator-routes`).
+         */
+        OperatorForbidden: {
+            headers: {
+                "Zk-Zxid": components["headers"]["ZkZxid"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "NOAUTH";
+                };
+            };
+        };
+        /**
+         * @description NEWCONFIGNOQUORUM (the change would leave fewer recently active voters than the new
+         *     quorum, or the learner to promote lags the leader's log), NODEEXISTS (already a member),
+         *     or RECONFIGDISABLED (a node started without peers cannot add members).
+         */
+        MembershipConflict: {
+            headers: {
+                "Zk-Zxid": components["headers"]["ZkZxid"];
+                [name: string]: unknown;
+            };
+            content: {
+                /**
+                 * @example {
+                 *       "code": "NEWCONFIGNOQUORUM",
+                 *       "zkCode": -13,
+                 *       "message": "removing 2 would leave 1 recently active voter(s) (1) of 2, fewer than the quorum of 2"
+                 *     }
+                 */
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "NEWCONFIGNOQUORUM" | "NODEEXISTS" | "RECONFIGDISABLED";
+                };
+            };
+        };
+        /**
+         * @description RECONFIGINPROGRESS (another membership change is under way: retry), CONNECTIONLOSS (this
+         *     member is not the leader: the message names it; or no leader) or OPERATIONTIMEOUT.
+         */
+        MembershipUnavailable: {
+            headers: {
+                "Zk-Zxid": components["headers"]["ZkZxid"];
+                "Retry-After": components["headers"]["RetryAfter"];
+                [name: string]: unknown;
+            };
+            content: {
+                "application/json": components["schemas"]["Error"] & {
+                    /** @enum {unknown} */
+                    code?: "RECONFIGINPROGRESS" | "CONNECTIONLOSS" | "OPERATIONTIMEOUT";
+                };
+            };
+        };
         /** @description BADARGUMENTS; no body. */
         HeadBadRequest: {
             headers: {
@@ -2519,6 +2824,8 @@ export interface components {
          * @example app/config
          */
         ZnodePath: string;
+        /** @description A member's id. */
+        MemberId: number;
         /**
          * @description Answer only after this node has applied at least this zxid (typically the largest
          *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
@@ -3633,6 +3940,81 @@ export interface operations {
             503: components["responses"]["ServiceUnavailable"];
         };
     };
+    getAllChildrenNumberRoot: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `local` (default): answer from this node's tree, which may lag the leader (ZooKeeper's
+                 *     read semantics). `linearizable`: first confirm leadership with a quorum and wait until
+                 *     this node has applied the leader's commit point (503 when there is no quorum).
+                 */
+                consistency?: components["parameters"]["Consistency"];
+            };
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["DescendantsOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    getAllChildrenNumber: {
+        parameters: {
+            query?: {
+                /**
+                 * @description `local` (default): answer from this node's tree, which may lag the leader (ZooKeeper's
+                 *     read semantics). `linearizable`: first confirm leadership with a quorum and wait until
+                 *     this node has applied the leader's commit point (503 when there is no quorum).
+                 */
+                consistency?: components["parameters"]["Consistency"];
+            };
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path: {
+                /**
+                 * @description The znode path without its leading `/`: the whole rest of the URL path, slashes
+                 *     included (`/v1/znodes/app/config` is `/app/config`). It is percent-decoded and `%2F`
+                 *     is a separator like `/`, so clients may send slashes raw or encoded. The decoded path
+                 *     must be valid for ZooKeeper (no empty segment, no `.` or `..` segment, no trailing `/`,
+                 *     no control characters), else 400 BADARGUMENTS; for a sequential create the rule applies
+                 *     with the counter appended, so a trailing `/` is allowed there.
+                 * @example app/config
+                 */
+                path: components["parameters"]["ZnodePath"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            200: components["responses"]["DescendantsOk"];
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["Forbidden"];
+            404: components["responses"]["NotFound"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
     getACLRoot: {
         parameters: {
             query?: never;
@@ -4001,7 +4383,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             /**
              * @description NOAUTH: the caller is not the superuser, or this node checks identities but has no
-             *     superuser (`--super-digest`), or the request carries an `Origin` that is not allowed.
+             *     superuser (`--super-digest`), or this node has no authentication and the caller is
+             *     not on loopback (without `--open-operator-routes`), or the request carries an
+             *     `Origin` that is not allowed.
              */
             403: {
                 headers: {
@@ -4612,7 +4996,9 @@ export interface operations {
             401: components["responses"]["Unauthorized"];
             /**
              * @description NOAUTH: the caller is not the superuser, or this node checks identities but has no
-             *     superuser (`--super-digest`), or the request carries an `Origin` that is not allowed.
+             *     superuser (`--super-digest`), or this node has no authentication and the caller is
+             *     not on loopback (without `--open-operator-routes`), or the request carries an
+             *     `Origin` that is not allowed.
              */
             403: {
                 headers: {
@@ -4630,6 +5016,207 @@ export interface operations {
             413: components["responses"]["PayloadTooLarge"];
             429: components["responses"]["TooManyRequests"];
             503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    listMembers: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The members. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["Members"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["OperatorForbidden"];
+            404: components["responses"]["OnAdminListener"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["ServiceUnavailable"];
+        };
+    };
+    addMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path?: never;
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewMember"];
+            };
+        };
+        responses: {
+            /** @description The change is committed; the members after it. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipChange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["OperatorForbidden"];
+            404: components["responses"]["OnAdminListener"];
+            409: components["responses"]["MembershipConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["MembershipUnavailable"];
+        };
+    };
+    promoteMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path: {
+                /** @description A member's id. */
+                id: components["parameters"]["MemberId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: {
+            content: {
+                "application/json": {
+                    timeoutMs?: number;
+                };
+            };
+        };
+        responses: {
+            /** @description The change is committed; the members after it. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipChange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["OperatorForbidden"];
+            404: components["responses"]["OnAdminListener"];
+            409: components["responses"]["MembershipConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["MembershipUnavailable"];
+        };
+    };
+    removeMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path: {
+                /** @description A member's id. */
+                id: components["parameters"]["MemberId"];
+            };
+            cookie?: never;
+        };
+        requestBody?: never;
+        responses: {
+            /** @description The change is committed; the members after it. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipChange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["OperatorForbidden"];
+            404: components["responses"]["OnAdminListener"];
+            409: components["responses"]["MembershipConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["MembershipUnavailable"];
+        };
+    };
+    replaceMember: {
+        parameters: {
+            query?: never;
+            header?: {
+                /**
+                 * @description Answer only after this node has applied at least this zxid (typically the largest
+                 *     `Zk-Zxid` the client has seen). If it does not catch up within a bounded wait the
+                 *     answer is 503 OPERATIONTIMEOUT with `Retry-After`; the client may retry or try another node.
+                 */
+                "Zk-Min-Zxid"?: components["parameters"]["MinZxid"];
+            };
+            path: {
+                /** @description A member's id. */
+                id: components["parameters"]["MemberId"];
+            };
+            cookie?: never;
+        };
+        requestBody: {
+            content: {
+                "application/json": components["schemas"]["NewMember"];
+            };
+        };
+        responses: {
+            /** @description The change is committed; the members after it. */
+            200: {
+                headers: {
+                    "Zk-Zxid": components["headers"]["ZkZxid"];
+                    [name: string]: unknown;
+                };
+                content: {
+                    "application/json": components["schemas"]["MembershipChange"];
+                };
+            };
+            400: components["responses"]["BadRequest"];
+            401: components["responses"]["Unauthorized"];
+            403: components["responses"]["OperatorForbidden"];
+            404: components["responses"]["OnAdminListener"];
+            409: components["responses"]["MembershipConflict"];
+            413: components["responses"]["PayloadTooLarge"];
+            429: components["responses"]["TooManyRequests"];
+            503: components["responses"]["MembershipUnavailable"];
         };
     };
     getBackup: {

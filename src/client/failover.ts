@@ -107,12 +107,24 @@ function describeError(error: unknown): string {
   return cause ? `${error.message} (${cause.code ?? cause.message ?? String(cause)})` : error.message;
 }
 
+/** The property of a sized answer that keeps the caller's Request reachable (see holding). */
+const OWNER = Symbol('corral.failover.owner');
+
 /**
- * `response` with a body that holds `owner` (the caller's Request, whose signal is the one passed
- * down) for as long as the body is being read, so that signal keeps following the caller's.
+ * `response` holding `owner` (the caller's Request, whose signal is the one passed down) for as
+ * long as the body is being read, so that signal keeps following the caller's. A body meant to be
+ * read over time (an event stream, or any answer without a Content-Length: a backup) is piped
+ * through a stream that holds it; a sized answer (every JSON answer) is read at once by a caller
+ * that holds the Response, so a property on it is enough — the pipe costs ~60–90 µs of CPU per
+ * call (bench/micro/failover-passthrough.ts, BENCHMARKS.md), a property nothing measurable.
  */
 function holding(response: Response, owner: Request): Response {
   if (response.body === null) return response;
+  const type = response.headers.get('content-type') ?? '';
+  if (response.headers.has('content-length') && !type.startsWith('text/event-stream')) {
+    Object.defineProperty(response, OWNER, { value: owner });
+    return response;
+  }
   const body = response.body.pipeThrough(new TransformStream(new Holder(owner)));
   return new Response(body, { status: response.status, statusText: response.statusText, headers: response.headers });
 }

@@ -20,7 +20,8 @@ const ACL_BODY_MAX = 64 * 1024;
 
 export const getAcl: ZnodeCall = async (deps, req) => {
   const path = validZnodePath(requestedPathOf(req.rawPath, ACLS));
-  const answer = deps.backend.getAcl(path, req.caller());
+  const asked = deps.backend.getAcl(path, req.caller());
+  const answer = asked instanceof Promise ? await asked : asked;
   if ('code' in answer) return errorReply(answer, req.method);
   return { status: 200, json: { path, acl: aclToJson(answer.acl), stat: statJson(answer.stat) } };
 };

@@ -12,6 +12,7 @@ import { errorResponse, RequestRejected } from './errors.ts';
 import { answeredZxid, answerZxid, INTERNAL_ERROR, toResponse } from './reply.ts';
 import { allowedMethods, ROUTES, type RouteId } from './route-table.ts';
 import { adminBackupHandlers } from './routes/admin-backup.ts';
+import { clusterMembersHandlers } from './routes/cluster-members.ts';
 import { clusterLeaderHandlers } from './routes/cluster-leader.ts';
 import { multiHandlers } from './routes/multi.ts';
 import { docsHandlers } from './routes/docs.ts';
@@ -64,7 +65,7 @@ function minZxid(deps: AppDeps): MiddlewareHandler {
       if (late) return errorResponse(c, late);
     }
     const session = Number(c.req.header('zk-session-id') ?? SESSION_IN_PATH.exec(urlPath(c))?.[1]);
-    if (Number.isSafeInteger(session) && session > deps.backend.appliedZxid) {
+    if (deps.backend.sessionIdsAreZxids !== false && Number.isSafeInteger(session) && session > deps.backend.appliedZxid) {
       const late = await deps.backend.waitFor(session);
       if (late) return errorResponse(c, zkError('CONNECTIONLOSS', `this member has not yet applied the opening of session ${session}; retry, or ask another member`));
     }
@@ -166,7 +167,7 @@ export function createApp(deps: AppDeps): Hono {
   // Every route of the table, with its handler: the compiler checks that none is missing.
   const handlers: Record<RouteId, Handler> = {
     ...znodeHandlers(deps), ...multiHandlers(deps), ...sessionHandlers(deps), ...watchHandlers(deps), ...operationsHandlers(deps), ...docsHandlers(deps), ...uiHandlers(),
-    ...adminBackupHandlers(deps), ...clusterLeaderHandlers(deps), ...sessionListHandlers(deps),
+    ...adminBackupHandlers(deps), ...clusterLeaderHandlers(deps), ...sessionListHandlers(deps), ...clusterMembersHandlers(deps),
   };
   for (const route of ROUTES) app.on(route.method, [...route.paths], handlers[route.id]);
   app.notFound(notFound);

@@ -20,10 +20,16 @@ const STATUS: Partial<Record<ZkError['code'], ContentfulStatusCode>> = {
   NOTEMPTY: 409,
   BADVERSION: 409,
   NOCHILDRENFOREPHEMERALS: 409,
+  // A membership change that would lose the quorum (or promote a lagging learner): the cluster's state refuses it.
+  NEWCONFIGNOQUORUM: 409,
+  // Membership changes on a node that cannot make them (no peers).
+  RECONFIGDISABLED: 409,
   SESSIONEXPIRED: 410,
   THROTTLEDOP: 429,
   CONNECTIONLOSS: 503,
   OPERATIONTIMEOUT: 503,
+  // Another membership change is under way: retry shortly.
+  RECONFIGINPROGRESS: 503,
 };
 
 export function statusOf(error: ZkError): ContentfulStatusCode {

@@ -9,12 +9,13 @@
  * through the leader (backend.write or a session proposal), `stream` holds an event stream.
  */
 import { getAcl, setAcl } from './acl-calls.ts';
-import { children, create, getData, remove, setData, stat, type ZnodeCall } from './znode-calls.ts';
+import { allChildrenNumber, children, create, getData, remove, setData, stat, type ZnodeCall } from './znode-calls.ts';
 
 export type RouteId =
-  | 'getData' | 'create' | 'setData' | 'delete' | 'exists' | 'getChildren' | 'getACL' | 'setACL' | 'multi'
+  | 'getData' | 'create' | 'setData' | 'delete' | 'exists' | 'getChildren' | 'getAllChildrenNumber' | 'getACL' | 'setACL' | 'multi'
   | 'createSession' | 'listSessions' | 'closeSession' | 'keepalive' | 'streamTicket' | 'sessionEvents' | 'ephemerals' | 'addWatch' | 'removeWatches'
-  | 'sync' | 'watchStream' | 'health' | 'ready' | 'metrics' | 'cluster' | 'transferLeader' | 'backup' | 'spec' | 'docs' | 'docsAsset' | 'ui';
+  | 'sync' | 'watchStream' | 'health' | 'ready' | 'metrics' | 'cluster' | 'transferLeader' | 'backup' | 'spec' | 'docs' | 'docsAsset' | 'ui'
+  | 'listMembers' | 'addMember' | 'promoteMember' | 'removeMember' | 'replaceMember';
 
 export type Method = 'GET' | 'POST' | 'PUT' | 'DELETE';
 
@@ -42,6 +43,7 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'delete', method: 'DELETE', paths: under('/v1/znodes'), effect: 'write', call: remove },
   { id: 'exists', method: 'GET', paths: under('/v1/stat'), effect: 'read', consistency: true, watchable: true, call: stat },
   { id: 'getChildren', method: 'GET', paths: under('/v1/children'), effect: 'read', consistency: true, watchable: true, call: children },
+  { id: 'getAllChildrenNumber', method: 'GET', paths: under('/v1/descendants'), effect: 'read', consistency: true, call: allChildrenNumber },
   { id: 'getACL', method: 'GET', paths: under('/v1/acl'), effect: 'read', call: getAcl },
   { id: 'setACL', method: 'PUT', paths: under('/v1/acl'), effect: 'write', call: setAcl },
   { id: 'multi', method: 'POST', paths: ['/v1/multi'], effect: 'write' },
@@ -63,6 +65,12 @@ export const ROUTES: readonly RouteSpec[] = [
   { id: 'cluster', method: 'GET', paths: ['/v1/cluster'], effect: 'read' },
   // Leadership transfer (routes/cluster-leader.ts): an operator's act, superuser only.
   { id: 'transferLeader', method: 'POST', paths: ['/v1/cluster/leader'], effect: 'write' },
+  // Membership changes (routes/cluster-members.ts): an operator's act, like a transfer.
+  { id: 'listMembers', method: 'GET', paths: ['/v1/cluster/members'], effect: 'read' },
+  { id: 'addMember', method: 'POST', paths: ['/v1/cluster/members'], effect: 'write' },
+  { id: 'promoteMember', method: 'POST', paths: ['/v1/cluster/members/:id/promote'], effect: 'write' },
+  { id: 'removeMember', method: 'DELETE', paths: ['/v1/cluster/members/:id'], effect: 'write' },
+  { id: 'replaceMember', method: 'POST', paths: ['/v1/cluster/members/:id/replace'], effect: 'write' },
   { id: 'backup', method: 'GET', paths: ['/v1/admin/backup'], effect: 'stream' },
   { id: 'spec', method: 'GET', paths: ['/openapi.yaml'], effect: 'read' },
   { id: 'docs', method: 'GET', paths: ['/docs'], effect: 'read' },

@@ -9,9 +9,10 @@
  * have READ in the ACL of the node it is about, as it was at the change (ZooKeeper 3.9.2's rule for
  * every watch, CVE-2024-23944); opening the stream needs no permission, as addWatch needs none.
  *
- * Live events are written inside the apply loop, before the write's answer goes out (ZooKeeper
- * too notifies watchers before it answers the writer), and a transaction's frames are built once
- * for all the streams of the same path and kind, then written straight to each socket.
+ * Live events come from the ChangeFeed after the apply loop, once the write's answer went out, in
+ * slices of streams with the event loop free between them (src/node/change-feed.ts); a
+ * transaction's frames are built once for all the streams of the same path and kind, framed
+ * once as an HTTP chunk, and written straight to each socket (src/http/sse-sink.ts).
  */
 import type { Context } from 'hono';
 import { OPEN_ACL, PERM, type Acl } from '../core/acl/acl.ts';
@@ -26,11 +27,13 @@ import { badRequest } from './errors.ts';
 import { limitKeyOf } from './limits/caller-key.ts';
 import type { Release } from './limits/keyed-slots.ts';
 import { onResponseClosed, takeStreamSlot } from './limits/stream-slots.ts';
-import { sseFrame, sseResponse, type SseSink } from './sse-sink.ts';
+import { SharedFrame, sseFrame, sseResponse, type SseChunk, type SseSink } from './sse-sink.ts';
 import { parseBoolean, parseZxid } from './values.ts';
 
 const REPLAY_PAGE = 1000;
 const HEARTBEAT_MS = 10_000;
+/** How often the streams are checked for a heartbeat due: one timer for all, not one per stream. */
+const HEARTBEAT_SWEEP_MS = 1000;
 /** Position.k meaning every event of that zxid was sent. */
 const ALL = Number.MAX_SAFE_INTEGER;
 
@@ -76,11 +79,42 @@ function eventFrame(e: Change, k: number): string {
 }
 
 /** A whole transaction's frames, encoded once: the streams of one path and kind share the batch. */
-const txnFrames = new WeakMap<readonly Change[], Buffer>();
-function framesOf(txn: readonly Change[]): Buffer {
-  let bytes = txnFrames.get(txn);
-  if (!bytes) txnFrames.set(txn, (bytes = Buffer.from(txn.map(eventFrame).join(''))));
-  return bytes;
+const txnFrames = new WeakMap<readonly Change[], SharedFrame>();
+function framesOf(txn: readonly Change[]): SharedFrame {
+  let frame = txnFrames.get(txn);
+  if (!frame) txnFrames.set(txn, (frame = new SharedFrame(Buffer.from(txn.map(eventFrame).join('')))));
+  return frame;
+}
+
+/**
+ * The open streams, swept for heartbeats by one timer (unref'd) while any is open: a timer per
+ * stream cost ~250 bytes each and a re-arm every 10 s per stream.
+ */
+const beating = new Set<WatchStream>();
+let sweeper: NodeJS.Timeout | undefined;
+
+function startBeating(stream: WatchStream): void {
+  beating.add(stream);
+  sweeper ??= setInterval(() => {
+    const now = performance.now();
+    for (const s of beating) s.beatIfIdle(now);
+  }, HEARTBEAT_SWEEP_MS).unref();
+}
+
+function stopBeating(stream: WatchStream): void {
+  beating.delete(stream);
+  if (beating.size === 0 && sweeper) {
+    clearInterval(sweeper);
+    sweeper = undefined;
+  }
+}
+
+/** Several transactions' frames in one buffer, built once for all the streams handed the same list. */
+const manyFrames = new WeakMap<readonly (readonly Change[])[], SharedFrame>();
+function framesOfMany(txns: readonly (readonly Change[])[]): SharedFrame {
+  let frame = manyFrames.get(txns);
+  if (!frame) manyFrames.set(txns, (frame = new SharedFrame(Buffer.concat(txns.map((txn) => framesOf(txn).bytes)))));
+  return frame;
 }
 
 export function streamWatch(c: Context, deps: AppDeps, path: string): Response {
@@ -100,7 +134,6 @@ class WatchStream implements ChangeSubscriber {
   private busy = false;
   private at: Position = { zxid: 0, k: ALL };
   private lastWriteMs = performance.now();
-  private heartbeat: NodeJS.Timeout | undefined;
   private unsubscribe: () => void = () => undefined;
 
   constructor(
@@ -124,7 +157,7 @@ class WatchStream implements ChangeSubscriber {
     this.sink.onGone(() => this.stop());
     this.at = resume ?? { zxid: changes.appliedZxid, k: ALL };
     this.write(': connected\n\n');
-    this.beatIn(HEARTBEAT_MS);
+    startBeating(this);
     if (resume) this.drive(() => this.replay());
   }
 
@@ -136,6 +169,21 @@ class WatchStream implements ChangeSubscriber {
     this.guarded(() => {
       const ok = this.write(framesOf(events));
       this.at = { zxid, k: ALL };
+      if (!ok) this.drive(() => this.sink.drained());
+    });
+  }
+
+  /** Transactions that queued up in the feed: one write of their shared frames when the stream is live and may read them all. */
+  changedMany(all: readonly (readonly Change[])[]): void {
+    const first = all[0]![0]!.zxid;
+    const live = !this.busy && this.queued.length === 0 && this.at.k === ALL && first > this.at.zxid;
+    if (!live || !all.every((events) => events.every((e) => this.readable(e)))) {
+      for (const events of all) this.changed(events);
+      return;
+    }
+    this.guarded(() => {
+      const ok = this.write(framesOfMany(all));
+      this.at = { zxid: all[all.length - 1]![0]!.zxid, k: ALL };
       if (!ok) this.drive(() => this.sink.drained());
     });
   }
@@ -157,7 +205,7 @@ class WatchStream implements ChangeSubscriber {
     });
   }
 
-  /** Runs `first`, then writes the queue; live events queue meanwhile (they are called in the apply loop: never throw there). */
+  /** Runs `first`, then writes the queue; live events queue meanwhile (the feed calls them: never throw there). */
   private drive(first: () => Promise<void>): void {
     this.busy = true;
     void first().then(() => this.writeQueued()).catch((error: unknown) => {
@@ -192,7 +240,7 @@ class WatchStream implements ChangeSubscriber {
     // Only a gap ahead of where the stream is loses anything; never rewind it.
     if (item.gapThrough <= this.at.zxid) return true;
     this.at = { zxid: item.gapThrough, k: ALL };
-    return this.writeReset(item.gapThrough, 'this node caught up from a checkpoint; changes up to this zxid were not seen one by one; read state again');
+    return this.writeReset(item.gapThrough, 'changes up to this zxid were not seen one by one (this node caught up from a checkpoint, or a gateway reconnected to ZooKeeper); read state again');
   }
 
   /** Writes one transaction's matching events, skipping those at or before `at`; false when the client is behind. */
@@ -241,25 +289,20 @@ class WatchStream implements ChangeSubscriber {
     }
   }
 
-  private write(chunk: string | Uint8Array): boolean {
+  private write(chunk: SseChunk): boolean {
     this.lastWriteMs = performance.now();
     return this.sink.write(chunk);
   }
 
   /** A comment after HEARTBEAT_MS without a write keeps proxies from closing an idle stream. */
-  private beatIn(ms: number): void {
-    this.heartbeat = setTimeout(() => {
-      if (this.sink.closed) return;
-      const idleMs = performance.now() - this.lastWriteMs;
-      if (idleMs >= HEARTBEAT_MS - 1) this.write(': heartbeat\n\n');
-      this.beatIn(HEARTBEAT_MS - Math.min(Math.max(0, performance.now() - this.lastWriteMs), HEARTBEAT_MS - 1));
-    }, ms);
+  beatIfIdle(now: number): void {
+    if (!this.sink.closed && now - this.lastWriteMs >= HEARTBEAT_MS) this.write(': heartbeat\n\n');
   }
 
   private stop(): void {
     this.release();
     this.unsubscribe();
-    clearTimeout(this.heartbeat);
+    stopBeating(this);
     this.queued.length = 0;
     this.busy = true;
     this.sink.end();

@@ -168,6 +168,24 @@ export const children: ZnodeCall = async (deps, req) => {
   return { status: 200, json: { path, children: listed, stat: statJson(s), more } };
 };
 
+/**
+ * GET /v1/descendants/{path}: getAllChildrenNumber (ZooKeeper 3.6+), how many nodes are below the
+ * node at every depth — the count getChildren's pages leave out. READ on the node, as ZooKeeper
+ * asks; no watch (ZooKeeper's call sets none). A linearizable one reads after a quorum barrier.
+ */
+export const allChildrenNumber: ZnodeCall = async (deps, req) => {
+  const path = pathOf(req, '/v1/descendants');
+  if (consistencyOf(req) === 'linearizable') {
+    const error = await deps.backend.sync();
+    if (error) throw new RequestRejected(error);
+  }
+  const asked = deps.backend.allChildrenNumber(path, req.caller());
+  const count = asked instanceof Promise ? await asked : asked;
+  if (count === undefined) return noNode(req.method, path);
+  if (typeof count !== 'number') throw new RequestRejected(count);
+  return { status: 200, jsonText: `{"path":${JSON.stringify(path)},"count":${count}}` };
+};
+
 /** The call for a method on /v1/znodes. */
 export const ZNODE_CALLS: Readonly<Record<string, ZnodeCall>> = {
   GET: getData, HEAD: getData, POST: create, PUT: setData, DELETE: remove,

@@ -10,6 +10,7 @@ import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
 import type { CheckpointStore } from '../storage/checkpoint-store.ts';
 import type { LogStore } from '../core/consensus/types.ts';
+import type { ClusterConfig } from '../core/consensus/cluster-config.ts';
 import type { Applier } from './applier.ts';
 
 export interface CheckpointerOptions {
@@ -24,6 +25,8 @@ export interface CheckpointerOptions {
   /** Nodes per SQLite transaction while writing one. */
   readonly chunkNodes: number;
   readonly nowMs: () => number;
+  /** The cluster configuration as of a log index, stored with the checkpoint taken there. */
+  readonly configAt?: (index: number) => ClusterConfig;
 }
 
 /** Log entries behind a checkpoint whose rows are deleted per turn (a few ms of the loop). */
@@ -87,7 +90,8 @@ export class Checkpointer implements Applier {
     const index = indexOf(zxid);
     const term = epochOf(zxid);
     const epoch = this.epoch;
-    const gen = store.begin({ index, term, zxid, nodeCount: nodes.length }, tree.sessions.all(), this.options.nowMs(), tree.watches.all(), tree.requests.all());
+    const config = this.options.configAt?.(index);
+    const gen = store.begin({ index, term, zxid, nodeCount: nodes.length }, tree.sessions.all(), this.options.nowMs(), tree.watches.all(), tree.requests.all(), config);
     for (let i = 0; i < nodes.length; i += chunkNodes) {
       if (this.stopped || epoch !== this.epoch) return false;
       store.writeChunk(gen, nodes.slice(i, i + chunkNodes));

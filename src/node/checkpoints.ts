@@ -3,6 +3,7 @@
  * sends its latest checkpoint instead (Raft's snapshot install), and the follower keeps it as its
  * own before its log restarts after it.
  */
+import type { ClusterConfig } from '../core/consensus/cluster-config.ts';
 import type { LogStore } from '../core/consensus/types.ts';
 import type { CheckpointImage } from '../core/tree/checkpoint-image.ts';
 import type { CheckpointMeta, CheckpointStore } from '../storage/checkpoint-store.ts';
@@ -13,8 +14,8 @@ export type { CheckpointImage };
 export interface CheckpointSource {
   /** The checkpoint at `index`, or undefined when there is none at that position (any more). */
   load(index: number): CheckpointImage | undefined;
-  /** Stores `image` durably as the latest checkpoint and restarts the log after it, atomically. */
-  install(image: CheckpointImage): void;
+  /** Stores `image` (with the configuration as of it, when known) durably as the latest checkpoint and restarts the log after it, atomically. */
+  install(image: CheckpointImage, config?: ClusterConfig): void;
 }
 
 /** The production source: the node's SQLite checkpoints, next to its log in the same file. */
@@ -39,10 +40,10 @@ export class StoredCheckpoints implements CheckpointSource {
     return this.cached;
   }
 
-  install(image: CheckpointImage): void {
+  install(image: CheckpointImage, config?: ClusterConfig): void {
     // A checkpoint of our own being written is older: it must not complete after this one.
     this.beforeInstall();
     this.cached = undefined;
-    this.store.writeWhole(image, this.nowMs(), () => this.log.installSnapshot(image.index, image.term));
+    this.store.writeWhole(image, this.nowMs(), () => this.log.installSnapshot(image.index, image.term), config);
   }
 }

@@ -29,9 +29,13 @@ import type { ZkError } from '../core/errors.ts';
 import { assemblePipeline } from './pipeline/assemble.ts';
 import type { Pipeline } from './pipeline/pipeline.ts';
 import { realTimers } from './timers.ts';
+import { addressesOf, MemberDirectory } from './member-directory.ts';
+import { MembershipAdmin } from './membership-admin.ts';
 
 /** Ticks of silence before a follower stands for election (randomized up to twice that). */
 const ELECTION_TICKS = 10;
+/** Entries a learner may lag the leader's log by and still be promoted (about a second of busy writes). */
+const PROMOTE_LAG_MAX = 1000;
 
 export interface NodeDeps {
   readonly logger: Logger;
@@ -59,6 +63,10 @@ export class CorralNode {
   private tickTimer: NodeJS.Timeout | undefined;
   private lastLeader = 0;
   private readonly handoff: LeaderHandoff;
+  /** Where the other members are, kept in step with the configuration in force. */
+  private readonly directory: MemberDirectory;
+  /** Membership changes an operator asks for (the admin routes). */
+  readonly membership: MembershipAdmin;
 
   private readonly logger: Logger;
   private readonly nowMs: () => number;
@@ -72,77 +80,98 @@ export class CorralNode {
     this.db = openLocked(file, this.dirLock);
     const { checkpoints, latest, tree, log } = recoverState(this.db, this.dirLock);
     this.log = log;
-    // A single node is a cluster of one: the same Raft core, which elects itself at once.
-    // Observers (--members …/observer) are the core's learners: replicated to, never counted.
-    const voters = config.members.length > 0 ? config.members.filter((m) => !m.observer).map((m) => m.id) : [config.id];
-    const learners = config.members.filter((m) => m.observer).map((m) => m.id);
-    const consensus = new Raft({
-      id: config.id, members: voters, learners, log, hardState: log.hardState(), appliedIndex: latest?.index ?? 0,
-      electionTicks: ELECTION_TICKS, heartbeatTicks: 1, random: Math.random,
-    });
-    this.consensus = consensus;
-    this.peers = new PeerLink(config, deps.logger);
-    this.metrics = new Metrics({
-      znodeCount: () => this.host.tree.size, logEntries: () => log.size(), appliedZxid: () => this.host.appliedZxid,
-    });
-    const installing = new StoredCheckpoints(checkpoints, log, () => this.checkpointer.abandon(), deps.nowMs);
-    this.host = new NodeHost({
-      consensus, log, tree, metrics: this.metrics, logger: deps.logger, maxPendingWrites: config.maxPendingWrites,
-      checkpoints: installing, overlapSync: true, ...(this.peers.clustered ? { transport: this.peers } : {}),
-    });
-    this.watchReplication();
-    this.checkpointer = new Checkpointer({
-      tree: () => this.host.tree, log, store: checkpoints, metrics: this.metrics, logger: deps.logger,
-      everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
-    });
-    this.handoff = new LeaderHandoff({
-      status: () => this.consensus.status(), transfer: (to) => this.host.transferLeader(to), nowMs: deps.nowMs, voterCount: voters.length,
-      roleOf: (id) => {
-        const member = config.members.find((m) => m.id === id);
-        if (member) return member.observer ? 'observer' : 'voter';
-        return config.members.length === 0 && id === config.id ? 'voter' : undefined;
-      },
-    });
-    this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
-    this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
-    let history: ChangeHistory | undefined;
+    // Whatever fails from here on (a peer certificate that cannot be read, a damaged log) lets go
+    // of the audit file, the database and the directory's lock: a failed start leaves nothing
+    // held, so a later start in this process (or another) can take the directory.
     try {
-      // The feed reads the history's newest row, the replay the log: a damaged file fails either.
-      history = new ChangeHistory(this.db, config.historyEventsMax);
-      this.changes = new ChangeFeed(this.host, history);
-      // What every applied transaction goes through after the tree, in this order (ZooKeeper's
-      // setupRequestProcessors); all of them run before the write's waiter is answered, so no
-      // answer precedes its history row or session events (the request-id table is the tree's own
-      // state, updated by the apply itself). The change history comes before the checkpointer (a
-      // checkpoint started by this transaction covers events already recorded), the sessions last
-      // (their events go to the outboxes once everything else saw the transaction). Role changes
-      // reach them in the same order: the sessions (a new leader grants fresh timeouts), then the
-      // elections metric.
-      const audit = config.auditLog === '' ? undefined : AuditLog.toFile(config.auditLog, config.id);
-      this.audit = audit;
-      const quotaWarnings = new QuotaWarnings(deps.logger, deps.nowMs);
-      this.host.setAppliers([
-        this.changes, this.checkpointer, this.sessions, ...(audit ? [audit.log] : []), quotaWarnings, this.electionsCounter(),
-      ]);
-      this.host.drain(); // replays the log behind the checkpoint
-      audit?.log.startServing();
+      // A single node is a cluster of one: the same Raft core, which elects itself at once.
+      // Observers (--members …/observer) are the core's learners: replicated to, never counted.
+      // The configuration the log starts from is the checkpoint's when it stored one (membership
+      // changes since the cluster began), else --members; the log's change entries are replayed over it.
+      const stored = latest ? checkpoints.config(latest) : undefined;
+      const voters = stored?.voters ?? (config.members.length > 0 ? config.members.filter((m) => !m.observer).map((m) => m.id) : [config.id]);
+      const learners = stored?.learners ?? config.members.filter((m) => m.observer).map((m) => m.id);
+      const consensus = new Raft({
+        id: config.id, members: voters, learners, addresses: stored?.addresses ?? addressesOf(config.members), log,
+        hardState: log.hardState(), appliedIndex: latest?.index ?? 0, electionTicks: ELECTION_TICKS, heartbeatTicks: 1,
+        random: Math.random, promoteLagMax: PROMOTE_LAG_MAX,
+      });
+      this.consensus = consensus;
+      this.peers = new PeerLink(config, deps.logger);
+      this.directory = new MemberDirectory(config, this.peers, deps.logger);
+      this.metrics = new Metrics({
+        znodeCount: () => this.host.tree.size, logEntries: () => log.size(), appliedZxid: () => this.host.appliedZxid,
+      });
+      const installing = new StoredCheckpoints(checkpoints, log, () => this.checkpointer.abandon(), deps.nowMs);
+      this.host = new NodeHost({
+        consensus, log, tree, metrics: this.metrics, logger: deps.logger, maxPendingWrites: config.maxPendingWrites,
+        checkpoints: installing, overlapSync: true, ...(this.peers.clustered ? { transport: this.peers } : {}),
+      });
+      this.watchReplication();
+      this.host.onConfigChange((cluster) => this.directory.update(cluster));
+      this.membership = new MembershipAdmin({
+        raft: consensus, host: this.host, directory: this.directory, logger: deps.logger, nowMs: deps.nowMs, retryMs: config.raftTickMs,
+        clustered: this.peers.clustered,
+      });
+      this.checkpointer = new Checkpointer({
+        tree: () => this.host.tree, log, store: checkpoints, metrics: this.metrics, logger: deps.logger, configAt: (index) => consensus.configAt(index),
+        everyEntries: config.checkpointEveryEntries, chunkNodes: config.checkpointChunkNodes, nowMs: deps.nowMs,
+      });
+      this.handoff = new LeaderHandoff({
+        status: () => this.consensus.status(), transfer: (to) => this.host.transferLeader(to), nowMs: deps.nowMs,
+        voterCount: () => this.consensus.clusterConfig().voters.length,
+        roleOf: (id) => {
+          const cluster = this.consensus.clusterConfig();
+          if (cluster.voters.includes(id)) return 'voter';
+          return cluster.learners.includes(id) ? 'observer' : undefined;
+        },
+      });
+      this.reaper = new Reaper(this.host, deps.nowMs, deps.logger);
+      this.sessions = new SessionManager(this.host, config, deps.nowMs, deps.logger);
+      let history: ChangeHistory | undefined;
+      try {
+        // The feed reads the history's newest row, the replay the log: a damaged file fails either.
+        history = new ChangeHistory(this.db, config.historyEventsMax);
+        this.changes = new ChangeFeed(this.host, history);
+        // What every applied transaction goes through after the tree, in this order (ZooKeeper's
+        // setupRequestProcessors); all of them run before the write's waiter is answered, so no
+        // answer precedes its history row or session events (the request-id table is the tree's own
+        // state, updated by the apply itself). The change history comes before the checkpointer (a
+        // checkpoint started by this transaction covers events already recorded), the sessions last
+        // (their events go to the outboxes once everything else saw the transaction). Role changes
+        // reach them in the same order: the sessions (a new leader grants fresh timeouts), then the
+        // elections metric.
+        const audit = config.auditLog === '' ? undefined : AuditLog.toFile(config.auditLog, config.id);
+        this.audit = audit;
+        const quotaWarnings = new QuotaWarnings(deps.logger, deps.nowMs);
+        this.host.setAppliers([
+          this.changes, this.checkpointer, this.sessions, ...(audit ? [audit.log] : []), quotaWarnings, this.electionsCounter(),
+        ]);
+        this.host.drain(); // replays the log behind the checkpoint
+        audit?.log.startServing();
+      } catch (error) {
+        closeAfterFailure(() => history?.close());
+        throw asCorruption(error);
+      }
+      // The replay rebuilt what derives from the log (the change history); sessions and
+      // checkpoints start from the recovered tree, before any write is served.
+      this.sessions.follow();
+      this.checkpointer.start();
+      // Members added or removed by the log replayed (or the checkpoint) since --members was written.
+      this.directory.update(consensus.clusterConfig());
+      this.pipeline = assemblePipeline({
+        host: this.host, sessions: this.sessions, link: this.peers.clustered ? this.peers : undefined, limits: config,
+        nowMs: deps.nowMs, timers: realTimers, logger: deps.logger,
+      });
+      this.sessions.useProposer(this.pipeline);
+      if (this.peers.clustered) {
+        this.peers.serveProposals(this.pipeline);
+        this.sessions.relayTouchesTo((ids) => this.peers.sendTouches(ids));
+        this.peers.onTouches((ids) => this.sessions.touchedElsewhere(ids));
+      }
     } catch (error) {
-      closeAfterFailure(() => history?.close(), () => this.log.close(), () => this.db.close(), () => this.dirLock.release());
-      throw asCorruption(error);
-    }
-    // The replay rebuilt what derives from the log (the change history); sessions and
-    // checkpoints start from the recovered tree, before any write is served.
-    this.sessions.follow();
-    this.checkpointer.start();
-    this.pipeline = assemblePipeline({
-      host: this.host, sessions: this.sessions, link: this.peers.clustered ? this.peers : undefined, limits: config,
-      nowMs: deps.nowMs, timers: realTimers, logger: deps.logger,
-    });
-    this.sessions.useProposer(this.pipeline);
-    if (this.peers.clustered) {
-      this.peers.serveProposals(this.pipeline);
-      this.sessions.relayTouchesTo((ids) => this.peers.sendTouches(ids));
-      this.peers.onTouches((ids) => this.sessions.touchedElsewhere(ids));
+      closeAfterFailure(() => this.audit?.close(), () => this.log.close(), () => this.db.close(), () => this.dirLock.release());
+      throw error;
     }
     deps.logger.info({
       event: 'recovered', checkpointZxid: latest?.zxid ?? 0, replayed: log.size(), znodes: tree.size,
@@ -182,7 +211,17 @@ export class CorralNode {
 
   /** Where member `id` serves clients. */
   clientAddressOf(id: number): string | undefined {
-    return this.config.members.find((m) => m.id === id)?.client;
+    return this.directory.addressOf(id)?.client;
+  }
+
+  /** Where the other members dial member `id` (host:port). */
+  peerAddressOf(id: number): string | undefined {
+    return this.directory.addressOf(id)?.peer;
+  }
+
+  /** The configuration in force: voters, learners and their addresses. */
+  clusterConfig() {
+    return this.consensus.clusterConfig();
   }
 
   /** The term of the log entry at `index` (0 when unknown here: compacted away or not yet received). */
@@ -221,6 +260,7 @@ export class CorralNode {
     const leader = this.consensus.status().leader;
     this.pipeline.tick();
     this.handoff.tick();
+    this.directory.tick();
     if (leader !== this.lastLeader) this.metrics.leaderChanges.inc();
     this.lastLeader = leader;
   }

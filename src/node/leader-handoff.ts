@@ -16,8 +16,8 @@ export interface HandoffDeps {
   transfer(to: number): boolean;
   /** Whether `id` is a member that may lead (a voter). */
   roleOf(id: number): 'voter' | 'observer' | undefined;
-  /** How many members vote: with one, there is no one to hand leadership to. */
-  readonly voterCount: number;
+  /** How many members vote now (membership changes move it): with one, there is no one to hand leadership to. */
+  voterCount(): number;
   nowMs(): number;
 }
 
@@ -57,7 +57,7 @@ export class LeaderHandoff {
   }
 
   private refusal(to: number | undefined): ZkError | undefined {
-    if (this.deps.voterCount < 2) return zkError('BADARGUMENTS', 'this cluster has one voter: there is no one to hand leadership to');
+    if (this.deps.voterCount() < 2) return zkError('BADARGUMENTS', 'this cluster has one voter: there is no one to hand leadership to');
     if (to !== undefined) {
       const role = this.deps.roleOf(to);
       if (role === undefined) return zkError('BADARGUMENTS', `member ${to} is not in the cluster`);

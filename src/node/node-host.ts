@@ -10,7 +10,9 @@
  * those the Ready being handled is writing; the commit index never moves back.
  */
 import type { Consensus, Entry, HardState, LogStore, RaftMessage, Ready, Role, SoftState } from '../core/consensus/types.ts';
-import type { SnapshotRequest } from '../core/consensus/messages.ts';
+import type { ClusterConfig } from '../core/consensus/cluster-config.ts';
+import type { ConfChange } from '../core/consensus/conf-change.ts';
+import type { ConfChangeRefusal } from '../core/consensus/membership.ts';
 import { zxidOf } from '../core/consensus/zxid.ts';
 import { assert, zkError, type ZkError } from '../core/errors.ts';
 import { DataTree } from '../core/tree/data-tree.ts';
@@ -18,9 +20,9 @@ import type { ApplyOutput } from '../core/tree/results.ts';
 import type { TxnEnvelope } from '../core/tree/txn.ts';
 import type { Logger } from '../observability/logger.ts';
 import type { Metrics } from '../observability/metrics.ts';
-import type { CheckpointImage } from '../core/tree/checkpoint-image.ts';
 import type { Applier } from './applier.ts';
 import type { CheckpointSource } from './checkpoints.ts';
+import { CheckpointExchange } from './checkpoint-exchange.ts';
 import { PendingReads } from './pending-reads.ts';
 import { decodeTxn, encodeTxn } from './txn-codec.ts';
 import { ZxidTimeoutError, ZxidWaiters } from './zxid-waiters.ts';
@@ -36,6 +38,15 @@ export class NotCommittedError extends Error {
     super(error.message);
   }
 }
+
+/** A membership change committed and applied here, at log index `index`. */
+export interface MembershipChanged {
+  readonly ok: true;
+  readonly index: number;
+  readonly zxid: number;
+}
+
+const NOOP_ENVELOPE: TxnEnvelope = { timeMs: 0, txn: { type: 'noop' } };
 
 interface Waiter {
   readonly term: number;
@@ -89,14 +100,15 @@ export class NodeHost {
   private appliedIndexNow: number;
   /** The highest commit index a Ready reported: it never moves back. */
   private commitSeen: number;
-  private readonly checkpoints: CheckpointSource | undefined;
-  /** The checkpoint that came with the last MsgSnap, until the core says to install it. */
-  private received: CheckpointImage | undefined;
+  /** Checkpoints to and from the other members (MsgSnap). */
+  private readonly exchange: CheckpointExchange;
   private readonly transport: Transport | undefined;
   private readonly scheduleRun: (run: () => void) => void;
   private readonly overlapSync: boolean;
   /** The hard state last written: whether the next one changes term or vote. */
   private synced: HardState;
+  /** Told of every configuration change, before the messages of its Ready go out (new members are dialed first). */
+  private configListener: ((config: ClusterConfig) => void) | undefined;
   /** The role the appliers were last told of (none yet: a follower). */
   private role: Role = 'follower';
   /** The term `role` was told in. */
@@ -115,7 +127,7 @@ export class NodeHost {
     this.consensus = options.consensus;
     this.log = options.log;
     this.currentTree = options.tree;
-    this.checkpoints = options.checkpoints;
+    this.exchange = new CheckpointExchange(options.checkpoints, options.logger);
     this.metrics = options.metrics;
     this.logger = options.logger;
     this.maxPending = options.maxPendingWrites;
@@ -145,7 +157,10 @@ export class NodeHost {
 
   /** A message from another member. */
   receive(message: RaftMessage): void {
-    if (message.type === 'MsgSnap') return this.receiveCheckpoint(message);
+    if (message.type === 'MsgSnap') {
+      this.exchange.receive(message, this.consensus);
+      return this.schedule();
+    }
     this.consensus.step(message);
     this.schedule();
   }
@@ -186,6 +201,26 @@ export class NodeHost {
     return new Promise((resolve, reject) => {
       this.waiters.set(proposed.index, { term: proposed.term, envelope, resolve, reject });
     });
+  }
+
+  /**
+   * On the leader: appends a membership change; resolves once it is committed and applied here,
+   * or at once with the core's refusal (another change pending, quorum, a lagging learner…).
+   */
+  changeMembership(change: ConfChange): Promise<MembershipChanged | ConfChangeRefusal> {
+    if (this.closed) return Promise.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'node is shutting down')));
+    const proposed = this.consensus.proposeConfChange(change);
+    if (!proposed.ok) return Promise.resolve(proposed);
+    this.schedule();
+    return new Promise((resolve, reject) => {
+      const done = (committed: Committed) => resolve({ ok: true, index: proposed.index, zxid: committed.zxid });
+      this.waiters.set(proposed.index, { term: proposed.term, envelope: NOOP_ENVELOPE, resolve: done, reject });
+    });
+  }
+
+  /** `listener` hears of every change of the configuration in force (appended, truncated, or a checkpoint's). */
+  onConfigChange(listener: (config: ClusterConfig) => void): void {
+    this.configListener = listener;
   }
 
   /** Starts a leadership transfer to voter `to` (0: the most caught-up); false when no leader is known. */
@@ -280,6 +315,7 @@ export class NodeHost {
       if (ready.entries.length > 0) this.metrics.batchEntries.observe(ready.entries.length);
     }
     const appendSeconds = (performance.now() - started) / 1000;
+    if (ready.config) this.configChanged(ready.config);
     // A leader's appends go while its own disk writes them (Raft thesis §10.2.1): the core counts
     // its entries toward the quorum only after `advance`.
     this.send(ready.messagesBeforePersist);
@@ -333,6 +369,11 @@ export class NodeHost {
     this.reads.confirm(ready.readStates);
   }
 
+  private configChanged(config: ClusterConfig): void {
+    this.logger.info({ event: 'config', voters: config.voters, learners: config.learners }, `configuration: voters ${config.voters.join(',')}; learners ${config.learners.join(',') || 'none'}`);
+    this.configListener?.(config);
+  }
+
   private termOrVoteMoved(hard: Ready['hardState']): boolean {
     return hard !== undefined && (hard.term !== this.synced.term || hard.vote !== this.synced.vote);
   }
@@ -346,40 +387,12 @@ export class NodeHost {
   private send(messages: readonly RaftMessage[]): void {
     if (messages.length === 0) return;
     assert(this.transport !== undefined, 'messages to send but no transport');
-    this.transport.send(this.withCheckpoints(messages));
-  }
-
-  /** A MsgSnap without its checkpoint is dropped (the leader sends again); one the core takes is kept for the install. */
-  private receiveCheckpoint(message: SnapshotRequest): void {
-    const image = message.checkpoint;
-    if (image?.index !== message.snapshotIndex || image.term !== message.snapshotTerm) return;
-    this.consensus.step(message);
-    if (this.consensus.status().pendingSnapshot === message.snapshotIndex) this.received = image;
-    this.schedule();
-  }
-
-  /** Attaches the checkpoint to each MsgSnap; one that cannot be loaded is not sent (the core sends again). */
-  private withCheckpoints(messages: readonly RaftMessage[]): RaftMessage[] {
-    const out: RaftMessage[] = [];
-    for (const message of messages) {
-      if (message.type !== 'MsgSnap') {
-        out.push(message);
-        continue;
-      }
-      const checkpoint = this.checkpoints?.load(message.snapshotIndex);
-      if (checkpoint) out.push({ ...message, checkpoint });
-      else this.logger.warn({ event: 'checkpoint-missing', index: message.snapshotIndex, to: message.to }, 'no checkpoint to send');
-    }
-    return out;
+    this.transport.send(this.exchange.attach(messages));
   }
 
   /** The core restarted its log after the leader's checkpoint: make it ours, durably, then the tree. */
   private installCheckpoint(index: number): void {
-    const image = this.received;
-    assert(image !== undefined && image.index === index, `told to install checkpoint ${index} but none came with the leader's message`);
-    assert(this.checkpoints !== undefined, 'a checkpoint to install but nowhere to keep it');
-    this.received = undefined;
-    this.checkpoints.install(image);
+    const image = this.exchange.install(index);
     const previous = this.currentTree;
     this.currentTree = new DataTree(image.nodes, image.zxid, image.sessions, image.watches, image.requests);
     // Writes of ours at or below the checkpoint will never be applied here one by one.

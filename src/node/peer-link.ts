@@ -13,6 +13,7 @@ import type { RaftMessage } from '../core/consensus/messages.ts';
 import type { Logger } from '../observability/logger.ts';
 import { PeerTransport, type PeerTlsOptions } from '../transport/peer-transport.ts';
 import { REFUSAL_REASONS } from '../transport/handshake-limits.ts';
+import type { SecureContextTarget } from '../tls/cert-reloader.ts';
 import type { NodeHost, Transport } from './node-host.ts';
 import { decodePeerMessage, decodeSessionTouch, encodePeerMessage, type SessionTouch } from './peer-codec.ts';
 import { decodeWire, encodeAnswerWire, encodeProposalWire, encodeRaftWire, PeerWireError } from './peer-wire.ts';
@@ -36,11 +37,14 @@ export class PeerLink implements Transport, ProposalLink {
   private host: NodeHost | undefined;
   private touchListener: ((sessionIds: readonly number[]) => void) | undefined;
   private proposals: ProposalEndpoint | undefined;
+  /** The members this one has links to. */
+  private readonly linked = new Set<number>();
 
   constructor(private readonly config: Config, private readonly logger: Logger) {
     const self = config.members.find((m) => m.id === config.id);
     if (config.members.length <= 1 || !self) return;
     const peers = config.members.filter((m) => m.id !== config.id);
+    for (const m of peers) this.linked.add(m.id);
     this.transport = new PeerTransport({
       selfId: config.id, listen: self.peer, secret: config.clusterSecret, tls: peerTlsOf(config), logger,
       peers: peers.map((m) => ({ id: m.id, host: m.peer.host, port: m.peer.port })),
@@ -49,6 +53,11 @@ export class PeerLink implements Transport, ProposalLink {
         if (!connected) this.proposals?.linkDown(id);
       },
     });
+  }
+
+  /** Where a renewed peer certificate goes (tls/peer-cert-reloader.ts); undefined without peer TLS. */
+  get tlsTarget(): SecureContextTarget | undefined {
+    return this.transport?.tls;
   }
 
   /** Refused peer handshakes (by reason) and links closed on a frame that failed authentication. */
@@ -79,17 +88,32 @@ export class PeerLink implements Transport, ProposalLink {
     return this.transport !== undefined;
   }
 
-  /** Whether this member's link to each other member is up. */
+  /** Whether this member's link to each other member is up (the members it has links to: configured, or added since). */
   peersConnected(): ReadonlyMap<number, boolean> {
     const transport = this.transport;
-    const others = this.config.members.filter((m) => m.id !== this.config.id);
-    return new Map(others.map((m) => [m.id, transport?.isConnected(m.id) ?? false]));
+    const others = [...this.linked].filter((id) => id !== this.config.id);
+    return new Map(others.map((id) => [id, transport?.isConnected(id) ?? false]));
+  }
+
+  /** A member joined: links to it are made (and its connections accepted). No-op for a single node. */
+  addPeer(id: number, peer: { readonly host: string; readonly port: number }): void {
+    if (!this.transport || id === this.config.id) return;
+    this.transport.addPeer({ id, host: peer.host, port: peer.port });
+    this.linked.add(id);
+  }
+
+  /** A member left: its links are closed and its connections refused. */
+  removePeer(id: number): void {
+    this.transport?.removePeer(id);
+    this.linked.delete(id);
   }
 
   send(messages: readonly RaftMessage[]): void {
     const transport = this.transport;
     if (!transport) return;
     for (const message of messages) {
+      // A member removed meanwhile (its link closed): Raft treats it as a lost message.
+      if (!transport.knows(message.to)) continue;
       const bytes = transport.sendsBinary(message.to) ? encodeRaftWire(message) : undefined;
       transport.send(message.to, bytes ?? encodePeerMessage(message));
     }
@@ -98,7 +122,7 @@ export class PeerLink implements Transport, ProposalLink {
   /** Tells the leader which sessions this follower heard from. */
   sendTouches(sessionIds: number[]): void {
     const leader = this.host?.status().leader ?? 0;
-    if (leader === 0 || leader === this.config.id) return;
+    if (leader === 0 || leader === this.config.id || this.transport?.knows(leader) !== true) return;
     const touch: SessionTouch = { type: 'SessionTouch', from: this.config.id, to: leader, sessions: sessionIds };
     this.transport?.send(leader, touch);
   }
@@ -111,7 +135,7 @@ export class PeerLink implements Transport, ProposalLink {
   /** Puts a proposal for the leader `to` on the link (as bytes to a member that reads them). */
   sendProposal(to: number, id: string, request: ProposalRequest): SendOutcome {
     const transport = this.transport;
-    if (!transport) return 'disconnected';
+    if (!transport?.knows(to)) return 'disconnected';
     const message: ProposalMessage = { from: this.config.id, to, id, request };
     return transport.send(to, transport.sendsBinary(to) ? encodeProposalWire(message) : encodeProposalJson(message));
   }
@@ -119,7 +143,7 @@ export class PeerLink implements Transport, ProposalLink {
   /** Answers member `to`'s proposal `id`; a lost answer ends that proposal at its deadline there. */
   sendAnswer(to: number, id: string, outcome: ProposalOutcome): void {
     const transport = this.transport;
-    if (!transport) return;
+    if (!transport?.knows(to)) return;
     const message: ProposalAnswer = { from: this.config.id, to, id, outcome };
     const sent = transport.send(to, transport.sendsBinary(to) ? encodeAnswerWire(message) : encodeAnswerJson(message));
     if (sent !== 'sent') this.logger.warn({ event: 'proposal-answer-dropped', peer: to, id, reason: sent }, 'could not send a proposal\'s answer');

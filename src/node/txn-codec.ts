@@ -1,8 +1,10 @@
 /**
- * Encodes transactions for the log: JSON, with node data as base64. '' is a leader's empty entry.
+ * Encodes transactions for the log: JSON, with node data as base64. '' is a leader's empty entry,
+ * `conf:…` a membership change.
  * The format is versioned by the database schema (src/storage/database.ts).
  */
 import { OPEN_ACL, type Acl } from '../core/acl/acl.ts';
+import { isConfChangeData } from '../core/consensus/conf-change.ts';
 import { assert } from '../core/errors.ts';
 import type { Txn, TxnEnvelope, WriteOp } from '../core/tree/txn.ts';
 
@@ -51,7 +53,8 @@ export function encodeTxn(envelope: TxnEnvelope): string {
 }
 
 export function decodeTxn(data: string): TxnEnvelope {
-  if (data === '') return NOOP;
+  // A membership change (conf-change.ts) is consensus' own entry: to the tree, a no-op at its zxid.
+  if (data === '' || isConfChangeData(data)) return NOOP;
   const raw = JSON.parse(data) as { timeMs: number; txn: Txn };
   assert(typeof raw.timeMs === 'number' && typeof raw.txn?.type === 'string', 'malformed log entry');
   const { txn } = raw;

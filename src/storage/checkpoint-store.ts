@@ -5,6 +5,7 @@
  * older ones; a crash half-way leaves an incomplete one that the next start removes.
  */
 import { AclCache } from '../core/acl/acl.ts';
+import { clusterConfig, type ClusterConfig } from '../core/consensus/cluster-config.ts';
 import type { CheckpointImage } from '../core/tree/checkpoint-image.ts';
 import type { SessionRecord } from '../core/session/session-table.ts';
 import { parseRequestRecord } from '../core/tree/request-record.ts';
@@ -95,6 +96,20 @@ export class CheckpointStore {
     return { [Symbol.iterator]: () => ({ next, return: stop }) };
   }
 
+  /** The cluster configuration as of the checkpoint; undefined when none was stored (the one given at start holds). */
+  config(meta: CheckpointMeta): ClusterConfig | undefined {
+    const row = this.db.prepare('SELECT config FROM checkpoint_config WHERE gen = ?').get(meta.gen) as { config: string } | undefined;
+    if (!row) return undefined;
+    try {
+      const raw = JSON.parse(row.config) as ClusterConfig;
+      const ids = (v: unknown): v is number[] => Array.isArray(v) && v.every((id) => Number.isSafeInteger(id) && id > 0);
+      if (!ids(raw.voters) || !ids(raw.learners) || typeof raw.addresses !== 'object' || raw.addresses === null) throw new Error('bad shape');
+      return clusterConfig(raw.voters, raw.learners, raw.addresses);
+    } catch (error) {
+      throw new StorageCorruptError(`checkpoint ${meta.gen} has an unreadable cluster configuration: ${error instanceof Error ? error.message : String(error)}`);
+    }
+  }
+
   /** The sessions open at the checkpoint. */
   sessions(meta: CheckpointMeta): SessionRecord[] {
     const rows = this.db
@@ -140,13 +155,14 @@ export class CheckpointStore {
   /** Starts a checkpoint: its metadata and the session, watch and request records, in one transaction. */
   begin(
     meta: Omit<CheckpointMeta, 'gen'>, sessions: readonly SessionRecord[], nowMs: number, watches: readonly WatchRecord[] = [],
-    requests: readonly RequestRecord[] = [],
+    requests: readonly RequestRecord[] = [], config?: ClusterConfig,
   ): number {
     return this.db.transaction(() => {
       const result = this.db
         .prepare('INSERT INTO checkpoints (idx, term, zxid, node_count, complete, created_ms) VALUES (?, ?, ?, ?, 0, ?)')
         .run(meta.index, meta.term, meta.zxid, meta.nodeCount, nowMs);
       const gen = Number(result.lastInsertRowid);
+      if (config) this.db.prepare('INSERT INTO checkpoint_config (gen, config) VALUES (?, ?)').run(gen, JSON.stringify(config));
       const insert = this.db.prepare('INSERT INTO checkpoint_sessions (gen, id, timeout_ms, token_hash, auth) VALUES (?, ?, ?, ?, ?)');
       for (const s of sessions) insert.run(gen, s.id, s.timeoutMs, s.tokenHash, JSON.stringify(s.auth));
       const watch = this.db.prepare('INSERT OR IGNORE INTO checkpoint_watches (gen, session_id, kind, path) VALUES (?, ?, ?, ?)');
@@ -183,10 +199,10 @@ export class CheckpointStore {
    * A whole checkpoint in one transaction (one received from the leader), made the latest with
    * `alsoRun` (the log restarting after it); older ones are retired for pruneChunk to delete.
    */
-  writeWhole(image: CheckpointContents, nowMs: number, alsoRun: () => void): number {
+  writeWhole(image: CheckpointContents, nowMs: number, alsoRun: () => void, config?: ClusterConfig): number {
     return this.db.transaction(() => {
       const { index, term, zxid, nodes, sessions, watches, requests } = image;
-      const gen = this.begin({ index, term, zxid, nodeCount: nodes.length }, sessions, nowMs, watches, requests);
+      const gen = this.begin({ index, term, zxid, nodeCount: nodes.length }, sessions, nowMs, watches, requests, config);
       this.writeChunk(gen, nodes);
       this.complete(gen, alsoRun);
       return gen;
@@ -216,6 +232,7 @@ export class CheckpointStore {
       this.db.prepare('DELETE FROM checkpoint_sessions WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoint_watches WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoint_requests WHERE gen = ?').run(gen);
+      this.db.prepare('DELETE FROM checkpoint_config WHERE gen = ?').run(gen);
       this.db.prepare('DELETE FROM checkpoints WHERE gen = ?').run(gen);
     })();
   }

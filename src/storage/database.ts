@@ -32,7 +32,9 @@ export type SqliteDb = Database.Database;
  * checkpoint of an older file has none, which restores an empty table). A version 1 to 4 file is
  * upgraded in place; 6 adds ACLs (checkpoint_pages.acls: a page without them is of nodes all open) and
  * the identities that opened each session (checkpoint_sessions.auth). A version 1 to 5 file is
- * upgraded in place.
+ * upgraded in place. checkpoint_config (the cluster configuration as of a checkpoint, a JSON
+ * ClusterConfig) came later within 6: a file without it gets the empty table, and a checkpoint
+ * without a row has the configuration given at start (--members).
  */
 const SCHEMA_VERSION = 6;
 const UPGRADABLE = new Set([1, 2, 3, 4, 5]);
@@ -53,6 +55,7 @@ CREATE TABLE IF NOT EXISTS checkpoint_sessions (
 CREATE TABLE IF NOT EXISTS checkpoint_watches (
   gen INTEGER NOT NULL, session_id INTEGER NOT NULL, kind TEXT NOT NULL, path TEXT NOT NULL,
   PRIMARY KEY (gen, session_id, kind, path)) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS checkpoint_config (gen INTEGER PRIMARY KEY, config TEXT NOT NULL);
 CREATE TABLE IF NOT EXISTS checkpoint_requests (
   gen INTEGER NOT NULL, client TEXT NOT NULL, id TEXT NOT NULL, zxid INTEGER NOT NULL, digest TEXT NOT NULL,
   result TEXT NOT NULL, crc INTEGER NOT NULL, PRIMARY KEY (gen, client, id)) WITHOUT ROWID;

@@ -28,7 +28,7 @@ const pathsOf = (ids: readonly RouteId[]): ReadonlySet<string> =>
   new Set(ROUTES.filter((r) => ids.includes(r.id)).flatMap((r) => r.paths.map((path) => `${r.method} ${path}`)));
 
 /** Served only by the admin listener when there is one (a backup holds every znode: keep it off the public port). */
-const ADMIN_PATHS = pathsOf(['metrics', 'cluster', 'transferLeader', 'backup', 'listSessions']);
+const ADMIN_PATHS = pathsOf(['metrics', 'cluster', 'transferLeader', 'backup', 'listSessions', 'listMembers', 'addMember', 'promoteMember', 'removeMember', 'replaceMember']);
 /** Served by both. */
 const PROBE_PATHS = pathsOf(['health', 'ready']);
 

@@ -31,6 +31,10 @@ export interface CertReloaderOptions {
   readonly logger: Logger;
   /** How long file events settle before a reload (several arrive per renewal). */
   readonly debounceMs?: number;
+  /** Which certificate, in the log lines: the clients' (default) or the members' (`peer`). */
+  readonly scope?: 'client' | 'peer';
+  /** A further check of a new pair (throws why it is refused), after it formed a valid context. */
+  readonly check?: (next: SecureContextOptions) => void;
 }
 
 const DEBOUNCE_MS = 250;
@@ -47,6 +51,10 @@ export class CertReloader {
     this.current = initial;
   }
 
+  private get scope(): 'client' | 'peer' {
+    return this.options.scope ?? 'client';
+  }
+
   /** A server to give each new context to. */
   add(target: SecureContextTarget): void {
     this.targets.push(target);
@@ -60,13 +68,14 @@ export class CertReloader {
       next = secureContextOptionsOf(this.files);
       if (sameBytes(next, this.current)) return 'unchanged';
       createSecureContext(next); // throws on a key that does not match, or unreadable PEM
+      this.options.check?.(next);
     } catch (error) {
-      logger.error({ event: 'tls-reload-failed', reason, err: error }, 'could not reload the TLS certificate; keeping the one in use');
+      logger.error({ event: 'tls-reload-failed', scope: this.scope, reason, err: error }, 'could not reload the TLS certificate; keeping the one in use');
       return 'failed';
     }
     for (const target of this.targets) target.setSecureContext(next);
     this.current = next;
-    logger.info({ event: 'tls-reloaded', reason, ...describe(next.cert) }, 'TLS certificate reloaded');
+    logger.info({ event: 'tls-reloaded', scope: this.scope, reason, ...describe(next.cert) }, 'TLS certificate reloaded');
     return 'reloaded';
   }
 

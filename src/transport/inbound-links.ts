@@ -53,7 +53,8 @@ interface Inbound {
 }
 
 export class InboundLinks {
-  private readonly members: ReadonlySet<number>;
+  /** Who may authenticate: the members, kept current as the configuration changes (admit, forget). */
+  private readonly members: Set<number>;
   private readonly pending = new Set<FramedSocket>();
   private readonly byPeer = new Map<number, Inbound>();
   private readonly admission: HandshakeAdmission;
@@ -110,6 +111,18 @@ export class InboundLinks {
       else if (result.ok) this.onAuthenticated(conn, result.peerId);
       else this.onRejected(conn, source, result);
     });
+  }
+
+  /** Member `id` joined the configuration: its connections are accepted from now on (its counters must exist). */
+  admit(id: number): void {
+    this.members.add(id);
+  }
+
+  /** Member `id` left the configuration: its connection is closed and a new one refused. */
+  forget(id: number): void {
+    this.members.delete(id);
+    this.byPeer.get(id)?.conn.destroy('no longer a member');
+    this.byPeer.delete(id);
   }
 
   /** Called every heartbeat: acks what each connection has read since the last; closes silent ones. */

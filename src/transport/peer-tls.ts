@@ -10,9 +10,16 @@
  * (net.Server's documented 'connection' injection), so node verifies the chain and requires the
  * client's certificate (requestCert + rejectUnauthorized): a socket without one, or with one from
  * another CA, or speaking plain TCP, fails the TLS handshake and is closed.
+ *
+ * A renewed certificate (or CA bundle) is taken without a restart: setSecureContext (what
+ * tls/cert-reloader.ts calls) builds the new context first — a bad pair throws and the old one
+ * stays — then both ends use it for every new handshake; links already up keep the session they
+ * negotiated, as the client listener's connections do.
  */
 import type { Socket } from 'node:net';
-import { connect, createSecureContext, createServer, type PeerCertificate, type SecureContext, type Server, type TLSSocket } from 'node:tls';
+import {
+  connect, createSecureContext, createServer, type PeerCertificate, type SecureContext, type SecureContextOptions, type Server, type TLSSocket,
+} from 'node:tls';
 
 /** PEM contents (not paths) of this member's certificate chain and key, and of the CA bundle. */
 export interface PeerTlsOptions {
@@ -48,13 +55,13 @@ export class PeerIdentityError extends Error {
 export type TlsAccepted = { readonly ok: true; readonly socket: TLSSocket } | { readonly ok: false; readonly reason: 'tls' | 'timeout' };
 
 export class PeerTls {
-  private readonly context: SecureContext;
+  private context: SecureContext;
   private readonly server: Server;
   /** Admitted sockets whose TLS handshake is under way, by remote address and port. */
   private readonly waiting = new Map<string, (socket: TLSSocket) => void>();
 
   constructor(options: PeerTlsOptions) {
-    const context = { cert: options.cert, key: options.key, ca: options.ca, minVersion: 'TLSv1.3' } as const;
+    const context = contextOptionsOf(options);
     this.context = createSecureContext(context);
     // tls.Server builds its context from these options (it does not take a secureContext).
     this.server = createServer({ ...context, requestCert: true, rejectUnauthorized: true });
@@ -64,6 +71,17 @@ export class PeerTls {
       else resume(socket);
     });
     this.server.on('tlsClientError', (_error, socket) => socket.destroy());
+  }
+
+  /**
+   * Takes a renewed key pair and CA for every handshake from now on, dialed or accepted. Throws
+   * (and changes nothing) when they do not form a context: a key that does not match, bad PEM.
+   */
+  setSecureContext(options: SecureContextOptions): void {
+    const next = contextOptionsOf({ cert: options.cert as Buffer, key: options.key as Buffer, ca: options.ca as Buffer });
+    const context = createSecureContext(next);
+    this.server.setSecureContext(next);
+    this.context = context;
   }
 
   /** Runs the listener's TLS handshake on an admitted socket within `timeoutMs`; `done` is called once. */
@@ -95,6 +113,11 @@ export class PeerTls {
       },
     });
   }
+}
+
+/** A member's context: its pair, the cluster's CA, TLS 1.3 only. */
+function contextOptionsOf(options: PeerTlsOptions) {
+  return { cert: options.cert, key: options.key, ca: options.ca, minVersion: 'TLSv1.3' } as const;
 }
 
 function keyOf(socket: Socket): string {

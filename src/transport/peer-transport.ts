@@ -91,6 +91,8 @@ export class PeerTransport<M = unknown> {
   private readonly inbound: InboundLinks;
   private readonly server: Server;
   private readonly heartbeatIntervalMs: number;
+  /** What every link is made with. */
+  private readonly shared: Omit<ConstructorParameters<typeof OutboundLink>[0], 'peer' | 'counters' | 'maxBufferedBytes' | 'backoff' | 'random' | 'onState'>;
   /** Addresses configured members dial from (IP literals at once, host names once resolved). */
   private readonly memberSources = new Set<string>();
   private boundPort: number | undefined;
@@ -112,16 +114,8 @@ export class PeerTransport<M = unknown> {
       handshakeTimeoutMs: options.handshakeTimeoutMs ?? DEFAULT_HANDSHAKE_TIMEOUT_MS,
       maxFrameBytes: options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES,
     };
-    for (const peer of options.peers) {
-      const counters = emptyCounters();
-      this.counters.set(peer.id, counters);
-      this.outbound.set(peer.id, new OutboundLink({
-        ...shared, peer, counters,
-        maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
-        backoff: options.backoff ?? DEFAULT_BACKOFF, random: options.random ?? Math.random,
-        onState: (connected) => options.onPeerState?.(peer.id, connected),
-      }));
-    }
+    this.shared = shared;
+    for (const peer of options.peers) this.link(peer);
     this.inbound = new InboundLinks({
       ...shared, counters: this.counters, onMessage: options.onMessage,
       maxPendingHandshakes: options.maxPendingHandshakes ?? DEFAULT_PENDING_HANDSHAKES_MAX,
@@ -131,6 +125,55 @@ export class PeerTransport<M = unknown> {
     });
     for (const peer of options.peers) if (isIP(peer.host) !== 0) this.memberSources.add(sourceOf(peer.host));
     this.server = createServer((socket: Socket) => this.inbound.accept(socket));
+  }
+
+  private link(peer: PeerAddress): OutboundLink {
+    const { options } = this;
+    const counters = emptyCounters();
+    this.counters.set(peer.id, counters);
+    const link = new OutboundLink({
+      ...this.shared, peer, counters,
+      maxBufferedBytes: options.maxBufferedBytes ?? DEFAULT_MAX_BUFFERED_BYTES,
+      backoff: options.backoff ?? DEFAULT_BACKOFF, random: options.random ?? Math.random,
+      onState: (connected) => options.onPeerState?.(peer.id, connected),
+    });
+    this.outbound.set(peer.id, link);
+    return link;
+  }
+
+  /** This member's peer TLS, where a renewed certificate goes (tls/peer-cert-reloader.ts); undefined without TLS. */
+  get tls(): PeerTls | undefined {
+    return this.shared.tls;
+  }
+
+  /** Whether `id` is a peer this transport talks to (configured, or added since). */
+  knows(id: number): boolean {
+    return this.outbound.has(id);
+  }
+
+  /**
+   * A member joined (a membership change): dial it, and accept its connections. Its address by
+   * IP literal gets a member's handshake slot; by host name, the global limit's (resolved at start only).
+   */
+  addPeer(peer: PeerAddress): void {
+    assert(Number.isSafeInteger(peer.id) && peer.id !== this.options.selfId, `bad peer id ${peer.id}`);
+    if (this.outbound.has(peer.id) || this.closing !== undefined) return;
+    if (isIP(peer.host) !== 0) this.memberSources.add(sourceOf(peer.host));
+    const link = this.link(peer);
+    this.inbound.admit(peer.id);
+    if (this.ticker !== undefined) link.start();
+    this.options.logger.info({ event: 'peer-added', node: this.options.selfId, peer: peer.id, host: peer.host, port: peer.port }, `member ${peer.id} added`);
+  }
+
+  /** A member left: its links close, and its connections are refused from now on. */
+  removePeer(id: number): void {
+    const link = this.outbound.get(id);
+    if (!link) return;
+    link.stop();
+    this.outbound.delete(id);
+    this.counters.delete(id);
+    this.inbound.forget(id);
+    this.options.logger.info({ event: 'peer-removed', node: this.options.selfId, peer: id }, `member ${id} removed`);
   }
 
   /** The bound listen port, once start() has resolved. */

@@ -9,6 +9,7 @@ import { adminBackupHandlers } from '../../src/http/routes/admin-backup.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { appDepsOf } from '../../src/server.ts';
 import { readBackupFile } from '../../src/storage/backup-reader.ts';
+import { adminListenerNodes } from '../support/admin-listener.ts';
 import { waitFor } from '../support/corral-process.ts';
 import { startTestNode, type TestNode } from '../support/test-node.ts';
 
@@ -101,5 +102,23 @@ describe('GET /v1/admin/backup', () => {
     expect(head.status).toBe(200);
     expect(head.headers.get('zk-backup-zxid')).toBeNull();
     expect((await node!.request('GET', '/v1/admin/backup', { headers: SUPER })).status).toBe(200);
+  });
+});
+
+describe('GET /v1/admin/backup with --admin-listen', () => {
+  const nodes = adminListenerNodes('corral-admin-backup-');
+
+  it('answers 404 on the public listener and streams the superuser a backup on the admin one', async () => {
+    const node = await nodes.start({ superDigest: digestOf('super', 'test') });
+    const onPublic = await node.onPublic('/v1/admin/backup', { headers: SUPER });
+    expect(onPublic.status).toBe(404);
+    expect(await onPublic.json()).toMatchObject({ code: 'UNIMPLEMENTED' });
+    const refused = await node.onAdmin('/v1/admin/backup', { headers: BOB });
+    expect(refused.status).toBe(403);
+    await refused.body?.cancel();
+    const onAdmin = await node.onAdmin('/v1/admin/backup', { headers: SUPER });
+    expect(onAdmin.status).toBe(200);
+    expect(onAdmin.headers.get('content-type')).toBe('application/vnd.corral.backup');
+    expect((await onAdmin.arrayBuffer()).byteLength).toBeGreaterThan(0);
   });
 });

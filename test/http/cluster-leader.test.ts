@@ -2,13 +2,13 @@
  * POST /v1/cluster/leader on one node (the route's checks; the transfer itself is covered by
  * test/consensus/raft-transfer.test.ts and with real processes by
  * test/cluster/leader-transfer.e2e.test.ts): superuser only where there is one, no one on a node
- * that checks identities without a superuser, anyone on an open node; a body that is not
- * `{"to": id}` is 400; on a node with --admin-listen it answers 404 on the public listener.
+ * that checks identities without a superuser; on an open node, a caller on loopback or of the
+ * admin listener (the rule itself: operator-only.test.ts); a body that is not `{"to": id}` is
+ * 400; on a node with --admin-listen it answers 404 on the public listener.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { digestOf } from '../../src/auth/digest.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
-import { makeTempDir, removeDir } from '../support/corral-process.ts';
+import { adminListenerNodes } from '../support/admin-listener.ts';
 import { startTestNode, type TestNode } from '../support/test-node.ts';
 
 const SUPER = { authorization: `Basic ${Buffer.from('super:test').toString('base64')}` };
@@ -59,24 +59,16 @@ describe('POST /v1/cluster/leader', () => {
 });
 
 describe('POST /v1/cluster/leader with --admin-listen', () => {
-  let server: RunningServer | undefined;
-  let dataDir: string | undefined;
-
-  afterEach(async () => {
-    await server?.close();
-    if (dataDir) removeDir(dataDir);
-    server = undefined;
-  });
+  const nodes = adminListenerNodes('corral-admin-leader-');
 
   it('answers 404 on the public listener and is served on the admin one', async () => {
-    dataDir = makeTempDir('corral-admin-leader-');
-    server = await startServer({ dataDir, host: '127.0.0.1', port: 0, adminListen: '127.0.0.1:0' });
-    const post = (base: string) => fetch(`${base}/v1/cluster/leader`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, signal: AbortSignal.timeout(5000) });
-    const onPublic = await post(server.url);
+    const node = await nodes.start();
+    const post = { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } };
+    const onPublic = await node.onPublic('/v1/cluster/leader', post);
     expect(onPublic.status).toBe(404);
     expect(await onPublic.json()).toMatchObject({ code: 'UNIMPLEMENTED' });
     // On the admin listener the route runs: an open single node has no one to hand over to.
-    const onAdmin = await post(server.adminUrl!);
+    const onAdmin = await node.onAdmin('/v1/cluster/leader', post);
     expect(onAdmin.status).toBe(400);
   });
 });

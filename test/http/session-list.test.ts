@@ -2,17 +2,21 @@
  * GET /v1/sessions (routes/session-list.ts): the live sessions for operators, as ZooKeeper's
  * `cons`/`dump` show them — id, negotiated timeout, the opener's identities, ephemerals — never a
  * token. Who may: the superuser where there is one, no one on a node that checks identities
- * without one, anyone on an open node; with --admin-listen only on the admin listener.
+ * without one; on an open node a caller on loopback or of the admin listener, or anyone with
+ * --open-operator-routes (the rule: operator-only.test.ts); with --admin-listen only on the admin
+ * listener. The in-process requests here have no socket (no loopback address), so the open
+ * nodes here opt in.
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { digestOf } from '../../src/auth/digest.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
-import { makeTempDir, removeDir } from '../support/corral-process.ts';
+import { adminListenerNodes } from '../support/admin-listener.ts';
 import { startTestNode, type TestNode } from '../support/test-node.ts';
 
 const basic = (user: string, password: string) => ({ authorization: `Basic ${Buffer.from(`${user}:${password}`).toString('base64')}` });
 const SUPER = basic('super', 'test');
 const BOB = basic('bob', 'secret');
+/** An open node whose operator let callers beyond loopback list sessions. */
+const OPEN = { openOperatorRoutes: true };
 
 let t: TestNode | undefined;
 afterEach(async () => {
@@ -75,8 +79,8 @@ describe('GET /v1/sessions', () => {
     expect(res.body.message).toMatch(/no superuser \(--super-digest\): no one may list sessions/);
   });
 
-  it('lets anyone list on an open node (no authentication configured), as /v1/cluster', async () => {
-    t = startTestNode();
+  it('lets anyone list on an open node (no authentication configured) that opted in with --open-operator-routes', async () => {
+    t = startTestNode(OPEN);
     const s = await open(t);
     const res = await t.request('GET', '/v1/sessions');
     expect(res.status).toBe(200);
@@ -84,7 +88,7 @@ describe('GET /v1/sessions', () => {
   });
 
   it('leaves out an ephemeral whose parent the caller may not READ, and still counts it', async () => {
-    t = startTestNode();
+    t = startTestNode(OPEN);
     const s = await open(t, BOB);
     await createAs(t, '/private', 'persistent', BOB, `digest:${digestOf('bob', 'secret')}:cdrwa`);
     await createAs(t, '/private/lock', 'ephemeral', asSession(s, BOB));
@@ -97,7 +101,7 @@ describe('GET /v1/sessions', () => {
   });
 
   it('pages by id with ?limit= and ?after=, saying more: true while sessions follow', async () => {
-    t = startTestNode();
+    t = startTestNode(OPEN);
     const ids = [(await open(t)).id, (await open(t)).id, (await open(t)).id];
     const first = await t.request('GET', '/v1/sessions?limit=2');
     expect(first.body.sessions.map((x: { id: string }) => x.id)).toEqual(ids.slice(0, 2));
@@ -110,14 +114,14 @@ describe('GET /v1/sessions', () => {
   it.each([
     ['limit=0'], ['limit=501'], ['limit=ten'], ['after=-1'], ['after=abc'],
   ])('refuses ?%s with 400 BADARGUMENTS', async (query) => {
-    t = startTestNode();
+    t = startTestNode(OPEN);
     const res = await t.request('GET', `/v1/sessions?${query}`);
     expect(res.status).toBe(400);
     expect(res.body).toMatchObject({ code: 'BADARGUMENTS' });
   });
 
   it('drops a closed session from the listing', async () => {
-    t = startTestNode();
+    t = startTestNode(OPEN);
     const s = await open(t);
     expect((await t.request('DELETE', `/v1/sessions/${s.id}`, { headers: asSession(s) })).status).toBe(204);
     const res = await t.request('GET', '/v1/sessions');
@@ -126,29 +130,20 @@ describe('GET /v1/sessions', () => {
 });
 
 describe('GET /v1/sessions with --admin-listen', () => {
-  let server: RunningServer | undefined;
-  let dataDir: string | undefined;
-
-  afterEach(async () => {
-    await server?.close();
-    if (dataDir) removeDir(dataDir);
-    server = undefined;
-  });
+  const nodes = adminListenerNodes('corral-admin-sessions-');
 
   it('answers 404 on the public listener, where POST /v1/sessions still opens sessions, and lists on the admin one', async () => {
-    dataDir = makeTempDir('corral-admin-sessions-');
-    server = await startServer({ dataDir, host: '127.0.0.1', port: 0, adminListen: '127.0.0.1:0' });
-    const signal = () => AbortSignal.timeout(5000);
-    const opened = await fetch(`${server.url}/v1/sessions`, { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' }, signal: signal() });
+    const node = await nodes.start();
+    const opened = await node.onPublic('/v1/sessions', { method: 'POST', body: '{}', headers: { 'content-type': 'application/json' } });
     expect(opened.status).toBe(201);
     const { id } = (await opened.json()) as { id: string };
-    const onPublic = await fetch(`${server.url}/v1/sessions`, { signal: signal() });
+    const onPublic = await node.onPublic('/v1/sessions');
     expect(onPublic.status).toBe(404);
     expect(await onPublic.json()).toMatchObject({ code: 'UNIMPLEMENTED' });
-    const onAdmin = await fetch(`${server.adminUrl!}/v1/sessions`, { signal: signal() });
+    const onAdmin = await node.onAdmin('/v1/sessions');
     expect(onAdmin.status).toBe(200);
     expect(((await onAdmin.json()) as { sessions: { id: string }[] }).sessions.map((s) => s.id)).toEqual([id]);
-    const openOnAdmin = await fetch(`${server.adminUrl!}/v1/sessions`, { method: 'POST', body: '{}', signal: signal() });
+    const openOnAdmin = await node.onAdmin('/v1/sessions', { method: 'POST', body: '{}' });
     expect(openOnAdmin.status).toBe(404);
   });
 });

@@ -345,6 +345,8 @@ describe('GET /v1/watch/{path}: which events', () => {
     const sentinel = await settle('/m', [recursive]);
     const tail = await setData('/m', 'end');
     const onPath = await untilZxid(exact, tail, 'the last event on /m');
+    // Events go out after the write's answer: each stream is waited for on its own.
+    await untilZxid(recursive, tail, 'the last event under /m');
 
     expect(sameEvents(watched(recursive))).toEqual([
       `${zxid}-0 NodeCreated /m`, `${zxid}-1 NodeCreated /m/a`, `${zxid}-2 NodeCreated /m/b`,

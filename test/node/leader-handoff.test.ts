@@ -16,7 +16,7 @@ function handoff(options: { leader?: number; voters?: number } = {}) {
       return state.leader !== 0;
     },
     roleOf: (id) => roles[id],
-    voterCount: options.voters ?? 3,
+    voterCount: () => options.voters ?? 3,
     nowMs: () => state.now,
   });
   return { h, state };

@@ -19,6 +19,11 @@ export interface ClusterOptions {
   readonly size: number;
   /** Learners (observers) after them: ids size+1..size+observers. */
   readonly observers?: number;
+  /**
+   * Members-to-be after those: running, but in no configuration until a membership change adds
+   * them (as a joining member starts: empty, outside the cluster, waiting to be replicated to).
+   */
+  readonly spares?: number;
   readonly electionTicks: number;
   readonly heartbeatTicks: number;
   readonly maxEntriesPerMessage: number;
@@ -62,7 +67,7 @@ export class SimCluster {
   readonly network: SimNetwork;
 
   constructor(private readonly options: ClusterOptions, private readonly events: HostEvents) {
-    this.ids = Array.from({ length: options.size + (options.observers ?? 0) }, (_, i) => i + 1);
+    this.ids = Array.from({ length: options.size + (options.observers ?? 0) + (options.spares ?? 0) }, (_, i) => i + 1);
     this.network = new SimNetwork(streamOf(options.seed, 1));
     this.nodes = this.ids.map((id) => {
       const node: SimNode = { id, store: new MemStableLog(), raft: undefined, applied: [], incarnation: 0, restarts: 0, pending: undefined };
@@ -74,7 +79,7 @@ export class SimCluster {
   private newRaft(node: SimNode): Raft {
     const rng = streamOf(this.options.seed, 100 + node.id * 1000 + node.restarts);
     return new Raft({
-      id: node.id, members: this.voters, learners: this.learners, log: node.store, hardState: node.store.hardState(),
+      id: node.id, members: this.voters, learners: this.learners, log: node.store, promoteLagMax: 50, hardState: node.store.hardState(),
       appliedIndex: node.applied.length, electionTicks: this.options.electionTicks,
       heartbeatTicks: this.options.heartbeatTicks, random: () => rng.next(),
       maxEntriesPerMessage: this.options.maxEntriesPerMessage,
@@ -85,8 +90,9 @@ export class SimCluster {
     return this.ids.slice(0, this.options.size);
   }
 
+  /** The founding learners (the configuration a restarted member replays its log over). */
   get learners(): number[] {
-    return this.ids.slice(this.options.size);
+    return this.ids.slice(this.options.size, this.options.size + (this.options.observers ?? 0));
   }
 
   node(id: number): SimNode {

@@ -27,6 +27,7 @@
 import { defaultConfig, type Config } from '../../src/config.ts';
 import type { RaftMessage } from '../../src/core/consensus/messages.ts';
 import { Raft } from '../../src/core/consensus/raft.ts';
+import type { ClusterConfig } from '../../src/core/consensus/cluster-config.ts';
 import type { Entry, HardState, Role } from '../../src/core/consensus/types.ts';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
 import type { ApplyOutput } from '../../src/core/tree/results.ts';
@@ -103,6 +104,10 @@ export interface SimNode {
   readonly store: SimLogStore;
   /** Survives crashes: the latest checkpoint (the log starts right after it). */
   checkpoint: CheckpointImage | undefined;
+  /** Survives crashes: the cluster configuration as of `checkpoint` (membership changes compacted into it). */
+  checkpointConfig: ClusterConfig | undefined;
+  /** The incarnation's consensus core (undefined while crashed): its configuration, for checkpoints and the harness. */
+  consensus: Raft | undefined;
   /** Undefined while crashed. */
   host: NodeHost | undefined;
   /** The leader's cleanup duty (container and TTL nodes), run by the host's incarnation. */
@@ -212,7 +217,7 @@ export class NodeCluster {
       send: (message) => this.send([message]), nowMs: () => this.tick * MS_PER_TICK, limits: this.sessionConfig, logger: LOGGER, rng: streamOf(options.seed, 9),
     });
     this.nodes = this.ids.map((id) => ({
-      id, store: new SimLogStore(), checkpoint: undefined, host: undefined, reaper: undefined, sessions: undefined, timers: undefined, pipeline: undefined,
+      id, store: new SimLogStore(), checkpoint: undefined, checkpointConfig: undefined, consensus: undefined, host: undefined, reaper: undefined, sessions: undefined, timers: undefined, pipeline: undefined,
       incarnation: 0, restarts: 0, slowUntil: 0, clockStalledUntil: 0, toldRole: 'follower' as Role, leaderSinceTick: 0, bootTick: 0,
     }));
     for (const node of this.nodes) this.boot(node);
@@ -227,8 +232,11 @@ export class NodeCluster {
     const rng = streamOf(this.options.seed, 100 + node.id * 1000 + node.restarts);
     const o = this.options;
     const image = node.checkpoint;
+    // The configuration the log starts from: the checkpoint's (membership changes behind it), else the founders'.
+    const base = node.checkpointConfig;
     const consensus = new Raft({
-      id: node.id, members: this.voters, learners: this.ids.slice(o.size), log: node.store, hardState: node.store.hardState(), appliedIndex: image?.index ?? 0,
+      id: node.id, members: base?.voters ?? this.voters, learners: base?.learners ?? this.ids.slice(o.size), log: node.store,
+      hardState: node.store.hardState(), appliedIndex: image?.index ?? 0, promoteLagMax: 50,
       electionTicks: o.electionTicks, heartbeatTicks: o.heartbeatTicks, random: () => rng.next(),
       maxEntriesPerMessage: o.maxEntriesPerMessage, maxCommittedPerReady: o.maxCommittedPerReady,
     });
@@ -242,6 +250,7 @@ export class NodeCluster {
     });
     node.toldRole = 'follower';
     node.host = host;
+    node.consensus = consensus;
     node.bootTick = this.tick;
     const nowMs = () => this.tick * MS_PER_TICK;
     node.reaper = new Reaper(host, nowMs, LOGGER);
@@ -271,8 +280,9 @@ export class NodeCluster {
   private checkpointsOf(node: SimNode): CheckpointSource {
     return {
       load: (index) => (node.checkpoint?.index === index ? node.checkpoint : undefined),
-      install: (image) => {
+      install: (image, config) => {
         node.checkpoint = image;
+        node.checkpointConfig = config;
         node.store.installSnapshot(image.index, image.term);
         this.installs++;
         this.hooks.trace(`t${this.tick} n${node.id} installs checkpoint ${image.index}`);
@@ -293,6 +303,7 @@ export class NodeCluster {
     const index = indexOf(zxid);
     if (index <= node.store.firstIndex() - 1) return;
     node.checkpoint = { index, term: epochOf(zxid), zxid, nodes: tree.snapshot(), sessions: tree.sessions.all(), watches: tree.watches.all(), requests: tree.requests.all() };
+    node.checkpointConfig = node.consensus!.configAt(index);
     node.store.compact(index, epochOf(zxid));
     this.checkpoints++;
   }
@@ -326,6 +337,7 @@ export class NodeCluster {
     // What a dying process's callers see: their waits end (closing settles them at once, without awaiting).
     host.close(0).catch((error: unknown) => this.hooks.trace(`t${this.tick} n${id} close failed: ${String(error)}`));
     node.host = undefined;
+    node.consensus = undefined;
     node.reaper = undefined;
     node.sessions = undefined;
     node.timers = undefined;

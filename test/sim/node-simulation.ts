@@ -13,8 +13,16 @@
  * Some seeds add observers (non-voting members: they serve reads, sessions, watches and
  * forwarded writes like any follower) and ask leaders now and then to hand leadership over
  * (NodeHost.transferLeader); the checks are the same.
+ *
+ * Some seeds change the membership during the fault phase (NodeHost.changeMembership, the
+ * admin routes' path): members removed (voters, the leader itself, observers), removed ones
+ * added back as learners, learners promoted — mixed with the crashes and partitions. The heal
+ * adds every node back (as a learner at least) before convergence, so the final checks are the
+ * same, over every node.
  */
 import { epochOf } from '../../src/core/consensus/zxid.ts';
+import { isMember, membersOf } from '../../src/core/consensus/cluster-config.ts';
+import type { ConfChange } from '../../src/core/consensus/conf-change.ts';
 import type { Prng } from '../support/prng.ts';
 import { NO_FAULTS, type NetworkFaults } from './network.ts';
 import { NodeChecker, type FinalCounts } from './node-checkers.ts';
@@ -45,6 +53,8 @@ export interface NodeRunSummary extends FinalCounts {
   readonly observers: number;
   /** Leadership transfers asked of a leader. */
   readonly transfers: number;
+  /** Membership changes asked of a leader, and those it took (appended). */
+  readonly changes: { readonly asked: number; readonly taken: number };
   readonly convergeTicks: number;
   readonly events: number;
   readonly crashes: number;
@@ -104,6 +114,10 @@ interface Run {
   /** Its own stream: seeds that never transfer keep their schedules. */
   readonly transfers: Prng;
   transfersAsked: number;
+  /** Its own stream and rate: seeds that never change membership keep their schedules. */
+  readonly membership: Prng;
+  readonly changeRate: number;
+  readonly changes: { asked: number; taken: number };
   readonly onTick: ((cluster: NodeCluster) => void) | undefined;
 }
 
@@ -192,6 +206,7 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
   run = {
     cluster, checker, workload, faults: streamOf(seed, 2), rates: setup.rates, trace, say, roles: new Map(), faulty, phase: 'faults', staleUntil: 0, onTick,
     transfers: streamOf(seed, 12), transfersAsked: 0,
+    membership: streamOf(seed, 13), changeRate: streamOf(seed, 14).pick([0, 0, 0.01, 0.03]), changes: { asked: 0, taken: 0 },
   };
   try {
     cluster.network.faults = faulty ? setup.network : NO_FAULTS;
@@ -199,7 +214,7 @@ export async function runNodeSimulation(seed: number, { faulty = true, onTrace, 
     const healedTick = cluster.tick;
     const convergeTicks = await heal(run);
     const counts = checker.checkFinal(cluster, workload, { healedTick, convergedTick: healedTick + convergeTicks, electionTicks: ELECTION_TICKS });
-    return { seed, size: setup.cluster.size, observers: setup.cluster.observers ?? 0, transfers: run.transfersAsked, convergeTicks, events: cluster.events, crashes: cluster.crashes,
+    return { seed, size: setup.cluster.size, observers: setup.cluster.observers ?? 0, transfers: run.transfersAsked, changes: run.changes, convergeTicks, events: cluster.events, crashes: cluster.crashes,
       reads: workload.reads.filter((r) => r.kind === 'leader').length, checkpoints: cluster.checkpoints, installs: cluster.installs, deaths: workload.deaths,
       barriers: { asked: { ...workload.readers.asked }, answered: { ...workload.readers.answered } }, forwarding: cluster.forwarding.counts, ...counts };
   } catch (error) {
@@ -215,6 +230,8 @@ async function step(run: Run): Promise<void> {
   if (run.faulty && run.phase === 'faults') injectFaults(run);
   if (run.phase === 'faults') workload.dieOrPause();
   if (run.phase === 'faults') askTransfer(run);
+  if (run.phase === 'faults') askMembershipChange(run);
+  else addEveryNodeBack(run);
   workload.sendKeepalives();
   cluster.tickHosts();
   if (run.phase === 'faults') workload.submitSome();
@@ -235,6 +252,48 @@ function askTransfer(run: Run): void {
   leader.host!.transferLeader(to);
   run.transfersAsked++;
   run.say(`t${cluster.tick} n${leader.id} asked to transfer leadership to ${to === 0 ? 'the most caught-up voter' : `n${to}`}`);
+}
+
+/**
+ * Now and then a leader is asked for a membership change: remove a member (itself included), add
+ * a node outside its configuration back as a learner, or promote a learner. It may refuse.
+ */
+function askMembershipChange(run: Run): void {
+  const { cluster } = run;
+  if (cluster.tick > TRANSFERS_UNTIL_TICK || run.changeRate === 0 || !run.membership.chance(run.changeRate)) return;
+  const leaders = cluster.leaders();
+  if (leaders.length === 0) return;
+  const leader = run.membership.pick(leaders);
+  const config = leader.consensus!.clusterConfig();
+  const options: ConfChange[] = [
+    ...cluster.ids.filter((id) => !isMember(config, id)).map((id): ConfChange => ({ type: 'addLearner', id })),
+    ...config.learners.map((id): ConfChange => ({ type: 'promote', id })),
+    ...membersOf(config).map((id): ConfChange => ({ type: 'remove', id })),
+  ];
+  changeAt(run, leader, run.membership.pick(options));
+}
+
+/** Once healed, every node outside the leader's configuration is added back (a learner): the final checks cover every node. */
+function addEveryNodeBack(run: Run): void {
+  const leaders = run.cluster.leaders();
+  if (leaders.length !== 1) return;
+  const config = leaders[0]!.consensus!.clusterConfig();
+  const missing = run.cluster.ids.find((id) => !isMember(config, id));
+  if (missing !== undefined) changeAt(run, leaders[0]!, { type: 'addLearner', id: missing });
+}
+
+function changeAt(run: Run, leader: SimNode, change: ConfChange): void {
+  run.changes.asked++;
+  const before = leader.consensus!.clusterConfig();
+  leader.host!.changeMembership(change).then((outcome) => {
+    if (outcome.ok) return;
+    if (run.phase === 'faults') run.say(`t${run.cluster.tick} n${leader.id} refused to ${change.type} n${change.id}: ${outcome.code}`);
+  }, () => undefined);
+  // Taken or not is known at once (the promise settles on commit): the configuration in force moved.
+  if (leader.consensus!.clusterConfig() !== before) {
+    run.changes.taken++;
+    run.say(`t${run.cluster.tick} n${leader.id} appended: ${change.type} n${change.id}`);
+  }
 }
 
 /** A node to strike: a leader when the nemesis aims for one, else any node in `among`. */
@@ -326,6 +385,10 @@ function converged(cluster: NodeCluster): string {
   const leaderHost = leaders[0]!.host!;
   const leader = leaderHost.status();
   if (epochOf(leaderHost.appliedZxid) !== leader.term) return `leader n${leader.id} has not applied an entry of its term ${leader.term}`;
+  const config = leaders[0]!.consensus!.clusterConfig();
+  const outside = cluster.ids.filter((id) => !isMember(config, id));
+  if (outside.length > 0) return `n${outside.join(', n')} not yet added back`;
+  if (config !== leaders[0]!.consensus!.configAt(leader.commitIndex)) return 'a membership change is uncommitted';
   for (const node of cluster.nodes) {
     const s = node.host!.status();
     const desc = `n${s.id} ${s.role} term=${s.term} leader=${s.leader} commit=${s.commitIndex} applied=${s.appliedIndex} last=${s.lastIndex}`;

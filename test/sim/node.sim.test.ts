@@ -36,7 +36,8 @@ function summarize(runs: number, summaries: readonly NodeRunSummary[]): string {
     `(${total('bounded')} past their bound, ${total('lostReported')} reporting events lost to a restart or an install); ` +
     `${forwarded('forwarded')} requests forwarded by a follower as proposals (${forwarded('answered')} answered, ${forwarded('lost')} lost: ` +
     `CONNECTIONLOSS), ${forwarded('served')} taken by a leader, ${forwarded('duplicates')} duplicate deliveries recognized; ` +
-    `${summaries.filter((s) => s.observers > 0).length} seeds with observers, ${summaries.reduce((n, s) => n + s.transfers, 0)} leadership transfers asked` +
+    `${summaries.filter((s) => s.observers > 0).length} seeds with observers, ${summaries.reduce((n, s) => n + s.transfers, 0)} leadership transfers asked, ` +
+    `${summaries.reduce((n, s) => n + s.changes.asked, 0)} membership changes asked (${summaries.reduce((n, s) => n + s.changes.taken, 0)} taken)` +
     (inconclusive.length > 0 ? `; linearizability inconclusive (search bound) for seeds ${inconclusive.join(', ')}` : '');
 }
 
@@ -136,6 +137,12 @@ describe('node simulation', () => {
     for (let seed = 1; seed <= 30; seed++) summaries.push(await runNodeSimulation(seed));
     expect(summaries.filter((s) => s.observers > 0).length).toBeGreaterThan(0);
     expect(summaries.reduce((n, s) => n + s.transfers, 0)).toBeGreaterThan(0);
+  });
+
+  it('changes the membership among its seeds (removals, re-additions, promotions), with the same checks', async () => {
+    const summaries: NodeRunSummary[] = [];
+    for (let seed = 1; seed <= 30; seed++) summaries.push(await runNodeSimulation(seed));
+    expect(summaries.reduce((n, s) => n + s.changes.taken, 0)).toBeGreaterThan(5);
   });
 
   it('commits, applies and converges without any fault (a check of the harness itself)', async () => {

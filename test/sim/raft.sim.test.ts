@@ -1,6 +1,7 @@
 /**
  * Deterministic simulation of the Raft core (test/sim/simulation.ts): each seed runs a 3- or
- * 5-voter cluster (some seeds with 1 or 2 observers, and leadership transfers) through a fault phase and a healed phase, checking Election Safety, State
+ * 5-voter cluster (some seeds with 1 or 2 observers, leadership transfers, and membership changes: spare members added,
+ * learners promoted, members removed) through a fault phase and a healed phase, checking Election Safety, State
  * Machine Safety, Leader Completeness, monotonic applies and acknowledged writes after every
  * step, and convergence at the end. SIM_SEEDS=n runs n seeds (default 1000); SIM_SEED=s replays
  * one; SIM_SEED_BASE shifts the range.
@@ -38,8 +39,11 @@ describe('raft simulation', () => {
     const withObservers = summaries.filter((s) => s.observers > 0).length;
     const asked = summaries.reduce((n, s) => n + s.transfers.asked, 0);
     const done = summaries.reduce((n, s) => n + s.transfers.done, 0);
+    const changesAsked = summaries.reduce((n, s) => n + s.changes.asked, 0);
+    const changesTaken = summaries.reduce((n, s) => n + s.changes.taken, 0);
     console.log(`simulated ${summaries.length + [...failures.values()].reduce((n, f) => n + f.seeds.length, 0)} seeds: ${summaries.length} passed, ${acked} acknowledged writes; ` +
-      `${withObservers} with observers; ${asked} leadership transfers asked, ${done} moved leadership to their target`);
+      `${withObservers} with observers; ${asked} leadership transfers asked, ${done} moved leadership to their target; ` +
+      `${changesAsked} membership changes asked, ${changesTaken} taken`);
     expect(report).toEqual([]);
   });
 
@@ -60,6 +64,11 @@ describe('raft simulation', () => {
     const summaries = Array.from({ length: 60 }, (_, i) => runSimulation(i + 1));
     expect(summaries.filter((s) => s.observers > 0).length).toBeGreaterThan(0);
     expect(summaries.reduce((n, s) => n + s.transfers.done, 0)).toBeGreaterThan(0);
+  });
+
+  it('changes the membership among its seeds: members added, promoted and removed', () => {
+    const summaries = Array.from({ length: 60 }, (_, i) => runSimulation(i + 1));
+    expect(summaries.reduce((n, s) => n + s.changes.taken, 0)).toBeGreaterThan(10);
   });
 
   it('commits every value proposed by clients when there are no faults', () => {

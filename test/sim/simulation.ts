@@ -9,7 +9,15 @@
  * Some seeds add observers (learners: they replicate, never vote or campaign, count toward no
  * quorum) and now and then ask a leader to hand leadership to another voter (a transfer, Raft's
  * TimeoutNow); the invariants are the same, and an observer must never lead or stand.
+ *
+ * Some seeds change the membership during the fault phase, mixed with the crashes and
+ * partitions: spare members (running, outside the configuration) are added as learners,
+ * learners promoted, members removed (a leader itself included) — each through the leader's
+ * proposeConfChange, which may refuse. Convergence then concerns the members of the final
+ * configuration; the invariants are unchanged.
  */
+import { isMember, membersOf } from '../../src/core/consensus/cluster-config.ts';
+import type { ConfChange } from '../../src/core/consensus/conf-change.ts';
 import type { Prng } from '../support/prng.ts';
 import { Checker } from './checkers.ts';
 import { SimCluster, streamOf, type CrashPoint, type SimNode } from './cluster.ts';
@@ -33,6 +41,8 @@ export interface RunSummary {
   readonly observers: number;
   /** Leadership transfers asked for, and those that moved leadership to their target. */
   readonly transfers: { readonly asked: number; readonly done: number };
+  /** Membership changes asked for, and those the leader took (appended). */
+  readonly changes: { readonly asked: number; readonly taken: number };
   readonly faults: NetworkFaults;
   readonly lastIndex: number;
   readonly acked: number;
@@ -66,6 +76,9 @@ interface Run {
   /** Transfers in flight: target → the term asked in. */
   readonly transferring: Map<number, number>;
   transfers: { asked: number; done: number };
+  /** Chance per tick that a leader is asked for a membership change. */
+  readonly changeRate: number;
+  readonly changes: { asked: number; taken: number };
 }
 
 /** `faulty: false` runs the same schedule without any fault: a check of the harness itself. */
@@ -79,8 +92,11 @@ export function runSimulation(seed: number, { faulty = true } = {}): RunSummary 
   const shape = streamOf(seed, 4);
   const observers = shape.pick([0, 0, 1, 2]);
   const transferRate = shape.pick([0, 0.01, 0.05]);
+  const membership = streamOf(seed, 5);
+  const changeRate = membership.pick([0, 0, 0.02, 0.05]);
+  const spares = changeRate === 0 ? 0 : membership.pick([1, 2]);
   const cluster = new SimCluster(
-    { seed, size, observers, electionTicks: ELECTION_TICKS, heartbeatTicks: HEARTBEAT_TICKS, maxEntriesPerMessage },
+    { seed, size, observers, spares, electionTicks: ELECTION_TICKS, heartbeatTicks: HEARTBEAT_TICKS, maxEntriesPerMessage },
     {
       onApply: (node, entry) => checker.onApply(node, entry),
       onTrace: (line) => {
@@ -96,6 +112,7 @@ export function runSimulation(seed: number, { faulty = true } = {}): RunSummary 
   const run: Run = {
     seed, cluster, checker, faults: streamOf(seed, 2), rates: pickRates(setup), clients: streamOf(seed, 3), trace, roles: new Map(), faulty,
     phase: 'faults', nextValue: 0, transferRate, transferring: new Map(), transfers: { asked: 0, done: 0 },
+    changeRate, changes: { asked: 0, taken: 0 },
   };
   try {
     cluster.network.faults = faulty ? faults : NO_FAULTS;
@@ -103,7 +120,7 @@ export function runSimulation(seed: number, { faulty = true } = {}): RunSummary 
     const convergeTicks = heal(run);
     checker.checkLogMatching(cluster);
     const counts = checker.checkFinal(cluster.leaders()[0]!.applied);
-    return { seed, size, observers, transfers: run.transfers, faults, lastIndex: cluster.leaders()[0]!.applied.length, ...counts, convergeTicks };
+    return { seed, size, observers, transfers: run.transfers, changes: run.changes, faults, lastIndex: cluster.leaders()[0]!.applied.length, ...counts, convergeTicks };
   } catch (error) {
     const message = error instanceof Error ? error.message : String(error);
     throw new SimulationFailure(seed, `t${cluster.now}: ${message}`, trace);
@@ -121,6 +138,7 @@ function step(run: Run): void {
   if (run.phase === 'faults') {
     propose(run);
     transfer(run);
+    changeMembership(run);
   }
   for (const node of cluster.up()) {
     // A slow disk: the Ready is persisted ticks later (and lost if the node crashes first).
@@ -206,13 +224,46 @@ function transfer(run: Run): void {
   if (cluster.now > TRANSFERS_UNTIL_TICK) return;
   if (leaders.length === 0 || !run.clients.chance(run.transferRate)) return;
   const leader = run.clients.pick(leaders);
-  const to = run.clients.pick([0, ...cluster.voters.filter((id) => id !== leader.id)]);
+  const to = run.clients.pick([0, ...leader.raft!.clusterConfig().voters.filter((id) => id !== leader.id)]);
   const { term } = leader.raft!.status();
   leader.raft!.transferLeader(to);
   const target = to === 0 ? leader.raft!.status().transferee : to;
   run.transfers.asked++;
   if (target !== 0) run.transferring.set(target, term);
   run.trace.push(`t${cluster.now} n${leader.id} asked to transfer leadership to ${to === 0 ? `the most caught-up (n${target})` : `n${to}`}`);
+}
+
+/**
+ * Now and then a leader is asked for a membership change: add a member outside its
+ * configuration as a learner, promote a learner, or remove a member (itself included). The
+ * leader refuses what would break its rules (membership.ts); what it takes is traced.
+ */
+function changeMembership(run: Run): void {
+  const { cluster } = run;
+  if (cluster.now > TRANSFERS_UNTIL_TICK || run.changeRate === 0) return;
+  const leaders = cluster.leaders();
+  if (leaders.length === 0 || !run.clients.chance(run.changeRate)) return;
+  const leader = run.clients.pick(leaders);
+  const config = leader.raft!.clusterConfig();
+  const outside = cluster.ids.filter((id) => !isMember(config, id));
+  const options: ConfChange[] = [
+    ...outside.map((id): ConfChange => ({ type: 'addLearner', id })),
+    ...config.learners.map((id): ConfChange => ({ type: 'promote', id })),
+    ...membersOf(config).map((id): ConfChange => ({ type: 'remove', id })),
+  ];
+  const change = run.clients.pick(options);
+  run.changes.asked++;
+  const result = leader.raft!.proposeConfChange(change);
+  if (result.ok) run.changes.taken++;
+  run.trace.push(`t${cluster.now} n${leader.id} asked to ${change.type} n${change.id}: ${result.ok ? `appended at ${result.index}` : result.code}`);
+}
+
+/** The members of the leader's configuration (every node when there is no single leader). */
+function membersNow(cluster: SimCluster): SimNode[] {
+  const leaders = cluster.leaders();
+  if (leaders.length !== 1) return cluster.nodes;
+  const config = leaders[0]!.raft!.clusterConfig();
+  return cluster.nodes.filter((node) => isMember(config, node.id));
 }
 
 function traceRoles(run: Run): void {
@@ -250,7 +301,9 @@ function converged(cluster: SimCluster): string {
   const leaders = cluster.leaders();
   if (leaders.length !== 1) return `${leaders.length} leaders`;
   const leader = leaders[0]!.raft!.status();
-  for (const node of cluster.nodes) {
+  // A change the leader has appended but not committed is not settled either.
+  if (leaders[0]!.raft!.configAt(leader.commitIndex) !== leaders[0]!.raft!.clusterConfig()) return 'a membership change is uncommitted';
+  for (const node of membersNow(cluster)) {
     const s = node.raft!.status();
     const desc = `n${s.id} ${s.role} term=${s.term} leader=${s.leader} commit=${s.commitIndex} applied=${s.appliedIndex} last=${s.lastIndex}`;
     if (s.term !== leader.term || s.leader !== leader.id) return `${desc} does not follow n${leader.id} (term ${leader.term})`;
@@ -274,6 +327,6 @@ function checkQuiet(run: Run): void {
   if (resent > 0) throw new Error(`converged cluster kept resending entries: ${resent} MsgApp with entries in ${QUIET_TICKS} ticks`);
   const now = cluster.leaders()[0]?.raft!.status();
   if (now?.id !== leader.id || now.term !== leader.term) throw new Error(`converged cluster changed leader: n${leader.id}@${leader.term} → ${now ? `n${now.id}@${now.term}` : 'none'}`);
-  const logs = cluster.nodes.map((n) => JSON.stringify(n.applied));
+  const logs = membersNow(cluster).map((n) => JSON.stringify(n.applied));
   if (new Set(logs).size !== 1) throw new Error('converged nodes applied different logs');
 }

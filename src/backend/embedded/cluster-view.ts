@@ -11,12 +11,20 @@ export function clusterView(node: CorralNode): ClusterView {
   const term = (index: number) => node.termAt(index);
   const lags = node.followerLag();
   const connected = node.peers.peersConnected();
-  const members = config.members.length > 0 ? config.members : [{ id: s.id, client: `${config.host}:${config.port}` }];
+  // The configuration in force (membership changes included), with the addresses it carries.
+  const cluster = node.clusterConfig();
+  const members = config.members.length > 0 || cluster.voters.length + cluster.learners.length > 1
+    ? [...cluster.voters, ...cluster.learners].map((id) => ({ id, client: node.clientAddressOf(id) ?? '', ...(cluster.learners.includes(id) ? { observer: true } : {}) }))
+    : [{ id: s.id, client: `${config.host}:${config.port}` }];
+  const peerOf = (id: number) => {
+    const peer = node.peerAddressOf(id);
+    return peer === undefined ? {} : { peer };
+  };
   const view: MemberView[] = members.map((m) => {
-    if (m.id === s.id) return { id: m.id, address: m.client, role, lag: Math.max(0, s.commitIndex - s.appliedIndex), connected: true };
+    if (m.id === s.id) return { id: m.id, address: m.client, ...peerOf(m.id), role, lag: Math.max(0, s.commitIndex - s.appliedIndex), connected: true };
     const up = connected.get(m.id) ?? false;
     const memberRole = 'observer' in m && m.observer ? 'observer' : m.id === s.leader ? 'leader' : s.leader !== 0 && up ? 'follower' : 'unknown';
-    return { id: m.id, address: m.client, role: memberRole, lag: lags.get(m.id) ?? null, connected: up };
+    return { id: m.id, address: m.client, ...peerOf(m.id), role: memberRole, lag: lags.get(m.id) ?? null, connected: up };
   });
   return {
     self: s.id, role, leader: s.leader === 0 ? null : s.leader, epoch: s.term,

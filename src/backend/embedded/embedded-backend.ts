@@ -91,6 +91,16 @@ export class EmbeddedBackend implements Backend {
     return { stat: tree.stat(path)!, data: node.data, children: () => tree.childNames(path) };
   }
 
+  allChildrenNumber(path: string, caller: Caller): number | ZkError | undefined {
+    const { tree } = this.node.host;
+    const node = tree.get(path);
+    if (!node) return undefined;
+    const denied = readDenied(node, 'getChildren', caller.auth);
+    if (denied) return denied;
+    // The root's descendants are every other node: no walk (ZooKeeper's nodes.size() - 2 likewise).
+    return path === '/' ? tree.size - 1 : tree.subtreeTotals(path).count - 1;
+  }
+
   getAcl(path: string, caller: Caller) {
     const { tree } = this.node.host;
     const node = tree.get(path);
@@ -155,6 +165,10 @@ export class EmbeddedBackend implements Backend {
 
   backupImage(): CheckpointImage {
     return backupImageOf(this.node.host.tree);
+  }
+
+  get membership(): CorralNode['membership'] {
+    return this.node.membership;
   }
 
   transferLeader(to: number | undefined): Promise<{ readonly leader: number; readonly from: number } | ZkError> {

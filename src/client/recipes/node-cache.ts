@@ -7,23 +7,13 @@
  */
 import type { CorralClient } from '../corral-client.ts';
 import type { CorralSession } from '../session.ts';
-import { TreeCache, type CacheListener } from './tree-cache.ts';
+import type { CacheListener } from './tree-cache.ts';
+import { TreeCacheView } from './tree-cache-view.ts';
 import type { NodeSnapshot } from './znode-ops.ts';
 
-export class NodeCache {
-  private readonly tree: TreeCache;
-
+export class NodeCache extends TreeCacheView {
   constructor(source: CorralClient | CorralSession, readonly path: string) {
-    this.tree = new TreeCache(source, path, { maxDepth: 0 });
-  }
-
-  get state(): TreeCache['state'] {
-    return this.tree.state;
-  }
-
-  /** Loads the node; answers once it is cached (or known absent). */
-  start(): Promise<void> {
-    return this.tree.start();
+    super(source, path, 0);
   }
 
   /** The node as cached, or undefined while it does not exist. */
@@ -39,18 +29,5 @@ export class NodeCache {
 
   onChange(listener: CacheListener): () => void {
     return this.tree.onChange(listener);
-  }
-
-  onFailure(listener: (error: unknown) => void): () => void {
-    return this.tree.onFailure(listener);
-  }
-
-  /** Resolves once every event received so far is applied. */
-  settled(): Promise<void> {
-    return this.tree.settled();
-  }
-
-  close(): Promise<void> {
-    return this.tree.close();
   }
 }

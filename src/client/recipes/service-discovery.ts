@@ -17,7 +17,7 @@ import { CorralError, znodeUrl, type CorralClient } from '../corral-client.ts';
 import { errorFromResponse } from '../errors.ts';
 import type { CorralSession } from '../session.ts';
 import { onSessionEnd, sessionEnded } from './sequential.ts';
-import { TreeCache } from './tree-cache.ts';
+import { TreeCacheView } from './tree-cache-view.ts';
 import { checkRecipePath, expectStatus, childPath, ensureNode, readChildren, readNode, requesterOf, writeOnce, type NodeSnapshot, type Requester } from './znode-ops.ts';
 
 export interface ServiceInstance<P = unknown> {
@@ -151,15 +151,9 @@ export class ServiceDiscovery {
  * The instances of one service, kept current: a TreeCache of depth 1 on the service's node.
  * Converges after faults as the TreeCache does (stream resumed, or everything read again).
  */
-export class ServiceCache<P = unknown> {
-  private readonly tree: TreeCache;
-
+export class ServiceCache<P = unknown> extends TreeCacheView {
   constructor(source: CorralClient | CorralSession, readonly servicePath: string) {
-    this.tree = new TreeCache(source, servicePath, { maxDepth: 1 });
-  }
-
-  start(): Promise<void> {
-    return this.tree.start();
+    super(source, servicePath, 1);
   }
 
   /** The instances as cached now, by id. */
@@ -177,18 +171,6 @@ export class ServiceCache<P = unknown> {
     return this.tree.onChange((change) => {
       if (change.path !== this.servicePath) listener(this.instances());
     });
-  }
-
-  onFailure(listener: (error: unknown) => void): () => void {
-    return this.tree.onFailure(listener);
-  }
-
-  settled(): Promise<void> {
-    return this.tree.settled();
-  }
-
-  close(): Promise<void> {
-    return this.tree.close();
   }
 }
 

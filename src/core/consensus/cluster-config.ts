@@ -3,22 +3,48 @@
  * everything (commit, elections, ReadIndex, check-quorum), and the learners (ZooKeeper's
  * observers), which get the log like any follower but never vote, never campaign and count
  * toward no quorum. A later membership change replaces the whole value through the log (a
- * learner promoted is moved from one list to the other); nothing here mutates it.
+ * learner promoted is moved from one list to the other); nothing here mutates it. Each member may
+ * carry its addresses (where clients and peers reach it): opaque to consensus, they ride along so
+ * that every member learns a new one's from the log (conf-change.ts).
  *
  * Invariants: at least one voter; no member in both lists; no member twice.
  */
 import { assert } from '../errors.ts';
 
+/** Where a member serves clients (host:port) and where the other members dial it (host:port). */
+export interface MemberAddress {
+  readonly client: string;
+  readonly peer: string;
+}
+
 export interface ClusterConfig {
   readonly voters: readonly number[];
   readonly learners: readonly number[];
+  /** Addresses by member id (as a decimal string); a member may have none (a test's, or a founder's before any change). */
+  readonly addresses: Readonly<Record<string, MemberAddress>>;
 }
 
-export function clusterConfig(voters: readonly number[], learners: readonly number[] = []): ClusterConfig {
+export function clusterConfig(
+  voters: readonly number[], learners: readonly number[] = [], addresses: Readonly<Record<string, MemberAddress>> = {},
+): ClusterConfig {
   assert(voters.length > 0, 'a cluster needs at least one voter');
   const all = [...voters, ...learners];
   assert(new Set(all).size === all.length, `members listed twice or both voter and learner: voters ${voters.join(',')}, learners ${learners.join(',')}`);
-  return { voters: [...voters], learners: [...learners] };
+  const kept: Record<string, MemberAddress> = {};
+  for (const id of all) {
+    const address = addresses[String(id)];
+    if (address) kept[String(id)] = { client: address.client, peer: address.peer };
+  }
+  return { voters: [...voters], learners: [...learners], addresses: kept };
+}
+
+/** Every member, voters first. */
+export function membersOf(config: ClusterConfig): number[] {
+  return [...config.voters, ...config.learners];
+}
+
+export function sameConfig(a: ClusterConfig, b: ClusterConfig): boolean {
+  return JSON.stringify(a) === JSON.stringify(b);
 }
 
 /** Votes a majority of the voters needs. */

@@ -3,6 +3,7 @@
  * Discriminated by `type`; every message carries the sender's term.
  */
 import type { CheckpointImage } from '../tree/checkpoint-image.ts';
+import type { ClusterConfig } from './cluster-config.ts';
 import type { Entry } from './types.ts';
 
 interface Base {
@@ -78,6 +79,8 @@ export interface SnapshotRequest extends Base {
   readonly type: 'MsgSnap';
   readonly snapshotIndex: number;
   readonly snapshotTerm: number;
+  /** The configuration as of the checkpoint (absent from a leader of a version before membership changes). */
+  readonly config?: ClusterConfig;
   /** The checkpoint itself, attached by the sending host; never read by the core. */
   readonly checkpoint?: CheckpointImage;
 }

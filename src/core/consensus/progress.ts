@@ -15,8 +15,10 @@ export interface Progress {
    */
   pendingSnapshot: number;
   snapshotTicks: number;
+  /** The leader's tick count when the follower last answered (-Infinity: never, in this term). */
+  heardAt: number;
 }
 
-export function newProgress(lastIndex: number): Progress {
-  return { match: 0, next: lastIndex + 1, recentActive: true, probing: true, pendingSnapshot: 0, snapshotTicks: 0 };
+export function newProgress(lastIndex: number, heardAt: number): Progress {
+  return { match: 0, next: lastIndex + 1, recentActive: true, probing: true, pendingSnapshot: 0, snapshotTicks: 0, heardAt };
 }

@@ -17,6 +17,8 @@ export class RaftLog {
   private unstableOffset: number;
   /** A checkpoint installed from the leader that the host has not yet persisted. */
   pendingSnapshot: { index: number; term: number } | undefined;
+  /** Told of every append (after it), replacing what followed its first index: the configuration rides on it. */
+  onAppend: ((entries: readonly Entry[]) => void) | undefined;
 
   constructor(private readonly stable: StableLog, applied: number) {
     this.applied = applied;
@@ -78,6 +80,7 @@ export class RaftLog {
       this.unstableOffset = first;
     }
     this.unstable.push(...entries);
+    this.onAppend?.(entries);
   }
 
   /**

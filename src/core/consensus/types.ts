@@ -9,6 +9,9 @@
  * as etcd-raft's leader acknowledges its own append only after it is stable.
  */
 
+import type { ClusterConfig } from './cluster-config.ts';
+import type { ConfChange } from './conf-change.ts';
+import type { ConfChangeResult } from './membership.ts';
 import type { RaftMessage } from './messages.ts';
 
 export type { RaftMessage };
@@ -47,6 +50,11 @@ export interface SoftState {
 export interface Ready {
   /** Present when role, leader or term changed since the last Ready. */
   readonly softState?: SoftState | undefined;
+  /**
+   * Present when the configuration in force changed since the last Ready (a change appended,
+   * or truncated away, or a checkpoint's installed): the host dials new members, drops removed ones.
+   */
+  readonly config?: ClusterConfig | undefined;
   /** Persist (with `entries`, in one storage transaction) when present. */
   readonly hardState: HardState | undefined;
   /** Append to the stable log, replacing any conflicting suffix. */
@@ -137,6 +145,11 @@ export interface Consensus {
   tick(): void;
   step(message: RaftMessage): void;
   propose(data: string): ProposeResult;
+  /**
+   * On the leader: appends a membership change (one at a time, refused when it would lose the
+   * quorum or the learner to promote lags; see membership.ts). It takes effect at once.
+   */
+  proposeConfChange(change: ConfChange): ConfChangeResult;
   /**
    * Asks for a read index for `context` (unique per request): it comes back in a later Ready's
    * readStates once the leader confirmed it still leads. False when no leader is known; a

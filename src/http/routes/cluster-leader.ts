@@ -5,9 +5,9 @@
  *
  * Who may: the superuser, on a node that has one (--super-digest); on a node with identities
  * but no superuser, no one (403, saying why); on an open node (no authentication configured at
- * all), anyone, as every other route there. Moving leadership costs the cluster a moment of
- * refused writes, so it is an operator's act, not a client's. With --admin-listen it is served
- * on the admin listener only.
+ * all), a caller on loopback or of the admin listener, or anyone with --open-operator-routes.
+ * Moving leadership costs the cluster a moment of refused writes, so it is an operator's act,
+ * not a client's. With --admin-listen it is served on the admin listener only.
  */
 import type { Context } from 'hono';
 import type { Caller } from '../../backend/backend.ts';

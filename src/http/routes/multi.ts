@@ -3,7 +3,7 @@
  * reads (getData, getChildren) answered op by op. Mixing the two is refused, as ZooKeeper does.
  */
 import type { Context, Handler } from 'hono';
-import type { Caller } from '../../backend/backend.ts';
+import type { Caller, NodeNow } from '../../backend/backend.ts';
 import { OPEN_ACL, parseAclJson, parseAclText, type Acl } from '../../core/acl/acl.ts';
 import { ZK_CODES, zkError, type ZkError } from '../../core/errors.ts';
 import type { WriteOp } from '../../core/tree/txn.ts';
@@ -103,7 +103,7 @@ export function multiHandlers(deps: AppDeps): { multi: Handler } {
     const raw = parseOps(body);
     const reads = raw.filter((op) => (READ_OPS as readonly unknown[]).includes(op.op)).length;
     if (reads > 0 && reads < raw.length) throw badRequest('a multi is either all reads or all writes');
-    if (reads > 0) return c.json({ results: raw.map((op) => readOp(deps, op, callerOfContext(c))) });
+    if (reads > 0) return c.json({ results: await readOps(deps, raw, callerOfContext(c)) });
     const ops = raw.map(toWriteOp);
     const { outcome, zxid } = await commitWrite(deps, ops, true, sessionOf(c, deps), {
       header: (name) => c.req.header(name), caller: () => callerOfContext(c),
@@ -123,10 +123,22 @@ export function multiHandlers(deps: AppDeps): { multi: Handler } {
   return { multi };
 }
 
-function readOp(deps: AppDeps, op: RawOp, caller: Caller) {
+/**
+ * Every op's readNow is asked before any is awaited: the embedded store answers them all from one
+ * state, a gateway batches them into one multiRead (one point of the ensemble's history).
+ */
+async function readOps(deps: AppDeps, raw: readonly RawOp[], caller: Caller) {
+  const asked = raw.map((op) => {
+    const path = op.path as string;
+    return pathError(path) ? undefined : deps.backend.readNow(path, caller, op.op === 'getChildren' ? 'getChildren' : 'getData');
+  });
+  const nodes = asked.some((a) => a instanceof Promise) ? await Promise.all(asked) : (asked as Array<Exclude<(typeof asked)[number], Promise<unknown>>>);
+  return raw.map((op, i) => readOp(deps, op, nodes[i]));
+}
+
+function readOp(deps: AppDeps, op: RawOp, node: NodeNow | ZkError | undefined) {
   const path = op.path as string;
   const invalid = pathError(path);
-  const node = invalid ? undefined : deps.backend.readNow(path, caller);
   const missing = invalid
     ? zkError('BADARGUMENTS', `invalid path: ${invalid}`, path)
     : node === undefined ? zkError('NONODE', `${path} does not exist`, path) : 'code' in node ? node : undefined;

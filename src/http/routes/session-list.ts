@@ -8,8 +8,9 @@
  *   (Sessions.list), which holds neither; digest identities show as `digest:user:x`, as getACL
  *   shows them to a reader without ADMIN, so no one can try passwords offline against them.
  * - Who may: it reveals who is connected and from where, so the operators' rule (operator-only.ts):
- *   the superuser where there is one, no one on a node that checks identities without one, anyone
- *   on an open node. It follows /v1/cluster: with --admin-listen it is served there only.
+ *   the superuser where there is one, no one on a node that checks identities without one; on an
+ *   open node a caller on loopback or of the admin listener, or anyone with --open-operator-routes.
+ *   It follows /v1/cluster: with --admin-listen it is served there only.
  * - Ephemeral paths are names in the tree: a path is listed only when the caller may READ its
  *   parent (what getChildren asks); `ephemeralCount` counts them all.
  * - Bounded: at most SESSIONS_PER_PAGE_MAX sessions per answer, EPHEMERALS_SHOWN_MAX paths each.
@@ -48,14 +49,16 @@ function pageOf(c: Context): { readonly limit: number; readonly after: number } 
 export function sessionListHandlers(deps: AppDeps) {
   const { backend } = deps;
 
-  const entryOf = (session: SessionSummary, caller: Caller) => {
+  const entryOf = async (session: SessionSummary, caller: Caller) => {
     const paths = backend.sessions.ephemerals(session.id);
     const readable = new Map<string, boolean>();
-    const mayList = (path: string) => {
+    const mayList = async (path: string) => {
       const parent = parentOf(path);
       let may = readable.get(parent);
       if (may === undefined) {
-        const node = backend.readNow(parent, caller);
+        // A gateway's readNow is a round trip to the ensemble (a promise); the embedded one is not.
+        const asked = backend.readNow(parent, caller);
+        const node = asked instanceof Promise ? await asked : asked;
         readable.set(parent, (may = node !== undefined && !('code' in node)));
       }
       return may;
@@ -63,7 +66,7 @@ export function sessionListHandlers(deps: AppDeps) {
     const ephemerals: string[] = [];
     for (const path of paths) {
       if (ephemerals.length >= EPHEMERALS_SHOWN_MAX) break;
-      if (mayList(path)) ephemerals.push(path);
+      if (await mayList(path)) ephemerals.push(path);
     }
     return {
       id: String(session.id),
@@ -75,7 +78,7 @@ export function sessionListHandlers(deps: AppDeps) {
   };
 
   return {
-    listSessions: (c: Context) => {
+    listSessions: async (c: Context) => {
       const caller = callerOfContext(c);
       const refused = operatorRefusal(deps.config, caller, 'list sessions');
       if (refused) return errorResponse(c, refused);
@@ -83,7 +86,7 @@ export function sessionListHandlers(deps: AppDeps) {
       const following = backend.sessions.list().filter((s) => s.id > after);
       const page = following.slice(0, limit);
       c.header('Cache-Control', 'no-store');
-      return c.json({ sessions: page.map((s) => entryOf(s, caller)), more: following.length > limit });
+      return c.json({ sessions: await Promise.all(page.map((s) => entryOf(s, caller))), more: following.length > limit });
     },
   };
 }

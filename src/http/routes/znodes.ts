@@ -6,7 +6,7 @@ import { QueryParams, searchOf } from '../edge/query.ts';
 import { callerOfContext } from '../caller.ts';
 import { toResponse } from '../reply.ts';
 import { sessionOf } from '../session-context.ts';
-import { children, create, getData, remove, setData, stat, type CallRequest, type ZnodeCall } from '../znode-calls.ts';
+import { allChildrenNumber, children, create, getData, remove, setData, stat, type CallRequest, type ZnodeCall } from '../znode-calls.ts';
 import { rawPathname } from '../znode-path.ts';
 import { getAcl, setAcl } from '../acl-calls.ts';
 
@@ -29,6 +29,7 @@ export function znodeHandlers(deps: AppDeps) {
   // Hono routes HEAD to the GET handler: getData answers HEAD as exists.
   return {
     getData: handler(getData), create: handler(create), setData: handler(setData), delete: handler(remove),
-    exists: handler(stat), getChildren: handler(children), getACL: handler(getAcl), setACL: handler(setAcl),
+    exists: handler(stat), getChildren: handler(children), getAllChildrenNumber: handler(allChildrenNumber),
+    getACL: handler(getAcl), setACL: handler(setAcl),
   };
 }

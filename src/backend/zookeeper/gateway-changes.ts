@@ -1,0 +1,178 @@
+/**
+ * The session-less /v1/watch streams of a gateway: one ZooKeeper watch per (path, recursive) on
+ * the gateway's shared connection, however many subscribers this gateway has for it — a
+ * persistent watch for `/v1/watch/p`, a persistent-recursive one for `?recursive=true` — so
+ * 10,000 browsers on one path cost the ensemble one watch per gateway. Events are dated with the
+ * ensemble's zxids (event-dating.ts) and kept in a bounded in-memory history for resumes.
+ *
+ * What a resume can rely on: the history holds only what this gateway watched, since its watches
+ * were last (re)set. A stream resuming from before that (floor()) is told to read state again
+ * (`reset`), never silently given a partial history. A new watch's subscribers hear a gap up to
+ * the zxid ZooKeeper set it at, when that is past where their stream starts.
+ */
+import type { ZkEventType } from '../../zookeeper-client/records.ts';
+import type { ZooKeeperClient } from '../../zookeeper-client/client.ts';
+import type { EventType, TreeEvent } from '../../core/tree/results.ts';
+import type { HistoryEvent } from '../../storage/change-history.ts';
+import type { ChangeSubscriber, Changes } from '../backend.ts';
+import type { DatedGroup } from './event-dating.ts';
+import { zxidNumber } from './convert.ts';
+
+interface Group {
+  readonly path: string;
+  readonly recursive: boolean;
+  readonly subscribers: Set<ChangeSubscriber>;
+  /** Whether ZooKeeper holds its watch (set, and not lost with an expired session). */
+  active: boolean;
+}
+
+const TREE_EVENTS: ReadonlySet<string> = new Set<EventType>([
+  'NodeCreated', 'NodeDeleted', 'NodeDataChanged', 'NodeChildrenChanged', 'DataWatchRemoved', 'ChildWatchRemoved',
+]);
+
+export function isTreeEvent(type: ZkEventType): type is ZkEventType & EventType {
+  return TREE_EVENTS.has(type);
+}
+
+export interface GatewayChangesOptions {
+  readonly client: () => ZooKeeperClient;
+  readonly appliedZxid: () => number;
+  readonly sawZxid: (zxid: number) => void;
+  readonly historyEventsMax: number;
+  readonly onError: (error: { code: string; message: string }, path: string) => void;
+}
+
+export class GatewayChanges implements Changes {
+  private readonly groups = new Map<string, Group>();
+  private history: HistoryEvent[] = [];
+  /** Resumes from before this zxid get a reset: history is complete only after it. */
+  private floorZxid: number;
+
+  constructor(private readonly options: GatewayChangesOptions) {
+    this.floorZxid = options.appliedZxid();
+  }
+
+  get appliedZxid(): number {
+    return this.options.appliedZxid();
+  }
+
+  get subscribers(): number {
+    let n = 0;
+    for (const g of this.groups.values()) n += g.subscribers.size;
+    return n;
+  }
+
+  /** The ZooKeeper watches this gateway holds for its streams (`r:` recursive, `e:` exact), sorted. */
+  watchedPaths(): string[] {
+    return [...this.groups.keys()].sort();
+  }
+
+  subscribe(path: string, recursive: boolean, subscriber: ChangeSubscriber): () => void {
+    const key = `${recursive ? 'r' : 'e'}:${path}`;
+    let group = this.groups.get(key);
+    if (!group) {
+      group = { path, recursive, subscribers: new Set(), active: false };
+      this.groups.set(key, group);
+      this.watch(group, this.options.appliedZxid());
+    }
+    group.subscribers.add(subscriber);
+    const joined = group;
+    return () => {
+      joined.subscribers.delete(subscriber);
+      if (joined.subscribers.size > 0 || this.groups.get(key) !== joined) return;
+      this.groups.delete(key);
+      void this.unwatch(path);
+    };
+  }
+
+  private watch(group: Group, startZxid: number): void {
+    void this.options.client().addWatch(group.path, group.recursive ? 'persistent_recursive' : 'persistent').then((answer) => {
+      if ('code' in answer) return this.options.onError(answer, group.path);
+      group.active = true;
+      const setAt = zxidNumber(answer.zxid);
+      this.options.sawZxid(setAt);
+      this.floorZxid = Math.max(this.floorZxid, setAt);
+      if (setAt > startZxid) for (const s of group.subscribers) s.gap(setAt);
+    });
+  }
+
+  /** The last group on a path is gone: remove its watches, and set again the other mode's if one remains. */
+  private async unwatch(path: string): Promise<void> {
+    const answer = await this.options.client().removeWatches(path, 'any');
+    if ('code' in answer && answer.code !== 'NOWATCHER') this.options.onError(answer, path);
+    for (const recursive of [false, true]) {
+      const left = this.groups.get(`${recursive ? 'r' : 'e'}:${path}`);
+      if (left) this.watch(left, Number.MAX_SAFE_INTEGER);
+    }
+  }
+
+  /** A burst of notifications from the shared connection, dated: record, then hand to the matching groups. */
+  deliver(group: DatedGroup): void {
+    const events: TreeEvent[] = [];
+    for (const e of group.events) if (isTreeEvent(e.type)) events.push({ type: e.type, path: e.path, zxid: group.zxid });
+    if (events.length === 0) return;
+    this.options.sawZxid(group.zxid);
+    this.record(events);
+    for (const g of this.groups.values()) {
+      const matching = events.filter((e) => matches(g, e));
+      if (matching.length === 0) continue;
+      for (const s of g.subscribers) s.changed(matching);
+    }
+  }
+
+  /**
+   * The connection was lost and re-established: persistent watches missed what changed meanwhile
+   * (ZooKeeper re-adds them without catching up). A watch whose setting failed is set now.
+   */
+  reconnected(zxid: number): void {
+    this.floorZxid = Math.max(this.floorZxid, zxid);
+    for (const g of this.groups.values()) {
+      for (const s of g.subscribers) s.gap(zxid);
+      if (!g.active) this.watch(g, zxid);
+    }
+  }
+
+  /** The shared session expired and a new one replaced it: no watch survived; set them all again. */
+  renewed(zxid: number): void {
+    for (const g of this.groups.values()) g.active = false;
+    this.reconnected(zxid);
+  }
+
+  private record(events: readonly TreeEvent[]): void {
+    for (const e of events) this.history.push({ zxid: e.zxid, type: e.type, path: e.path });
+    const excess = this.history.length - this.options.historyEventsMax;
+    if (excess > 0) {
+      // Drop whole zxids only: a resume inside one would miss its rest.
+      let cut = excess;
+      const last = this.history[cut - 1]!.zxid;
+      while (cut < this.history.length && this.history[cut]!.zxid === last) cut++;
+      this.floorZxid = Math.max(this.floorZxid, last);
+      this.history = this.history.slice(cut);
+    }
+  }
+
+  floor(): number {
+    return this.floorZxid;
+  }
+
+  replay(afterZxid: number, max: number): HistoryEvent[] {
+    const out: HistoryEvent[] = [];
+    for (const e of this.history) {
+      if (e.zxid <= afterZxid) continue;
+      out.push(e);
+      if (out.length >= max) break;
+    }
+    return out;
+  }
+
+  at(zxid: number): HistoryEvent[] {
+    return this.history.filter((e) => e.zxid === zxid);
+  }
+}
+
+/** As the embedded change feed: exact watches hear the node and its children list; recursive ones the subtree, without children events. */
+function matches(g: Group, e: TreeEvent): boolean {
+  if (!g.recursive) return e.path === g.path;
+  if (e.type === 'NodeChildrenChanged') return false;
+  return e.path === g.path || g.path === '/' || e.path.startsWith(`${g.path}/`);
+}

@@ -1,0 +1,379 @@
+/**
+ * Corral sessions as ZooKeeper sessions: each is one ZooKeeper session held by this gateway over
+ * its own connection (its ephemerals and watches are the ensemble's own). Its token is sealed
+ * (session-token.ts): any gateway with the key re-attaches to the same ZooKeeper session from it.
+ *
+ * Liveness: ZooKeeper keeps a session alive while a connection pings for it, so the gateway must
+ * not ping for a client that went away. A session not heard from (a request, its open stream)
+ * for half its timeout is detached here: the connection closes without closeSession, and the
+ * ensemble expires it after its timeout unless some gateway re-attaches first.
+ *
+ * Watches live on a ZooKeeper connection, not in the session: so each session keeps its
+ * WatchRecord in the ensemble (watch-record.ts, record-store.ts), written before a watch's read
+ * answers and before its events are queued, and a gateway that re-attaches (another one, or this
+ * one after a detach) takes the watches and the stream over from it (session-takeover.ts).
+ */
+import { timingSafeEqual } from 'node:crypto';
+import { zkError, type ZkError } from '../../core/errors.ts';
+import type { WatchResult } from '../../core/tree/results.ts';
+import type { WatchRequest } from '../../core/tree/txn.ts';
+import { throttled } from '../../http/limits/refusal.ts';
+import { Outbox } from '../../node/outbox.ts';
+import { ZooKeeperClient } from '../../zookeeper-client/client.ts';
+import type { ServerAddress } from '../../zookeeper-client/session.ts';
+import type { Caller, OpenedSession, SessionEvents, Sessions, SessionSummary } from '../backend.ts';
+import { corralSessionId, statOf, zxidNumber } from './convert.ts';
+import { EventDater } from './event-dating.ts';
+import { isTreeEvent } from './gateway-changes.ts';
+import { openToken, sealToken, type TokenPayload } from './session-token.ts';
+import { DeferredEvents } from './deferred-events.ts';
+import { recordPathOf, RecordWriter } from './record-store.ts';
+import { takeOver } from './session-takeover.ts';
+import { WatchRecord } from './watch-record.ts';
+import { OPEN_ACL_UNSAFE, type ZkAclEntry, type ZkEventType } from '../../zookeeper-client/records.ts';
+import type { WatchKind } from '../../zookeeper-client/watch-registry.ts';
+
+export interface GatewaySessionsOptions {
+  readonly servers: readonly ServerAddress[];
+  readonly chroot: string;
+  readonly key: Buffer;
+  readonly maxSessions: number;
+  readonly outboxEventsMax: number;
+  readonly maxWatchesPerSession: number;
+  readonly nowMs: () => number;
+  /** Every zxid a session's connection sees raises the gateway's own (Zk-Zxid). */
+  readonly sawZxid: (zxid: number) => void;
+  /** What each session's connection authenticates with (the gateway's ZooKeeper identity). */
+  readonly auth: readonly { readonly scheme: string; readonly credential: Uint8Array }[];
+  /** A session's watch record could not be written (a takeover meanwhile may say `overflow`). */
+  readonly recordFailed?: (error: ZkError, sessionId: number) => void;
+}
+
+interface GatewaySession {
+  id: number;
+  payload: TokenPayload;
+  readonly outbox: Outbox;
+  ready: Promise<ZooKeeperClient | ZkError>;
+  client: ZooKeeperClient | undefined;
+  timeoutMs: number;
+  lastHeardMs: number;
+  ended: 'closed' | 'expired' | undefined;
+  /** Ephemerals created through this gateway (ZooKeeper's getEphemerals is asynchronous; see ephemerals()). */
+  readonly ephemerals: Set<string>;
+  /** What the stream reads: the outbox, once a takeover has queued the recorded events. */
+  readonly events: DeferredEvents;
+  record: WatchRecord;
+  readonly writer: RecordWriter;
+  /** Watches asked and not yet answered (`<kind> <path>`), counted against maxWatchesPerSession. */
+  readonly pendingWatches: Set<string>;
+}
+
+/** Events a session's record keeps for a takeover (a client further behind is told `overflow`). */
+const RECORD_EVENTS_MAX = 256;
+
+/** Ended sessions kept so their streams can still read the end. */
+const ENDED_KEPT_MAX = 1024;
+
+export class GatewaySessions implements Sessions {
+  private readonly live = new Map<number, GatewaySession>();
+  private readonly ended = new Map<number, GatewaySession>();
+  /** Sessions this gateway let go of (idle, or taken over elsewhere): their outboxes, for a return. */
+  private readonly away = new Map<number, GatewaySession>();
+  private readonly sweeper: NodeJS.Timeout;
+  private opening = 0;
+
+  constructor(private readonly options: GatewaySessionsOptions) {
+    this.sweeper = setInterval(() => this.sweep(), 250);
+    this.sweeper.unref();
+  }
+
+  async open(requestedTimeoutMs: number, caller: Caller): Promise<OpenedSession | ZkError> {
+    // Opens still connecting count too: a burst of opens cannot all pass the check.
+    if (this.live.size + this.opening >= this.options.maxSessions) return throttled('sessions', `at most ${this.options.maxSessions} sessions`);
+    const identities = caller.auth.filter((i) => !i.startsWith('ip:'));
+    this.opening++;
+    const entry = this.attach(undefined, requestedTimeoutMs, identities);
+    const client = await entry.ready.finally(() => this.opening--);
+    if ('code' in client) return client;
+    return { id: entry.id, timeoutMs: entry.timeoutMs, token: sealToken(this.options.key, entry.payload) };
+  }
+
+  /** Connects a new session (payload undefined) or re-attaches to the one the payload names. */
+  private attach(payload: TokenPayload | undefined, timeoutMs: number, identities: readonly string[]): GatewaySession {
+    const id = payload ? corralSessionId(payload.sessionId) : 0;
+    // Back on a gateway that held it before: its open stream (if any) reads the same outbox.
+    const earlier = this.away.get(id);
+    this.away.delete(id);
+    const outbox = earlier?.outbox ?? new Outbox(this.options.outboxEventsMax);
+    const entry: GatewaySession = {
+      id, payload: payload ?? { sessionId: 0n, password: new Uint8Array(0), identities, timeoutMs },
+      outbox, ready: Promise.resolve(zkError('CONNECTIONLOSS', 'connecting')),
+      client: undefined, timeoutMs, lastHeardMs: this.options.nowMs(), ended: undefined, ephemerals: new Set(),
+      events: new DeferredEvents(outbox), record: earlier?.record ?? new WatchRecord(RECORD_EVENTS_MAX),
+      writer: new RecordWriter(() => entry.client, () => recordPathOf(entry.payload.sessionId), () => entry.record, this.recordAcl,
+        (error) => this.options.recordFailed?.(error, entry.id)),
+      pendingWatches: new Set(),
+    };
+    const dater = new EventDater(
+      () => entry.client?.probe() ?? Promise.resolve(zkError('CONNECTIONLOSS', 'not connected')),
+      (group) => {
+        this.options.sawZxid(group.zxid);
+        void this.queueEvents(entry, group.events.filter((e) => isTreeEvent(e.type)), group.zxid);
+      },
+      () => zxidNumber(entry.client?.session.lastZxid ?? 0n),
+    );
+    let lostAtMs = 0;
+    entry.ready = ZooKeeperClient.connect({
+      servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: timeoutMs, auth: this.options.auth,
+      ...(payload ? { sessionId: payload.sessionId, password: payload.password } : {}),
+      // Reconnect only for a client still heard from here since the loss: a session that
+      // re-attached through another gateway had this connection closed by ZooKeeper, and taking
+      // it back would close that gateway's (each would take it from the other in turn).
+      shouldReconnect: () => entry.lastHeardMs > lostAtMs,
+    }, {
+      watch: (event, zxid, seq) => dater.add(event, zxid, seq),
+      state: (state) => {
+        if (state === 'disconnected') lostAtMs = this.options.nowMs();
+        if (state === 'expired') this.end(entry, 'expired');
+        if (state === 'closed' && !entry.ended) this.detached(entry);
+      },
+    }).then(async (client) => {
+      if ('code' in client) {
+        if (payload) this.end(entry, 'expired');
+        entry.events.open();
+        return client;
+      }
+      entry.client = client;
+      entry.timeoutMs = client.session.timeoutMs;
+      const attachedAt = zxidNumber(client.session.lastZxid);
+      this.options.sawZxid(attachedAt);
+      if (payload) {
+        // Requests for the session wait for this too: a watch set now joins the record taken over.
+        await takeOver(client, payload.sessionId, entry.outbox, attachedAt, entry.record, (record) => (entry.record = record));
+      } else {
+        entry.id = corralSessionId(client.session.sessionId);
+        entry.payload = { sessionId: client.session.sessionId, password: client.session.password, identities, timeoutMs: client.session.timeoutMs };
+        this.live.set(entry.id, entry);
+      }
+      entry.events.open();
+      return client;
+    });
+    if (payload) this.live.set(entry.id, entry);
+    return entry;
+  }
+
+  /**
+   * Events dated at `zxid`: recorded in the ensemble first, then queued on the stream, so a
+   * takeover's record is never behind what the client saw (watch-record.ts).
+   */
+  private async queueEvents(entry: GatewaySession, events: readonly { readonly type: ZkEventType; readonly path: string }[], zxid: number): Promise<void> {
+    if (events.length === 0) return;
+    entry.record.fired(events, zxid);
+    await entry.writer.save();
+    for (const e of events) entry.outbox.push(zxid, 'watch', { type: e.type, path: e.path, zxid: String(zxid) });
+  }
+
+  /** The record's ACL: the gateways' own identity when they have one (the paths watched are the session's business). */
+  private get recordAcl(): readonly ZkAclEntry[] {
+    return this.options.auth.length > 0 ? [{ perms: 31, scheme: 'auth', id: '' }] : OPEN_ACL_UNSAFE;
+  }
+
+  /** The session's client once attached (or why not), for a request acting for it. */
+  async clientOf(id: number): Promise<ZooKeeperClient | ZkError> {
+    const entry = this.live.get(id);
+    if (!entry) return this.ended.has(id) ? zkError('SESSIONEXPIRED', `session ${id} has ended`) : zkError('UNKNOWNSESSION', `session ${id} is not known here; send its token`);
+    entry.lastHeardMs = this.options.nowMs();
+    return entry.ready;
+  }
+
+  /** A write created an ephemeral for the session through this gateway. */
+  createdEphemeral(id: number, path: string): void {
+    this.live.get(id)?.ephemerals.add(path);
+  }
+
+  deletedPath(path: string): void {
+    for (const entry of this.live.values()) entry.ephemerals.delete(path);
+  }
+
+  async close(id: number): Promise<ZkError | undefined> {
+    const client = await this.clientOf(id);
+    if ('code' in client) return client;
+    const entry = this.live.get(id);
+    await client.close();
+    if (entry) this.end(entry, 'closed');
+    return undefined;
+  }
+
+  async keepalive(id: number): Promise<ZkError | undefined> {
+    const client = await this.clientOf(id);
+    return 'code' in client ? client : undefined;
+  }
+
+  authenticate(id: number, token: string | undefined, readEnd = false, caller?: Caller): ZkError | undefined {
+    const known = this.live.get(id) ?? (readEnd ? this.ended.get(id) : undefined);
+    const payload = token === undefined ? undefined : openToken(this.options.key, token);
+    if (known === undefined) {
+      if (this.ended.has(id)) return zkError('SESSIONEXPIRED', `session ${id} has ${this.ended.get(id)!.ended}`);
+      if (payload === undefined) return zkError('UNKNOWNSESSION', `session ${id} is not known`);
+      if (corralSessionId(payload.sessionId) !== id) return zkError('AUTHFAILED', `wrong token for session ${id}`);
+      const denied = this.identitiesDenied(id, payload, caller);
+      if (denied) return denied;
+      // Opened through another gateway (or detached here): re-attach to the same ZooKeeper session.
+      this.attach(payload, payload.timeoutMs, payload.identities);
+      return undefined;
+    }
+    if (payload === undefined || !samePassword(payload, known.payload)) return zkError('AUTHFAILED', `wrong or missing token for session ${id}`);
+    return this.identitiesDenied(id, known.payload, caller);
+  }
+
+  private identitiesDenied(id: number, payload: TokenPayload, caller: Caller | undefined): ZkError | undefined {
+    if (caller === undefined) return undefined;
+    for (const identity of payload.identities) {
+      if (!caller.identities.includes(identity)) {
+        return zkError('NOAUTH', `session ${id} was opened with identities this request does not carry; send the same credentials`);
+      }
+    }
+    return undefined;
+  }
+
+  touch(id: number): void {
+    const entry = this.live.get(id);
+    if (entry) entry.lastHeardMs = this.options.nowMs();
+  }
+
+  timeoutOf(id: number): number {
+    return (this.live.get(id) ?? this.ended.get(id))?.timeoutMs ?? 0;
+  }
+
+  ephemerals(id: number): readonly string[] {
+    return [...(this.live.get(id)?.ephemerals ?? [])].sort();
+  }
+
+  /** The sessions this gateway holds (not the ensemble's: ZooKeeper lists those only to its operators). */
+  list(): readonly SessionSummary[] {
+    return [...this.live.values()].map((e) => ({ id: e.id, timeoutMs: e.timeoutMs, identities: e.payload.identities })).sort((a, b) => a.id - b.id);
+  }
+
+  async watch(id: number, request: WatchRequest): Promise<WatchResult | ZkError> {
+    const client = await this.clientOf(id);
+    if ('code' in client) return client;
+    if (request.op === 'removeWatches') {
+      const removed = await this.removeWatches(id, client, request);
+      return 'code' in removed ? { ok: false, watch: true, error: removed } : removed;
+    }
+    const entry = this.live.get(id);
+    // The limit is checked and the watch reserved in one synchronous step, as the embedded store does.
+    const kind: WatchKind = request.op === 'addWatch' ? (request.mode === 'persistent' ? 'persistent' : 'persistentRecursive') : request.op === 'getChildren' ? 'child' : 'data';
+    const key = `${kind} ${request.path}`;
+    const max = this.options.maxWatchesPerSession;
+    if (entry && !entry.record.holds(key) && !entry.pendingWatches.has(key) && entry.record.watchCount + entry.pendingWatches.size >= max) {
+      return { ok: false, watch: true, error: throttled('watches_per_session', `a session holds at most ${max} watches`) };
+    }
+    entry?.pendingWatches.add(key);
+    try {
+      const answer = await this.watchOn(id, client, request);
+      return 'code' in answer ? { ok: false, watch: true, error: answer } : answer;
+    } finally {
+      entry?.pendingWatches.delete(key);
+    }
+  }
+
+  /**
+   * removeWatches, announced on the session's stream as the embedded store does (ZooKeeper's
+   * server sends no notification for it; its Java client makes these events itself).
+   */
+  private async removeWatches(id: number, client: ZooKeeperClient, request: WatchRequest & { op: 'removeWatches' }): Promise<WatchResult | ZkError> {
+    const server = this.options.chroot === '' ? request.path : request.path === '/' ? this.options.chroot : this.options.chroot + request.path;
+    const held = client.session.watches;
+    const hadData = ['data', 'exist', 'persistent', 'persistentRecursive'].some((kind) => held.has(kind as 'data', server));
+    const hadChild = held.has('child', server);
+    const r = await client.removeWatches(request.path, request.watchType);
+    if ('code' in r) return r;
+    const zxid = zxidNumber(r.zxid);
+    const entry = this.live.get(id);
+    if (!entry) return { ok: true, watch: true };
+    entry.record.removed(request.path, request.watchType);
+    const events: Array<{ type: ZkEventType; path: string }> = [];
+    if (request.watchType !== 'children' && hadData) events.push({ type: 'DataWatchRemoved', path: request.path });
+    if (request.watchType !== 'data' && hadChild) events.push({ type: 'ChildWatchRemoved', path: request.path });
+    if (events.length > 0) await this.queueEvents(entry, events, zxid);
+    else await entry.writer.save();
+    return { ok: true, watch: true };
+  }
+
+  /** Sets the watch, then records it (before answering: see watch-record.ts) as of the read's zxid. */
+  private async watchOn(id: number, client: ZooKeeperClient, request: WatchRequest): Promise<WatchResult | ZkError> {
+    const recorded = async <T>(kind: WatchKind, zxid: bigint, answer: T): Promise<T> => {
+      const entry = this.live.get(id);
+      if (entry) {
+        entry.record.added(kind, request.path, zxidNumber(zxid));
+        await entry.writer.save();
+      }
+      return answer;
+    };
+    switch (request.op) {
+      case 'getData': {
+        const r = await client.getData(request.path, true);
+        return 'code' in r ? r : recorded('data', r.zxid, { ok: true, watch: true, stat: statOf(r.stat), data: r.data });
+      }
+      case 'exists': {
+        const r = await client.exists(request.path, true);
+        if ('code' in r) return r;
+        return r.stat === null ? recorded('exist', r.zxid, { ok: true, watch: true }) : recorded('data', r.zxid, { ok: true, watch: true, stat: statOf(r.stat) });
+      }
+      case 'getChildren': {
+        const r = await client.getChildren(request.path, true);
+        return 'code' in r ? r : recorded('child', r.zxid, { ok: true, watch: true, stat: statOf(r.stat), children: r.children });
+      }
+      case 'addWatch': {
+        const r = await client.addWatch(request.path, request.mode);
+        return 'code' in r ? r : recorded(request.mode === 'persistent' ? 'persistent' : 'persistentRecursive', r.zxid, { ok: true, watch: true });
+      }
+      case 'removeWatches':
+        return this.removeWatches(0, client, request);
+    }
+  }
+
+  events(id: number): SessionEvents | undefined {
+    return (this.live.get(id) ?? this.ended.get(id) ?? this.away.get(id))?.events;
+  }
+
+  /** Detaches the sessions nobody heard from for half their timeout (see the file's comment). */
+  private sweep(): void {
+    const now = this.options.nowMs();
+    for (const entry of [...this.live.values()]) {
+      if (entry.client === undefined || now - entry.lastHeardMs < entry.timeoutMs / 2) continue;
+      entry.client.session.detach();
+    }
+  }
+
+  /** The session's connection is gone from here without the session ending: keep its outbox for a return. */
+  private detached(entry: GatewaySession): void {
+    if (this.live.get(entry.id) === entry) this.live.delete(entry.id);
+    this.away.set(entry.id, entry);
+    if (this.away.size > ENDED_KEPT_MAX) this.away.delete(this.away.keys().next().value!);
+  }
+
+  private end(entry: GatewaySession, reason: 'closed' | 'expired'): void {
+    if (entry.ended) return;
+    entry.ended = reason;
+    this.live.delete(entry.id);
+    const zxid = zxidNumber(entry.client?.session.lastZxid ?? 0n);
+    entry.outbox.push(zxid, 'session', { state: reason, zxid: String(zxid) });
+    entry.outbox.ended = true;
+    entry.events.open();
+    this.ended.set(entry.id, entry);
+    if (this.ended.size > ENDED_KEPT_MAX) this.ended.delete(this.ended.keys().next().value!);
+  }
+
+  async shutdown(): Promise<void> {
+    clearInterval(this.sweeper);
+    // Detach, not close: the sessions outlive this gateway and continue through another.
+    for (const entry of this.live.values()) entry.client?.session.detach();
+    this.live.clear();
+  }
+}
+
+function samePassword(a: TokenPayload, b: TokenPayload): boolean {
+  return a.sessionId === b.sessionId && a.password.length === b.password.length && timingSafeEqual(a.password, b.password);
+}

@@ -1,0 +1,282 @@
+/**
+ * The Backend over a ZooKeeper ensemble: this process keeps no znode state; every read, write,
+ * session and watch is the ensemble's own, through the TypeScript client (src/zookeeper-client/).
+ * Requests without a session go over one shared connection (ZooKeeper answers a connection's
+ * requests in order, so they are pipelined); a request for a session goes over that session's
+ * connection (gateway-sessions.ts), so its ephemerals and watches are the session's.
+ *
+ * Zk-Zxid: the highest zxid any reply or dated event carried; a write answers with its own zxid.
+ */
+import { zkError, type ZkError } from '../../core/errors.ts';
+import { prepareWrite } from '../../core/tree/prepare.ts';
+import type { WriteResult } from '../../core/tree/results.ts';
+import type { WriteOp } from '../../core/tree/txn.ts';
+import type { Logger } from '../../observability/logger.ts';
+import { ZooKeeperClient } from '../../zookeeper-client/client.ts';
+import type {
+  Backend, Caller, ClusterView, NodeNow, ReadRequest, ReadView, WriteOutcome, WriteRequest,
+} from '../backend.ts';
+import type { Acl } from '../../core/acl/acl.ts';
+import type { Stat } from '../../core/tree/znode.ts';
+import { ReadBatcher } from './read-batch.ts';
+import type { MultiResult } from '../../zookeeper-client/records.ts';
+import { createdStat, failed, multiResultOf, statOf, zkOpOf, zxidNumber } from './convert.ts';
+import { SharedConnection } from './shared-connection.ts';
+import { GatewayChanges } from './gateway-changes.ts';
+import { GatewaySessions } from './gateway-sessions.ts';
+import { tokenKeyOf } from './session-token.ts';
+import type { EnsembleAddress } from './zookeeper-url.ts';
+
+export interface ZooKeeperBackendOptions {
+  readonly ensemble: EnsembleAddress;
+  /** The secret the gateways share; seals session tokens. */
+  readonly gatewayKey: string;
+  readonly maxDataBytes: number;
+  readonly maxSessions: number;
+  readonly outboxEventsMax: number;
+  /** Watches one session may hold through the gateways (THROTTLEDOP past it); unbounded when absent. */
+  readonly maxWatchesPerSession?: number;
+  readonly historyEventsMax: number;
+  readonly minZxidWaitMs: number;
+  readonly logger: Logger;
+  readonly nowMs: () => number;
+  /** The shared connection's session timeout. */
+  readonly sessionTimeoutMs?: number;
+  /** What every connection of this gateway authenticates with (addauth), e.g. digest `user:password`. */
+  readonly auth?: readonly { readonly scheme: string; readonly credential: Uint8Array }[];
+}
+
+export class ZooKeeperBackend implements Backend {
+  readonly sessions: GatewaySessions;
+  readonly changes: GatewayChanges;
+  /** Corral's session id is the ensemble's session id (its low 53 bits), not a zxid. */
+  readonly sessionIdsAreZxids = false;
+  private zxid = 0;
+  private readonly reads: ReadBatcher;
+
+  private constructor(private readonly connection: SharedConnection, private readonly options: ZooKeeperBackendOptions) {
+    const sawZxid = (z: number) => this.saw(z);
+    this.sessions = new GatewaySessions({
+      servers: options.ensemble.servers, chroot: options.ensemble.chroot, key: tokenKeyOf(options.gatewayKey),
+      maxSessions: options.maxSessions, outboxEventsMax: options.outboxEventsMax, maxWatchesPerSession: options.maxWatchesPerSession ?? Number.MAX_SAFE_INTEGER, nowMs: options.nowMs, sawZxid, auth: options.auth ?? [],
+      recordFailed: (error, sessionId) => options.logger.warn({ event: 'gateway-watch-record-failed', sessionId, code: error.code }, error.message),
+    });
+    this.reads = new ReadBatcher(() => this.shared, sawZxid);
+    this.changes = new GatewayChanges({
+      client: () => this.shared, appliedZxid: () => this.zxid, sawZxid, historyEventsMax: options.historyEventsMax,
+      onError: (error, path) => options.logger.warn({ event: 'gateway-watch-failed', path, code: error.code }, error.message),
+    });
+  }
+
+  /** The gateway's own session (replaced if the ensemble expires it). */
+  private get shared(): ZooKeeperClient {
+    return this.connection.client;
+  }
+
+  /** Connects the shared session; answers why not (no server reachable) rather than throwing. */
+  static async start(options: ZooKeeperBackendOptions): Promise<ZooKeeperBackend | ZkError> {
+    const holder: { backend?: ZooKeeperBackend } = {};
+    const connection = await SharedConnection.open({
+      servers: options.ensemble.servers, chroot: options.ensemble.chroot, sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+      logger: options.logger, auth: options.auth ?? [],
+      deliver: (group) => holder.backend?.changes.deliver(group),
+      reconnected: (zxid) => holder.backend?.changes.reconnected(zxid),
+      renewed: (zxid) => holder.backend?.changes.renewed(zxid),
+      newestZxid: () => holder.backend?.zxid ?? 0,
+    });
+    if ('code' in connection) return connection;
+    const backend = new ZooKeeperBackend(connection, options);
+    holder.backend = backend;
+    // The ensemble's zxid now: the first Zk-Zxid answered is the ensemble's, not 0.
+    const probed = await connection.client.probe();
+    if (!('code' in probed)) backend.saw(zxidNumber(probed.zxid));
+    return backend;
+  }
+
+  get appliedZxid(): number {
+    return this.zxid;
+  }
+
+  private saw(zxid: number): void {
+    if (zxid > this.zxid) this.zxid = zxid;
+  }
+
+  private async clientFor(sessionId: number): Promise<ZooKeeperClient | ZkError> {
+    return sessionId === 0 ? this.shared : this.sessions.clientOf(sessionId);
+  }
+
+  read(request: ReadRequest): Promise<ReadView | ZkError> {
+    if (request.watchSession !== 0) return this.watchedRead(request);
+    return this.readVia(this.shared, request);
+  }
+
+  private async readVia(client: ZooKeeperClient, { op, path, consistency }: ReadRequest): Promise<ReadView | ZkError> {
+    if (consistency === 'linearizable') {
+      const synced = await client.sync(path);
+      if ('code' in synced && synced.code !== 'NONODE') return synced;
+    }
+    const answer = op === 'getChildren' ? await client.getChildren(path) : await client.getData(path);
+    if ('code' in answer) return answer.code === 'NONODE' ? {} : answer;
+    this.saw(zxidNumber(answer.zxid));
+    return { stat: statOf(answer.stat), data: 'data' in answer ? answer.data : undefined, children: 'children' in answer ? answer.children : undefined };
+  }
+
+  private async watchedRead({ op, path, watchSession }: ReadRequest): Promise<ReadView | ZkError> {
+    const result = await this.sessions.watch(watchSession, { op, path });
+    if ('code' in result) return result;
+    if (result.ok) return result;
+    if (result.error.code === 'NONODE') return {};
+    return result.error;
+  }
+
+  /** A read-only multi's op: the calls of one turn go as one multiRead (read-batch.ts). */
+  readNow(path: string, _caller: Caller, op: 'getData' | 'getChildren' = 'getData'): Promise<NodeNow | ZkError | undefined> {
+    return this.reads.read(path, op === 'getChildren');
+  }
+
+  /** The ensemble counts (ZooKeeper's getAllChildrenNumber, READ on the node asked as the gateway's identity). */
+  async allChildrenNumber(path: string): Promise<number | ZkError | undefined> {
+    const answer = await this.shared.getAllChildrenNumber(path);
+    if ('code' in answer) return answer.code === 'NONODE' ? undefined : answer;
+    this.saw(zxidNumber(answer.zxid));
+    return answer.count;
+  }
+
+  /** The ensemble's ACL as it shows it to the gateway's identity. */
+  async getAcl(path: string): Promise<{ acl: Acl; stat: Stat } | ZkError> {
+    const answer = await this.shared.getACL(path);
+    if ('code' in answer) return answer;
+    return { acl: answer.acl, stat: statOf(answer.stat) };
+  }
+
+  async write(request: WriteRequest): Promise<WriteOutcome> {
+    const { ops, multi, sessionId, caller } = request;
+    // The same stateless checks as the embedded store, so bad input answers the same error body.
+    const prepared = prepareWrite(ops, multi, { timeMs: 0, sessionId, maxDataBytes: this.options.maxDataBytes, request: undefined, auth: caller.auth });
+    if (!prepared.ok) return { ok: true, zxid: this.zxid, result: prepared };
+    const client = await this.clientFor(sessionId);
+    if ('code' in client) return { ok: false, error: client };
+    const answer = multi ? await this.multi(client, ops, sessionId) : await this.single(client, ops[0]!);
+    if ('code' in answer) return { ok: false, error: answer };
+    this.saw(answer.zxid);
+    if (answer.result.ok) this.track(sessionId, ops, answer.result);
+    return { ok: true, zxid: answer.zxid, result: answer.result };
+  }
+
+  private track(sessionId: number, ops: readonly WriteOp[], result: WriteResult & { ok: true }): void {
+    result.results.forEach((r, i) => {
+      const op = ops[i]!;
+      if (r.type === 'create' && op.type === 'create' && (op.mode === 'ephemeral' || op.mode === 'ephemeral_sequential')) this.sessions.createdEphemeral(sessionId, r.path);
+      if (r.type === 'delete') this.sessions.deletedPath(r.path);
+    });
+  }
+
+  private async multi(client: ZooKeeperClient, ops: readonly WriteOp[], sessionId = 0): Promise<{ zxid: number; result: WriteResult } | ZkError> {
+    const zkOps = ops.map(zkOpOf);
+    const setAcl = zkOps.findIndex((op) => op === undefined);
+    if (setAcl !== -1) return { zxid: this.zxid, result: { ok: false, failedOp: setAcl, error: zkError('BADARGUMENTS', 'a multi has no setACL', ops[setAcl]!.path) } };
+    const answer = await client.multi(zkOps.map((op) => op!));
+    if ('code' in answer) return answer;
+    const zxid = zxidNumber(answer.zxid);
+    const ctimes = await this.ctimesOfStatless(client, answer.results);
+    return {
+      zxid,
+      result: multiResultOf(ops, answer.results, (i) => {
+        const op = ops[i]! as WriteOp & { type: 'create' };
+        const owner = op.mode === 'ephemeral' || op.mode === 'ephemeral_sequential' ? sessionId : 0;
+        return createdStat(zxid, op.data, owner, ctimes.get(i) ?? 0);
+      }),
+    };
+  }
+
+  /** The ctimes of the nodes a multi created but answered no Stat for (see createdStat), read at once. */
+  private async ctimesOfStatless(client: ZooKeeperClient, results: readonly MultiResult[]): Promise<Map<number, number>> {
+    const statless = results.flatMap((r, i) => (r.type === 'create' && r.stat === undefined ? [{ i, path: r.path }] : []));
+    const ctimes = new Map<number, number>();
+    if (statless.length === 0) return ctimes;
+    const read = await client.multiRead(statless.map(({ path }) => ({ type: 'getData' as const, path })));
+    if ('code' in read) return ctimes;
+    read.results.forEach((r, k) => {
+      if (r.type === 'getData') ctimes.set(statless[k]!.i, r.stat.ctime);
+    });
+    return ctimes;
+  }
+
+  /** One op: its own request (ZooKeeper's error codes are those of the op, not of a multi). */
+  private async single(client: ZooKeeperClient, op: WriteOp): Promise<{ zxid: number; result: WriteResult } | ZkError> {
+    const answered = await this.singleAnswer(client, op);
+    if ('code' in answered) {
+      if (answered.code === 'CONNECTIONLOSS' || answered.code === 'SESSIONEXPIRED' || answered.code === 'OPERATIONTIMEOUT') return answered;
+      return { zxid: this.zxid, result: failed(answered) };
+    }
+    return answered;
+  }
+
+  private async singleAnswer(client: ZooKeeperClient, op: WriteOp): Promise<{ zxid: number; result: WriteResult } | ZkError> {
+    switch (op.type) {
+      case 'create': {
+        const r = await client.create({ path: op.path, data: op.data, acl: op.acl, mode: op.mode, ...(op.ttlMs > 0 ? { ttlMs: op.ttlMs } : {}) });
+        return 'code' in r ? r : { zxid: zxidNumber(r.zxid), result: { ok: true, results: [{ type: 'create', path: r.path, stat: statOf(r.stat) }] } };
+      }
+      case 'setData': {
+        const r = await client.setData(op.path, op.data, op.version);
+        return 'code' in r ? r : { zxid: zxidNumber(r.zxid), result: { ok: true, results: [{ type: 'setData', path: op.path, stat: statOf(r.stat) }] } };
+      }
+      case 'delete': {
+        const r = await client.delete(op.path, op.version);
+        return 'code' in r ? r : { zxid: zxidNumber(r.zxid), result: { ok: true, results: [{ type: 'delete', path: op.path }] } };
+      }
+      case 'check': {
+        // ZooKeeper has no check outside a multi: a multi of one.
+        const r = await this.multi(client, [op]);
+        return r;
+      }
+      case 'setACL': {
+        const r = await client.setACL(op.path, op.acl, op.version);
+        return 'code' in r ? r : { zxid: zxidNumber(r.zxid), result: { ok: true, results: [{ type: 'setACL', path: op.path, stat: statOf(r.stat) }] } };
+      }
+    }
+  }
+
+  /** Zk-Min-Zxid: the shared connection's server catches up with the leader; past that, the zxid is not the ensemble's yet. */
+  async waitFor(zxid: number): Promise<ZkError | undefined> {
+    if (zxid <= this.zxid) return undefined;
+    const synced = await this.shared.sync('/');
+    if ('code' in synced && synced.code !== 'NONODE') return synced;
+    const probed = await this.shared.probe();
+    if (!('code' in probed)) this.saw(zxidNumber(probed.zxid));
+    return zxid <= this.zxid ? undefined : zkError('OPERATIONTIMEOUT', `zxid ${zxid} is not applied by the ensemble yet`);
+  }
+
+  async sync(): Promise<ZkError | undefined> {
+    const synced = await this.shared.sync('/');
+    if ('code' in synced && synced.code !== 'NONODE') return synced;
+    if (!('code' in synced)) this.saw(zxidNumber(synced.zxid));
+    return undefined;
+  }
+
+  cluster(): ClusterView {
+    const connected = this.shared.session.server;
+    const lastZxid = String(this.zxid);
+    return {
+      self: 0, role: 'gateway', leader: null, epoch: Math.floor(this.zxid / 2 ** 32), lastZxid, commitZxid: lastZxid,
+      members: this.options.ensemble.servers.map((s, i) => ({
+        id: i + 1, address: `${s.host}:${s.port}`, role: 'zookeeper', lag: null,
+        connected: connected !== undefined && connected.host === s.host && connected.port === s.port,
+      })),
+    };
+  }
+
+  readiness(): ZkError | undefined {
+    return this.shared.session.state === 'connected' ? undefined : zkError('CONNECTIONLOSS', `the gateway's ZooKeeper session is ${this.shared.session.state}`);
+  }
+
+  /** Sessions are detached (they continue through another gateway), the shared session is closed. */
+  async close(): Promise<void> {
+    await this.sessions.shutdown();
+    await this.connection.close();
+  }
+
+  /** For Caller-less uses (tests): the anonymous caller. */
+  static readonly anonymous: Caller = { identities: [], address: '127.0.0.1', auth: [] };
+}

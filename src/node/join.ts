@@ -1,0 +1,66 @@
+/**
+ * `--join host:port`: a new member learns the cluster from a running member instead of being given
+ * every member in --members. At start it reads that member's `GET /v1/cluster` (each member's id,
+ * client and peer addresses and whether it is an observer), and starts with those members plus
+ * its own --members entry (a learner, /observer): the configuration its log replays over, and the
+ * members whose connections it accepts until the log tells it more. An operator then adds it
+ * (POST /v1/cluster/members, corral-cli members add). Bounded: a member that does not answer in
+ * `timeoutMs` fails the start (exit 1, saying why).
+ */
+import { ConfigError, type Config, type Member } from '../config.ts';
+import { parseHostPort } from './member-directory.ts';
+
+export interface JoinOptions {
+  readonly fetch?: typeof fetch;
+  readonly timeoutMs?: number;
+  readonly retryMs?: number;
+}
+
+interface ViewMember {
+  readonly id?: unknown;
+  readonly address?: unknown;
+  readonly peer?: unknown;
+  readonly role?: unknown;
+}
+
+/** The members `view` (a /v1/cluster answer) names, as --members entries; throws on an unusable answer. */
+export function membersOfView(view: unknown, self: number): Member[] {
+  const list = (view as { members?: unknown } | null)?.members;
+  if (!Array.isArray(list) || list.length === 0) throw new ConfigError('--join: the member answered no list of members');
+  const members: Member[] = [];
+  for (const raw of list as ViewMember[]) {
+    const { id, address, peer, role } = raw ?? {};
+    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1 || typeof address !== 'string') throw new ConfigError('--join: a member of unknown shape in the answer');
+    if (id === self) throw new ConfigError(`--join: member ${id} is already in the cluster; give this member an id of its own`);
+    const peerAddress = typeof peer === 'string' ? parseHostPort(peer) : undefined;
+    if (!peerAddress) throw new ConfigError(`--join: the answer gives no peer address for member ${id} (a member of an older version?); list the members in --members instead`);
+    members.push({ id, client: address, peer: peerAddress, ...(role === 'observer' ? { observer: true as const } : {}) });
+  }
+  return members;
+}
+
+/** `config` with the cluster's members read from `config.join` added to its own entry. */
+export async function resolveJoin(config: Config, options: JoinOptions = {}): Promise<Config> {
+  if (config.join === '') return config;
+  const target = parseHostPort(config.join);
+  if (!target) throw new ConfigError(`--join is a member's client host:port, got "${config.join}"`);
+  const doFetch = options.fetch ?? fetch;
+  const deadline = Date.now() + (options.timeoutMs ?? 30_000);
+  const url = `http://${config.join}/v1/cluster`;
+  let last = '';
+  for (;;) {
+    try {
+      const response = await doFetch(url, { signal: AbortSignal.timeout(Math.max(1, Math.min(5000, deadline - Date.now()))) });
+      if (response.ok) {
+        const self = config.members.find((m) => m.id === config.id)!;
+        return { ...config, members: [...membersOfView(await response.json(), config.id), self] };
+      }
+      last = `HTTP ${response.status}`;
+    } catch (error) {
+      if (error instanceof ConfigError) throw error;
+      last = error instanceof Error ? error.message : String(error);
+    }
+    if (Date.now() + (options.retryMs ?? 500) > deadline) throw new ConfigError(`--join: ${url} did not answer with the cluster (${last})`);
+    await new Promise((resolve) => setTimeout(resolve, options.retryMs ?? 500));
+  }
+}

@@ -1,0 +1,28 @@
+import { describe, expect, it } from 'vitest';
+import { loadConfig } from '../../../src/config.ts';
+
+describe('--backend zookeeper:// configuration', () => {
+  it('takes an ensemble URL with the gateway key from the environment', () => {
+    const config = loadConfig(['--backend', 'zookeeper://a:2181,b:2181/corral'], { CORRAL_GATEWAY_KEY: 'k'.repeat(16) });
+    expect(config).toMatchObject({ backend: 'zookeeper://a:2181,b:2181/corral', gatewayKey: 'k'.repeat(16) });
+  });
+
+  it('takes the gateway\'s ZooKeeper digest identity', () => {
+    const config = loadConfig(['--backend', 'zookeeper://a:2181'], { CORRAL_GATEWAY_KEY: 'k'.repeat(16), CORRAL_ZOOKEEPER_AUTH: 'gw:secret' });
+    expect(config?.zookeeperAuth).toBe('gw:secret');
+  });
+
+  it('is off (the embedded store) by default', () => {
+    expect(loadConfig([], {})?.backend).toBe('');
+  });
+
+  it.each([
+    [['--backend', 'zk://a:2181'], { CORRAL_GATEWAY_KEY: 'k'.repeat(16) }, /zookeeper:\/\//],
+    [['--backend', 'zookeeper://a:2181'], {}, /--gateway-key/],
+    [['--backend', 'zookeeper://a:2181', '--gateway-key', 'short'], {}, /at least 16/],
+    [['--backend', 'zookeeper://a:2181', '--members', '1=127.0.0.1:8181/127.0.0.1:9181'], { CORRAL_GATEWAY_KEY: 'k'.repeat(16) }, /--members/],
+    [['--backend', 'zookeeper://a:2181', '--zookeeper-auth', 'no-password'], { CORRAL_GATEWAY_KEY: 'k'.repeat(16) }, /user:password/],
+  ] as const)('refuses %j', (argv, env, message) => {
+    expect(() => loadConfig([...argv], { ...env })).toThrow(message);
+  });
+});

@@ -1,0 +1,81 @@
+/**
+ * Session-less streams through a gateway over a real ZooKeeper 3.8: a resume with Last-Event-ID
+ * from the gateway's history, and what a stream is told when the gateway's connection to
+ * ZooKeeper is cut under it (persistent watches are re-set without catching up: `reset`).
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { startGateway, type RunningGateway } from '../../../src/backend/zookeeper/gateway-server.ts';
+import { startZooKeeper, type ZooKeeperHandle } from '../../oracle/zookeeper-server.ts';
+import { SseStream } from '../../http/sse-reader.ts';
+import { waitFor } from '../../support/corral-process.ts';
+import { startTcpCutter, type TcpCutter } from '../../zookeeper-client/tcp-cutter.ts';
+import { GATEWAY_KEY, wipe } from './gateway-test-node.ts';
+
+async function call(base: string, method: string, path: string, body?: string): Promise<{ status: number; body: any }> {
+  const res = await fetch(base + path, { method, body, signal: AbortSignal.timeout(10_000) });
+  const text = await res.text();
+  return { status: res.status, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
+}
+
+describe('session-less streams through a gateway', () => {
+  let zk: ZooKeeperHandle;
+  let cutter: TcpCutter;
+  let direct: RunningGateway;
+  let cut: RunningGateway;
+  const streams: SseStream[] = [];
+  const open = async (url: string, headers: Record<string, string> = {}) => {
+    const stream = await SseStream.open(url, { headers, controller: new AbortController() });
+    streams.push(stream);
+    expect(stream.status).toBe(200);
+    return stream;
+  };
+
+  beforeAll(async () => {
+    zk = await startZooKeeper();
+    cutter = await startTcpCutter(zk.port);
+    direct = await startGateway({ host: '127.0.0.1', port: 0, backend: `zookeeper://127.0.0.1:${zk.port}`, gatewayKey: GATEWAY_KEY });
+    cut = await startGateway({ host: '127.0.0.1', port: 0, backend: `zookeeper://127.0.0.1:${cutter.port}`, gatewayKey: GATEWAY_KEY });
+  });
+
+  afterAll(async () => {
+    for (const s of streams) s.abort();
+    await cut?.close();
+    await direct?.close();
+    await cutter?.close();
+    if (zk) await wipe(zk.port);
+    await zk?.stop();
+  });
+
+  it('resumes after Last-Event-ID from what the gateway saw, missing nothing and repeating nothing', async () => {
+    await call(direct.url, 'POST', '/v1/znodes/log', '');
+    const keeper = await open(`${direct.url}/v1/watch/log?recursive=true`); // keeps the watch while the other reconnects
+    const first = await open(`${direct.url}/v1/watch/log?recursive=true`);
+    await waitFor(() => (direct.backend.changes.subscribers === 2 ? true : undefined), { timeoutMs: 5000, what: 'the subscriptions' });
+    await call(direct.url, 'POST', '/v1/znodes/log/a', '');
+    await call(direct.url, 'POST', '/v1/znodes/log/b', '');
+    await first.until(() => first.watchEvents().length >= 2, 5000, 'two events');
+    const afterA = first.events.find((e) => e.event === 'watch')!.id!;
+    first.abort();
+    await call(direct.url, 'POST', '/v1/znodes/log/c', '');
+    await keeper.until(() => keeper.watchEvents().length >= 3, 5000, 'the third event');
+    const resumed = await open(`${direct.url}/v1/watch/log?recursive=true`, { 'last-event-id': afterA });
+    await resumed.until(() => resumed.watchEvents().length >= 2, 5000, 'the replay');
+    expect(resumed.watchEvents()).toEqual(['NodeCreated /log/b', 'NodeCreated /log/c']);
+    expect(resumed.events.some((e) => e.event === 'reset')).toBe(false);
+  });
+
+  it('keeps serving after its connection to ZooKeeper is cut, and tells its streams to read again', async () => {
+    await call(direct.url, 'POST', '/v1/znodes/cut', '');
+    const stream = await open(`${cut.url}/v1/watch/cut?recursive=true`);
+    await waitFor(() => (cut.backend.changes.subscribers === 1 ? true : undefined), { timeoutMs: 5000, what: 'the subscription' });
+    await call(direct.url, 'POST', '/v1/znodes/cut/before', '');
+    await stream.until(() => stream.watchEvents().length >= 1, 5000, 'the first event');
+    cutter.cut();
+    await call(direct.url, 'POST', '/v1/znodes/cut/meanwhile', '');
+    await stream.until(() => stream.events.some((e) => e.event === 'reset'), 10_000, 'the reset after the reconnect');
+    await waitFor(async () => ((await call(cut.url, 'GET', '/v1/znodes/cut/meanwhile')).status === 200 ? true : undefined), { timeoutMs: 10_000, what: 'reads through the reconnected gateway' });
+    await call(direct.url, 'POST', '/v1/znodes/cut/after', '');
+    await stream.until(() => stream.watchEvents().includes('NodeCreated /cut/after'), 5000, 'the event after the reconnect');
+    expect(stream.watchEvents()).not.toContain('NodeCreated /cut/meanwhile');
+  });
+});

@@ -1,0 +1,35 @@
+/**
+ * Runs an embedded-store suite against a gateway: starts one real ZooKeeper 3.8 for the file and
+ * checks that the mocked harness really gives the suite a gateway. The suite file itself must
+ * call `vi.mock('../../support/test-node.ts', () => import('./gateway-test-node.ts'))` (vitest
+ * hoists mocks only from the test file) and then import the suite.
+ */
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { ZooKeeperBackend } from '../../../src/backend/zookeeper/zookeeper-backend.ts';
+import { startZooKeeper, type ZooKeeperHandle } from '../../oracle/zookeeper-server.ts';
+import { useEnsemble } from './gateway-test-node.ts';
+
+export function overZooKeeper(): void {
+  let zk: ZooKeeperHandle | undefined;
+  beforeAll(async () => {
+    zk = await startZooKeeper();
+    useEnsemble(zk.port);
+  });
+  afterAll(async () => {
+    await zk?.stop();
+  });
+
+  describe('the gateway harness', () => {
+    it('gives the suite a gateway over ZooKeeper, not an embedded node', async () => {
+      const { startTestNode } = await import('../../support/test-node.ts');
+      const node = startTestNode() as unknown as { backend: Promise<unknown>; request(m: string, u: string): Promise<{ status: number; body: any }>; close(): Promise<void> };
+      try {
+        expect(await node.backend).toBeInstanceOf(ZooKeeperBackend);
+        const cluster = await node.request('GET', '/v1/cluster');
+        expect(cluster.body.role).toBe('gateway');
+      } finally {
+        await node.close();
+      }
+    });
+  });
+}

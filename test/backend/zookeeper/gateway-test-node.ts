@@ -1,0 +1,102 @@
+/**
+ * The in-process test harness (test/support/test-node.ts) with a gateway behind the app instead
+ * of an embedded node: the same `request` (every answer checked against openapi.yaml), a
+ * ZooKeeperBackend over a real ZooKeeper. Suites written against startTestNode run unchanged
+ * when a test file mocks test-node.ts with this module (see znodes.gateway.e2e.test.ts). Each
+ * close() leaves the ensemble's tree as ZooKeeper starts it (only /zookeeper), for the next test.
+ */
+import type { Hono } from 'hono';
+import { defaultConfig, type Config } from '../../../src/config.ts';
+import { Authenticator } from '../../../src/auth/authenticator.ts';
+import { createApp } from '../../../src/http/app.ts';
+import { createLogger } from '../../../src/observability/logger.ts';
+import { Metrics } from '../../../src/observability/metrics.ts';
+import { ZooKeeperBackend } from '../../../src/backend/zookeeper/zookeeper-backend.ts';
+import { ZooKeeperClient } from '../../../src/zookeeper-client/client.ts';
+import { credentialedOverrides, withTestAuthorization } from '../../support/credentialed-mode.ts';
+import { validateResponse } from '../../support/openapi.ts';
+import type { Reply, RequestOptions } from '../../support/test-node.ts';
+
+export type { Reply, RequestOptions };
+
+let ensemblePort = 0;
+
+/** Which ZooKeeper the harness's gateways front (set once the test file has started it). */
+export function useEnsemble(port: number): void {
+  ensemblePort = port;
+}
+
+export const GATEWAY_KEY = 'gateway-test-key-0123456789';
+
+export interface GatewayTestNode {
+  readonly app: Promise<Hono>;
+  readonly config: Config;
+  readonly backend: Promise<ZooKeeperBackend>;
+  request(method: string, url: string, options?: RequestOptions): Promise<Reply>;
+  close(): Promise<void>;
+}
+
+export function startTestNode(overrides: Partial<Config> = {}): GatewayTestNode {
+  if (ensemblePort === 0) throw new Error('useEnsemble(port) first: no ZooKeeper for the gateway');
+  const config = defaultConfig({
+    logLevel: 'silent', ...credentialedOverrides(), ...overrides,
+    backend: `zookeeper://127.0.0.1:${ensemblePort}`, gatewayKey: GATEWAY_KEY,
+  });
+  const logger = createLogger('silent');
+  const nowMs = () => Date.now();
+  const backend = ZooKeeperBackend.start({
+    ensemble: { servers: [{ host: '127.0.0.1', port: ensemblePort }], chroot: '' }, gatewayKey: config.gatewayKey,
+    maxDataBytes: config.maxDataBytes, maxSessions: config.maxSessions, outboxEventsMax: config.outboxEventsMax, maxWatchesPerSession: config.maxWatchesPerSession,
+    historyEventsMax: config.historyEventsMax, minZxidWaitMs: config.minZxidWaitMs, logger, nowMs,
+  }).then((b) => {
+    if ('code' in b) throw new Error(`the gateway could not reach ZooKeeper: ${b.message}`);
+    return b;
+  });
+  const app = backend.then((b) => createApp({
+    backend: b, authenticator: new Authenticator({ superDigest: config.superDigest || undefined, nowMs }),
+    metrics: new Metrics({ znodeCount: () => 0, logEntries: () => 0, appliedZxid: () => b.appliedZxid }), config, logger, nowMs,
+  }));
+  return {
+    app, config, backend,
+    async request(method, url, options = {}) {
+      const { body, unchecked } = options;
+      const headers = withTestAuthorization(options.headers ?? {});
+      const init: RequestInit = { method, headers };
+      if (body !== undefined) {
+        const isJson = typeof body === 'object' && !(body instanceof Uint8Array);
+        init.body = isJson ? JSON.stringify(body) : (body as BodyInit);
+        if (isJson) init.headers = { 'content-type': 'application/json', ...headers };
+      }
+      const res = await (await app).request(url, init);
+      const bytes = new Uint8Array(await res.arrayBuffer());
+      const type = res.headers.get('content-type') ?? '';
+      const text = Buffer.from(bytes).toString('utf8');
+      const parsed: unknown = type.includes('json') && text !== '' ? JSON.parse(text) : text;
+      if (!unchecked) validateResponse(method, url.split('?')[0]!, res.status, res.headers, type.includes('octet-stream') ? bytes : parsed);
+      return { status: res.status, headers: res.headers, body: parsed, bytes };
+    },
+    async close() {
+      await (await backend).close();
+      await wipe(ensemblePort);
+    },
+  };
+}
+
+/** Deletes every znode but ZooKeeper's own (/zookeeper and below); bounded by the tree's size. */
+export async function wipe(port: number): Promise<void> {
+  const client = await ZooKeeperClient.connect({ servers: [{ host: '127.0.0.1', port }], sessionTimeoutMs: 6000 });
+  if ('code' in client) throw new Error(`wipe: ${client.message}`);
+  const remove = async (path: string, depth: number): Promise<void> => {
+    if (depth > 64) throw new Error(`wipe: ${path} is deeper than any test makes`);
+    const children = await client.getChildren(path);
+    if ('code' in children) return;
+    for (const name of children.children) {
+      const child = path === '/' ? `/${name}` : `${path}/${name}`;
+      if (child === '/zookeeper') continue;
+      await remove(child, depth + 1);
+      await client.delete(child, -1);
+    }
+  };
+  await remove('/', 0);
+  await client.close();
+}

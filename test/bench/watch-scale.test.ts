@@ -1,0 +1,69 @@
+// Smoke test of the watch-scale benchmark (bench/workloads/watch-scale.ts): the CLI's watch-10k
+// with --quick (50 subscribers in their child process) against Corral alone gives a well-formed
+// row: every event of every measured write delivered, the writer's and getData's latencies and
+// the RSS per subscriber recorded, the subscriber process gone afterwards. Shape only: no timed
+// assertions (benchmarks are not tests). Needs neither ZooKeeper nor etcd.
+import { spawn } from 'node:child_process';
+import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join, resolve } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import type { ResultRow } from '../../bench/workloads/workload.ts';
+
+const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
+// A bound, not a speed check (a loaded 2-core runner took 17 s to start a node alone).
+const RUN_TIMEOUT_MS = 120_000;
+
+const scratch = mkdtempSync(join(tmpdir(), 'corral-bench-scale-'));
+afterAll(() => rmSync(scratch, { recursive: true, force: true }));
+
+function runBench(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
+  return new Promise((resolveRun, reject) => {
+    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
+    // SIGINT lets the harness stop its servers and the subscriber process.
+    const timer = setTimeout(() => child.kill('SIGINT'), RUN_TIMEOUT_MS);
+    child.on('error', reject);
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      resolveRun({ code, stderr });
+    });
+  });
+}
+
+function subscriberProcesses(): string[] {
+  const found: string[] = [];
+  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
+    try {
+      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
+      if (cmdline.includes(REPO_ROOT) && cmdline.includes('watch-scale-subscribers')) found.push(`${pid}: ${cmdline}`);
+    } catch { /* gone meanwhile */ }
+  }
+  return found;
+}
+
+describe('npm run bench -- --workloads watch-10k (smoke)', () => {
+  it('delivers every event of every measured write to every subscriber and records the writer, getData and RSS', async () => {
+    const workDir = join(scratch, 'work');
+    mkdirSync(workDir);
+    const out = join(scratch, 'result.json');
+    const run = await runBench(['--targets', 'corral', '--workloads', 'watch-10k', '--quick', '--duration-ms', '1000', '--warmup-ms', '100',
+      '--out', out, '--work-dir', workDir]);
+    expect(run.code, run.stderr).toBe(0);
+
+    const [row] = (JSON.parse(readFileSync(out, 'utf8')) as { rows: ResultRow[] }).rows;
+    expect(row, row?.reason).toMatchObject({ target: 'corral', workload: 'watch-10k', status: 'ok', concurrency: 50, errors: 0 });
+    const writes = row!.extra.writes as number;
+    expect(writes).toBeGreaterThan(0);
+    expect(row!.extra.subscribers).toBe(50);
+    expect(row!.ops).toBe(50 * writes);
+    expect(row!.p99Ms!).toBeGreaterThanOrEqual(row!.p50Ms!);
+    expect(row!.extra.writerP50Ms as number).toBeGreaterThan(0);
+    expect(row!.extra.getDataOps as number).toBeGreaterThan(0);
+    expect(Number.isFinite(row!.extra.rssPerSubscriberKb as number)).toBe(true);
+    expect(readdirSync(workDir)).toEqual([]);
+    expect(subscriberProcesses()).toEqual([]);
+  });
+});

@@ -112,6 +112,12 @@ export interface Config {
   readonly zookeeperAuth: string;
   /** A file holding zookeeperAuth (only its owner may read it). */
   readonly zookeeperAuthFile: string;
+  /** PEM CA bundle the ensemble's certificates are verified against; setting it (or zookeeper+tls://) makes the gateway connect with TLS. */
+  readonly zookeeperTlsCa: string;
+  /** PEM client certificate the gateway presents to the ensemble's secureClientPort (with zookeeperTlsKey). */
+  readonly zookeeperTlsCert: string;
+  /** PEM private key of zookeeperTlsCert. */
+  readonly zookeeperTlsKey: string;
 }
 
 interface Option {
@@ -181,6 +187,9 @@ export const OPTIONS: readonly Option[] = [
   { key: 'gatewayKeyFile', flag: 'gateway-key-file', env: 'CORRAL_GATEWAY_KEY_FILE', kind: 'string', default: '', help: 'file holding the gateway key (mode 0600): keeps it out of the process list' },
   { key: 'zookeeperAuth', flag: 'zookeeper-auth', env: 'CORRAL_ZOOKEEPER_AUTH', kind: 'string', default: '', help: 'with --backend zookeeper://: user:password of the digest identity the gateway\'s ZooKeeper connections authenticate with (addauth digest)' },
   { key: 'zookeeperAuthFile', flag: 'zookeeper-auth-file', env: 'CORRAL_ZOOKEEPER_AUTH_FILE', kind: 'string', default: '', help: 'file holding --zookeeper-auth (mode 0600)' },
+  { key: 'zookeeperTlsCa', flag: 'zookeeper-tls-ca', env: 'CORRAL_ZOOKEEPER_TLS_CA', kind: 'string', default: '', help: 'with --backend: PEM CA bundle the ZooKeeper servers\' certificates are verified against; connects to their secureClientPort with TLS (as zookeeper+tls:// does)' },
+  { key: 'zookeeperTlsCert', flag: 'zookeeper-tls-cert', env: 'CORRAL_ZOOKEEPER_TLS_CERT', kind: 'string', default: '', help: 'with --backend: PEM client certificate the gateway presents to ZooKeeper over TLS' },
+  { key: 'zookeeperTlsKey', flag: 'zookeeper-tls-key', env: 'CORRAL_ZOOKEEPER_TLS_KEY', kind: 'string', default: '', help: 'PEM private key of --zookeeper-tls-cert' },
 ];
 
 export function defaultConfig(overrides: Partial<Config> = {}): Config {
@@ -376,6 +385,7 @@ function checkGateway(config: Config): Config {
   if (config.gatewayKey.length < 16) throw new ConfigError('--backend zookeeper:// needs --gateway-key (CORRAL_GATEWAY_KEY or --gateway-key-file) of at least 16 characters, the same on every gateway');
   if (config.members.length > 0) throw new ConfigError('--backend zookeeper:// keeps no state of its own: it takes no --members');
   if (config.zookeeperAuth !== '' && !/^[^:]+:.+$/.test(config.zookeeperAuth)) throw new ConfigError('--zookeeper-auth is user:password (ZooKeeper\'s digest scheme)');
+  if ((config.zookeeperTlsCert === '') !== (config.zookeeperTlsKey === '')) throw new ConfigError('--zookeeper-tls-cert and --zookeeper-tls-key go together');
   return config;
 }
 

@@ -19,6 +19,7 @@ import { zkError, type ZkError } from '../core/errors.ts';
 import { SUPER_IDENTITY } from '../core/acl/check.ts';
 import type { Caller } from '../backend/backend.ts';
 import { digestOf, parseBasic } from './digest.ts';
+import { digestCredentialOf, rememberDigestCredential } from './proven-credentials.ts';
 import type { JwtVerifier } from './jwt.ts';
 import { x509IdentityOf } from './x509-name.ts';
 
@@ -135,7 +136,7 @@ export class Authenticator {
       } else {
         const digest = digestOf(parsed.user, parsed.password);
         const identities = digest === this.options.superDigest ? [`digest:${digest}`, SUPER_IDENTITY] : [`digest:${digest}`];
-        answer = callerWith(identities, address);
+        answer = rememberDigestCredential(callerWith(identities, address), `${parsed.user}:${parsed.password}`);
       }
       // Only well-formed, short credentials are remembered: any client can send 10,000 distinct
       // 16 KB headers, and those would otherwise hold 160 MB until the next clear.
@@ -173,7 +174,9 @@ export class Authenticator {
 /** A header's caller with the connection's certificate identity too (a refusal stays a refusal). */
 function withIdentity(answer: Authenticated, x509: string): Authenticated {
   if ('code' in answer || answer.identities.includes(x509)) return answer;
-  return callerWith([...answer.identities, x509], answer.address);
+  const caller = callerWith([...answer.identities, x509], answer.address);
+  const digest = digestCredentialOf(answer);
+  return digest === undefined ? caller : rememberDigestCredential(caller, digest);
 }
 
 function callerWith(identities: readonly string[], address: string): Caller {

@@ -7,7 +7,8 @@
  * Bounded: a frame past `maxFrameBytes` closes the connection; silence past the read timeout
  * (2/3 of the negotiated session timeout, as ClientCnxn uses) closes it.
  */
-import { createConnection, type Socket } from 'node:net';
+import { createConnection, isIP, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { JuteReader, JuteWriter } from './jute.ts';
 import {
   OpCode, readConnectResponse, readReplyHeader, readWatcherEvent, writeConnectRequest, Xid,
@@ -43,6 +44,15 @@ export interface ConnectOptions {
   readonly connectTimeoutMs: number;
   readonly maxFrameBytes: number;
   readonly frames: FrameCounter;
+  /** TLS to the server's secureClientPort (verified against `ca`; `cert`/`key` when it asks for a client certificate). */
+  readonly tls?: ZkTlsOptions;
+}
+
+export interface ZkTlsOptions {
+  /** PEM CA bundle the server's certificate is verified against (its name must match the host); Node's roots when absent. */
+  readonly ca?: string | Buffer;
+  readonly cert?: string | Buffer;
+  readonly key?: string | Buffer;
 }
 
 interface Pending {
@@ -88,7 +98,14 @@ export class Connection {
   /** Opens the socket and runs the handshake; rejects on refusal, timeout or an expired session. */
   static open(options: ConnectOptions, handlers: ConnectionHandlers): Promise<Connection> {
     return new Promise((resolve, reject) => {
-      const socket = createConnection({ host: options.host, port: options.port });
+      const { tls } = options;
+      const socket: Socket = tls === undefined
+        ? createConnection({ host: options.host, port: options.port })
+        : tlsConnect({
+          host: options.host, port: options.port, ca: tls.ca, cert: tls.cert, key: tls.key,
+          // SNI takes a host name only; an IP address is still checked against the certificate's IP SANs.
+          ...(isIP(options.host) === 0 ? { servername: options.host } : {}),
+        });
       socket.setNoDelay(true);
       let got = Buffer.alloc(0);
       const fail = (why: string | Error): void => {
@@ -123,7 +140,7 @@ export class Connection {
       socket.on('data', onData);
       socket.once('error', fail);
       socket.once('close', onClose);
-      socket.once('connect', () => {
+      socket.once(tls === undefined ? 'connect' : 'secureConnect', () => {
         const w = new JuteWriter(64);
         writeConnectRequest(w, options.request);
         socket.write(w.framed());

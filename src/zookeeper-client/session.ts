@@ -11,7 +11,7 @@
  * may not have been applied, exactly as with ZooKeeper's own clients).
  */
 import type { ZkError } from '../core/errors.ts';
-import { Connection, SessionExpiredError, type FrameCounter, type Reply } from './connection.ts';
+import { Connection, SessionExpiredError, type FrameCounter, type Reply, type ZkTlsOptions } from './connection.ts';
 import type { JuteWriter } from './jute.ts';
 import { OpCode, writeSetWatches2, Xid, type SetWatches2, type WatcherEvent } from './records.ts';
 import { WatchRegistry } from './watch-registry.ts';
@@ -34,6 +34,8 @@ export interface SessionOptions {
   readonly auth?: readonly { readonly scheme: string; readonly credential: Uint8Array }[];
   readonly connectTimeoutMs?: number;
   readonly requestTimeoutMs?: number;
+  /** Connect with TLS (the ensemble's secureClientPort); plain TCP when absent. */
+  readonly tls?: ZkTlsOptions;
   readonly maxFrameBytes?: number;
   /** The first server tried (later ones in turn); defaults to a random one, to spread clients. */
   readonly firstServer?: number;
@@ -227,6 +229,7 @@ export class ZkSession {
       connection = await Connection.open({
         host: server.host, port: server.port, connectTimeoutMs: this.options.connectTimeoutMs ?? 5000,
         maxFrameBytes: this.options.maxFrameBytes ?? DEFAULT_MAX_FRAME_BYTES, frames: this.frames,
+        ...(this.options.tls ? { tls: this.options.tls } : {}),
         request: {
           lastZxidSeen: this.lastZxidNow, timeoutMs: this.options.sessionTimeoutMs,
           sessionId: this.sessionIdNow, password: this.passwordNow, readOnly: false,

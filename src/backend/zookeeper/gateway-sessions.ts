@@ -25,13 +25,15 @@ import type { Caller, OpenedSession, SessionEvents, Sessions, SessionSummary } f
 import { corralSessionId, statOf, zxidNumber } from './convert.ts';
 import { EventDater } from './event-dating.ts';
 import { isTreeEvent } from './gateway-changes.ts';
-import { openToken, sealToken, type TokenPayload } from './session-token.ts';
+import { openToken, sealToken, type TokenPayload, type ZkAuth } from './session-token.ts';
+import { zkAuthOf } from './caller-connections.ts';
 import { DeferredEvents } from './deferred-events.ts';
-import { recordPathOf, RecordWriter } from './record-store.ts';
+import { RecordWriter } from './record-store.ts';
 import { takeOver } from './session-takeover.ts';
 import { WatchRecord } from './watch-record.ts';
 import { OPEN_ACL_UNSAFE, type ZkAclEntry, type ZkEventType } from '../../zookeeper-client/records.ts';
 import type { WatchKind } from '../../zookeeper-client/watch-registry.ts';
+import type { ZkTlsOptions } from '../../zookeeper-client/connection.ts';
 
 export interface GatewaySessionsOptions {
   readonly servers: readonly ServerAddress[];
@@ -43,8 +45,10 @@ export interface GatewaySessionsOptions {
   readonly nowMs: () => number;
   /** Every zxid a session's connection sees raises the gateway's own (Zk-Zxid). */
   readonly sawZxid: (zxid: number) => void;
-  /** What each session's connection authenticates with (the gateway's ZooKeeper identity). */
+  /** What a session's connection authenticates with when its opener had no digest identity (the gateway's ZooKeeper identity). */
   readonly auth: readonly { readonly scheme: string; readonly credential: Uint8Array }[];
+  /** TLS to the ensemble; plain TCP when absent. */
+  readonly tls?: ZkTlsOptions;
   /** A session's watch record could not be written (a takeover meanwhile may say `overflow`). */
   readonly recordFailed?: (error: ZkError, sessionId: number) => void;
 }
@@ -91,26 +95,30 @@ export class GatewaySessions implements Sessions {
     // Opens still connecting count too: a burst of opens cannot all pass the check.
     if (this.live.size + this.opening >= this.options.maxSessions) return throttled('sessions', `at most ${this.options.maxSessions} sessions`);
     const identities = caller.auth.filter((i) => !i.startsWith('ip:'));
+    const own = zkAuthOf(caller);
     this.opening++;
-    const entry = this.attach(undefined, requestedTimeoutMs, identities);
+    const entry = this.attach(undefined, requestedTimeoutMs, identities, own ? [own] : []);
     const client = await entry.ready.finally(() => this.opening--);
     if ('code' in client) return client;
     return { id: entry.id, timeoutMs: entry.timeoutMs, token: sealToken(this.options.key, entry.payload) };
   }
 
   /** Connects a new session (payload undefined) or re-attaches to the one the payload names. */
-  private attach(payload: TokenPayload | undefined, timeoutMs: number, identities: readonly string[]): GatewaySession {
+  private attach(payload: TokenPayload | undefined, timeoutMs: number, identities: readonly string[], openerAuth: readonly ZkAuth[] = []): GatewaySession {
+    // The opener's credential when it had one (the ensemble checks it), else the gateway's own.
+    const openerOwn = payload ? payload.auth : openerAuth;
+    const auth = openerOwn.length > 0 ? openerOwn : this.options.auth;
     const id = payload ? corralSessionId(payload.sessionId) : 0;
     // Back on a gateway that held it before: its open stream (if any) reads the same outbox.
     const earlier = this.away.get(id);
     this.away.delete(id);
     const outbox = earlier?.outbox ?? new Outbox(this.options.outboxEventsMax);
     const entry: GatewaySession = {
-      id, payload: payload ?? { sessionId: 0n, password: new Uint8Array(0), identities, timeoutMs },
+      id, payload: payload ?? { sessionId: 0n, password: new Uint8Array(0), identities, timeoutMs, auth: openerOwn },
       outbox, ready: Promise.resolve(zkError('CONNECTIONLOSS', 'connecting')),
       client: undefined, timeoutMs, lastHeardMs: this.options.nowMs(), ended: undefined, ephemerals: new Set(),
       events: new DeferredEvents(outbox), record: earlier?.record ?? new WatchRecord(RECORD_EVENTS_MAX),
-      writer: new RecordWriter(() => entry.client, () => recordPathOf(entry.payload.sessionId), () => entry.record, this.recordAcl,
+      writer: new RecordWriter(() => entry.client, () => entry.payload.sessionId, () => entry.record, recordAclOf(auth),
         (error) => this.options.recordFailed?.(error, entry.id)),
       pendingWatches: new Set(),
     };
@@ -124,7 +132,8 @@ export class GatewaySessions implements Sessions {
     );
     let lostAtMs = 0;
     entry.ready = ZooKeeperClient.connect({
-      servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: timeoutMs, auth: this.options.auth,
+      servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: timeoutMs, auth,
+      ...(this.options.tls ? { tls: this.options.tls } : {}),
       ...(payload ? { sessionId: payload.sessionId, password: payload.password } : {}),
       // Reconnect only for a client still heard from here since the loss: a session that
       // re-attached through another gateway had this connection closed by ZooKeeper, and taking
@@ -152,7 +161,7 @@ export class GatewaySessions implements Sessions {
         await takeOver(client, payload.sessionId, entry.outbox, attachedAt, entry.record, (record) => (entry.record = record));
       } else {
         entry.id = corralSessionId(client.session.sessionId);
-        entry.payload = { sessionId: client.session.sessionId, password: client.session.password, identities, timeoutMs: client.session.timeoutMs };
+        entry.payload = { sessionId: client.session.sessionId, password: client.session.password, identities, timeoutMs: client.session.timeoutMs, auth: openerOwn };
         this.live.set(entry.id, entry);
       }
       entry.events.open();
@@ -171,11 +180,6 @@ export class GatewaySessions implements Sessions {
     entry.record.fired(events, zxid);
     await entry.writer.save();
     for (const e of events) entry.outbox.push(zxid, 'watch', { type: e.type, path: e.path, zxid: String(zxid) });
-  }
-
-  /** The record's ACL: the gateways' own identity when they have one (the paths watched are the session's business). */
-  private get recordAcl(): readonly ZkAclEntry[] {
-    return this.options.auth.length > 0 ? [{ perms: 31, scheme: 'auth', id: '' }] : OPEN_ACL_UNSAFE;
   }
 
   /** The session's client once attached (or why not), for a request acting for it. */
@@ -372,6 +376,11 @@ export class GatewaySessions implements Sessions {
     for (const entry of this.live.values()) entry.client?.session.detach();
     this.live.clear();
   }
+}
+
+/** A record's ACL: the identity of the session's connection when it has one (the paths watched are the session's business). */
+function recordAclOf(auth: readonly ZkAuth[]): readonly ZkAclEntry[] {
+  return auth.length > 0 ? [{ perms: 31, scheme: 'auth', id: '' }] : OPEN_ACL_UNSAFE;
 }
 
 function samePassword(a: TokenPayload, b: TokenPayload): boolean {

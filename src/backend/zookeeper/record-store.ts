@@ -16,6 +16,12 @@ const RECORD_PARENT = `${RECORD_ROOT}/watches`;
 /** Below ZooKeeper's default jute.maxbuffer (1 MiB); a bigger record is written as unreadable: a takeover then says overflow. */
 const RECORD_BYTES_MAX = 900 * 1024;
 const UNREADABLE = new TextEncoder().encode('{"v":0}');
+/**
+ * The parents are every session's, whichever identity its connection has (the opener's digest or
+ * the gateway's): anyone may list and make records (READ|CREATE) and remove them (DELETE, so a
+ * cleanup can); a record itself is readable only by its session's identity (see RecordWriter's acl).
+ */
+const PARENT_ACL: readonly ZkAclEntry[] = [{ perms: 1 | 4 | 8, scheme: 'world', id: 'anyone' }];
 
 export function recordPathOf(sessionId: bigint): string {
   return `${RECORD_PARENT}/${BigInt.asUintN(64, sessionId).toString(16).padStart(16, '0')}`;
@@ -25,7 +31,13 @@ export function recordPathOf(sessionId: bigint): string {
 export async function loadRecord(client: ZooKeeperClient, sessionId: bigint, eventsMax: number): Promise<WatchRecord | undefined> {
   const answer = await client.getData(recordPathOf(sessionId));
   if ('code' in answer) return answer.code === 'NONODE' ? new WatchRecord(eventsMax) : undefined;
+  // Only the session can make an ephemeral it owns: a node anyone else put there is not trusted.
+  if (!sameSession(answer.stat.ephemeralOwner, sessionId)) return undefined;
   return WatchRecord.parse(Buffer.from(answer.data).toString('utf8'), eventsMax);
+}
+
+function sameSession(owner: bigint, sessionId: bigint): boolean {
+  return BigInt.asIntN(64, owner) === BigInt.asIntN(64, sessionId);
 }
 
 export class RecordWriter {
@@ -34,7 +46,7 @@ export class RecordWriter {
 
   constructor(
     private readonly client: () => ZooKeeperClient | undefined,
-    private readonly path: () => string,
+    private readonly sessionId: () => bigint,
     readonly record: () => WatchRecord,
     private readonly acl: readonly ZkAclEntry[],
     private readonly failed: (error: ZkError) => void,
@@ -55,17 +67,24 @@ export class RecordWriter {
   private async write(): Promise<ZkError | undefined> {
     const client = this.client();
     if (!client) return undefined;
-    const path = this.path();
+    const sessionId = this.sessionId();
+    const path = recordPathOf(sessionId);
     const text = this.record().toJson();
     const data = text.length > RECORD_BYTES_MAX ? UNREADABLE : new TextEncoder().encode(text);
     const set = await client.setData(path, data, -1);
-    if (!('code' in set)) return undefined;
-    if (set.code !== 'NONODE') return set;
+    if (!('code' in set)) {
+      if (sameSession(set.stat.ephemeralOwner, sessionId)) return undefined;
+      // Someone else's node at this session's path (the parents are world-creatable): replace it.
+      const removed = await client.delete(path, set.stat.version);
+      if ('code' in removed && removed.code !== 'NONODE') return removed;
+    } else if (set.code !== 'NONODE') {
+      return set;
+    }
     let created = await client.create({ path, data, acl: this.acl, mode: 'ephemeral' });
     if ('code' in created && created.code === 'NONODE') {
       // The parents are the gateways' (persistent, made once); another gateway may make them first.
       for (const parent of [RECORD_ROOT, RECORD_PARENT]) {
-        const made = await client.create({ path: parent, data: new Uint8Array(0), acl: this.acl, mode: 'persistent' });
+        const made = await client.create({ path: parent, data: new Uint8Array(0), acl: PARENT_ACL, mode: 'persistent' });
         if ('code' in made && made.code !== 'NODEEXISTS') return made;
       }
       created = await client.create({ path, data, acl: this.acl, mode: 'ephemeral' });

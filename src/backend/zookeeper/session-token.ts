@@ -1,6 +1,7 @@
 /**
  * A gateway session's token: what another gateway needs to re-attach to the same ZooKeeper
- * session (its 64-bit id and password, and the identities it was opened with), sealed with
+ * session (its 64-bit id and password, the identities it was opened with and the opener's digest
+ * credential the session's connection authenticates with), sealed with
  * AES-256-GCM under a key every gateway of the deployment shares. Without the key the token is
  * opaque and unforgeable: the ZooKeeper password inside is never readable by the client, and a
  * changed byte fails authentication.
@@ -14,6 +15,16 @@ export interface TokenPayload {
   readonly identities: readonly string[];
   /** The negotiated timeout: a re-attach asks for the same (a connect renegotiates it). */
   readonly timeoutMs: number;
+  /**
+   * What the session's connection authenticates with (addauth): the opener's digest `user:password`,
+   * so a gateway re-attaching reaches ZooKeeper as the same identity; empty: the gateway's own.
+   */
+  readonly auth: readonly ZkAuth[];
+}
+
+export interface ZkAuth {
+  readonly scheme: string;
+  readonly credential: Uint8Array;
 }
 
 const VERSION = 1;
@@ -30,6 +41,7 @@ export function sealToken(key: Buffer, payload: TokenPayload): string {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const plain = Buffer.from(JSON.stringify({
     v: VERSION, s: BigInt.asUintN(64, payload.sessionId).toString(16), p: Buffer.from(payload.password).toString('base64'), i: payload.identities, t: payload.timeoutMs,
+    a: payload.auth.map((x) => [x.scheme, Buffer.from(x.credential).toString('base64')]),
   }));
   const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
   return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
@@ -44,9 +56,13 @@ export function openToken(key: Buffer, token: string): TokenPayload | undefined 
     const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
     decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
     const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
-    const parsed = JSON.parse(plain.toString('utf8')) as { v: number; s: string; p: string; i: string[]; t: number };
+    const parsed = JSON.parse(plain.toString('utf8')) as { v: number; s: string; p: string; i: string[]; t: number; a?: unknown };
     if (parsed.v !== VERSION || !/^[0-9a-f]{1,16}$/.test(parsed.s) || !Array.isArray(parsed.i) || !Number.isSafeInteger(parsed.t)) return undefined;
-    return { sessionId: BigInt.asIntN(64, BigInt(`0x${parsed.s}`)), password: Buffer.from(parsed.p, 'base64'), identities: parsed.i, timeoutMs: parsed.t };
+    // Tokens sealed before identities were carried have no `a`: the gateway's own identity, as then.
+    const a = parsed.a ?? [];
+    if (!Array.isArray(a) || !a.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string')) return undefined;
+    const auth = (a as [string, string][]).map(([scheme, c]) => ({ scheme, credential: Buffer.from(c, 'base64') }));
+    return { sessionId: BigInt.asIntN(64, BigInt(`0x${parsed.s}`)), password: Buffer.from(parsed.p, 'base64'), identities: parsed.i, timeoutMs: parsed.t, auth };
   } catch {
     return undefined;
   }

@@ -8,6 +8,7 @@ import type { ZkError } from '../../core/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { ZooKeeperClient } from '../../zookeeper-client/client.ts';
 import type { ServerAddress } from '../../zookeeper-client/session.ts';
+import type { ZkTlsOptions } from '../../zookeeper-client/connection.ts';
 import { zxidNumber } from './convert.ts';
 import { EventDater, type DatedGroup } from './event-dating.ts';
 
@@ -17,6 +18,8 @@ export interface SharedConnectionOptions {
   readonly sessionTimeoutMs: number;
   readonly logger: Logger;
   readonly auth: readonly { readonly scheme: string; readonly credential: Uint8Array }[];
+  /** TLS to the ensemble; plain TCP when absent. */
+  readonly tls?: ZkTlsOptions;
   /** A burst of session-less notifications, dated. */
   deliver(group: DatedGroup): void;
   /** The connection came back after a loss (same session): persistent watches missed what changed meanwhile. */
@@ -57,6 +60,7 @@ export class SharedConnection {
     let lost = false;
     return ZooKeeperClient.connect({
       servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: this.options.sessionTimeoutMs, auth: this.options.auth,
+      ...(this.options.tls ? { tls: this.options.tls } : {}),
     }, {
       watch: (event, zxid, seq) => dater.add(event, zxid, seq),
       state: (state) => {

@@ -5,6 +5,12 @@
  * requests in order, so they are pipelined); a request for a session goes over that session's
  * connection (gateway-sessions.ts), so its ephemerals and watches are the session's.
  *
+ * Identities: ZooKeeper checks ACLs itself, per connection (addauth). A caller that proved a
+ * digest identity (HTTP Basic) reaches the ensemble as that identity: its session's connection
+ * authenticates with its credential, and its session-less requests go over a pooled connection
+ * of its own (caller-connections.ts). Any other caller (anonymous, jwt, x509) is one ZooKeeper
+ * cannot check: it goes as the gateway's own identity (--zookeeper-auth, or none).
+ *
  * Zk-Zxid: the highest zxid any reply or dated event carried; a write answers with its own zxid.
  */
 import { zkError, type ZkError } from '../../core/errors.ts';
@@ -25,7 +31,9 @@ import { SharedConnection } from './shared-connection.ts';
 import { GatewayChanges } from './gateway-changes.ts';
 import { GatewaySessions } from './gateway-sessions.ts';
 import { tokenKeyOf } from './session-token.ts';
+import { CallerConnections, zkAuthOf } from './caller-connections.ts';
 import type { EnsembleAddress } from './zookeeper-url.ts';
+import type { ZkTlsOptions } from '../../zookeeper-client/connection.ts';
 
 export interface ZooKeeperBackendOptions {
   readonly ensemble: EnsembleAddress;
@@ -44,7 +52,14 @@ export interface ZooKeeperBackendOptions {
   readonly sessionTimeoutMs?: number;
   /** What every connection of this gateway authenticates with (addauth), e.g. digest `user:password`. */
   readonly auth?: readonly { readonly scheme: string; readonly credential: Uint8Array }[];
+  /** TLS to the ensemble (its secureClientPorts); plain TCP when absent. */
+  readonly tls?: ZkTlsOptions;
+  /** Distinct caller credentials with a session-less connection at once (see caller-connections.ts); 64 when absent. */
+  readonly callerConnectionsMax?: number;
+  /** A caller's session-less connection unused this long is closed; 60 s when absent. */
+  readonly callerConnectionIdleMs?: number;
 }
+
 
 export class ZooKeeperBackend implements Backend {
   readonly sessions: GatewaySessions;
@@ -53,15 +68,22 @@ export class ZooKeeperBackend implements Backend {
   readonly sessionIdsAreZxids = false;
   private zxid = 0;
   private readonly reads: ReadBatcher;
+  private readonly callers: CallerConnections;
 
   private constructor(private readonly connection: SharedConnection, private readonly options: ZooKeeperBackendOptions) {
     const sawZxid = (z: number) => this.saw(z);
     this.sessions = new GatewaySessions({
       servers: options.ensemble.servers, chroot: options.ensemble.chroot, key: tokenKeyOf(options.gatewayKey),
       maxSessions: options.maxSessions, outboxEventsMax: options.outboxEventsMax, maxWatchesPerSession: options.maxWatchesPerSession ?? Number.MAX_SAFE_INTEGER, nowMs: options.nowMs, sawZxid, auth: options.auth ?? [],
+      ...(options.tls ? { tls: options.tls } : {}),
       recordFailed: (error, sessionId) => options.logger.warn({ event: 'gateway-watch-record-failed', sessionId, code: error.code }, error.message),
     });
     this.reads = new ReadBatcher(() => this.shared, sawZxid);
+    this.callers = new CallerConnections({
+      servers: options.ensemble.servers, chroot: options.ensemble.chroot, sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
+      max: options.callerConnectionsMax ?? 64, idleMs: options.callerConnectionIdleMs ?? 60_000, nowMs: options.nowMs, sawZxid,
+      ...(options.tls ? { tls: options.tls } : {}),
+    });
     this.changes = new GatewayChanges({
       client: () => this.shared, appliedZxid: () => this.zxid, sawZxid, historyEventsMax: options.historyEventsMax,
       onError: (error, path) => options.logger.warn({ event: 'gateway-watch-failed', path, code: error.code }, error.message),
@@ -78,7 +100,7 @@ export class ZooKeeperBackend implements Backend {
     const holder: { backend?: ZooKeeperBackend } = {};
     const connection = await SharedConnection.open({
       servers: options.ensemble.servers, chroot: options.ensemble.chroot, sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
-      logger: options.logger, auth: options.auth ?? [],
+      logger: options.logger, auth: options.auth ?? [], ...(options.tls ? { tls: options.tls } : {}),
       deliver: (group) => holder.backend?.changes.deliver(group),
       reconnected: (zxid) => holder.backend?.changes.reconnected(zxid),
       renewed: (zxid) => holder.backend?.changes.renewed(zxid),
@@ -101,13 +123,20 @@ export class ZooKeeperBackend implements Backend {
     if (zxid > this.zxid) this.zxid = zxid;
   }
 
-  private async clientFor(sessionId: number): Promise<ZooKeeperClient | ZkError> {
-    return sessionId === 0 ? this.shared : this.sessions.clientOf(sessionId);
+  /** Runs a session-less request over the connection that carries the caller's identity. */
+  private via<T>(caller: Caller, run: (client: ZooKeeperClient, reads: ReadBatcher) => Promise<T | ZkError>): Promise<T | ZkError> {
+    const auth = zkAuthOf(caller);
+    return auth === undefined ? run(this.shared, this.reads) : this.callers.use(auth, run);
+  }
+
+  /** Session-less connections held for callers' credentials now. */
+  get callerConnections(): number {
+    return this.callers.size;
   }
 
   read(request: ReadRequest): Promise<ReadView | ZkError> {
     if (request.watchSession !== 0) return this.watchedRead(request);
-    return this.readVia(this.shared, request);
+    return this.via(request.caller, (client) => this.readVia(client, request));
   }
 
   private async readVia(client: ZooKeeperClient, { op, path, consistency }: ReadRequest): Promise<ReadView | ZkError> {
@@ -130,21 +159,21 @@ export class ZooKeeperBackend implements Backend {
   }
 
   /** A read-only multi's op: the calls of one turn go as one multiRead (read-batch.ts). */
-  readNow(path: string, _caller: Caller, op: 'getData' | 'getChildren' = 'getData'): Promise<NodeNow | ZkError | undefined> {
-    return this.reads.read(path, op === 'getChildren');
+  readNow(path: string, caller: Caller, op: 'getData' | 'getChildren' = 'getData'): Promise<NodeNow | ZkError | undefined> {
+    return this.via(caller, (_client, reads) => reads.read(path, op === 'getChildren'));
   }
 
-  /** The ensemble counts (ZooKeeper's getAllChildrenNumber, READ on the node asked as the gateway's identity). */
-  async allChildrenNumber(path: string): Promise<number | ZkError | undefined> {
-    const answer = await this.shared.getAllChildrenNumber(path);
+  /** The ensemble counts (ZooKeeper's getAllChildrenNumber, READ on the node asked as the caller's identity). */
+  async allChildrenNumber(path: string, caller: Caller = ZooKeeperBackend.anonymous): Promise<number | ZkError | undefined> {
+    const answer = await this.via(caller, (client) => client.getAllChildrenNumber(path));
     if ('code' in answer) return answer.code === 'NONODE' ? undefined : answer;
     this.saw(zxidNumber(answer.zxid));
     return answer.count;
   }
 
-  /** The ensemble's ACL as it shows it to the gateway's identity. */
-  async getAcl(path: string): Promise<{ acl: Acl; stat: Stat } | ZkError> {
-    const answer = await this.shared.getACL(path);
+  /** The ensemble's ACL as it shows it to the caller's identity. */
+  async getAcl(path: string, caller: Caller = ZooKeeperBackend.anonymous): Promise<{ acl: Acl; stat: Stat } | ZkError> {
+    const answer = await this.via(caller, (client) => client.getACL(path));
     if ('code' in answer) return answer;
     return { acl: answer.acl, stat: statOf(answer.stat) };
   }
@@ -154,9 +183,15 @@ export class ZooKeeperBackend implements Backend {
     // The same stateless checks as the embedded store, so bad input answers the same error body.
     const prepared = prepareWrite(ops, multi, { timeMs: 0, sessionId, maxDataBytes: this.options.maxDataBytes, request: undefined, auth: caller.auth });
     if (!prepared.ok) return { ok: true, zxid: this.zxid, result: prepared };
-    const client = await this.clientFor(sessionId);
-    if ('code' in client) return { ok: false, error: client };
-    const answer = multi ? await this.multi(client, ops, sessionId) : await this.single(client, ops[0]!);
+    const send = (client: ZooKeeperClient) => (multi ? this.multi(client, ops, sessionId) : this.single(client, ops[0]!));
+    let answer: { zxid: number; result: WriteResult } | ZkError;
+    if (sessionId === 0) {
+      answer = await this.via(caller, send);
+    } else {
+      // The session's connection authenticated as its opener, whose identities the request carries (authenticate()).
+      const client = await this.sessions.clientOf(sessionId);
+      answer = 'code' in client ? client : await send(client);
+    }
     if ('code' in answer) return { ok: false, error: answer };
     this.saw(answer.zxid);
     if (answer.result.ok) this.track(sessionId, ops, answer.result);
@@ -274,6 +309,7 @@ export class ZooKeeperBackend implements Backend {
   /** Sessions are detached (they continue through another gateway), the shared session is closed. */
   async close(): Promise<void> {
     await this.sessions.shutdown();
+    await this.callers.close();
     await this.connection.close();
   }
 

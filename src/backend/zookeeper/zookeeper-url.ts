@@ -1,10 +1,15 @@
-/** `zookeeper://host:port[,host:port...][/chroot]`: the ensemble a gateway serves, as --backend gives it. */
+/**
+ * `zookeeper://host:port[,host:port...][/chroot]`: the ensemble a gateway serves, as --backend
+ * gives it; `zookeeper+tls://` for one whose ports are secureClientPorts (TLS).
+ */
 import type { ServerAddress } from '../../zookeeper-client/session.ts';
 
 export interface EnsembleAddress {
   readonly servers: readonly ServerAddress[];
   /** '' for none; else `/a/b` (no trailing slash). */
   readonly chroot: string;
+  /** zookeeper+tls://: connect with TLS (false or absent: plain TCP unless --zookeeper-tls-* are set). */
+  readonly tls?: boolean;
 }
 
 const SERVER = /^(\[[0-9a-fA-F:.]+\]|[A-Za-z0-9.-]+)(?::(\d{1,5}))?$/;
@@ -12,8 +17,9 @@ const CHROOT = /^(\/[^/\u0000]+)+$/;
 
 /** The ensemble of a --backend value, or why it is not one (a message for the operator). */
 export function parseZooKeeperUrl(raw: string): EnsembleAddress | string {
-  if (!raw.startsWith('zookeeper://')) return `--backend must be zookeeper://host:port[,host:port...][/chroot], got "${raw}"`;
-  const rest = raw.slice('zookeeper://'.length);
+  const tls = raw.startsWith('zookeeper+tls://');
+  if (!tls && !raw.startsWith('zookeeper://')) return `--backend must be zookeeper://host:port[,host:port...][/chroot] (or zookeeper+tls://), got "${raw}"`;
+  const rest = raw.slice(tls ? 'zookeeper+tls://'.length : 'zookeeper://'.length);
   const slash = rest.indexOf('/');
   const hosts = slash === -1 ? rest : rest.slice(0, slash);
   const chroot = slash === -1 ? '' : rest.slice(slash).replace(/\/$/, '');
@@ -26,5 +32,5 @@ export function parseZooKeeperUrl(raw: string): EnsembleAddress | string {
     servers.push({ host: match[1]!.replace(/^\[|\]$/g, ''), port });
   }
   if (servers.length === 0) return '--backend names no ZooKeeper server';
-  return { servers, chroot };
+  return { servers, chroot, tls };
 }

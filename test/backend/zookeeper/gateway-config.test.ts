@@ -12,6 +12,11 @@ describe('--backend zookeeper:// configuration', () => {
     expect(config?.zookeeperAuth).toBe('gw:secret');
   });
 
+  it('takes zookeeper+tls:// and the ZooKeeper TLS files', () => {
+    const config = loadConfig(['--backend', 'zookeeper+tls://a:2281', '--zookeeper-tls-ca', '/ca.pem', '--zookeeper-tls-cert', '/gw.pem', '--zookeeper-tls-key', '/gw-key.pem'], { CORRAL_GATEWAY_KEY: 'k'.repeat(16) });
+    expect(config).toMatchObject({ backend: 'zookeeper+tls://a:2281', zookeeperTlsCa: '/ca.pem', zookeeperTlsCert: '/gw.pem', zookeeperTlsKey: '/gw-key.pem' });
+  });
+
   it('is off (the embedded store) by default', () => {
     expect(loadConfig([], {})?.backend).toBe('');
   });
@@ -22,6 +27,7 @@ describe('--backend zookeeper:// configuration', () => {
     [['--backend', 'zookeeper://a:2181', '--gateway-key', 'short'], {}, /at least 16/],
     [['--backend', 'zookeeper://a:2181', '--members', '1=127.0.0.1:8181/127.0.0.1:9181'], { CORRAL_GATEWAY_KEY: 'k'.repeat(16) }, /--members/],
     [['--backend', 'zookeeper://a:2181', '--zookeeper-auth', 'no-password'], { CORRAL_GATEWAY_KEY: 'k'.repeat(16) }, /user:password/],
+    [['--backend', 'zookeeper+tls://a:2281', '--zookeeper-tls-cert', '/gw.pem'], { CORRAL_GATEWAY_KEY: 'k'.repeat(16) }, /go together/],
   ] as const)('refuses %j', (argv, env, message) => {
     expect(() => loadConfig([...argv], { ...env })).toThrow(message);
   });

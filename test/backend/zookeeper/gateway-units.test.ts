@@ -9,21 +9,32 @@ import { ZERO_STAT, type WatcherEvent } from '../../../src/zookeeper-client/reco
 describe('parseZooKeeperUrl', () => {
   it('reads servers (port 2181 by default) and a chroot', () => {
     expect(parseZooKeeperUrl('zookeeper://a:2181,b,[::1]:2182/apps/corral/')).toEqual({
-      servers: [{ host: 'a', port: 2181 }, { host: 'b', port: 2181 }, { host: '::1', port: 2182 }], chroot: '/apps/corral',
+      servers: [{ host: 'a', port: 2181 }, { host: 'b', port: 2181 }, { host: '::1', port: 2182 }], chroot: '/apps/corral', tls: false,
     });
   });
 
-  it.each(['http://a:2181', 'zookeeper://', 'zookeeper://a:99999', 'zookeeper://a:1//x', 'zookeeper://a b:1'])('refuses %s with a message', (raw) => {
+  it('reads zookeeper+tls:// as an ensemble reached over TLS', () => {
+    expect(parseZooKeeperUrl('zookeeper+tls://a:2281,b:2281')).toEqual({ servers: [{ host: 'a', port: 2281 }, { host: 'b', port: 2281 }], chroot: '', tls: true });
+  });
+
+  it.each(['http://a:2181', 'zookeeper://', 'zookeeper+tls://', 'zookeeper+ssl://a:1', 'zookeeper://a:99999', 'zookeeper://a:1//x', 'zookeeper://a b:1'])('refuses %s with a message', (raw) => {
     expect(typeof parseZooKeeperUrl(raw)).toBe('string');
   });
 });
 
 describe('session tokens', () => {
   const key = tokenKeyOf('a-shared-gateway-key');
-  const payload = { sessionId: -0x7eadbeef12345678n, password: new Uint8Array([1, 2, 3, 4]), identities: ['digest:bob:x'], timeoutMs: 12_000 };
+  const payload = { sessionId: -0x7eadbeef12345678n, password: new Uint8Array([1, 2, 3, 4]), identities: ['digest:bob:x'], timeoutMs: 12_000,
+    auth: [{ scheme: 'digest', credential: Buffer.from('bob:secret') }] };
 
-  it('opens what it sealed, full 64-bit session ids included', () => {
+  it('opens what it sealed, full 64-bit session ids and the opener\'s credential included', () => {
     expect(openToken(key, sealToken(key, payload))).toEqual({ ...payload, password: Buffer.from(payload.password) });
+  });
+
+  it('never shows the opener\'s credential in the token text', () => {
+    const token = sealToken(key, payload);
+    expect(Buffer.from(token, 'base64url').includes('bob:secret')).toBe(false);
+    expect(Buffer.from(token, 'base64url').includes(Buffer.from('bob:secret').toString('base64'))).toBe(false);
   });
 
   it('seals the same payload differently each time (a fresh IV)', () => {

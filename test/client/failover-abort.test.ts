@@ -4,37 +4,21 @@
  * it made itself, which undici links to the caller's signal only weakly; once that Request was
  * garbage-collected, aborting did nothing and an idle event stream stayed open.
  *
- * Collection is forced with V8's gc(), exposed at run time (v8.setFlagsFromString + a fresh vm
- * context: the documented way to get `gc` without restarting with --expose-gc), so this file
- * needs no special vitest options. A WeakRef's target survives until the job that made it ends,
- * so gc() runs after a few turns of the event loop.
+ * Collection is forced with V8's gc() (test/support/collect-garbage.ts).
  */
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { setFlagsFromString } from 'node:v8';
-import { runInNewContext } from 'node:vm';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { CorralClient, CorralSession, Failover } from '../../src/client/index.ts';
 import { WatchFeed } from '../../src/client/recipes/watch-feed.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
-
-setFlagsFromString('--expose-gc');
-const gc = runInNewContext('gc') as () => void;
+import { collectGarbage } from '../support/collect-garbage.ts';
 
 /** Long enough that only a stream that ignores its abort reaches it. */
 const ENDS_WITHIN_MS = 5000;
-const GC_ROUNDS = 5;
-
-/** Full collections, each after the event loop has turned (so WeakRefs made before are released). */
-async function collectGarbage(): Promise<void> {
-  for (let round = 0; round < GC_ROUNDS; round++) {
-    await new Promise((resolve) => setImmediate(resolve));
-    gc();
-  }
-}
 
 /** Resolves with how `promise` settled, or 'still open' after the bound. */
 function settledWithin(promise: Promise<unknown>, ms: number): Promise<string> {

@@ -9,6 +9,7 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSse, type SseEvent } from '../../src/client/sse.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
+import { collectGarbage } from '../support/collect-garbage.ts';
 import { makeTempDir, removeDir } from '../support/corral-process.ts';
 import { SseStream } from './sse-reader.ts';
 
@@ -165,20 +166,25 @@ class HeldStream {
   /** Why reading stopped, when it was not the end of the body: told when a wait fails. */
   private endedBy = 'the server ended the body';
 
-  private constructor(private readonly body: ReadableStream<Uint8Array>) {}
+  /**
+   * Holds the Response, not only its body: undici cancels the body of a Response that is garbage
+   * collected while nobody reads it, and a held stream is not read until start() (the body then
+   * ends at once, with no event — the flake this test had).
+   */
+  private constructor(private readonly response: Response) {}
 
   static async open(path: string, options: WatchOptions): Promise<HeldStream> {
     const controller = new AbortController();
     controllers.add(controller);
     const res = await fetch(watchUrl(path, options), { signal: controller.signal });
     expect(res.status).toBe(200);
-    return new HeldStream(res.body!);
+    return new HeldStream(res);
   }
 
   start(): void {
     void (async () => {
       try {
-        for await (const e of readSse(this.body)) {
+        for await (const e of readSse(this.response.body!)) {
           this.events.push(e);
           this.wake?.();
         }
@@ -519,6 +525,7 @@ describe('GET /v1/watch/{path}: resuming', () => {
     for (let m = 0; m < 4; m++) await multi(Array.from({ length: creates }, (_, i) => ({ op: 'create', path: `/h/${m}-${i}-${name}` })));
     const held = await HeldStream.open('/h', { recursive: true, fromZxid: base });
     for (let i = 0; i < 10; i++) await create(`/h/held-${i}`); // while nothing is read
+    await collectGarbage(); // an unread body whose Response is collected is cancelled by undici
     held.start();
     for (let i = 0; i < 30; i++) { // while the replay drains, and after
       if (i % 5 === 2) await multi([{ op: 'create', path: `/h/m-${i}` }, { op: 'setData', path: '/h', data: String(i) }]);

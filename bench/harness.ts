@@ -7,6 +7,7 @@
  */
 import { corral3Observers2Target, corral3Target, corralTarget } from './targets/corral.ts';
 import { etcdClusterTarget, etcdSingleTarget } from './targets/etcd.ts';
+import { gatewayTarget1, gatewayTarget2 } from './targets/gateway.ts';
 import type { Deployment, Target } from './targets/target.ts';
 import { zookeeperEnsembleTarget, zookeeperStandaloneTarget } from './targets/zookeeper.ts';
 import { MEMORY_WORKLOADS } from './workloads/memory.ts';
@@ -17,7 +18,10 @@ import { startOptions, type ResultRow, type RowStatus, type Settings, type Workl
 
 export const TARGETS: readonly Target[] = [
   corralTarget, zookeeperStandaloneTarget, etcdSingleTarget, corral3Target, zookeeperEnsembleTarget, etcdClusterTarget, corral3Observers2Target,
+  gatewayTarget1, gatewayTarget2,
 ];
+/** Run only when asked for by name: gateways are compared with `zookeeper` (issue 20), not part of the three-way table. */
+export const OPT_IN_TARGETS: readonly string[] = ['gateway', 'gateway-2'];
 export const WORKLOADS: readonly Workload[] = [...THROUGHPUT_WORKLOADS, ...WATCH_WORKLOADS, ...WATCH_SCALE_WORKLOADS, ...MEMORY_WORKLOADS];
 /** Run unless asked for by name (or --big): they take minutes. */
 export const OPT_IN_WORKLOADS: readonly string[] = ['memory-1m', 'watch-10k'];

@@ -8,7 +8,7 @@ import { mkdirSync, writeFileSync } from 'node:fs';
 import { cpus, release, tmpdir, totalmem } from 'node:os';
 import { resolve } from 'node:path';
 import { parseArgs } from 'node:util';
-import { OPT_IN_WORKLOADS, runBench, TARGETS, WORKLOADS } from './harness.ts';
+import { OPT_IN_TARGETS, OPT_IN_WORKLOADS, runBench, TARGETS, WORKLOADS } from './harness.ts';
 import { formatReport } from './report.ts';
 import { killAllNow, liveProcessCount, stopAll } from './servers/managed-process.ts';
 import { etcdAvailability } from './servers/etcd-server.ts';
@@ -17,7 +17,7 @@ import type { Settings } from './workloads/workload.ts';
 
 const USAGE = `Usage: npm run bench -- [options]
 
-  --targets LIST       comma-separated, default all: ${TARGETS.map((t) => t.name).join(',')}
+  --targets LIST       comma-separated, default all but ${OPT_IN_TARGETS.join(',')}: ${TARGETS.map((t) => t.name).join(',')}
   --workloads LIST     comma-separated, default all but ${OPT_IN_WORKLOADS.join(',')}: ${WORKLOADS.map((w) => w.name).join(',')}
   --big                also run ${OPT_IN_WORKLOADS.join(',')} (minutes)
   --duration-ms N      measured time per workload (default 5000; --quick 500)
@@ -96,7 +96,7 @@ async function main(): Promise<number> {
   }
   const quick = values.quick ?? false;
   const defaultWorkloads = WORKLOADS.filter((w) => values.big || !OPT_IN_WORKLOADS.includes(w.name));
-  const targets = pick(TARGETS, values.targets, TARGETS, 'targets');
+  const targets = pick(TARGETS, values.targets, TARGETS.filter((t) => !OPT_IN_TARGETS.includes(t.name)), 'targets');
   const workloads = pick(WORKLOADS, values.workloads, defaultWorkloads, 'workloads');
   const profileDir = values['profile-dir'] ? resolve(values['profile-dir']) : undefined;
   if (profileDir) mkdirSync(profileDir, { recursive: true });

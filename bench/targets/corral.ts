@@ -59,7 +59,7 @@ function credentialOf(env: NodeJS.ProcessEnv): Credential | undefined {
   return basic ? { authorization: `Basic ${Buffer.from(basic).toString('base64')}` } : undefined;
 }
 
-class CorralClient implements KvClient {
+export class CorralClient implements KvClient {
   private next = 0;
   private readonly octets: Record<string, string>;
   private readonly plain: Record<string, string>;
@@ -107,7 +107,7 @@ class CorralClient implements KvClient {
 }
 
 /** A session-less persistent watch: one SSE stream per watcher; events carry the zxid. */
-async function sseWatcher(baseUrl: string, path: string, onEvent: EventListener): Promise<Watcher> {
+export async function sseWatcher(baseUrl: string, path: string, onEvent: EventListener): Promise<Watcher> {
   let connected: (() => void) | undefined;
   const ready = new Promise<void>((resolveReady) => (connected = resolveReady));
   // Arrival time of the chunk being fed: the parser calls back synchronously inside feed().
@@ -141,7 +141,7 @@ const UNLIMITED_CLIENTS: Record<string, string> = {
   CORRAL_MAX_STREAMS: '50000',
 };
 
-interface Member {
+export interface Member {
   readonly baseUrl: string;
   readonly args: readonly string[];
   readonly cwd: string;
@@ -152,7 +152,7 @@ interface Member {
 }
 
 /** Spawns every member; resolves once each answers /readyz 200 (a cluster: it has a leader and is caught up). */
-async function spawnAll(members: readonly Member[]): Promise<{ processes: ManagedProcess[]; readyMs: number }> {
+export async function spawnAll(members: readonly Member[]): Promise<{ processes: ManagedProcess[]; readyMs: number }> {
   const started = performance.now();
   const processes = members.map((m, i) => new ManagedProcess({
     name: `corral-${i + 1}`, command: process.execPath, args: [...m.args], cwd: m.cwd, env: { ...UNLIMITED_CLIENTS, ...m.env },
@@ -261,7 +261,7 @@ export function nodeFlagsOf(startScript: string): string[] {
  * How node runs Corral from `root`: its bundle, built here once per run, with the node flags its
  * `npm start` passes (V8's heap settings: the bench runs what a user runs).
  */
-function corralEntry(root: string): readonly string[] {
+export function corralEntry(root: string): readonly string[] {
   let entry = entryByRoot.get(root);
   if (!entry) {
     const scripts = JSON.parse(readFileSync(join(root, 'package.json'), 'utf8')).scripts ?? {};

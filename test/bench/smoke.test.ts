@@ -2,16 +2,14 @@
 // counts and short windows, and checks only the shape of what it produces: one well-formed row
 // per default workload with ops > 0, and nothing left behind (processes, temp dirs). No timed
 // assertions: benchmarks are not tests. Needs neither ZooKeeper nor etcd.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import { OPT_IN_WORKLOADS, WORKLOADS } from '../../bench/harness.ts';
 import type { ResultRow } from '../../bench/workloads/workload.ts';
+import { processesMentioning, runBench as runBenchFor } from './bench-process.ts';
 
-const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 // A bound, not a speed check: on a loaded 2-core runner starting a node alone took 17 s.
 const RUN_TIMEOUT_MS = 90_000;
 
@@ -19,34 +17,7 @@ const scratch = mkdtempSync(join(tmpdir(), 'corral-bench-smoke-'));
 
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function runBench(args: readonly string[], script = 'bench/main.ts'): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', script, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    // SIGINT lets the harness stop its servers; they also die with it (their watchdog holds its pipe).
-    const timer = setTimeout(() => child.kill('SIGINT'), RUN_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolveRun({ code, stdout, stderr });
-    });
-  });
-}
-
-/** Processes whose command line mentions `text` (the servers get their data dirs under it). */
-function processesMentioning(text: string): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmdline.includes(text)) found.push(`${pid}: ${cmdline}`);
-    } catch { /* gone meanwhile */ }
-  }
-  return found;
-}
+const runBench = (args: readonly string[], script?: string) => runBenchFor(args, RUN_TIMEOUT_MS, script);
 
 describe('npm run bench (smoke)', () => {
   it('produces a well-formed row with ops > 0 for every default workload against Corral alone', async () => {

@@ -3,46 +3,21 @@
 // row: every event of every measured write delivered, the writer's and getData's latencies and
 // the RSS per subscriber recorded, the subscriber process gone afterwards. Shape only: no timed
 // assertions (benchmarks are not tests). Needs neither ZooKeeper nor etcd.
-import { spawn } from 'node:child_process';
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ResultRow } from '../../bench/workloads/workload.ts';
+import { processesMentioning, REPO_ROOT, runBench as runBenchFor } from './bench-process.ts';
 
-const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 // A bound, not a speed check (a loaded 2-core runner took 17 s to start a node alone).
 const RUN_TIMEOUT_MS = 120_000;
 
 const scratch = mkdtempSync(join(tmpdir(), 'corral-bench-scale-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-function runBench(args: readonly string[]): Promise<{ code: number | null; stderr: string }> {
-  return new Promise((resolveRun, reject) => {
-    const child = spawn(process.execPath, ['--import', 'tsx', 'bench/main.ts', ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'ignore', 'pipe'] });
-    let stderr = '';
-    child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-    // SIGINT lets the harness stop its servers and the subscriber process.
-    const timer = setTimeout(() => child.kill('SIGINT'), RUN_TIMEOUT_MS);
-    child.on('error', reject);
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      resolveRun({ code, stderr });
-    });
-  });
-}
-
-function subscriberProcesses(): string[] {
-  const found: string[] = [];
-  for (const pid of readdirSync('/proc').filter((p) => /^\d+$/.test(p))) {
-    try {
-      const cmdline = readFileSync(`/proc/${pid}/cmdline`, 'utf8').replaceAll('\0', ' ');
-      if (cmdline.includes(REPO_ROOT) && cmdline.includes('watch-scale-subscribers')) found.push(`${pid}: ${cmdline}`);
-    } catch { /* gone meanwhile */ }
-  }
-  return found;
-}
+const runBench = (args: readonly string[]) => runBenchFor(args, RUN_TIMEOUT_MS);
+const subscriberProcesses = () => processesMentioning(REPO_ROOT, 'watch-scale-subscribers');
 
 describe('npm run bench -- --workloads watch-10k (smoke)', () => {
   it('delivers every event of every measured write to every subscriber and records the writer, getData and RSS', async () => {

@@ -166,9 +166,14 @@ export function onPathEvent(session: CorralSession, path: string, route: Route):
   const set = table.get(path) ?? new Set<Route>();
   table.set(path, set);
   set.add(route);
+  // Idempotent, and it drops only its own set: a second call after the path's set was replaced
+  // (its listeners all gone, then a new one added) used to drop the new set, losing its events.
+  let removed = false;
   return () => {
+    if (removed) return;
+    removed = true;
     set.delete(route);
-    if (set.size === 0) table.delete(path);
+    if (set.size === 0 && table.get(path) === set) table.delete(path);
   };
 }
 

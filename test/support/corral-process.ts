@@ -44,17 +44,35 @@ export function removeDir(dir: string | undefined): void {
   if (dir) rmSync(dir, { recursive: true, force: true });
 }
 
-/** A port that was free a moment ago: bind port 0 on 127.0.0.1 and release it. */
-export function freePort(): Promise<number> {
-  return new Promise((resolvePort, reject) => {
+/*
+ * Ports for servers the tests start. A port taken by binding port 0 comes from the kernel's
+ * ephemeral range (32768-60999 on Linux), so between its release and the server's bind any other
+ * socket (a connect, another test's port-0 listener) may be given it: EADDRINUSE, seen in CI.
+ * Ports here come from below that range, where the kernel hands nothing out by itself, from a
+ * block of its own for each vitest worker, in turn, each checked free by a bind.
+ */
+const PORT_FLOOR = 12_000;
+const PORTS_PER_BLOCK = 1_600;
+const BLOCKS = 12; // 12_000 + 12 × 1_600 = 31_200 < 32_768
+const block = Number(process.env.VITEST_POOL_ID ?? process.env.VITEST_WORKER_ID ?? 0) % BLOCKS;
+let nextOffset = process.pid % PORTS_PER_BLOCK;
+
+function bindable(port: number): Promise<boolean> {
+  return new Promise((resolveFree) => {
     const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => (port ? resolvePort(port) : reject(new Error('no port'))));
-    });
+    server.once('error', () => resolveFree(false));
+    server.listen(port, '127.0.0.1', () => server.close(() => resolveFree(true)));
   });
+}
+
+/** A port on 127.0.0.1 that is free now and that no other test worker nor the kernel hands out. */
+export async function freePort(): Promise<number> {
+  for (let tries = 0; tries < PORTS_PER_BLOCK; tries++) {
+    const port = PORT_FLOOR + block * PORTS_PER_BLOCK + nextOffset;
+    nextOffset = (nextOffset + 1) % PORTS_PER_BLOCK;
+    if (await bindable(port)) return port;
+  }
+  throw new Error(`no free port in block ${block}`);
 }
 
 export function znodeUrl(base: string, prefix: string, path: string): string {

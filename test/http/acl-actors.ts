@@ -16,6 +16,7 @@ import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { exportJWK, generateKeyPair, SignJWT } from 'jose';
 import type { ServerOptions } from '../../src/server.ts';
+import { fetchJson } from '../support/fetch-json.ts';
 
 export type ActorName = 'anonymous' | 'bob' | 'alice' | 'carol' | 'super';
 export const ACTOR_NAMES: readonly ActorName[] = ['anonymous', 'bob', 'alice', 'carol', 'super'];
@@ -72,20 +73,8 @@ export interface Answer {
 const REQUEST_TIMEOUT_MS = 5000;
 
 /** One request to the node; a JSON body for an object, as is for a string. Bounded by a timeout. */
-export async function call(
-  method: string, url: string, headers: Readonly<Record<string, string>> = {}, body?: string | object,
-): Promise<Answer> {
-  const json = typeof body === 'object';
-  const res = await fetch(url, {
-    method,
-    headers: { ...(json ? { 'content-type': 'application/json' } : {}), ...headers },
-    body: json ? JSON.stringify(body) : body,
-    signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const text = await res.text();
-  const isJson = (res.headers.get('content-type') ?? '').includes('json') && text !== '';
-  return { status: res.status, body: isJson ? JSON.parse(text) : text };
-}
+export const call = (method: string, url: string, headers: Readonly<Record<string, string>> = {}, body?: string | object): Promise<Answer> =>
+  fetchJson(method, url, { headers, body, timeoutMs: REQUEST_TIMEOUT_MS });
 
 /**
  * Opens a session as `headers`' identity. A session remembers its opener's identities, so every

@@ -11,6 +11,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer, type ServerOptions } from '../../src/server.ts';
 import { makeTempDir, removeDir, waitFor } from '../support/corral-process.ts';
 import { SseStream } from './sse-reader.ts';
+import { fetchJson } from '../support/fetch-json.ts';
 
 const WAIT_MS = 5000;
 const digest = (user: string, password: string) => `${user}:${createHash('sha1').update(`${user}:${password}`).digest('base64')}`;
@@ -39,16 +40,8 @@ afterEach(async () => {
 
 interface Answer { status: number; headers: Headers; body: any }
 
-async function call(method: string, url: string, options: { headers?: Record<string, string>; body?: string | object } = {}): Promise<Answer> {
-  const { body } = options;
-  const json = typeof body === 'object';
-  const res = await fetch(url, {
-    method, headers: { ...(json ? { 'content-type': 'application/json' } : {}), ...options.headers },
-    body: json ? JSON.stringify(body) : body, signal: AbortSignal.timeout(WAIT_MS),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
-}
+const call = (method: string, url: string, options: { headers?: Record<string, string>; body?: string | object } = {}): Promise<Answer> =>
+  fetchJson(method, url, { ...options, timeoutMs: WAIT_MS });
 
 function openStream(url: string, headers: Record<string, string> = {}): Promise<SseStream> {
   const controller = new AbortController();

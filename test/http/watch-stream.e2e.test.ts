@@ -12,6 +12,7 @@ import { startServer, type RunningServer } from '../../src/server.ts';
 import { collectGarbage } from '../support/collect-garbage.ts';
 import { makeTempDir, removeDir } from '../support/corral-process.ts';
 import { SseStream } from './sse-reader.ts';
+import { fetchJson } from '../support/fetch-json.ts';
 
 const WAIT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 5000;
@@ -58,16 +59,7 @@ const url = () => {
 
 // ---- writes --------------------------------------------------------------------------------
 
-async function call(method: string, path: string, body?: string | object): Promise<{ status: number; headers: Headers; body: any }> {
-  const headers: Record<string, string> = {};
-  if (typeof body === 'object') headers['content-type'] = 'application/json';
-  const res = await fetch(`${url()}${path}`, {
-    method, headers, body: typeof body === 'object' ? JSON.stringify(body) : body, signal: AbortSignal.timeout(REQUEST_TIMEOUT_MS),
-  });
-  const text = await res.text();
-  const json = (res.headers.get('content-type') ?? '').includes('json') && text !== '';
-  return { status: res.status, headers: res.headers, body: json ? JSON.parse(text) : text };
-}
+const call = (method: string, path: string, body?: string | object) => fetchJson(method, `${url()}${path}`, { body, timeoutMs: REQUEST_TIMEOUT_MS });
 
 /** Creates `path`; returns its czxid. */
 async function create(path: string, data = ''): Promise<bigint> {

@@ -9,12 +9,10 @@ import { SseStream } from '../../http/sse-reader.ts';
 import { waitFor } from '../../support/corral-process.ts';
 import { GATEWAY_KEY } from './gateway-test-node.ts';
 import { startEnsemble, type Ensemble } from './zookeeper-ensemble.ts';
+import { fetchJson } from '../../support/fetch-json.ts';
 
-async function call(base: string, method: string, path: string, body?: string, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, { method, body, headers, signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  return { status: res.status, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
-}
+const call = (base: string, method: string, path: string, body?: string, headers: Record<string, string> = {}) =>
+  fetchJson(method, base + path, { body, headers });
 
 describe('a gateway over a three-server ensemble', () => {
   let ensemble: Ensemble;

@@ -18,6 +18,7 @@ import { waitFor } from '../../support/corral-process.ts';
 import { loadRecord, RECORD_ROOT, recordPathOf } from '../../../src/backend/zookeeper/record-store.ts';
 import { WatchRecord } from '../../../src/backend/zookeeper/watch-record.ts';
 import { GATEWAY_KEY, wipe } from './gateway-test-node.ts';
+import { fetchJson } from '../../support/fetch-json.ts';
 
 interface Answer { status: number; headers: Headers; body: any }
 
@@ -27,17 +28,8 @@ const BOB = basic('bob', 'bob-pw');
 const ALICE_ID = digestOf('alice', 'alice-pw');
 const BOB_ID = digestOf('bob', 'bob-pw');
 
-async function call(base: string, method: string, path: string, options: { body?: string | object; headers?: Record<string, string> } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { ...options.headers };
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-    if (typeof options.body !== 'string') headers['content-type'] = 'application/json';
-  }
-  const res = await fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
-}
+const call = (base: string, method: string, path: string, options: { body?: string | object; headers?: Record<string, string> } = {}): Promise<Answer> =>
+  fetchJson(method, base + path, options);
 
 describe('ZooKeeper gateway identities', () => {
   let zk: ZooKeeperHandle;

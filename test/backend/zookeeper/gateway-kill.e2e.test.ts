@@ -10,15 +10,10 @@ import { startZooKeeper, type ZooKeeperHandle } from '../../oracle/zookeeper-ser
 import { SseStream } from '../../http/sse-reader.ts';
 import { freePort, makeTempDir, ProcessPool, removeDir } from '../../support/corral-process.ts';
 import { GATEWAY_KEY, wipe } from './gateway-test-node.ts';
+import { fetchJson } from '../../support/fetch-json.ts';
 
-async function call(base: string, method: string, path: string, body?: string | object, headers: Record<string, string> = {}): Promise<{ status: number; body: any }> {
-  const json = typeof body === 'object';
-  const res = await fetch(base + path, {
-    method, body: json ? JSON.stringify(body) : body, headers: json ? { ...headers, 'content-type': 'application/json' } : headers, signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  return { status: res.status, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
-}
+const call = (base: string, method: string, path: string, body?: string | object, headers: Record<string, string> = {}) =>
+  fetchJson(method, base + path, { body, headers });
 
 describe('a gateway killed mid-stream', () => {
   const pool = new ProcessPool();

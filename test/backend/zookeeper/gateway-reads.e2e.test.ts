@@ -8,15 +8,9 @@ import { startGateway, type RunningGateway } from '../../../src/backend/zookeepe
 import { ZooKeeperClient } from '../../../src/zookeeper-client/client.ts';
 import { startZooKeeper, type ZooKeeperHandle } from '../../oracle/zookeeper-server.ts';
 import { GATEWAY_KEY, wipe } from './gateway-test-node.ts';
+import { fetchJson } from '../../support/fetch-json.ts';
 
-async function call(base: string, method: string, path: string, body?: string | object): Promise<{ status: number; headers: Headers; body: any }> {
-  const json = typeof body === 'object';
-  const res = await fetch(base + path, {
-    method, body: json ? JSON.stringify(body) : body, headers: json ? { 'content-type': 'application/json' } : {}, signal: AbortSignal.timeout(10_000),
-  });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
-}
+const call = (base: string, method: string, path: string, body?: string | object) => fetchJson(method, base + path, { body });
 
 describe('reads through a gateway', () => {
   let zk: ZooKeeperHandle;

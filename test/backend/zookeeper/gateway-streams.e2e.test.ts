@@ -10,12 +10,9 @@ import { SseStream } from '../../http/sse-reader.ts';
 import { waitFor } from '../../support/corral-process.ts';
 import { startTcpCutter, type TcpCutter } from '../../zookeeper-client/tcp-cutter.ts';
 import { GATEWAY_KEY, wipe } from './gateway-test-node.ts';
+import { fetchJson } from '../../support/fetch-json.ts';
 
-async function call(base: string, method: string, path: string, body?: string): Promise<{ status: number; body: any }> {
-  const res = await fetch(base + path, { method, body, signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  return { status: res.status, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
-}
+const call = (base: string, method: string, path: string, body?: string) => fetchJson(method, base + path, { body });
 
 describe('session-less streams through a gateway', () => {
   let zk: ZooKeeperHandle;

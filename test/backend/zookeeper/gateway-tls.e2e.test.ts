@@ -14,17 +14,10 @@ import { makeTempDir, removeDir, waitFor } from '../../support/corral-process.ts
 import { startTlsZooKeeper, type TlsZooKeeper } from './tls-zookeeper.ts';
 import { GATEWAY_KEY } from './gateway-test-node.ts';
 import { H2Client, h1Request, type ClientTls } from '../../tls/tls-client.ts';
+import { fetchJson } from '../../support/fetch-json.ts';
 
-async function call(base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string | object) {
-  const init: RequestInit = { method, headers: { ...headers }, signal: AbortSignal.timeout(10_000) };
-  if (body !== undefined) {
-    init.body = typeof body === 'string' ? body : JSON.stringify(body);
-    if (typeof body !== 'string') (init.headers as Record<string, string>)['content-type'] = 'application/json';
-  }
-  const res = await fetch(base + path, init);
-  const text = await res.text();
-  return { status: res.status, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
-}
+const call = (base: string, method: string, path: string, headers: Record<string, string> = {}, body?: string | object) =>
+  fetchJson(method, base + path, { headers, body });
 
 describe('a gateway to a ZooKeeper over TLS', () => {
   let dir: string;

@@ -12,20 +12,12 @@ import { startZooKeeper, type ZooKeeperHandle } from '../../oracle/zookeeper-ser
 import { SseStream } from '../../http/sse-reader.ts';
 import { waitFor } from '../../support/corral-process.ts';
 import { GATEWAY_KEY, wipe } from './gateway-test-node.ts';
+import { fetchJson } from '../../support/fetch-json.ts';
 
 interface Answer { status: number; headers: Headers; body: any }
 
-async function call(base: string, method: string, path: string, options: { body?: string | object; headers?: Record<string, string> } = {}): Promise<Answer> {
-  const headers: Record<string, string> = { ...options.headers };
-  let body: string | undefined;
-  if (options.body !== undefined) {
-    body = typeof options.body === 'string' ? options.body : JSON.stringify(options.body);
-    if (typeof options.body !== 'string') headers['content-type'] = 'application/json';
-  }
-  const res = await fetch(base + path, { method, headers, body, signal: AbortSignal.timeout(10_000) });
-  const text = await res.text();
-  return { status: res.status, headers: res.headers, body: text && (res.headers.get('content-type') ?? '').includes('json') ? JSON.parse(text) : text };
-}
+const call = (base: string, method: string, path: string, options: { body?: string | object; headers?: Record<string, string> } = {}): Promise<Answer> =>
+  fetchJson(method, base + path, options);
 
 describe('ZooKeeper gateways', () => {
   let zk: ZooKeeperHandle;

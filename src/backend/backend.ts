@@ -117,6 +117,12 @@ export interface Sessions {
   /** Sets or removes watches (addWatch, removeWatches, or a watched read: see Backend.read). */
   watch(id: number, request: WatchRequest, caller: Caller): Promise<WatchResult | ZkError>;
   events(id: number): SessionEvents | undefined;
+  /**
+   * Before a request acting for session `id` is answered: waits (bounded) until the events of every
+   * change it reflects, and of every change up to `minZxid` (0: none asked), are queued on the
+   * session's stream. Absent where apply queues them before any answer (the embedded store).
+   */
+  settle?(id: number, minZxid: number): Promise<void>;
 }
 
 /** A live session-less watch. Called inside the apply loop: must not throw. */

@@ -70,6 +70,9 @@ function minZxid(deps: AppDeps): MiddlewareHandler {
       if (late) return errorResponse(c, zkError('CONNECTIONLOSS', `this member has not yet applied the opening of session ${session}; retry, or ask another member`));
     }
     await next();
+    // A gateway queues a session's events off the request's path: Zk-Last-Event-Id waits for them.
+    const acting = authenticatedSession(c);
+    if (acting !== undefined && deps.backend.sessions.settle) await deps.backend.sessions.settle(acting, raw === undefined ? 0 : Number(raw));
   };
 }
 

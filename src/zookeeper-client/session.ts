@@ -166,7 +166,8 @@ export class ZkSession {
     const connection = this.connection;
     this.setState('closed');
     if (connection?.open) {
-      await connection.request(this.nextXid(), OpCode.closeSession);
+      const reply = await connection.request(this.nextXid(), OpCode.closeSession);
+      this.seen(reply.header.zxid); // the close's own zxid: what its deletions are dated at or after
       connection.close();
     }
   }

@@ -61,7 +61,8 @@ function subResult(sub: SubOp, r: Json): SubResult {
     case 'getData': return { op: 'getData', path: String(r.path), data: dataOf(r), stat: parseStat(r.stat) };
     case 'getChildren': {
       if (!Array.isArray(r.children)) throw new Error('children is not an array');
-      return { op: 'getChildren', path: String(r.path), children: (r.children as string[]).slice().sort() };
+      // As answered: the contract sorts them (ZooKeeper's side is sorted by its driver).
+      return { op: 'getChildren', path: String(r.path), children: r.children as string[] };
     }
   }
 }

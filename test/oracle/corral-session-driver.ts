@@ -161,7 +161,8 @@ export class CorralSessionSide implements SessionSide {
       case 'getChildren':
         return answer(await this.fetch('GET', z('/v1/children', op.path, watch(op.watch, '?')), slot), 200, (b) => {
           if (!Array.isArray(b.children)) throw new Error('children is not an array');
-          return { ok: true, children: (b.children as string[]).slice().sort(), stat: ownedStat(b.stat, ids) };
+          // As answered: the contract sorts them (ZooKeeper's side is sorted by its driver).
+          return { ok: true, children: b.children as string[], stat: ownedStat(b.stat, ids) };
         });
     }
   }

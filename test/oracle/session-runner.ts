@@ -163,9 +163,9 @@ export class SessionPairRunner {
   }
 }
 
-export function formatSessionMismatch(m: SessionMismatch, historyLines = 25): string {
+export function formatSessionMismatch(m: SessionMismatch, historyLines = 25, file = 'test/oracle/sessions.e2e.test.ts'): string {
   const replay = typeof m.seed === 'number'
-    ? `  replay: SESSIONS_SEED=${m.seed} SESSIONS_RUNS=1 SESSIONS_OPS=${m.opIndex} npx vitest run test/oracle/sessions.e2e.test.ts\n` : '';
+    ? `  replay: SESSIONS_SEED=${m.seed} SESSIONS_RUNS=1 SESSIONS_OPS=${m.opIndex} npx vitest run ${file}\n` : '';
   return [
     `${typeof m.seed === 'number' ? `seed ${m.seed}` : m.seed}, op #${m.opIndex}: ${brief(m.op)}`,
     `  ZooKeeper: ${brief(m.zk)}`,

@@ -168,6 +168,15 @@ describe('ZooKeeperClient against a real ZooKeeper', () => {
     expect(events).toEqual(['NodeCreated /n']);
   });
 
+  it('takes the zxid of its close as the session\'s last, past the zxid of the ephemerals it ends', async () => {
+    const c = await connect();
+    const eph = ok(await c.create({ path: '/closing', data: bytes(''), acl: OPEN_ACL_UNSAFE, mode: 'ephemeral' }));
+    expect(c.session.lastZxid).toBe(eph.zxid);
+    await c.close();
+    // closeSession is a transaction: its zxid dates the deletions it made (a gateway's answer carries it).
+    expect(c.session.lastZxid).toBeGreaterThan(eph.zxid);
+  });
+
   it('re-attaches another client to a session by id and password; its ephemerals stay', async () => {
     const first = await connect();
     const eph = ok(await first.create({ path: '/handover', data: bytes(''), acl: OPEN_ACL_UNSAFE, mode: 'ephemeral' }));

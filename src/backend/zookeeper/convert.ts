@@ -3,9 +3,12 @@
  * ops and their results. Pure.
  *
  * Zxids: a ZooKeeper zxid is epoch << 32 | counter; as a double it is exact while the epoch is
- * below 2^21, far past any ensemble's life. Session ids use all 64 bits (the top byte is the
- * server id, the rest a time and a counter): Corral's session id is the low 53 bits, unique
- * among live sessions, and the full id travels only inside the sealed token.
+ * below 2^21, far past any ensemble's life. Session ids use all 64 bits: the top byte is the
+ * server id, bits 16-55 the milliseconds when that server's session tracker started, the low 16
+ * a counter. Servers of an ensemble that start tracking in the same millisecond hand out ids
+ * that differ only in the server byte, so Corral's session id (53 bits) keeps that byte above
+ * the low 45 bits (a counter and ~6 days of start times): unique among live sessions. The full
+ * id travels only inside the sealed token.
  */
 import { zkError, type ZkError } from '../../core/errors.ts';
 import type { OpResult, WriteResult } from '../../core/tree/results.ts';
@@ -14,10 +17,12 @@ import type { Stat } from '../../core/tree/znode.ts';
 import type { MultiResult, WriteOp as ZkWriteOp, ZkStat } from '../../zookeeper-client/records.ts';
 import { errorOf } from '../../zookeeper-client/zk-errors.ts';
 
-const SESSION_ID_MASK = (1n << 53n) - 1n;
+const SESSION_ID_LOW_BITS = 45n;
 
 export function corralSessionId(zkSessionId: bigint): number {
-  return Number(BigInt.asUintN(64, zkSessionId) & SESSION_ID_MASK);
+  const id = BigInt.asUintN(64, zkSessionId);
+  const server = id >> 56n;
+  return Number((server << SESSION_ID_LOW_BITS) | (id & ((1n << SESSION_ID_LOW_BITS) - 1n)));
 }
 
 export function zxidNumber(zxid: bigint): number {
@@ -31,6 +36,14 @@ export function statOf(s: ZkStat): Stat {
     ephemeralOwner: s.ephemeralOwner === 0n ? 0 : corralSessionId(s.ephemeralOwner),
     dataLength: s.dataLength, numChildren: s.numChildren,
   };
+}
+
+/**
+ * Children as Corral lists them: sorted by UTF-16 code unit (the contract, and what paging with
+ * `?after=` relies on); ZooKeeper answers them in its hash set's order.
+ */
+export function sortedNames(names: readonly string[]): string[] {
+  return [...names].sort();
 }
 
 /** A Corral write op as ZooKeeper's; setACL has no multi form (ZooKeeper's multi has none either). */

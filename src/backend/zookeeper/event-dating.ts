@@ -28,6 +28,7 @@ export class EventDater {
   private waiting: Waiting[] = [];
   private probing = false;
   private lastZxid = 0;
+  private idleWaiters: (() => void)[] = [];
 
   constructor(
     private readonly probe: () => Promise<{ zxid: bigint; seq: number } | ZkError>,
@@ -39,6 +40,12 @@ export class EventDater {
   add(event: WatcherEvent, zxid: bigint, seq: number): void {
     this.waiting.push({ event, zxid, seq });
     if (!this.probing) void this.run();
+  }
+
+  /** Resolves once every notification added so far has been handed on (each turn is one probe: bounded). */
+  idle(): Promise<void> {
+    if (!this.probing && this.waiting.length === 0) return Promise.resolve();
+    return new Promise((resolve) => this.idleWaiters.push(resolve));
   }
 
   private async run(): Promise<void> {
@@ -53,6 +60,7 @@ export class EventDater {
       this.hand(batch, probeZxid);
     }
     this.probing = false;
+    for (const wake of this.idleWaiters.splice(0)) wake();
   }
 
   private hand(batch: readonly Waiting[], probeZxid: number): void {

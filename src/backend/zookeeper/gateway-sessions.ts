@@ -22,7 +22,7 @@ import { Outbox } from '../../node/outbox.ts';
 import { ZooKeeperClient } from '../../zookeeper-client/client.ts';
 import type { ServerAddress } from '../../zookeeper-client/session.ts';
 import type { Caller, OpenedSession, SessionEvents, Sessions, SessionSummary } from '../backend.ts';
-import { corralSessionId, statOf, zxidNumber } from './convert.ts';
+import { corralSessionId, sortedNames, statOf, zxidNumber } from './convert.ts';
 import { EventDater } from './event-dating.ts';
 import { isTreeEvent } from './gateway-changes.ts';
 import { openToken, sealToken, type TokenPayload, type ZkAuth } from './session-token.ts';
@@ -70,6 +70,11 @@ interface GatewaySession {
   readonly writer: RecordWriter;
   /** Watches asked and not yet answered (`<kind> <path>`), counted against maxWatchesPerSession. */
   readonly pendingWatches: Set<string>;
+  /** Dates the connection's notifications; `queued` settles once what it handed on is on the stream. */
+  dater: EventDater | undefined;
+  queued: Promise<void>;
+  /** closeSession sent: the record goes with the session, a failed write of it is no news. */
+  closing: boolean;
 }
 
 /** Events a session's record keeps for a takeover (a client further behind is told `overflow`). */
@@ -119,17 +124,19 @@ export class GatewaySessions implements Sessions {
       client: undefined, timeoutMs, lastHeardMs: this.options.nowMs(), ended: undefined, ephemerals: new Set(),
       events: new DeferredEvents(outbox), record: earlier?.record ?? new WatchRecord(RECORD_EVENTS_MAX),
       writer: new RecordWriter(() => entry.client, () => entry.payload.sessionId, () => entry.record, recordAclOf(auth),
-        (error) => this.options.recordFailed?.(error, entry.id)),
-      pendingWatches: new Set(),
+        (error) => { if (!entry.closing) this.options.recordFailed?.(error, entry.id); }),
+      pendingWatches: new Set(), dater: undefined, queued: Promise.resolve(), closing: false,
     };
     const dater = new EventDater(
       () => entry.client?.probe() ?? Promise.resolve(zkError('CONNECTIONLOSS', 'not connected')),
       (group) => {
         this.options.sawZxid(group.zxid);
-        void this.queueEvents(entry, group.events.filter((e) => isTreeEvent(e.type)), group.zxid);
+        const queued = this.queueEvents(entry, group.events.filter((e) => isTreeEvent(e.type)), group.zxid);
+        entry.queued = Promise.all([entry.queued, queued]).then(() => undefined);
       },
       () => zxidNumber(entry.client?.session.lastZxid ?? 0n),
     );
+    entry.dater = dater;
     let lostAtMs = 0;
     entry.ready = ZooKeeperClient.connect({
       servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: timeoutMs, auth,
@@ -203,9 +210,37 @@ export class GatewaySessions implements Sessions {
     const client = await this.clientOf(id);
     if ('code' in client) return client;
     const entry = this.live.get(id);
+    if (entry) entry.closing = true;
     await client.close();
-    if (entry) this.end(entry, 'closed');
+    // The answer's Zk-Zxid covers the close: a later Zk-Min-Zxid brings other sessions' connections past it.
+    this.options.sawZxid(zxidNumber(client.session.lastZxid));
+    if (entry) {
+      // ZooKeeper notifies the close's own changes (to this session too) before its reply: they come before `closed`.
+      await this.flushed(entry);
+      this.end(entry, 'closed');
+    }
     return undefined;
+  }
+
+  /**
+   * Before a request for the session is answered: its connection reaches `minZxid` (a sync and a
+   * probe when it is behind; ZooKeeper sends notifications before any later reply on their
+   * connection), and every notification it has received is dated, recorded and on the stream.
+   */
+  async settle(id: number, minZxid: number): Promise<void> {
+    const entry = this.live.get(id);
+    const client = entry?.client;
+    if (!entry || !client) return;
+    if (minZxid > zxidNumber(client.session.lastZxid)) {
+      const synced = await client.sync('/');
+      if (!('code' in synced)) await client.probe();
+    }
+    await this.flushed(entry);
+  }
+
+  private async flushed(entry: GatewaySession): Promise<void> {
+    await entry.dater?.idle();
+    await entry.queued;
   }
 
   async keepalive(id: number): Promise<ZkError | undefined> {
@@ -327,7 +362,7 @@ export class GatewaySessions implements Sessions {
       }
       case 'getChildren': {
         const r = await client.getChildren(request.path, true);
-        return 'code' in r ? r : recorded('child', r.zxid, { ok: true, watch: true, stat: statOf(r.stat), children: r.children });
+        return 'code' in r ? r : recorded('child', r.zxid, { ok: true, watch: true, stat: statOf(r.stat), children: sortedNames(r.children) });
       }
       case 'addWatch': {
         const r = await client.addWatch(request.path, request.mode);

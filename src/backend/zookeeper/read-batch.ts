@@ -9,7 +9,7 @@ import type { ZooKeeperClient } from '../../zookeeper-client/client.ts';
 import type { MultiResult, ReadOp } from '../../zookeeper-client/records.ts';
 import { errorOf } from '../../zookeeper-client/zk-errors.ts';
 import type { NodeNow } from '../backend.ts';
-import { statOf, zxidNumber } from './convert.ts';
+import { sortedNames, statOf, zxidNumber } from './convert.ts';
 
 interface Asked {
   readonly path: string;
@@ -56,6 +56,6 @@ function nodeOf(path: string, data: MultiResult | undefined, names: MultiResult 
   if (data.type !== 'getData') return errorOf(-1, path);
   // Deleted between the two reads cannot happen (one state); an error here is the node's (NOAUTH).
   if (names !== undefined && names.type === 'error') return names.err === -101 ? undefined : errorOf(names.err, path);
-  const children = names !== undefined && names.type === 'getChildren' ? names.children : [];
+  const children = names !== undefined && names.type === 'getChildren' ? sortedNames(names.children) : [];
   return { stat: statOf(data.stat), data: data.data, children: () => children };
 }

@@ -26,7 +26,7 @@ import type { Acl } from '../../core/acl/acl.ts';
 import type { Stat } from '../../core/tree/znode.ts';
 import { ReadBatcher } from './read-batch.ts';
 import type { MultiResult } from '../../zookeeper-client/records.ts';
-import { createdStat, failed, multiResultOf, statOf, zkOpOf, zxidNumber } from './convert.ts';
+import { createdStat, failed, multiResultOf, sortedNames, statOf, zkOpOf, zxidNumber } from './convert.ts';
 import { SharedConnection } from './shared-connection.ts';
 import { GatewayChanges } from './gateway-changes.ts';
 import { GatewaySessions } from './gateway-sessions.ts';
@@ -64,7 +64,7 @@ export interface ZooKeeperBackendOptions {
 export class ZooKeeperBackend implements Backend {
   readonly sessions: GatewaySessions;
   readonly changes: GatewayChanges;
-  /** Corral's session id is the ensemble's session id (its low 53 bits), not a zxid. */
+  /** Corral's session id is the ensemble's session id (53 of its bits, see convert.ts), not a zxid. */
   readonly sessionIdsAreZxids = false;
   private zxid = 0;
   private readonly reads: ReadBatcher;
@@ -147,7 +147,7 @@ export class ZooKeeperBackend implements Backend {
     const answer = op === 'getChildren' ? await client.getChildren(path) : await client.getData(path);
     if ('code' in answer) return answer.code === 'NONODE' ? {} : answer;
     this.saw(zxidNumber(answer.zxid));
-    return { stat: statOf(answer.stat), data: 'data' in answer ? answer.data : undefined, children: 'children' in answer ? answer.children : undefined };
+    return { stat: statOf(answer.stat), data: 'data' in answer ? answer.data : undefined, children: 'children' in answer ? sortedNames(answer.children) : undefined };
   }
 
   private async watchedRead({ op, path, watchSession }: ReadRequest): Promise<ReadView | ZkError> {

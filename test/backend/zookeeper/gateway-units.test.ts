@@ -54,10 +54,19 @@ describe('session tokens', () => {
 });
 
 describe('convert', () => {
-  it('maps a 64-bit ZooKeeper session id to its low 53 bits, and Stats to numbers', () => {
+  it('maps a 64-bit ZooKeeper session id to 53 bits: its server byte above its low 45 bits; Stats to numbers', () => {
     const id = (5n << 56n) | 0x1234n;
-    expect(corralSessionId(id)).toBe(0x1234);
-    expect(statOf({ ...ZERO_STAT, czxid: 0x1_0000_0002n, ephemeralOwner: id }).ephemeralOwner).toBe(0x1234);
+    expect(corralSessionId(id)).toBe(5 * 2 ** 45 + 0x1234);
+    expect(statOf({ ...ZERO_STAT, czxid: 0x1_0000_0002n, ephemeralOwner: id }).ephemeralOwner).toBe(5 * 2 ** 45 + 0x1234);
+    expect(corralSessionId(-1n)).toBe(2 ** 53 - 1); // server 255, every low bit set: still a safe integer
+  });
+
+  it('gives different ids to sessions of servers that started tracking in the same millisecond', () => {
+    // ZooKeeper: (server id << 56) | (start ms, low 40 bits) << 16, plus a counter; an ensemble's servers often share the ms.
+    const startMs = 0x0193_8a5c_1234n & ((1n << 40n) - 1n);
+    const ids = [1n, 2n, 3n].map((server) => corralSessionId((server << 56n) | (startMs << 16n) | 7n));
+    expect(new Set(ids).size).toBe(3);
+    for (const id of ids) expect(Number.isSafeInteger(id)).toBe(true);
     expect(statOf({ ...ZERO_STAT, czxid: 0x1_0000_0002n }).czxid).toBe(0x1_0000_0002);
   });
 

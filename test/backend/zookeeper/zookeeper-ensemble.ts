@@ -40,7 +40,8 @@ function exited(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
-export async function startEnsemble(startTimeoutMs = 60_000): Promise<Ensemble> {
+/** `systemProperties`: extra JVM properties for every server, e.g. { 'zookeeper.extendedTypesEnabled': 'true' }. */
+export async function startEnsemble(startTimeoutMs = 60_000, systemProperties: Readonly<Record<string, string>> = {}): Promise<Ensemble> {
   const available = zookeeperAvailable();
   if (!available.ok) throw new Error(`ZooKeeper unavailable (${available.reason}). ${INSTALL_HINT}`);
   const dir = mkdtempSync(join(tmpdir(), 'corral-zk-ensemble-'));
@@ -56,7 +57,7 @@ export async function startEnsemble(startTimeoutMs = 60_000): Promise<Ensemble> 
     writeFileSync(cfg, ['tickTime=500', 'initLimit=20', 'syncLimit=10', `dataDir=${data}`, `clientPort=${clientPorts[i]}`,
       'clientPortAddress=127.0.0.1', 'admin.enableServer=false', '4lw.commands.whitelist=ruok,srvr', 'maxClientCnxns=0', ...servers, ''].join('\n'));
     const args = ['-Xmx256m', '-XX:+UseSerialGC', '-XX:TieredStopAtLevel=1', '-Dzookeeper.forceSync=no', '-Dzookeeper.jmx.log4j.disable=true',
-      '-cp', JARS.join(':'), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg];
+      ...Object.entries(systemProperties).map(([k, v]) => `-D${k}=${v}`), '-cp', JARS.join(':'), 'org.apache.zookeeper.server.quorum.QuorumPeerMain', cfg];
     children.push(spawn('/bin/sh', ['-c', WATCHDOG, 'zookeeper-watchdog', ...args], { cwd: dir, stdio: ['pipe', 'ignore', 'ignore'], detached: true }));
   }
   const stop = async (): Promise<void> => {

@@ -3,33 +3,15 @@
  * spawned against a real node process on 127.0.0.1 (one with a superuser, served on its admin
  * listener), its output, exit codes and files checked; the restored directory started as a node.
  */
-import { execFile } from 'node:child_process';
 import { existsSync, readdirSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { digestOf } from '../../src/auth/digest.ts';
-import { freePort, http, makeTempDir, ProcessPool, readTree, removeDir, REPO_ROOT, type CorralProcess } from '../support/corral-process.ts';
-
-const BIN = join(REPO_ROOT, 'src', 'cli', 'bin.mjs');
-const execFileAsync = promisify(execFile);
-
-interface Run {
-  readonly code: number;
-  readonly stdout: string;
-  readonly stderr: string;
-}
+import { spawnCli, type CliRun } from '../support/cli-run.ts';
+import { freePort, http, makeTempDir, ProcessPool, readTree, removeDir, type CorralProcess } from '../support/corral-process.ts';
 
 /** Runs corral-cli to its end (killed past 30 s), with its exit code and output. */
-async function cli(...args: string[]): Promise<Run> {
-  try {
-    const { stdout, stderr } = await execFileAsync(process.execPath, [BIN, ...args], { cwd: REPO_ROOT, timeout: 30_000 });
-    return { code: 0, stdout, stderr };
-  } catch (error) {
-    const failed = error as { code?: number; stdout?: string; stderr?: string };
-    return { code: typeof failed.code === 'number' ? failed.code : -1, stdout: failed.stdout ?? '', stderr: failed.stderr ?? '' };
-  }
-}
+const cli = (...args: string[]): Promise<CliRun> => spawnCli(args, 30_000).done;
 
 describe('corral-cli backup and restore', { timeout: 120_000 }, () => {
   const pool = new ProcessPool();

@@ -3,44 +3,12 @@
  * `corral-cli` bin runs) spawned against a real node on 127.0.0.1, its stdout, stderr and exit
  * code checked. Output is piped, so it must be plain (no colour).
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePort, http, makeTempDir, ProcessPool, removeDir, REPO_ROOT, waitFor, type CorralProcess } from '../support/corral-process.ts';
+import { CLI_BIN as BIN, Spawned } from '../support/cli-run.ts';
+import { freePort, http, makeTempDir, ProcessPool, removeDir, waitFor, type CorralProcess } from '../support/corral-process.ts';
 
-const BIN = join(REPO_ROOT, 'src', 'cli', 'bin.mjs');
 const RUN_TIMEOUT_MS = 20_000;
-
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-/** A spawned command with its output collected; killed if it outlives its bound. */
-class Spawned {
-  readonly done: Promise<Run>;
-  stdout = '';
-  stderr = '';
-  private readonly child: ChildProcess;
-
-  constructor(command: string, args: readonly string[], timeoutMs = RUN_TIMEOUT_MS, env: Record<string, string> = {}) {
-    // What decides about colour is the test's own (CI runners set CI and leave TERM unset).
-    const { NO_COLOR: _n, FORCE_COLOR: _f, NODE_DISABLE_COLORS: _d, CI: _c, TERM: _t, TMUX: _x, COLORTERM: _ct, TERM_PROGRAM: _tp, ...inherited } = process.env;
-    this.child = spawn(command, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'], env: { ...inherited, ...env } });
-    this.child.stdout!.on('data', (chunk: Buffer) => (this.stdout += chunk.toString('utf8')));
-    this.child.stderr!.on('data', (chunk: Buffer) => (this.stderr += chunk.toString('utf8')));
-    const timer = setTimeout(() => this.child.kill('SIGKILL'), timeoutMs);
-    this.done = new Promise((resolve) => this.child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout: this.stdout, stderr: this.stderr });
-    }));
-  }
-
-  kill(): void {
-    if (this.child.exitCode === null) this.child.kill('SIGKILL');
-  }
-}
 
 // Each test spawns several node processes (about half a second each, more on a loaded machine).
 describe('corral-cli', { timeout: 90_000 }, () => {

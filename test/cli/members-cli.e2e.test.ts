@@ -4,34 +4,15 @@
  * (the CLI on loopback is an operator on an open node), its output and exit code checked. A
  * change asked of a follower is followed to the leader the answer names.
  */
-import { spawn } from 'node:child_process';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { spawnCli, type CliRun } from '../support/cli-run.ts';
 import { CorralCluster } from '../support/corral-cluster.ts';
-import { REPO_ROOT, waitFor } from '../support/corral-process.ts';
+import { http, waitFor } from '../support/corral-process.ts';
 
-const BIN = join(REPO_ROOT, 'src', 'cli', 'bin.mjs');
 const RUN_TIMEOUT_MS = 60_000;
 
-interface Run {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
 /** Runs the CLI once against `server`, killed if it outlives its bound. */
-function cli(server: string, ...args: string[]): Promise<Run> {
-  const child = spawn(process.execPath, [BIN, '--server', server, ...args], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout.on('data', (chunk: Buffer) => (stdout += chunk.toString('utf8')));
-  child.stderr.on('data', (chunk: Buffer) => (stderr += chunk.toString('utf8')));
-  const timer = setTimeout(() => child.kill('SIGKILL'), RUN_TIMEOUT_MS);
-  return new Promise((resolve) => child.once('close', (code) => {
-    clearTimeout(timer);
-    resolve({ code, stdout, stderr });
-  }));
-}
+const cli = (server: string, ...args: string[]): Promise<CliRun> => spawnCli(['--server', server, ...args], RUN_TIMEOUT_MS).done;
 
 let cluster: CorralCluster;
 
@@ -76,14 +57,20 @@ describe('corral-cli members and leader', { timeout: 120_000 }, () => {
   });
 
   it('refuses a removal that would lose the quorum, and removes a dead member through a follower, following it to the leader', async () => {
-    const leader = await cluster.leader();
-    const [dead, alive] = [1, 2, 3].filter((id) => id !== leader) as [number, number];
+    const before = await cluster.leader();
+    const dead = [1, 2, 3].find((id) => id !== before)!;
     await cluster.kill(dead);
-    // Removing the live follower would leave the leader and a dead member: one active of a quorum of two.
-    const refused = await waitFor(async () => {
-      const run = await cli(cluster.url(leader), 'members', 'remove', String(alive));
-      return run.stderr.includes('NEWCONFIGNOQUORUM') ? run : undefined;
+    // Asked before the leader sees the dead member inactive (it counts a voter heard from within an
+    // election timeout), the removal would be granted and leave the leader with a dead voter: no quorum.
+    // The leader is asked afresh each time: on a loaded machine leadership may move after the kill.
+    const leader = await waitFor(async () => {
+      const current = await cluster.leader();
+      const members = (await http('GET', `${cluster.url(current)}/v1/cluster/members`)).body as { members: Array<{ id: number; active: boolean | null }> };
+      return members.members.find((m) => m.id === dead)?.active === false ? current : undefined;
     }, { timeoutMs: 30_000, what: 'the leader to see the dead member inactive' });
+    const alive = [1, 2, 3].find((id) => id !== leader && id !== dead)!;
+    // Removing the live follower would leave the leader and a dead member: one active of a quorum of two.
+    const refused = await cli(cluster.url(leader), 'members', 'remove', String(alive));
     expect(refused.code).toBe(1);
     expect(refused.stderr).toMatch(new RegExp(`NEWCONFIGNOQUORUM \\(-13\\): removing ${alive} would leave 1 recently active voter`));
     const removed = await cli(cluster.url(alive), 'members', 'remove', String(dead));

@@ -21,6 +21,7 @@ import { Authenticator } from './auth/authenticator.ts';
 import { loadJwtVerifier } from './auth/jwt.ts';
 import { withFastPath, type RequestListener } from './http/fast-path.ts';
 import { installWirePath, type WirePath } from './http/wire/wire-server.ts';
+import { serveStreamsDirectly } from './http/sse-sink.ts';
 import { limitConnections } from './http/limits/connection-limit.ts';
 import { CorralNode } from './node/corral-node.ts';
 import { createLogger, type Logger } from './observability/logger.ts';
@@ -101,7 +102,8 @@ function unreadableRequest(deps: AppDeps, error: unknown): Response {
 
 /** The public listener: the direct path in front of the Hono app, over TLS or behind the wire path. */
 export function publicListener(deps: AppDeps, app: Hono, config: Config, tls: ReturnType<typeof serverTlsOptionsOf> | undefined): Listening {
-  const appListener = getRequestListener(tls === undefined ? app.fetch : withoutConnectionHeaders(app.fetch), {
+  // Event streams are written to the Node response directly, with the head as it stands last (http/sse-sink.ts).
+  const appListener = getRequestListener(serveStreamsDirectly(tls === undefined ? app.fetch : withoutConnectionHeaders(app.fetch)), {
     hostname: config.host, errorHandler: (error) => unreadableRequest(deps, error),
   });
   if (tls !== undefined) {

@@ -78,6 +78,13 @@ function eventFrame(e: Change, k: number): string {
   return sseFrame('watch', JSON.stringify({ type: e.type, path: e.path, zxid: String(e.zxid) }), `${e.zxid}-${k}`);
 }
 
+/** The position after the whole of `zxid`: one object for every stream the fan-out moves there. */
+let lastWhole: Position = { zxid: 0, k: ALL };
+function wholeOf(zxid: number): Position {
+  if (lastWhole.zxid !== zxid) lastWhole = { zxid, k: ALL };
+  return lastWhole;
+}
+
 /** A whole transaction's frames, encoded once: the streams of one path and kind share the batch. */
 const txnFrames = new WeakMap<readonly Change[], SharedFrame>();
 function framesOf(txn: readonly Change[]): SharedFrame {
@@ -148,7 +155,13 @@ class WatchStream implements ChangeSubscriber {
 
   /** The events the caller may hear of: the same list (its frames shared with other streams) when all. */
   private visible(events: readonly Change[]): readonly Change[] {
-    return events.every((e) => this.readable(e)) ? events : events.filter((e) => this.readable(e));
+    return this.readsAll(events) ? events : events.filter((e) => this.readable(e));
+  }
+
+  /** A loop, not `every` with a closure: it runs for every stream on every event. */
+  private readsAll(events: readonly Change[]): boolean {
+    for (let i = 0; i < events.length; i++) if (!this.readable(events[i]!)) return false;
+    return true;
   }
 
   start(resume: Position | undefined): void {
@@ -166,26 +179,33 @@ class WatchStream implements ChangeSubscriber {
     const events = this.visible(all);
     if (events.length === 0) return;
     if (this.busy || this.queued.length > 0 || this.at.k !== ALL || zxid <= this.at.zxid) return this.enqueue(events);
-    this.guarded(() => {
-      const ok = this.write(framesOf(events));
-      this.at = { zxid, k: ALL };
-      if (!ok) this.drive(() => this.sink.drained());
-    });
+    this.writeLive(framesOf(events), zxid);
   }
 
   /** Transactions that queued up in the feed: one write of their shared frames when the stream is live and may read them all. */
   changedMany(all: readonly (readonly Change[])[]): void {
     const first = all[0]![0]!.zxid;
     const live = !this.busy && this.queued.length === 0 && this.at.k === ALL && first > this.at.zxid;
-    if (!live || !all.every((events) => events.every((e) => this.readable(e)))) {
+    if (!live || !all.every((events) => this.readsAll(events))) {
       for (const events of all) this.changed(events);
       return;
     }
-    this.guarded(() => {
-      const ok = this.write(framesOfMany(all));
-      this.at = { zxid: all[all.length - 1]![0]!.zxid, k: ALL };
+    this.writeLive(framesOfMany(all), all[all.length - 1]![0]!.zxid);
+  }
+
+  /**
+   * The live path, run for every stream on every event: no closure (as `guarded` takes) and no
+   * position object of its own (the streams share wholeOf's).
+   */
+  private writeLive(frame: SharedFrame, zxid: number): void {
+    try {
+      const ok = this.write(frame);
+      this.at = wholeOf(zxid);
       if (!ok) this.drive(() => this.sink.drained());
-    });
+    } catch (error) {
+      this.deps.logger.error({ err: error, event: 'watch-stream-failed', path: this.path }, 'watch stream failed');
+      this.stop();
+    }
   }
 
   gap(zxid: number): void {

@@ -7,6 +7,8 @@ export default defineConfig({
     include: ['test/**/*.test.ts'],
     testTimeout: 30_000,
     hookTimeout: 60_000,
+    // expect.poll's own default (1 s) is too short for a page on a loaded 2-core runner; still a bound.
+    expect: { poll: { timeout: 5_000 } },
     pool: 'forks',
     maxWorkers: 2,
     reporters: ['default'],

@@ -3,7 +3,7 @@
  * follows the live feed: a change by another client reloads it, unless the user is editing, who
  * is told instead (their edit is never overwritten, and saving it then fails with BADVERSION).
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { AclPanel } from './acl-panel.tsx';
 import { describeError, readNode, type NodeRead } from './api.ts';
 import { CreateForm } from './create-form.tsx';
@@ -28,7 +28,13 @@ export function NodePanel({ path, feed, tree, onOpen }: Props) {
   const [error, setError] = useState('');
   const [tab, setTab] = useState<Tab>('data');
   const [remote, setRemote] = useState<string | undefined>();
-  const [editing, setEditing] = useState(false);
+  // Read by the feed's listener when an event comes: a ref, not the state, because the listener
+  // re-subscribed with the new state only after the next render, and an event in between (another
+  // client's write right after the first keystroke) reloaded the node over the user's edit.
+  const editing = useRef(false);
+  const setEditing = (value: boolean) => {
+    editing.current = value;
+  };
 
   const load = async () => {
     try {
@@ -50,9 +56,9 @@ export function NodePanel({ path, feed, tree, onOpen }: Props) {
   useEffect(() => feed.onEvent((event) => {
     if (event.path !== path) return;
     if (event.type === 'NodeDeleted') setRemote('deleted by another client');
-    else if (editing) setRemote(`changed by another client (zxid ${event.zxid}): saving your edit will fail with BADVERSION; reload to see theirs`);
+    else if (editing.current) setRemote(`changed by another client (zxid ${event.zxid}): saving your edit will fail with BADVERSION; reload to see theirs`);
     else void load();
-  }), [path, editing]);
+  }), [path]);
   useEffect(() => feed.onReset(() => void load()), [path]);
 
   const tabs: Array<[Tab, string]> = [['data', 'Data'], ['stat', 'Stat'], ['acl', 'ACL'], ['create', 'Create child']];

@@ -13,9 +13,9 @@ import { makeDevPki } from '../../scripts/dev-pki.ts';
 import { OPEN_ACL_UNSAFE, ZooKeeperClient } from '../../src/zookeeper-client/index.ts';
 import type { ZkTlsOptions } from '../../src/zookeeper-client/index.ts';
 import { makeTempDir, removeTempDir, startWithFreshPorts } from '../servers/managed-process.ts';
-import { ZooKeeperEnsemble, zookeeperAvailability } from '../servers/zookeeper-server.ts';
-import type { Availability, Deployment, KvClient, StartOptions, Target, Watcher } from './target.ts';
-import { ZK_CONNECTIONS_MAX } from './zookeeper.ts';
+import { ZooKeeperEnsemble } from '../servers/zookeeper-server.ts';
+import type { Availability, KvClient, StartOptions, Target, Watcher } from './target.ts';
+import { ZK_CONNECTIONS_MAX, ZkDeployment, zookeeperTargetAvailability } from './zookeeper.ts';
 
 const OPS_PER_MULTI_MAX = 1000;
 const SESSION_TIMEOUT_MS = 30_000;
@@ -70,53 +70,31 @@ class OwnClientPool implements KvClient {
   }
 }
 
-class ZkTlsDeployment implements Deployment {
-  readonly nodes = 1;
-  readonly oneShotWatches = true;
+/** The `zookeeper` target's deployment, driven by Corral's own client on one port, request workloads only. */
+class ZkTlsDeployment extends ZkDeployment {
+  constructor(target: string, ensemble: ZooKeeperEnsemble, private readonly port: number,
+    private readonly tls: ZkTlsOptions | undefined, private readonly dir: string) {
+    super(target, 1, ensemble);
+  }
 
-  constructor(readonly target: string, private readonly ensemble: ZooKeeperEnsemble, private readonly port: number,
-    private readonly tls: ZkTlsOptions | undefined, private readonly dir: string) {}
-
-  async client(inFlight: number): Promise<KvClient> {
+  override async client(inFlight: number): Promise<KvClient> {
     const count = Math.max(1, Math.min(inFlight, ZK_CONNECTIONS_MAX));
     return new OwnClientPool(await Promise.all(Array.from({ length: count }, () => connect(this.port, this.tls))));
   }
 
-  watcher(): Promise<Watcher> {
+  override watcher(): Promise<Watcher> {
     return Promise.reject(new Error(`${this.target} runs the request workloads only`));
   }
 
-  rssBytes(): number[] {
-    return this.ensemble.rssBytes();
-  }
-
-  cpuSeconds(): number {
-    return this.ensemble.cpuSeconds();
-  }
-
-  exitDetail(): string | undefined {
-    return this.ensemble.exitDetail();
-  }
-
-  async restart(): Promise<number> {
-    await this.ensemble.stop();
-    return this.ensemble.start();
-  }
-
-  async stop(): Promise<void> {
-    await this.ensemble.remove();
+  override async stop(): Promise<void> {
+    await super.stop();
     removeTempDir(this.dir);
   }
 }
 
-function availability(): Availability {
-  const available = zookeeperAvailability();
-  return available.ok ? { ok: true } : { ok: false, status: 'missing', reason: `missing: ${available.reason}` };
-}
-
 function target(name: string, overTls: boolean): Target {
   return {
-    name, nodes: 1, bulkBatchMax: OPS_PER_MULTI_MAX, availability,
+    name, nodes: 1, bulkBatchMax: OPS_PER_MULTI_MAX, availability: zookeeperTargetAvailability,
     start: (options: StartOptions) => startWithFreshPorts(async () => {
       const dir = makeTempDir('zk-tls-bench-', options.workDir);
       const pki = makeDevPki(join(dir, 'pki'));

@@ -90,10 +90,10 @@ async function zkWatcher(port: number, path: string, onEvent: EventListener): Pr
   };
 }
 
-class ZkDeployment implements Deployment {
+export class ZkDeployment implements Deployment {
   readonly oneShotWatches = true;
 
-  constructor(readonly target: string, readonly nodes: number, private readonly ensemble: ZooKeeperEnsemble) {}
+  constructor(readonly target: string, readonly nodes: number, protected readonly ensemble: ZooKeeperEnsemble) {}
 
   async client(inFlight: number): Promise<KvClient> {
     const ports = this.ensemble.clientPorts;
@@ -134,14 +134,14 @@ class ZkDeployment implements Deployment {
   }
 }
 
-function availability(): Availability {
+export function zookeeperTargetAvailability(): Availability {
   const available = zookeeperAvailability();
   return available.ok ? { ok: true } : { ok: false, status: 'missing', reason: `missing: ${available.reason}` };
 }
 
 function zookeeperTarget(name: string, nodes: 1 | 3): Target {
   return {
-    name, nodes, bulkBatchMax: OPS_PER_MULTI_MAX, availability,
+    name, nodes, bulkBatchMax: OPS_PER_MULTI_MAX, availability: zookeeperTargetAvailability,
     start: (options: StartOptions) => startWithFreshPorts(async () => {
       const ensemble = await ZooKeeperEnsemble.create(nodes, options.workDir);
       try {

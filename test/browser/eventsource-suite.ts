@@ -8,9 +8,10 @@ import { existsSync } from 'node:fs';
 import type { Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { closeHttp, CuttableProxy, listenStatic } from './page-servers.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
 /** A running node the page talks to; close() stops it and everything it needed. */
 export interface RunningNode {
@@ -30,7 +31,6 @@ export interface BrowserTarget {
   readonly eventZxids: 'the change' | 'at or after the change';
 }
 
-const CHROMIUM = '/usr/bin/chromium';
 const WAIT_MS = 10_000;
 
 interface WatchEvent {
@@ -216,13 +216,7 @@ export function eventSourceSuite(target: BrowserTarget): void {
       corral = await target.start({ corsOrigins: [site.origin] });
       proxy = new CuttableProxy(Number(new URL(corral.url).port));
       proxyUrl = await proxy.listen();
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        timeout: 20_000,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launchChromium();
       page = await browser.newPage();
       page.setDefaultTimeout(WAIT_MS);
       page.on('pageerror', (e) => pageErrors.push(String(e)));

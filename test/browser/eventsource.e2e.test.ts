@@ -11,30 +11,11 @@
  *
  * Needs Chromium at /usr/bin/chromium (`bash .ci/install-chromium.sh`); fails, never skips, without it.
  */
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { startServer } from '../../src/server.ts';
+import { startEmbeddedServer } from '../support/embedded-server.ts';
 import { eventSourceSuite } from './eventsource-suite.ts';
 
 eventSourceSuite({
   name: 'embedded store',
   eventZxids: 'the change',
-  async start({ corsOrigins }) {
-    const dataDir = mkdtempSync(join(tmpdir(), 'corral-browser-'));
-    const corral = await startServer({ dataDir, port: 0, host: '127.0.0.1', corsOrigins }).catch((error: unknown) => {
-      rmSync(dataDir, { recursive: true, force: true });
-      throw error;
-    });
-    return {
-      url: corral.url,
-      async close() {
-        try {
-          await corral.close();
-        } finally {
-          rmSync(dataDir, { recursive: true, force: true });
-        }
-      },
-    };
-  },
+  start: ({ corsOrigins }) => startEmbeddedServer('corral-browser-', { corsOrigins }),
 });

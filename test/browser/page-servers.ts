@@ -78,11 +78,12 @@ export class CuttableProxy {
   }
 }
 
-export async function listenStatic(html: string): Promise<{ server: HttpServer; origin: string }> {
+/** Serves `html` at `/` (a function: read at each request, for a page made once the server's origin is known). */
+export async function listenStatic(html: string | (() => string)): Promise<{ server: HttpServer; origin: string }> {
   const server = createHttpServer((req, res) => {
     if (req.method === 'GET' && (req.url ?? '/').split('?')[0] === '/') {
       res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-      res.end(html);
+      res.end(typeof html === 'string' ? html : html());
     } else if (req.url === '/favicon.ico') {
       res.writeHead(204);
       res.end();

@@ -8,16 +8,16 @@
  * Needs Chromium at /usr/bin/chromium (`bash .ci/install-chromium.sh`); fails, never skips, without it.
  */
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
-import { createServer as createHttpServer, type Server as HttpServer } from 'node:http';
-import type { AddressInfo } from 'node:net';
+import type { Server as HttpServer } from 'node:http';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { REPO_ROOT } from '../support/corral-process.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
+import { listenStatic } from './page-servers.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const WAIT_MS = 10_000;
 const README_NODE = 'http://127.0.0.1:8181';
 
@@ -46,25 +46,6 @@ ${snippet}
 `;
 }
 
-async function listenStatic(html: () => string): Promise<{ server: HttpServer; origin: string }> {
-  const server = createHttpServer((req, res) => {
-    if (req.method === 'GET' && (req.url ?? '/').split('?')[0] === '/') {
-      res.writeHead(200, { 'Content-Type': 'text/html; charset=utf-8', 'Cache-Control': 'no-store' });
-      res.end(html());
-    } else if (req.url === '/favicon.ico') {
-      res.writeHead(204);
-      res.end();
-    } else {
-      res.writeHead(404, { 'Content-Type': 'text/plain' });
-      res.end('not found');
-    }
-  });
-  await new Promise<void>((resolve, reject) => {
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => resolve());
-  });
-  return { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
-}
 
 interface Logged {
   readonly type: string;
@@ -111,13 +92,7 @@ describe('README: the browser snippet', () => {
       site = await listenStatic(() => html);
       dataDir = mkdtempSync(join(tmpdir(), 'corral-readme-browser-'));
       corral = await startServer({ dataDir, port: 0, host: '127.0.0.1', corsOrigins: [site.origin] });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM,
-        headless: true,
-        timeout: 20_000,
-        args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-          '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launchChromium();
       page = await browser.newPage();
       page.setDefaultTimeout(WAIT_MS);
       page.on('pageerror', (e) => pageErrors.push(String(e)));

@@ -16,14 +16,14 @@ import type { AddressInfo } from 'node:net';
 import { tmpdir } from 'node:os';
 import { dirname, join } from 'node:path';
 import { promisify } from 'node:util';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { REPO_ROOT } from '../support/corral-process.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
 const run = promisify(execFile);
 const STEP_TIMEOUT_MS = 60_000;
-const CHROMIUM = '/usr/bin/chromium';
 /** What the packed client needs at run time (and @types/node for the consumer's own script). */
 const LINKED = ['openapi-fetch', 'openapi-typescript-helpers', 'eventsource-parser', '@types/node', 'undici-types'];
 
@@ -257,10 +257,7 @@ describe('the client package in a browser (the bundle in Chromium)', () => {
       site = { server, origin: `http://127.0.0.1:${(server.address() as AddressInfo).port}` };
     }
     corsServer ??= await startServer({ dataDir: join(dir, 'browser-data'), port: 0, host: '127.0.0.1', corsOrigins: [site.origin] });
-    browser ??= await chromium.launch({
-      executablePath: CHROMIUM, headless: true, timeout: 20_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser ??= await launchChromium();
     return { browser, origin: site.origin, corral: corsServer.url };
   }
 

@@ -10,7 +10,7 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import { connect } from 'node:net';
-import { chromium, type Browser, type BrowserContext, type Page } from 'playwright-core';
+import { type Browser, type BrowserContext, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parse } from 'yaml';
 import { packageFile } from '../../src/package-root.ts';
@@ -18,8 +18,8 @@ import { startServer, type RunningServer } from '../../src/server.ts';
 import { makeTempDir, removeDir } from '../support/corral-process.ts';
 import { H2Client, h1Request } from '../tls/tls-client.ts';
 import { makeTestPki, startTlsNode, tlsConfigOf, type TestPki, type TlsNode } from '../tls/tls-fixture.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 /** Swagger UI takes seconds to lay out a 130 kB spec on a busy 2-core machine: bounds only a hang reaches. */
 const WAIT_MS = 60_000;
 const TEST_MS = 180_000;
@@ -83,12 +83,7 @@ describe('the API reference in Chromium', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium is needed at ${CHROMIUM} (bash .ci/install-chromium.sh)`);
     dataDir = makeTempDir('corral-docs-');
     server = await startServer({ dataDir, host: '127.0.0.1', port: 0 });
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: WAIT_MS,
-      args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

@@ -24,15 +24,9 @@ import { ZkActor, ZkAclSide, type AclOutcome } from './acl-zk-driver.ts';
 import { pollUntil } from './runner.ts';
 import { EVENT_TYPES } from './session-ops.ts';
 import type { Notification } from './zk-wire.ts';
-import { INSTALL_HINT, startZooKeeper, zookeeperAvailable, type ZooKeeperHandle } from './zookeeper-server.ts';
+import { intEnv } from '../support/int-env.ts';
+import { startZooKeeper, zooKeeperMissing, type ZooKeeperHandle } from './zookeeper-server.ts';
 
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return n;
-}
 
 const BASE_SEED = intEnv('ORACLE_SEED', randomInt(0, 2 ** 32 - 1)) >>> 0;
 const RUNS = Math.min(intEnv('ORACLE_RUNS', 6), 10_000);
@@ -41,12 +35,6 @@ const MISMATCHES_SHOWN = 3;
 // A few ms per op on 2 shared cores (ZooKeeper without fsync, Corral in-process); generous bound.
 const SEQUENCES_TIMEOUT_MS = 30_000 + RUNS * (OPS + 63) * 30;
 
-function zooKeeperMissing(): string {
-  const { ok, reason } = zookeeperAvailable();
-  if (ok) return '';
-  if (process.env.CI) return `ZooKeeper is required in CI but unavailable (${reason}): run .ci/install-zookeeper.sh before the tests.`;
-  return `ZooKeeper is unavailable (${reason}). ${INSTALL_HINT}`;
-}
 
 const OPEN: AclEntry[] = [{ perms: PERM.ALL, scheme: 'world', id: 'anyone' }];
 const bob = (perms: number): AclEntry => ({ perms, scheme: 'digest', id: BOB_ID });

@@ -14,15 +14,9 @@ import { show } from './compare.ts';
 import type { Op, Stat } from './ops.ts';
 import { formatMismatch, PairRunner, runSeed, type Allowances, type Mismatch, type Step } from './runner.ts';
 import { ZkDriver } from './zk-driver.ts';
-import { INSTALL_HINT, startZooKeeper, zookeeperAvailable, type ZooKeeperHandle } from './zookeeper-server.ts';
+import { intEnv } from '../support/int-env.ts';
+import { startZooKeeper, zooKeeperMissing, type ZooKeeperHandle } from './zookeeper-server.ts';
 
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return n;
-}
 
 const MISMATCHES_SHOWN = 4;
 
@@ -50,13 +44,6 @@ export interface OracleTarget {
   readonly allowances: Allowances;
 }
 
-/** Why the oracle cannot run here, or '' when ZooKeeper is installed. Every test fails with it. */
-function zooKeeperMissing(): string {
-  const { ok, reason } = zookeeperAvailable();
-  if (ok) return '';
-  if (process.env.CI) return `ZooKeeper is required in CI but unavailable (${reason}): run .ci/install-zookeeper.sh before the tests.`;
-  return `ZooKeeper is unavailable (${reason}). ${INSTALL_HINT}`;
-}
 
 export function oracleSuite(target: OracleTarget): void {
   const BASE_SEED = intEnv('ORACLE_SEED', randomInt(0, 2 ** 32 - 1)) >>> 0;

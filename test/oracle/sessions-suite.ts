@@ -16,15 +16,9 @@ import { generateSessionOps, type SessionOp, type SessionSide } from './session-
 import { formatSessionMismatch, SessionPairRunner, type SessionMismatch } from './session-runner.ts';
 import { ZkDriver } from './zk-driver.ts';
 import { ZkSessionSide } from './zk-session-driver.ts';
-import { INSTALL_HINT, startZooKeeper, zookeeperAvailable, type ZooKeeperHandle } from './zookeeper-server.ts';
+import { intEnv } from '../support/int-env.ts';
+import { startZooKeeper, zooKeeperMissing, type ZooKeeperHandle } from './zookeeper-server.ts';
 
-function intEnv(name: string, fallback: number): number {
-  const raw = process.env[name];
-  if (raw === undefined || raw === '') return fallback;
-  const n = Number(raw);
-  if (!Number.isSafeInteger(n) || n < 0) throw new Error(`${name} must be a non-negative integer, got "${raw}"`);
-  return n;
-}
 
 const MISMATCHES_SHOWN = 3;
 
@@ -65,12 +59,6 @@ async function makeOwnNodes(zkPort: number, corralUrl: string, paths: readonly s
   }
 }
 
-function zooKeeperMissing(): string {
-  const { ok, reason } = zookeeperAvailable();
-  if (ok) return '';
-  if (process.env.CI) return `ZooKeeper is required in CI but unavailable (${reason}): run .ci/install-zookeeper.sh before the tests.`;
-  return `ZooKeeper is unavailable (${reason}). ${INSTALL_HINT}`;
-}
 
 export function sessionsSuite(target: SessionsTarget): void {
   const BASE_SEED = intEnv('SESSIONS_SEED', randomInt(0, 2 ** 32 - 1)) >>> 0;

@@ -39,6 +39,14 @@ export function zookeeperAvailable(): { ok: boolean; reason: string } {
 
 export { freePort };
 
+/** Why an oracle cannot run here, or '' when ZooKeeper is installed: each of its tests fails with it. */
+export function zooKeeperMissing(): string {
+  const { ok, reason } = zookeeperAvailable();
+  if (ok) return '';
+  if (process.env.CI) return `ZooKeeper is required in CI but unavailable (${reason}): run .ci/install-zookeeper.sh before the tests.`;
+  return `ZooKeeper is unavailable (${reason}). ${INSTALL_HINT}`;
+}
+
 /** Sends a four-letter word and returns the reply ('' on any error), bounded by timeoutMs. */
 export async function fourLetterWord(port: number, word: string, timeoutMs = 1000): Promise<string> {
   return new Promise((resolve) => {

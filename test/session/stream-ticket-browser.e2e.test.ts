@@ -12,12 +12,12 @@
  * Needs Chromium at /usr/bin/chromium (`bash .ci/install-chromium.sh`); fails, never skips, without it.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import { type Browser, type Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { makeTempDir, removeDir } from '../support/corral-process.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const WAIT_MS = 15_000;
 
 interface PageState {
@@ -74,10 +74,7 @@ describe('a browser\'s EventSource with a stream ticket', () => {
       if (!existsSync(CHROMIUM)) throw new Error(`Chromium is missing at ${CHROMIUM}: this test needs a real browser (bash .ci/install-chromium.sh).`);
       dataDir = makeTempDir('corral-ticket-browser-');
       corral = await startServer({ dataDir, port: 0, host: '127.0.0.1' });
-      browser = await chromium.launch({
-        executablePath: CHROMIUM, headless: true, timeout: 20_000,
-        args: ['--no-sandbox', '--disable-gpu', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync'],
-      });
+      browser = await launchChromium();
       page = await browser.newPage();
       page.setDefaultTimeout(WAIT_MS);
       page.on('request', (r) => urls.push(r.url()));

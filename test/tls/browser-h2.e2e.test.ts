@@ -9,13 +9,13 @@
  * Needs Chromium at /usr/bin/chromium (`bash .ci/install-chromium.sh`); fails, never skips, without it.
  */
 import { existsSync } from 'node:fs';
-import { chromium, type Browser } from 'playwright-core';
+import { type Browser } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { removeDir } from '../support/corral-process.ts';
 import { h1Request } from './tls-client.ts';
 import { makeTestPki, startTlsNode, tlsConfigOf, type TestPki, type TlsNode } from './tls-fixture.ts';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 
-const CHROMIUM = '/usr/bin/chromium';
 const STREAMS = 12;
 const WAIT_MS = 10_000;
 
@@ -34,13 +34,7 @@ describe('a browser over HTTPS with HTTP/2', () => {
     if (!existsSync(CHROMIUM)) throw new Error(`Chromium is needed at ${CHROMIUM} (bash .ci/install-chromium.sh)`);
     pki = makeTestPki();
     node = await startTlsNode(tlsConfigOf(pki.pki));
-    browser = await chromium.launch({
-      executablePath: CHROMIUM,
-      headless: true,
-      timeout: 20_000,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-        '--disable-component-update', '--disable-sync'],
-    });
+    browser = await launchChromium();
   });
 
   afterAll(async () => {

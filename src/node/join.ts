@@ -8,6 +8,7 @@
  * `timeoutMs` fails the start (exit 1, saying why).
  */
 import { ConfigError, type Config, type Member } from '../config.ts';
+import { isMemberId } from '../core/consensus/cluster-config.ts';
 import { parseHostPort } from './member-directory.ts';
 
 export interface JoinOptions {
@@ -30,7 +31,7 @@ export function membersOfView(view: unknown, self: number): Member[] {
   const members: Member[] = [];
   for (const raw of list as ViewMember[]) {
     const { id, address, peer, role } = raw ?? {};
-    if (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1 || typeof address !== 'string') throw new ConfigError('--join: a member of unknown shape in the answer');
+    if (!isMemberId(id) || typeof address !== 'string') throw new ConfigError('--join: a member of unknown shape in the answer');
     if (id === self) throw new ConfigError(`--join: member ${id} is already in the cluster; give this member an id of its own`);
     const peerAddress = typeof peer === 'string' ? parseHostPort(peer) : undefined;
     if (!peerAddress) throw new ConfigError(`--join: the answer gives no peer address for member ${id} (a member of an older version?); list the members in --members instead`);

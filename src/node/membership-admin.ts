@@ -11,7 +11,7 @@
  * reconfig codes (NEWCONFIGNOQUORUM: the change would lose the quorum or the learner lags;
  * RECONFIGINPROGRESS: another change is under way; CONNECTIONLOSS: not the leader).
  */
-import { isMember, isVoter, membersOf, type ClusterConfig } from '../core/consensus/cluster-config.ts';
+import { isMember, isMemberId, isVoter, membersOf, type ClusterConfig } from '../core/consensus/cluster-config.ts';
 import type { ConfChange } from '../core/consensus/conf-change.ts';
 import type { ConfChangeRefusal } from '../core/consensus/membership.ts';
 import type { Raft } from '../core/consensus/raft.ts';
@@ -174,7 +174,7 @@ export class MembershipAdmin {
 
 /** A new member's id and addresses are well formed (an id is a positive integer; addresses host:port). */
 export function checkNewMember(member: NewMember): ZkError | undefined {
-  if (!Number.isSafeInteger(member.id) || member.id < 1) return zkError('BADARGUMENTS', '"id" must be a member id (a positive integer)');
+  if (!isMemberId(member.id)) return zkError('BADARGUMENTS', '"id" must be a member id (a positive integer)');
   if (!parseHostPort(member.client)) return zkError('BADARGUMENTS', `"client" must be host:port, got ${JSON.stringify(member.client)}`);
   if (!parseHostPort(member.peer)) return zkError('BADARGUMENTS', `"peer" must be host:port, got ${JSON.stringify(member.peer)}`);
   return undefined;

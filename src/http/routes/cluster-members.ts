@@ -14,6 +14,7 @@
  * 409 RECONFIGDISABLED (a node started without peers cannot add members).
  */
 import type { Context } from 'hono';
+import { isMemberId, parseMemberId } from '../../core/consensus/cluster-config.ts';
 import { zkError } from '../../core/errors.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { readBody } from '../body.ts';
@@ -44,7 +45,7 @@ async function bodyOf(c: Context): Promise<ChangeBody> {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw badRequest('body must be a JSON object');
   const { id, client, peer, promote, timeoutMs } = raw as Record<string, unknown>;
-  if (id !== undefined && (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)) throw badRequest('"id" must be a member id (a positive integer)');
+  if (id !== undefined && !isMemberId(id)) throw badRequest('"id" must be a member id (a positive integer)');
   if (client !== undefined && typeof client !== 'string') throw badRequest('"client" must be host:port');
   if (peer !== undefined && typeof peer !== 'string') throw badRequest('"peer" must be host:port');
   if (promote !== undefined && typeof promote !== 'boolean') throw badRequest('"promote" must be true or false');
@@ -59,8 +60,8 @@ async function bodyOf(c: Context): Promise<ChangeBody> {
 
 function memberIdOf(c: Context): number {
   const raw = c.req.param('id') ?? '';
-  const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(id)) throw badRequest(`member id must be a positive integer, got ${JSON.stringify(raw)}`);
+  const id = parseMemberId(raw);
+  if (id === undefined) throw badRequest(`member id must be a positive integer, got ${JSON.stringify(raw)}`);
   return id;
 }
 

@@ -11,7 +11,9 @@
  * One single-server change at a time through the log (docs/architecture.md). Made on the leader:
  * elsewhere 503 CONNECTIONLOSS naming it. Refusals: 409 NEWCONFIGNOQUORUM (the quorum would be
  * lost, or the learner lags), 503 RECONFIGINPROGRESS (another change under way), 400, 409 NODEEXISTS,
- * 409 RECONFIGDISABLED (a node started without peers cannot add members).
+ * 409 RECONFIGDISABLED (a node started without peers cannot add members). A change appended but
+ * not committed by `timeoutMs` answers 503 OPERATIONTIMEOUT (it may still commit), one whose
+ * leader lost its role meanwhile 503 CONNECTIONLOSS.
  */
 import type { Context } from 'hono';
 import { isMemberId, parseMemberId } from '../../core/consensus/cluster-config.ts';

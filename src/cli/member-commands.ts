@@ -6,6 +6,7 @@
  */
 import type { components } from '../client/api-types.ts';
 import { CorralError } from '../client/corral-client.ts';
+import { parseMemberId } from '../core/consensus/cluster-config.ts';
 import { UsageError } from './args.ts';
 import { failure, type Context } from './commands.ts';
 
@@ -63,8 +64,8 @@ export interface NewMemberArgs {
 }
 
 function memberId(raw: string): number {
-  const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(id)) throw new UsageError(`a member id is a positive integer, got ${JSON.stringify(raw)}`);
+  const id = parseMemberId(raw);
+  if (id === undefined) throw new UsageError(`a member id is a positive integer, got ${JSON.stringify(raw)}`);
   return id;
 }
 

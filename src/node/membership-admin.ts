@@ -9,9 +9,10 @@
  *
  * Outcomes are values: the configuration after the change, or a ZkError with ZooKeeper's
  * reconfig codes (NEWCONFIGNOQUORUM: the change would lose the quorum or the learner lags;
- * RECONFIGINPROGRESS: another change is under way; CONNECTIONLOSS: not the leader).
+ * RECONFIGINPROGRESS: another change is under way; CONNECTIONLOSS: not the leader, or leadership
+ * lost before the commit; OPERATIONTIMEOUT: not committed by the caller's deadline — it may still).
  */
-import { isMember, isVoter, membersOf, type ClusterConfig } from '../core/consensus/cluster-config.ts';
+import { isMember, isMemberId, isVoter, membersOf, type ClusterConfig } from '../core/consensus/cluster-config.ts';
 import type { ConfChange } from '../core/consensus/conf-change.ts';
 import type { ConfChangeRefusal } from '../core/consensus/membership.ts';
 import type { Raft } from '../core/consensus/raft.ts';
@@ -133,9 +134,13 @@ export class MembershipAdmin {
   private async step(change: ConfChange, deadlineMs: number): Promise<ChangeDone | ZkError> {
     const { host, logger, nowMs, retryMs } = this.deps;
     for (;;) {
+      const leftMs = deadlineMs - nowMs();
+      // An earlier step (a replace's add) used the time up: propose nothing that no one would wait for.
+      if (leftMs <= 0) return zkError('OPERATIONTIMEOUT', `no time left for the membership change (${change.type} ${change.id}); nothing was proposed`);
       let outcome: MembershipChanged | ConfChangeRefusal;
       try {
-        outcome = await host.changeMembership(change);
+        // The deadline bounds the wait for the commit too, not only the retries.
+        outcome = await host.changeMembership(change, leftMs);
       } catch (error) {
         if (error instanceof NotCommittedError) return error.error;
         throw error;
@@ -174,7 +179,7 @@ export class MembershipAdmin {
 
 /** A new member's id and addresses are well formed (an id is a positive integer; addresses host:port). */
 export function checkNewMember(member: NewMember): ZkError | undefined {
-  if (!Number.isSafeInteger(member.id) || member.id < 1) return zkError('BADARGUMENTS', '"id" must be a member id (a positive integer)');
+  if (!isMemberId(member.id)) return zkError('BADARGUMENTS', '"id" must be a member id (a positive integer)');
   if (!parseHostPort(member.client)) return zkError('BADARGUMENTS', `"client" must be host:port, got ${JSON.stringify(member.client)}`);
   if (!parseHostPort(member.peer)) return zkError('BADARGUMENTS', `"peer" must be host:port, got ${JSON.stringify(member.peer)}`);
   return undefined;

@@ -206,15 +206,37 @@ export class NodeHost {
   /**
    * On the leader: appends a membership change; resolves once it is committed and applied here,
    * or at once with the core's refusal (another change pending, quorum, a lagging learner…).
+   * With `timeoutMs`, a change appended but not applied by then rejects with OPERATIONTIMEOUT
+   * (it may still commit): a leader that keeps its role without a quorum (until check-quorum), or
+   * a slow disk, must not hold the operator's request past its deadline.
    */
-  changeMembership(change: ConfChange): Promise<MembershipChanged | ConfChangeRefusal> {
+  changeMembership(change: ConfChange, timeoutMs?: number): Promise<MembershipChanged | ConfChangeRefusal> {
     if (this.closed) return Promise.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'node is shutting down')));
     const proposed = this.consensus.proposeConfChange(change);
     if (!proposed.ok) return Promise.resolve(proposed);
     this.schedule();
     return new Promise((resolve, reject) => {
-      const done = (committed: Committed) => resolve({ ok: true, index: proposed.index, zxid: committed.zxid });
-      this.waiters.set(proposed.index, { term: proposed.term, envelope: NOOP_ENVELOPE, resolve: done, reject });
+      let timer: NodeJS.Timeout | undefined;
+      const waiter: Waiter = {
+        term: proposed.term, envelope: NOOP_ENVELOPE,
+        resolve: (committed) => {
+          clearTimeout(timer);
+          resolve({ ok: true, index: proposed.index, zxid: committed.zxid });
+        },
+        reject: (error) => {
+          clearTimeout(timer);
+          reject(error);
+        },
+      };
+      this.waiters.set(proposed.index, waiter);
+      if (timeoutMs === undefined) return;
+      timer = setTimeout(() => {
+        if (this.waiters.get(proposed.index) !== waiter) return;
+        this.waiters.delete(proposed.index);
+        const what = `the membership change (${change.type} ${change.id}) appended at index ${proposed.index}`;
+        reject(new NotCommittedError(zkError('OPERATIONTIMEOUT', `${what} did not commit within ${timeoutMs} ms; it may still commit: list the members to see`)));
+      }, timeoutMs);
+      timer.unref?.();
     });
   }
 

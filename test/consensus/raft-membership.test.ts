@@ -176,6 +176,30 @@ describe('removing a member', () => {
     expect(refused.ok ? '' : refused.message).toMatch(/fewer than the quorum of 2/);
   });
 
+  it('is refused when a voter left died a moment ago, though it still counts as recently active', () => {
+    const net = led();
+    net.crash(3);
+    net.tick(3);
+    // Within an election timeout of its death, 3 is still "recently active" (the check-quorum and listing view)…
+    expect(net.raft(1).recentlyActive(3)).toBe(true);
+    // …but it answers no heartbeat: removing 2 would leave {1, 3} with 3 unable to acknowledge anything.
+    const refused = net.raft(1).proposeConfChange({ type: 'remove', id: 2 });
+    expect(refused).toMatchObject({ ok: false, code: 'QUORUM' });
+    expect(refused.ok ? '' : refused.message).toMatch(/would leave 1 recently active voter\(s\) \(1\) of 2.*last two heartbeats/);
+    expect(net.raft(1).clusterConfig().voters).toEqual([1, 2, 3]);
+  });
+
+  it('counts a voter whose answers to the last two heartbeats were lost, not one silent for three', () => {
+    const removalAfterSilence = (ticks: number) => {
+      const net = led();
+      net.dropIf = (m) => m.from === 3 && m.to === 1;
+      net.tick(ticks);
+      return net.raft(1).proposeConfChange({ type: 'remove', id: 2 }).ok;
+    };
+    expect(removalAfterSilence(2)).toBe(true);
+    expect(removalAfterSilence(3)).toBe(false);
+  });
+
   it('counts a voter active only once it answered this leader: a new leader does not count a dead one', () => {
     const net = new Network([1, 2, 3], { timeoutOffsets: OFFSETS });
     net.crash(3);

@@ -2,10 +2,12 @@
  * The membership routes on one node (the changes themselves: test/consensus/raft-membership.test.ts,
  * the CLI and real processes: test/cli/members-cli.e2e.test.ts, test/cluster/membership.e2e.test.ts):
  * operators only (the rule of operator-only.ts), bad input answered 400 BADARGUMENTS with the
- * contract's body, and the core's refusals mapped to ZooKeeper's reconfig codes.
+ * contract's body, and the core's refusals mapped to ZooKeeper's reconfig codes; with
+ * --admin-listen they are served on the admin listener only (404 on the public one).
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { digestOf } from '../../src/auth/digest.ts';
+import { adminListenerNodes } from '../support/admin-listener.ts';
 import { startTestNode, type TestNode } from '../support/test-node.ts';
 
 const SUPER = { authorization: `Basic ${Buffer.from('super:test').toString('base64')}` };
@@ -66,5 +68,28 @@ describe('the membership routes', () => {
     const last = await node.request('DELETE', '/v1/cluster/members/1', { headers: SUPER });
     expect(last.status).toBe(409);
     expect(last.body).toMatchObject({ code: 'NEWCONFIGNOQUORUM', zkCode: -13, message: expect.stringMatching(/last voter/) });
+  });
+});
+
+describe('the membership routes with --admin-listen', () => {
+  const nodes = adminListenerNodes('corral-admin-members-');
+  const json = { 'content-type': 'application/json' };
+  const routes = [
+    ['GET', '/v1/cluster/members', undefined, 200],
+    ['POST', '/v1/cluster/members', { id: 2, client: '127.0.0.1:1', peer: '127.0.0.1:2', timeoutMs: 1000 }, 409],
+    ['POST', '/v1/cluster/members/2/promote', { timeoutMs: 1000 }, 400],
+    ['DELETE', '/v1/cluster/members/1', undefined, 409],
+    ['POST', '/v1/cluster/members/1/replace', { id: 2, client: '127.0.0.1:1', peer: '127.0.0.1:2', timeoutMs: 1000 }, 409],
+  ] as const;
+
+  it.each(routes)('answers %s %s with 404 on the public listener and serves it on the admin one', async (method, path, body, onAdminStatus) => {
+    const node = await nodes.start();
+    const init = { method, headers: json, ...(body === undefined ? {} : { body: JSON.stringify(body) }) };
+    const onPublic = await node.onPublic(path, init);
+    expect(onPublic.status).toBe(404);
+    expect(await onPublic.json()).toMatchObject({ code: 'UNIMPLEMENTED' });
+    // On the admin listener the route runs: a single node without peers answers its own refusals.
+    const onAdmin = await node.onAdmin(path, init);
+    expect(onAdmin.status).toBe(onAdminStatus);
   });
 });

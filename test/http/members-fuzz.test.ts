@@ -2,7 +2,7 @@
  * Throws random and hostile requests at the membership routes (/v1/cluster/members…) of a node
  * that can change its membership — one voter (it leads alone) and one observer that never runs,
  * joined by a peer secret — and checks that every answer is a declared response with the
- * contract's error body: never a 500, never a crash. The node is the superuser's, so the requests
+ * contract's error body: never a 500 (a 503 only for a change not committed in time), never a crash. The node is the superuser's, so the requests
  * reach the bodies and the changes (the operators' rule has tests of its own). Replay a failure
  * with FUZZ_SEED=<seed>.
  *
@@ -95,7 +95,11 @@ describe('the membership routes under bad input', () => {
       if (method !== 'GET' && method !== 'HEAD') statuses.set(res.status, (statuses.get(res.status) ?? 0) + 1);
       const shown = typeof body === 'string' ? body.slice(0, 200) : body === undefined ? '' : `<${body.length} bytes>`;
       const where = `request ${i} (FUZZ_SEED=${seed}): ${method} ${url} ${shown} → ${res.status} ${JSON.stringify(res.body).slice(0, 300)}`;
-      expect(res.status, where).toBeLessThan(500);
+      // A change not committed within its (short) timeoutMs answers 503 OPERATIONTIMEOUT, and the
+      // next one, while that one is still in the log uncommitted, 503 RECONFIGINPROGRESS: both
+      // retryable answers, declared; no other 5xx.
+      if (res.status === 503) expect(res.body, where).toMatchObject({ code: expect.stringMatching(/^(OPERATIONTIMEOUT|RECONFIGINPROGRESS)$/) });
+      else expect(res.status, where).toBeLessThan(500);
       if (res.status >= 400 && method !== 'HEAD') {
         expect(res.body, where).toMatchObject({ code: expect.any(String), zkCode: expect.any(Number), message: expect.any(String) });
       }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { ConfigError, defaultConfig, loadConfig, parseMembers } from '../../src/config.ts';
-import { membersOfView, resolveJoin } from '../../src/node/join.ts';
+import { JOIN_BODY_BYTES_MAX, membersOfView, resolveJoin } from '../../src/node/join.ts';
 
 const VIEW = {
   self: 1, role: 'leader', leader: 1, epoch: 2, lastZxid: '9', commitZxid: '9',
@@ -41,6 +41,35 @@ describe('--join', () => {
     }) as unknown as typeof fetch;
     await expect(resolveJoin(joiner, { fetch: failing, timeoutMs: 50, retryMs: 10 })).rejects.toThrow(/did not answer with the cluster \(connect ECONNREFUSED\)/);
   });
+
+  it('refuses an answer larger than the bound, reading no further than it', async () => {
+    let pulled = 0;
+    const chunk = new TextEncoder().encode(`{"members":[${' '.repeat(16 * 1024)}`);
+    const endless = (async () => new Response(new ReadableStream<Uint8Array>({
+      pull(controller) {
+        pulled += chunk.length;
+        controller.enqueue(chunk);
+      },
+    }), { status: 200 })) as unknown as typeof fetch;
+    await expect(resolveJoin(joiner, { fetch: endless, timeoutMs: 5000, retryMs: 10 })).rejects.toThrow(/larger than 262144 bytes/);
+    expect(pulled).toBeLessThanOrEqual(JOIN_BODY_BYTES_MAX + 2 * chunk.length);
+  });
+
+  it('refuses at once an answer whose declared length is over the bound', async () => {
+    const declared = (async () => new Response('{}', { status: 200, headers: { 'content-length': String(JOIN_BODY_BYTES_MAX + 1) } })) as unknown as typeof fetch;
+    await expect(resolveJoin(joiner, { fetch: declared, timeoutMs: 5000, retryMs: 10 })).rejects.toThrow(/larger than/);
+  });
+
+  it('gives up within the bound when the answer\'s body stalls', async () => {
+    const stalled = (async () => new Response(new ReadableStream<Uint8Array>({
+      start(controller) {
+        controller.enqueue(new TextEncoder().encode('{"members":['));
+      },
+    }), { status: 200 })) as unknown as typeof fetch;
+    const started = Date.now();
+    await expect(resolveJoin(joiner, { fetch: stalled, timeoutMs: 300, retryMs: 10 })).rejects.toThrow(/did not answer with the cluster/);
+    expect(Date.now() - started).toBeLessThan(3000);
+  }, 10_000);
 
   it.each([
     ['its own id already taken', { members: [{ id: 4, address: '127.0.0.1:1', peer: '127.0.0.1:2', role: 'follower' }] }, /already in the cluster/],

@@ -18,12 +18,15 @@ import { openDatabase, type SqliteDb } from '../../src/storage/database.ts';
 import { SqliteLogStore } from '../../src/storage/log-store.ts';
 import { CheckpointStore } from '../../src/storage/checkpoint-store.ts';
 import { Checkpointer } from '../../src/node/checkpointer.ts';
+import type { MemberDirectory } from '../../src/node/member-directory.ts';
+import { MembershipAdmin } from '../../src/node/membership-admin.ts';
 import { StoredCheckpoints } from '../../src/node/checkpoints.ts';
 
 const IDS = [1, 2, 3];
 
 class Cluster {
   readonly hosts = new Map<number, NodeHost>();
+  readonly cores = new Map<number, Raft>();
   readonly checkpointers = new Map<number, Checkpointer>();
   readonly dbs: SqliteDb[] = [];
   private queue: RaftMessage[] = [];
@@ -51,6 +54,7 @@ class Cluster {
         checkpoints: new StoredCheckpoints(store, log, () => this.checkpointers.get(id)!.abandon(), () => 1),
       });
       this.hosts.set(id, host);
+      this.cores.set(id, consensus);
       this.checkpointers.set(id, new Checkpointer({
         tree: () => host.tree, log, store, metrics, logger, everyEntries: 1_000_000, chunkNodes: 7, nowMs: () => 1,
       }));
@@ -230,4 +234,40 @@ describe('request ids across a checkpoint install and a leader change', () => {
     const store = new CheckpointStore(cluster.dbs[behind - 1]!);
     expect(store.requests(store.latest()!)).toEqual([expect.objectContaining({ client: 'alice', id: 'r-1', zxid: first.zxid, result: first.result })]);
   });
+});
+
+describe('a membership change on a leader cut off from its quorum (no ticks: check-quorum never deposes it)', () => {
+  const learner = { id: 4, client: '127.0.0.1:1', peer: '127.0.0.1:2' };
+
+  function cutLeader() {
+    cluster = new Cluster(mkdtempSync(join(tmpdir(), 'corral-hosts-')));
+    cluster.tick(30);
+    const leader = cluster.leader()!;
+    cluster.cut.add(leader);
+    return leader;
+  }
+
+  it('answers OPERATIONTIMEOUT once the host\'s bound runs out, and forgets the waiter', async () => {
+    const leader = cutLeader();
+    const host = cluster!.host(leader);
+    const changed = host.changeMembership({ type: 'addLearner', id: 4, address: { client: learner.client, peer: learner.peer } }, 100);
+    cluster!.settle();
+    const error = await changed.then(() => undefined, (e: unknown) => e);
+    expect(error).toBeInstanceOf(NotCommittedError);
+    expect((error as NotCommittedError).error).toMatchObject({ code: 'OPERATIONTIMEOUT', message: expect.stringMatching(/did not commit within 100 ms; it may still commit/) });
+    expect(host.pendingWrites).toBe(0);
+  }, 10_000);
+
+  it('answers an operator\'s add within its deadline with OPERATIONTIMEOUT', async () => {
+    const leader = cutLeader();
+    const admin = new MembershipAdmin({
+      raft: cluster!.cores.get(leader)!, host: cluster!.host(leader), directory: { addressOf: () => undefined } as unknown as MemberDirectory,
+      logger: createLogger('silent'), nowMs: () => Date.now(), retryMs: 10, clustered: true,
+    });
+    const started = Date.now();
+    const answer = admin.add(learner, false, 200);
+    cluster!.settle();
+    expect(await answer).toMatchObject({ code: 'OPERATIONTIMEOUT' });
+    expect(Date.now() - started).toBeLessThan(2000);
+  }, 10_000);
 });

@@ -38,6 +38,18 @@ export function clusterConfig(
   return { voters: [...voters], learners: [...learners], addresses: kept };
 }
 
+/** A member id: a positive safe integer. */
+export function isMemberId(value: unknown): value is number {
+  return typeof value === 'number' && Number.isSafeInteger(value) && value >= 1;
+}
+
+/** A member id written in decimal (a URL segment, a CLI argument), or undefined when `text` is not one. */
+export function parseMemberId(text: string): number | undefined {
+  if (!/^[1-9]\d{0,15}$/.test(text)) return undefined;
+  const id = Number(text);
+  return isMemberId(id) ? id : undefined;
+}
+
 /** Every member, voters first. */
 export function membersOf(config: ClusterConfig): number[] {
   return [...config.voters, ...config.learners];

@@ -10,7 +10,7 @@
  * not, promoting a voter: nothing changes), so replaying the log over a configuration that
  * already holds some of its changes (a joining member's, recovery) ends at the same place.
  */
-import { clusterConfig, type ClusterConfig, type MemberAddress } from './cluster-config.ts';
+import { clusterConfig, isMemberId, type ClusterConfig, type MemberAddress } from './cluster-config.ts';
 
 export type ConfChange =
   | { readonly type: 'addLearner'; readonly id: number; readonly address?: MemberAddress | undefined }
@@ -26,8 +26,6 @@ export function encodeConfChange(change: ConfChange): string {
 export function isConfChangeData(data: string): boolean {
   return data.startsWith(CONF_CHANGE_PREFIX);
 }
-
-const isId = (v: unknown): v is number => typeof v === 'number' && Number.isSafeInteger(v) && v > 0;
 
 function addressOf(raw: unknown): MemberAddress | undefined {
   if (typeof raw !== 'object' || raw === null) return undefined;
@@ -46,7 +44,7 @@ export function decodeConfChange(data: string): ConfChange | undefined {
   }
   if (typeof raw !== 'object' || raw === null) return undefined;
   const { type, id, address } = raw as Record<string, unknown>;
-  if (!isId(id)) return undefined;
+  if (!isMemberId(id)) return undefined;
   if (type === 'promote' || type === 'remove') return { type, id };
   if (type === 'addLearner') return { type, id, address: addressOf(address) };
   return undefined;

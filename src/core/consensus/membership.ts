@@ -6,7 +6,10 @@
  *   leader may not yet know of a change an old leader appended, and two overlapping changes by
  *   different leaders could lose the majority overlap);
  * - a change must leave a quorum of voters that the leader has heard from lately (so removing a
- *   voter, or adding one that would raise the quorum, never wedges the cluster);
+ *   voter, or adding one that would raise the quorum, never wedges the cluster); for a removal,
+ *   "lately" is the last two heartbeats, not an election timeout: a voter that died a moment ago
+ *   must not make up the quorum of the configuration that drops a live one (docs/operations.md
+ *   says what is left of that race);
  * - a learner is promoted only once it holds the log to within `promoteLagMax` entries of the
  *   leader's, so the new voter does not hold commits back while it catches up.
  */
@@ -31,8 +34,11 @@ export interface LeaderView {
   readonly self: number;
   readonly config: ClusterConfig;
   readonly lastIndex: number;
-  /** A member's known match and whether it answered within the last election timeout; undefined when not tracked. */
-  progressOf(id: number): { readonly match: number; readonly active: boolean } | undefined;
+  /**
+   * A member's known match, whether it answered within the last election timeout (`active`) and
+   * whether it answered one of the last two heartbeats (`answering`); undefined when not tracked.
+   */
+  progressOf(id: number): { readonly match: number; readonly active: boolean; readonly answering: boolean } | undefined;
   readonly promoteLagMax: number;
 }
 
@@ -55,25 +61,31 @@ export function refuseConfChange(view: LeaderView, change: ConfChange): Refusal 
         const why = !progress?.active ? 'has not answered lately' : `lags ${lag} entries behind the leader (at most ${view.promoteLagMax})`;
         return { code: 'NOTCAUGHTUP', message: `learner ${id} ${why}: it is promoted once caught up` };
       }
-      return quorumRefusal(view, applyConfChange(config, change), `promoting ${id}`);
+      return quorumRefusal(view, applyConfChange(config, change), `promoting ${id}`, undefined, 'active');
     }
     case 'remove': {
       if (!isMember(config, id)) return { code: 'NOMEMBER', message: `member ${id} is not in the cluster` };
       if (isVoter(config, id) && config.voters.length === 1) return { code: 'QUORUM', message: `member ${id} is the last voter` };
       if (!isVoter(config, id)) return undefined;
-      return quorumRefusal(view, applyConfChange(config, change), `removing ${id}`, id === self ? 'itself' : undefined);
+      // A promotion adds a live voter (checked above) and raises the quorum by one at most, so it
+      // cannot lose a quorum that was there; a removal can, so only voters answering now count.
+      return quorumRefusal(view, applyConfChange(config, change), `removing ${id}`, id === self ? 'itself' : undefined, 'answering');
     }
   }
 }
 
-/** The change must leave at least a quorum of the new voters that answered lately (the leader counts if it stays). */
-function quorumRefusal(view: LeaderView, next: ClusterConfig, what: string, leaving?: string): Refusal | undefined {
-  const active = next.voters.filter((id) => id === view.self || view.progressOf(id)?.active === true);
+/**
+ * The change must leave at least a quorum of the new voters that answered lately, by `lately`
+ * (the leader counts if it stays).
+ */
+function quorumRefusal(view: LeaderView, next: ClusterConfig, what: string, leaving: string | undefined, lately: 'active' | 'answering'): Refusal | undefined {
+  const live = next.voters.filter((id) => id === view.self || view.progressOf(id)?.[lately] === true);
   const needed = quorumOf(next);
-  if (active.length >= needed) return undefined;
+  if (live.length >= needed) return undefined;
   const note = leaving ? ` (the leader is removing ${leaving})` : '';
+  const counted = lately === 'active' ? '' : '; only voters that answered one of the last two heartbeats count';
   return {
     code: 'QUORUM',
-    message: `${what} would leave ${active.length} recently active voter(s) (${active.join(', ') || 'none'}) of ${next.voters.length}, fewer than the quorum of ${needed}${note}`,
+    message: `${what} would leave ${live.length} recently active voter(s) (${live.join(', ') || 'none'}) of ${next.voters.length}, fewer than the quorum of ${needed}${note}${counted}`,
   };
 }

@@ -27,7 +27,7 @@ export abstract class RaftMembership extends RaftElections {
       self: this.id, config: this.config, lastIndex: this.log.lastIndex(), promoteLagMax: this.options.promoteLagMax ?? 1000,
       progressOf: (id) => {
         const progress = this.progress.get(id);
-        return progress && { match: progress.match, active: this.recentlyActive(id) };
+        return progress && { match: progress.match, active: this.recentlyActive(id), answering: this.answersHeartbeats(id) };
       },
     }, change);
     if (refusal) return { ok: false, ...refusal, leader };

@@ -168,8 +168,22 @@ export abstract class RaftState {
 
   /** On a leader: whether member `id` answered within the last election timeout. */
   recentlyActive(id: number): boolean {
+    return this.heardWithin(id, this.options.electionTicks);
+  }
+
+  /**
+   * On a leader: whether member `id` answered one of the last two heartbeats (one may still be in
+   * flight). A removal counts only such voters: a voter that died a moment ago is still "recently
+   * active" for up to an election timeout, and counting it could leave a configuration without a
+   * live quorum.
+   */
+  answersHeartbeats(id: number): boolean {
+    return this.heardWithin(id, Math.min(2 * this.options.heartbeatTicks + 1, this.options.electionTicks));
+  }
+
+  private heardWithin(id: number, ticks: number): boolean {
     const progress = this.progress.get(id);
-    return this.role === 'leader' && progress !== undefined && this.leaderTicks - progress.heardAt < this.options.electionTicks;
+    return this.role === 'leader' && progress !== undefined && this.leaderTicks - progress.heardAt < ticks;
   }
 
   status(): Status {

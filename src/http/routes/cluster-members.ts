@@ -11,9 +11,12 @@
  * One single-server change at a time through the log (docs/architecture.md). Made on the leader:
  * elsewhere 503 CONNECTIONLOSS naming it. Refusals: 409 NEWCONFIGNOQUORUM (the quorum would be
  * lost, or the learner lags), 503 RECONFIGINPROGRESS (another change under way), 400, 409 NODEEXISTS,
- * 409 RECONFIGDISABLED (a node started without peers cannot add members).
+ * 409 RECONFIGDISABLED (a node started without peers cannot add members). A change appended but
+ * not committed by `timeoutMs` answers 503 OPERATIONTIMEOUT (it may still commit), one whose
+ * leader lost its role meanwhile 503 CONNECTIONLOSS.
  */
 import type { Context } from 'hono';
+import { isMemberId, parseMemberId } from '../../core/consensus/cluster-config.ts';
 import { zkError } from '../../core/errors.ts';
 import type { AppDeps } from '../app-deps.ts';
 import { readBody } from '../body.ts';
@@ -44,7 +47,7 @@ async function bodyOf(c: Context): Promise<ChangeBody> {
   }
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw badRequest('body must be a JSON object');
   const { id, client, peer, promote, timeoutMs } = raw as Record<string, unknown>;
-  if (id !== undefined && (typeof id !== 'number' || !Number.isSafeInteger(id) || id < 1)) throw badRequest('"id" must be a member id (a positive integer)');
+  if (id !== undefined && !isMemberId(id)) throw badRequest('"id" must be a member id (a positive integer)');
   if (client !== undefined && typeof client !== 'string') throw badRequest('"client" must be host:port');
   if (peer !== undefined && typeof peer !== 'string') throw badRequest('"peer" must be host:port');
   if (promote !== undefined && typeof promote !== 'boolean') throw badRequest('"promote" must be true or false');
@@ -59,8 +62,8 @@ async function bodyOf(c: Context): Promise<ChangeBody> {
 
 function memberIdOf(c: Context): number {
   const raw = c.req.param('id') ?? '';
-  const id = /^[1-9]\d{0,15}$/.test(raw) ? Number(raw) : NaN;
-  if (!Number.isSafeInteger(id)) throw badRequest(`member id must be a positive integer, got ${JSON.stringify(raw)}`);
+  const id = parseMemberId(raw);
+  if (id === undefined) throw badRequest(`member id must be a positive integer, got ${JSON.stringify(raw)}`);
   return id;
 }
 

@@ -110,7 +110,7 @@ export class CorralNode {
       this.watchReplication();
       this.host.onConfigChange((cluster) => this.directory.update(cluster));
       this.membership = new MembershipAdmin({
-        raft: consensus, host: this.host, directory: this.directory, logger: deps.logger, nowMs: deps.nowMs, retryMs: config.raftTickMs,
+        raft: consensus, host: this.host, directory: this.directory, logger: deps.logger, nowMs: deps.nowMs, retryMs: config.raftTickMs, quorumGraceMs: ELECTION_TICKS * config.raftTickMs,
         clustered: this.peers.clustered,
       });
       this.checkpointer = new Checkpointer({

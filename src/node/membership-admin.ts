@@ -63,6 +63,12 @@ export interface MembershipAdminDeps {
   readonly nowMs: () => number;
   /** Between retries of a step refused for a passing reason. */
   readonly retryMs: number;
+  /**
+   * How long a removal refused for want of a quorum is asked again before the refusal stands (an
+   * election timeout): the core counts only voters that answered its last heartbeats, and a live
+   * voter whose answers a loaded machine held up is back within it; a dead one is not.
+   */
+  readonly quorumGraceMs: number;
   /** Whether this node has peer links (--members with others, a secret or peer TLS): without, it cannot grow. */
   readonly clustered: boolean;
 }
@@ -132,7 +138,8 @@ export class MembershipAdmin {
 
   /** One change, retried while refused for a passing reason, until `deadlineMs`. */
   private async step(change: ConfChange, deadlineMs: number): Promise<ChangeDone | ZkError> {
-    const { host, logger, nowMs, retryMs } = this.deps;
+    const { host, logger, nowMs, retryMs, quorumGraceMs } = this.deps;
+    let quorumRefusedSince: number | undefined;
     for (;;) {
       const leftMs = deadlineMs - nowMs();
       // An earlier step (a replace's add) used the time up: propose nothing that no one would wait for.
@@ -149,7 +156,10 @@ export class MembershipAdmin {
         logger.info({ event: 'membership-changed', change: change.type, member: change.id, index: outcome.index }, `membership: ${change.type} ${change.id} committed`);
         return { index: outcome.index, zxid: outcome.zxid, members: this.list() };
       }
-      if (!RETRIED.has(outcome.code) || nowMs() + retryMs > deadlineMs) return this.refusalError(outcome);
+      const now = nowMs();
+      if (outcome.code === 'QUORUM' && change.type === 'remove') quorumRefusedSince ??= now;
+      const passing = RETRIED.has(outcome.code) || (quorumRefusedSince !== undefined && now - quorumRefusedSince < quorumGraceMs);
+      if (!passing || now + retryMs > deadlineMs) return this.refusalError(outcome);
       await new Promise((resolve) => setTimeout(resolve, retryMs));
     }
   }

@@ -136,8 +136,10 @@ describe('membership changes with real processes', () => {
         const node = await join(id, live, id === 5 ? 2 : undefined);
         const added = await onLeader(live, 'POST', '/v1/cluster/members', { id, client: `${HOST}:${node.clientPort}`, peer: `${HOST}:${node.peerPort}`, promote: true, timeoutMs: CHANGE_TIMEOUT_MS });
         expect(added.voters).toContain(id);
-        // The leader's log starts after a checkpoint by now: the new member caught up from it.
-        expect(node.proc!.stdout).toContain('"event":"checkpoint-installed"');
+        // The leader's log starts after a checkpoint by now: the new member caught up from it (its
+        // log line may still be in the pipe on a loaded runner: waited for, bounded).
+        await waitFor(() => node.proc!.stdout.includes('"event":"checkpoint-installed"') || undefined,
+          { timeoutMs: 10_000, what: `member ${id} to say it installed the leader's checkpoint` });
         live = [...live, id];
         await workload.waitForAcks(100, PROGRESS_TIMEOUT_MS);
         await converge(live);

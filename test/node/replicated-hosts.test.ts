@@ -262,7 +262,7 @@ describe('a membership change on a leader cut off from its quorum (no ticks: che
     const leader = cutLeader();
     const admin = new MembershipAdmin({
       raft: cluster!.cores.get(leader)!, host: cluster!.host(leader), directory: { addressOf: () => undefined } as unknown as MemberDirectory,
-      logger: createLogger('silent'), nowMs: () => Date.now(), retryMs: 10, clustered: true,
+      logger: createLogger('silent'), nowMs: () => Date.now(), retryMs: 10, quorumGraceMs: 100, clustered: true,
     });
     const started = Date.now();
     const answer = admin.add(learner, false, 200);

@@ -3,7 +3,7 @@
  * follows the live feed: a change by another client reloads it, unless the user is editing, who
  * is told instead (their edit is never overwritten, and saving it then fails with BADVERSION).
  */
-import { useEffect, useState } from 'preact/hooks';
+import { useEffect, useRef, useState } from 'preact/hooks';
 import { AclPanel } from './acl-panel.tsx';
 import { describeError, readNode, type NodeRead } from './api.ts';
 import { CreateForm } from './create-form.tsx';
@@ -28,7 +28,13 @@ export function NodePanel({ path, feed, tree, onOpen }: Props) {
   const [error, setError] = useState('');
   const [tab, setTab] = useState<Tab>('data');
   const [remote, setRemote] = useState<string | undefined>();
-  const [editing, setEditing] = useState(false);
+  // A ref, not state: the feed's handler must see an edit from the keystroke on. State reached it
+  // only once the effect re-subscribed after the next frame, and an event in between reloaded the
+  // node over the edit.
+  const editing = useRef(false);
+  const setEditing = (value: boolean) => {
+    editing.current = value;
+  };
 
   const load = async () => {
     try {
@@ -50,10 +56,14 @@ export function NodePanel({ path, feed, tree, onOpen }: Props) {
   useEffect(() => feed.onEvent((event) => {
     if (event.path !== path) return;
     if (event.type === 'NodeDeleted') setRemote('deleted by another client');
-    else if (editing) setRemote(`changed by another client (zxid ${event.zxid}): saving your edit will fail with BADVERSION; reload to see theirs`);
+    else if (editing.current) setRemote(`changed by another client (zxid ${event.zxid}): saving your edit will fail with BADVERSION; reload to see theirs`);
     else void load();
-  }), [path, editing]);
-  useEffect(() => feed.onReset(() => void load()), [path]);
+  }), [path]);
+  // After a reset the events are gone: an edit is kept and told, anything else re-read.
+  useEffect(() => feed.onReset(() => {
+    if (editing.current) setRemote('perhaps changed by another client while the live stream was away: saving your edit checks the version; reload to see the current data');
+    else void load();
+  }), [path]);
 
   const tabs: Array<[Tab, string]> = [['data', 'Data'], ['stat', 'Stat'], ['acl', 'ACL'], ['create', 'Create child']];
   return (

@@ -5,20 +5,34 @@
  * recursively with a confirmation; another client's writes appear live; the console keeps working
  * across a restart of the node on the same data dir. Screenshots of the main views are saved under
  * test-results/console/ after the elements they show were asserted in the live DOM. Every page
- * must run without an uncaught error or a Content-Security-Policy refusal.
+ * must run without an uncaught error or a Content-Security-Policy refusal, and every request the
+ * console makes must be an operation of openapi.yaml (it has no road around the public API).
  *
  * Needs Chromium at /usr/bin/chromium (`bash .ci/install-chromium.sh`); fails, never skips, without it.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { packageFile } from '../../src/package-root.ts';
 import { CorralProcess, freePort, http, makeTempDir, removeDir, waitFor } from '../support/corral-process.ts';
 import { CHROMIUM, launchChromium, openPage, screenshot, SCREENSHOTS_DIR, type WatchedPage } from './browser.ts';
 import { ensureConsoleBuilt } from './console-bundle.ts';
 
 const LIVE_MS = 10_000;
 const TEST_MS = 90_000;
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
+
+/** openapi.yaml's operations as `METHOD` and a pattern of the path (`{path}` may hold slashes). */
+function specOperations(): Array<{ method: string; path: string; pattern: RegExp }> {
+  const spec = parse(readFileSync(packageFile('openapi.yaml'), 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+  return Object.entries(spec.paths).flatMap(([path, item]) => {
+    const source = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{path\}/g, '.+').replace(/\{\w+\}/g, '[^/]+');
+    const pattern = new RegExp(`^${source}$`);
+    return Object.keys(item).filter((key) => METHODS.includes(key)).map((method) => ({ method: method.toUpperCase(), path, pattern }));
+  });
+}
 
 describe('the web console, one node', () => {
   let dir: string;
@@ -28,6 +42,8 @@ describe('the web console, one node', () => {
   let browser: Browser;
   let watched: WatchedPage;
   let page: Page;
+  /** Every request the main page sent to the node, as `METHOD /path` (query left off). */
+  const requested = new Set<string>();
 
   const put = (path: string, body: string) => http('PUT', `${base}/v1/znodes${path}`, body);
   const post = (path: string, body = '') => http('POST', `${base}/v1/znodes${path}`, body);
@@ -55,6 +71,10 @@ describe('the web console, one node', () => {
     browser = await launchChromium();
     watched = await openPage(browser);
     page = watched.page;
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.origin === base) requested.add(`${request.method()} ${url.pathname}`);
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -246,6 +266,24 @@ describe('the web console, one node', () => {
     await page.locator('[data-path="/app/after-restart"]').waitFor({ timeout: LIVE_MS });
     expect(watched.problems).toEqual([]);
   }, TEST_MS);
+
+  it('made every request through the public API: each one an operation of openapi.yaml', () => {
+    const operations = specOperations();
+    const used = new Set<string>();
+    const outside: string[] = [];
+    for (const request of requested) {
+      const [method, path] = request.split(' ') as [string, string];
+      const operation = operations.find((o) => o.method === method && o.pattern.test(path));
+      if (operation) used.add(`${operation.method} ${operation.path}`);
+      else outside.push(request);
+    }
+    expect(outside).toEqual([]);
+    // The recording saw what the tests above did: reads, each kind of write, the stream, the panels.
+    for (const operation of ['GET /ui', 'GET /ui/{file}', 'GET /v1/znodes/{path}', 'POST /v1/znodes/{path}', 'PUT /v1/znodes/{path}',
+      'DELETE /v1/znodes/{path}', 'GET /v1/children/{path}', 'GET /v1/watch', 'GET /v1/sessions', 'GET /metrics']) {
+      expect([...used], operation).toContain(operation);
+    }
+  });
 
   it('records the bundle\'s weight and the first render time', async () => {
     const fresh = await openPage(browser);

@@ -1,6 +1,7 @@
 /**
  * The web console in a real Chromium against a real node process: browse the tree (child counts,
- * lazy children, JSON shown pretty), create, edit with a version check (a write by another client
+ * lazy children, JSON shown pretty, binary data as hex or base64), the panes laid out for a phone,
+ * a tablet and a wide screen, create, edit with a version check (a write by another client
  * between load and save is a BADVERSION on screen, never overwritten), delete and delete
  * recursively with a confirmation; another client's writes appear live; the console keeps working
  * across a restart of the node on the same data dir. Screenshots of the main views are saved under
@@ -112,18 +113,51 @@ describe('the web console, one node', () => {
     await page.locator('[data-path="/app/jobs"]').waitFor();
   }, TEST_MS);
 
-  it('stays usable at a phone\'s width: panes stacked, nothing wider than the screen', async () => {
-    const narrow = await openPage(browser, 390, 844);
-    await narrow.page.goto(`${base}/ui#/app/config`);
-    await narrow.page.locator('[data-path="/app"]').waitFor();
-    await expect.poll(() => narrow.page.getByTestId('data-text').inputValue()).toContain('"feature"');
+  it.each([
+    ['a phone', 390, 844, [['Znode tree'], ['Open znode'], ['Node status']], 'narrow'],
+    ['a tablet', 900, 1000, [['Znode tree', 'Open znode'], ['Node status']], 'tablet'],
+    ['a wide screen', 2560, 1440, [['Znode tree', 'Open znode', 'Node status']], 'wide'],
+  ] as const)('stays usable at %s\'s width (%i px): the panes arranged to fit, nothing wider than the screen', async (_what, width, height, rows, shot) => {
+    const sized = await openPage(browser, width, height);
+    await sized.page.goto(`${base}/ui#/app/config`);
+    await sized.page.locator('[data-path="/app"]').waitFor();
+    await expect.poll(() => sized.page.getByTestId('data-text').inputValue()).toContain('"feature"');
     const panes = [['navigation', 'Znode tree'], ['region', 'Open znode'], ['complementary', 'Node status']] as const;
-    for (const [role, name] of panes) expect(await narrow.page.getByRole(role, { name }).isVisible(), name).toBe(true);
-    const overflow = await narrow.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const placed: Array<{ name: string; x: number; y: number }> = [];
+    for (const [role, name] of panes) {
+      const pane = sized.page.getByRole(role, { name });
+      expect(await pane.isVisible(), name).toBe(true);
+      const box = (await pane.boundingBox())!;
+      placed.push({ name, x: Math.round(box.x), y: Math.round(box.y) });
+    }
+    // Panes sharing a top edge are one row, read left to right.
+    const tops = [...new Set(placed.map((p) => p.y))].sort((a, b) => a - b);
+    const arranged = tops.map((top) => placed.filter((p) => p.y === top).sort((a, b) => a.x - b.x).map((p) => p.name));
+    expect(arranged).toEqual(rows);
+    const overflow = await sized.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
-    await screenshot(narrow.page, 'narrow');
-    expect(narrow.problems).toEqual([]);
-    await narrow.page.close();
+    await screenshot(sized.page, shot);
+    expect(sized.problems).toEqual([]);
+    await sized.page.close();
+  }, TEST_MS);
+
+  it('shows binary data as hex (base64 on request), refuses to show it as text, and saves bytes typed in hex', async () => {
+    expect((await http('POST', `${base}/v1/znodes/app/blob`, Uint8Array.of(0x00, 0xff, 0x01, 0xc3))).status).toBe(201);
+    await open('/app/blob');
+    await expect.poll(dataText).toBe('00 ff 01 c3');
+    expect(await page.getByRole('radio', { name: 'hex' }).isChecked()).toBe(true);
+    await page.getByRole('radio', { name: 'base64' }).check();
+    await expect.poll(dataText).toBe('AP8Bww==');
+    await page.getByRole('radio', { name: 'text' }).check();
+    const editor = page.getByRole('form', { name: 'Data of /app/blob' });
+    await expect.poll(() => editor.getByRole('alert').textContent()).toContain('not valid UTF-8');
+    await page.getByRole('radio', { name: 'hex' }).check();
+    await page.getByTestId('data-text').fill('00 ff 02');
+    await screenshot(page, 'binary');
+    await page.getByRole('button', { name: 'Save (version 0)' }).click();
+    const stored = async () => (await http('GET', `${base}/v1/znodes/app/blob?encoding=base64`)).body.data;
+    await expect.poll(stored, { timeout: LIVE_MS }).toBe(Buffer.from([0x00, 0xff, 0x02]).toString('base64'));
+    expect(watched.problems).toEqual([]);
   }, TEST_MS);
 
   it('creates a child from the form and opens it', async () => {

@@ -160,6 +160,18 @@ describe('the web console, one node', () => {
     expect(watched.problems).toEqual([]);
   }, TEST_MS);
 
+  it('refuses to save invalid JSON typed in the JSON view, saying why, and stores nothing', async () => {
+    await open('/app/config');
+    await expect.poll(dataText).toContain('"feature"');
+    const before = (await get('/app/config')).body;
+    await page.getByTestId('data-text').fill('{"feature": tru');
+    await page.getByRole('button', { name: /^Save/ }).click();
+    await expect.poll(() => page.getByTestId('save-status').textContent()).toContain('not valid JSON');
+    expect(await dataText()).toBe('{"feature": tru'); // kept to be fixed
+    const after = (await get('/app/config')).body;
+    expect([after.data, after.stat.version]).toEqual([before.data, before.stat.version]);
+  }, TEST_MS);
+
   it('creates a child from the form and opens it', async () => {
     await open('/app');
     await page.getByRole('tab', { name: 'Create child' }).click();

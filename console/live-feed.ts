@@ -2,7 +2,8 @@
  * The console's one live stream: a session-less recursive watch of `/` (GET /v1/watch?recursive=true),
  * read with fetch (so it carries the login's Authorization, which EventSource cannot), resumed
  * after a drop with Last-Event-ID so no event is lost or repeated, and an `event: reset` (the node
- * no longer holds the history to resume from) reported so the views reload. The node sends only
+ * no longer holds the history to resume from) reported so the views reload; they reload too after
+ * a drop before any event came, when there is no id to resume after. The node sends only
  * events about nodes the user may READ.
  */
 import { CREDENTIALS, describeError, withAuth } from './api.ts';
@@ -86,6 +87,7 @@ export class LiveFeed extends Observable {
 
   private async follow(signal: AbortSignal): Promise<void> {
     let delayMs = RETRY_DELAY_MS;
+    let wasLive = false;
     this.setStatus('connecting');
     while (!signal.aborted) {
       try {
@@ -95,7 +97,13 @@ export class LiveFeed extends Observable {
         if (!response.ok || response.body === null) {
           this.setStatus('reconnecting', describeError(await errorFromResponse(response)));
         } else {
-          this.setStatus('live', this.lastEventId === undefined ? '' : `resumed after ${this.lastEventId}`);
+          // Back after a drop with no event id to resume after: what changed meanwhile is only
+          // found by reading again, as after a reset.
+          const blind = wasLive && this.lastEventId === undefined;
+          this.setStatus('live', this.lastEventId !== undefined ? `resumed after ${this.lastEventId}`
+            : blind ? 'no event was seen before the drop to resume after, so the views were reloaded' : '');
+          if (blind) for (const listener of this.resetListeners) listener();
+          wasLive = true;
           delayMs = RETRY_DELAY_MS;
           for await (const event of readSse(response.body)) this.dispatch(event.event, event.data, event.lastEventId);
           this.setStatus('reconnecting', 'the stream ended');

@@ -28,9 +28,9 @@ export function NodePanel({ path, feed, tree, onOpen }: Props) {
   const [error, setError] = useState('');
   const [tab, setTab] = useState<Tab>('data');
   const [remote, setRemote] = useState<string | undefined>();
-  // Read by the feed's listener when an event comes: a ref, not the state, because the listener
-  // re-subscribed with the new state only after the next render, and an event in between (another
-  // client's write right after the first keystroke) reloaded the node over the user's edit.
+  // A ref, not state: the feed's handler must see an edit from the keystroke on. State reached it
+  // only once the effect re-subscribed after the next frame, and an event in between reloaded the
+  // node over the edit.
   const editing = useRef(false);
   const setEditing = (value: boolean) => {
     editing.current = value;
@@ -59,7 +59,11 @@ export function NodePanel({ path, feed, tree, onOpen }: Props) {
     else if (editing.current) setRemote(`changed by another client (zxid ${event.zxid}): saving your edit will fail with BADVERSION; reload to see theirs`);
     else void load();
   }), [path]);
-  useEffect(() => feed.onReset(() => void load()), [path]);
+  // After a reset the events are gone: an edit is kept and told, anything else re-read.
+  useEffect(() => feed.onReset(() => {
+    if (editing.current) setRemote('perhaps changed by another client while the live stream was away: saving your edit checks the version; reload to see the current data');
+    else void load();
+  }), [path]);
 
   const tabs: Array<[Tab, string]> = [['data', 'Data'], ['stat', 'Stat'], ['acl', 'ACL'], ['create', 'Create child']];
   return (

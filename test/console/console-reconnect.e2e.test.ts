@@ -3,11 +3,13 @@
  * while the console cannot reach it (by the same data dir served on another port, so the console
  * keeps failing on its own), and the node comes back on the console's port.
  * - An ordinary reconnect resumes with Last-Event-ID: every event written while away appears in the
- *   event log once, in order, and none seen before is repeated.
+ *   event log once, in order, and none seen before is repeated. A console that saw no event before
+ *   the drop has no id to resume after: it re-reads what it shows instead.
  * - When the writes trimmed the history past the console's resume point (--history-events-max is
  *   small), the node answers `event: reset`: the console says so in a visible alert and re-reads
  *   what it shows (a child created while away appears in the tree, the open node shows its new
- *   data), though the events themselves are gone.
+ *   data), though the events themselves are gone; an edit in progress is kept and the node marked
+ *   as perhaps changed instead (saving it then meets the version check).
  * Screenshots of both land in test-results/console/ after what they show was asserted in the DOM.
  *
  * Needs Chromium at /usr/bin/chromium (`bash .ci/install-chromium.sh`); fails, never skips, without it.
@@ -64,6 +66,16 @@ describe('the console\'s live stream across a reconnect', () => {
       await away.close();
     }
     server = await start(port);
+  }
+
+  /** Writes to /t until the node's history no longer holds `zxid`. */
+  async function trimPast(base: string, away: RunningServer, zxid: bigint): Promise<void> {
+    if ((await http('GET', `${base}/v1/znodes/t`)).status === 404) expect((await http('POST', `${base}/v1/znodes/t`, '')).status).toBe(201);
+    let writes = 0;
+    while (BigInt(away.node.changes.history.floor()) <= zxid && writes < TRIM_WRITES_MAX) {
+      expect((await http('PUT', `${base}/v1/znodes/t`, String(writes++))).status).toBe(200);
+    }
+    expect(BigInt(away.node.changes.history.floor()) > zxid, `the history was trimmed within ${TRIM_WRITES_MAX} writes`).toBe(true);
   }
 
   beforeAll(async () => {
@@ -130,12 +142,7 @@ describe('the console\'s live stream across a reconnect', () => {
       const changed = await http('PUT', `${base}/v1/znodes/app/config`, 'v2');
       expect(changed.status).toBe(200);
       lastMissed = BigInt(changed.body.stat.mzxid);
-      expect((await http('POST', `${base}/v1/znodes/t`, '')).status).toBe(201);
-      let writes = 0;
-      while (BigInt(away.node.changes.history.floor()) <= lastMissed && writes < TRIM_WRITES_MAX) {
-        expect((await http('PUT', `${base}/v1/znodes/t`, String(writes++))).status).toBe(200);
-      }
-      expect(BigInt(away.node.changes.history.floor()) > lastMissed, `the history was trimmed within ${TRIM_WRITES_MAX} writes`).toBe(true);
+      await trimPast(base, away, lastMissed);
     });
 
     const notice = page.getByRole('alert').filter({ hasText: 'no longer holds the history' });
@@ -152,6 +159,51 @@ describe('the console\'s live stream across a reconnect', () => {
 
     await page.getByTestId('reset-notice').getByRole('button', { name: 'Dismiss' }).click();
     await expect.poll(() => page.getByTestId('reset-notice').count(), { timeout: WAIT_MS }).toBe(0);
+    expect(watched.problems).toEqual([]);
+  }, 120_000);
+
+  it('re-reads what it shows when the stream dropped before it saw any event (no id to resume after)', async () => {
+    await page.goto('about:blank');
+    await page.goto(`${url()}/ui#/app`);
+    await expect.poll(() => page.getByTestId('live-status').textContent(), { timeout: WAIT_MS }).toBe('live');
+    await page.getByRole('button', { name: 'Expand /app' }).click();
+    await page.locator('[data-path="/app/config"]').waitFor();
+    expect(await loggedEvents(page)).toEqual([]);
+
+    await writeWhileAway(async (base) => {
+      expect((await http('POST', `${base}/v1/znodes/app/quiet`, 'x')).status).toBe(201);
+      expect((await http('PUT', `${base}/v1/znodes/app`, 'changed while quiet')).status).toBe(200);
+    });
+
+    await page.locator('[data-path="/app/quiet"]').waitFor({ timeout: WAIT_MS });
+    await expect.poll(() => page.getByTestId('data-text').inputValue(), { timeout: WAIT_MS }).toBe('changed while quiet');
+    await expect.poll(() => page.getByTestId('event-log').textContent(), { timeout: WAIT_MS }).toContain('no event was seen before the drop to resume after');
+    expect(await page.getByTestId('reset-notice').count()).toBe(0); // nothing the node dropped: no alert
+    expect(watched.problems).toEqual([]);
+  }, 90_000);
+
+  it('keeps an edit in progress across a history reset: the node is marked as perhaps changed, the edit stays on screen', async () => {
+    await page.goto('about:blank');
+    await page.goto(`${url()}/ui#/app/config`);
+    await expect.poll(() => page.getByTestId('live-status').textContent(), { timeout: WAIT_MS }).toBe('live');
+    // An event seen, so the console has a point to resume after (and the node then answers reset).
+    expect((await http('PUT', `${url()}/v1/znodes/app/config`, 'seen')).status).toBe(200);
+    await expect.poll(() => page.getByTestId('data-text').inputValue(), { timeout: WAIT_MS }).toBe('seen');
+    await page.getByTestId('data-text').fill('my edit');
+
+    await writeWhileAway(async (base, away) => {
+      const changed = await http('PUT', `${base}/v1/znodes/app/config`, 'theirs, while away');
+      expect(changed.status).toBe(200);
+      await trimPast(base, away, BigInt(changed.body.stat.mzxid));
+    });
+
+    await page.getByTestId('reset-notice').waitFor({ timeout: WAIT_MS });
+    await expect.poll(() => page.getByTestId('remote-change').textContent(), { timeout: WAIT_MS }).toContain('perhaps changed by another client');
+    expect(await page.getByTestId('data-text').inputValue()).toBe('my edit');
+    await page.getByRole('button', { name: /^Save/ }).click();
+    await expect.poll(() => page.getByTestId('save-status').textContent(), { timeout: WAIT_MS }).toContain('BADVERSION');
+    expect((await http('GET', `${url()}/v1/znodes/app/config`)).body.data).toBe('theirs, while away');
+    expect(page.url()).toContain('/ui#/app/config');
     expect(watched.problems).toEqual([]);
   }, 120_000);
 });

@@ -1,24 +1,39 @@
 /**
  * The web console in a real Chromium against a real node process: browse the tree (child counts,
- * lazy children, JSON shown pretty), create, edit with a version check (a write by another client
+ * lazy children, JSON shown pretty, binary data as hex or base64), the panes laid out for a phone,
+ * a tablet and a wide screen, create, edit with a version check (a write by another client
  * between load and save is a BADVERSION on screen, never overwritten), delete and delete
  * recursively with a confirmation; another client's writes appear live; the console keeps working
  * across a restart of the node on the same data dir. Screenshots of the main views are saved under
  * test-results/console/ after the elements they show were asserted in the live DOM. Every page
- * must run without an uncaught error or a Content-Security-Policy refusal.
+ * must run without an uncaught error or a Content-Security-Policy refusal, and every request the
+ * console makes must be an operation of openapi.yaml (it has no road around the public API).
  *
  * Needs Chromium at /usr/bin/chromium (`bash .ci/install-chromium.sh`); fails, never skips, without it.
  */
-import { existsSync, writeFileSync } from 'node:fs';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { parse } from 'yaml';
+import { packageFile } from '../../src/package-root.ts';
 import { CorralProcess, freePort, http, makeTempDir, removeDir, waitFor } from '../support/corral-process.ts';
 import { CHROMIUM, launchChromium, openPage, screenshot, SCREENSHOTS_DIR, type WatchedPage } from './browser.ts';
 import { ensureConsoleBuilt } from './console-bundle.ts';
 
 const LIVE_MS = 10_000;
 const TEST_MS = 90_000;
+const METHODS = ['get', 'put', 'post', 'delete', 'patch', 'head', 'options'];
+
+/** openapi.yaml's operations as `METHOD` and a pattern of the path (`{path}` may hold slashes). */
+function specOperations(): Array<{ method: string; path: string; pattern: RegExp }> {
+  const spec = parse(readFileSync(packageFile('openapi.yaml'), 'utf8')) as { paths: Record<string, Record<string, unknown>> };
+  return Object.entries(spec.paths).flatMap(([path, item]) => {
+    const source = path.replace(/[.*+?^$()|[\]\\]/g, '\\$&').replace(/\{path\}/g, '.+').replace(/\{\w+\}/g, '[^/]+');
+    const pattern = new RegExp(`^${source}$`);
+    return Object.keys(item).filter((key) => METHODS.includes(key)).map((method) => ({ method: method.toUpperCase(), path, pattern }));
+  });
+}
 
 describe('the web console, one node', () => {
   let dir: string;
@@ -28,6 +43,8 @@ describe('the web console, one node', () => {
   let browser: Browser;
   let watched: WatchedPage;
   let page: Page;
+  /** Every request the main page sent to the node, as `METHOD /path` (query left off). */
+  const requested = new Set<string>();
 
   const put = (path: string, body: string) => http('PUT', `${base}/v1/znodes${path}`, body);
   const post = (path: string, body = '') => http('POST', `${base}/v1/znodes${path}`, body);
@@ -55,6 +72,10 @@ describe('the web console, one node', () => {
     browser = await launchChromium();
     watched = await openPage(browser);
     page = watched.page;
+    page.on('request', (request) => {
+      const url = new URL(request.url());
+      if (url.origin === base) requested.add(`${request.method()} ${url.pathname}`);
+    });
   }, 120_000);
 
   afterAll(async () => {
@@ -92,18 +113,63 @@ describe('the web console, one node', () => {
     await page.locator('[data-path="/app/jobs"]').waitFor();
   }, TEST_MS);
 
-  it('stays usable at a phone\'s width: panes stacked, nothing wider than the screen', async () => {
-    const narrow = await openPage(browser, 390, 844);
-    await narrow.page.goto(`${base}/ui#/app/config`);
-    await narrow.page.locator('[data-path="/app"]').waitFor();
-    await expect.poll(() => narrow.page.getByTestId('data-text').inputValue()).toContain('"feature"');
+  it.each([
+    ['a phone', 390, 844, [['Znode tree'], ['Open znode'], ['Node status']], 'narrow'],
+    ['a tablet', 900, 1000, [['Znode tree', 'Open znode'], ['Node status']], 'tablet'],
+    ['a wide screen', 2560, 1440, [['Znode tree', 'Open znode', 'Node status']], 'wide'],
+  ] as const)('stays usable at %s\'s width (%i px): the panes arranged to fit, nothing wider than the screen', async (_what, width, height, rows, shot) => {
+    const sized = await openPage(browser, width, height);
+    await sized.page.goto(`${base}/ui#/app/config`);
+    await sized.page.locator('[data-path="/app"]').waitFor();
+    await expect.poll(() => sized.page.getByTestId('data-text').inputValue()).toContain('"feature"');
     const panes = [['navigation', 'Znode tree'], ['region', 'Open znode'], ['complementary', 'Node status']] as const;
-    for (const [role, name] of panes) expect(await narrow.page.getByRole(role, { name }).isVisible(), name).toBe(true);
-    const overflow = await narrow.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
+    const placed: Array<{ name: string; x: number; y: number }> = [];
+    for (const [role, name] of panes) {
+      const pane = sized.page.getByRole(role, { name });
+      expect(await pane.isVisible(), name).toBe(true);
+      const box = (await pane.boundingBox())!;
+      placed.push({ name, x: Math.round(box.x), y: Math.round(box.y) });
+    }
+    // Panes sharing a top edge are one row, read left to right.
+    const tops = [...new Set(placed.map((p) => p.y))].sort((a, b) => a - b);
+    const arranged = tops.map((top) => placed.filter((p) => p.y === top).sort((a, b) => a.x - b.x).map((p) => p.name));
+    expect(arranged).toEqual(rows);
+    const overflow = await sized.page.evaluate(() => document.documentElement.scrollWidth - window.innerWidth);
     expect(overflow).toBeLessThanOrEqual(0);
-    await screenshot(narrow.page, 'narrow');
-    expect(narrow.problems).toEqual([]);
-    await narrow.page.close();
+    await screenshot(sized.page, shot);
+    expect(sized.problems).toEqual([]);
+    await sized.page.close();
+  }, TEST_MS);
+
+  it('shows binary data as hex (base64 on request), refuses to show it as text, and saves bytes typed in hex', async () => {
+    expect((await http('POST', `${base}/v1/znodes/app/blob`, Uint8Array.of(0x00, 0xff, 0x01, 0xc3))).status).toBe(201);
+    await open('/app/blob');
+    await expect.poll(dataText).toBe('00 ff 01 c3');
+    expect(await page.getByRole('radio', { name: 'hex' }).isChecked()).toBe(true);
+    await page.getByRole('radio', { name: 'base64' }).check();
+    await expect.poll(dataText).toBe('AP8Bww==');
+    await page.getByRole('radio', { name: 'text' }).check();
+    const editor = page.getByRole('form', { name: 'Data of /app/blob' });
+    await expect.poll(() => editor.getByRole('alert').textContent()).toContain('not valid UTF-8');
+    await page.getByRole('radio', { name: 'hex' }).check();
+    await page.getByTestId('data-text').fill('00 ff 02');
+    await screenshot(page, 'binary');
+    await page.getByRole('button', { name: 'Save (version 0)' }).click();
+    const stored = async () => (await http('GET', `${base}/v1/znodes/app/blob?encoding=base64`)).body.data;
+    await expect.poll(stored, { timeout: LIVE_MS }).toBe(Buffer.from([0x00, 0xff, 0x02]).toString('base64'));
+    expect(watched.problems).toEqual([]);
+  }, TEST_MS);
+
+  it('refuses to save invalid JSON typed in the JSON view, saying why, and stores nothing', async () => {
+    await open('/app/config');
+    await expect.poll(dataText).toContain('"feature"');
+    const before = (await get('/app/config')).body;
+    await page.getByTestId('data-text').fill('{"feature": tru');
+    await page.getByRole('button', { name: /^Save/ }).click();
+    await expect.poll(() => page.getByTestId('save-status').textContent()).toContain('not valid JSON');
+    expect(await dataText()).toBe('{"feature": tru'); // kept to be fixed
+    const after = (await get('/app/config')).body;
+    expect([after.data, after.stat.version]).toEqual([before.data, before.stat.version]);
   }, TEST_MS);
 
   it('creates a child from the form and opens it', async () => {
@@ -136,6 +202,22 @@ describe('the web console, one node', () => {
     await page.getByTestId('data-text').fill('mine, on top of theirs');
     await page.getByRole('button', { name: 'Save (version 1)' }).click();
     await expect.poll(async () => (await get('/app/made')).body.data).toBe('mine, on top of theirs');
+  }, TEST_MS);
+
+  it('keeps an edit typed a moment before another client\'s write, even when the page\'s next frame comes late', async () => {
+    expect((await post('/app/typed', 'hello')).status).toBe(201);
+    await open('/app/typed');
+    await expect.poll(dataText).toBe('hello');
+    // Frames held back, as on a busy machine: Preact runs effects only after the next one (or
+    // 100 ms), so what the live handler knows must not wait for an effect.
+    await page.evaluate(() => {
+      window.requestAnimationFrame = () => 0;
+    });
+    await page.getByTestId('data-text').fill('mine');
+    expect((await put('/app/typed', 'theirs')).status).toBe(200);
+    await page.getByTestId('remote-change').waitFor({ timeout: LIVE_MS });
+    expect(await dataText()).toBe('mine');
+    expect((await get('/app/typed')).body.data).toBe('theirs');
   }, TEST_MS);
 
   it('shows another client\'s writes live: a new child in the tree, new data in the open node, the event in the log', async () => {
@@ -230,6 +312,24 @@ describe('the web console, one node', () => {
     await page.locator('[data-path="/app/after-restart"]').waitFor({ timeout: LIVE_MS });
     expect(watched.problems).toEqual([]);
   }, TEST_MS);
+
+  it('made every request through the public API: each one an operation of openapi.yaml', () => {
+    const operations = specOperations();
+    const used = new Set<string>();
+    const outside: string[] = [];
+    for (const request of requested) {
+      const [method, path] = request.split(' ') as [string, string];
+      const operation = operations.find((o) => o.method === method && o.pattern.test(path));
+      if (operation) used.add(`${operation.method} ${operation.path}`);
+      else outside.push(request);
+    }
+    expect(outside).toEqual([]);
+    // The recording saw what the tests above did: reads, each kind of write, the stream, the panels.
+    for (const operation of ['GET /ui', 'GET /ui/{file}', 'GET /v1/znodes/{path}', 'POST /v1/znodes/{path}', 'PUT /v1/znodes/{path}',
+      'DELETE /v1/znodes/{path}', 'GET /v1/children/{path}', 'GET /v1/watch', 'GET /v1/sessions', 'GET /metrics']) {
+      expect([...used], operation).toContain(operation);
+    }
+  });
 
   it('records the bundle\'s weight and the first render time', async () => {
     const fresh = await openPage(browser);

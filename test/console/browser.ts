@@ -5,21 +5,13 @@
  */
 import { mkdirSync } from 'node:fs';
 import { join } from 'node:path';
-import { chromium, type Browser, type Page } from 'playwright-core';
+import type { Browser, Page } from 'playwright-core';
+import { CHROMIUM, launchChromium } from '../support/chromium.ts';
 import { REPO_ROOT } from '../support/corral-process.ts';
 
-export const CHROMIUM = '/usr/bin/chromium';
-export const SCREENSHOTS_DIR = join(REPO_ROOT, 'test-results', 'console');
+export { CHROMIUM, launchChromium };
 
-export function launchChromium(): Promise<Browser> {
-  return chromium.launch({
-    executablePath: CHROMIUM,
-    headless: true,
-    timeout: 20_000,
-    args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking',
-      '--disable-component-update', '--disable-sync'],
-  });
-}
+export const SCREENSHOTS_DIR = join(REPO_ROOT, 'test-results', 'console');
 
 export interface WatchedPage {
   readonly page: Page;

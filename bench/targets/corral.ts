@@ -276,7 +276,7 @@ export function corralEntry(root: string): readonly string[] {
  * Each member's command line: one node alone, or `--id/--members` (and the secret) for a cluster,
  * `observers` more members after the `size` voters (`/observer`, `--role observer`); HTTPS with CORRAL_BENCH_TLS.
  */
-async function memberArgs(size: number, observers: number, dataDir: string, options: StartOptions): Promise<Member[]> {
+async function memberArgs(size: number, observers: number, dataDir: string, options: StartOptions, tls: boolean): Promise<Member[]> {
   const ports = await Promise.all(Array.from({ length: size + observers }, async () => ({ client: await freePort(), peer: await freePort() })));
   const roleOf = (i: number) => (i < size ? 'participant' : 'observer');
   const cluster = ports.map((p, i) => `${i + 1}=127.0.0.1:${p.client}/127.0.0.1:${p.peer}/${roleOf(i)}`).join(',');
@@ -284,7 +284,7 @@ async function memberArgs(size: number, observers: number, dataDir: string, opti
   const nodeFlags = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
   const cwd = options.corralRoot ?? REPO_ROOT;
   const entry = corralEntry(cwd);
-  const pki = process.env['CORRAL_BENCH_TLS'] ? makeDevPki(join(dataDir, 'pki')) : undefined;
+  const pki = tls || process.env['CORRAL_BENCH_TLS'] ? makeDevPki(join(dataDir, 'pki')) : undefined;
   const ca = pki && readFileSync(pki.ca.cert);
   return ports.map((p, i) => {
     const args = [...nodeFlags, ...entry, '--host', '127.0.0.1', '--port', String(p.client),
@@ -298,14 +298,14 @@ async function memberArgs(size: number, observers: number, dataDir: string, opti
 }
 
 /** `observers`: non-voting members beside the `nodes` voters; requests are spread over all of them. */
-function corralTargetOf(name: string, nodes: 1 | 3, observers = 0): Target {
+function corralTargetOf(name: string, nodes: 1 | 3, observers = 0, tls = false): Target {
   return {
     name, nodes, bulkBatchMax: OPS_PER_MULTI_MAX,
     availability: () => ({ ok: true }),
     start: (options: StartOptions) => startWithFreshPorts(async () => {
       const dataDir = makeTempDir('corral-bench-', options.workDir);
       try {
-        const members = await memberArgs(nodes, observers, dataDir, options);
+        const members = await memberArgs(nodes, observers, dataDir, options, tls);
         const { processes, readyMs } = await spawnAll(members);
         return { deployment: new CorralDeployment(name, processes, members, dataDir), readyMs };
       } catch (error) {
@@ -320,3 +320,5 @@ export const corralTarget = corralTargetOf('corral', 1);
 export const corral3Target = corralTargetOf('corral-3', 3);
 /** Three voters and two observers (read scale-out): compared with corral-3 in its rows. */
 export const corral3Observers2Target = corralTargetOf('corral-3+2obs', 3, 2);
+/** One node serving HTTPS (as CORRAL_BENCH_TLS=1 does for every Corral target), to run beside `zookeeper-tls` (opt-in). */
+export const corralTlsTarget = corralTargetOf('corral-tls', 1, 0, true);

@@ -1,7 +1,7 @@
-// Shape test of the `zookeeper-tls` and `zookeeper-netty` benchmark targets
-// (bench/targets/zookeeper-tls.ts): the CLI starts a real ZooKeeper 3.8 with a secureClientPort,
+// Shape test of the `zookeeper-tls`, `zookeeper-netty` (bench/targets/zookeeper-tls.ts) and
+// `corral-tls` benchmark targets: the CLI starts a real ZooKeeper 3.8 with a secureClientPort,
 // drives setData-64 and getData-64 over TLS and over its plain port with Corral's own ZooKeeper
-// client, and stops everything. Checks only the rows' shape and that nothing is left behind: no
+// client, and Corral over HTTPS, and stops everything. Checks only the rows' shape and that nothing is left behind: no
 // timed assertions (benchmarks are not tests).
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -16,18 +16,19 @@ const RUN_TIMEOUT_MS = 150_000;
 const scratch = mkdtempSync(join(tmpdir(), 'corral-bench-zk-tls-'));
 afterAll(() => rmSync(scratch, { recursive: true, force: true }));
 
-describe('npm run bench --targets zookeeper-tls,zookeeper-netty', () => {
-  it('drives requests to ZooKeeper over its secureClientPort and its plain port and leaves nothing behind', async () => {
+describe('npm run bench --targets zookeeper-tls,zookeeper-netty,corral-tls', () => {
+  it('drives requests to ZooKeeper over its secureClientPort and its plain port, and to Corral over HTTPS, and leaves nothing behind', async () => {
     const workDir = join(scratch, 'work');
     mkdirSync(workDir);
     const out = join(scratch, 'result.json');
-    const run = await runBench(['--targets', 'zookeeper-tls,zookeeper-netty', '--workloads', 'setData-64,getData-64', '--quick',
+    const run = await runBench(['--targets', 'zookeeper-tls,zookeeper-netty,corral-tls', '--workloads', 'setData-64,getData-64', '--quick',
       '--duration-ms', '300', '--warmup-ms', '100', '--out', out, '--work-dir', workDir], RUN_TIMEOUT_MS);
     expect(run.code, run.stderr).toBe(0);
 
     const rows = (JSON.parse(readFileSync(out, 'utf8')) as { rows: ResultRow[] }).rows;
     expect(rows.map((r) => `${r.workload} ${r.target}`).sort()).toEqual([
-      'getData-64 zookeeper-netty', 'getData-64 zookeeper-tls', 'setData-64 zookeeper-netty', 'setData-64 zookeeper-tls',
+      'getData-64 corral-tls', 'getData-64 zookeeper-netty', 'getData-64 zookeeper-tls',
+      'setData-64 corral-tls', 'setData-64 zookeeper-netty', 'setData-64 zookeeper-tls',
     ]);
     for (const row of rows) {
       expect(row, `${row.target} ${row.workload}: ${row.reason ?? ''}`).toMatchObject({ nodes: 1, status: 'ok', errors: 0 });
@@ -42,6 +43,6 @@ describe('npm run bench --targets zookeeper-tls,zookeeper-netty', () => {
   it('is not among the default targets (it runs when named)', async () => {
     const run = await runBench(['--help'], 30_000);
     expect(run.code).toBe(0);
-    expect(run.stdout).toMatch(/default all but [^:]*zookeeper-tls,zookeeper-netty:/);
+    expect(run.stdout).toMatch(/default all but [^:]*zookeeper-tls,zookeeper-netty,corral-tls:/);
   });
 });

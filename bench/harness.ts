@@ -10,7 +10,7 @@ import { etcdClusterTarget, etcdSingleTarget } from './targets/etcd.ts';
 import { gatewayTarget1, gatewayTarget2 } from './targets/gateway.ts';
 import type { Deployment, Target } from './targets/target.ts';
 import { zookeeperEnsembleTarget, zookeeperStandaloneTarget } from './targets/zookeeper.ts';
-import { zookeeperNettyTarget, zookeeperTlsTarget } from './targets/zookeeper-tls.ts';
+import { zookeeperNettyTarget, zookeeperOwnClientTarget, zookeeperTlsTarget } from './targets/zookeeper-tls.ts';
 import { MEMORY_WORKLOADS } from './workloads/memory.ts';
 import { THROUGHPUT_WORKLOADS, warmUp } from './workloads/throughput.ts';
 import { WATCH_WORKLOADS } from './workloads/watch.ts';
@@ -19,13 +19,14 @@ import { startOptions, type ResultRow, type RowStatus, type Settings, type Workl
 
 export const TARGETS: readonly Target[] = [
   corralTarget, zookeeperStandaloneTarget, etcdSingleTarget, corral3Target, zookeeperEnsembleTarget, etcdClusterTarget, corral3Observers2Target,
-  gatewayTarget1, gatewayTarget2, zookeeperTlsTarget, zookeeperNettyTarget, corralTlsTarget,
+  gatewayTarget1, gatewayTarget2, zookeeperTlsTarget, zookeeperNettyTarget, corralTlsTarget, zookeeperOwnClientTarget,
 ];
 /**
  * Run only when asked for by name: gateways are compared with `zookeeper` (issue 20), ZooKeeper
- * over TLS with Corral over TLS (`corral-tls`, issue 16); none is part of the three-way table.
+ * over TLS with Corral over TLS (`corral-tls`, issue 16), ZooKeeper through another client
+ * (`zookeeper-own-client`); none is part of the three-way table.
  */
-export const OPT_IN_TARGETS: readonly string[] = ['gateway', 'gateway-2', 'zookeeper-tls', 'zookeeper-netty', 'corral-tls'];
+export const OPT_IN_TARGETS: readonly string[] = ['gateway', 'gateway-2', 'zookeeper-tls', 'zookeeper-netty', 'corral-tls', 'zookeeper-own-client'];
 export const WORKLOADS: readonly Workload[] = [...THROUGHPUT_WORKLOADS, ...WATCH_WORKLOADS, ...WATCH_SCALE_WORKLOADS, ...MEMORY_WORKLOADS];
 /** Run unless asked for by name (or --big): they take minutes. */
 export const OPT_IN_WORKLOADS: readonly string[] = ['memory-1m', 'watch-10k'];

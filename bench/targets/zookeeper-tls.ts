@@ -4,8 +4,10 @@
  * (src/zookeeper-client, the gateway's), which speaks TLS where node-zookeeper-client (the
  * `zookeeper` target's) does not. The server is the same in both: Netty connections, which
  * ZooKeeper needs for TLS, so the pair tells what TLS costs ZooKeeper, to set beside what it costs
- * Corral (`corral` with CORRAL_BENCH_TLS=1). Certificates from scripts/dev-pki.ts (EC P-256), no
- * client certificate, TLS 1.3 — as Corral's TLS target. Opt-in; request workloads only.
+ * Corral (`corral-tls`). Certificates from scripts/dev-pki.ts (EC P-256), no client certificate,
+ * TLS 1.3 — as Corral's TLS target. `zookeeper-own-client` is the `zookeeper` target's server
+ * (NIO, no TLS) driven by this client: what node-zookeeper-client costs the `zookeeper` rows.
+ * Opt-in; request workloads only.
  */
 import { join } from 'node:path';
 import { readFileSync } from 'node:fs';
@@ -92,13 +94,15 @@ class ZkTlsDeployment extends ZkDeployment {
   }
 }
 
-function target(name: string, overTls: boolean): Target {
+/** `server`: with a secureClientPort (Netty, `port` says which of its ports is driven), or the default NIO server without one. */
+function target(name: string, server: 'netty' | 'nio', port: 'secure' | 'plain'): Target {
+  const overTls = port === 'secure';
   return {
     name, nodes: 1, bulkBatchMax: OPS_PER_MULTI_MAX, availability: zookeeperTargetAvailability,
     start: (options: StartOptions) => startWithFreshPorts(async () => {
       const dir = makeTempDir('zk-tls-bench-', options.workDir);
       const pki = makeDevPki(join(dir, 'pki'));
-      const ensemble = await ZooKeeperEnsemble.create(1, options.workDir, pki);
+      const ensemble = await ZooKeeperEnsemble.create(1, options.workDir, server === 'netty' ? pki : undefined);
       try {
         const readyMs = await ensemble.start();
         const port = overTls ? ensemble.securePorts[0]! : ensemble.clientPorts[0]!;
@@ -113,5 +117,7 @@ function target(name: string, overTls: boolean): Target {
   };
 }
 
-export const zookeeperTlsTarget = target('zookeeper-tls', true);
-export const zookeeperNettyTarget = target('zookeeper-netty', false);
+export const zookeeperTlsTarget = target('zookeeper-tls', 'netty', 'secure');
+export const zookeeperNettyTarget = target('zookeeper-netty', 'netty', 'plain');
+/** The `zookeeper` target's server exactly (NIO, no TLS), driven by this client instead of node-zookeeper-client. */
+export const zookeeperOwnClientTarget = target('zookeeper-own-client', 'nio', 'plain');

@@ -1,9 +1,11 @@
 /**
- * The README's browser snippet ("### In a browser", its ```js block) must really work: Chromium
+ * The README's browser snippets ("### In a browser", its ```js blocks) must really work: Chromium
  * (playwright-core) loads a page from another origin that runs exactly that block as a module
  * script (it uses top-level await), with only the node's address replaced by the test server's.
  * Its console.log calls are captured; writes under /app made from Node must show up there as
- * the watch events `{type, path, zxid}` they caused, in order, and nothing else.
+ * the watch events `{type, path, zxid}` they caused, in order, and nothing else. The second block,
+ * for a node with --auth-required, runs against such a node: its page sends its own Authorization
+ * header (a CORS preflight must allow it), and the first block is refused there.
  *
  * Needs Chromium at /usr/bin/chromium (`bash .ci/install-chromium.sh`); fails, never skips, without it.
  */
@@ -21,14 +23,14 @@ import { listenStatic } from './page-servers.ts';
 const WAIT_MS = 10_000;
 const README_NODE = 'http://127.0.0.1:8181';
 
-/** The ```js block of the README's "### In a browser" section. */
-function readmeSnippet(): string {
+/** The ```js blocks of the README's "### In a browser" section: the snippet, then its --auth-required variant. */
+function readmeSnippets(): { open: string; authRequired: string } {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
   const section = /^### In a browser\n([\s\S]*?)(?=^#{1,3} )/m.exec(readme)?.[1];
   if (!section) throw new Error('README.md has no "### In a browser" section');
   const blocks = [...section.matchAll(/^```js\n([\s\S]*?)^```$/gm)].map((m) => m[1]!);
-  if (blocks.length !== 1) throw new Error(`"### In a browser" should hold one \`\`\`js block, found ${blocks.length}`);
-  return blocks[0]!;
+  if (blocks.length !== 2) throw new Error(`"### In a browser" should hold two \`\`\`js blocks (open, --auth-required), found ${blocks.length}`);
+  return { open: blocks[0]!, authRequired: blocks[1]! };
 }
 
 function pageFor(snippet: string): string {
@@ -53,34 +55,66 @@ interface Logged {
   readonly zxid: string;
 }
 
-describe('README: the browser snippet', () => {
+/** The credentials of the --auth-required variant: the identity its page acts as. */
+const SNIPPET_BASIC = `Basic ${Buffer.from('app:S3cret').toString('base64')}`;
+/** The identity Node writes as on the node with --auth-required. */
+const WRITER_BASIC = `Basic ${Buffer.from('writer:pw').toString('base64')}`;
+
+/**
+ * One Corral node, a page server on another origin and Chromium, started before the describe's
+ * tests and closed after them. Each `load` opens a fresh page running a snippet; its console.log
+ * arguments are collected in call order.
+ */
+function snippetHarness(node: { authRequired: boolean }) {
   let dataDir: string | undefined;
-  let corral: RunningServer | undefined;
   let site: { server: HttpServer; origin: string } | undefined;
   let browser: Browser | undefined;
-  let page: Page | undefined;
   let html = '';
-  const pageErrors: string[] = [];
-  const consoleOther: string[] = [];
-  /** console.log arguments, in call order (each resolved from the page as JSON). */
-  const logged: Array<Promise<unknown>> = [];
-  let onLog: (() => void) | undefined;
-
-  /** Resolves once the page has logged `count` times; false after WAIT_MS. */
-  const untilLogged = (count: number) => new Promise<boolean>((resolve) => {
-    const timer = setTimeout(() => finish(false), WAIT_MS);
-    const finish = (ok: boolean) => {
-      clearTimeout(timer);
-      onLog = undefined;
-      resolve(ok);
-    };
-    onLog = () => { if (logged.length >= count) finish(true); };
-    onLog();
-  });
-
   let setupError: unknown;
-  const ready = () => {
-    if (setupError) throw setupError;
+  const h = {
+    corral: undefined as RunningServer | undefined,
+    page: undefined as Page | undefined,
+    pageErrors: [] as string[],
+    consoleOther: [] as string[],
+    /** console.log arguments, in call order (each resolved from the page as JSON). */
+    logged: [] as Array<Promise<unknown>>,
+    onLog: undefined as (() => void) | undefined,
+    origin: () => site!.origin,
+    ready: () => {
+      if (setupError) throw setupError;
+    },
+    failure: () => `page errors: ${h.pageErrors.join('; ') || 'none'}; console: ${h.consoleOther.join('; ') || 'none'}`,
+    /** A fresh page that will run `snippet` (with the node's address put in) when it goes to the site. */
+    async load(snippet: string): Promise<Page> {
+      h.ready();
+      await h.page?.close();
+      h.pageErrors.length = 0;
+      h.consoleOther.length = 0;
+      h.logged.length = 0;
+      html = pageFor(snippet.replaceAll(README_NODE, h.corral!.url));
+      const page = await browser!.newPage();
+      h.page = page;
+      page.setDefaultTimeout(WAIT_MS);
+      page.on('pageerror', (e) => h.pageErrors.push(String(e)));
+      page.on('console', (m) => {
+        if (m.type() === 'log') {
+          h.logged.push(m.args()[0]?.jsonValue() ?? Promise.resolve(undefined));
+          h.onLog?.();
+        } else h.consoleOther.push(`${m.type()}: ${m.text()}`);
+      });
+      return page;
+    },
+    /** Resolves once the page has logged `count` times; false after WAIT_MS. */
+    untilLogged: (count: number) => new Promise<boolean>((resolve) => {
+      const timer = setTimeout(() => finish(false), WAIT_MS);
+      const finish = (ok: boolean) => {
+        clearTimeout(timer);
+        h.onLog = undefined;
+        resolve(ok);
+      };
+      h.onLog = () => { if (h.logged.length >= count) finish(true); };
+      h.onLog();
+    }),
   };
 
   beforeAll(async () => {
@@ -91,17 +125,8 @@ describe('README: the browser snippet', () => {
       }
       site = await listenStatic(() => html);
       dataDir = mkdtempSync(join(tmpdir(), 'corral-readme-browser-'));
-      corral = await startServer({ dataDir, port: 0, host: '127.0.0.1', corsOrigins: [site.origin] });
+      h.corral = await startServer({ dataDir, port: 0, host: '127.0.0.1', corsOrigins: [site.origin], authRequired: node.authRequired });
       browser = await launchChromium();
-      page = await browser.newPage();
-      page.setDefaultTimeout(WAIT_MS);
-      page.on('pageerror', (e) => pageErrors.push(String(e)));
-      page.on('console', (m) => {
-        if (m.type() === 'log') {
-          logged.push(m.args()[0]?.jsonValue() ?? Promise.resolve(undefined));
-          onLog?.();
-        } else consoleOther.push(`${m.type()}: ${m.text()}`);
-      });
     } catch (error) {
       setupError = error;
     }
@@ -115,7 +140,7 @@ describe('README: the browser snippet', () => {
         site.server.closeAllConnections();
         await new Promise<void>((resolve) => site!.server.close(() => resolve()));
       },
-      async () => corral?.close(),
+      async () => h.corral?.close(),
       async () => { if (dataDir) rmSync(dataDir, { recursive: true, force: true }); },
     ];
     for (const step of steps) {
@@ -127,55 +152,98 @@ describe('README: the browser snippet', () => {
     }
   });
 
+  return h;
+}
+
+/**
+ * Runs `snippet` in a fresh page, makes writes under /app and elsewhere from Node (with
+ * `authorization` if given), and expects the page to log exactly the watch events of those under
+ * /app, in order. `pageAuthorization` is what the page's own calls must carry (checked on the
+ * requests Chromium sent: the page sends it itself, through CORS).
+ */
+async function expectWatchEventsLogged(
+  h: ReturnType<typeof snippetHarness>, snippet: string, authorization?: string, pageAuthorization?: string,
+): Promise<void> {
+  const page = await h.load(snippet);
+  // The snippet sets its watch, then opens its EventSource: wait for both answers.
+  const watchSet = page.waitForResponse((r) => r.request().method() === 'POST' && /\/v1\/sessions\/\d+\/watches$/.test(r.url()), { timeout: WAIT_MS });
+  const streamOpen = page.waitForResponse((r) => /\/v1\/sessions\/\d+\/events\?token=/.test(r.url()), { timeout: WAIT_MS });
+  streamOpen.catch(() => undefined); // awaited below unless the watch fails first
+  await page.goto(h.origin(), { timeout: WAIT_MS });
+  try {
+    const watchResponse = await watchSet;
+    expect(watchResponse.status(), 'addWatch from the page').toBe(201);
+    expect((await streamOpen).status(), 'the EventSource request').toBe(200);
+    if (pageAuthorization !== undefined) {
+      expect(await watchResponse.request().headerValue('authorization'), 'the page\'s own Authorization header').toBe(pageAuthorization);
+    }
+  } catch (error) {
+    throw new Error(`the snippet did not set its watch and open its stream: ${String(error)}; ${h.failure()}`);
+  }
+
+  // Writes from Node, straight to Corral.
+  const corral = h.corral!;
+  const expected: Logged[] = [];
+  const write = async (method: 'POST' | 'PUT' | 'DELETE', path: string, data?: string, watched = true) => {
+    const headers = authorization === undefined ? undefined : { authorization };
+    const res = await fetch(`${corral.url}/v1/znodes${path}`, { method, body: data, headers, signal: AbortSignal.timeout(WAIT_MS) });
+    const text = await res.text();
+    expect(res.status, `${method} ${path}: ${text}`).toBe(method === 'POST' ? 201 : method === 'PUT' ? 200 : 204);
+    if (!watched) return;
+    if (method === 'DELETE') expected.push({ type: 'NodeDeleted', path, zxid: res.headers.get('zk-zxid')! });
+    else {
+      const { stat } = JSON.parse(text) as { stat: { czxid: string; mzxid: string } };
+      expected.push(method === 'POST' ? { type: 'NodeCreated', path, zxid: stat.czxid } : { type: 'NodeDataChanged', path, zxid: stat.mzxid });
+    }
+  };
+  await write('POST', '/app', 'v0');
+  await write('POST', '/app/x', 'x0');
+  await write('POST', '/elsewhere', 'not watched', false);
+  await write('PUT', '/app/x', 'x1');
+  await write('POST', '/application', 'a sibling, not under /app', false);
+  await write('DELETE', '/app/x');
+  await write('PUT', '/app', 'v1');
+  await write('DELETE', '/app');
+
+  // console.log calls reach Node as 'console' events, in order.
+  await h.untilLogged(expected.length);
+  const seen = await Promise.all(h.logged);
+  expect(seen, `console.log of the page; ${h.failure()}`).toEqual(expected);
+  expect(h.pageErrors, 'uncaught errors in the page').toEqual([]);
+}
+
+describe('README: the browser snippet', () => {
+  const h = snippetHarness({ authRequired: false });
+
   it('is one short ```js block that talks to the default address', () => {
-    const snippet = readmeSnippet();
-    expect(snippet.trimEnd().split('\n').length).toBeLessThanOrEqual(10);
-    expect(snippet).toContain(README_NODE);
+    const { open } = readmeSnippets();
+    expect(open.trimEnd().split('\n').length).toBeLessThanOrEqual(10);
+    expect(open).toContain(README_NODE);
   });
 
   it('logs the watch events of writes under /app, made from Node, in order', { timeout: 45_000 }, async () => {
-    ready();
-    const snippet = readmeSnippet().replaceAll(README_NODE, corral!.url);
-    html = pageFor(snippet);
-    const failure = () => `page errors: ${pageErrors.join('; ') || 'none'}; console: ${consoleOther.join('; ') || 'none'}`;
+    await expectWatchEventsLogged(h, readmeSnippets().open);
+  });
+});
 
-    // The snippet sets its watch, then opens its EventSource: wait for both answers.
-    const watchSet = page!.waitForResponse((r) => r.request().method() === 'POST' && /\/v1\/sessions\/\d+\/watches$/.test(r.url()), { timeout: WAIT_MS });
-    const streamOpen = page!.waitForResponse((r) => /\/v1\/sessions\/\d+\/events\?token=/.test(r.url()), { timeout: WAIT_MS });
-    await page!.goto(site!.origin, { timeout: WAIT_MS });
-    try {
-      expect((await watchSet).status(), 'addWatch from the page').toBe(201);
-      expect((await streamOpen).status(), 'the EventSource request').toBe(200);
-    } catch (error) {
-      throw new Error(`the snippet did not set its watch and open its stream: ${String(error)}; ${failure()}`);
-    }
+describe('README: the browser snippet on a node with --auth-required', () => {
+  const h = snippetHarness({ authRequired: true });
 
-    // Writes from Node, straight to Corral.
-    const expected: Logged[] = [];
-    const write = async (method: 'POST' | 'PUT' | 'DELETE', path: string, data?: string, watched = true) => {
-      const res = await fetch(`${corral!.url}/v1/znodes${path}`, { method, body: data, signal: AbortSignal.timeout(WAIT_MS) });
-      const text = await res.text();
-      expect(res.status, `${method} ${path}: ${text}`).toBe(method === 'POST' ? 201 : method === 'PUT' ? 200 : 204);
-      if (!watched) return;
-      if (method === 'DELETE') expected.push({ type: 'NodeDeleted', path, zxid: res.headers.get('zk-zxid')! });
-      else {
-        const { stat } = JSON.parse(text) as { stat: { czxid: string; mzxid: string } };
-        expected.push(method === 'POST' ? { type: 'NodeCreated', path, zxid: stat.czxid } : { type: 'NodeDataChanged', path, zxid: stat.mzxid });
-      }
-    };
-    await write('POST', '/app', 'v0');
-    await write('POST', '/app/x', 'x0');
-    await write('POST', '/elsewhere', 'not watched', false);
-    await write('PUT', '/app/x', 'x1');
-    await write('POST', '/application', 'a sibling, not under /app', false);
-    await write('DELETE', '/app/x');
-    await write('PUT', '/app', 'v1');
-    await write('DELETE', '/app');
+  it('has a short variant that talks to the default address with Basic credentials', () => {
+    const { authRequired } = readmeSnippets();
+    expect(authRequired.trimEnd().split('\n').length).toBeLessThanOrEqual(10);
+    expect(authRequired).toContain(README_NODE);
+    expect(authRequired).toContain("btoa('app:S3cret')");
+  });
 
-    // console.log calls reach Node as 'console' events, in order.
-    await untilLogged(expected.length);
-    const seen = await Promise.all(logged);
-    expect(seen, `console.log of the page; ${failure()}`).toEqual(expected);
-    expect(pageErrors, 'uncaught errors in the page').toEqual([]);
+  it('is needed: the open snippet\'s session request is refused with 401', { timeout: 30_000 }, async () => {
+    const page = await h.load(readmeSnippets().open);
+    const opened = page.waitForResponse((r) => r.request().method() === 'POST' && /\/v1\/sessions$/.test(r.url()), { timeout: WAIT_MS });
+    await page.goto(h.origin(), { timeout: WAIT_MS });
+    expect((await opened).status(), `POST /v1/sessions without credentials; ${h.failure()}`).toBe(401);
+  });
+
+  it('logs the same watch events, the page sending its credentials through CORS', { timeout: 45_000 }, async () => {
+    await expectWatchEventsLogged(h, readmeSnippets().authRequired, WRITER_BASIC, SNIPPET_BASIC);
   });
 });

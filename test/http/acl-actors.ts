@@ -75,13 +75,3 @@ const REQUEST_TIMEOUT_MS = 5000;
 /** One request to the node; a JSON body for an object, as is for a string. Bounded by a timeout. */
 export const call = (method: string, url: string, headers: Readonly<Record<string, string>> = {}, body?: string | object): Promise<Answer> =>
   fetchJson(method, url, { headers, body, timeoutMs: REQUEST_TIMEOUT_MS });
-
-/**
- * Opens a session as `headers`' identity. A session remembers its opener's identities, so every
- * request acting for it must carry the same Authorization header as well as the returned ones.
- */
-export async function openSession(base: string, headers: Readonly<Record<string, string>>): Promise<Record<string, string>> {
-  const opened = await call('POST', `${base}/v1/sessions`, headers, { timeoutMs: 40_000 });
-  if (opened.status !== 201) throw new Error(`opening a session failed: ${opened.status} ${JSON.stringify(opened.body)}`);
-  return { ...headers, 'zk-session-id': String(opened.body.id), 'zk-session-token': String(opened.body.token) };
-}

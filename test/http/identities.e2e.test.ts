@@ -1,7 +1,7 @@
 // Specification of who a request is, over a real socket: HTTP Basic as ZooKeeper's digest identity,
 // bearer JWTs verified against the node's JWKS file, the superuser, --auth-required, sessions
 // that remember their opener's identities, session-less watch streams that deliver only what the
-// caller may READ, and the audit log. Each server starts on a fresh data dir and closes after its
+// caller may READ, the audit log, and quotas enforced over HTTP. Each server starts on a fresh data dir and closes after its
 // test; every wait is bounded.
 import { createHash } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
@@ -209,7 +209,10 @@ describe('the audit log (--audit-log)', () => {
     dirs.push(dir);
     const file = join(dir, 'audit.log');
     const base = await start({ auditLog: file });
-    await call('POST', `${base}/v1/znodes/a`, { headers: { ...BOB, 'zk-acl': 'auth::cdrwa' } });
+    const created = await call('POST', `${base}/v1/znodes/a`, { headers: { ...BOB, 'zk-acl': 'auth::cdrwa' } });
+    expect(created.status).toBe(201);
+    const createZxid = created.headers.get('zk-zxid');
+    expect(createZxid).toMatch(/^\d+$/);
     await call('PUT', `${base}/v1/znodes/a`, { body: 'x' });
     await call('PUT', `${base}/v1/acl/a`, { headers: BOB, body: 'world:anyone:r' });
     const lines = await waitFor(() => {
@@ -228,6 +231,33 @@ describe('the audit log (--audit-log)', () => {
       ['setAcl', '/a', 'bob,127.0.0.1', 'success', undefined],
     ]);
     expect(lines[0]!.identities).toEqual([`digest:${digest('bob', 'secret')}`, 'ip:127.0.0.1']);
+    // The create's line names the zxid its answer carried.
+    expect(lines[0]!.zxid).toBe(createZxid);
     expect(lines[2]!.acl).toBe('world:anyone:r');
+  });
+});
+
+describe('quotas (--enforce-quota)', () => {
+  /** What `zkCli setquota -N 2 /q` leaves: the quota dirs, the limits as StatsTrack writes them, then the stats. */
+  const SETQUOTA_N_2 = [
+    { op: 'create', path: '/zookeeper/quota/q' },
+    { op: 'create', path: '/zookeeper/quota/q/zookeeper_limits', data: 'count=-1,bytes=-1=;byteHardLimit=-1;countHardLimit=2' },
+    { op: 'create', path: '/zookeeper/quota/q/zookeeper_stats', data: 'count=0,bytes=0' },
+  ];
+
+  it('refuses a create past a count hard limit with 403 QUOTAEXCEEDED (zkCode -125), creating nothing', async () => {
+    const base = await start({ enforceQuota: true });
+    expect((await call('POST', `${base}/v1/znodes/q`)).status).toBe(201);
+    const quota = await call('POST', `${base}/v1/multi`, { body: { ops: SETQUOTA_N_2 } });
+    expect(quota.status, JSON.stringify(quota.body)).toBe(200);
+    // The stats count /q itself (recomputed when the stats node is created): one more node fits.
+    expect((await call('GET', `${base}/v1/znodes/zookeeper/quota/q/zookeeper_stats`)).body.data).toBe('count=1,bytes=0');
+    expect((await call('POST', `${base}/v1/znodes/q/a`)).status).toBe(201);
+
+    const refused = await call('POST', `${base}/v1/znodes/q/b`);
+    expect(refused.status, JSON.stringify(refused.body)).toBe(403);
+    expect(refused.body).toMatchObject({ code: 'QUOTAEXCEEDED', zkCode: -125, path: '/q/b' });
+    expect((await call('GET', `${base}/v1/children/q`)).body.children).toEqual(['a']);
+    expect((await call('GET', `${base}/v1/znodes/zookeeper/quota/q/zookeeper_stats`)).body.data).toBe('count=2,bytes=0');
   });
 });

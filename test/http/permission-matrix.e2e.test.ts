@@ -1,5 +1,5 @@
 // The permission matrix: every ZooKeeper operation × every permission bit present or absent ×
-// every ACL scheme, over a real socket to one in-process node.
+// every ACL scheme, over a real socket to an in-process node (x509: a second one, serving TLS).
 //
 // A cell is (operation, ACL, caller). Its ACL grants a set of bits to one identity: each of
 // c, d, r, w, a alone, and all five but that one. The caller is the identity the ACL names (it is
@@ -19,24 +19,18 @@
 // direct path (fast-path.ts, wire/) and the Hono app (a Zk-Min-Zxid header sends it there); their
 // names end in [Hono app] for the latter. Sessions and multis always go through the app.
 //
-// x509 cannot be exercised over HTTP yet: the node has no TLS listener (the next issue), so no
-// request can prove an x509 identity. Its cells run at the tree level instead, as
-// test/tree/acl.test.ts does: writes through prepareWrite and DataTree.apply with the identities a
-// certificate would give (['x509:CN=alice,O=Example', 'ip:127.0.0.1']), reads and getACL through
-// the functions the backend answers them with (readDenied, visibleAcl), and the watched read as a
-// watch transaction.
+// x509 runs over HTTPS, against a second node serving TLS with optional client certificates
+// (test/tls/tls-fixture.ts): alice's certificate proves x509:CN=alice,O=Example, bob's
+// x509:CN=bob,O=Example (a certificate the ACL does not name), no certificate proves nothing, and
+// the superuser sends its Basic header. Its cells are the same operations, bit sets and roads.
 import { afterAll, beforeAll, describe, expect, it, vi, type ExpectStatic } from 'vitest';
-import { formatPerms, PERM, type Acl } from '../../src/core/acl/acl.ts';
-import { SUPER_IDENTITY, visibleAcl } from '../../src/core/acl/check.ts';
-import { prepareWrite } from '../../src/core/tree/prepare.ts';
-import { isWriteResult } from '../../src/core/tree/results.ts';
-import type { WriteOp } from '../../src/core/tree/txn.ts';
-import { readDenied } from '../../src/core/tree/watch-ops.ts';
+import { formatPerms, PERM } from '../../src/core/acl/acl.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
 import { makeTempDir, removeDir } from '../support/corral-process.ts';
-import { bytes, Harness } from '../tree/helpers.ts';
+import { h1Request, type ClientTls } from '../tls/tls-client.ts';
+import { makeTestPki, startTlsNode, tlsConfigOf, type TestPki, type TlsNode } from '../tls/tls-fixture.ts';
 import {
-  BOB_DIGEST, call, makeActors, openSession, SUPER_DIGEST, type ActorName, type Actors, type Answer,
+  BOB_DIGEST, call, makeActors, SUPER_DIGEST, type ActorName, type Actors, type Answer,
 } from './acl-actors.ts';
 
 // The HTTP cells run concurrently (each has its own node); more at once than vitest's default 5
@@ -114,13 +108,16 @@ interface Grant {
   /** What the creator sends in the create: the stored entry, or `auth::` for the auth scheme. */
   readonly sentAs?: (perms: string) => string;
   /** Who creates the node. */
-  readonly creator: ActorName;
-  readonly caller: ActorName;
+  readonly creator: CallerName;
+  readonly caller: CallerName;
   /** ', as …' in the cell's name, when the caller is not simply the identity the ACL names. */
   readonly callerLabel?: string;
   /** Whether the ACL names the caller: if not, every cell is denied. */
   readonly matches: boolean;
 }
+
+/** The callers: the HTTP actors, and the two client certificates the TLS node verifies. */
+type CallerName = ActorName | 'x509-alice' | 'x509-bob';
 
 interface Scheme {
   readonly key: string;
@@ -167,8 +164,23 @@ const SCHEMES_OVER_HTTP: readonly Scheme[] = [
   ] },
 ];
 
+const DN = 'CN=alice,O=Example';
+const aliceCert = { scheme: 'x509', id: DN };
+
+/** x509, over HTTPS to the TLS node: the identity is the client certificate's subject. */
+const SCHEMES_OVER_HTTPS: readonly Scheme[] = [
+  { key: 'x509', grants: [
+    { key: 'match', aclLabel: `x509:${DN}`, entry: aliceCert, creator: 'super', caller: 'x509-alice', callerLabel: 'with alice\'s certificate', matches: true },
+    { key: 'bob', aclLabel: `x509:${DN}`, entry: aliceCert, creator: 'super', caller: 'x509-bob', callerLabel: 'with bob\'s certificate (x509:CN=bob,O=Example)', matches: false },
+    { key: 'anonymous', aclLabel: `x509:${DN}`, entry: aliceCert, creator: 'super', caller: 'anonymous', callerLabel: 'without a certificate', matches: false },
+  ] },
+];
+
 /** Every scheme with the superuser's cell added: the ACL names the scheme's identity, super passes anyway. */
-const SCHEMES: readonly Scheme[] = SCHEMES_OVER_HTTP.map((scheme) => ({ ...scheme, grants: [...scheme.grants, { ...scheme.grants[0]!, key: 'super', ...asSuper }] }));
+const withSuper = (schemes: readonly Scheme[]): readonly Scheme[] =>
+  schemes.map((scheme) => ({ ...scheme, grants: [...scheme.grants, { ...scheme.grants[0]!, key: 'super', ...asSuper }] }));
+const SCHEMES = withSuper(SCHEMES_OVER_HTTP);
+const X509_SCHEMES = withSuper(SCHEMES_OVER_HTTPS);
 
 // ---------------------------------------------------------------------------------------------
 // The cells.
@@ -196,7 +208,7 @@ function nameOf(op: OpSpec, aclLabel: string, bits: BitSet, callerLabel: string 
 
 // Direct-path ops take the two roads in a checkerboard over (bit set, caller): every caller and every
 // bit set of every scheme meets both.
-const CELLS: readonly Cell[] = OPS.flatMap((op) => SCHEMES.flatMap((scheme) => BIT_SETS.flatMap((bits, b) => scheme.grants.map((grant, g): Cell => {
+const cellsOf = (schemes: readonly Scheme[]): readonly Cell[] => OPS.flatMap((op) => schemes.flatMap((scheme) => BIT_SETS.flatMap((bits, b) => scheme.grants.map((grant, g): Cell => {
   const allowed = grant.caller === 'super' || (grant.matches && (bits.perms & op.needs) !== 0);
   const viaApp = op.direct && (b + g) % 2 === 1;
   return {
@@ -205,6 +217,8 @@ const CELLS: readonly Cell[] = OPS.flatMap((op) => SCHEMES.flatMap((scheme) => B
     path: `${ROOT}/${scheme.key}/${op.key}.${formatPerms(bits.perms)}.${grant.key}`,
   };
 }))));
+const CELLS = cellsOf(SCHEMES);
+const X509_CELLS = cellsOf(X509_SCHEMES);
 
 /** The cell's ACL as stored, and as getACL shows it to its caller (digest ids hidden without ADMIN). */
 function storedAcl(cell: Cell): AclJson[] {
@@ -218,42 +232,82 @@ function visibleTo(cell: Cell): AclJson[] {
 
 const compact = (acl: readonly AclJson[]): string => acl.map((e) => `${e.scheme}:${e.id}:${e.perms}`).join(',');
 
+/** The cell's ACL as a request sends it: text, or JSON where an id holds a comma (an x509 subject). */
+const sentAcl = (cell: Cell): string | readonly AclJson[] =>
+  cell.grant.sentAs?.(formatPerms(cell.perms)) ?? (cell.grant.entry.id.includes(',') ? storedAcl(cell) : compact(storedAcl(cell)));
+
 // ---------------------------------------------------------------------------------------------
-// The node, set up once for the whole file.
+// The nodes: a plain HTTP one and a TLS one (x509), each set up once for the whole file.
 
-let server: RunningServer | undefined;
-let dataDir: string | undefined;
-let base = '';
+/**
+ * How cells reach a node: a request as one caller, proving its identity (its Authorization
+ * header, or over TLS its client certificate), with `headers` added.
+ */
+interface Road {
+  send(caller: CallerName, method: string, path: string, body?: string | object, headers?: Record<string, string>): Promise<Answer>;
+  /** Per caller: the headers of a session it opened (a session acts only for its opener's identities). */
+  readonly sessions: Map<CallerName, Record<string, string>>;
+}
+
 let actors: Actors;
-/** Per caller: its Authorization header plus the headers of a session it opened. */
-const sessions = new Map<ActorName, Record<string, string>>();
-
 const MULTI_OPS_MAX = 1000;
 
 /** Creates `ops` in as few multis as the node takes, as `creator`; any failure fails the setup. */
-async function createAll(creator: ActorName, ops: ReadonlyArray<{ path: string; acl?: string }>): Promise<void> {
+async function createAll(road: Road, creator: CallerName, ops: ReadonlyArray<{ path: string; acl?: string | readonly AclJson[] }>): Promise<void> {
   for (let i = 0; i < ops.length; i += MULTI_OPS_MAX) {
     const batch = ops.slice(i, i + MULTI_OPS_MAX).map((o) => ({ op: 'create', path: o.path, ...(o.acl ? { acl: o.acl } : {}) }));
-    const answer = await call('POST', `${base}/v1/multi`, actors.headers[creator], { ops: batch });
+    const answer = await road.send(creator, 'POST', '/v1/multi', { ops: batch });
     if (answer.status !== 200) throw new Error(`setup as ${creator} failed: ${answer.status} ${JSON.stringify(answer.body).slice(0, 500)}`);
   }
 }
+
+/** Every cell's node (with its ACL), delete's victims, and a session per caller. */
+async function setUpCells(road: Road, cells: readonly Cell[], schemes: readonly Scheme[]): Promise<void> {
+  await createAll(road, 'super', [{ path: ROOT }, ...schemes.map((s) => ({ path: `${ROOT}/${s.key}` }))]);
+  for (const creator of new Set(cells.map((c) => c.grant.creator))) {
+    await createAll(road, creator, cells.filter((c) => c.grant.creator === creator).map((c) => ({ path: c.path, acl: sentAcl(c) })));
+  }
+  // delete's victims: open children, made by the superuser (it passes CREATE on every cell's node).
+  await createAll(road, 'super', cells.filter((c) => c.op.key === 'delete').map((c) => ({ path: `${c.path}/t` })));
+  for (const name of new Set(cells.map((c) => c.grant.caller))) {
+    const opened = await road.send(name, 'POST', '/v1/sessions', { timeoutMs: 40_000 });
+    if (opened.status !== 201) throw new Error(`opening a session as ${name} failed: ${opened.status} ${JSON.stringify(opened.body)}`);
+    road.sessions.set(name, { 'zk-session-id': String(opened.body.id), 'zk-session-token': String(opened.body.token) });
+  }
+}
+
+let server: RunningServer | undefined;
+let dataDir: string | undefined;
+const http: Road = {
+  send: (caller, method, path, body, headers = {}) =>
+    call(method, `${server!.url}${path}`, { ...actors.headers[caller as ActorName], ...headers }, body),
+  sessions: new Map(),
+};
+
+let pki: TestPki | undefined;
+let tlsNode: TlsNode | undefined;
+const tlsOf = (caller: CallerName): ClientTls =>
+  caller === 'x509-alice' ? pki!.alice : caller === 'x509-bob' ? pki!.bob : pki!.anonymous;
+const https: Road = {
+  async send(caller, method, path, body, headers = {}) {
+    if (caller !== 'x509-alice' && caller !== 'x509-bob' && caller !== 'anonymous' && caller !== 'super') throw new Error(`${caller} has no road over TLS`);
+    const auth = caller === 'super' ? actors.headers.super : {};
+    const reply = await h1Request(tlsNode!.url, tlsOf(caller), method, path, { headers: { ...auth, ...headers }, body });
+    return { status: reply.status, body: reply.body };
+  },
+  sessions: new Map(),
+};
 
 beforeAll(async () => {
   dataDir = makeTempDir('corral-permission-matrix-');
   actors = await makeActors(dataDir);
   // Every actor calls from 127.0.0.1, many cells at once: no per-address connection limit here.
   server = await startServer({ dataDir, port: 0, host: '127.0.0.1', maxConnectionsPerAddress: 0, ...actors.serverOptions });
-  base = server.url;
-  await createAll('super', [{ path: ROOT }, ...SCHEMES.map((s) => ({ path: `${ROOT}/${s.key}` }))]);
-  for (const creator of ['super', 'bob'] as const) {
-    await createAll(creator, CELLS.filter((c) => c.grant.creator === creator).map((c) => ({
-      path: c.path, acl: c.grant.sentAs?.(formatPerms(c.perms)) ?? compact(storedAcl(c)),
-    })));
-  }
-  // delete's victims: open children, made by the superuser (it passes CREATE on every cell's node).
-  await createAll('super', CELLS.filter((c) => c.op.key === 'delete').map((c) => ({ path: `${c.path}/t` })));
-  for (const name of new Set(CELLS.map((c) => c.grant.caller))) sessions.set(name, await openSession(base, actors.headers[name]));
+  await setUpCells(http, CELLS, SCHEMES);
+  pki = makeTestPki();
+  // ZooKeeper's default tickTime (the fixture's is short), so the sessions' 40 s outlast the HTTP cells that run first.
+  tlsNode = await startTlsNode({ ...tlsConfigOf(pki.pki, 'optional'), tickTimeMs: 2000, superDigest: SUPER_DIGEST, maxConnectionsPerAddress: 0 });
+  await setUpCells(https, X509_CELLS, X509_SCHEMES);
 });
 
 afterAll(async () => {
@@ -261,38 +315,41 @@ afterAll(async () => {
   await server?.close();
   server = undefined;
   removeDir(dataDir);
+  await tlsNode?.close();
+  tlsNode = undefined;
+  if (pki) removeDir(pki.dir);
 });
 
 /** The cell's operation, as its caller. */
-function perform(cell: Cell): Promise<Answer> {
+function perform(road: Road, cell: Cell): Promise<Answer> {
   const { path, grant } = cell;
-  const headers = cell.viaApp ? { ...actors.headers[grant.caller], ...TO_APP } : actors.headers[grant.caller];
+  const send = (method: string, target: string, body?: string | object) => road.send(grant.caller, method, target, body, cell.viaApp ? TO_APP : {});
   switch (cell.op.key) {
     case 'create':
-      return call('POST', `${base}/v1/znodes${path}/new`, headers);
+      return send('POST', `/v1/znodes${path}/new`);
     case 'delete':
-      return call('DELETE', `${base}/v1/znodes${path}/t`, headers);
+      return send('DELETE', `/v1/znodes${path}/t`);
     case 'setData':
-      return call('PUT', `${base}/v1/znodes${path}`, headers, 'x');
+      return send('PUT', `/v1/znodes${path}`, 'x');
     case 'getData':
-      return call('GET', `${base}/v1/znodes${path}`, headers);
+      return send('GET', `/v1/znodes${path}`);
     case 'getChildren':
-      return call('GET', `${base}/v1/children${path}`, headers);
+      return send('GET', `/v1/children${path}`);
     case 'exists':
-      return call('GET', `${base}/v1/stat${path}`, headers);
+      return send('GET', `/v1/stat${path}`);
     case 'getACL':
-      return call('GET', `${base}/v1/acl${path}`, headers);
+      return send('GET', `/v1/acl${path}`);
     case 'setACL':
       // The ACL it has, written out (`auth::` from a caller without an identity would be INVALIDACL before any ACL check).
-      return call('PUT', `${base}/v1/acl${path}`, headers, compact(storedAcl(cell)));
+      return send('PUT', `/v1/acl${path}`, cell.grant.entry.id.includes(',') ? { acl: storedAcl(cell) } : compact(storedAcl(cell)));
     case 'multiCheck':
-      return call('POST', `${base}/v1/multi`, headers, { ops: [{ op: 'check', path }] });
+      return send('POST', '/v1/multi', { ops: [{ op: 'check', path }] });
     case 'multiSetData':
-      return call('POST', `${base}/v1/multi`, headers, { ops: [{ op: 'setData', path, data: 'x' }] });
+      return send('POST', '/v1/multi', { ops: [{ op: 'setData', path, data: 'x' }] });
     case 'multiGetData':
-      return call('POST', `${base}/v1/multi`, headers, { ops: [{ op: 'getData', path }] });
+      return send('POST', '/v1/multi', { ops: [{ op: 'getData', path }] });
     case 'watchedGetData':
-      return call('GET', `${base}/v1/znodes${path}?watch=true`, sessions.get(grant.caller)!);
+      return road.send(grant.caller, 'GET', `/v1/znodes${path}?watch=true`, undefined, road.sessions.get(grant.caller)!);
   }
 }
 
@@ -335,16 +392,29 @@ function expectAllowed(cell: Cell, answer: Answer, expect: ExpectStatic): void {
   }
 }
 
+/** A cell's answer: the normal one if allowed, else NOAUTH (per op, in a read multi). */
+function expectAnswer(cell: Cell, answer: Answer, expect: ExpectStatic): void {
+  if (cell.allowed) {
+    expectAllowed(cell, answer, expect);
+  } else if (cell.op.key === 'multiGetData') {
+    expect(answer.status, JSON.stringify(answer.body)).toBe(200);
+    expect(answer.body.results).toMatchObject([{ op: 'getData', path: cell.path, code: 'NOAUTH' }]);
+  } else {
+    expect(answer.status, JSON.stringify(answer.body)).toBe(403);
+    expect(answer.body.code).toBe('NOAUTH');
+  }
+}
+
 /**
  * What each write cell's node looks like now, read as the superuser with a few read multis:
  * create and delete cells by their children, the others by their data and ACL versions.
  */
-async function observedEffects(): Promise<Map<string, string>> {
-  const writes = CELLS.filter((c) => c.op.writes);
+async function observedEffects(road: Road, cells: readonly Cell[]): Promise<Map<string, string>> {
+  const writes = cells.filter((c) => c.op.writes);
   const ops = writes.map((c) => ({ op: c.op.key === 'create' || c.op.key === 'delete' ? 'getChildren' : 'getData', path: c.path }));
   const seen = new Map<string, string>();
   for (let i = 0; i < ops.length; i += MULTI_OPS_MAX) {
-    const answer = await call('POST', `${base}/v1/multi`, actors.headers.super, { ops: ops.slice(i, i + MULTI_OPS_MAX) });
+    const answer = await road.send('super', 'POST', '/v1/multi', { ops: ops.slice(i, i + MULTI_OPS_MAX) });
     if (answer.status !== 200) throw new Error(`reading the effects failed: ${answer.status} ${JSON.stringify(answer.body).slice(0, 500)}`);
     for (const r of answer.body.results as Array<{ path: string; children?: string[]; stat?: { version: number; aversion: number } }>) {
       seen.set(r.path, r.children ? `children [${r.children.join(',')}]` : `version ${r.stat?.version}, aversion ${r.stat?.aversion}`);
@@ -368,174 +438,54 @@ function expectedEffect(cell: Cell): string {
   }
 }
 
-describe('the permission matrix over HTTP', () => {
-  it('expands auth:: to the creator\'s digest identity only (not its address)', async () => {
-    const cell = CELLS.find((c) => c.grant.creator === 'bob')!;
-    const answer = await call('GET', `${base}/v1/acl${cell.path}`, actors.headers.super);
-    expect(answer.body.acl).toEqual([{ perms: formatPerms(cell.perms), scheme: 'digest', id: BOB_DIGEST }]);
-  });
-
-  // Concurrent: the cells share nothing (each has its own node), and the node answers many at once.
-  for (const cell of CELLS) it.concurrent(cell.name, async ({ expect }) => {
-    const answer = await perform(cell);
-    if (cell.allowed) {
-      expectAllowed(cell, answer, expect);
-    } else if (cell.op.key === 'multiGetData') {
-      expect(answer.status, JSON.stringify(answer.body)).toBe(200);
-      expect(answer.body.results).toMatchObject([{ op: 'getData', path: cell.path, code: 'NOAUTH' }]);
-    } else {
-      expect(answer.status, JSON.stringify(answer.body)).toBe(403);
-      expect(answer.body.code).toBe('NOAUTH');
-    }
-  });
-});
-
-describe('the tree after the matrix', () => {
+/** After the matrix: every allowed write done, no denied one, and each setACL cell's ACL as set up. */
+function describeTreeAfter(road: () => Road, cells: readonly Cell[]): void {
   it('shows every allowed write and no denied one', async () => {
-    const seen = await observedEffects();
-    const writes = CELLS.filter((c) => c.op.writes);
+    const seen = await observedEffects(road(), cells);
+    const writes = cells.filter((c) => c.op.writes);
     const got = Object.fromEntries(writes.map((c) => [c.name, seen.get(c.path)]));
     const want = Object.fromEntries(writes.map((c) => [c.name, expectedEffect(c)]));
     expect(got).toEqual(want);
   });
 
   it('still has the ACL each cell set up, setACL cells included', async () => {
-    const cells = CELLS.filter((c) => c.op.key === 'setACL');
-    const answers = await Promise.all(cells.map((c) => call('GET', `${base}/v1/acl${c.path}`, actors.headers.super)));
-    expect(Object.fromEntries(cells.map((c, i) => [c.name, answers[i]!.body.acl]))).toEqual(Object.fromEntries(cells.map((c) => [c.name, storedAcl(c)])));
+    const setAcls = cells.filter((c) => c.op.key === 'setACL');
+    const answers = await Promise.all(setAcls.map((c) => road().send('super', 'GET', `/v1/acl${c.path}`)));
+    expect(Object.fromEntries(setAcls.map((c, i) => [c.name, answers[i]!.body.acl]))).toEqual(Object.fromEntries(setAcls.map((c) => [c.name, storedAcl(c)])));
+  });
+}
+
+describe('the permission matrix over HTTP', () => {
+  it('expands auth:: to the creator\'s digest identity only (not its address)', async () => {
+    const cell = CELLS.find((c) => c.grant.creator === 'bob')!;
+    const answer = await http.send('super', 'GET', `/v1/acl${cell.path}`);
+    expect(answer.body.acl).toEqual([{ perms: formatPerms(cell.perms), scheme: 'digest', id: BOB_DIGEST }]);
+  });
+
+  // Concurrent: the cells share nothing (each has its own node), and the node answers many at once.
+  for (const cell of CELLS) it.concurrent(cell.name, async ({ expect }) => {
+    expectAnswer(cell, await perform(http, cell), expect);
   });
 });
 
-// ---------------------------------------------------------------------------------------------
-// x509, at the tree level (no TLS listener yet: see the top of the file).
+describe('the tree after the matrix', () => {
+  describeTreeAfter(() => http, CELLS);
+});
 
-const DN = 'CN=alice,O=Example';
-const ANONYMOUS_AUTH = ['ip:127.0.0.1'];
-/** What the authenticator gives a caller: its proven identities, then its address. */
-const TREE_CALLERS = {
-  alice: [`x509:${DN}`, 'ip:127.0.0.1'],
-  mallory: ['x509:CN=mallory,O=Example', 'ip:127.0.0.1'],
-  anonymous: ANONYMOUS_AUTH,
-  super: [`digest:${SUPER_DIGEST}`, SUPER_IDENTITY, 'ip:127.0.0.1'],
-} as const;
-
-interface TreeCell {
-  readonly name: string;
-  readonly op: OpSpec;
-  readonly perms: number;
-  readonly caller: keyof typeof TREE_CALLERS;
-  readonly path: string;
-  readonly allowed: boolean;
-}
-
-const TREE_GRANTS: ReadonlyArray<{ caller: keyof typeof TREE_CALLERS; label?: string; matches: boolean }> = [
-  { caller: 'alice', matches: true },
-  { caller: 'mallory', label: 'as x509:CN=mallory,O=Example', matches: false },
-  { caller: 'anonymous', label: 'as anonymous', matches: false },
-  { caller: 'super', label: 'as the superuser', matches: true },
-];
-
-const TREE_CELLS: readonly TreeCell[] = OPS.flatMap((op) => BIT_SETS.flatMap((bits) => TREE_GRANTS.map((g): TreeCell => {
-  const allowed = g.caller === 'super' || (g.matches && (bits.perms & op.needs) !== 0);
-  return {
-    name: nameOf(op, `x509:${DN}`, bits, g.label, allowed), op, perms: bits.perms, caller: g.caller, allowed,
-    path: `/x509/${op.key}.${formatPerms(bits.perms)}.${g.caller}`,
-  };
-})));
-
-const x509Acl = (perms: number): Acl => [{ perms, scheme: 'x509', id: DN }];
-
-describe('the permission matrix for x509, at the tree level', () => {
-  const h = new Harness();
-  const create = (path: string, acl: Acl = x509Acl(ALL)): WriteOp => ({ type: 'create', path, data: bytes(''), mode: 'persistent', ttlMs: -1, acl });
-
-  /** A write as the server makes it: prepareWrite (auth expansion, INVALIDACL), then apply. OK or the error's code. */
-  function write(ops: readonly WriteOp[], multi: boolean, auth: readonly string[]): string {
-    const prepared = prepareWrite(ops, multi, { timeMs: 0, sessionId: 0, maxDataBytes: 1 << 20, auth });
-    if (!prepared.ok) return prepared.error.code;
-    const { result } = h.applyTxn(prepared.envelope.txn);
-    if (!result || !isWriteResult(result)) throw new Error('a write gave no write result');
-    return result.ok ? 'OK' : result.error.code;
-  }
-
-  beforeAll(() => {
-    const setup = [create('/x509', [{ perms: ALL, scheme: 'world', id: 'anyone' }]), ...TREE_CELLS.map((c) => create(c.path, x509Acl(c.perms)))];
-    expect(write(setup, true, TREE_CALLERS.super)).toBe('OK');
-    const victims = TREE_CELLS.filter((c) => c.op.key === 'delete').map((c) => create(`${c.path}/t`, [{ perms: ALL, scheme: 'world', id: 'anyone' }]));
-    expect(write(victims, true, TREE_CALLERS.super)).toBe('OK');
+describe('the permission matrix for x509, over HTTPS with client certificates', () => {
+  it('expands auth:: to the creator\'s x509 identity only (not its address)', async () => {
+    expect((await https.send('x509-alice', 'POST', '/v1/znodes/x509-auth', undefined, { 'zk-acl': 'auth::r' })).status).toBe(201);
+    const answer = await https.send('super', 'GET', '/v1/acl/x509-auth');
+    expect(answer.body.acl).toEqual([{ perms: 'r', ...aliceCert }]);
   });
 
-  /** The cell's operation: OK, or the error's code. */
-  function perform(cell: TreeCell): string {
-    const { path } = cell;
-    const auth = TREE_CALLERS[cell.caller];
-    const code = (e: { code: string } | undefined) => e?.code ?? 'OK';
-    switch (cell.op.key) {
-      case 'create':
-        return write([create(`${path}/new`)], false, auth);
-      case 'delete':
-        return write([{ type: 'delete', path: `${path}/t`, version: -1 }], false, auth);
-      case 'setData':
-        return write([{ type: 'setData', path, data: bytes('x'), version: -1 }], false, auth);
-      case 'getData':
-      case 'getChildren':
-      case 'exists':
-        return code(readDenied(h.tree.get(path), cell.op.key, auth));
-      case 'multiGetData':
-        // A read multi's op is answered by the backend's readNow, which asks readDenied for getData.
-        return code(readDenied(h.tree.get(path), 'getData', auth));
-      case 'getACL': {
-        const acl = visibleAcl(h.tree.get(path)!.acl, auth);
-        return 'code' in acl ? acl.code : 'OK';
-      }
-      case 'setACL':
-        return write([{ type: 'setACL', path, acl: x509Acl(cell.perms), version: -1 }], false, auth);
-      case 'multiCheck':
-        return write([{ type: 'check', path, version: -1 }], true, auth);
-      case 'multiSetData':
-        return write([{ type: 'setData', path, data: bytes('x'), version: -1 }], true, auth);
-      case 'watchedGetData': {
-        // A session opened by the caller (its watches are judged by its opener's identities).
-        const opened = h.applyTxn({ type: 'createSession', timeoutMs: 10_000, tokenHash: 'x', auth }).result;
-        if (!opened || !('sessionId' in opened) || !opened.ok) throw new Error('no session opened');
-        const { result } = h.applyTxn({ type: 'watch', sessionId: opened.sessionId, request: { op: 'getData', path }, auth });
-        if (!result || !('watch' in result)) throw new Error('a watch txn gave no watch result');
-        return result.ok ? 'OK' : result.error.code;
-      }
-    }
-  }
-
-  it('expands auth:: to the creator\'s x509 identity only', () => {
-    expect(write([create('/x509-auth', [{ perms: READ, scheme: 'auth', id: '' }])], false, TREE_CALLERS.alice)).toBe('OK');
-    expect(h.tree.get('/x509-auth')!.acl).toEqual(x509Acl(READ));
+  for (const cell of X509_CELLS) it.concurrent(cell.name, async ({ expect }) => {
+    expectAnswer(cell, await perform(https, cell), expect);
   });
+});
 
-  for (const cell of TREE_CELLS) it(cell.name, () => {
-    const watchesBefore = h.tree.watches.size;
-    expect(perform(cell)).toBe(cell.allowed ? 'OK' : 'NOAUTH');
-    const node = h.tree.get(cell.path)!;
-    switch (cell.op.key) {
-      case 'create':
-        expect(h.tree.get(`${cell.path}/new`) !== undefined).toBe(cell.allowed);
-        break;
-      case 'delete':
-        expect(h.tree.get(`${cell.path}/t`) === undefined).toBe(cell.allowed);
-        break;
-      case 'setData':
-      case 'multiSetData':
-        expect(node.version).toBe(cell.allowed ? 1 : 0);
-        break;
-      case 'setACL':
-        expect(node.aversion).toBe(cell.allowed ? 1 : 0);
-        break;
-      case 'watchedGetData':
-        // An allowed watched read sets its watch; a refused one sets none.
-        expect(h.tree.watches.size - watchesBefore).toBe(cell.allowed ? 1 : 0);
-        break;
-      default:
-        break;
-    }
-  });
+describe('the x509 tree after the matrix', () => {
+  describeTreeAfter(() => https, X509_CELLS);
 });
 
 describe('the matrix', () => {
@@ -543,13 +493,14 @@ describe('the matrix', () => {
     expect(new Set(CELLS.map((c) => c.op.key)).size).toBe(OPS.length);
     expect(new Set(CELLS.map((c) => c.perms)).size).toBe(10);
     expect(CELLS.length).toBe(OPS.length * BIT_SETS.length * SCHEMES.reduce((n, s) => n + s.grants.length, 0));
-    expect(TREE_CELLS.length).toBe(OPS.length * BIT_SETS.length * TREE_GRANTS.length);
+    expect(X509_CELLS.length).toBe(OPS.length * BIT_SETS.length * X509_SCHEMES.reduce((n, s) => n + s.grants.length, 0));
   });
 
   it('sends every direct-path operation down both roads, for every scheme', () => {
     for (const op of OPS.filter((o) => o.direct)) {
-      for (const scheme of SCHEMES) {
-        const roads = new Set(CELLS.filter((c) => c.op === op && c.path.startsWith(`${ROOT}/${scheme.key}/`)).map((c) => c.viaApp));
+      for (const scheme of [...SCHEMES, ...X509_SCHEMES]) {
+        const cells = scheme.key === 'x509' ? X509_CELLS : CELLS;
+        const roads = new Set(cells.filter((c) => c.op === op && c.path.startsWith(`${ROOT}/${scheme.key}/`)).map((c) => c.viaApp));
         expect([...roads].sort(), `${op.key} on ${scheme.key}`).toEqual([false, true]);
       }
     }

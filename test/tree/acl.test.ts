@@ -6,6 +6,7 @@ import { SUPER_IDENTITY } from '../../src/core/acl/check.ts';
 import { DataTree } from '../../src/core/tree/data-tree.ts';
 import { isWriteResult, type WriteResult } from '../../src/core/tree/results.ts';
 import type { Txn, WriteOp } from '../../src/core/tree/txn.ts';
+import type { CreateMode } from '../../src/core/tree/znode.ts';
 import { bytes, Harness } from './helpers.ts';
 
 const BOB = 'digest:bob:fyVmFCwVbTJYrznoSu1koqYEYF0=';
@@ -66,6 +67,32 @@ describe('create', () => {
     h.as(AS_BOB, [create('/a', only(PERM.ALL)), create('/b', only(PERM.ALL))]);
     expect(h.tree.get('/a')!.acl).toEqual(only(PERM.ALL));
     expect(h.tree.get('/a')!.acl).toBe(h.tree.get('/b')!.acl);
+  });
+});
+
+describe('create in every other mode', () => {
+  const MODES = [
+    'persistent_sequential', 'ephemeral', 'ephemeral_sequential', 'container', 'persistent_with_ttl', 'persistent_sequential_with_ttl',
+  ] as const satisfies readonly CreateMode[];
+  const createIn = (path: string, mode: CreateMode): WriteOp =>
+    ({ type: 'create', path, data: bytes(''), mode, ttlMs: mode.endsWith('_with_ttl') ? 60_000 : -1, acl: OPEN_ACL });
+
+  it.each(MODES)('%s: NOAUTH without CREATE on the parent, OK with it; a refusal leaves the parent\'s cversion and sequence as they were', (mode) => {
+    const h = new AclHarness();
+    h.as(AS_BOB, [create('/p', only(PERM.CREATE | PERM.READ))]);
+    const before = h.tree.stat('/p')!;
+    // Sessions 1 (Bob's) and 2 (anonymous) exist, for the ephemeral modes.
+    expect(h.as(ANON, [createIn('/p/c', mode)], 2)).toMatchObject({ ok: false, error: { code: 'NOAUTH' } });
+    expect(h.as(AS_ALICE, [createIn('/p/c', mode)], 1)).toMatchObject({ ok: false, error: { code: 'NOAUTH' } });
+    expect(h.tree.stat('/p')).toEqual(before);
+    expect(h.tree.childNames('/p')).toEqual([]);
+
+    const created = h.as(AS_BOB, [createIn('/p/c', mode)], 1);
+    expect(created.ok, JSON.stringify(created)).toBe(true);
+    // The refused sequential creates spent no number: the first success is the parent's first child.
+    const path = mode.includes('sequential') ? '/p/c0000000000' : '/p/c';
+    expect(created).toMatchObject({ results: [{ type: 'create', path }] });
+    expect(h.tree.stat('/p')!.cversion).toBe(before.cversion + 1);
   });
 });
 
@@ -151,6 +178,30 @@ describe('closeSession', () => {
     h.as(AS_BOB, [create('/p/e', OPEN_ACL, 'ephemeral')], 1);
     h.applyTxn({ type: 'closeSession', sessionId: 1, reason: 'expired' });
     expect(h.tree.get('/p/e')).toBeUndefined();
+  });
+});
+
+describe('reaping', () => {
+  it('removes an empty container and an expired TTL node under a parent that grants DELETE to no one (the server acts)', () => {
+    const h = new AclHarness();
+    h.as(AS_BOB, [create('/p', only(PERM.CREATE | PERM.READ))]);
+    const box = h.as(AS_BOB, [{ type: 'create', path: '/p/box', data: bytes(''), mode: 'container', ttlMs: -1, acl: OPEN_ACL }]);
+    const ttl = h.as(AS_BOB, [{ type: 'create', path: '/p/ttl', data: bytes(''), mode: 'persistent_with_ttl', ttlMs: 1_000, acl: OPEN_ACL }]);
+    if (!box.ok || !ttl.ok) throw new Error('setup failed');
+    // A container is reaped once it has had a child and has none left.
+    h.as(AS_BOB, [create('/p/box/c')]);
+    h.as(AS_BOB, [remove('/p/box/c')]);
+    // No caller may delete them: DELETE on /p is granted to no one.
+    expect(h.codeAs(AS_BOB, remove('/p/box'))).toBe('NOAUTH');
+    expect(h.codeAs(AS_BOB, remove('/p/ttl'))).toBe('NOAUTH');
+
+    const czxidOf = (path: string) => h.tree.get(path)!.czxid;
+    const mtimeMs = h.tree.get('/p/ttl')!.mtime;
+    h.reap('/p/box', czxidOf('/p/box'), mtimeMs + 10);
+    h.reap('/p/ttl', czxidOf('/p/ttl'), mtimeMs + 1_001);
+    expect(h.tree.get('/p/box')).toBeUndefined();
+    expect(h.tree.get('/p/ttl')).toBeUndefined();
+    expect(h.tree.childNames('/p')).toEqual([]);
   });
 });
 

@@ -11,9 +11,12 @@ import { defaultConfig, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/app.ts';
 import { CorralNode } from '../../src/node/corral-node.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { appDepsOf } from '../../src/server.ts';
+import { appDepsOf, startServer } from '../../src/server.ts';
 import { credentialedOverrides, withTestAuthorization } from './credentialed-mode.ts';
 import { validateResponse } from './openapi.ts';
+
+/** Which store the suites' nodes have (the gateway harness, test/backend/zookeeper/gateway-test-node.ts, says 'gateway'). */
+export const harness: 'embedded' | 'gateway' = 'embedded';
 
 export interface Reply {
   readonly status: number;
@@ -73,6 +76,19 @@ export function startTestNode(overrides: Partial<Config> = {}, dir?: string): Te
     async close(keepDir = false) {
       await node.close();
       if (!keepDir) rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** The same store behind real sockets on 127.0.0.1 (the direct paths, not app.request()). */
+export async function startServedNode(): Promise<{ readonly url: string; close(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'corral-served-'));
+  const server = await startServer({ dataDir, host: '127.0.0.1', port: 0 });
+  return {
+    url: server.url,
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
     },
   };
 }

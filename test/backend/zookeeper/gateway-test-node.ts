@@ -13,11 +13,15 @@ import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { ZooKeeperBackend } from '../../../src/backend/zookeeper/zookeeper-backend.ts';
 import { ZooKeeperClient } from '../../../src/zookeeper-client/client.ts';
+import { startGateway } from '../../../src/backend/zookeeper/gateway-server.ts';
 import { credentialedOverrides, withTestAuthorization } from '../../support/credentialed-mode.ts';
 import { validateResponse } from '../../support/openapi.ts';
 import type { Reply, RequestOptions } from '../../support/test-node.ts';
 
 export type { Reply, RequestOptions };
+
+/** Suites whose contract differs on a gateway (documented in docs/operations.md) branch on it. */
+export const harness: 'embedded' | 'gateway' = 'gateway';
 
 let ensemblePort = 0;
 
@@ -78,6 +82,20 @@ export function startTestNode(overrides: Partial<Config> = {}): GatewayTestNode 
     async close() {
       await (await backend).close();
       await wipe(ensemblePort);
+    },
+  };
+}
+
+/** A gateway behind real sockets on 127.0.0.1 (the direct paths); close() wipes the tree too. */
+export async function startServedNode(): Promise<{ readonly url: string; close(): Promise<void> }> {
+  if (ensemblePort === 0) throw new Error('useEnsemble(port) first: no ZooKeeper for the gateway');
+  const port = ensemblePort;
+  const gateway = await startGateway({ host: '127.0.0.1', port: 0, gatewayKey: GATEWAY_KEY, backend: `zookeeper://127.0.0.1:${port}` });
+  return {
+    url: gateway.url,
+    async close() {
+      await gateway.close();
+      await wipe(port);
     },
   };
 }

@@ -17,6 +17,7 @@ import type { HistoryEvent } from '../../storage/change-history.ts';
 import type { ChangeSubscriber, Changes } from '../backend.ts';
 import type { DatedGroup } from './event-dating.ts';
 import { zxidNumber } from './convert.ts';
+import { withoutOwn } from './gateway-own-paths.ts';
 
 interface Group {
   readonly path: string;
@@ -109,7 +110,7 @@ export class GatewayChanges implements Changes {
   /** A burst of notifications from the shared connection, dated: record, then hand to the matching groups. */
   deliver(group: DatedGroup): void {
     const events: TreeEvent[] = [];
-    for (const e of group.events) if (isTreeEvent(e.type)) events.push({ type: e.type, path: e.path, zxid: group.zxid });
+    for (const e of withoutOwn(group.events)) if (isTreeEvent(e.type)) events.push({ type: e.type, path: e.path, zxid: group.zxid });
     if (events.length === 0) return;
     this.options.sawZxid(group.zxid);
     this.record(events);

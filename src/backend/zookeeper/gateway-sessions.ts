@@ -25,6 +25,7 @@ import type { Caller, OpenedSession, SessionEvents, Sessions, SessionSummary } f
 import { corralSessionId, sortedNames, statOf, zxidNumber } from './convert.ts';
 import { EventDater } from './event-dating.ts';
 import { isTreeEvent } from './gateway-changes.ts';
+import { isGatewayOwn, refusedOwn, withoutOwn } from './gateway-own-paths.ts';
 import { openToken, sealToken, type TokenPayload, type ZkAuth } from './session-token.ts';
 import { zkAuthOf } from './caller-connections.ts';
 import { DeferredEvents } from './deferred-events.ts';
@@ -131,7 +132,7 @@ export class GatewaySessions implements Sessions {
       () => entry.client?.probe() ?? Promise.resolve(zkError('CONNECTIONLOSS', 'not connected')),
       (group) => {
         this.options.sawZxid(group.zxid);
-        const queued = this.queueEvents(entry, group.events.filter((e) => isTreeEvent(e.type)), group.zxid);
+        const queued = this.queueEvents(entry, withoutOwn(group.events.filter((e) => isTreeEvent(e.type))), group.zxid);
         entry.queued = Promise.all([entry.queued, queued]).then(() => undefined);
       },
       () => zxidNumber(entry.client?.session.lastZxid ?? 0n),
@@ -294,6 +295,7 @@ export class GatewaySessions implements Sessions {
   }
 
   async watch(id: number, request: WatchRequest): Promise<WatchResult | ZkError> {
+    if (isGatewayOwn(request.path)) return { ok: false, watch: true, error: refusedOwn(request.path) };
     const client = await this.clientOf(id);
     if ('code' in client) return client;
     if (request.op === 'removeWatches') {
@@ -371,6 +373,11 @@ export class GatewaySessions implements Sessions {
       case 'removeWatches':
         return this.removeWatches(0, client, request);
     }
+  }
+
+  /** The watches a live session holds as its record counts them (what maxWatchesPerSession limits); 0 once it ended. */
+  watchCount(id: number): number {
+    return this.live.get(id)?.record.watchCount ?? 0;
   }
 
   events(id: number): SessionEvents | undefined {

@@ -32,6 +32,7 @@ import { GatewayChanges } from './gateway-changes.ts';
 import { GatewaySessions } from './gateway-sessions.ts';
 import { tokenKeyOf } from './session-token.ts';
 import { CallerConnections, zkAuthOf } from './caller-connections.ts';
+import { isGatewayOwn, refusedOwn } from './gateway-own-paths.ts';
 import type { EnsembleAddress } from './zookeeper-url.ts';
 import type { ZkTlsOptions } from '../../zookeeper-client/connection.ts';
 
@@ -135,6 +136,7 @@ export class ZooKeeperBackend implements Backend {
   }
 
   read(request: ReadRequest): Promise<ReadView | ZkError> {
+    if (isGatewayOwn(request.path)) return Promise.resolve(refusedOwn(request.path));
     if (request.watchSession !== 0) return this.watchedRead(request);
     return this.via(request.caller, (client) => this.readVia(client, request));
   }
@@ -160,11 +162,13 @@ export class ZooKeeperBackend implements Backend {
 
   /** A read-only multi's op: the calls of one turn go as one multiRead (read-batch.ts). */
   readNow(path: string, caller: Caller, op: 'getData' | 'getChildren' = 'getData'): Promise<NodeNow | ZkError | undefined> {
+    if (isGatewayOwn(path)) return Promise.resolve(refusedOwn(path));
     return this.via(caller, (_client, reads) => reads.read(path, op === 'getChildren'));
   }
 
   /** The ensemble counts (ZooKeeper's getAllChildrenNumber, READ on the node asked as the caller's identity). */
   async allChildrenNumber(path: string, caller: Caller = ZooKeeperBackend.anonymous): Promise<number | ZkError | undefined> {
+    if (isGatewayOwn(path)) return refusedOwn(path);
     const answer = await this.via(caller, (client) => client.getAllChildrenNumber(path));
     if ('code' in answer) return answer.code === 'NONODE' ? undefined : answer;
     this.saw(zxidNumber(answer.zxid));
@@ -173,6 +177,7 @@ export class ZooKeeperBackend implements Backend {
 
   /** The ensemble's ACL as it shows it to the caller's identity. */
   async getAcl(path: string, caller: Caller = ZooKeeperBackend.anonymous): Promise<{ acl: Acl; stat: Stat } | ZkError> {
+    if (isGatewayOwn(path)) return refusedOwn(path);
     const answer = await this.via(caller, (client) => client.getACL(path));
     if ('code' in answer) return answer;
     return { acl: answer.acl, stat: statOf(answer.stat) };
@@ -183,6 +188,8 @@ export class ZooKeeperBackend implements Backend {
     // The same stateless checks as the embedded store, so bad input answers the same error body.
     const prepared = prepareWrite(ops, multi, { timeMs: 0, sessionId, maxDataBytes: this.options.maxDataBytes, request: undefined, auth: caller.auth });
     if (!prepared.ok) return { ok: true, zxid: this.zxid, result: prepared };
+    const own = ops.findIndex((op) => isGatewayOwn(op.path));
+    if (own !== -1) return { ok: true, zxid: this.zxid, result: { ok: false, failedOp: multi ? own : 0, error: refusedOwn(ops[own]!.path) } };
     const send = (client: ZooKeeperClient) => (multi ? this.multi(client, ops, sessionId) : this.single(client, ops[0]!));
     let answer: { zxid: number; result: WriteResult } | ZkError;
     if (sessionId === 0) {

@@ -7,6 +7,7 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
+import type { OutboxEvent } from '../../src/node/outbox.ts';
 import { defaultConfig, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/app.ts';
 import { CorralNode } from '../../src/node/corral-node.ts';
@@ -91,4 +92,16 @@ export async function startServedNode(): Promise<{ readonly url: string; close()
       rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** What a session's stream has queued (its outbox from the start); the embedded store queues before a write answers. */
+export async function sessionOutbox(t: TestNode, id: number): Promise<readonly OutboxEvent[]> {
+  const events = t.node.sessions.outbox(id)?.read(0) ?? [];
+  if (events === 'overflow') throw new Error('outbox overflowed');
+  return events;
+}
+
+/** The watches a session holds. */
+export async function sessionWatchCount(t: TestNode, id: number): Promise<number> {
+  return t.node.host.tree.watches.count(id);
 }

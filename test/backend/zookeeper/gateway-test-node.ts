@@ -14,6 +14,8 @@ import { Metrics } from '../../../src/observability/metrics.ts';
 import { ZooKeeperBackend } from '../../../src/backend/zookeeper/zookeeper-backend.ts';
 import { ZooKeeperClient } from '../../../src/zookeeper-client/client.ts';
 import { startGateway } from '../../../src/backend/zookeeper/gateway-server.ts';
+import type { DeferredEvents } from '../../../src/backend/zookeeper/deferred-events.ts';
+import type { OutboxEvent } from '../../../src/node/outbox.ts';
 import { credentialedOverrides, withTestAuthorization } from '../../support/credentialed-mode.ts';
 import { validateResponse } from '../../support/openapi.ts';
 import type { Reply, RequestOptions } from '../../support/test-node.ts';
@@ -84,6 +86,25 @@ export function startTestNode(overrides: Partial<Config> = {}): GatewayTestNode 
       await wipe(ensemblePort);
     },
   };
+}
+
+/**
+ * What a session's stream has queued. A gateway queues a session's events off the write's path
+ * (they reach the session's own ZooKeeper connection), so first the session is settled as a
+ * request for it with Zk-Min-Zxid at the gateway's zxid would be: its connection synced past
+ * every write answered so far, and what it received on the stream (docs/operations.md).
+ */
+export async function sessionOutbox(t: GatewayTestNode, id: number): Promise<readonly OutboxEvent[]> {
+  const backend = await t.backend;
+  await backend.sessions.settle(id, backend.appliedZxid);
+  const events = (backend.sessions.events(id) as DeferredEvents | undefined)?.outbox.read(0) ?? [];
+  if (events === 'overflow') throw new Error('outbox overflowed');
+  return events;
+}
+
+/** The watches a session holds, as its record counts them. */
+export async function sessionWatchCount(t: GatewayTestNode, id: number): Promise<number> {
+  return (await t.backend).sessions.watchCount(id);
 }
 
 /** A gateway behind real sockets on 127.0.0.1 (the direct paths); close() wipes the tree too. */

@@ -3,11 +3,12 @@
  * replays on the session's stream) are out of the API's reach and out of every stream, over a
  * real ZooKeeper 3.8 (see src/backend/zookeeper/gateway-own-paths.ts for why).
  */
-import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { afterAll, afterEach, beforeAll, beforeEach, describe, expect, it, vi } from 'vitest';
 import { GatewayChanges } from '../../../src/backend/zookeeper/gateway-changes.ts';
 import { RECORD_ROOT } from '../../../src/backend/zookeeper/record-store.ts';
 import type { TreeEvent } from '../../../src/core/tree/results.ts';
 import { ZooKeeperClient } from '../../../src/zookeeper-client/client.ts';
+import { ZERO_STAT } from '../../../src/zookeeper-client/records.ts';
 import { startZooKeeper, type ZooKeeperHandle } from '../../oracle/zookeeper-server.ts';
 import { sessionOutbox, startTestNode, useEnsemble, type GatewayTestNode } from './gateway-test-node.ts';
 
@@ -87,9 +88,10 @@ describe('the gateways\' own znodes', () => {
 });
 
 describe('GatewayChanges (the session-less streams)', () => {
-  it('hands its subscribers no event about the gateways\' own znodes', () => {
+  it('hands its subscribers no event about the gateways\' own znodes', async () => {
+    const open = { acl: [{ perms: 31, scheme: 'world', id: 'anyone' }], stat: ZERO_STAT };
     const changes = new GatewayChanges({
-      client: () => ({ addWatch: () => new Promise(() => undefined) }) as unknown as ZooKeeperClient,
+      client: () => ({ addWatch: () => new Promise(() => undefined), getACL: async () => open }) as unknown as ZooKeeperClient,
       appliedZxid: () => 0, sawZxid: () => undefined, historyEventsMax: 100, onError: () => undefined,
     });
     const heard: TreeEvent[] = [];
@@ -98,6 +100,7 @@ describe('GatewayChanges (the session-less streams)', () => {
       { type: 'NodeDataChanged', state: 'SyncConnected', path: `${RECORD_ROOT}/watches/0100000000000001` },
       { type: 'NodeCreated', state: 'SyncConnected', path: '/app' },
     ] } as never);
+    await vi.waitFor(() => expect(heard).toHaveLength(1), { timeout: 2000 });
     expect(heard.map((e) => e.path)).toEqual(['/app']);
     expect(changes.replay(0, 10).map((e) => e.path)).toEqual(['/app']);
   });

@@ -108,10 +108,10 @@ export async function sessionWatchCount(t: GatewayTestNode, id: number): Promise
 }
 
 /** A gateway behind real sockets on 127.0.0.1 (the direct paths); close() wipes the tree too. */
-export async function startServedNode(): Promise<{ readonly url: string; close(): Promise<void> }> {
+export async function startServedNode(overrides: Partial<Config> = {}): Promise<{ readonly url: string; close(): Promise<void> }> {
   if (ensemblePort === 0) throw new Error('useEnsemble(port) first: no ZooKeeper for the gateway');
   const port = ensemblePort;
-  const gateway = await startGateway({ host: '127.0.0.1', port: 0, gatewayKey: GATEWAY_KEY, backend: `zookeeper://127.0.0.1:${port}` });
+  const gateway = await startGateway({ ...overrides, host: '127.0.0.1', port: 0, gatewayKey: GATEWAY_KEY, backend: `zookeeper://127.0.0.1:${port}` });
   return {
     url: gateway.url,
     async close() {

@@ -25,7 +25,7 @@ import type { Caller, OpenedSession, SessionEvents, Sessions, SessionSummary } f
 import { corralSessionId, sortedNames, statOf, zxidNumber } from './convert.ts';
 import { EventDater } from './event-dating.ts';
 import { isTreeEvent } from './gateway-changes.ts';
-import { isGatewayOwn, refusedOwn, withoutOwn } from './gateway-own-paths.ts';
+import { isGatewayOwnOrRoot, refusedOwn, withoutOwn } from './gateway-own-paths.ts';
 import { openToken, sealToken, type TokenPayload, type ZkAuth } from './session-token.ts';
 import { zkAuthOf } from './caller-connections.ts';
 import { DeferredEvents } from './deferred-events.ts';
@@ -295,7 +295,7 @@ export class GatewaySessions implements Sessions {
   }
 
   async watch(id: number, request: WatchRequest): Promise<WatchResult | ZkError> {
-    if (isGatewayOwn(request.path)) return { ok: false, watch: true, error: refusedOwn(request.path) };
+    if (isGatewayOwnOrRoot(request.path)) return { ok: false, watch: true, error: refusedOwn(request.path) };
     const client = await this.clientOf(id);
     if ('code' in client) return client;
     if (request.op === 'removeWatches') {

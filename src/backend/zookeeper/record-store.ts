@@ -23,6 +23,19 @@ const UNREADABLE = new TextEncoder().encode('{"v":0}');
  */
 const PARENT_ACL: readonly ZkAclEntry[] = [{ perms: 1 | 4 | 8, scheme: 'world', id: 'anyone' }];
 
+/**
+ * The records' parents (persistent, made once, by whichever gateway comes first): when a record
+ * is first written, and before a caller's create of RECORD_ROOT is sent, so that create finds it
+ * made (NODEEXISTS) rather than giving it an ACL that keeps the sessions' records out.
+ */
+export async function makeRecordParents(client: ZooKeeperClient): Promise<ZkError | undefined> {
+  for (const parent of [RECORD_ROOT, RECORD_PARENT]) {
+    const made = await client.create({ path: parent, data: new Uint8Array(0), acl: PARENT_ACL, mode: 'persistent' });
+    if ('code' in made && made.code !== 'NODEEXISTS') return made;
+  }
+  return undefined;
+}
+
 export function recordPathOf(sessionId: bigint): string {
   return `${RECORD_PARENT}/${BigInt.asUintN(64, sessionId).toString(16).padStart(16, '0')}`;
 }
@@ -82,11 +95,8 @@ export class RecordWriter {
     }
     let created = await client.create({ path, data, acl: this.acl, mode: 'ephemeral' });
     if ('code' in created && created.code === 'NONODE') {
-      // The parents are the gateways' (persistent, made once); another gateway may make them first.
-      for (const parent of [RECORD_ROOT, RECORD_PARENT]) {
-        const made = await client.create({ path: parent, data: new Uint8Array(0), acl: PARENT_ACL, mode: 'persistent' });
-        if ('code' in made && made.code !== 'NODEEXISTS') return made;
-      }
+      const made = await makeRecordParents(client);
+      if (made) return made;
       created = await client.create({ path, data, acl: this.acl, mode: 'ephemeral' });
     }
     if (!('code' in created)) return undefined;

@@ -32,7 +32,8 @@ import { GatewayChanges } from './gateway-changes.ts';
 import { GatewaySessions } from './gateway-sessions.ts';
 import { tokenKeyOf } from './session-token.ts';
 import { CallerConnections, zkAuthOf } from './caller-connections.ts';
-import { isGatewayOwn, refusedOwn } from './gateway-own-paths.ts';
+import { isGatewayOwn, isRefusedWrite, refusedOwn } from './gateway-own-paths.ts';
+import { makeRecordParents, RECORD_ROOT } from './record-store.ts';
 import type { EnsembleAddress } from './zookeeper-url.ts';
 import type { ZkTlsOptions } from '../../zookeeper-client/connection.ts';
 
@@ -188,8 +189,10 @@ export class ZooKeeperBackend implements Backend {
     // The same stateless checks as the embedded store, so bad input answers the same error body.
     const prepared = prepareWrite(ops, multi, { timeMs: 0, sessionId, maxDataBytes: this.options.maxDataBytes, request: undefined, auth: caller.auth });
     if (!prepared.ok) return { ok: true, zxid: this.zxid, result: prepared };
-    const own = ops.findIndex((op) => isGatewayOwn(op.path));
+    const own = ops.findIndex(isRefusedWrite);
     if (own !== -1) return { ok: true, zxid: this.zxid, result: { ok: false, failedOp: multi ? own : 0, error: refusedOwn(ops[own]!.path) } };
+    // A caller's create of RECORD_ROOT must not give it an ACL that keeps the records out: the gateways' own is made first.
+    if (ops.some((op) => op.type === 'create' && op.path === RECORD_ROOT)) await makeRecordParents(this.shared);
     const send = (client: ZooKeeperClient) => (multi ? this.multi(client, ops, sessionId) : this.single(client, ops[0]!));
     let answer: { zxid: number; result: WriteResult } | ZkError;
     if (sessionId === 0) {

@@ -57,15 +57,23 @@ describe('the gateways\' own znodes', () => {
     expect(heard.map((e) => `${e.type} ${e.path}`)).toEqual(['NodeCreated /a', 'NodeDataChanged /a']);
   });
 
-  it('answers every read, write and watch of a path in it with 403 NOAUTH, and leaves the records as they are', async () => {
+  it('is made by the gateway before a caller\'s create of it, which finds it (409 NODEEXISTS) and cannot give it an ACL that keeps records out', async () => {
+    const made = await t.request('POST', `/v1/znodes${RECORD_ROOT}`, { body: '', headers: { 'zk-acl': 'world:anyone:r' } });
+    expect(made.status).toBe(409);
+    expect(made.body.code).toBe('NODEEXISTS');
+    expect((await t.request('GET', `/v1/children${RECORD_ROOT}`)).body.children).toEqual(['watches']);
+  });
+
+  it('answers every read, write and watch below it, and every change of it, with 403 NOAUTH, and leaves the records as they are', async () => {
     const s = await openSession();
     await t.request('GET', '/v1/stat/x?watch=true', { headers: s.headers });
     const [record] = await records();
     expect(record).toBeDefined();
     const inside = record!;
     const asked = [
-      ['GET', `/v1/znodes${inside}`, undefined], ['GET', `/v1/stat${inside}`, undefined], ['GET', `/v1/children${RECORD_ROOT}`, undefined],
-      ['GET', `/v1/acl${inside}`, undefined], ['GET', `/v1/descendants${RECORD_ROOT}`, undefined],
+      ['GET', `/v1/znodes${inside}`, undefined], ['GET', `/v1/stat${inside}`, undefined], ['GET', `/v1/children${RECORD_ROOT}/watches`, undefined],
+      ['GET', `/v1/acl${inside}`, undefined], ['GET', `/v1/descendants${RECORD_ROOT}/watches`, undefined],
+      ['PUT', `/v1/znodes${RECORD_ROOT}`, 'x'], ['DELETE', `/v1/znodes${RECORD_ROOT}`, undefined], ['PUT', `/v1/acl${RECORD_ROOT}`, 'world:anyone:r'],
       ['PUT', `/v1/znodes${inside}`, '{"v":1,"events":[]}'], ['DELETE', `/v1/znodes${inside}`, undefined],
       ['POST', `/v1/znodes${RECORD_ROOT}/watches/fake`, ''], ['PUT', `/v1/acl${inside}`, 'world:anyone:cdrwa'],
       ['POST', '/v1/multi', { ops: [{ op: 'create', path: '/fine' }, { op: 'delete', path: inside }] }],
@@ -82,6 +90,7 @@ describe('the gateways\' own znodes', () => {
     expect(watched.status).toBe(403);
     const added = await t.request('POST', `/v1/sessions/${s.id}/watches`, { body: { path: RECORD_ROOT, mode: 'persistent_recursive' }, headers: s.headers, unchecked: true });
     expect(added.status).toBe(403);
+    expect((await t.request('GET', `/v1/children${RECORD_ROOT}?watch=true`, { headers: s.headers })).status).toBe(403);
     expect(await records()).toEqual([inside]);
     expect((await t.request('GET', '/v1/znodes/fine')).status).toBe(404);
   });

@@ -34,10 +34,20 @@ export function useEnsemble(port: number): void {
 
 export const GATEWAY_KEY = 'gateway-test-key-0123456789';
 
+/**
+ * The parts of an embedded node's surface suites read directly (a session's outbox and watch
+ * count, test/session/session-helpers.ts's `queued`), answered by the gateway once it started.
+ */
+export interface GatewayNodeView {
+  readonly sessions: { outbox(id: number): { read(seq: number): ReturnType<DeferredEvents['outbox']['read']> } | undefined };
+  readonly host: { readonly tree: { readonly watches: { count(id: number): number } } };
+}
+
 export interface GatewayTestNode {
   readonly app: Promise<Hono>;
   readonly config: Config;
   readonly backend: Promise<ZooKeeperBackend>;
+  readonly node: GatewayNodeView;
   request(method: string, url: string, options?: RequestOptions): Promise<Reply>;
   close(): Promise<void>;
 }
@@ -62,8 +72,18 @@ export function startTestNode(overrides: Partial<Config> = {}): GatewayTestNode 
     backend: b, authenticator: new Authenticator({ superDigest: config.superDigest || undefined, nowMs }),
     metrics: new Metrics({ znodeCount: () => 0, logEntries: () => 0, appliedZxid: () => b.appliedZxid }), config, logger, nowMs,
   }));
+  let started: ZooKeeperBackend | undefined;
+  void backend.then((b) => (started = b), () => undefined);
+  const running = (): ZooKeeperBackend => {
+    if (!started) throw new Error('the gateway has not started yet: make a request first');
+    return started;
+  };
+  const node: GatewayNodeView = {
+    sessions: { outbox: (id) => (running().sessions.events(id) as DeferredEvents | undefined)?.outbox },
+    host: { tree: { watches: { count: (id) => running().sessions.watchCount(id) } } },
+  };
   return {
-    app, config, backend,
+    app, config, backend, node,
     async request(method, url, options = {}) {
       const { body, unchecked } = options;
       const headers = withTestAuthorization(options.headers ?? {});
@@ -74,6 +94,7 @@ export function startTestNode(overrides: Partial<Config> = {}): GatewayTestNode 
         if (isJson) init.headers = { 'content-type': 'application/json', ...headers };
       }
       const res = await (await app).request(url, init);
+      await settleAll(await backend);
       const bytes = new Uint8Array(await res.arrayBuffer());
       const type = res.headers.get('content-type') ?? '';
       const text = Buffer.from(bytes).toString('utf8');
@@ -105,6 +126,16 @@ export async function sessionOutbox(t: GatewayTestNode, id: number): Promise<rea
 /** The watches a session holds, as its record counts them. */
 export async function sessionWatchCount(t: GatewayTestNode, id: number): Promise<number> {
   return (await t.backend).sessions.watchCount(id);
+}
+
+/**
+ * A gateway queues a session's events off the write's path (they reach the session's own
+ * ZooKeeper connection). So that suites reading a session's outbox right after another caller's
+ * write run unchanged, every answer of the harness waits until each session the gateway holds is
+ * settled as a request for it with Zk-Min-Zxid at the gateway's zxid would be (docs/operations.md).
+ */
+async function settleAll(backend: ZooKeeperBackend): Promise<void> {
+  await Promise.all(backend.sessions.list().map((s) => backend.sessions.settle(s.id, backend.appliedZxid)));
 }
 
 /** A gateway behind real sockets on 127.0.0.1 (the direct paths); close() wipes the tree too. */

@@ -100,17 +100,19 @@ export class GatewaySessions implements Sessions {
   async open(requestedTimeoutMs: number, caller: Caller): Promise<OpenedSession | ZkError> {
     // Opens still connecting count too: a burst of opens cannot all pass the check.
     if (this.live.size + this.opening >= this.options.maxSessions) return throttled('sessions', `at most ${this.options.maxSessions} sessions`);
+    // The address is listed, not checked: a session may continue from another address.
     const identities = caller.auth.filter((i) => !i.startsWith('ip:'));
+    const from = caller.auth.filter((i) => i.startsWith('ip:'));
     const own = zkAuthOf(caller);
     this.opening++;
-    const entry = this.attach(undefined, requestedTimeoutMs, identities, own ? [own] : []);
+    const entry = this.attach(undefined, requestedTimeoutMs, identities, own ? [own] : [], from);
     const client = await entry.ready.finally(() => this.opening--);
     if ('code' in client) return client;
     return { id: entry.id, timeoutMs: entry.timeoutMs, token: sealToken(this.options.key, entry.payload) };
   }
 
   /** Connects a new session (payload undefined) or re-attaches to the one the payload names. */
-  private attach(payload: TokenPayload | undefined, timeoutMs: number, identities: readonly string[], openerAuth: readonly ZkAuth[] = []): GatewaySession {
+  private attach(payload: TokenPayload | undefined, timeoutMs: number, identities: readonly string[], openerAuth: readonly ZkAuth[] = [], from: readonly string[] = []): GatewaySession {
     // The opener's credential when it had one (the ensemble checks it), else the gateway's own.
     const openerOwn = payload ? payload.auth : openerAuth;
     const auth = openerOwn.length > 0 ? openerOwn : this.options.auth;
@@ -120,7 +122,7 @@ export class GatewaySessions implements Sessions {
     this.away.delete(id);
     const outbox = earlier?.outbox ?? new Outbox(this.options.outboxEventsMax);
     const entry: GatewaySession = {
-      id, payload: payload ?? { sessionId: 0n, password: new Uint8Array(0), identities, timeoutMs, auth: openerOwn },
+      id, payload: payload ?? { sessionId: 0n, password: new Uint8Array(0), identities, timeoutMs, auth: openerOwn, from },
       outbox, ready: Promise.resolve(zkError('CONNECTIONLOSS', 'connecting')),
       client: undefined, timeoutMs, lastHeardMs: this.options.nowMs(), ended: undefined, ephemerals: new Set(),
       events: new DeferredEvents(outbox), record: earlier?.record ?? new WatchRecord(RECORD_EVENTS_MAX),
@@ -169,7 +171,7 @@ export class GatewaySessions implements Sessions {
         await takeOver(client, payload.sessionId, entry.outbox, attachedAt, entry.record, (record) => (entry.record = record));
       } else {
         entry.id = corralSessionId(client.session.sessionId);
-        entry.payload = { sessionId: client.session.sessionId, password: client.session.password, identities, timeoutMs: client.session.timeoutMs, auth: openerOwn };
+        entry.payload = { sessionId: client.session.sessionId, password: client.session.password, identities, timeoutMs: client.session.timeoutMs, auth: openerOwn, from };
         this.live.set(entry.id, entry);
       }
       entry.events.open();
@@ -291,7 +293,7 @@ export class GatewaySessions implements Sessions {
 
   /** The sessions this gateway holds (not the ensemble's: ZooKeeper lists those only to its operators). */
   list(): readonly SessionSummary[] {
-    return [...this.live.values()].map((e) => ({ id: e.id, timeoutMs: e.timeoutMs, identities: e.payload.identities })).sort((a, b) => a.id - b.id);
+    return [...this.live.values()].map((e) => ({ id: e.id, timeoutMs: e.timeoutMs, identities: [...e.payload.identities, ...(e.payload.from ?? [])] })).sort((a, b) => a.id - b.id);
   }
 
   async watch(id: number, request: WatchRequest): Promise<WatchResult | ZkError> {

@@ -76,6 +76,8 @@ interface GatewaySession {
   queued: Promise<void>;
   /** closeSession sent: the record goes with the session, a failed write of it is no news. */
   closing: boolean;
+  /** The close's zxid once answered: what the close's own notifications are dated with. */
+  closed: Promise<bigint> | undefined;
 }
 
 /** Events a session's record keeps for a takeover (a client further behind is told `overflow`). */
@@ -128,10 +130,12 @@ export class GatewaySessions implements Sessions {
       events: new DeferredEvents(outbox), record: earlier?.record ?? new WatchRecord(RECORD_EVENTS_MAX),
       writer: new RecordWriter(() => entry.client, () => entry.payload.sessionId, () => entry.record, recordAclOf(auth),
         (error) => { if (!entry.closing) this.options.recordFailed?.(error, entry.id); }),
-      pendingWatches: new Set(), dater: undefined, queued: Promise.resolve(), closing: false,
+      pendingWatches: new Set(), dater: undefined, queued: Promise.resolve(), closing: false, closed: undefined,
     };
     const dater = new EventDater(
-      () => entry.client?.probe() ?? Promise.resolve(zkError('CONNECTIONLOSS', 'not connected')),
+      // A closing session's connection answers no probe after the close: its notifications (sent before the close's reply) are of the close.
+      () => entry.closed?.then((zxid) => ({ zxid, seq: Number.MAX_SAFE_INTEGER }))
+        ?? entry.client?.probe() ?? Promise.resolve(zkError('CONNECTIONLOSS', 'not connected')),
       (group) => {
         this.options.sawZxid(group.zxid);
         const queued = this.queueEvents(entry, withoutOwn(group.events.filter((e) => isTreeEvent(e.type))), group.zxid);
@@ -214,7 +218,9 @@ export class GatewaySessions implements Sessions {
     if ('code' in client) return client;
     const entry = this.live.get(id);
     if (entry) entry.closing = true;
-    await client.close();
+    const closing = client.close();
+    if (entry) entry.closed = closing.then(() => client.session.lastZxid);
+    await closing;
     // The answer's Zk-Zxid covers the close: a later Zk-Min-Zxid brings other sessions' connections past it.
     this.options.sawZxid(zxidNumber(client.session.lastZxid));
     if (entry) {

@@ -39,7 +39,7 @@ export const GATEWAY_KEY = 'gateway-test-key-0123456789';
  * count, test/session/session-helpers.ts's `queued`), answered by the gateway once it started.
  */
 export interface GatewayNodeView {
-  readonly sessions: { outbox(id: number): { read(seq: number): ReturnType<DeferredEvents['outbox']['read']> } | undefined };
+  readonly sessions: { outbox(id: number): { read(seq: number): ReturnType<DeferredEvents['outbox']['read']> } | undefined; readonly size: number };
   readonly host: { readonly tree: { readonly watches: { count(id: number): number } } };
 }
 
@@ -79,7 +79,12 @@ export function startTestNode(overrides: Partial<Config> = {}): GatewayTestNode 
     return started;
   };
   const node: GatewayNodeView = {
-    sessions: { outbox: (id) => (running().sessions.events(id) as DeferredEvents | undefined)?.outbox },
+    sessions: {
+      outbox: (id) => (running().sessions.events(id) as DeferredEvents | undefined)?.outbox,
+      get size() {
+        return running().sessions.list().length;
+      },
+    },
     host: { tree: { watches: { count: (id) => running().sessions.watchCount(id) } } },
   };
   return {

@@ -383,6 +383,11 @@ export class GatewaySessions implements Sessions {
     }
   }
 
+  /** Whether the session's connection authenticates as its opener (a digest credential), not as the gateway. */
+  hasOwnAuth(id: number): boolean {
+    return (this.live.get(id)?.payload.auth.length ?? 0) > 0;
+  }
+
   /** The watches a live session holds as its record counts them (what maxWatchesPerSession limits); 0 once it ended. */
   watchCount(id: number): number {
     return this.live.get(id)?.record.watchCount ?? 0;

@@ -191,6 +191,8 @@ export class ZooKeeperBackend implements Backend {
     if (!prepared.ok) return { ok: true, zxid: this.zxid, result: prepared };
     const own = ops.findIndex(isRefusedWrite);
     if (own !== -1) return { ok: true, zxid: this.zxid, result: { ok: false, failedOp: multi ? own : 0, error: refusedOwn(ops[own]!.path) } };
+    const stranger = this.authOnBehalf(sessionId, caller, ops);
+    if (stranger !== -1) return { ok: true, zxid: this.zxid, result: { ok: false, failedOp: multi ? stranger : 0, error: authUnmapped(ops[stranger]!.path) } };
     // A caller's create of RECORD_ROOT must not give it an ACL that keeps the records out: the gateways' own is made first.
     if (ops.some((op) => op.type === 'create' && op.path === RECORD_ROOT)) await makeRecordParents(this.shared);
     const send = (client: ZooKeeperClient) => (multi ? this.multi(client, ops, sessionId) : this.single(client, ops[0]!));
@@ -206,6 +208,18 @@ export class ZooKeeperBackend implements Backend {
     this.saw(answer.zxid);
     if (answer.result.ok) this.track(sessionId, ops, answer.result);
     return { ok: true, zxid: answer.zxid, result: answer.result };
+  }
+
+  /**
+   * The op whose ACL has an `auth` entry the ensemble would fill with the gateway's identity rather
+   * than the caller's (-1 if none): ZooKeeper expands `auth` to its connection's identities, and a
+   * caller without a digest credential (anonymous, JWT, certificate) goes over a connection of the
+   * gateway's own — every such caller would then hold the node's rights.
+   */
+  private authOnBehalf(sessionId: number, caller: Caller, ops: readonly WriteOp[]): number {
+    const own = sessionId === 0 ? zkAuthOf(caller) !== undefined : this.sessions.hasOwnAuth(sessionId);
+    if (own) return -1;
+    return ops.findIndex((op) => (op.type === 'create' || op.type === 'setACL') && op.acl.some((e) => e.scheme === 'auth'));
   }
 
   private track(sessionId: number, ops: readonly WriteOp[], result: WriteResult & { ok: true }): void {
@@ -325,4 +339,8 @@ export class ZooKeeperBackend implements Backend {
 
   /** For Caller-less uses (tests): the anonymous caller. */
   static readonly anonymous: Caller = { identities: [], address: '127.0.0.1', auth: [] };
+}
+
+function authUnmapped(path: string): ZkError {
+  return zkError('INVALIDACL', "an 'auth' entry needs a caller ZooKeeper can authenticate (HTTP Basic) on a gateway: the ensemble would give the node the gateway's identity", path);
 }

@@ -13,7 +13,6 @@
  * answers and before its events are queued, and a gateway that re-attaches (another one, or this
  * one after a detach) takes the watches and the stream over from it (session-takeover.ts).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { zkError, type ZkError } from '../../core/errors.ts';
 import type { WatchResult } from '../../core/tree/results.ts';
 import type { WatchRequest } from '../../core/tree/txn.ts';
@@ -22,17 +21,18 @@ import { Outbox } from '../../node/outbox.ts';
 import { ZooKeeperClient } from '../../zookeeper-client/client.ts';
 import type { ServerAddress } from '../../zookeeper-client/session.ts';
 import type { Caller, OpenedSession, SessionEvents, Sessions, SessionSummary } from '../backend.ts';
-import { corralSessionId, sortedNames, statOf, zxidNumber } from './convert.ts';
+import { corralSessionId, zxidNumber } from './convert.ts';
 import { EventDater } from './event-dating.ts';
 import { isTreeEvent } from './gateway-changes.ts';
 import { isGatewayOwnOrRoot, refusedOwn, withoutOwn } from './gateway-own-paths.ts';
-import { openToken, sealToken, type TokenPayload, type ZkAuth } from './session-token.ts';
+import { openToken, samePassword, sealToken, type TokenPayload, type ZkAuth } from './session-token.ts';
 import { zkAuthOf } from './caller-connections.ts';
 import { DeferredEvents } from './deferred-events.ts';
-import { RecordWriter } from './record-store.ts';
+import { recordAclOf, RecordWriter } from './record-store.ts';
+import { setWatch } from './watched-read.ts';
 import { takeOver } from './session-takeover.ts';
 import { WatchRecord } from './watch-record.ts';
-import { OPEN_ACL_UNSAFE, type ZkAclEntry, type ZkEventType } from '../../zookeeper-client/records.ts';
+import type { ZkEventType } from '../../zookeeper-client/records.ts';
 import type { WatchKind } from '../../zookeeper-client/watch-registry.ts';
 import type { ZkTlsOptions } from '../../zookeeper-client/connection.ts';
 
@@ -351,36 +351,13 @@ export class GatewaySessions implements Sessions {
   }
 
   /** Sets the watch, then records it (before answering: see watch-record.ts) as of the read's zxid. */
-  private async watchOn(id: number, client: ZooKeeperClient, request: WatchRequest): Promise<WatchResult | ZkError> {
-    const recorded = async <T>(kind: WatchKind, zxid: bigint, answer: T): Promise<T> => {
+  private watchOn(id: number, client: ZooKeeperClient, request: WatchRequest & { op: Exclude<WatchRequest['op'], 'removeWatches'> }): Promise<WatchResult | ZkError> {
+    return setWatch(client, request, async (kind, zxid) => {
       const entry = this.live.get(id);
-      if (entry) {
-        entry.record.added(kind, request.path, zxidNumber(zxid));
-        await entry.writer.save();
-      }
-      return answer;
-    };
-    switch (request.op) {
-      case 'getData': {
-        const r = await client.getData(request.path, true);
-        return 'code' in r ? r : recorded('data', r.zxid, { ok: true, watch: true, stat: statOf(r.stat), data: r.data });
-      }
-      case 'exists': {
-        const r = await client.exists(request.path, true);
-        if ('code' in r) return r;
-        return r.stat === null ? recorded('exist', r.zxid, { ok: true, watch: true }) : recorded('data', r.zxid, { ok: true, watch: true, stat: statOf(r.stat) });
-      }
-      case 'getChildren': {
-        const r = await client.getChildren(request.path, true);
-        return 'code' in r ? r : recorded('child', r.zxid, { ok: true, watch: true, stat: statOf(r.stat), children: sortedNames(r.children) });
-      }
-      case 'addWatch': {
-        const r = await client.addWatch(request.path, request.mode);
-        return 'code' in r ? r : recorded(request.mode === 'persistent' ? 'persistent' : 'persistentRecursive', r.zxid, { ok: true, watch: true });
-      }
-      case 'removeWatches':
-        return this.removeWatches(0, client, request);
-    }
+      if (!entry) return;
+      entry.record.added(kind, request.path, zxidNumber(zxid));
+      await entry.writer.save();
+    });
   }
 
   /** Whether the session's connection authenticates as its opener (a digest credential), not as the gateway. */
@@ -431,13 +408,4 @@ export class GatewaySessions implements Sessions {
     for (const entry of this.live.values()) entry.client?.session.detach();
     this.live.clear();
   }
-}
-
-/** A record's ACL: the identity of the session's connection when it has one (the paths watched are the session's business). */
-function recordAclOf(auth: readonly ZkAuth[]): readonly ZkAclEntry[] {
-  return auth.length > 0 ? [{ perms: 31, scheme: 'auth', id: '' }] : OPEN_ACL_UNSAFE;
-}
-
-function samePassword(a: TokenPayload, b: TokenPayload): boolean {
-  return a.sessionId === b.sessionId && a.password.length === b.password.length && timingSafeEqual(a.password, b.password);
 }

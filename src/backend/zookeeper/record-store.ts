@@ -8,7 +8,8 @@
  */
 import type { ZkError } from '../../core/errors.ts';
 import type { ZooKeeperClient } from '../../zookeeper-client/client.ts';
-import type { ZkAclEntry } from '../../zookeeper-client/records.ts';
+import { OPEN_ACL_UNSAFE, type ZkAclEntry } from '../../zookeeper-client/records.ts';
+import type { ZkAuth } from './session-token.ts';
 import { WatchRecord } from './watch-record.ts';
 
 export const RECORD_ROOT = '/.corral-gateway';
@@ -34,6 +35,11 @@ export async function makeRecordParents(client: ZooKeeperClient): Promise<ZkErro
     if ('code' in made && made.code !== 'NODEEXISTS') return made;
   }
   return undefined;
+}
+
+/** A record's ACL: the identity of the session's connection when it has one (the paths watched are the session's business). */
+export function recordAclOf(auth: readonly ZkAuth[]): readonly ZkAclEntry[] {
+  return auth.length > 0 ? [{ perms: 31, scheme: 'auth', id: '' }] : OPEN_ACL_UNSAFE;
 }
 
 export function recordPathOf(sessionId: bigint): string {

@@ -6,7 +6,7 @@
  * opaque and unforgeable: the ZooKeeper password inside is never readable by the client, and a
  * changed byte fails authentication.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface TokenPayload {
   readonly sessionId: bigint;
@@ -70,4 +70,9 @@ export function openToken(key: Buffer, token: string): TokenPayload | undefined 
   } catch {
     return undefined;
   }
+}
+
+/** Whether two payloads name the same ZooKeeper session with the same password (constant time in the password). */
+export function samePassword(a: TokenPayload, b: TokenPayload): boolean {
+  return a.sessionId === b.sessionId && a.password.length === b.password.length && timingSafeEqual(a.password, b.password);
 }

@@ -85,6 +85,20 @@ describe('/v1/watch on a gateway', () => {
     expect(await call('GET', '/v1/znodes/app/secret', ALICE)).toBe(404);
   });
 
+  it('tells a subscriber to read state again (reset), not of the deletion, when a node is deleted before the gateway ever read its ACL', async () => {
+    gateway = await startServedNode({ zookeeperAuth: GATEWAY_AUTH });
+    expect(await call('POST', '/v1/znodes/app')).toBe(201);
+    expect(await call('POST', '/v1/znodes/app/old')).toBe(201);
+    const stream = await follow('/app?recursive=true');
+    await untilWatching([stream]);
+    expect(await call('DELETE', '/v1/znodes/app/old')).toBe(204);
+    await stream.until(() => stream.events.some((e) => e.event === 'reset'), 10_000, 'a reset');
+    expect(await call('POST', '/v1/znodes/app/end')).toBe(201);
+    const [heard] = await heardUntil([stream], 'NodeCreated /app/end');
+    expect(heard).toEqual(['NodeCreated /app/end']);
+    expect(JSON.parse(stream.events.find((e) => e.event === 'reset')!.data)).toMatchObject({ reason: expect.stringContaining('read state again') });
+  });
+
   it('tells nobody of a node whose ACL hides a digest from the gateway (READ without ADMIN for its identity)', async () => {
     gateway = await startServedNode({ zookeeperAuth: GATEWAY_AUTH });
     expect(await call('POST', '/v1/znodes/app')).toBe(201);

@@ -7,8 +7,8 @@
  *
  * Each event is given its node's ACL as the gateway's connection reads it right after the event
  * (getACL, pipelined; READ or ADMIN needed, digest hashes shown only with ADMIN: a hidden hash
- * matches no caller). A deleted node's ACL is the last one read for its path here. When no ACL
- * is known (a node deleted before its ACL was ever read, a failed read) the answer is `unknown`:
+ * matches no caller). A deleted node's ACL is the last one read for its path here (a watched
+ * node's own is read when its watch is set). When no ACL is known (a node deleted before its ACL was ever read, a failed read) the answer is `unknown`:
  * the caller tells the streams to read state again rather than guess. Where the gateway may not
  * read the ACL at all (NOAUTH), nobody hears of the node.
  */
@@ -40,6 +40,12 @@ export class EventAcls {
     const answers = Promise.all(events.map((e) => (e.type === 'NodeDeleted' ? prior.then(() => this.deleted(e.path)) : this.aclOf(e))));
     this.tail = answers;
     return answers;
+  }
+
+  /** Reads and remembers a watched node's ACL when its watch is set: its own deletion is then known. */
+  warm(path: string): void {
+    const read = this.aclOf({ type: 'NodeCreated', path }).catch(() => undefined);
+    this.tail = Promise.all([this.tail, read]);
   }
 
   private deleted(path: string): Acl | typeof UNKNOWN {

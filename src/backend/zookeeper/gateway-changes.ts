@@ -112,6 +112,7 @@ export class GatewayChanges implements Changes {
       this.options.sawZxid(setAt);
       this.floorZxid = Math.max(this.floorZxid, setAt);
       if (setAt > startZxid) this.inOrder(() => { for (const s of group.subscribers) s.gap(setAt); });
+      this.acls.warm(group.path);
     });
   }
 

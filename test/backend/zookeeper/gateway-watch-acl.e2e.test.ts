@@ -99,6 +99,19 @@ describe('/v1/watch on a gateway', () => {
     expect(JSON.parse(stream.events.find((e) => e.event === 'reset')!.data)).toMatchObject({ reason: expect.stringContaining('read state again') });
   });
 
+  it('tells a subscriber following one node of its change and then its deletion, with no reset', async () => {
+    gateway = await startServedNode({ zookeeperAuth: GATEWAY_AUTH });
+    expect(await call('POST', '/v1/znodes/app')).toBe(201);
+    expect(await call('POST', '/v1/znodes/app/config')).toBe(201);
+    const [node, tree] = [await follow('/app/config'), await follow('/app?recursive=true')];
+    await untilWatching([tree]);
+    expect(await call('PUT', '/v1/znodes/app/config', {}, 'v2')).toBe(200);
+    await node.until(() => node.watchEvents().includes('NodeDataChanged /app/config'), 10_000, 'the change');
+    expect(await call('DELETE', '/v1/znodes/app/config')).toBe(204);
+    await node.until(() => node.watchEvents().includes('NodeDeleted /app/config'), 10_000, 'the deletion');
+    expect(node.events.filter((e) => e.event === 'reset')).toEqual([]);
+  });
+
   it('tells nobody of a node whose ACL hides a digest from the gateway (READ without ADMIN for its identity)', async () => {
     gateway = await startServedNode({ zookeeperAuth: GATEWAY_AUTH });
     expect(await call('POST', '/v1/znodes/app')).toBe(201);

@@ -5,9 +5,7 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { digestOf } from '../../src/auth/digest.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
-import { makeTempDir, removeDir } from '../support/corral-process.ts';
-import { startTestNode, type TestNode } from '../support/test-node.ts';
+import { startServedNode, startTestNode, type TestNode } from '../support/test-node.ts';
 
 const BOB = { authorization: `Basic ${Buffer.from('bob:secret').toString('base64')}` };
 const BOB_ONLY = `digest:${digestOf('bob', 'secret')}:cdrwa`;
@@ -105,18 +103,14 @@ describe('GET /v1/descendants (getAllChildrenNumber)', () => {
 });
 
 describe('GET /v1/descendants over a socket (the direct path)', () => {
-  let server: RunningServer | undefined;
-  let dataDir: string | undefined;
+  let server: Awaited<ReturnType<typeof startServedNode>> | undefined;
   afterEach(async () => {
     await server?.close();
-    removeDir(dataDir);
     server = undefined;
-    dataDir = undefined;
   });
 
   it('answers the same count and NONODE as the in-process app', async () => {
-    dataDir = makeTempDir('corral-descendants-');
-    server = await startServer({ dataDir, host: '127.0.0.1', port: 0 });
+    server = await startServedNode();
     const call = (method: string, path: string) => fetch(`${server!.url}${path}`, { method, body: method === 'POST' ? '' : undefined, signal: AbortSignal.timeout(5000) });
     for (const path of ['/s', '/s/1', '/s/1/2']) expect((await call('POST', `/v1/znodes${path}`)).status).toBe(201);
     const counted = await call('GET', '/v1/descendants/s');

@@ -7,13 +7,17 @@ import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { Hono } from 'hono';
+import type { OutboxEvent } from '../../src/node/outbox.ts';
 import { defaultConfig, type Config } from '../../src/config.ts';
 import { createApp } from '../../src/http/app.ts';
 import { CorralNode } from '../../src/node/corral-node.ts';
 import { createLogger } from '../../src/observability/logger.ts';
-import { appDepsOf } from '../../src/server.ts';
+import { appDepsOf, startServer } from '../../src/server.ts';
 import { credentialedOverrides, withTestAuthorization } from './credentialed-mode.ts';
 import { validateResponse } from './openapi.ts';
+
+/** Which store the suites' nodes have (the gateway harness, test/backend/zookeeper/gateway-test-node.ts, says 'gateway'). */
+export const harness: 'embedded' | 'gateway' = 'embedded';
 
 export interface Reply {
   readonly status: number;
@@ -75,4 +79,29 @@ export function startTestNode(overrides: Partial<Config> = {}, dir?: string): Te
       if (!keepDir) rmSync(dataDir, { recursive: true, force: true });
     },
   };
+}
+
+/** The same store behind real sockets on 127.0.0.1 (the direct paths, not app.request()). */
+export async function startServedNode(): Promise<{ readonly url: string; close(): Promise<void> }> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'corral-served-'));
+  const server = await startServer({ dataDir, host: '127.0.0.1', port: 0 });
+  return {
+    url: server.url,
+    async close() {
+      await server.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
+/** What a session's stream has queued (its outbox from the start); the embedded store queues before a write answers. */
+export async function sessionOutbox(t: TestNode, id: number): Promise<readonly OutboxEvent[]> {
+  const events = t.node.sessions.outbox(id)?.read(0) ?? [];
+  if (events === 'overflow') throw new Error('outbox overflowed');
+  return events;
+}
+
+/** The watches a session holds. */
+export async function sessionWatchCount(t: TestNode, id: number): Promise<number> {
+  return t.node.host.tree.watches.count(id);
 }

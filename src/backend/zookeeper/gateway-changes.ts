@@ -9,7 +9,13 @@
  * were last (re)set. A stream resuming from before that (floor()) is told to read state again
  * (`reset`), never silently given a partial history. A new watch's subscribers hear a gap up to
  * the zxid ZooKeeper set it at, when that is past where their stream starts.
+ *
+ * Each event carries its node's ACL (event-acls.ts), so a stream hears only of nodes its caller
+ * may READ, as on the embedded store. Looking ACLs up takes a round trip: bursts, gaps and resets
+ * are handed on in the order they came (one chain), so no stream sees them out of order; a burst
+ * with an event whose ACL is unknown is handed on as a gap (the streams read state again).
  */
+import type { Acl } from '../../core/acl/acl.ts';
 import type { ZkEventType } from '../../zookeeper-client/records.ts';
 import type { ZooKeeperClient } from '../../zookeeper-client/client.ts';
 import type { EventType, TreeEvent } from '../../core/tree/results.ts';
@@ -17,6 +23,8 @@ import type { HistoryEvent } from '../../storage/change-history.ts';
 import type { ChangeSubscriber, Changes } from '../backend.ts';
 import type { DatedGroup } from './event-dating.ts';
 import { zxidNumber } from './convert.ts';
+import { withoutOwn } from './gateway-own-paths.ts';
+import { EventAcls, UNKNOWN } from './event-acls.ts';
 
 interface Group {
   readonly path: string;
@@ -45,11 +53,22 @@ export interface GatewayChangesOptions {
 export class GatewayChanges implements Changes {
   private readonly groups = new Map<string, Group>();
   private history: HistoryEvent[] = [];
+  private readonly acls: EventAcls;
+  /** What is handed to the subscribers, in order (after each burst's ACL lookups). */
+  private handing: Promise<void> = Promise.resolve();
+  /** Events whose ACLs are being looked up: past historyEventsMax a burst is a gap instead. */
+  private pendingEvents = 0;
   /** Resumes from before this zxid get a reset: history is complete only after it. */
   private floorZxid: number;
 
   constructor(private readonly options: GatewayChangesOptions) {
     this.floorZxid = options.appliedZxid();
+    this.acls = new EventAcls(options.client, Math.max(1024, options.historyEventsMax));
+  }
+
+  /** Runs `step` after everything handed on before it. */
+  private inOrder(step: () => void | Promise<void>): void {
+    this.handing = this.handing.then(step).catch(() => undefined);
   }
 
   get appliedZxid(): number {
@@ -92,7 +111,8 @@ export class GatewayChanges implements Changes {
       const setAt = zxidNumber(answer.zxid);
       this.options.sawZxid(setAt);
       this.floorZxid = Math.max(this.floorZxid, setAt);
-      if (setAt > startZxid) for (const s of group.subscribers) s.gap(setAt);
+      if (setAt > startZxid) this.inOrder(() => { for (const s of group.subscribers) s.gap(setAt); });
+      this.acls.warm(group.path);
     });
   }
 
@@ -106,12 +126,23 @@ export class GatewayChanges implements Changes {
     }
   }
 
-  /** A burst of notifications from the shared connection, dated: record, then hand to the matching groups. */
+  /** A burst of notifications from the shared connection, dated: ACLs looked up, then recorded and handed to the matching groups. */
   deliver(group: DatedGroup): void {
     const events: TreeEvent[] = [];
-    for (const e of group.events) if (isTreeEvent(e.type)) events.push({ type: e.type, path: e.path, zxid: group.zxid });
+    for (const e of withoutOwn(group.events)) if (isTreeEvent(e.type)) events.push({ type: e.type, path: e.path, zxid: group.zxid });
     if (events.length === 0) return;
     this.options.sawZxid(group.zxid);
+    const overloaded = this.pendingEvents + events.length > this.options.historyEventsMax;
+    this.pendingEvents += overloaded ? 0 : events.length;
+    const acls = overloaded ? undefined : this.acls.lookup(events);
+    this.inOrder(async () => {
+      const found = acls === undefined ? undefined : await acls.catch(() => undefined).finally(() => (this.pendingEvents -= events.length));
+      if (found === undefined || found.includes(UNKNOWN)) return this.unknownAt(group.zxid, events);
+      this.hand(events.map((e, i) => (found[i] === undefined ? e : { ...e, acl: found[i] as Acl })));
+    });
+  }
+
+  private hand(events: readonly TreeEvent[]): void {
     this.record(events);
     for (const g of this.groups.values()) {
       const matching = events.filter((e) => matches(g, e));
@@ -120,26 +151,38 @@ export class GatewayChanges implements Changes {
     }
   }
 
+  /** Who may hear of a burst is not known: its streams read state again, and resumes from before it are reset too. */
+  private unknownAt(zxid: number, events: readonly TreeEvent[]): void {
+    this.floorZxid = Math.max(this.floorZxid, zxid);
+    for (const g of this.groups.values()) {
+      if (events.some((e) => matches(g, e))) for (const s of g.subscribers) s.gap(zxid);
+    }
+  }
+
   /**
    * The connection was lost and re-established: persistent watches missed what changed meanwhile
    * (ZooKeeper re-adds them without catching up). A watch whose setting failed is set now.
    */
   reconnected(zxid: number): void {
-    this.floorZxid = Math.max(this.floorZxid, zxid);
-    for (const g of this.groups.values()) {
-      for (const s of g.subscribers) s.gap(zxid);
-      if (!g.active) this.watch(g, zxid);
-    }
+    this.inOrder(() => {
+      this.floorZxid = Math.max(this.floorZxid, zxid);
+      for (const g of this.groups.values()) {
+        for (const s of g.subscribers) s.gap(zxid);
+        if (!g.active) this.watch(g, zxid);
+      }
+    });
   }
 
   /** The shared session expired and a new one replaced it: no watch survived; set them all again. */
   renewed(zxid: number): void {
-    for (const g of this.groups.values()) g.active = false;
+    this.inOrder(() => {
+      for (const g of this.groups.values()) g.active = false;
+    });
     this.reconnected(zxid);
   }
 
   private record(events: readonly TreeEvent[]): void {
-    for (const e of events) this.history.push({ zxid: e.zxid, type: e.type, path: e.path });
+    for (const e of events) this.history.push(e.acl === undefined ? { zxid: e.zxid, type: e.type, path: e.path } : { zxid: e.zxid, type: e.type, path: e.path, acl: e.acl });
     const excess = this.history.length - this.options.historyEventsMax;
     if (excess > 0) {
       // Drop whole zxids only: a resume inside one would miss its rest.

@@ -13,7 +13,6 @@
  * answers and before its events are queued, and a gateway that re-attaches (another one, or this
  * one after a detach) takes the watches and the stream over from it (session-takeover.ts).
  */
-import { timingSafeEqual } from 'node:crypto';
 import { zkError, type ZkError } from '../../core/errors.ts';
 import type { WatchResult } from '../../core/tree/results.ts';
 import type { WatchRequest } from '../../core/tree/txn.ts';
@@ -22,16 +21,18 @@ import { Outbox } from '../../node/outbox.ts';
 import { ZooKeeperClient } from '../../zookeeper-client/client.ts';
 import type { ServerAddress } from '../../zookeeper-client/session.ts';
 import type { Caller, OpenedSession, SessionEvents, Sessions, SessionSummary } from '../backend.ts';
-import { corralSessionId, sortedNames, statOf, zxidNumber } from './convert.ts';
+import { corralSessionId, zxidNumber } from './convert.ts';
 import { EventDater } from './event-dating.ts';
 import { isTreeEvent } from './gateway-changes.ts';
-import { openToken, sealToken, type TokenPayload, type ZkAuth } from './session-token.ts';
+import { isGatewayOwnOrRoot, refusedOwn, withoutOwn } from './gateway-own-paths.ts';
+import { openToken, samePassword, sealToken, type TokenPayload, type ZkAuth } from './session-token.ts';
 import { zkAuthOf } from './caller-connections.ts';
 import { DeferredEvents } from './deferred-events.ts';
-import { RecordWriter } from './record-store.ts';
+import { recordAclOf, RecordWriter } from './record-store.ts';
+import { setWatch } from './watched-read.ts';
 import { takeOver } from './session-takeover.ts';
 import { WatchRecord } from './watch-record.ts';
-import { OPEN_ACL_UNSAFE, type ZkAclEntry, type ZkEventType } from '../../zookeeper-client/records.ts';
+import type { ZkEventType } from '../../zookeeper-client/records.ts';
 import type { WatchKind } from '../../zookeeper-client/watch-registry.ts';
 import type { ZkTlsOptions } from '../../zookeeper-client/connection.ts';
 
@@ -75,6 +76,8 @@ interface GatewaySession {
   queued: Promise<void>;
   /** closeSession sent: the record goes with the session, a failed write of it is no news. */
   closing: boolean;
+  /** The close's zxid once answered: what the close's own notifications are dated with. */
+  closed: Promise<bigint> | undefined;
 }
 
 /** Events a session's record keeps for a takeover (a client further behind is told `overflow`). */
@@ -99,17 +102,19 @@ export class GatewaySessions implements Sessions {
   async open(requestedTimeoutMs: number, caller: Caller): Promise<OpenedSession | ZkError> {
     // Opens still connecting count too: a burst of opens cannot all pass the check.
     if (this.live.size + this.opening >= this.options.maxSessions) return throttled('sessions', `at most ${this.options.maxSessions} sessions`);
+    // The address is listed, not checked: a session may continue from another address.
     const identities = caller.auth.filter((i) => !i.startsWith('ip:'));
+    const from = caller.auth.filter((i) => i.startsWith('ip:'));
     const own = zkAuthOf(caller);
     this.opening++;
-    const entry = this.attach(undefined, requestedTimeoutMs, identities, own ? [own] : []);
+    const entry = this.attach(undefined, requestedTimeoutMs, identities, own ? [own] : [], from);
     const client = await entry.ready.finally(() => this.opening--);
     if ('code' in client) return client;
     return { id: entry.id, timeoutMs: entry.timeoutMs, token: sealToken(this.options.key, entry.payload) };
   }
 
   /** Connects a new session (payload undefined) or re-attaches to the one the payload names. */
-  private attach(payload: TokenPayload | undefined, timeoutMs: number, identities: readonly string[], openerAuth: readonly ZkAuth[] = []): GatewaySession {
+  private attach(payload: TokenPayload | undefined, timeoutMs: number, identities: readonly string[], openerAuth: readonly ZkAuth[] = [], from: readonly string[] = []): GatewaySession {
     // The opener's credential when it had one (the ensemble checks it), else the gateway's own.
     const openerOwn = payload ? payload.auth : openerAuth;
     const auth = openerOwn.length > 0 ? openerOwn : this.options.auth;
@@ -119,19 +124,21 @@ export class GatewaySessions implements Sessions {
     this.away.delete(id);
     const outbox = earlier?.outbox ?? new Outbox(this.options.outboxEventsMax);
     const entry: GatewaySession = {
-      id, payload: payload ?? { sessionId: 0n, password: new Uint8Array(0), identities, timeoutMs, auth: openerOwn },
+      id, payload: payload ?? { sessionId: 0n, password: new Uint8Array(0), identities, timeoutMs, auth: openerOwn, from },
       outbox, ready: Promise.resolve(zkError('CONNECTIONLOSS', 'connecting')),
       client: undefined, timeoutMs, lastHeardMs: this.options.nowMs(), ended: undefined, ephemerals: new Set(),
       events: new DeferredEvents(outbox), record: earlier?.record ?? new WatchRecord(RECORD_EVENTS_MAX),
       writer: new RecordWriter(() => entry.client, () => entry.payload.sessionId, () => entry.record, recordAclOf(auth),
         (error) => { if (!entry.closing) this.options.recordFailed?.(error, entry.id); }),
-      pendingWatches: new Set(), dater: undefined, queued: Promise.resolve(), closing: false,
+      pendingWatches: new Set(), dater: undefined, queued: Promise.resolve(), closing: false, closed: undefined,
     };
     const dater = new EventDater(
-      () => entry.client?.probe() ?? Promise.resolve(zkError('CONNECTIONLOSS', 'not connected')),
+      // A closing session's connection answers no probe after the close: its notifications (sent before the close's reply) are of the close.
+      () => entry.closed?.then((zxid) => ({ zxid, seq: Number.MAX_SAFE_INTEGER }))
+        ?? entry.client?.probe() ?? Promise.resolve(zkError('CONNECTIONLOSS', 'not connected')),
       (group) => {
         this.options.sawZxid(group.zxid);
-        const queued = this.queueEvents(entry, group.events.filter((e) => isTreeEvent(e.type)), group.zxid);
+        const queued = this.queueEvents(entry, withoutOwn(group.events.filter((e) => isTreeEvent(e.type))), group.zxid);
         entry.queued = Promise.all([entry.queued, queued]).then(() => undefined);
       },
       () => zxidNumber(entry.client?.session.lastZxid ?? 0n),
@@ -168,7 +175,7 @@ export class GatewaySessions implements Sessions {
         await takeOver(client, payload.sessionId, entry.outbox, attachedAt, entry.record, (record) => (entry.record = record));
       } else {
         entry.id = corralSessionId(client.session.sessionId);
-        entry.payload = { sessionId: client.session.sessionId, password: client.session.password, identities, timeoutMs: client.session.timeoutMs, auth: openerOwn };
+        entry.payload = { sessionId: client.session.sessionId, password: client.session.password, identities, timeoutMs: client.session.timeoutMs, auth: openerOwn, from };
         this.live.set(entry.id, entry);
       }
       entry.events.open();
@@ -211,7 +218,9 @@ export class GatewaySessions implements Sessions {
     if ('code' in client) return client;
     const entry = this.live.get(id);
     if (entry) entry.closing = true;
-    await client.close();
+    const closing = client.close();
+    if (entry) entry.closed = closing.then(() => client.session.lastZxid);
+    await closing;
     // The answer's Zk-Zxid covers the close: a later Zk-Min-Zxid brings other sessions' connections past it.
     this.options.sawZxid(zxidNumber(client.session.lastZxid));
     if (entry) {
@@ -290,10 +299,11 @@ export class GatewaySessions implements Sessions {
 
   /** The sessions this gateway holds (not the ensemble's: ZooKeeper lists those only to its operators). */
   list(): readonly SessionSummary[] {
-    return [...this.live.values()].map((e) => ({ id: e.id, timeoutMs: e.timeoutMs, identities: e.payload.identities })).sort((a, b) => a.id - b.id);
+    return [...this.live.values()].map((e) => ({ id: e.id, timeoutMs: e.timeoutMs, identities: [...e.payload.identities, ...(e.payload.from ?? [])] })).sort((a, b) => a.id - b.id);
   }
 
   async watch(id: number, request: WatchRequest): Promise<WatchResult | ZkError> {
+    if (isGatewayOwnOrRoot(request.path)) return { ok: false, watch: true, error: refusedOwn(request.path) };
     const client = await this.clientOf(id);
     if ('code' in client) return client;
     if (request.op === 'removeWatches') {
@@ -341,36 +351,23 @@ export class GatewaySessions implements Sessions {
   }
 
   /** Sets the watch, then records it (before answering: see watch-record.ts) as of the read's zxid. */
-  private async watchOn(id: number, client: ZooKeeperClient, request: WatchRequest): Promise<WatchResult | ZkError> {
-    const recorded = async <T>(kind: WatchKind, zxid: bigint, answer: T): Promise<T> => {
+  private watchOn(id: number, client: ZooKeeperClient, request: WatchRequest & { op: Exclude<WatchRequest['op'], 'removeWatches'> }): Promise<WatchResult | ZkError> {
+    return setWatch(client, request, async (kind, zxid) => {
       const entry = this.live.get(id);
-      if (entry) {
-        entry.record.added(kind, request.path, zxidNumber(zxid));
-        await entry.writer.save();
-      }
-      return answer;
-    };
-    switch (request.op) {
-      case 'getData': {
-        const r = await client.getData(request.path, true);
-        return 'code' in r ? r : recorded('data', r.zxid, { ok: true, watch: true, stat: statOf(r.stat), data: r.data });
-      }
-      case 'exists': {
-        const r = await client.exists(request.path, true);
-        if ('code' in r) return r;
-        return r.stat === null ? recorded('exist', r.zxid, { ok: true, watch: true }) : recorded('data', r.zxid, { ok: true, watch: true, stat: statOf(r.stat) });
-      }
-      case 'getChildren': {
-        const r = await client.getChildren(request.path, true);
-        return 'code' in r ? r : recorded('child', r.zxid, { ok: true, watch: true, stat: statOf(r.stat), children: sortedNames(r.children) });
-      }
-      case 'addWatch': {
-        const r = await client.addWatch(request.path, request.mode);
-        return 'code' in r ? r : recorded(request.mode === 'persistent' ? 'persistent' : 'persistentRecursive', r.zxid, { ok: true, watch: true });
-      }
-      case 'removeWatches':
-        return this.removeWatches(0, client, request);
-    }
+      if (!entry) return;
+      entry.record.added(kind, request.path, zxidNumber(zxid));
+      await entry.writer.save();
+    });
+  }
+
+  /** Whether the session's connection authenticates as its opener (a digest credential), not as the gateway. */
+  hasOwnAuth(id: number): boolean {
+    return (this.live.get(id)?.payload.auth.length ?? 0) > 0;
+  }
+
+  /** The watches a live session holds as its record counts them (what maxWatchesPerSession limits); 0 once it ended. */
+  watchCount(id: number): number {
+    return this.live.get(id)?.record.watchCount ?? 0;
   }
 
   events(id: number): SessionEvents | undefined {
@@ -411,13 +408,4 @@ export class GatewaySessions implements Sessions {
     for (const entry of this.live.values()) entry.client?.session.detach();
     this.live.clear();
   }
-}
-
-/** A record's ACL: the identity of the session's connection when it has one (the paths watched are the session's business). */
-function recordAclOf(auth: readonly ZkAuth[]): readonly ZkAclEntry[] {
-  return auth.length > 0 ? [{ perms: 31, scheme: 'auth', id: '' }] : OPEN_ACL_UNSAFE;
-}
-
-function samePassword(a: TokenPayload, b: TokenPayload): boolean {
-  return a.sessionId === b.sessionId && a.password.length === b.password.length && timingSafeEqual(a.password, b.password);
 }

@@ -8,7 +8,8 @@
  */
 import type { ZkError } from '../../core/errors.ts';
 import type { ZooKeeperClient } from '../../zookeeper-client/client.ts';
-import type { ZkAclEntry } from '../../zookeeper-client/records.ts';
+import { OPEN_ACL_UNSAFE, type ZkAclEntry } from '../../zookeeper-client/records.ts';
+import type { ZkAuth } from './session-token.ts';
 import { WatchRecord } from './watch-record.ts';
 
 export const RECORD_ROOT = '/.corral-gateway';
@@ -22,6 +23,24 @@ const UNREADABLE = new TextEncoder().encode('{"v":0}');
  * cleanup can); a record itself is readable only by its session's identity (see RecordWriter's acl).
  */
 const PARENT_ACL: readonly ZkAclEntry[] = [{ perms: 1 | 4 | 8, scheme: 'world', id: 'anyone' }];
+
+/**
+ * The records' parents (persistent, made once, by whichever gateway comes first): when a record
+ * is first written, and before a caller's create of RECORD_ROOT is sent, so that create finds it
+ * made (NODEEXISTS) rather than giving it an ACL that keeps the sessions' records out.
+ */
+export async function makeRecordParents(client: ZooKeeperClient): Promise<ZkError | undefined> {
+  for (const parent of [RECORD_ROOT, RECORD_PARENT]) {
+    const made = await client.create({ path: parent, data: new Uint8Array(0), acl: PARENT_ACL, mode: 'persistent' });
+    if ('code' in made && made.code !== 'NODEEXISTS') return made;
+  }
+  return undefined;
+}
+
+/** A record's ACL: the identity of the session's connection when it has one (the paths watched are the session's business). */
+export function recordAclOf(auth: readonly ZkAuth[]): readonly ZkAclEntry[] {
+  return auth.length > 0 ? [{ perms: 31, scheme: 'auth', id: '' }] : OPEN_ACL_UNSAFE;
+}
 
 export function recordPathOf(sessionId: bigint): string {
   return `${RECORD_PARENT}/${BigInt.asUintN(64, sessionId).toString(16).padStart(16, '0')}`;
@@ -82,11 +101,8 @@ export class RecordWriter {
     }
     let created = await client.create({ path, data, acl: this.acl, mode: 'ephemeral' });
     if ('code' in created && created.code === 'NONODE') {
-      // The parents are the gateways' (persistent, made once); another gateway may make them first.
-      for (const parent of [RECORD_ROOT, RECORD_PARENT]) {
-        const made = await client.create({ path: parent, data: new Uint8Array(0), acl: PARENT_ACL, mode: 'persistent' });
-        if ('code' in made && made.code !== 'NODEEXISTS') return made;
-      }
+      const made = await makeRecordParents(client);
+      if (made) return made;
       created = await client.create({ path, data, acl: this.acl, mode: 'ephemeral' });
     }
     if (!('code' in created)) return undefined;

@@ -6,7 +6,7 @@
  * opaque and unforgeable: the ZooKeeper password inside is never readable by the client, and a
  * changed byte fails authentication.
  */
-import { createCipheriv, createDecipheriv, createHash, randomBytes } from 'node:crypto';
+import { createCipheriv, createDecipheriv, createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 
 export interface TokenPayload {
   readonly sessionId: bigint;
@@ -20,6 +20,8 @@ export interface TokenPayload {
    * so a gateway re-attaching reaches ZooKeeper as the same identity; empty: the gateway's own.
    */
   readonly auth: readonly ZkAuth[];
+  /** The opener's `ip:` identities: listed with the session (who opened it from where), never checked. */
+  readonly from?: readonly string[];
 }
 
 export interface ZkAuth {
@@ -41,7 +43,7 @@ export function sealToken(key: Buffer, payload: TokenPayload): string {
   const cipher = createCipheriv('aes-256-gcm', key, iv);
   const plain = Buffer.from(JSON.stringify({
     v: VERSION, s: BigInt.asUintN(64, payload.sessionId).toString(16), p: Buffer.from(payload.password).toString('base64'), i: payload.identities, t: payload.timeoutMs,
-    a: payload.auth.map((x) => [x.scheme, Buffer.from(x.credential).toString('base64')]),
+    a: payload.auth.map((x) => [x.scheme, Buffer.from(x.credential).toString('base64')]), f: payload.from ?? [],
   }));
   const sealed = Buffer.concat([cipher.update(plain), cipher.final()]);
   return Buffer.concat([iv, sealed, cipher.getAuthTag()]).toString('base64url');
@@ -56,14 +58,21 @@ export function openToken(key: Buffer, token: string): TokenPayload | undefined 
     const decipher = createDecipheriv('aes-256-gcm', key, raw.subarray(0, IV_BYTES));
     decipher.setAuthTag(raw.subarray(raw.length - TAG_BYTES));
     const plain = Buffer.concat([decipher.update(raw.subarray(IV_BYTES, raw.length - TAG_BYTES)), decipher.final()]);
-    const parsed = JSON.parse(plain.toString('utf8')) as { v: number; s: string; p: string; i: string[]; t: number; a?: unknown };
+    const parsed = JSON.parse(plain.toString('utf8')) as { v: number; s: string; p: string; i: string[]; t: number; a?: unknown; f?: unknown };
     if (parsed.v !== VERSION || !/^[0-9a-f]{1,16}$/.test(parsed.s) || !Array.isArray(parsed.i) || !Number.isSafeInteger(parsed.t)) return undefined;
     // Tokens sealed before identities were carried have no `a`: the gateway's own identity, as then.
     const a = parsed.a ?? [];
     if (!Array.isArray(a) || !a.every((x) => Array.isArray(x) && x.length === 2 && typeof x[0] === 'string' && typeof x[1] === 'string')) return undefined;
     const auth = (a as [string, string][]).map(([scheme, c]) => ({ scheme, credential: Buffer.from(c, 'base64') }));
-    return { sessionId: BigInt.asIntN(64, BigInt(`0x${parsed.s}`)), password: Buffer.from(parsed.p, 'base64'), identities: parsed.i, timeoutMs: parsed.t, auth };
+    // Tokens sealed before the opener's address was carried have no `f`.
+    const from = Array.isArray(parsed.f) && parsed.f.every((x) => typeof x === 'string') ? (parsed.f as string[]) : [];
+    return { sessionId: BigInt.asIntN(64, BigInt(`0x${parsed.s}`)), password: Buffer.from(parsed.p, 'base64'), identities: parsed.i, timeoutMs: parsed.t, auth, from };
   } catch {
     return undefined;
   }
+}
+
+/** Whether two payloads name the same ZooKeeper session with the same password (constant time in the password). */
+export function samePassword(a: TokenPayload, b: TokenPayload): boolean {
+  return a.sessionId === b.sessionId && a.password.length === b.password.length && timingSafeEqual(a.password, b.password);
 }

@@ -32,6 +32,8 @@ import { GatewayChanges } from './gateway-changes.ts';
 import { GatewaySessions } from './gateway-sessions.ts';
 import { tokenKeyOf } from './session-token.ts';
 import { CallerConnections, zkAuthOf } from './caller-connections.ts';
+import { isGatewayOwn, isRefusedWrite, refusedOwn } from './gateway-own-paths.ts';
+import { makeRecordParents, RECORD_ROOT } from './record-store.ts';
 import type { EnsembleAddress } from './zookeeper-url.ts';
 import type { ZkTlsOptions } from '../../zookeeper-client/connection.ts';
 
@@ -135,6 +137,7 @@ export class ZooKeeperBackend implements Backend {
   }
 
   read(request: ReadRequest): Promise<ReadView | ZkError> {
+    if (isGatewayOwn(request.path)) return Promise.resolve(refusedOwn(request.path));
     if (request.watchSession !== 0) return this.watchedRead(request);
     return this.via(request.caller, (client) => this.readVia(client, request));
   }
@@ -160,11 +163,13 @@ export class ZooKeeperBackend implements Backend {
 
   /** A read-only multi's op: the calls of one turn go as one multiRead (read-batch.ts). */
   readNow(path: string, caller: Caller, op: 'getData' | 'getChildren' = 'getData'): Promise<NodeNow | ZkError | undefined> {
+    if (isGatewayOwn(path)) return Promise.resolve(refusedOwn(path));
     return this.via(caller, (_client, reads) => reads.read(path, op === 'getChildren'));
   }
 
   /** The ensemble counts (ZooKeeper's getAllChildrenNumber, READ on the node asked as the caller's identity). */
   async allChildrenNumber(path: string, caller: Caller = ZooKeeperBackend.anonymous): Promise<number | ZkError | undefined> {
+    if (isGatewayOwn(path)) return refusedOwn(path);
     const answer = await this.via(caller, (client) => client.getAllChildrenNumber(path));
     if ('code' in answer) return answer.code === 'NONODE' ? undefined : answer;
     this.saw(zxidNumber(answer.zxid));
@@ -173,6 +178,7 @@ export class ZooKeeperBackend implements Backend {
 
   /** The ensemble's ACL as it shows it to the caller's identity. */
   async getAcl(path: string, caller: Caller = ZooKeeperBackend.anonymous): Promise<{ acl: Acl; stat: Stat } | ZkError> {
+    if (isGatewayOwn(path)) return refusedOwn(path);
     const answer = await this.via(caller, (client) => client.getACL(path));
     if ('code' in answer) return answer;
     return { acl: answer.acl, stat: statOf(answer.stat) };
@@ -183,6 +189,12 @@ export class ZooKeeperBackend implements Backend {
     // The same stateless checks as the embedded store, so bad input answers the same error body.
     const prepared = prepareWrite(ops, multi, { timeMs: 0, sessionId, maxDataBytes: this.options.maxDataBytes, request: undefined, auth: caller.auth });
     if (!prepared.ok) return { ok: true, zxid: this.zxid, result: prepared };
+    const own = ops.findIndex(isRefusedWrite);
+    if (own !== -1) return { ok: true, zxid: this.zxid, result: { ok: false, failedOp: multi ? own : 0, error: refusedOwn(ops[own]!.path) } };
+    const stranger = this.authOnBehalf(sessionId, caller, ops);
+    if (stranger !== -1) return { ok: true, zxid: this.zxid, result: { ok: false, failedOp: multi ? stranger : 0, error: authUnmapped(ops[stranger]!.path) } };
+    // A caller's create of RECORD_ROOT must not give it an ACL that keeps the records out: the gateways' own is made first.
+    if (ops.some((op) => op.type === 'create' && op.path === RECORD_ROOT)) await makeRecordParents(this.shared);
     const send = (client: ZooKeeperClient) => (multi ? this.multi(client, ops, sessionId) : this.single(client, ops[0]!));
     let answer: { zxid: number; result: WriteResult } | ZkError;
     if (sessionId === 0) {
@@ -196,6 +208,18 @@ export class ZooKeeperBackend implements Backend {
     this.saw(answer.zxid);
     if (answer.result.ok) this.track(sessionId, ops, answer.result);
     return { ok: true, zxid: answer.zxid, result: answer.result };
+  }
+
+  /**
+   * The op whose ACL has an `auth` entry the ensemble would fill with the gateway's identity rather
+   * than the caller's (-1 if none): ZooKeeper expands `auth` to its connection's identities, and a
+   * caller without a digest credential (anonymous, JWT, certificate) goes over a connection of the
+   * gateway's own — every such caller would then hold the node's rights.
+   */
+  private authOnBehalf(sessionId: number, caller: Caller, ops: readonly WriteOp[]): number {
+    const own = sessionId === 0 ? zkAuthOf(caller) !== undefined : this.sessions.hasOwnAuth(sessionId);
+    if (own) return -1;
+    return ops.findIndex((op) => (op.type === 'create' || op.type === 'setACL') && op.acl.some((e) => e.scheme === 'auth'));
   }
 
   private track(sessionId: number, ops: readonly WriteOp[], result: WriteResult & { ok: true }): void {
@@ -315,4 +339,8 @@ export class ZooKeeperBackend implements Backend {
 
   /** For Caller-less uses (tests): the anonymous caller. */
   static readonly anonymous: Caller = { identities: [], address: '127.0.0.1', auth: [] };
+}
+
+function authUnmapped(path: string): ZkError {
+  return zkError('INVALIDACL', "an 'auth' entry needs a caller ZooKeeper can authenticate (HTTP Basic) on a gateway: the ensemble would give the node the gateway's identity", path);
 }

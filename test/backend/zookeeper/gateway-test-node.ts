@@ -13,11 +13,17 @@ import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { ZooKeeperBackend } from '../../../src/backend/zookeeper/zookeeper-backend.ts';
 import { ZooKeeperClient } from '../../../src/zookeeper-client/client.ts';
+import { startGateway } from '../../../src/backend/zookeeper/gateway-server.ts';
+import type { DeferredEvents } from '../../../src/backend/zookeeper/deferred-events.ts';
+import type { OutboxEvent } from '../../../src/node/outbox.ts';
 import { credentialedOverrides, withTestAuthorization } from '../../support/credentialed-mode.ts';
 import { validateResponse } from '../../support/openapi.ts';
 import type { Reply, RequestOptions } from '../../support/test-node.ts';
 
 export type { Reply, RequestOptions };
+
+/** Suites whose contract differs on a gateway (documented in docs/operations.md) branch on it. */
+export const harness: 'embedded' | 'gateway' = 'gateway';
 
 let ensemblePort = 0;
 
@@ -28,10 +34,20 @@ export function useEnsemble(port: number): void {
 
 export const GATEWAY_KEY = 'gateway-test-key-0123456789';
 
+/**
+ * The parts of an embedded node's surface suites read directly (a session's outbox and watch
+ * count, test/session/session-helpers.ts's `queued`), answered by the gateway once it started.
+ */
+export interface GatewayNodeView {
+  readonly sessions: { outbox(id: number): { read(seq: number): ReturnType<DeferredEvents['outbox']['read']> } | undefined; readonly size: number };
+  readonly host: { readonly tree: { readonly watches: { count(id: number): number } } };
+}
+
 export interface GatewayTestNode {
   readonly app: Promise<Hono>;
   readonly config: Config;
   readonly backend: Promise<ZooKeeperBackend>;
+  readonly node: GatewayNodeView;
   request(method: string, url: string, options?: RequestOptions): Promise<Reply>;
   close(): Promise<void>;
 }
@@ -56,8 +72,23 @@ export function startTestNode(overrides: Partial<Config> = {}): GatewayTestNode 
     backend: b, authenticator: new Authenticator({ superDigest: config.superDigest || undefined, nowMs }),
     metrics: new Metrics({ znodeCount: () => 0, logEntries: () => 0, appliedZxid: () => b.appliedZxid }), config, logger, nowMs,
   }));
+  let started: ZooKeeperBackend | undefined;
+  void backend.then((b) => (started = b), () => undefined);
+  const running = (): ZooKeeperBackend => {
+    if (!started) throw new Error('the gateway has not started yet: make a request first');
+    return started;
+  };
+  const node: GatewayNodeView = {
+    sessions: {
+      outbox: (id) => (running().sessions.events(id) as DeferredEvents | undefined)?.outbox,
+      get size() {
+        return running().sessions.list().length;
+      },
+    },
+    host: { tree: { watches: { count: (id) => running().sessions.watchCount(id) } } },
+  };
   return {
-    app, config, backend,
+    app, config, backend, node,
     async request(method, url, options = {}) {
       const { body, unchecked } = options;
       const headers = withTestAuthorization(options.headers ?? {});
@@ -68,6 +99,7 @@ export function startTestNode(overrides: Partial<Config> = {}): GatewayTestNode 
         if (isJson) init.headers = { 'content-type': 'application/json', ...headers };
       }
       const res = await (await app).request(url, init);
+      await settleAll(await backend);
       const bytes = new Uint8Array(await res.arrayBuffer());
       const type = res.headers.get('content-type') ?? '';
       const text = Buffer.from(bytes).toString('utf8');
@@ -78,6 +110,49 @@ export function startTestNode(overrides: Partial<Config> = {}): GatewayTestNode 
     async close() {
       await (await backend).close();
       await wipe(ensemblePort);
+    },
+  };
+}
+
+/**
+ * What a session's stream has queued. A gateway queues a session's events off the write's path
+ * (they reach the session's own ZooKeeper connection), so first the session is settled as a
+ * request for it with Zk-Min-Zxid at the gateway's zxid would be: its connection synced past
+ * every write answered so far, and what it received on the stream (docs/operations.md).
+ */
+export async function sessionOutbox(t: GatewayTestNode, id: number): Promise<readonly OutboxEvent[]> {
+  const backend = await t.backend;
+  await backend.sessions.settle(id, backend.appliedZxid);
+  const events = (backend.sessions.events(id) as DeferredEvents | undefined)?.outbox.read(0) ?? [];
+  if (events === 'overflow') throw new Error('outbox overflowed');
+  return events;
+}
+
+/** The watches a session holds, as its record counts them. */
+export async function sessionWatchCount(t: GatewayTestNode, id: number): Promise<number> {
+  return (await t.backend).sessions.watchCount(id);
+}
+
+/**
+ * A gateway queues a session's events off the write's path (they reach the session's own
+ * ZooKeeper connection). So that suites reading a session's outbox right after another caller's
+ * write run unchanged, every answer of the harness waits until each session the gateway holds is
+ * settled as a request for it with Zk-Min-Zxid at the gateway's zxid would be (docs/operations.md).
+ */
+async function settleAll(backend: ZooKeeperBackend): Promise<void> {
+  await Promise.all(backend.sessions.list().map((s) => backend.sessions.settle(s.id, backend.appliedZxid)));
+}
+
+/** A gateway behind real sockets on 127.0.0.1 (the direct paths); close() wipes the tree too. */
+export async function startServedNode(overrides: Partial<Config> = {}): Promise<{ readonly url: string; close(): Promise<void> }> {
+  if (ensemblePort === 0) throw new Error('useEnsemble(port) first: no ZooKeeper for the gateway');
+  const port = ensemblePort;
+  const gateway = await startGateway({ ...overrides, host: '127.0.0.1', port: 0, gatewayKey: GATEWAY_KEY, backend: `zookeeper://127.0.0.1:${port}` });
+  return {
+    url: gateway.url,
+    async close() {
+      await gateway.close();
+      await wipe(port);
     },
   };
 }

@@ -25,10 +25,12 @@ describe('parseZooKeeperUrl', () => {
 describe('session tokens', () => {
   const key = tokenKeyOf('a-shared-gateway-key');
   const payload = { sessionId: -0x7eadbeef12345678n, password: new Uint8Array([1, 2, 3, 4]), identities: ['digest:bob:x'], timeoutMs: 12_000,
-    auth: [{ scheme: 'digest', credential: Buffer.from('bob:secret') }] };
+    auth: [{ scheme: 'digest', credential: Buffer.from('bob:secret') }], from: ['ip:10.0.0.7'] };
 
-  it('opens what it sealed, full 64-bit session ids and the opener\'s credential included', () => {
+  it('opens what it sealed, full 64-bit session ids, the opener\'s credential and address included', () => {
     expect(openToken(key, sealToken(key, payload))).toEqual({ ...payload, password: Buffer.from(payload.password) });
+    const { from: _from, ...older } = payload;
+    expect(openToken(key, sealToken(key, older))).toEqual({ ...older, password: Buffer.from(payload.password), from: [] });
   });
 
   it('never shows the opener\'s credential in the token text', () => {

@@ -72,6 +72,13 @@ export class ZkSession {
   private readonly frames: FrameCounter = { n: 0 };
   private readonly connectedWaiters = new Set<() => void>();
   private readonly auth: Array<{ readonly scheme: string; readonly credential: Uint8Array }>;
+  /**
+   * Notifications heard while a connection is being opened and primed, delivered once the state
+   * is settled: the setWatches2 of a reconnect makes ZooKeeper fire what changed meanwhile before
+   * it answers, and a listener must hear `connected` before those events (as ZooKeeper's own
+   * client delivers SyncConnected first), not events while it still believes it is disconnected.
+   */
+  private held: Array<() => void> | undefined;
 
   private constructor(private readonly options: SessionOptions, private readonly listener: SessionListener) {
     if (options.servers.length === 0) throw new Error('a ZooKeeper session needs at least one server');
@@ -88,10 +95,9 @@ export class ZkSession {
     const session = new ZkSession(options, listener);
     for (let i = 0; i < options.servers.length; i++) {
       const outcome = await session.attempt();
-      if (outcome === 'connected') {
-        session.setState('connected');
-        return session;
-      }
+      if (outcome === 'connected') session.setState('connected');
+      session.releaseHeld();
+      if (outcome === 'connected') return session;
       if (outcome === 'expired') return errorOf(-112);
       if (outcome === 'authFailed') return errorOf(-115);
     }
@@ -214,6 +220,13 @@ export class ZkSession {
     return connectionLoss('the session is closed');
   }
 
+  /** Delivers the notifications held while a connection was opened and primed (whatever came of it). */
+  private releaseHeld(): void {
+    const held = this.held;
+    this.held = undefined;
+    for (const deliver of held ?? []) deliver();
+  }
+
   private setState(state: SessionState): void {
     if (this.stateNow === state) return;
     this.stateNow = state;
@@ -226,6 +239,7 @@ export class ZkSession {
     const server = this.options.servers[this.next % this.options.servers.length]!;
     this.next = (this.next + 1) % this.options.servers.length;
     let connection: Connection;
+    this.held ??= [];
     try {
       connection = await Connection.open({
         host: server.host, port: server.port, connectTimeoutMs: this.options.connectTimeoutMs ?? 5000,
@@ -238,7 +252,9 @@ export class ZkSession {
       }, {
         notification: (event, zxid, seq) => {
           this.watches.fired(event.type, event.path);
-          this.listener.watch?.(event, zxid, seq);
+          const deliver = (): void => this.listener.watch?.(event, zxid, seq);
+          if (this.held === undefined) deliver();
+          else this.held.push(deliver);
         },
         closed: () => {
           if (this.connection === connection) this.lost();
@@ -297,10 +313,9 @@ export class ZkSession {
         continue;
       }
       const outcome = await this.attempt();
-      if (outcome === 'connected') {
-        if (this.stateNow === 'disconnected') this.setState('connected');
-        return;
-      }
+      if (outcome === 'connected' && this.stateNow === 'disconnected') this.setState('connected');
+      this.releaseHeld();
+      if (outcome === 'connected') return;
       if (outcome !== 'failed') return;
       await new Promise((resolve) => setTimeout(resolve, delayMs));
       delayMs = Math.min(RECONNECT_DELAY_MS_MAX, delayMs * 2);

@@ -197,8 +197,14 @@ describe('ZooKeeperClient against a real ZooKeeper', () => {
     cutter = await startTcpCutter(zk.port);
     const events: string[] = [];
     const states: string[] = [];
+    /** The last state the listener heard when each event came: `connected` comes before the events a reconnect fires. */
+    const stateAtEvents: Array<string | undefined> = [];
     const c = ok(await ZooKeeperClient.connect({ servers: [{ host: '127.0.0.1', port: cutter.port }], sessionTimeoutMs: 6000 }, {
-      watch: (e) => events.push(`${e.type} ${e.path}`), state: (s) => states.push(s),
+      watch: (e) => {
+        events.push(`${e.type} ${e.path}`);
+        stateAtEvents.push(states.at(-1));
+      },
+      state: (s) => states.push(s),
     }));
     clients.push(c);
     ok(await c.create({ path: '/rc', data: bytes(''), acl: OPEN_ACL_UNSAFE, mode: 'persistent' }));
@@ -212,6 +218,7 @@ describe('ZooKeeperClient against a real ZooKeeper', () => {
     ok(await writer.setData('/rc', bytes('while away'), -1));
     await waitFor(() => (events.length >= 1 ? true : undefined), { timeoutMs: 10_000, what: 'the missed change after reconnect' });
     expect(states).toContain('disconnected');
+    expect(stateAtEvents).toEqual(['connected']);
     expect(c.session.state).toBe('connected');
     expect(text(ok(await c.getData('/rc')).data)).toBe('while away');
     ok(await writer.setData('/rc', bytes('after'), -1));

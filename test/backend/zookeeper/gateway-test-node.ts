@@ -32,6 +32,12 @@ export function useEnsemble(port: number): void {
   ensemblePort = port;
 }
 
+/** The ZooKeeper useEnsemble named (throws before it was called). */
+export function ensemblePortInUse(): number {
+  if (ensemblePort === 0) throw new Error('useEnsemble(port) first: no ZooKeeper for the gateway');
+  return ensemblePort;
+}
+
 export const GATEWAY_KEY = 'gateway-test-key-0123456789';
 
 /**

@@ -1,10 +1,12 @@
 // Specification of a session's event stream over a real socket (API.md, Sessions; ZK-SEMANTICS.md,
 // Watches): event order and ids, which reads set which watches, the event-before-result rule,
 // Last-Event-ID replay and the ?token= form. Lifecycle (heartbeats, close, expiry, restart):
-// events-lifecycle.e2e.test.ts.
+// events-lifecycle.e2e.test.ts. Also run against a gateway over ZooKeeper
+// (test/backend/zookeeper/events.gateway.e2e.test.ts): there an event's zxid is the gateway's
+// dating of ZooKeeper's notification, at or after the change's (docs/operations.md, "event zxids").
 import { Socket } from 'node:net';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
-import { LiveServer, type LiveSession } from '../session/live-server.ts';
+import { harness, LiveServer, type LiveSession } from '../session/live-server.ts';
 import type { SseEvent, SseStream } from './sse-reader.ts';
 
 const TICK_MS = 100;
@@ -42,6 +44,27 @@ const idOf = (id: string | undefined) => {
   if (!m) throw new Error(`bad event id ${id}`);
   return { zxid: BigInt(m[1]!), k: Number(m[2]) };
 };
+/**
+ * The events' ids are `<zxid>-0` and their zxids those of their changes: exactly on the embedded
+ * store; on a gateway, each at or after its change's (the zxid of a read answered after the
+ * notification), the id naming the event's own zxid.
+ */
+function expectDatedAt(events: readonly SseEvent[], changes: readonly (string | number)[]): void {
+  const dated = events.map((e) => (JSON.parse(e.data) as { zxid: string }).zxid);
+  if (harness === 'embedded') {
+    expect(events.map((e) => e.id)).toEqual(changes.map((z) => `${z}-0`));
+    expect(dated).toEqual(changes.map(String));
+    return;
+  }
+  expect(events.map((e) => idOf(e.id).zxid)).toEqual(dated.map(BigInt));
+  dated.forEach((z, i) => expect(BigInt(z) >= BigInt(changes[i]!), `event ${events[i]!.id} at or after its change ${changes[i]}`).toBe(true));
+}
+/** The events share one zxid, their ids `<zxid>-0`, `<zxid>-1`, …: the change's (embedded), at or after it (gateway). */
+function expectOneTransaction(events: readonly SseEvent[], change: string | number): void {
+  const zxid = harness === 'embedded' ? String(change) : String(idOf(events[0]!.id).zxid);
+  expect(events.map((e) => e.id)).toEqual(events.map((_, k) => `${zxid}-${k}`));
+  expect(BigInt(zxid) >= BigInt(change), `${zxid} at or after the change's zxid ${change}`).toBe(true);
+}
 const put = (path: string, data = 'x', s?: LiveSession) => live.call('PUT', `/v1/znodes${path}`, { body: data, session: s });
 
 describe('session event stream: order and ids', () => {
@@ -64,8 +87,7 @@ describe('session event stream: order and ids', () => {
     await settle(s, stream);
     const events = watchesOf(stream.events);
     expect(described(events)).toEqual(['NodeCreated /o', 'NodeCreated /o/a', 'NodeDataChanged /o/a', 'NodeDataChanged /o', 'NodeDeleted /o/a']);
-    expect(events.map((e) => e.id)).toEqual(zxids.map((z) => `${z}-0`));
-    expect(events.map((e) => (JSON.parse(e.data) as { zxid: string }).zxid)).toEqual(zxids.map(String));
+    expectDatedAt(events, zxids);
     const all = stream.events.map((e) => idOf(e.id));
     for (let i = 1; i < all.length; i++) {
       const [a, b] = [all[i - 1]!, all[i]!];
@@ -84,10 +106,9 @@ describe('session event stream: order and ids', () => {
     const removed = await live.call('DELETE', '/v1/znodes/p/c');
     const deleted = removed.headers.get('zk-zxid');
     const events = await stream.untilEvents(4);
-    expect(events.map((e) => `${e.id} ${described([e])[0]}`)).toEqual([
-      `${czxid}-0 NodeCreated /p/c`, `${czxid}-1 NodeChildrenChanged /p`,
-      `${deleted}-0 NodeDeleted /p/c`, `${deleted}-1 NodeChildrenChanged /p`,
-    ]);
+    expect(described(events)).toEqual(['NodeCreated /p/c', 'NodeChildrenChanged /p', 'NodeDeleted /p/c', 'NodeChildrenChanged /p']);
+    expectOneTransaction(events.slice(0, 2), czxid!);
+    expectOneTransaction(events.slice(2), deleted!);
   });
 
   it('sends a multi\'s events in op order, all with the multi\'s zxid', async () => {
@@ -108,7 +129,7 @@ describe('session event stream: order and ids', () => {
       'NodeCreated /m/x', 'NodeChildrenChanged /m', 'NodeDataChanged /m',
       'NodeCreated /m/y', 'NodeChildrenChanged /m', 'NodeDeleted /m/x', 'NodeChildrenChanged /m',
     ]);
-    expect(events.map((e) => e.id)).toEqual(events.map((_, k) => `${zxid}-${k}`));
+    expectOneTransaction(events, zxid);
   });
 });
 
@@ -138,6 +159,44 @@ describe('session event stream: which reads set watches', () => {
     await put('/once', '2');
     await settle(s, stream);
     expect(described(watchesOf(stream.events))).toEqual(['NodeDataChanged /once']);
+  });
+});
+
+describe('session event stream: several kinds of watch on one path', () => {
+  // A gateway over ZooKeeper 3.8 has to make this hold itself: 3.8 keeps one watch mode per
+  // connection and path (ZOOKEEPER-4466), src/backend/zookeeper/watch-modes.ts.
+  it('keeps a persistent watch through one-shot reads of its path', async () => {
+    const { s, stream } = await sessionWithStream();
+    await live.create('/k');
+    expect((await live.call('POST', `/v1/sessions/${s.id}/watches`, { session: s, body: { path: '/k', mode: 'persistent' } })).status).toBe(201);
+    expect((await live.call('GET', '/v1/znodes/k?watch=true', { session: s })).status).toBe(200);
+    expect((await live.call('GET', '/v1/children/k?watch=true', { session: s })).status).toBe(200);
+    await put('/k', '1');
+    await put('/k', '2');
+    await live.create('/k/a');
+    await live.create('/k/b');
+    await settle(s, stream);
+    expect(described(watchesOf(stream.events))).toEqual(['NodeDataChanged /k', 'NodeDataChanged /k', 'NodeChildrenChanged /k', 'NodeChildrenChanged /k']);
+  });
+
+  it('keeps a recursive watch through a persistent watch and a one-shot read of its path, and hears what each of them hears', async () => {
+    const { s, stream } = await sessionWithStream();
+    await live.create('/r');
+    for (const mode of ['persistent_recursive', 'persistent']) {
+      expect((await live.call('POST', `/v1/sessions/${s.id}/watches`, { session: s, body: { path: '/r', mode } })).status).toBe(201);
+    }
+    expect((await live.call('GET', '/v1/znodes/r?watch=true', { session: s })).status).toBe(200);
+    await live.create('/r/x');
+    await put('/r/x');
+    await live.create('/r/x/y');
+    await put('/r', '1');
+    await put('/r', '2');
+    await live.call('DELETE', '/v1/znodes/r/x/y');
+    await settle(s, stream);
+    expect(described(watchesOf(stream.events))).toEqual([
+      'NodeCreated /r/x', 'NodeChildrenChanged /r', 'NodeDataChanged /r/x', 'NodeCreated /r/x/y',
+      'NodeDataChanged /r', 'NodeDataChanged /r', 'NodeDeleted /r/x/y',
+    ]);
   });
 });
 

@@ -8,34 +8,28 @@
 // every stream and closes the server.
 import { afterEach, describe, expect, it } from 'vitest';
 import { readSse, type SseEvent } from '../../src/client/sse.ts';
-import { startServer, type RunningServer } from '../../src/server.ts';
 import { collectGarbage } from '../support/collect-garbage.ts';
-import { makeTempDir, removeDir } from '../support/corral-process.ts';
+import { harness, startStreamServer, type StreamServer } from '../support/test-node.ts';
 import { SseStream } from './sse-reader.ts';
 import { fetchJson } from '../support/fetch-json.ts';
 
 const WAIT_MS = 5000;
 const REQUEST_TIMEOUT_MS = 5000;
 
-let server: RunningServer | undefined;
-let dataDir: string | undefined;
-let historyEventsMax = 100_000;
+let server: StreamServer | undefined;
 const controllers = new Set<AbortController>();
 
-/** Starts a server on a fresh data dir, or again on the same one (`restart`). */
-async function start(options: { historyEventsMax?: number } = {}): Promise<RunningServer> {
-  historyEventsMax = options.historyEventsMax ?? 100_000;
-  dataDir = makeTempDir('corral-watch-stream-');
-  server = await startServer({ dataDir, port: 0, host: '127.0.0.1', historyEventsMax });
+/** Starts a server on a fresh store. */
+async function start(options: { historyEventsMax?: number } = {}): Promise<StreamServer> {
+  server = await startStreamServer({ historyEventsMax: options.historyEventsMax ?? 100_000 });
   return server;
 }
 
-async function restart(): Promise<RunningServer> {
+/** Restarts it on the same store (an embedded node on its data dir; a gateway over the same ensemble). */
+async function restart(): Promise<StreamServer> {
   abortStreams();
-  await server?.close();
-  server = undefined;
-  server = await startServer({ dataDir, port: 0, host: '127.0.0.1', historyEventsMax });
-  return server;
+  await server!.restart();
+  return server!;
 }
 
 function abortStreams(): void {
@@ -48,8 +42,6 @@ afterEach(async () => {
   const running = server;
   server = undefined;
   await running?.close();
-  removeDir(dataDir);
-  dataDir = undefined;
 });
 
 const url = () => {
@@ -582,15 +574,14 @@ describe('GET /v1/watch/{path}: a resume point older than the retained history',
    * the history trims every 256 flushes) until the history no longer holds the first of them.
    */
   async function trimHistory(): Promise<{ reference: Watched[]; base: bigint; first: bigint; floor: bigint }> {
-    const node = server!.node;
     await multi([{ op: 'create', path: '/t' }, { op: 'create', path: '/t/a' }, { op: 'create', path: '/t/b' }]);
     const base = await currentZxid();
     const live = await watch('/t', { recursive: true });
     const pair = (i: number): Op[] => [{ op: 'setData', path: '/t/a', data: String(i) }, { op: 'setData', path: '/t/b', data: String(i) }];
     const first = await multi(pair(0));
     let writes = 1;
-    while (BigInt(node.changes.history.floor()) <= first && writes < WRITES_MAX) await multi(pair(writes++));
-    const floor = BigInt(node.changes.history.floor());
+    while (server!.historyFloor() <= first && writes < WRITES_MAX) await multi(pair(writes++));
+    const floor = server!.historyFloor();
     expect(floor > first, `the history was trimmed within ${WRITES_MAX} writes`).toBe(true);
     for (let i = 0; i < 5; i++) await multi(pair(writes++)); // and a few more after the trim
     const last = await currentZxid();

@@ -1,39 +1,25 @@
 // A real Corral server in this process (src/server.ts, port 0 on 127.0.0.1) for the event-stream
-// tests, with fetch helpers that act for a session. Every stream and request has an
-// AbortController the harness owns, so `closeAll()` in afterEach leaves nothing open.
+// tests, with fetch helpers that act for a session (live-client.ts). Every stream and request has
+// an AbortController the harness owns, so `closeAll()` in afterEach leaves nothing open. The
+// gateway's counterpart (test/backend/zookeeper/gateway-live-server.ts) replaces this module when
+// a suite runs against a gateway over ZooKeeper.
 import { makeTempDir, removeDir } from '../support/corral-process.ts';
 import type { Config } from '../../src/config.ts';
 import { startServer, type RunningServer } from '../../src/server.ts';
-import { SseStream } from '../http/sse-reader.ts';
-import { credentialedOverrides, withTestAuthorization } from '../support/credentialed-mode.ts';
+import { credentialedOverrides } from '../support/credentialed-mode.ts';
+import { LiveClient } from './live-client.ts';
 
-const REQUEST_TIMEOUT_MS = 5000;
+export { sessionHeaders, type CallOptions, type LiveReply, type LiveSession } from './live-client.ts';
 
-export interface LiveSession {
-  readonly id: string;
-  readonly token: string;
-  readonly timeoutMs: number;
-}
+/** Which store the live server has (the gateway's counterpart says 'gateway'). */
+export const harness: 'embedded' | 'gateway' = 'embedded';
 
-export interface LiveReply {
-  readonly status: number;
-  readonly headers: Headers;
-  readonly body: any;
-}
-
-export interface CallOptions {
-  readonly body?: string | object;
-  readonly session?: LiveSession;
-  readonly headers?: Record<string, string>;
-}
-
-export const sessionHeaders = (s: LiveSession): Record<string, string> => ({ 'zk-session-id': s.id, 'zk-session-token': s.token });
-
-export class LiveServer {
-  private readonly controllers = new Set<AbortController>();
+export class LiveServer extends LiveClient {
   private server: RunningServer | undefined;
 
-  private constructor(readonly dataDir: string, private readonly overrides: Partial<Config>) {}
+  private constructor(readonly dataDir: string, private readonly overrides: Partial<Config>) {
+    super();
+  }
 
   /** A server with `tickTimeMs` (and other `overrides`) on a fresh data dir. */
   static async start(tickTimeMs: number, overrides: Partial<Config> = {}): Promise<LiveServer> {
@@ -61,8 +47,7 @@ export class LiveServer {
 
   /** Aborts every stream and request, then closes the server gracefully (data stays). */
   async stop(): Promise<void> {
-    for (const controller of this.controllers) controller.abort();
-    this.controllers.clear();
+    this.abortAll();
     const server = this.server;
     this.server = undefined;
     await server?.close();
@@ -72,54 +57,5 @@ export class LiveServer {
   async closeAll(): Promise<void> {
     await this.stop();
     removeDir(this.dataDir);
-  }
-
-  async call(method: string, path: string, options: CallOptions = {}): Promise<LiveReply> {
-    const headers: Record<string, string> = withTestAuthorization({ ...(options.session ? sessionHeaders(options.session) : {}), ...options.headers });
-    let body: string | undefined;
-    if (typeof options.body === 'string') body = options.body;
-    else if (options.body !== undefined) {
-      body = JSON.stringify(options.body);
-      headers['content-type'] = 'application/json';
-    }
-    const controller = this.controller();
-    const timer = setTimeout(() => controller.abort(), REQUEST_TIMEOUT_MS);
-    try {
-      const res = await fetch(`${this.url}${path}`, { method, headers, body, signal: controller.signal });
-      const text = await res.text();
-      const json = (res.headers.get('content-type') ?? '').includes('json') && text !== '';
-      return { status: res.status, headers: res.headers, body: json ? JSON.parse(text) : text };
-    } finally {
-      clearTimeout(timer);
-      this.controllers.delete(controller);
-    }
-  }
-
-  async openSession(timeoutMs: number): Promise<LiveSession> {
-    const res = await this.call('POST', '/v1/sessions', { body: { timeoutMs } });
-    if (res.status !== 201) throw new Error(`open session: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body as LiveSession;
-  }
-
-  /** Opens the session's event stream (token in headers, or as `?token=` when `tokenInQuery`). */
-  async stream(s: LiveSession, options: { lastEventId?: string; tokenInQuery?: boolean; token?: string } = {}): Promise<SseStream> {
-    const token = options.token ?? s.token;
-    const headers: Record<string, string> = options.tokenInQuery ? {} : { 'zk-session-token': token };
-    if (options.lastEventId !== undefined) headers['last-event-id'] = options.lastEventId;
-    const query = options.tokenInQuery ? `?token=${encodeURIComponent(token)}` : '';
-    return SseStream.open(`${this.url}/v1/sessions/${s.id}/events${query}`, { headers, controller: this.controller() });
-  }
-
-  /** Creates `path` (empty data) and returns the answer's body; throws unless 201. */
-  async create(path: string, mode = 'persistent', session?: LiveSession): Promise<{ path: string; stat: Record<string, string | number> }> {
-    const res = await this.call('POST', `/v1/znodes${path}?mode=${mode}`, { body: '', session });
-    if (res.status !== 201) throw new Error(`create ${path}: ${res.status} ${JSON.stringify(res.body)}`);
-    return res.body;
-  }
-
-  private controller(): AbortController {
-    const controller = new AbortController();
-    this.controllers.add(controller);
-    return controller;
   }
 }

@@ -94,6 +94,49 @@ export async function startServedNode(): Promise<{ readonly url: string; close()
   };
 }
 
+/** A served store for the session-less stream suites: restart() keeps the store (an embedded node's data dir). */
+export interface StreamServer {
+  readonly url: string;
+  /** The session-less streams subscribed now. */
+  readonly subscribers: number;
+  /** Resumes from before this zxid get `reset` (the change history's floor). */
+  historyFloor(): bigint;
+  restart(): Promise<void>;
+  close(): Promise<void>;
+}
+
+/** A node behind real sockets on 127.0.0.1 on a fresh data dir, with `overrides`. */
+export async function startStreamServer(overrides: Partial<Config> = {}): Promise<StreamServer> {
+  const dataDir = mkdtempSync(join(tmpdir(), 'corral-streams-'));
+  const start = () => startServer({ ...overrides, dataDir, port: 0, host: '127.0.0.1' });
+  let server: Awaited<ReturnType<typeof startServer>> | undefined = await start();
+  const running = () => {
+    if (!server) throw new Error('the server is not running');
+    return server;
+  };
+  return {
+    get url() {
+      return running().url;
+    },
+    get subscribers() {
+      return running().node.changes.subscribers;
+    },
+    historyFloor: () => BigInt(running().node.changes.history.floor()),
+    async restart() {
+      const old = server;
+      server = undefined;
+      await old?.close();
+      server = await start();
+    },
+    async close() {
+      const old = server;
+      server = undefined;
+      await old?.close();
+      rmSync(dataDir, { recursive: true, force: true });
+    },
+  };
+}
+
 /** What a session's stream has queued (its outbox from the start); the embedded store queues before a write answers. */
 export async function sessionOutbox(t: TestNode, id: number): Promise<readonly OutboxEvent[]> {
   const events = t.node.sessions.outbox(id)?.read(0) ?? [];

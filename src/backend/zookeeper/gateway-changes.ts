@@ -25,6 +25,7 @@ import type { DatedGroup } from './event-dating.ts';
 import { zxidNumber } from './convert.ts';
 import { withoutOwn } from './gateway-own-paths.ts';
 import { EventAcls, UNKNOWN } from './event-acls.ts';
+import { withDerivedEvents } from './watch-modes.ts';
 
 interface Group {
   readonly path: string;
@@ -104,8 +105,15 @@ export class GatewayChanges implements Changes {
     };
   }
 
+  /**
+   * ZooKeeper 3.8 keeps one watch mode per connection and path (ZOOKEEPER-4466; watch-modes.ts):
+   * with both an exact and a recursive group on a path, the server is asked for the recursive
+   * watch only (an exact one added after it would end the subtree's events), and the exact
+   * group's NodeChildrenChanged is derived in deliver().
+   */
   private watch(group: Group, startZxid: number): void {
-    void this.options.client().addWatch(group.path, group.recursive ? 'persistent_recursive' : 'persistent').then((answer) => {
+    const recursive = group.recursive || this.groups.has(`r:${group.path}`);
+    void this.options.client().addWatch(group.path, recursive ? 'persistent_recursive' : 'persistent').then((answer) => {
       if ('code' in answer) return this.options.onError(answer, group.path);
       group.active = true;
       const setAt = zxidNumber(answer.zxid);
@@ -129,7 +137,11 @@ export class GatewayChanges implements Changes {
   /** A burst of notifications from the shared connection, dated: ACLs looked up, then recorded and handed to the matching groups. */
   deliver(group: DatedGroup): void {
     const events: TreeEvent[] = [];
-    for (const e of withoutOwn(group.events)) if (isTreeEvent(e.type)) events.push({ type: e.type, path: e.path, zxid: group.zxid });
+    const notified = withoutOwn(group.events).filter((e) => isTreeEvent(e.type));
+    const bothModes = { holds: (key: string) => this.groups.has(`${key.startsWith('persistentRecursive ') ? 'r' : 'e'}:${key.slice(key.indexOf(' ') + 1)}`) };
+    for (const e of withDerivedEvents(bothModes, notified, (path) => ({ type: 'NodeChildrenChanged' as const, path, state: 3 }))) {
+      if (isTreeEvent(e.type)) events.push({ type: e.type, path: e.path, zxid: group.zxid });
+    }
     if (events.length === 0) return;
     this.options.sawZxid(group.zxid);
     const overloaded = this.pendingEvents + events.length > this.options.historyEventsMax;

@@ -29,6 +29,7 @@ import { openToken, samePassword, sealToken, type TokenPayload, type ZkAuth } fr
 import { zkAuthOf } from './caller-connections.ts';
 import { DeferredEvents } from './deferred-events.ts';
 import { recordAclOf, RecordWriter } from './record-store.ts';
+import { onServer, withDerivedEvents } from './watch-modes.ts';
 import { setWatch } from './watched-read.ts';
 import { takeOver } from './session-takeover.ts';
 import { WatchRecord } from './watch-record.ts';
@@ -138,7 +139,9 @@ export class GatewaySessions implements Sessions {
         ?? entry.client?.probe() ?? Promise.resolve(zkError('CONNECTIONLOSS', 'not connected')),
       (group) => {
         this.options.sawZxid(group.zxid);
-        const queued = this.queueEvents(entry, withoutOwn(group.events.filter((e) => isTreeEvent(e.type))), group.zxid);
+        const notified = withoutOwn(group.events.filter((e) => isTreeEvent(e.type)));
+        const events = withDerivedEvents(entry.record, notified, (path) => ({ type: 'NodeChildrenChanged' as const, path, state: notified[0]?.state ?? 3 }));
+        const queued = this.queueEvents(entry, events, group.zxid);
         entry.queued = Promise.all([entry.queued, queued]).then(() => undefined);
       },
       () => zxidNumber(entry.client?.session.lastZxid ?? 0n),
@@ -352,12 +355,13 @@ export class GatewaySessions implements Sessions {
 
   /** Sets the watch, then records it (before answering: see watch-record.ts) as of the read's zxid. */
   private watchOn(id: number, client: ZooKeeperClient, request: WatchRequest & { op: Exclude<WatchRequest['op'], 'removeWatches'> }): Promise<WatchResult | ZkError> {
+    const held = this.live.get(id)?.record;
     return setWatch(client, request, async (kind, zxid) => {
       const entry = this.live.get(id);
       if (!entry) return;
       entry.record.added(kind, request.path, zxidNumber(zxid));
       await entry.writer.save();
-    });
+    }, held ? onServer(held, request) : undefined);
   }
 
   /** Whether the session's connection authenticates as its opener (a digest credential), not as the gateway. */

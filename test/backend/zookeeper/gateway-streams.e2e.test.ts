@@ -75,4 +75,30 @@ describe('session-less streams through a gateway', () => {
     await stream.until(() => stream.watchEvents().includes('NodeCreated /cut/after'), 5000, 'the event after the reconnect');
     expect(stream.watchEvents()).not.toContain('NodeCreated /cut/meanwhile');
   });
+
+  // (Last: its writes through `direct` move the ensemble's zxid past what the cut gateway has seen,
+  // and the test before this one waits for its subscription, not for ZooKeeper's answer to it.)
+  // ZooKeeper 3.8 keeps one watch mode per connection and path (ZOOKEEPER-4466): the gateway's
+  // exact and recursive watches on one path share its connection, so it holds the recursive one
+  // and derives the exact stream's NodeChildrenChanged (gateway-changes.ts, watch-modes.ts).
+  it('serves an exact and a recursive stream of one path side by side, whichever opened first', async () => {
+    for (const [first, second] of [[true, false], [false, true]] as const) {
+      const path = `/both-${first ? 'r' : 'e'}`;
+      await call(direct.url, 'POST', `/v1/znodes${path}`, '');
+      const a = await open(`${direct.url}/v1/watch${path}?recursive=${first}`);
+      await waitFor(() => (direct.backend.changes.watchedPaths().includes(`${first ? 'r' : 'e'}:${path}`) ? true : undefined), { timeoutMs: 5000, what: 'the first watch' });
+      const b = await open(`${direct.url}/v1/watch${path}?recursive=${second}`);
+      const [recursive, exact] = first ? [a, b] : [b, a];
+      await waitFor(() => (direct.backend.changes.watchedPaths().includes(`e:${path}`) && direct.backend.changes.watchedPaths().includes(`r:${path}`) ? true : undefined), { timeoutMs: 5000, what: 'both watches' });
+      await call(direct.url, 'POST', `/v1/znodes${path}/x`, '');
+      await call(direct.url, 'PUT', `/v1/znodes${path}/x`, 'd');
+      await call(direct.url, 'PUT', `/v1/znodes${path}`, 'd');
+      await recursive.until(() => recursive.watchEvents().length >= 3, 5000, 'the recursive stream\'s three events');
+      await exact.until(() => exact.watchEvents().length >= 2, 5000, 'the exact stream\'s two events');
+      expect(recursive.watchEvents()).toEqual([`NodeCreated ${path}/x`, `NodeDataChanged ${path}/x`, `NodeDataChanged ${path}`]);
+      expect(exact.watchEvents()).toEqual([`NodeChildrenChanged ${path}`, `NodeDataChanged ${path}`]);
+      a.abort();
+      b.abort();
+    }
+  });
 });

@@ -13,14 +13,14 @@ import { createLogger } from '../../../src/observability/logger.ts';
 import { Metrics } from '../../../src/observability/metrics.ts';
 import { ZooKeeperBackend } from '../../../src/backend/zookeeper/zookeeper-backend.ts';
 import { ZooKeeperClient } from '../../../src/zookeeper-client/client.ts';
-import { startGateway } from '../../../src/backend/zookeeper/gateway-server.ts';
+import { startGateway, type RunningGateway } from '../../../src/backend/zookeeper/gateway-server.ts';
 import type { DeferredEvents } from '../../../src/backend/zookeeper/deferred-events.ts';
 import type { OutboxEvent } from '../../../src/node/outbox.ts';
 import { credentialedOverrides, withTestAuthorization } from '../../support/credentialed-mode.ts';
 import { validateResponse } from '../../support/openapi.ts';
-import type { Reply, RequestOptions } from '../../support/test-node.ts';
+import type { Reply, RequestOptions, StreamServer } from '../../support/test-node.ts';
 
-export type { Reply, RequestOptions };
+export type { Reply, RequestOptions, StreamServer };
 
 /** Suites whose contract differs on a gateway (documented in docs/operations.md) branch on it. */
 export const harness: 'embedded' | 'gateway' = 'gateway';
@@ -30,6 +30,12 @@ let ensemblePort = 0;
 /** Which ZooKeeper the harness's gateways front (set once the test file has started it). */
 export function useEnsemble(port: number): void {
   ensemblePort = port;
+}
+
+/** The ZooKeeper useEnsemble named (throws before it was called). */
+export function ensemblePortInUse(): number {
+  if (ensemblePort === 0) throw new Error('useEnsemble(port) first: no ZooKeeper for the gateway');
+  return ensemblePort;
 }
 
 export const GATEWAY_KEY = 'gateway-test-key-0123456789';
@@ -152,6 +158,42 @@ export async function startServedNode(overrides: Partial<Config> = {}): Promise<
     url: gateway.url,
     async close() {
       await gateway.close();
+      await wipe(port);
+    },
+  };
+}
+
+/**
+ * A gateway behind real sockets on 127.0.0.1 for the session-less stream suites. restart() stops
+ * it and starts another over the same ensemble (the store stays; its in-memory history does not);
+ * close() wipes the tree too.
+ */
+export async function startStreamServer(overrides: Partial<Config> = {}): Promise<StreamServer> {
+  const port = ensemblePortInUse();
+  const start = () => startGateway({ ...overrides, host: '127.0.0.1', port: 0, gatewayKey: GATEWAY_KEY, backend: `zookeeper://127.0.0.1:${port}` });
+  let gateway: RunningGateway | undefined = await start();
+  const running = () => {
+    if (!gateway) throw new Error('the gateway is not running');
+    return gateway;
+  };
+  return {
+    get url() {
+      return running().url;
+    },
+    get subscribers() {
+      return running().backend.changes.subscribers;
+    },
+    historyFloor: () => BigInt(running().backend.changes.floor()),
+    async restart() {
+      const old = gateway;
+      gateway = undefined;
+      await old?.close();
+      gateway = await start();
+    },
+    async close() {
+      const old = gateway;
+      gateway = undefined;
+      await old?.close();
       await wipe(port);
     },
   };

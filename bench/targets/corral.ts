@@ -279,7 +279,10 @@ export function corralEntry(root: string): readonly string[] {
 async function memberArgs(size: number, observers: number, dataDir: string, options: StartOptions, tls: boolean): Promise<Member[]> {
   const ports = await Promise.all(Array.from({ length: size + observers }, async () => ({ client: await freePort(), peer: await freePort() })));
   const roleOf = (i: number) => (i < size ? 'participant' : 'observer');
-  const cluster = ports.map((p, i) => `${i + 1}=127.0.0.1:${p.client}/127.0.0.1:${p.peer}/${roleOf(i)}`).join(',');
+  // Roles are named only when there are observers: a voters-only command line is also one that
+  // builds from before roles existed accept (bench/compare.ts runs them with this file).
+  const roleSuffix = (i: number) => (observers > 0 ? `/${roleOf(i)}` : '');
+  const cluster = ports.map((p, i) => `${i + 1}=127.0.0.1:${p.client}/127.0.0.1:${p.peer}${roleSuffix(i)}`).join(',');
   const secret = randomBytes(24).toString('base64url');
   const nodeFlags = options.profileDir ? ['--cpu-prof', '--cpu-prof-dir', options.profileDir] : [];
   const cwd = options.corralRoot ?? REPO_ROOT;
@@ -289,7 +292,7 @@ async function memberArgs(size: number, observers: number, dataDir: string, opti
   return ports.map((p, i) => {
     const args = [...nodeFlags, ...entry, '--host', '127.0.0.1', '--port', String(p.client),
       '--data-dir', size === 1 ? join(dataDir, 'data') : join(dataDir, `n${i + 1}`), '--log-level', 'warn'];
-    if (size > 1) args.push('--id', String(i + 1), '--role', roleOf(i), '--members', cluster);
+    if (size > 1) args.push('--id', String(i + 1), ...(observers > 0 ? ['--role', roleOf(i)] : []), '--members', cluster);
     if (pki) args.push('--tls-cert', pki.server.cert, '--tls-key', pki.server.key);
     if (options.checkpointEveryEntries !== undefined) args.push('--checkpoint-every-entries', String(options.checkpointEveryEntries));
     const env: Record<string, string> = size > 1 ? { CORRAL_CLUSTER_SECRET: secret } : {};

@@ -68,7 +68,15 @@ export class SharedConnection {
         if (state === 'disconnected') lost = true;
         if (state === 'connected' && lost && holder.client) {
           lost = false;
-          this.options.reconnected(zxidNumber(holder.client.session.lastZxid));
+          // ZooKeeper re-added the persistent watches at its zxid of the reconnect, which may be
+          // well past the last this connection saw (changes made meanwhile through other servers
+          // or gateways, which the watches never fire): the gap is dated with a read now, so it
+          // covers them. (The connection's last zxid alone left a stream that had heard it
+          // without any reset, missing those changes silently.)
+          const client = holder.client;
+          void client.probe().then((probed) => this.options.reconnected('code' in probed
+            ? Math.max(zxidNumber(client.session.lastZxid), this.options.newestZxid())
+            : zxidNumber(probed.zxid)));
         }
         if (state === 'expired' && !this.closed) void this.renew();
       },

@@ -79,6 +79,11 @@ export class ZooKeeperBackend implements Backend {
       maxSessions: options.maxSessions, outboxEventsMax: options.outboxEventsMax, maxWatchesPerSession: options.maxWatchesPerSession ?? Number.MAX_SAFE_INTEGER, nowMs: options.nowMs, sawZxid, auth: options.auth ?? [],
       ...(options.tls ? { tls: options.tls } : {}),
       recordFailed: (error, sessionId) => options.logger.warn({ event: 'gateway-watch-record-failed', sessionId, code: error.code }, error.message),
+      zxidNow: async () => {
+        const probed = await this.shared.probe();
+        if (!('code' in probed)) this.saw(zxidNumber(probed.zxid));
+        return this.zxid;
+      },
     });
     this.reads = new ReadBatcher(() => this.shared, sawZxid);
     this.callers = new CallerConnections({

@@ -51,6 +51,8 @@ export interface GatewaySessionsOptions {
   readonly auth: readonly { readonly scheme: string; readonly credential: Uint8Array }[];
   /** TLS to the ensemble; plain TCP when absent. */
   readonly tls?: ZkTlsOptions;
+  /** The ensemble's jute.maxbuffer, for the connections' request bound (ZooKeeper's default when absent). */
+  readonly maxRequestBytes?: number;
   /** A session's watch record could not be written (a takeover meanwhile may say `overflow`). */
   readonly recordFailed?: (error: ZkError, sessionId: number) => void;
   /**
@@ -155,7 +157,7 @@ export class GatewaySessions implements Sessions {
     let lostAtMs = 0;
     entry.ready = ZooKeeperClient.connect({
       servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: timeoutMs, auth,
-      ...(this.options.tls ? { tls: this.options.tls } : {}),
+      ...(this.options.tls ? { tls: this.options.tls } : {}), ...(this.options.maxRequestBytes === undefined ? {} : { maxRequestBytes: this.options.maxRequestBytes }),
       ...(payload ? { sessionId: payload.sessionId, password: payload.password } : {}),
       // Reconnect only for a client still heard from here since the loss: a session that
       // re-attached through another gateway had this connection closed by ZooKeeper, and taking

@@ -20,6 +20,8 @@ export interface SharedConnectionOptions {
   readonly auth: readonly { readonly scheme: string; readonly credential: Uint8Array }[];
   /** TLS to the ensemble; plain TCP when absent. */
   readonly tls?: ZkTlsOptions;
+  /** The ensemble's jute.maxbuffer, for the connections' request bound (ZooKeeper's default when absent). */
+  readonly maxRequestBytes?: number;
   /** A burst of session-less notifications, dated. */
   deliver(group: DatedGroup): void;
   /** The connection came back after a loss (same session): persistent watches missed what changed meanwhile. */
@@ -60,7 +62,7 @@ export class SharedConnection {
     let lost = false;
     return ZooKeeperClient.connect({
       servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: this.options.sessionTimeoutMs, auth: this.options.auth,
-      ...(this.options.tls ? { tls: this.options.tls } : {}),
+      ...(this.options.tls ? { tls: this.options.tls } : {}), ...(this.options.maxRequestBytes === undefined ? {} : { maxRequestBytes: this.options.maxRequestBytes }),
     }, {
       watch: (event, zxid, seq) => dater.add(event, zxid, seq),
       state: (state) => {

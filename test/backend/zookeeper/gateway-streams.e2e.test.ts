@@ -1,6 +1,7 @@
 /**
  * Session-less streams through a gateway over a real ZooKeeper 3.8: a resume with Last-Event-ID
- * from the gateway's history, a resume from before the gateway watched the path (`reset`), and
+ * from the gateway's history, a resume from before the gateway watched the path (`reset`), a
+ * request over ZooKeeper's jute.maxbuffer (413, the streams' connection kept), and
  * what a stream is told when the gateway's connection to ZooKeeper is cut under it (persistent
  * watches are re-set without catching up: `reset`). Each test waits until ZooKeeper confirmed
  * the watches it writes under, so the tests hold in any order.
@@ -81,6 +82,25 @@ describe('session-less streams through a gateway', () => {
     expect(resumed.watchEvents()).toEqual(['NodeCreated /unseen/c']);
     other.abort();
     resumed.abort();
+  });
+
+  // ZooKeeper closes the connection of a client that sends more than its jute.maxbuffer: on the
+  // gateway's shared connection that failed every caller's request then in flight and reset every
+  // stream. The gateway answers such a request 413 without sending it.
+  it('answers a request over ZooKeeper\'s jute.maxbuffer 413 without costing its streams their connection', async () => {
+    await call(direct.url, 'POST', '/v1/znodes/sizes', '');
+    const stream = await open(`${direct.url}/v1/watch/sizes?recursive=true`);
+    await waitFor(() => (direct.backend.changes.confirmedWatches().includes('r:/sizes') ? true : undefined), { timeoutMs: 5000, what: 'the watch on /sizes' });
+    const name = 'n'.repeat(1500);
+    const ops = Array.from({ length: 700 }, (_, i) => ({ op: 'create', path: `/sizes/${i}-${name}` })); // about 1.09 MB to ZooKeeper
+    const refused = await fetchJson('POST', `${direct.url}/v1/multi`, { body: { ops } });
+    expect(refused.status, JSON.stringify(refused.body).slice(0, 300)).toBe(413);
+    expect(refused.body).toMatchObject({ code: 'BADARGUMENTS' });
+    expect(await call(direct.url, 'GET', '/v1/children/sizes').then((r) => r.body.children)).toEqual([]);
+    await call(direct.url, 'POST', '/v1/znodes/sizes/after', '');
+    await stream.until(() => stream.watchEvents().includes('NodeCreated /sizes/after'), 5000, 'the event after the refused multi');
+    expect(stream.events.map((e) => e.event)).toEqual(['watch']);
+    stream.abort();
   });
 
   it('keeps serving after its connection to ZooKeeper is cut, and tells its streams to read again', async () => {

@@ -118,6 +118,8 @@ export interface Config {
   readonly zookeeperTlsCert: string;
   /** PEM private key of zookeeperTlsCert. */
   readonly zookeeperTlsKey: string;
+  /** The ensemble's jute.maxbuffer: a gateway answers a larger request 413 instead of sending it (the server would drop the connection). */
+  readonly zookeeperMaxRequestBytes: number;
 }
 
 interface Option {
@@ -190,6 +192,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'zookeeperTlsCa', flag: 'zookeeper-tls-ca', env: 'CORRAL_ZOOKEEPER_TLS_CA', kind: 'string', default: '', help: 'with --backend: PEM CA bundle the ZooKeeper servers\' certificates are verified against; connects to their secureClientPort with TLS (as zookeeper+tls:// does)' },
   { key: 'zookeeperTlsCert', flag: 'zookeeper-tls-cert', env: 'CORRAL_ZOOKEEPER_TLS_CERT', kind: 'string', default: '', help: 'with --backend: PEM client certificate the gateway presents to ZooKeeper over TLS' },
   { key: 'zookeeperTlsKey', flag: 'zookeeper-tls-key', env: 'CORRAL_ZOOKEEPER_TLS_KEY', kind: 'string', default: '', help: 'PEM private key of --zookeeper-tls-cert' },
+  { key: 'zookeeperMaxRequestBytes', flag: 'zookeeper-max-request-bytes', env: 'CORRAL_ZOOKEEPER_MAX_REQUEST_BYTES', kind: 'int', min: 1024, default: 1048575, help: 'with --backend: the ensemble\'s jute.maxbuffer (ZooKeeper\'s default 1048575); a larger request is answered 413 and not sent (the server would close the gateway\'s connection)' },
 ];
 
 export function defaultConfig(overrides: Partial<Config> = {}): Config {

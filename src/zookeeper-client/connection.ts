@@ -65,6 +65,14 @@ export class SessionExpiredError extends Error {
   override readonly name = 'SessionExpiredError';
 }
 
+/** A request past the bound its caller gave (the server's jute.maxbuffer): it was not sent. */
+export class RequestTooLargeError extends Error {
+  override readonly name = 'RequestTooLargeError';
+  constructor(readonly bytes: number, readonly maxBytes: number) {
+    super(`the request is ${bytes} bytes, over ZooKeeper's jute.maxbuffer of ${maxBytes}`);
+  }
+}
+
 export class Connection {
   private readonly pending: Pending[] = [];
   private readonly authWaiters: Array<(err: number) => void> = [];
@@ -154,12 +162,15 @@ export class Connection {
 
   /**
    * Sends one request with its header; resolves with the reply (header + body), or with a
-   * CONNECTIONLOSS header (err -4) if the connection ends first.
+   * CONNECTIONLOSS header (err -4) if the connection ends first. A request over `maxBytes` is not
+   * sent (rejects with RequestTooLargeError): a ZooKeeper server closes the connection of a
+   * client that sends a packet over its jute.maxbuffer, failing every other request on it too.
    */
-  request(xid: number, opCode: number, body?: (w: JuteWriter) => void): Promise<Reply> {
+  request(xid: number, opCode: number, body?: (w: JuteWriter) => void, maxBytes = Number.POSITIVE_INFINITY): Promise<Reply> {
     if (this.ended) return Promise.resolve(lost(xid, this.frames.n));
     const w = new JuteWriter(128).int(xid).int(opCode);
     body?.(w);
+    if (w.size > maxBytes) return Promise.reject(new RequestTooLargeError(w.size, maxBytes));
     return new Promise((resolve) => {
       this.pending.push({ xid, resolve });
       this.write(w);

@@ -68,6 +68,11 @@ export class JuteWriter {
     return this;
   }
 
+  /** How many bytes were written (a packet's length on the wire, without its prefix). */
+  get size(): number {
+    return this.length;
+  }
+
   /** The bytes written, behind a 4-byte length prefix (how every packet goes on the wire). */
   framed(): Buffer {
     const out = Buffer.allocUnsafe(4 + this.length);

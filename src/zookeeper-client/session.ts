@@ -10,8 +10,8 @@
  * CONNECTIONLOSS; a request in flight when the connection ends answers CONNECTIONLOSS (it may or
  * may not have been applied, exactly as with ZooKeeper's own clients).
  */
-import type { ZkError } from '../core/errors.ts';
-import { Connection, SessionExpiredError, type FrameCounter, type Reply, type ZkTlsOptions } from './connection.ts';
+import { zkError, type ZkError } from '../core/errors.ts';
+import { Connection, RequestTooLargeError, SessionExpiredError, type FrameCounter, type Reply, type ZkTlsOptions } from './connection.ts';
 import type { JuteWriter } from './jute.ts';
 import { OpCode, writeSetWatches2, Xid, type SetWatches2, type WatcherEvent } from './records.ts';
 import { WatchRegistry } from './watch-registry.ts';
@@ -37,6 +37,13 @@ export interface SessionOptions {
   /** Connect with TLS (the ensemble's secureClientPort); plain TCP when absent. */
   readonly tls?: ZkTlsOptions;
   readonly maxFrameBytes?: number;
+  /**
+   * The largest request sent (bytes after the length prefix): the servers' jute.maxbuffer, which
+   * is 1048575 (0xfffff) unless they set it. A larger one is answered here (BADARGUMENTS,
+   * tooLarge) and not sent: the server would close the connection, and every request on it
+   * would fail with CONNECTIONLOSS.
+   */
+  readonly maxRequestBytes?: number;
   /** The first server tried (later ones in turn); defaults to a random one, to spread clients. */
   readonly firstServer?: number;
   /**
@@ -58,6 +65,8 @@ export interface SessionListener {
 
 const RECONNECT_DELAY_MS_MAX = 1000;
 const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
+/** ZooKeeper's default jute.maxbuffer (BinaryInputArchive.maxBuffer): the largest packet a server takes. */
+export const JUTE_MAXBUFFER_DEFAULT = 0xfffff;
 
 export class ZkSession {
   readonly watches = new WatchRegistry();
@@ -133,7 +142,12 @@ export class ZkSession {
   async request(opCode: number, body?: (w: JuteWriter) => void): Promise<Reply | ZkError> {
     const ready = await this.whenConnected();
     if (ready !== undefined) return ready;
-    const reply = await this.connection!.request(this.nextXid(), opCode, body);
+    const maxBytes = this.options.maxRequestBytes ?? JUTE_MAXBUFFER_DEFAULT;
+    const reply = await this.connection!.request(this.nextXid(), opCode, body, maxBytes).catch((error: unknown) => {
+      if (error instanceof RequestTooLargeError) return { ...zkError('BADARGUMENTS', error.message), tooLarge: true as const };
+      throw error;
+    });
+    if ('code' in reply) return reply;
     this.seen(reply.header.zxid);
     return reply;
   }

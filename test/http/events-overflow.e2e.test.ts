@@ -18,6 +18,18 @@ afterEach(async () => {
 
 const paths = (events: readonly SseEvent[]) => events.map((e) => (e.event === 'watch' ? (JSON.parse(e.data) as { path: string }).path : e.event));
 
+/**
+ * Creates `paths` and waits until the session's outbox has every event of them: a request for the
+ * session with Zk-Min-Zxid at the last one's zxid. The embedded store queues a write's events
+ * before it answers; a gateway queues them off the write's path, and such a request answers once
+ * the session's connection is past that zxid and what it received is queued (docs/operations.md).
+ */
+async function createQueued(s: LiveSession, paths: readonly string[]): Promise<void> {
+  let zxid = '0';
+  for (const path of paths) zxid = String((await live.create(path)).stat.czxid);
+  expect((await live.call('GET', '/v1/stat/', { session: s, headers: { 'zk-min-zxid': zxid } })).status).toBe(200);
+}
+
 async function watchedSession(): Promise<LiveSession> {
   const s = await live.openSession(2000);
   const added = await live.call('POST', `/v1/sessions/${s.id}/watches`, { session: s, body: { path: '/o', mode: 'persistent_recursive' } });
@@ -28,7 +40,7 @@ async function watchedSession(): Promise<LiveSession> {
 describe('session event stream: a bounded outbox', () => {
   it('sends event: overflow to a reader that needs dropped events, then goes on with what is kept and what comes', async () => {
     const s = await watchedSession();
-    for (const path of ['/o', '/o/1', '/o/2', '/o/3', '/o/4']) await live.create(path);
+    await createQueued(s, ['/o', '/o/1', '/o/2', '/o/3', '/o/4']);
     const stream = await live.stream(s);
     expect(stream.status).toBe(200);
     await stream.untilEvents(4);
@@ -45,7 +57,7 @@ describe('session event stream: a bounded outbox', () => {
     await live.create('/o/1');
     const seen = await first.untilEvents(2);
     first.abort();
-    for (const path of ['/o/2', '/o/3', '/o/4']) await live.create(path); // /o and /o/1 are dropped now
+    await createQueued(s, ['/o/2', '/o/3', '/o/4']); // /o and /o/1 are dropped now
     const second = await live.stream(s, { lastEventId: seen[1]!.id });
     await second.untilEvents(3);
     expect(paths(second.events)).toEqual(['/o/2', '/o/3', '/o/4']);
@@ -53,7 +65,7 @@ describe('session event stream: a bounded outbox', () => {
 
   it('resumes a reader cut off after an overflow from its last id, with no second overflow', async () => {
     const s = await watchedSession();
-    for (const path of ['/o', '/o/1', '/o/2', '/o/3', '/o/4']) await live.create(path);
+    await createQueued(s, ['/o', '/o/1', '/o/2', '/o/3', '/o/4']);
     const first = await live.stream(s);
     const seen = await first.untilEvents(4);
     first.abort();

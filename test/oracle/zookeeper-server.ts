@@ -26,6 +26,11 @@ export interface StartOptions {
   startTimeoutMs?: number;
   /** Extra JVM system properties, e.g. { 'znode.container.checkIntervalMs': '100' }. */
   systemProperties?: Record<string, string>;
+  /**
+   * ZooKeeper's tickTime (2000 ms when absent): session timeouts are negotiated into
+   * [2, 20] × tickTime, so suites with sessions under 4 s need a smaller one (100 ms: 200 ms–2 s).
+   */
+  tickTimeMs?: number;
 }
 
 /** Whether the jars and a `java` binary are present; `reason` says what is missing. */
@@ -68,10 +73,10 @@ async function isServing(port: number): Promise<boolean> {
   return (await fourLetterWord(port, 'srvr', 500)).includes('Mode: ');
 }
 
-function writeConfig(dir: string, port: number): string {
+function writeConfig(dir: string, port: number, tickTimeMs: number): string {
   const cfg = join(dir, 'zoo.cfg');
   writeFileSync(cfg, [
-    'tickTime=2000',
+    `tickTime=${tickTimeMs}`,
     `dataDir=${join(dir, 'data')}`,
     `clientPort=${port}`,
     'clientPortAddress=127.0.0.1',
@@ -140,7 +145,9 @@ export async function startZooKeeper(options: StartOptions = {}): Promise<ZooKee
   if (!available.ok) throw new Error(`ZooKeeper unavailable (${available.reason}). ${INSTALL_HINT}`);
   const dir = mkdtempSync(join(tmpdir(), 'corral-zk-'));
   const port = await freePort();
-  const cfg = writeConfig(dir, port);
+  const tickTimeMs = options.tickTimeMs ?? 2000;
+  if (!Number.isInteger(tickTimeMs) || tickTimeMs < 10) throw new Error(`tickTimeMs ${tickTimeMs}: an integer of at least 10 ms`);
+  const cfg = writeConfig(dir, port, tickTimeMs);
   const child = spawnJvm(javaArgs(cfg, options.systemProperties ?? {}), dir);
   let output = '';
   const keepTail = (chunk: Buffer): void => { output = (output + chunk.toString('utf8')).slice(-OUTPUT_TAIL_CHARS); };

@@ -97,7 +97,7 @@ export async function startServedNode(): Promise<{ readonly url: string; close()
 /** A served store for the session-less stream suites: restart() keeps the store (an embedded node's data dir). */
 export interface StreamServer {
   readonly url: string;
-  /** The session-less streams subscribed now. */
+  /** The session-less streams subscribed now (once closed: those still subscribed when it closed). */
   readonly subscribers: number;
   /** Resumes from before this zxid get `reset` (the change history's floor). */
   historyFloor(): bigint;
@@ -110,6 +110,7 @@ export async function startStreamServer(overrides: Partial<Config> = {}): Promis
   const dataDir = mkdtempSync(join(tmpdir(), 'corral-streams-'));
   const start = () => startServer({ ...overrides, dataDir, port: 0, host: '127.0.0.1' });
   let server: Awaited<ReturnType<typeof startServer>> | undefined = await start();
+  let last = server;
   const running = () => {
     if (!server) throw new Error('the server is not running');
     return server;
@@ -119,14 +120,14 @@ export async function startStreamServer(overrides: Partial<Config> = {}): Promis
       return running().url;
     },
     get subscribers() {
-      return running().node.changes.subscribers;
+      return (server ?? last).node.changes.subscribers;
     },
     historyFloor: () => BigInt(running().node.changes.history.floor()),
     async restart() {
       const old = server;
       server = undefined;
       await old?.close();
-      server = await start();
+      server = last = await start();
     },
     async close() {
       const old = server;

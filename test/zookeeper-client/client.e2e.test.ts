@@ -227,6 +227,28 @@ describe('ZooKeeperClient against a real ZooKeeper', () => {
     expect(events).toEqual(['NodeDataChanged /rc', 'NodeDataChanged /rc']);
   });
 
+  // A setData of /big with n data bytes is n + 24 bytes on the wire after the length prefix
+  // (xid, op, the path, the data's length, the version). ZooKeeper 3.8 takes a packet of
+  // jute.maxbuffer (1048575 by default) bytes and closes the connection of one a byte larger.
+  it('sends no request over jute.maxbuffer: it answers it BADARGUMENTS (tooLarge) and its connection goes on', async () => {
+    const states: string[] = [];
+    const c = ok(await ZooKeeperClient.connect({ servers: [{ host: '127.0.0.1', port: zk.port }], sessionTimeoutMs: 6000 }, { state: (st) => states.push(st) }));
+    clients.push(c);
+    ok(await c.create({ path: '/big', data: bytes(''), acl: OPEN_ACL_UNSAFE, mode: 'persistent' }));
+    const ofSize = (size: number) => new Uint8Array(size - 24);
+    ok(await c.setData('/big', ofSize(1048575), -1));
+    const refused = await c.setData('/big', ofSize(1048576), -1);
+    expect(refused).toMatchObject({ code: 'BADARGUMENTS', tooLarge: true });
+    expect(ok(await c.exists('/big')).stat?.dataLength).toBe(1048575 - 24);
+    expect(states).not.toContain('disconnected');
+    expect(c.session.state).toBe('connected');
+    // What the bound spares the connection: told the ensemble takes more, the client sends it, and
+    // ZooKeeper closes the connection.
+    const trusting = ok(await ZooKeeperClient.connect({ servers: [{ host: '127.0.0.1', port: zk.port }], sessionTimeoutMs: 6000, maxRequestBytes: 2 * 1048576 }));
+    clients.push(trusting);
+    expect(codeOf(await trusting.setData('/big', ofSize(1048576), -1))).toBe('CONNECTIONLOSS');
+  });
+
   it('answers CONNECTIONLOSS, not a hang, when no server answers', async () => {
     const closed = await startTcpCutter(1); // forwards to a port nobody listens on
     const answer = await ZooKeeperClient.connect({ servers: [{ host: '127.0.0.1', port: closed.port }], sessionTimeoutMs: 4000, connectTimeoutMs: 1000 });

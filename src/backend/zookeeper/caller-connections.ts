@@ -34,6 +34,8 @@ export interface CallerConnectionsOptions {
   readonly sawZxid: (zxid: number) => void;
   /** TLS to the ensemble; plain TCP when absent. */
   readonly tls?: ZkTlsOptions;
+  /** The ensemble's jute.maxbuffer, for the connections' request bound (ZooKeeper's default when absent). */
+  readonly maxRequestBytes?: number;
 }
 
 interface Pooled {
@@ -93,7 +95,7 @@ export class CallerConnections {
     const holder: { entry?: Pooled } = {};
     const ready = ZooKeeperClient.connect({
       servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: this.options.sessionTimeoutMs, auth: [auth],
-      ...(this.options.tls ? { tls: this.options.tls } : {}),
+      ...(this.options.tls ? { tls: this.options.tls } : {}), ...(this.options.maxRequestBytes === undefined ? {} : { maxRequestBytes: this.options.maxRequestBytes }),
     }, {
       // An expired or refused connection is not reused: the next request makes a new one.
       state: (state) => {

@@ -6,7 +6,8 @@
  * ensemble's zxids (event-dating.ts) and kept in a bounded in-memory history for resumes.
  *
  * What a resume can rely on: the history holds only what this gateway watched, since its watches
- * were last (re)set. A stream resuming from before that (floor()) is told to read state again
+ * were last (re)set. A stream resuming from before that (floor(), raised to the gateway's zxid
+ * whenever a new watch is asked for, before its subscriber replays) is told to read state again
  * (`reset`), never silently given a partial history. A new watch's subscribers hear a gap up to
  * the zxid ZooKeeper set it at, when that is past where their stream starts.
  *
@@ -87,13 +88,23 @@ export class GatewayChanges implements Changes {
     return [...this.groups.keys()].sort();
   }
 
+  /** Of watchedPaths(), those ZooKeeper has confirmed (and not lost since): their changes reach the streams. */
+  confirmedWatches(): string[] {
+    return [...this.groups].filter(([, g]) => g.active).map(([key]) => key).sort();
+  }
+
   subscribe(path: string, recursive: boolean, subscriber: ChangeSubscriber): () => void {
     const key = `${recursive ? 'r' : 'e'}:${path}`;
     let group = this.groups.get(key);
     if (!group) {
       group = { path, recursive, subscribers: new Set(), active: false };
       this.groups.set(key, group);
-      this.watch(group, this.options.appliedZxid());
+      // The history holds nothing of this watch before now: a resume from before it is reset.
+      // (Raised here, before the subscriber reads floor() for its replay; ZooKeeper's answer to
+      // the watch, in watch(), raises it again to the zxid the watch was set at.)
+      const now = this.options.appliedZxid();
+      this.floorZxid = Math.max(this.floorZxid, now);
+      this.watch(group, now);
     }
     group.subscribers.add(subscriber);
     const joined = group;

@@ -51,8 +51,15 @@ export interface GatewaySessionsOptions {
   readonly auth: readonly { readonly scheme: string; readonly credential: Uint8Array }[];
   /** TLS to the ensemble; plain TCP when absent. */
   readonly tls?: ZkTlsOptions;
+  /** The ensemble's jute.maxbuffer, for the connections' request bound (ZooKeeper's default when absent). */
+  readonly maxRequestBytes?: number;
   /** A session's watch record could not be written (a takeover meanwhile may say `overflow`). */
   readonly recordFailed?: (error: ZkError, sessionId: number) => void;
+  /**
+   * The ensemble's zxid now (a read answered after the call; the newest zxid the gateway saw when
+   * none can be read): dates the end of a session that expired while no connection of it was here.
+   */
+  readonly zxidNow?: () => Promise<number>;
 }
 
 interface GatewaySession {
@@ -150,7 +157,7 @@ export class GatewaySessions implements Sessions {
     let lostAtMs = 0;
     entry.ready = ZooKeeperClient.connect({
       servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: timeoutMs, auth,
-      ...(this.options.tls ? { tls: this.options.tls } : {}),
+      ...(this.options.tls ? { tls: this.options.tls } : {}), ...(this.options.maxRequestBytes === undefined ? {} : { maxRequestBytes: this.options.maxRequestBytes }),
       ...(payload ? { sessionId: payload.sessionId, password: payload.password } : {}),
       // Reconnect only for a client still heard from here since the loss: a session that
       // re-attached through another gateway had this connection closed by ZooKeeper, and taking
@@ -160,12 +167,16 @@ export class GatewaySessions implements Sessions {
       watch: (event, zxid, seq) => dater.add(event, zxid, seq),
       state: (state) => {
         if (state === 'disconnected') lostAtMs = this.options.nowMs();
-        if (state === 'expired') this.end(entry, 'expired');
+        // (Refused at a re-attach, before any connection: the connect's answer below dates the end.)
+        if (state === 'expired' && entry.client) this.end(entry, 'expired');
         if (state === 'closed' && !entry.ended) this.detached(entry);
       },
     }).then(async (client) => {
       if ('code' in client) {
-        if (payload) this.end(entry, 'expired');
+        // The session ended while no connection of it was here (the ensemble expired it): its end
+        // is dated with a read answered after ZooKeeper refused it, so at or after the expiry, and
+        // after every event its stream already has (a client resuming with Last-Event-ID reads it).
+        if (payload) this.end(entry, 'expired', await this.options.zxidNow?.().catch(() => 0) ?? 0);
         entry.events.open();
         return client;
       }
@@ -394,11 +405,13 @@ export class GatewaySessions implements Sessions {
     if (this.away.size > ENDED_KEPT_MAX) this.away.delete(this.away.keys().next().value!);
   }
 
-  private end(entry: GatewaySession, reason: 'closed' | 'expired'): void {
+  /** The session ended: `{state}` queued last, at `atLeast`, its connection's last zxid or its newest event's zxid, whichever is latest. */
+  private end(entry: GatewaySession, reason: 'closed' | 'expired', atLeast = 0): void {
     if (entry.ended) return;
     entry.ended = reason;
     this.live.delete(entry.id);
-    const zxid = zxidNumber(entry.client?.session.lastZxid ?? 0n);
+    const newest = Number(entry.outbox.lastId?.split('-')[0] ?? 0);
+    const zxid = Math.max(atLeast, newest, zxidNumber(entry.client?.session.lastZxid ?? 0n));
     entry.outbox.push(zxid, 'session', { state: reason, zxid: String(zxid) });
     entry.outbox.ended = true;
     entry.events.open();

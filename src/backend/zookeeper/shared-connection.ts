@@ -20,6 +20,8 @@ export interface SharedConnectionOptions {
   readonly auth: readonly { readonly scheme: string; readonly credential: Uint8Array }[];
   /** TLS to the ensemble; plain TCP when absent. */
   readonly tls?: ZkTlsOptions;
+  /** The ensemble's jute.maxbuffer, for the connections' request bound (ZooKeeper's default when absent). */
+  readonly maxRequestBytes?: number;
   /** A burst of session-less notifications, dated. */
   deliver(group: DatedGroup): void;
   /** The connection came back after a loss (same session): persistent watches missed what changed meanwhile. */
@@ -60,7 +62,7 @@ export class SharedConnection {
     let lost = false;
     return ZooKeeperClient.connect({
       servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: this.options.sessionTimeoutMs, auth: this.options.auth,
-      ...(this.options.tls ? { tls: this.options.tls } : {}),
+      ...(this.options.tls ? { tls: this.options.tls } : {}), ...(this.options.maxRequestBytes === undefined ? {} : { maxRequestBytes: this.options.maxRequestBytes }),
     }, {
       watch: (event, zxid, seq) => dater.add(event, zxid, seq),
       state: (state) => {
@@ -68,7 +70,15 @@ export class SharedConnection {
         if (state === 'disconnected') lost = true;
         if (state === 'connected' && lost && holder.client) {
           lost = false;
-          this.options.reconnected(zxidNumber(holder.client.session.lastZxid));
+          // ZooKeeper re-added the persistent watches at its zxid of the reconnect, which may be
+          // well past the last this connection saw (changes made meanwhile through other servers
+          // or gateways, which the watches never fire): the gap is dated with a read now, so it
+          // covers them. (The connection's last zxid alone left a stream that had heard it
+          // without any reset, missing those changes silently.)
+          const client = holder.client;
+          void client.probe().then((probed) => this.options.reconnected('code' in probed
+            ? Math.max(zxidNumber(client.session.lastZxid), this.options.newestZxid())
+            : zxidNumber(probed.zxid)));
         }
         if (state === 'expired' && !this.closed) void this.renew();
       },

@@ -56,12 +56,19 @@ export interface ZooKeeperBackendOptions {
   readonly auth?: readonly { readonly scheme: string; readonly credential: Uint8Array }[];
   /** TLS to the ensemble (its secureClientPorts); plain TCP when absent. */
   readonly tls?: ZkTlsOptions;
+  /** The ensemble's jute.maxbuffer (ZooKeeper's default when absent): larger requests are refused here, not sent. */
+  readonly maxRequestBytes?: number;
   /** Distinct caller credentials with a session-less connection at once (see caller-connections.ts); 64 when absent. */
   readonly callerConnectionsMax?: number;
   /** A caller's session-less connection unused this long is closed; 60 s when absent. */
   readonly callerConnectionIdleMs?: number;
 }
 
+
+/** The connections' request bound, when one was given (each connection has ZooKeeper's default otherwise). */
+function maxRequestOf(options: ZooKeeperBackendOptions): { maxRequestBytes?: number } {
+  return options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes };
+}
 
 export class ZooKeeperBackend implements Backend {
   readonly sessions: GatewaySessions;
@@ -77,14 +84,19 @@ export class ZooKeeperBackend implements Backend {
     this.sessions = new GatewaySessions({
       servers: options.ensemble.servers, chroot: options.ensemble.chroot, key: tokenKeyOf(options.gatewayKey),
       maxSessions: options.maxSessions, outboxEventsMax: options.outboxEventsMax, maxWatchesPerSession: options.maxWatchesPerSession ?? Number.MAX_SAFE_INTEGER, nowMs: options.nowMs, sawZxid, auth: options.auth ?? [],
-      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.tls ? { tls: options.tls } : {}), ...maxRequestOf(options),
       recordFailed: (error, sessionId) => options.logger.warn({ event: 'gateway-watch-record-failed', sessionId, code: error.code }, error.message),
+      zxidNow: async () => {
+        const probed = await this.shared.probe();
+        if (!('code' in probed)) this.saw(zxidNumber(probed.zxid));
+        return this.zxid;
+      },
     });
     this.reads = new ReadBatcher(() => this.shared, sawZxid);
     this.callers = new CallerConnections({
       servers: options.ensemble.servers, chroot: options.ensemble.chroot, sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
       max: options.callerConnectionsMax ?? 64, idleMs: options.callerConnectionIdleMs ?? 60_000, nowMs: options.nowMs, sawZxid,
-      ...(options.tls ? { tls: options.tls } : {}),
+      ...(options.tls ? { tls: options.tls } : {}), ...maxRequestOf(options),
     });
     this.changes = new GatewayChanges({
       client: () => this.shared, appliedZxid: () => this.zxid, sawZxid, historyEventsMax: options.historyEventsMax,
@@ -102,7 +114,7 @@ export class ZooKeeperBackend implements Backend {
     const holder: { backend?: ZooKeeperBackend } = {};
     const connection = await SharedConnection.open({
       servers: options.ensemble.servers, chroot: options.ensemble.chroot, sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
-      logger: options.logger, auth: options.auth ?? [], ...(options.tls ? { tls: options.tls } : {}),
+      logger: options.logger, auth: options.auth ?? [], ...(options.tls ? { tls: options.tls } : {}), ...maxRequestOf(options),
       deliver: (group) => holder.backend?.changes.deliver(group),
       reconnected: (zxid) => holder.backend?.changes.reconnected(zxid),
       renewed: (zxid) => holder.backend?.changes.renewed(zxid),

@@ -17,6 +17,14 @@ describe('--backend zookeeper:// configuration', () => {
     expect(config).toMatchObject({ backend: 'zookeeper+tls://a:2281', zookeeperTlsCa: '/ca.pem', zookeeperTlsCert: '/gw.pem', zookeeperTlsKey: '/gw-key.pem' });
   });
 
+  it('takes the ensemble\'s jute.maxbuffer, ZooKeeper\'s default 1048575 when not given', () => {
+    const env = { CORRAL_GATEWAY_KEY: 'k'.repeat(16) };
+    expect(loadConfig(['--backend', 'zookeeper://a:2181'], env)?.zookeeperMaxRequestBytes).toBe(1048575);
+    expect(loadConfig(['--backend', 'zookeeper://a:2181', '--zookeeper-max-request-bytes', '4194304'], env)?.zookeeperMaxRequestBytes).toBe(4194304);
+    expect(loadConfig(['--backend', 'zookeeper://a:2181'], { ...env, CORRAL_ZOOKEEPER_MAX_REQUEST_BYTES: '2097152' })?.zookeeperMaxRequestBytes).toBe(2097152);
+    expect(() => loadConfig(['--backend', 'zookeeper://a:2181', '--zookeeper-max-request-bytes', '10'], env)).toThrow();
+  });
+
   it('is off (the embedded store) by default', () => {
     expect(loadConfig([], {})?.backend).toBe('');
   });

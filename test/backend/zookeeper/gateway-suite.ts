@@ -4,7 +4,8 @@
  * call `vi.mock('../../support/test-node.ts', () => import('./gateway-test-node.ts'))` (vitest
  * hoists mocks only from the test file) and then import the suite. A suite on the event-stream
  * tests' live server mocks `../../session/live-server.ts` with `./gateway-live-server.ts` and
- * says so (`{ harnesses: ['live-server'] }`).
+ * says so (`{ harnesses: ['live-server'] }`). `tickTimeMs` sets the ZooKeeper's tickTime (2000 ms
+ * when absent), which bounds the session timeouts it grants to [2, 20] ticks.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { ZooKeeperBackend } from '../../../src/backend/zookeeper/zookeeper-backend.ts';
@@ -13,11 +14,11 @@ import { useEnsemble } from './gateway-test-node.ts';
 
 export type Harness = 'test-node' | 'live-server';
 
-export function overZooKeeper(options: { harnesses?: readonly Harness[] } = {}): void {
+export function overZooKeeper(options: { harnesses?: readonly Harness[]; tickTimeMs?: number } = {}): void {
   const harnesses = options.harnesses ?? ['test-node'];
   let zk: ZooKeeperHandle | undefined;
   beforeAll(async () => {
-    zk = await startZooKeeper();
+    zk = await startZooKeeper(options.tickTimeMs === undefined ? {} : { tickTimeMs: options.tickTimeMs });
     useEnsemble(zk.port);
   });
   afterAll(async () => {

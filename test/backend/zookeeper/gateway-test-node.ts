@@ -172,6 +172,7 @@ export async function startStreamServer(overrides: Partial<Config> = {}): Promis
   const port = ensemblePortInUse();
   const start = () => startGateway({ ...overrides, host: '127.0.0.1', port: 0, gatewayKey: GATEWAY_KEY, backend: `zookeeper://127.0.0.1:${port}` });
   let gateway: RunningGateway | undefined = await start();
+  let last = gateway;
   const running = () => {
     if (!gateway) throw new Error('the gateway is not running');
     return gateway;
@@ -181,14 +182,14 @@ export async function startStreamServer(overrides: Partial<Config> = {}): Promis
       return running().url;
     },
     get subscribers() {
-      return running().backend.changes.subscribers;
+      return (gateway ?? last).backend.changes.subscribers;
     },
     historyFloor: () => BigInt(running().backend.changes.floor()),
     async restart() {
       const old = gateway;
       gateway = undefined;
       await old?.close();
-      gateway = await start();
+      gateway = last = await start();
     },
     async close() {
       const old = gateway;

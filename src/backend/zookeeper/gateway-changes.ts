@@ -112,7 +112,7 @@ export class GatewayChanges implements Changes {
       joined.subscribers.delete(subscriber);
       if (joined.subscribers.size > 0 || this.groups.get(key) !== joined) return;
       this.groups.delete(key);
-      void this.unwatch(path);
+      void this.unwatch(path, recursive);
     };
   }
 
@@ -135,14 +135,23 @@ export class GatewayChanges implements Changes {
     });
   }
 
-  /** The last group on a path is gone: remove its watches, and set again the other mode's if one remains. */
-  private async unwatch(path: string): Promise<void> {
+  /**
+   * The last group of one mode on a path is gone. With a recursive group left, nothing changes:
+   * the connection already holds the recursive watch only (watch()). Otherwise the path's watch
+   * is removed (ZooKeeper removes every mode at once) and an exact group left is watched again;
+   * between the two its changes are not heard, so its subscribers get a gap when the ensemble
+   * moved on meanwhile, as a new watch's do — never a silent hole.
+   */
+  private async unwatch(path: string, removedRecursive: boolean): Promise<void> {
+    const otherKey = `${removedRecursive ? 'e' : 'r'}:${path}`;
+    if (this.groups.get(otherKey)?.recursive) return;
+    const before = this.options.appliedZxid();
     const answer = await this.options.client().removeWatches(path, 'any');
     if ('code' in answer && answer.code !== 'NOWATCHER') this.options.onError(answer, path);
-    for (const recursive of [false, true]) {
-      const left = this.groups.get(`${recursive ? 'r' : 'e'}:${path}`);
-      if (left) this.watch(left, Number.MAX_SAFE_INTEGER);
-    }
+    const left = this.groups.get(otherKey);
+    if (left === undefined) return;
+    left.active = false;
+    this.watch(left, before);
   }
 
   /** A burst of notifications from the shared connection, dated: ACLs looked up, then recorded and handed to the matching groups. */

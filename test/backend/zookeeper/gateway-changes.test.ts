@@ -1,0 +1,81 @@
+/**
+ * GatewayChanges (src/backend/zookeeper/gateway-changes.ts) over a scripted ZooKeeper client:
+ * which watches the shared connection is asked for as exact and recursive streams of one path
+ * come and go, and that no stream is left with a silent hole when a watch is set again.
+ */
+import { describe, expect, it } from 'vitest';
+import { GatewayChanges } from '../../../src/backend/zookeeper/gateway-changes.ts';
+import type { ChangeSubscriber } from '../../../src/backend/backend.ts';
+import type { ZooKeeperClient } from '../../../src/zookeeper-client/client.ts';
+import { ZERO_STAT } from '../../../src/zookeeper-client/records.ts';
+import { waitFor } from '../../support/corral-process.ts';
+
+/** A client that records the watch calls and answers them at the ensemble's current zxid. */
+function scripted() {
+  /** `writesDuringRemoval`: how far other clients move the ensemble while a removal is under way. */
+  const ensemble = { zxid: 100, writesDuringRemoval: 0 };
+  const calls: string[] = [];
+  const client = {
+    addWatch: async (path: string, mode: string) => {
+      calls.push(`add ${mode} ${path}`);
+      return { zxid: BigInt(ensemble.zxid) };
+    },
+    removeWatches: async (path: string) => {
+      calls.push(`remove ${path}`);
+      const answer = { zxid: BigInt(ensemble.zxid) };
+      ensemble.zxid += ensemble.writesDuringRemoval;
+      return answer;
+    },
+    getACL: async () => ({ acl: [{ perms: 31, scheme: 'world', id: 'anyone' }], stat: ZERO_STAT }),
+  };
+  const changes = new GatewayChanges({
+    client: () => client as unknown as ZooKeeperClient,
+    appliedZxid: () => ensemble.zxid,
+    sawZxid: () => undefined,
+    historyEventsMax: 100,
+    onError: (error) => { throw new Error(`${error.code}: ${error.message}`); },
+  });
+  return { ensemble, calls, changes };
+}
+
+function recorder(): ChangeSubscriber & { gaps: number[] } {
+  const gaps: number[] = [];
+  return { gaps, changed: () => undefined, gap: (zxid) => { gaps.push(zxid); } };
+}
+
+describe('GatewayChanges', () => {
+  it('leaves the recursive watch in place when the exact streams of its path end', async () => {
+    const { calls, changes } = scripted();
+    const closeExact = changes.subscribe('/p', false, recorder());
+    changes.subscribe('/p', true, recorder());
+    await waitFor(() => changes.confirmedWatches().length === 2, { timeoutMs: 2000, what: 'both watches confirmed' });
+    closeExact();
+    // Removing the path's watch and setting the recursive one again would leave a window in which
+    // the recursive streams hear nothing and are not told so. (unwatch would ask at once.)
+    expect(calls.filter((c) => c.startsWith('remove'))).toEqual([]);
+    expect(changes.confirmedWatches()).toEqual(['r:/p']);
+  });
+
+  it('tells the exact streams of a gap when their watch is set again after the recursive ones end', async () => {
+    const { ensemble, calls, changes } = scripted();
+    const exact = recorder();
+    changes.subscribe('/p', false, exact);
+    const closeRecursive = changes.subscribe('/p', true, recorder());
+    await waitFor(() => changes.confirmedWatches().length === 2, { timeoutMs: 2000, what: 'both watches confirmed' });
+    ensemble.writesDuringRemoval = 5;
+    closeRecursive();
+    await waitFor(() => calls.at(-1) === 'add persistent /p', { timeoutMs: 2000, what: 'the exact watch set again' });
+    await waitFor(() => exact.gaps.length > 0, { timeoutMs: 2000, what: 'the gap' });
+    expect(exact.gaps).toEqual([105]);
+    expect(changes.floor()).toBeGreaterThanOrEqual(105);
+  });
+
+  it('removes the path\'s watch when its last stream ends', async () => {
+    const { calls, changes } = scripted();
+    const close = changes.subscribe('/q', true, recorder());
+    await waitFor(() => changes.confirmedWatches().length === 1, { timeoutMs: 2000, what: 'the watch confirmed' });
+    close();
+    await waitFor(() => calls.includes('remove /q'), { timeoutMs: 2000, what: 'the removal' });
+    expect(changes.confirmedWatches()).toEqual([]);
+  });
+});

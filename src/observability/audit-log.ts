@@ -7,7 +7,7 @@
  * recorded: a restart's replay of its log is not audited again.
  * The file is its owner's only (0600): it names every caller and holds digest identities.
  */
-import { closeSync, mkdirSync, openSync } from 'node:fs';
+import { mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger } from 'pino';
 import { makePrivateFiles, PRIVATE_DIR_MODE, PRIVATE_FILE_MODE } from '../storage/file-modes.ts';
@@ -41,11 +41,13 @@ export class AuditLog implements Applier {
 
   /** An audit log appended to `file` (JSON lines, asynchronous writes), made 0600 whether new or not. */
   static toFile(file: string, member: number): { log: AuditLog; close(): void } {
-    // Created here, before the asynchronous open below: its mode is set before any line is written.
+    // Opened here, synchronously, and its mode set before any line is written; the writes stay
+    // asynchronous. (Left to the destination, the open was asynchronous too: a node closed at
+    // once, its directory removed, had it fail later as an uncaught ENOENT.)
     mkdirSync(dirname(file), { recursive: true, mode: PRIVATE_DIR_MODE });
-    closeSync(openSync(file, 'a', PRIVATE_FILE_MODE));
+    const fd = openSync(file, 'a', PRIVATE_FILE_MODE);
     makePrivateFiles([file]);
-    const destination = pino.destination({ dest: file, sync: false, mode: PRIVATE_FILE_MODE });
+    const destination = pino.destination({ dest: fd, sync: false });
     const logger: Logger = pino({ base: { member }, messageKey: 'msg' }, destination);
     return { log: new AuditLog((line) => logger.info(line, 'audit')), close: () => {
       destination.flushSync();

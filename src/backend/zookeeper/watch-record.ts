@@ -119,10 +119,17 @@ export class WatchRecord {
     return true;
   }
 
-  /** setWatches2 batches, one per `since` (each watch relative to its own read), oldest first. */
+  /**
+   * setWatches2 batches, one per `since` (each watch relative to its own read), oldest first.
+   * Only the strongest kind held on a path goes to the server, as when the watches were set
+   * (watch-modes.ts): ZooKeeper 3.8 keeps the last mode registered on a path, so a one-shot or
+   * persistent watch registered beside a recursive one would end its subtree's events.
+   */
   rewatchBatches(): SetWatches2[] {
     const bySince = new Map<number, { data: string[]; exist: string[]; child: string[]; persistent: string[]; persistentRecursive: string[] }>();
     for (const { kind, path, since } of this.watches.values()) {
+      if (kind !== 'persistentRecursive' && this.holds(`persistentRecursive ${path}`)) continue;
+      if (kind !== 'persistent' && kind !== 'persistentRecursive' && this.holds(`persistent ${path}`)) continue;
       let batch = bySince.get(since);
       if (!batch) bySince.set(since, (batch = { data: [], exist: [], child: [], persistent: [], persistentRecursive: [] }));
       batch[kind].push(path);

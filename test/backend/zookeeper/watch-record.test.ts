@@ -25,6 +25,22 @@ describe('WatchRecord', () => {
     expect(record.recorded).toEqual([{ zxid: 9, type: 'NodeDataChanged', path: '/a' }, { zxid: 10, type: 'NodeDeleted', path: '/a' }]);
   });
 
+  it('re-registers only the strongest kind held on each path (ZooKeeper 3.8 keeps the last mode registered)', () => {
+    const record = new WatchRecord(10);
+    record.added('persistentRecursive', '/r', 3);
+    record.added('persistent', '/r', 4);
+    record.added('data', '/r', 5);
+    record.added('persistent', '/p', 6);
+    record.added('child', '/p', 7);
+    record.added('exist', '/e', 8);
+    expect(record.rewatchBatches()).toEqual([
+      { relativeZxid: 3n, data: [], exist: [], child: [], persistent: [], persistentRecursive: ['/r'] },
+      { relativeZxid: 6n, data: [], exist: [], child: [], persistent: ['/p'], persistentRecursive: [] },
+      { relativeZxid: 8n, data: [], exist: ['/e'], child: [], persistent: [], persistentRecursive: [] },
+    ]);
+    expect(record.watchCount).toBe(6);
+  });
+
   it('survives its JSON form, and says a persistent watch cannot catch up', () => {
     const record = new WatchRecord(10);
     record.added('persistentRecursive', '/p', 3);

@@ -68,6 +68,13 @@ const DEFAULT_MAX_FRAME_BYTES = 16 * 1024 * 1024;
 /** ZooKeeper's default jute.maxbuffer (BinaryInputArchive.maxBuffer): the largest packet a server takes. */
 export const JUTE_MAXBUFFER_DEFAULT = 0xfffff;
 
+/** How a session reaches its servers: TLS and the request bound, as a connect's options take them (only those set). */
+export type EnsembleTransport = Pick<SessionOptions, 'tls' | 'maxRequestBytes'>;
+
+export function transportOf(given: EnsembleTransport): EnsembleTransport {
+  return { ...(given.tls ? { tls: given.tls } : {}), ...(given.maxRequestBytes === undefined ? {} : { maxRequestBytes: given.maxRequestBytes }) };
+}
+
 export class ZkSession {
   readonly watches = new WatchRegistry();
   private connection: Connection | undefined;

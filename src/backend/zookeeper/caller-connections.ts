@@ -9,7 +9,7 @@
 import { createHash } from 'node:crypto';
 import { zkError, type ZkError } from '../../core/errors.ts';
 import { ZooKeeperClient } from '../../zookeeper-client/client.ts';
-import type { ServerAddress } from '../../zookeeper-client/session.ts';
+import { transportOf, type ServerAddress } from '../../zookeeper-client/session.ts';
 import type { ZkTlsOptions } from '../../zookeeper-client/connection.ts';
 import { ReadBatcher } from './read-batch.ts';
 import type { ZkAuth } from './session-token.ts';
@@ -95,7 +95,7 @@ export class CallerConnections {
     const holder: { entry?: Pooled } = {};
     const ready = ZooKeeperClient.connect({
       servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: this.options.sessionTimeoutMs, auth: [auth],
-      ...(this.options.tls ? { tls: this.options.tls } : {}), ...(this.options.maxRequestBytes === undefined ? {} : { maxRequestBytes: this.options.maxRequestBytes }),
+      ...transportOf(this.options),
     }, {
       // An expired or refused connection is not reused: the next request makes a new one.
       state: (state) => {

@@ -19,7 +19,7 @@ import type { WatchRequest } from '../../core/tree/txn.ts';
 import { throttled } from '../../http/limits/refusal.ts';
 import { Outbox } from '../../node/outbox.ts';
 import { ZooKeeperClient } from '../../zookeeper-client/client.ts';
-import type { ServerAddress } from '../../zookeeper-client/session.ts';
+import { transportOf, type ServerAddress } from '../../zookeeper-client/session.ts';
 import type { Caller, OpenedSession, SessionEvents, Sessions, SessionSummary } from '../backend.ts';
 import { corralSessionId, zxidNumber } from './convert.ts';
 import { EventDater } from './event-dating.ts';
@@ -157,7 +157,7 @@ export class GatewaySessions implements Sessions {
     let lostAtMs = 0;
     entry.ready = ZooKeeperClient.connect({
       servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: timeoutMs, auth,
-      ...(this.options.tls ? { tls: this.options.tls } : {}), ...(this.options.maxRequestBytes === undefined ? {} : { maxRequestBytes: this.options.maxRequestBytes }),
+      ...transportOf(this.options),
       ...(payload ? { sessionId: payload.sessionId, password: payload.password } : {}),
       // Reconnect only for a client still heard from here since the loss: a session that
       // re-attached through another gateway had this connection closed by ZooKeeper, and taking

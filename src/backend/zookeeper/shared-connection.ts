@@ -7,7 +7,7 @@
 import type { ZkError } from '../../core/errors.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { ZooKeeperClient } from '../../zookeeper-client/client.ts';
-import type { ServerAddress } from '../../zookeeper-client/session.ts';
+import { transportOf, type ServerAddress } from '../../zookeeper-client/session.ts';
 import type { ZkTlsOptions } from '../../zookeeper-client/connection.ts';
 import { zxidNumber } from './convert.ts';
 import { EventDater, type DatedGroup } from './event-dating.ts';
@@ -62,7 +62,7 @@ export class SharedConnection {
     let lost = false;
     return ZooKeeperClient.connect({
       servers: this.options.servers, chroot: this.options.chroot, sessionTimeoutMs: this.options.sessionTimeoutMs, auth: this.options.auth,
-      ...(this.options.tls ? { tls: this.options.tls } : {}), ...(this.options.maxRequestBytes === undefined ? {} : { maxRequestBytes: this.options.maxRequestBytes }),
+      ...transportOf(this.options),
     }, {
       watch: (event, zxid, seq) => dater.add(event, zxid, seq),
       state: (state) => {

@@ -19,6 +19,7 @@ import type { WriteResult } from '../../core/tree/results.ts';
 import type { WriteOp } from '../../core/tree/txn.ts';
 import type { Logger } from '../../observability/logger.ts';
 import { ZooKeeperClient } from '../../zookeeper-client/client.ts';
+import { transportOf } from '../../zookeeper-client/session.ts';
 import type {
   Backend, Caller, ClusterView, NodeNow, ReadRequest, ReadView, WriteOutcome, WriteRequest,
 } from '../backend.ts';
@@ -65,11 +66,6 @@ export interface ZooKeeperBackendOptions {
 }
 
 
-/** The connections' request bound, when one was given (each connection has ZooKeeper's default otherwise). */
-function maxRequestOf(options: ZooKeeperBackendOptions): { maxRequestBytes?: number } {
-  return options.maxRequestBytes === undefined ? {} : { maxRequestBytes: options.maxRequestBytes };
-}
-
 export class ZooKeeperBackend implements Backend {
   readonly sessions: GatewaySessions;
   readonly changes: GatewayChanges;
@@ -84,7 +80,7 @@ export class ZooKeeperBackend implements Backend {
     this.sessions = new GatewaySessions({
       servers: options.ensemble.servers, chroot: options.ensemble.chroot, key: tokenKeyOf(options.gatewayKey),
       maxSessions: options.maxSessions, outboxEventsMax: options.outboxEventsMax, maxWatchesPerSession: options.maxWatchesPerSession ?? Number.MAX_SAFE_INTEGER, nowMs: options.nowMs, sawZxid, auth: options.auth ?? [],
-      ...(options.tls ? { tls: options.tls } : {}), ...maxRequestOf(options),
+      ...transportOf(options),
       recordFailed: (error, sessionId) => options.logger.warn({ event: 'gateway-watch-record-failed', sessionId, code: error.code }, error.message),
       zxidNow: async () => {
         const probed = await this.shared.probe();
@@ -96,7 +92,7 @@ export class ZooKeeperBackend implements Backend {
     this.callers = new CallerConnections({
       servers: options.ensemble.servers, chroot: options.ensemble.chroot, sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
       max: options.callerConnectionsMax ?? 64, idleMs: options.callerConnectionIdleMs ?? 60_000, nowMs: options.nowMs, sawZxid,
-      ...(options.tls ? { tls: options.tls } : {}), ...maxRequestOf(options),
+      ...transportOf(options),
     });
     this.changes = new GatewayChanges({
       client: () => this.shared, appliedZxid: () => this.zxid, sawZxid, historyEventsMax: options.historyEventsMax,
@@ -114,7 +110,7 @@ export class ZooKeeperBackend implements Backend {
     const holder: { backend?: ZooKeeperBackend } = {};
     const connection = await SharedConnection.open({
       servers: options.ensemble.servers, chroot: options.ensemble.chroot, sessionTimeoutMs: options.sessionTimeoutMs ?? 30_000,
-      logger: options.logger, auth: options.auth ?? [], ...(options.tls ? { tls: options.tls } : {}), ...maxRequestOf(options),
+      logger: options.logger, auth: options.auth ?? [], ...transportOf(options),
       deliver: (group) => holder.backend?.changes.deliver(group),
       reconnected: (zxid) => holder.backend?.changes.reconnected(zxid),
       renewed: (zxid) => holder.backend?.changes.renewed(zxid),

@@ -19,16 +19,20 @@ describe('a session with several kinds of watch on one path, taken over by anoth
   let zk: ZooKeeperHandle;
   let first: RunningGateway | undefined;
   let second: RunningGateway | undefined;
+  /** A gateway of its own for the change made while no gateway holds the session. */
+  let bystander: RunningGateway | undefined;
   const start = () => startGateway({ host: '127.0.0.1', port: 0, backend: `zookeeper://127.0.0.1:${zk.port}`, gatewayKey: GATEWAY_KEY });
 
   beforeAll(async () => {
     zk = await startZooKeeper();
+    bystander = await start();
   });
 
   afterAll(async () => {
     for (const s of streams) s.abort();
     await first?.close();
     await second?.close();
+    await bystander?.close();
     if (zk) await wipe(zk.port);
     await zk?.stop();
   });
@@ -55,7 +59,7 @@ describe('a session with several kinds of watch on one path, taken over by anoth
     before.abort();
 
     // No gateway holds the session while these happen.
-    expect((await call(zkFree(), 'PUT', '/v1/znodes/tk', '1')).status).toBe(200);
+    expect((await call(bystander!.url, 'PUT', '/v1/znodes/tk', '1')).status).toBe(200);
     second = await start();
     const after = await SseStream.open(`${second.url}/v1/sessions/${id}/events`, { headers: { 'zk-session-token': token, 'last-event-id': lastId }, controller: new AbortController() });
     streams.push(after);
@@ -80,15 +84,4 @@ describe('a session with several kinds of watch on one path, taken over by anoth
     await call(second.url, 'DELETE', `/v1/sessions/${id}`, undefined, { 'zk-session-token': token });
   });
 
-  /** A gateway of its own for the change made while no gateway holds the session. */
-  let writer: RunningGateway | undefined;
-  function zkFree(): string {
-    return writer!.url;
-  }
-  beforeAll(async () => {
-    writer = await start();
-  });
-  afterAll(async () => {
-    await writer?.close();
-  });
 });

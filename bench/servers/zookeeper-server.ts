@@ -7,7 +7,8 @@
  * connections (NettyServerCnxnFactory, the only factory with TLS, then for both ports), the PEM
  * key store of 3.5.6+, no client certificate asked (as Corral's TLS target asks none), and the
  * netty jars Debian's zookeeper.jar manifest leaves out on the class path.
- * Invariants: start is bounded (ready when every server's `srvr` says leader/follower/standalone);
+ * Invariants: start is bounded (ready when every server's `srvr` says leader/follower/standalone
+ * and every secureClientPort speaks TLS);
  * `stop()` ends every JVM; the data dir is kept across `restart()` and removed by `remove()`.
  */
 import { spawnSync } from 'node:child_process';
@@ -15,7 +16,7 @@ import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import type { DevPki } from '../../scripts/dev-pki.ts';
 import { freePort, makeTempDir, ManagedProcess, pollUntil, removeTempDir } from './managed-process.ts';
-import { fourLetterWord } from '../../test/oracle/zookeeper-server.ts';
+import { fourLetterWord, speaksTls } from '../../test/oracle/zookeeper-server.ts';
 
 const JAVA_DIR = '/usr/share/java';
 const JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'slf4j-simple.jar'];
@@ -124,7 +125,8 @@ export class ZooKeeperEnsemble {
     }));
     const ready = await pollUntil(async () => {
       if (this.processes.some((p) => !p.running)) return true;
-      return (await Promise.all(this.clientPorts.map(serving))).every(Boolean);
+      if (!(await Promise.all(this.clientPorts.map(serving))).every(Boolean)) return false;
+      return (await Promise.all(this.securePorts.map((port) => speaksTls(port, 2000)))).every(Boolean);
     }, READY_TIMEOUT_MS, 10);
     const dead = this.processes.find((p) => !p.running);
     if (!ready || dead) {

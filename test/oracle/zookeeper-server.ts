@@ -4,6 +4,7 @@
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
 import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { createConnection } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { freePort, waitFor } from '../support/corral-process.ts';
@@ -63,6 +64,23 @@ export async function fourLetterWord(port: number, word: string, timeoutMs = 100
     socket.on('data', (chunk) => { reply += chunk.toString('utf8'); });
     socket.on('end', finish);
     socket.on('error', finish);
+  });
+}
+
+/**
+ * Whether the server on `port` answers a TLS handshake within `timeoutMs`: it completes, or the
+ * server refuses it with a TLS alert (a server that needs a client certificate). A secureClientPort
+ * is bound by its own factory after the plain port already answers `srvr`, and a cold JVM loads
+ * its SSL context later still, so a server is ready for TLS clients only once it speaks TLS.
+ * Certificates are not checked here; the clients under test check them.
+ */
+export async function speaksTls(port: number, timeoutMs = 1000): Promise<boolean> {
+  return new Promise((resolve) => {
+    const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+    const finish = (ok: boolean): void => { socket.destroy(); resolve(ok); };
+    socket.setTimeout(timeoutMs, () => finish(false));
+    socket.on('secureConnect', () => finish(true));
+    socket.on('error', (error: NodeJS.ErrnoException) => finish(error.code?.startsWith('ERR_SSL_') === true));
   });
 }
 

@@ -13,7 +13,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { DevPki } from '../../../scripts/dev-pki.ts';
 import { waitFor } from '../../support/corral-process.ts';
-import { fourLetterWord, freePort, INSTALL_HINT, zookeeperAvailable } from '../../oracle/zookeeper-server.ts';
+import { fourLetterWord, freePort, speaksTls, INSTALL_HINT, zookeeperAvailable } from '../../oracle/zookeeper-server.ts';
 
 const JARS = ['zookeeper.jar', 'zookeeper-jute.jar', 'slf4j-simple.jar', 'netty-codec.jar', 'netty-resolver.jar'].map((jar) => join('/usr/share/java', jar));
 const WATCHDOG = ['exec 3<&0', 'java "$@" 3<&- </dev/null &', 'jvm=$!', '( read -r _ <&3; kill "$jvm" 2>/dev/null ) &', 'wait "$jvm"'].join('\n');
@@ -64,7 +64,7 @@ export async function startTlsZooKeeper(pki: DevPki, startTimeoutMs = 60_000): P
     rmSync(dir, { recursive: true, force: true });
   };
   try {
-    await waitFor(async () => (child.exitCode !== null ? false : (await fourLetterWord(port, 'srvr', 500)).includes('Mode: ') ? true : undefined), {
+    await waitFor(async () => (child.exitCode !== null ? false : (await fourLetterWord(port, 'srvr', 500)).includes('Mode: ') && (await speaksTls(securePort, 2000)) ? true : undefined), {
       timeoutMs: startTimeoutMs, what: 'ZooKeeper with a secureClientPort serving',
     });
   } catch (error) {

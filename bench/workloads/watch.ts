@@ -33,11 +33,21 @@ class Round {
     this.complete = new Promise((resolve) => (this.done = resolve));
   }
 
+  /**
+   * A token is a decimal zxid or revision. A gateway dates an event at or after its change (the
+   * zxid its connection had applied when it asked: src/backend/zookeeper/event-dating.ts), so a
+   * transaction of ZooKeeper's own in between (a session opened or closed) dates it later. One
+   * write at a time, and a round ends only once the last one's events are all in: an event at or
+   * after this write's token is this write's.
+   */
   private matches(arrival: Arrival): boolean {
-    return arrival.token === '' || arrival.token === this.token;
+    if (arrival.token === '') return true;
+    if (this.token === undefined) return false;
+    const [event, write] = [decimal(arrival.token), decimal(this.token)];
+    return event !== undefined && write !== undefined ? event >= write : arrival.token === this.token;
   }
 
-  /** Events of this round: the write's token, or any when the system's events carry none. */
+  /** Events of this round: at or after the write's token, or any when the system's events carry none. */
   matched(): Arrival[] {
     return this.arrivals.filter((a) => this.matches(a));
   }
@@ -53,6 +63,10 @@ class Round {
     this.matchedCount = this.matched().length;
     if (this.matchedCount >= this.expected) this.done?.();
   }
+}
+
+function decimal(token: string): bigint | undefined {
+  return /^\d+$/.test(token) ? BigInt(token) : undefined;
 }
 
 interface WatchLoop {

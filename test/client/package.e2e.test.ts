@@ -198,9 +198,14 @@ const LOCK_PAGE = `<!doctype html>
     const steps = [];
     const first = await new Lock(a, '/web-locks/job').acquire({ timeoutMs: 10000 });
     steps.push('A holds');
-    const queued = new Promise((resolve) => a.request('/v1/children/web-locks/job?watch=true', {}, {
-      path: '/web-locks/job', callback: (e) => resolve(e.type + ' ' + e.path),
-    }));
+    // The child watch is set (its answer is in) before B queues: sent together, B's create could
+    // reach the node first on its own connection, and a watch set after it would never fire.
+    let heard;
+    const queued = new Promise((resolve) => (heard = resolve));
+    const watching = await a.request('/v1/children/web-locks/job?watch=true', {}, {
+      path: '/web-locks/job', callback: (e) => heard(e.type + ' ' + e.path),
+    });
+    await watching.body?.cancel();
     const second = new Lock(b, '/web-locks/job').acquire({ timeoutMs: 10000 }).then((lease) => (steps.push('B holds'), lease));
     const childWatch = await queued;
     const children = await (await a.request('/v1/children/web-locks/job')).json();

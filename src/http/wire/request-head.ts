@@ -34,6 +34,9 @@ export const MAX_HEAD_BYTES = maxHeaderSize;
 const READ_HEADERS: readonly string[] = [
   'host', 'content-length', 'connection', 'accept', 'if-match', 'zk-request-id',
   'origin', 'zk-min-zxid', 'zk-session-id', 'zk-session-token',
+  // Every request's authenticate step reads it, and every create its ACL: a slot each, so no
+  // request lower-cases its whole head to look for them.
+  'authorization', 'zk-acl',
 ];
 
 const END_OF_HEAD = Buffer.from('\r\n\r\n');

@@ -74,14 +74,16 @@ describe('parseRequestHead', () => {
     ['a method llhttp does not know', head('FOO / HTTP/1.1', 'host: x')],
     ['Proxy-Connection (llhttp reads it as Connection)', head('GET / HTTP/1.1', 'host: x', 'proxy-connection: close')],
     ['an empty line before the request line', Buffer.concat([Buffer.from('\r\n'), head('GET / HTTP/1.1', 'host: x')])],
+    ['a repeated Authorization (node:http keeps the first)', head('GET / HTTP/1.1', 'host: x', 'Authorization: Basic YTpi', 'authorization: Basic Yzpk')],
+    ['a repeated Zk-Acl (node:http joins them)', head('POST /v1/znodes/a HTTP/1.1', 'host: x', 'content-length: 0', 'Zk-Acl: world:anyone:r', 'zk-acl: ip:10.0.0.1:cdrwa')],
     ['a head over 16 KiB', head('GET / HTTP/1.1', 'host: x', `x-big: ${'a'.repeat(MAX_HEAD_BYTES)}`)],
   ])('leaves a request with %s to node:http', (_what, bytes) => {
     expect(parseRequestHead(bytes)).toBe('unsupported');
   });
 
   it('keeps or joins a repeated header as node:http does', () => {
-    const h = parsed(head('GET / HTTP/1.1', 'Host: x', 'Zk-Acl: a', 'zk-acl: b', 'Authorization: one', 'Authorization: two', 'Cookie: c=1', 'cookie: d=2'));
-    expect([h.header('zk-acl'), h.header('authorization'), h.header('cookie')]).toEqual(['a, b', 'one', 'c=1; d=2']);
+    const h = parsed(head('GET / HTTP/1.1', 'Host: x', 'X-Trace: a', 'x-trace: b', 'User-Agent: one', 'User-Agent: two', 'Cookie: c=1', 'cookie: d=2'));
+    expect([h.header('x-trace'), h.header('user-agent'), h.header('cookie')]).toEqual(['a, b', 'one', 'c=1; d=2']);
   });
 
   it('stops waiting for a head that is over 16 KiB without its blank line', () => {

@@ -120,6 +120,7 @@ export interface Config {
   readonly zookeeperTlsKey: string;
   /** The ensemble's jute.maxbuffer: a gateway answers a larger request 413 instead of sending it (the server would drop the connection). */
   readonly zookeeperMaxRequestBytes: number;
+  readonly zookeeperWatchLingerMs: number;
 }
 
 interface Option {
@@ -193,6 +194,7 @@ export const OPTIONS: readonly Option[] = [
   { key: 'zookeeperTlsCert', flag: 'zookeeper-tls-cert', env: 'CORRAL_ZOOKEEPER_TLS_CERT', kind: 'string', default: '', help: 'with --backend: PEM client certificate the gateway presents to ZooKeeper over TLS' },
   { key: 'zookeeperTlsKey', flag: 'zookeeper-tls-key', env: 'CORRAL_ZOOKEEPER_TLS_KEY', kind: 'string', default: '', help: 'PEM private key of --zookeeper-tls-cert' },
   { key: 'zookeeperMaxRequestBytes', flag: 'zookeeper-max-request-bytes', env: 'CORRAL_ZOOKEEPER_MAX_REQUEST_BYTES', kind: 'int', min: 1024, default: 1048575, help: 'with --backend: the ensemble\'s jute.maxbuffer (ZooKeeper\'s default 1048575); a larger request is answered 413 and not sent (the server would close the gateway\'s connection)' },
+  { key: 'zookeeperWatchLingerMs', flag: 'zookeeper-watch-linger-ms', env: 'CORRAL_ZOOKEEPER_WATCH_LINGER_MS', kind: 'int', min: 0, default: 30000, help: 'with --backend: how long a /v1/watch path\'s ZooKeeper watch is kept after its last subscriber leaves, so a stream that reconnects within it resumes exactly from Last-Event-ID (0: removed at once)' },
 ];
 
 export function defaultConfig(overrides: Partial<Config> = {}): Config {

@@ -137,8 +137,8 @@ export interface Changes {
   readonly appliedZxid: number;
   readonly subscribers: number;
   subscribe(path: string, recursive: boolean, subscriber: ChangeSubscriber): () => void;
-  /** The oldest zxid a resume can start after without a reset. */
-  floor(): number;
+  /** The oldest zxid a resume of a stream of `path` can start after without a reset. */
+  floor(path: string, recursive: boolean): number;
   replay(afterZxid: number, max: number): HistoryEvent[];
   at(zxid: number): HistoryEvent[];
 }

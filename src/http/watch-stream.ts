@@ -283,7 +283,7 @@ class WatchStream implements ChangeSubscriber {
   private async replay(): Promise<void> {
     const { changes } = this.deps.backend;
     const matches = matcher(this.path, this.recursive);
-    const floor = changes.floor();
+    const floor = changes.floor(this.path, this.recursive);
     // Trimming drops whole transactions: a resume inside the floor's one missed its rest too.
     if (this.at.zxid < floor || (this.at.zxid === floor && this.at.k !== ALL)) {
       this.at = { zxid: floor, k: ALL };

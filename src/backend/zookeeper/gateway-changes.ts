@@ -6,10 +6,16 @@
  * ensemble's zxids (event-dating.ts) and kept in a bounded in-memory history for resumes.
  *
  * What a resume can rely on: the history holds only what this gateway watched, since its watches
- * were last (re)set. A stream resuming from before that (floor(), raised to the gateway's zxid
- * whenever a new watch is asked for, before its subscriber replays) is told to read state again
- * (`reset`), never silently given a partial history. A new watch's subscribers hear a gap up to
- * the zxid ZooKeeper set it at, when that is past where their stream starts.
+ * were last (re)set. Each watch knows the zxid since which it has been held without a break; a
+ * stream resuming from before that (floor(path), also raised for every watch by a reconnect, a
+ * trimmed history or a burst whose ACLs are unknown) is told to read state again (`reset`), never
+ * silently given a partial history, and a watch set on another path does not reset it. A new
+ * watch's subscribers hear a gap up to the zxid ZooKeeper set it at, when that is past where
+ * their stream starts.
+ *
+ * A watch outlives its last subscriber by `lingerMs` (Consul's and etcd's watchers reconnect
+ * within seconds): a lone browser whose EventSource reconnects after a network blip resumes
+ * exactly from Last-Event-ID instead of being reset, since the gateway kept hearing its path.
  *
  * Each event carries its node's ACL (event-acls.ts), so a stream hears only of nodes its caller
  * may READ, as on the embedded store. Looking ACLs up takes a round trip: bursts, gaps and resets
@@ -34,6 +40,10 @@ interface Group {
   readonly subscribers: Set<ChangeSubscriber>;
   /** Whether ZooKeeper holds its watch (set, and not lost with an expired session). */
   active: boolean;
+  /** The history is complete for this watch after this zxid (it has been held since). */
+  coveredFrom: number;
+  /** Set while the watch lingers without subscribers; it is removed when this fires. */
+  lingering: NodeJS.Timeout | undefined;
 }
 
 const TREE_EVENTS: ReadonlySet<string> = new Set<EventType>([
@@ -49,6 +59,8 @@ export interface GatewayChangesOptions {
   readonly appliedZxid: () => number;
   readonly sawZxid: (zxid: number) => void;
   readonly historyEventsMax: number;
+  /** How long a watch is kept after its last subscriber leaves (0: removed at once). */
+  readonly lingerMs: number;
   readonly onError: (error: { code: string; message: string }, path: string) => void;
 }
 
@@ -60,7 +72,7 @@ export class GatewayChanges implements Changes {
   private handing: Promise<void> = Promise.resolve();
   /** Events whose ACLs are being looked up: past historyEventsMax a burst is a gap instead. */
   private pendingEvents = 0;
-  /** Resumes from before this zxid get a reset: history is complete only after it. */
+  /** Resumes from before this zxid get a reset, whatever their path: history is complete only after it. */
   private floorZxid: number;
 
   constructor(private readonly options: GatewayChangesOptions) {
@@ -97,23 +109,39 @@ export class GatewayChanges implements Changes {
     const key = `${recursive ? 'r' : 'e'}:${path}`;
     let group = this.groups.get(key);
     if (!group) {
-      group = { path, recursive, subscribers: new Set(), active: false };
-      this.groups.set(key, group);
       // The history holds nothing of this watch before now: a resume from before it is reset.
-      // (Raised here, before the subscriber reads floor() for its replay; ZooKeeper's answer to
-      // the watch, in watch(), raises it again to the zxid the watch was set at.)
+      // (Set here, before the subscriber reads floor() for its replay; ZooKeeper's answer to the
+      // watch, in watch(), raises it again to the zxid the watch was set at.)
       const now = this.options.appliedZxid();
-      this.floorZxid = Math.max(this.floorZxid, now);
+      group = { path, recursive, subscribers: new Set(), active: false, coveredFrom: now, lingering: undefined };
+      this.groups.set(key, group);
       this.watch(group, now);
     }
+    clearTimeout(group.lingering);
+    group.lingering = undefined;
     group.subscribers.add(subscriber);
     const joined = group;
     return () => {
       joined.subscribers.delete(subscriber);
       if (joined.subscribers.size > 0 || this.groups.get(key) !== joined) return;
-      this.groups.delete(key);
-      void this.unwatch(path, recursive);
+      if (this.options.lingerMs <= 0) return this.drop(key, joined);
+      joined.lingering = setTimeout(() => this.drop(key, joined), this.options.lingerMs);
+      joined.lingering.unref();
     };
+  }
+
+  /** The group's last subscriber has gone (and its linger ended): its watch is removed. */
+  private drop(key: string, group: Group): void {
+    clearTimeout(group.lingering);
+    group.lingering = undefined;
+    if (group.subscribers.size > 0 || this.groups.get(key) !== group) return;
+    this.groups.delete(key);
+    void this.unwatch(group.path, group.recursive);
+  }
+
+  /** Stops the lingering watches' timers (the gateway is closing; its connection goes with it). */
+  close(): void {
+    for (const g of this.groups.values()) clearTimeout(g.lingering);
   }
 
   /**
@@ -129,7 +157,7 @@ export class GatewayChanges implements Changes {
       group.active = true;
       const setAt = zxidNumber(answer.zxid);
       this.options.sawZxid(setAt);
-      this.floorZxid = Math.max(this.floorZxid, setAt);
+      group.coveredFrom = Math.max(group.coveredFrom, setAt);
       if (setAt > startZxid) this.inOrder(() => { for (const s of group.subscribers) s.gap(setAt); });
       this.acls.warm(group.path);
     });
@@ -151,6 +179,7 @@ export class GatewayChanges implements Changes {
     const left = this.groups.get(otherKey);
     if (left === undefined) return;
     left.active = false;
+    left.coveredFrom = Math.max(left.coveredFrom, before);
     this.watch(left, before);
   }
 
@@ -226,8 +255,15 @@ export class GatewayChanges implements Changes {
     }
   }
 
-  floor(): number {
+  /** Resumes from before this zxid get a reset, whatever their path (a reconnect, a trimmed history). */
+  gatewayFloor(): number {
     return this.floorZxid;
+  }
+
+  /** For a stream of `path`: after its watch's coverage and every gateway-wide floor (a new watch is not covered before now). */
+  floor(path: string, recursive: boolean): number {
+    const group = this.groups.get(`${recursive ? 'r' : 'e'}:${path}`);
+    return Math.max(this.floorZxid, group?.coveredFrom ?? this.options.appliedZxid());
   }
 
   replay(afterZxid: number, max: number): HistoryEvent[] {

@@ -70,7 +70,7 @@ export async function startGateway(options: GatewayOptions): Promise<RunningGate
     ensemble, gatewayKey: config.gatewayKey, maxDataBytes: config.maxDataBytes, maxSessions: config.maxSessions,
     outboxEventsMax: config.outboxEventsMax, maxWatchesPerSession: config.maxWatchesPerSession, historyEventsMax: config.historyEventsMax, minZxidWaitMs: config.minZxidWaitMs,
     logger, nowMs, auth: config.zookeeperAuth === '' ? [] : [{ scheme: 'digest', credential: Buffer.from(config.zookeeperAuth, 'utf8') }],
-    ...zookeeperTlsOf(config, ensemble.tls === true), maxRequestBytes: config.zookeeperMaxRequestBytes,
+    ...zookeeperTlsOf(config, ensemble.tls === true), maxRequestBytes: config.zookeeperMaxRequestBytes, watchLingerMs: config.zookeeperWatchLingerMs,
   });
   if ('code' in backend) throw new GatewayStartError(`cannot reach ZooKeeper at ${config.backend}: ${backend.message}`);
   const metrics = new Metrics({ znodeCount: () => 0, logEntries: () => 0, appliedZxid: () => backend.appliedZxid });

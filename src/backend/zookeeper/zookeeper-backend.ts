@@ -59,6 +59,8 @@ export interface ZooKeeperBackendOptions {
   readonly tls?: ZkTlsOptions;
   /** The ensemble's jute.maxbuffer (ZooKeeper's default when absent): larger requests are refused here, not sent. */
   readonly maxRequestBytes?: number;
+  /** How long a session-less stream's ZooKeeper watch is kept after its last subscriber leaves; 0 (at once) when absent. */
+  readonly watchLingerMs?: number;
   /** Distinct caller credentials with a session-less connection at once (see caller-connections.ts); 64 when absent. */
   readonly callerConnectionsMax?: number;
   /** A caller's session-less connection unused this long is closed; 60 s when absent. */
@@ -95,7 +97,7 @@ export class ZooKeeperBackend implements Backend {
       ...transportOf(options),
     });
     this.changes = new GatewayChanges({
-      client: () => this.shared, appliedZxid: () => this.zxid, sawZxid, historyEventsMax: options.historyEventsMax,
+      client: () => this.shared, appliedZxid: () => this.zxid, sawZxid, historyEventsMax: options.historyEventsMax, lingerMs: options.watchLingerMs ?? 0,
       onError: (error, path) => options.logger.warn({ event: 'gateway-watch-failed', path, code: error.code }, error.message),
     });
   }
@@ -340,6 +342,7 @@ export class ZooKeeperBackend implements Backend {
 
   /** Sessions are detached (they continue through another gateway), the shared session is closed. */
   async close(): Promise<void> {
+    this.changes.close();
     await this.sessions.shutdown();
     await this.callers.close();
     await this.connection.close();

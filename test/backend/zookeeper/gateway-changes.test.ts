@@ -11,7 +11,7 @@ import { ZERO_STAT } from '../../../src/zookeeper-client/records.ts';
 import { waitFor } from '../../support/corral-process.ts';
 
 /** A client that records the watch calls and answers them at the ensemble's current zxid. */
-function scripted() {
+function scripted(lingerMs = 0) {
   /** `writesDuringRemoval`: how far other clients move the ensemble while a removal is under way. */
   const ensemble = { zxid: 100, writesDuringRemoval: 0 };
   const calls: string[] = [];
@@ -33,6 +33,7 @@ function scripted() {
     appliedZxid: () => ensemble.zxid,
     sawZxid: () => undefined,
     historyEventsMax: 100,
+    lingerMs,
     onError: (error) => { throw new Error(`${error.code}: ${error.message}`); },
   });
   return { ensemble, calls, changes };
@@ -67,7 +68,7 @@ describe('GatewayChanges', () => {
     await waitFor(() => calls.at(-1) === 'add persistent /p', { timeoutMs: 2000, what: 'the exact watch set again' });
     await waitFor(() => exact.gaps.length > 0, { timeoutMs: 2000, what: 'the gap' });
     expect(exact.gaps).toEqual([105]);
-    expect(changes.floor()).toBeGreaterThanOrEqual(105);
+    expect(changes.floor('/p', false)).toBeGreaterThanOrEqual(105);
   });
 
   it('removes the path\'s watch when its last stream ends', async () => {
@@ -77,5 +78,57 @@ describe('GatewayChanges', () => {
     close();
     await waitFor(() => calls.includes('remove /q'), { timeoutMs: 2000, what: 'the removal' });
     expect(changes.confirmedWatches()).toEqual([]);
+  });
+
+  it('keeps a path\'s watch while it lingers after its last stream, so a stream back within it resumes with no reset', async () => {
+    const { ensemble, calls, changes } = scripted(60_000);
+    const close = changes.subscribe('/q', true, recorder());
+    await waitFor(() => changes.confirmedWatches().length === 1, { timeoutMs: 2000, what: 'the watch confirmed' });
+    close();
+    ensemble.zxid = 140; // the path's changes meanwhile are heard and kept in the history
+    const back = recorder();
+    const closeAgain = changes.subscribe('/q', true, back);
+    expect(changes.floor('/q', true)).toBe(100);
+    expect(calls).toEqual(['add persistent_recursive /q']);
+    expect(back.gaps).toEqual([]);
+    closeAgain();
+    changes.close();
+  });
+
+  it('removes a lingering watch once its linger ends without a stream', async () => {
+    const { ensemble, calls, changes } = scripted(50);
+    const close = changes.subscribe('/q', true, recorder());
+    await waitFor(() => changes.confirmedWatches().length === 1, { timeoutMs: 2000, what: 'the watch confirmed' });
+    close();
+    expect(changes.watchedPaths()).toEqual(['r:/q']);
+    await waitFor(() => calls.includes('remove /q'), { timeoutMs: 2000, what: 'the removal after the linger' });
+    expect(changes.watchedPaths()).toEqual([]);
+    // Watched afresh: a resume from before now is not covered.
+    ensemble.zxid = 150;
+    changes.subscribe('/q', true, recorder());
+    expect(changes.floor('/q', true)).toBe(150);
+    changes.close();
+  });
+
+  it('does not reset a resume on one path because a watch on another path was set since', async () => {
+    const { ensemble, changes } = scripted();
+    changes.subscribe('/a', true, recorder());
+    await waitFor(() => changes.confirmedWatches().length === 1, { timeoutMs: 2000, what: 'the watch on /a' });
+    ensemble.zxid = 150;
+    changes.subscribe('/b', true, recorder());
+    await waitFor(() => changes.confirmedWatches().length === 2, { timeoutMs: 2000, what: 'the watch on /b' });
+    expect(changes.floor('/a', true)).toBe(100);
+    expect(changes.floor('/b', true)).toBe(150);
+  });
+
+  it('resets every path\'s resumes from before a reconnect', async () => {
+    const { changes } = scripted();
+    const stream = recorder();
+    changes.subscribe('/a', true, stream);
+    await waitFor(() => changes.confirmedWatches().length === 1, { timeoutMs: 2000, what: 'the watch on /a' });
+    changes.reconnected(160);
+    await waitFor(() => stream.gaps.length === 1, { timeoutMs: 2000, what: 'the gap' });
+    expect(stream.gaps).toEqual([160]);
+    expect(changes.floor('/a', true)).toBe(160);
   });
 });

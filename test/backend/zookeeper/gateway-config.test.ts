@@ -25,6 +25,14 @@ describe('--backend zookeeper:// configuration', () => {
     expect(() => loadConfig(['--backend', 'zookeeper://a:2181', '--zookeeper-max-request-bytes', '10'], env)).toThrow();
   });
 
+  it('keeps a /v1/watch path\'s watch 30 s after its last subscriber unless told otherwise', () => {
+    const env = { CORRAL_GATEWAY_KEY: 'k'.repeat(16) };
+    expect(loadConfig(['--backend', 'zookeeper://a:2181'], env)?.zookeeperWatchLingerMs).toBe(30_000);
+    expect(loadConfig(['--backend', 'zookeeper://a:2181', '--zookeeper-watch-linger-ms', '0'], env)?.zookeeperWatchLingerMs).toBe(0);
+    expect(loadConfig(['--backend', 'zookeeper://a:2181'], { ...env, CORRAL_ZOOKEEPER_WATCH_LINGER_MS: '120000' })?.zookeeperWatchLingerMs).toBe(120_000);
+    expect(() => loadConfig(['--backend', 'zookeeper://a:2181', '--zookeeper-watch-linger-ms', '-1'], env)).toThrow();
+  });
+
   it('is off (the embedded store) by default', () => {
     expect(loadConfig([], {})?.backend).toBe('');
   });

@@ -1,6 +1,7 @@
 /**
  * Session-less streams through a gateway over a real ZooKeeper 3.8: a resume with Last-Event-ID
- * from the gateway's history, a resume from before the gateway watched the path (`reset`), a
+ * from the gateway's history, a resume from before the gateway watched the path (`reset`), a lone
+ * stream's resume while its path's watch lingers (exact), a
  * request over ZooKeeper's jute.maxbuffer (413, the streams' connection kept), and
  * what a stream is told when the gateway's connection to ZooKeeper is cut under it (persistent
  * watches are re-set without catching up: `reset`). Each test waits until ZooKeeper confirmed
@@ -81,6 +82,27 @@ describe('session-less streams through a gateway', () => {
     expect(BigInt(JSON.parse(resumed.events[0]!.data).zxid) > BigInt(created.body.stat.czxid)).toBe(true);
     expect(resumed.watchEvents()).toEqual(['NodeCreated /unseen/c']);
     other.abort();
+    resumed.abort();
+  });
+
+  // A browser's EventSource reconnects a few seconds after a network blip; when it was the path's
+  // only subscriber here, the gateway has kept hearing the path meanwhile (--zookeeper-watch-linger-ms).
+  it('resumes a lone stream that reconnects within the watch\'s linger exactly, with no reset', async () => {
+    await call(direct.url, 'POST', '/v1/znodes/lone', '');
+    const alone = await open(`${direct.url}/v1/watch/lone?recursive=true`);
+    await waitFor(() => (direct.backend.changes.confirmedWatches().includes('r:/lone') ? true : undefined), { timeoutMs: 5000, what: 'the watch on /lone' });
+    const before = direct.backend.changes.subscribers;
+    await call(direct.url, 'POST', '/v1/znodes/lone/a', '');
+    await alone.until(() => alone.watchEvents().length >= 1, 5000, 'the first event');
+    const afterA = alone.events.find((e) => e.event === 'watch')!.id!;
+    alone.abort();
+    await waitFor(() => (direct.backend.changes.subscribers === before - 1 ? true : undefined), { timeoutMs: 5000, what: 'the stream gone' });
+    await call(direct.url, 'POST', '/v1/znodes/lone/b', ''); // while nobody here subscribes to /lone
+    const resumed = await open(`${direct.url}/v1/watch/lone?recursive=true`, { 'last-event-id': afterA });
+    await call(direct.url, 'POST', '/v1/znodes/lone/c', '');
+    await resumed.until(() => resumed.watchEvents().length >= 2, 5000, 'the replay and the live event');
+    expect(resumed.events.some((e) => e.event === 'reset'), resumed.describe().slice(0, 300)).toBe(false);
+    expect(resumed.watchEvents()).toEqual(['NodeCreated /lone/b', 'NodeCreated /lone/c']);
     resumed.abort();
   });
 

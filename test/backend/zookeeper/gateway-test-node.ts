@@ -69,7 +69,7 @@ export function startTestNode(overrides: Partial<Config> = {}): GatewayTestNode 
   const backend = ZooKeeperBackend.start({
     ensemble: { servers: [{ host: '127.0.0.1', port: ensemblePort }], chroot: '' }, gatewayKey: config.gatewayKey,
     maxDataBytes: config.maxDataBytes, maxSessions: config.maxSessions, outboxEventsMax: config.outboxEventsMax, maxWatchesPerSession: config.maxWatchesPerSession,
-    historyEventsMax: config.historyEventsMax, minZxidWaitMs: config.minZxidWaitMs, logger, nowMs,
+    historyEventsMax: config.historyEventsMax, minZxidWaitMs: config.minZxidWaitMs, watchLingerMs: config.zookeeperWatchLingerMs, logger, nowMs,
   }).then((b) => {
     if ('code' in b) throw new Error(`the gateway could not reach ZooKeeper: ${b.message}`);
     return b;
@@ -184,7 +184,7 @@ export async function startStreamServer(overrides: Partial<Config> = {}): Promis
     get subscribers() {
       return (gateway ?? last).backend.changes.subscribers;
     },
-    historyFloor: () => BigInt(running().backend.changes.floor()),
+    historyFloor: () => BigInt(running().backend.changes.gatewayFloor()),
     async restart() {
       const old = gateway;
       gateway = undefined;

@@ -7,8 +7,8 @@
  *
  * What a resume can rely on: the history holds only what this gateway watched, since its watches
  * were last (re)set. Each watch knows the zxid since which it has been held without a break; a
- * stream resuming from before that (floor(path), also raised for every watch by a reconnect, a
- * trimmed history or a burst whose ACLs are unknown) is told to read state again (`reset`), never
+ * stream resuming from before that (floor(path); raised for every watch by a reconnect or a
+ * trimmed history, for the watches it matches by a burst whose ACLs are unknown) is told to read state again (`reset`), never
  * silently given a partial history, and a watch set on another path does not reset it. A new
  * watch's subscribers hear a gap up to the zxid ZooKeeper set it at, when that is past where
  * their stream starts.
@@ -212,11 +212,12 @@ export class GatewayChanges implements Changes {
     }
   }
 
-  /** Who may hear of a burst is not known: its streams read state again, and resumes from before it are reset too. */
+  /** Who may hear of a burst is not known: the streams it matches read state again, and their paths' resumes from before it are reset too. */
   private unknownAt(zxid: number, events: readonly TreeEvent[]): void {
-    this.floorZxid = Math.max(this.floorZxid, zxid);
     for (const g of this.groups.values()) {
-      if (events.some((e) => matches(g, e))) for (const s of g.subscribers) s.gap(zxid);
+      if (!events.some((e) => matches(g, e))) continue;
+      g.coveredFrom = Math.max(g.coveredFrom, zxid);
+      for (const s of g.subscribers) s.gap(zxid);
     }
   }
 

@@ -131,4 +131,18 @@ describe('GatewayChanges', () => {
     expect(stream.gaps).toEqual([160]);
     expect(changes.floor('/a', true)).toBe(160);
   });
+
+  it('resets resumes only on the paths a burst of unknown ACLs touched', async () => {
+    const { changes } = scripted();
+    const touched = recorder();
+    changes.subscribe('/a', true, touched);
+    changes.subscribe('/b', true, recorder());
+    await waitFor(() => changes.confirmedWatches().length === 2, { timeoutMs: 2000, what: 'both watches' });
+    // A node deleted before the gateway ever read its ACL: who may hear of it is unknown.
+    changes.deliver({ zxid: 120, events: [{ type: 'NodeDeleted', path: '/a/never-read', state: 3 }] });
+    await waitFor(() => touched.gaps.length === 1, { timeoutMs: 2000, what: 'the gap on /a' });
+    expect(touched.gaps).toEqual([120]);
+    expect(changes.floor('/a', true)).toBe(120);
+    expect(changes.floor('/b', true)).toBe(100);
+  });
 });

@@ -7,11 +7,11 @@
  *
  * What a resume can rely on: the history holds only what this gateway watched, since its watches
  * were last (re)set. Each watch knows the zxid since which it has been held without a break; a
- * stream resuming from before that (floor(path); raised for every watch by a reconnect or a
- * trimmed history, for the watches it matches by a burst whose ACLs are unknown) is told to read state again (`reset`), never
- * silently given a partial history, and a watch set on another path does not reset it. A new
- * watch's subscribers hear a gap up to the zxid ZooKeeper set it at, when that is past where
- * their stream starts.
+ * stream resuming from before that (floor(path): raised for every watch by a reconnect or a
+ * trimmed history, for the watches it matches by a burst whose ACLs are unknown) is told to read
+ * state again (`reset`), never silently given a partial history, and a watch set on another path
+ * does not reset it. A new watch's subscribers hear a gap up to the zxid ZooKeeper set it at,
+ * when that is past where their stream starts.
  *
  * A watch outlives its last subscriber by `lingerMs` (Consul's and etcd's watchers reconnect
  * within seconds): a lone browser whose EventSource reconnects after a network blip resumes

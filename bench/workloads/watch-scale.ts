@@ -97,6 +97,45 @@ async function readLoop(deployment: Deployment, path: string, recorder: LatencyR
   return errors;
 }
 
+/**
+ * Arrivals by the write they belong to: a gateway dates an event at or after its change (the zxid
+ * its connection had applied when it asked, src/backend/zookeeper/event-dating.ts), so a
+ * ZooKeeper transaction of its own in between dates it later than the write's own zxid. Writes go
+ * out 1/rate apart, so an event belongs to the last write at or before its zxid.
+ */
+export function byWrite(arrivals: Record<string, Float64Array>, writeTokens: readonly string[]): Record<string, Float64Array> {
+  const writes = writeTokens.map((t) => BigInt(t)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
+  const parts = new Map<string, Float64Array[]>();
+  for (const [token, times] of Object.entries(arrivals)) {
+    if (!/^\d+$/.test(token)) continue;
+    const zxid = BigInt(token);
+    let lo = 0;
+    let hi = writes.length - 1;
+    let at = -1;
+    while (lo <= hi) {
+      const mid = (lo + hi) >> 1;
+      if (writes[mid]! <= zxid) {
+        at = mid;
+        lo = mid + 1;
+      } else hi = mid - 1;
+    }
+    if (at === -1) continue;
+    const key = String(writes[at]);
+    parts.set(key, [...(parts.get(key) ?? []), times]);
+  }
+  const out: Record<string, Float64Array> = {};
+  for (const [key, list] of parts) {
+    const merged = new Float64Array(list.reduce((n, a) => n + a.length, 0));
+    let offset = 0;
+    for (const a of list) {
+      merged.set(a, offset);
+      offset += a.length;
+    }
+    out[key] = merged;
+  }
+  return out;
+}
+
 async function runScale(context: RunContext, count: number): Promise<Measured> {
   const { deployment, settings } = context;
   if (!deployment) throw new Error('the watch-scale workload needs a running deployment');
@@ -154,7 +193,8 @@ async function runScale(context: RunContext, count: number): Promise<Measured> {
     }
     const serverCpuSeconds = deployment.cpuSeconds() - cpuFrom;
     const loopCpuSeconds = (deployment.mainThreadCpuSeconds?.() ?? NaN) - loopFrom;
-    const { arrivals = {} } = await subscribers.ask({ cmd: 'collect' });
+    const { arrivals: collected = {} } = await subscribers.ask({ cmd: 'collect' });
+    const arrivals = endpoints.kind === 'corral' ? byWrite(collected, [...sentAt.keys()]) : collected;
     const fromSend = new LatencyRecorder(count * (measured.size + 1));
     let missed = 0;
     for (const token of measured) {

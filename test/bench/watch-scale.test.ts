@@ -8,6 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
 import type { ResultRow } from '../../bench/workloads/workload.ts';
+import { byWrite } from '../../bench/workloads/watch-scale.ts';
 import { processesMentioning, REPO_ROOT, runBench as runBenchFor } from './bench-process.ts';
 
 // A bound, not a speed check (a loaded 2-core runner took 17 s to start a node alone).
@@ -42,3 +43,14 @@ describe('npm run bench -- --workloads watch-10k (smoke)', () => {
     expect(subscriberProcesses()).toEqual([]);
   });
 });
+
+describe('watch-scale: which write an event belongs to', () => {
+  it('gives an event dated after its write (a gateway\'s) to the last write at or before its zxid', () => {
+    const arrivals = { 5: new Float64Array([4]), 10: new Float64Array([1]), 12: new Float64Array([2]), 15: new Float64Array([3]) };
+    const grouped = byWrite(arrivals, ['14', '10']);
+    expect(Object.keys(grouped).sort()).toEqual(['10', '14']);
+    expect([...grouped['10']!].sort()).toEqual([1, 2]);
+    expect([...grouped['14']!]).toEqual([3]);
+  });
+});
+

@@ -18,6 +18,8 @@ const HOOK_TIMEOUT_MS = 120_000;
 const REQUEST_TIMEOUT_MS = 6000;
 /** The read-your-writes test writes through the lagging follower for this long at most. */
 const RYW_BOUND_MS = 45_000;
+/** How late the leader's messages reach the lagging follower in that test. */
+const LAG_MS = 2200;
 
 const shared = sharedCluster();
 afterEach(() => shared.release(), HOOK_TIMEOUT_MS);
@@ -123,8 +125,12 @@ describe('a 3-node cluster under partitions', () => {
     const follower = c.ids.find((id) => id !== leader)!;
     const created = await request('POST', `${c.url(leader)}/v1/znodes/ryw`, { body: 'v0', timeoutMs: 5000 });
     expect(created.kind === 'reply' && created.status).toBe(201);
-    // The leader's appends reach the follower 3 s late (its own messages and client HTTP do not).
-    c.link(leader, follower, { delayMs: 3000 });
+    // The leader's appends reach the follower 2.2 s late (its own messages and client HTTP do
+    // not): past the follower's 2 s bound on waiting to apply a forwarded write, and short enough
+    // that the link's acknowledgements come back (4.4 s) inside its 5 s liveness timeout. At 3 s
+    // the link was declared dead after ~6 s and could not handshake again through the delay, so
+    // the follower heard its leader only for a few seconds, which a loaded machine could miss.
+    c.link(leader, follower, { delayMs: LAG_MS });
     try {
       let acknowledged = 0;
       const started = performance.now();
@@ -132,8 +138,7 @@ describe('a 3-node cluster under partitions', () => {
       for (let i = 1; acknowledged < 3 && inTime(); i++) {
         const write = await request('PUT', `${c.url(follower)}/v1/znodes/ryw`, { body: `v${i}`, timeoutMs: 8000 });
         if (write.kind !== 'reply' || write.status !== 200) {
-          // No leader known there right now (a follower hearing its leader 3 s late may lose it
-          // for a while on a loaded machine): try again once it knows one, within the bound.
+          // No leader known there right now: try again once it knows one, within the bound.
           await waitFor(async () => (typeof (await c.view(follower))?.leader === 'number' || !inTime() ? true : undefined), { timeoutMs: RYW_BOUND_MS, what: `member ${follower} to know a leader` });
           continue;
         }

@@ -120,6 +120,7 @@ export interface Config {
   readonly zookeeperTlsKey: string;
   /** The ensemble's jute.maxbuffer: a gateway answers a larger request 413 instead of sending it (the server would drop the connection). */
   readonly zookeeperMaxRequestBytes: number;
+  /** A gateway keeps a /v1/watch path's ZooKeeper watch this long after its last subscriber, for exact resumes (0: not at all). */
   readonly zookeeperWatchLingerMs: number;
 }
 

@@ -36,6 +36,16 @@ export interface Watcher {
 /** `token` identifies the change (zxid, revision), '' when the system's events carry none; `atMs` is performance.now(). */
 export type EventListener = (token: string, atMs: number) => void;
 
+/**
+ * An event token as a zxid or revision (undefined for a token that is none, e.g. ''). A gateway
+ * dates an event at or after its change (the zxid its connection had applied when it asked,
+ * src/backend/zookeeper/event-dating.ts): a ZooKeeper transaction of its own in between dates
+ * it later than its write, so the watch workloads give an event to the last write at or before it.
+ */
+export function tokenZxid(token: string): bigint | undefined {
+  return /^\d+$/.test(token) ? BigInt(token) : undefined;
+}
+
 export interface CheckpointStats {
   readonly count: number;
   readonly totalSeconds: number;

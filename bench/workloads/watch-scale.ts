@@ -14,7 +14,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import { fileURLToPath } from 'node:url';
 import { LatencyRecorder } from '../latency.ts';
-import { payload, type Deployment } from '../targets/target.ts';
+import { payload, tokenZxid, type Deployment } from '../targets/target.ts';
 import type { Endpoints, Reply, Request } from './watch-scale-subscribers.ts';
 import type { Measured, RunContext, Workload } from './workload.ts';
 
@@ -97,43 +97,23 @@ async function readLoop(deployment: Deployment, path: string, recorder: LatencyR
   return errors;
 }
 
-/**
- * Arrivals by the write they belong to: a gateway dates an event at or after its change (the zxid
- * its connection had applied when it asked, src/backend/zookeeper/event-dating.ts), so a
- * ZooKeeper transaction of its own in between dates it later than the write's own zxid. Writes go
- * out 1/rate apart, so an event belongs to the last write at or before its zxid.
- */
+/** Arrivals by the write they belong to: the last write at or before each event's zxid (tokenZxid). */
 export function byWrite(arrivals: Record<string, Float64Array>, writeTokens: readonly string[]): Record<string, Float64Array> {
   const writes = writeTokens.map((t) => BigInt(t)).sort((a, b) => (a < b ? -1 : a > b ? 1 : 0));
-  const parts = new Map<string, Float64Array[]>();
-  for (const [token, times] of Object.entries(arrivals)) {
-    if (!/^\d+$/.test(token)) continue;
-    const zxid = BigInt(token);
-    let lo = 0;
-    let hi = writes.length - 1;
-    let at = -1;
-    while (lo <= hi) {
-      const mid = (lo + hi) >> 1;
-      if (writes[mid]! <= zxid) {
-        at = mid;
-        lo = mid + 1;
-      } else hi = mid - 1;
+  const times = new Map<string, number[]>();
+  for (const [token, at] of Object.entries(arrivals)) {
+    const zxid = tokenZxid(token);
+    if (zxid === undefined) continue;
+    let write: bigint | undefined;
+    for (const w of writes) {
+      if (w > zxid) break;
+      write = w;
     }
-    if (at === -1) continue;
-    const key = String(writes[at]);
-    parts.set(key, [...(parts.get(key) ?? []), times]);
+    if (write === undefined) continue;
+    const key = String(write);
+    times.set(key, [...(times.get(key) ?? []), ...at]);
   }
-  const out: Record<string, Float64Array> = {};
-  for (const [key, list] of parts) {
-    const merged = new Float64Array(list.reduce((n, a) => n + a.length, 0));
-    let offset = 0;
-    for (const a of list) {
-      merged.set(a, offset);
-      offset += a.length;
-    }
-    out[key] = merged;
-  }
-  return out;
+  return Object.fromEntries([...times].map(([key, list]) => [key, Float64Array.from(list)]));
 }
 
 async function runScale(context: RunContext, count: number): Promise<Measured> {

@@ -10,7 +10,7 @@ import { LatencyRecorder } from '../latency.ts';
 import { runBounded } from '../load-generator.ts';
 import { CpuWindow } from '../machine-cpu.ts';
 import { liveCpuSeconds } from '../servers/managed-process.ts';
-import { payload, type Deployment, type EventListener, type KvClient, type Watcher } from '../targets/target.ts';
+import { payload, tokenZxid, type Deployment, type EventListener, type KvClient, type Watcher } from '../targets/target.ts';
 import type { Measured, RunContext, Workload } from './workload.ts';
 
 const ROUND_TIMEOUT_MS = 10_000;
@@ -34,16 +34,13 @@ class Round {
   }
 
   /**
-   * A token is a decimal zxid or revision. A gateway dates an event at or after its change (the
-   * zxid its connection had applied when it asked: src/backend/zookeeper/event-dating.ts), so a
-   * transaction of ZooKeeper's own in between (a session opened or closed) dates it later. One
-   * write at a time, and a round ends only once the last one's events are all in: an event at or
-   * after this write's token is this write's.
+   * One write at a time, and a round ends only once its events are all in: an event at or after
+   * this write's token is this write's (a gateway may date it later: tokenZxid).
    */
   private matches(arrival: Arrival): boolean {
     if (arrival.token === '') return true;
     if (this.token === undefined) return false;
-    const [event, write] = [decimal(arrival.token), decimal(this.token)];
+    const [event, write] = [tokenZxid(arrival.token), tokenZxid(this.token)];
     return event !== undefined && write !== undefined ? event >= write : arrival.token === this.token;
   }
 
@@ -63,10 +60,6 @@ class Round {
     this.matchedCount = this.matched().length;
     if (this.matchedCount >= this.expected) this.done?.();
   }
-}
-
-function decimal(token: string): bigint | undefined {
-  return /^\d+$/.test(token) ? BigInt(token) : undefined;
 }
 
 interface WatchLoop {

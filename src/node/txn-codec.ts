@@ -38,20 +38,6 @@ function encodeOp(op: WriteOp): string {
 const aclField = (acl: Acl): string => (acl === OPEN_ACL ? '' : `,"acl":${JSON.stringify(acl)}`);
 
 /**
- * A caller's identities as JSON, once per identity list: a caller is one frozen value per address
- * and credential (src/auth/authenticator.ts), so every write of a caller carries the same array.
- */
-const authJsonOf = new WeakMap<readonly string[], string>();
-function authJson(auth: readonly string[]): string {
-  let json = authJsonOf.get(auth);
-  if (json === undefined) {
-    json = JSON.stringify(auth);
-    if (Object.isFrozen(auth)) authJsonOf.set(auth, json);
-  }
-  return json;
-}
-
-/**
  * A write as JSON text built directly — what JSON.stringify makes of it with the data as base64,
  * at a third of the cost (the intermediate objects and the generic walk were ~5 % of a setData).
  */
@@ -63,7 +49,7 @@ export function encodeTxn(envelope: TxnEnvelope): string {
   const request = txn.request === undefined ? '' : `,"request":{"client":${JSON.stringify(txn.request.client)},"id":${JSON.stringify(txn.request.id)}}`;
   // Written only when set, so entries without it encode (and decode) as before it existed.
   const quota = txn.enforceQuota === true ? ',"enforceQuota":true' : '';
-  return `{"timeMs":${num(envelope.timeMs)},"txn":{"type":"write","ops":[${ops}],"multi":${txn.multi},"sessionId":${num(txn.sessionId)},"auth":${authJson(txn.auth)}${request}${quota}}}`;
+  return `{"timeMs":${num(envelope.timeMs)},"txn":{"type":"write","ops":[${ops}],"multi":${txn.multi},"sessionId":${num(txn.sessionId)},"auth":${JSON.stringify(txn.auth)}${request}${quota}}}`;
 }
 
 export function decodeTxn(data: string): TxnEnvelope {

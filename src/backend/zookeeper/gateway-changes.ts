@@ -46,6 +46,11 @@ interface Group {
   lingering: NodeJS.Timeout | undefined;
 }
 
+/** A group's key: `r:` recursive, `e:` exact, then the path. */
+function keyOf(path: string, recursive: boolean): string {
+  return `${recursive ? 'r' : 'e'}:${path}`;
+}
+
 const TREE_EVENTS: ReadonlySet<string> = new Set<EventType>([
   'NodeCreated', 'NodeDeleted', 'NodeDataChanged', 'NodeChildrenChanged', 'DataWatchRemoved', 'ChildWatchRemoved',
 ]);
@@ -61,6 +66,12 @@ export interface GatewayChangesOptions {
   readonly historyEventsMax: number;
   /** How long a watch is kept after its last subscriber leaves (0: removed at once). */
   readonly lingerMs: number;
+  /**
+   * Watches kept lingering at most; past it the one lingering longest is removed. A caller who
+   * opens and closes streams on ever new paths would otherwise hold a ZooKeeper watch (and its
+   * group here) per path for lingerMs each, limited only by how fast it can open streams.
+   */
+  readonly lingeringMax: number;
   readonly onError: (error: { code: string; message: string }, path: string) => void;
 }
 
@@ -74,6 +85,8 @@ export class GatewayChanges implements Changes {
   private pendingEvents = 0;
   /** Resumes from before this zxid get a reset, whatever their path: history is complete only after it. */
   private floorZxid: number;
+  /** The groups lingering without subscribers, longest first. */
+  private readonly lingering = new Set<Group>();
 
   constructor(private readonly options: GatewayChangesOptions) {
     this.floorZxid = options.appliedZxid();
@@ -106,7 +119,7 @@ export class GatewayChanges implements Changes {
   }
 
   subscribe(path: string, recursive: boolean, subscriber: ChangeSubscriber): () => void {
-    const key = `${recursive ? 'r' : 'e'}:${path}`;
+    const key = keyOf(path, recursive);
     let group = this.groups.get(key);
     if (!group) {
       // The history holds nothing of this watch before now: a resume from before it is reset.
@@ -117,23 +130,30 @@ export class GatewayChanges implements Changes {
       this.groups.set(key, group);
       this.watch(group, now);
     }
-    clearTimeout(group.lingering);
-    group.lingering = undefined;
+    this.stopLingering(group);
     group.subscribers.add(subscriber);
     const joined = group;
     return () => {
       joined.subscribers.delete(subscriber);
       if (joined.subscribers.size > 0 || this.groups.get(key) !== joined) return;
-      if (this.options.lingerMs <= 0) return this.drop(key, joined);
-      joined.lingering = setTimeout(() => this.drop(key, joined), this.options.lingerMs);
+      if (this.options.lingerMs <= 0) return this.drop(joined);
+      joined.lingering = setTimeout(() => this.drop(joined), this.options.lingerMs);
       joined.lingering.unref();
+      this.lingering.add(joined);
+      if (this.lingering.size > this.options.lingeringMax) this.drop(this.lingering.values().next().value!);
     };
   }
 
-  /** The group's last subscriber has gone (and its linger ended): its watch is removed. */
-  private drop(key: string, group: Group): void {
+  private stopLingering(group: Group): void {
     clearTimeout(group.lingering);
     group.lingering = undefined;
+    this.lingering.delete(group);
+  }
+
+  /** The group's last subscriber has gone (and its linger ended): its watch is removed. */
+  private drop(group: Group): void {
+    this.stopLingering(group);
+    const key = keyOf(group.path, group.recursive);
     if (group.subscribers.size > 0 || this.groups.get(key) !== group) return;
     this.groups.delete(key);
     void this.unwatch(group.path, group.recursive);
@@ -141,7 +161,7 @@ export class GatewayChanges implements Changes {
 
   /** Stops the lingering watches' timers (the gateway is closing; its connection goes with it). */
   close(): void {
-    for (const g of this.groups.values()) clearTimeout(g.lingering);
+    for (const g of [...this.lingering]) this.stopLingering(g);
   }
 
   /**
@@ -151,7 +171,7 @@ export class GatewayChanges implements Changes {
    * group's NodeChildrenChanged is derived in deliver().
    */
   private watch(group: Group, startZxid: number): void {
-    const recursive = group.recursive || this.groups.has(`r:${group.path}`);
+    const recursive = group.recursive || this.groups.has(keyOf(group.path, true));
     void this.options.client().addWatch(group.path, recursive ? 'persistent_recursive' : 'persistent').then((answer) => {
       if ('code' in answer) return this.options.onError(answer, group.path);
       group.active = true;
@@ -171,7 +191,7 @@ export class GatewayChanges implements Changes {
    * moved on meanwhile, as a new watch's do — never a silent hole.
    */
   private async unwatch(path: string, removedRecursive: boolean): Promise<void> {
-    const otherKey = `${removedRecursive ? 'e' : 'r'}:${path}`;
+    const otherKey = keyOf(path, !removedRecursive);
     if (this.groups.get(otherKey)?.recursive) return;
     const before = this.options.appliedZxid();
     const answer = await this.options.client().removeWatches(path, 'any');
@@ -187,7 +207,7 @@ export class GatewayChanges implements Changes {
   deliver(group: DatedGroup): void {
     const events: TreeEvent[] = [];
     const notified = withoutOwn(group.events).filter((e) => isTreeEvent(e.type));
-    const bothModes = { holds: (key: string) => this.groups.has(`${key.startsWith('persistentRecursive ') ? 'r' : 'e'}:${key.slice(key.indexOf(' ') + 1)}`) };
+    const bothModes = { holds: (key: string) => this.groups.has(keyOf(key.slice(key.indexOf(' ') + 1), key.startsWith('persistentRecursive '))) };
     for (const e of withDerivedEvents(bothModes, notified, (path) => ({ type: 'NodeChildrenChanged' as const, path, state: 3 }))) {
       if (isTreeEvent(e.type)) events.push({ type: e.type, path: e.path, zxid: group.zxid });
     }
@@ -263,7 +283,7 @@ export class GatewayChanges implements Changes {
 
   /** For a stream of `path`: after its watch's coverage and every gateway-wide floor (a new watch is not covered before now). */
   floor(path: string, recursive: boolean): number {
-    const group = this.groups.get(`${recursive ? 'r' : 'e'}:${path}`);
+    const group = this.groups.get(keyOf(path, recursive));
     return Math.max(this.floorZxid, group?.coveredFrom ?? this.options.appliedZxid());
   }
 

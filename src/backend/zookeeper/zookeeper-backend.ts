@@ -68,6 +68,9 @@ export interface ZooKeeperBackendOptions {
 }
 
 
+/** Session-less watches kept lingering at once (gateway-changes.ts): far above a console's or a fleet of browsers' reconnects. */
+const LINGERING_WATCHES_MAX = 1024;
+
 export class ZooKeeperBackend implements Backend {
   readonly sessions: GatewaySessions;
   readonly changes: GatewayChanges;
@@ -97,7 +100,7 @@ export class ZooKeeperBackend implements Backend {
       ...transportOf(options),
     });
     this.changes = new GatewayChanges({
-      client: () => this.shared, appliedZxid: () => this.zxid, sawZxid, historyEventsMax: options.historyEventsMax, lingerMs: options.watchLingerMs ?? 0,
+      client: () => this.shared, appliedZxid: () => this.zxid, sawZxid, historyEventsMax: options.historyEventsMax, lingerMs: options.watchLingerMs ?? 0, lingeringMax: LINGERING_WATCHES_MAX,
       onError: (error, path) => options.logger.warn({ event: 'gateway-watch-failed', path, code: error.code }, error.message),
     });
   }

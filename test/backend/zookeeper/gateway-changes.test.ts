@@ -11,7 +11,7 @@ import { ZERO_STAT } from '../../../src/zookeeper-client/records.ts';
 import { waitFor } from '../../support/corral-process.ts';
 
 /** A client that records the watch calls and answers them at the ensemble's current zxid. */
-function scripted(lingerMs = 0) {
+function scripted(lingerMs = 0, lingeringMax = 1024) {
   /** `writesDuringRemoval`: how far other clients move the ensemble while a removal is under way. */
   const ensemble = { zxid: 100, writesDuringRemoval: 0 };
   const calls: string[] = [];
@@ -34,6 +34,7 @@ function scripted(lingerMs = 0) {
     sawZxid: () => undefined,
     historyEventsMax: 100,
     lingerMs,
+    lingeringMax,
     onError: (error) => { throw new Error(`${error.code}: ${error.message}`); },
   });
   return { ensemble, calls, changes };
@@ -145,4 +146,18 @@ describe('GatewayChanges', () => {
     expect(changes.floor('/a', true)).toBe(120);
     expect(changes.floor('/b', true)).toBe(100);
   });
+
+  it('keeps at most lingeringMax watches lingering, removing the one that lingered longest', async () => {
+    const { calls, changes } = scripted(60_000, 2);
+    for (const path of ['/1', '/2', '/3']) {
+      const close = changes.subscribe(path, true, recorder());
+      await waitFor(() => changes.confirmedWatches().includes(`r:${path}`), { timeoutMs: 2000, what: `the watch on ${path}` });
+      close();
+    }
+    await waitFor(() => calls.includes('remove /1'), { timeoutMs: 2000, what: 'the oldest lingering watch removed' });
+    expect(changes.watchedPaths()).toEqual(['r:/2', 'r:/3']);
+    expect(calls.filter((c) => c.startsWith('remove'))).toEqual(['remove /1']);
+    changes.close();
+  });
 });
+

@@ -101,7 +101,7 @@ describe('GatewayChanges (the session-less streams)', () => {
     const open = { acl: [{ perms: 31, scheme: 'world', id: 'anyone' }], stat: ZERO_STAT };
     const changes = new GatewayChanges({
       client: () => ({ addWatch: () => new Promise(() => undefined), getACL: async () => open }) as unknown as ZooKeeperClient,
-      appliedZxid: () => 0, sawZxid: () => undefined, historyEventsMax: 100, lingerMs: 0, onError: () => undefined,
+      appliedZxid: () => 0, sawZxid: () => undefined, historyEventsMax: 100, lingerMs: 0, lingeringMax: 0, onError: () => undefined,
     });
     const heard: TreeEvent[] = [];
     changes.subscribe('/', true, { changed: (events) => heard.push(...events), gap: () => undefined });

@@ -137,6 +137,11 @@ export interface Changes {
   readonly appliedZxid: number;
   readonly subscribers: number;
   subscribe(path: string, recursive: boolean, subscriber: ChangeSubscriber): () => void;
+  /**
+   * Where subscribing is not immediate (a gateway asks ZooKeeper to set a watch): keeps the
+   * watch of a stream about to open, `ready` once it is set; the stream answers after it.
+   */
+  hold?(path: string, recursive: boolean): { ready: Promise<void>; release: () => void };
   /** The oldest zxid a resume of a stream of `path` can start after without a reset. */
   floor(path: string, recursive: boolean): number;
   replay(afterZxid: number, max: number): HistoryEvent[];

@@ -124,7 +124,10 @@ function framesOfMany(txns: readonly (readonly Change[])[]): SharedFrame {
   return frame;
 }
 
-export function streamWatch(c: Context, deps: AppDeps, path: string): Response {
+/** How long a stream's answer waits for its watch to be set (a gateway's ZooKeeper answering addWatch). */
+const WATCH_SET_WAIT_MS = 5000;
+
+export async function streamWatch(c: Context, deps: AppDeps, path: string): Promise<Response> {
   const recursive = parseBoolean(c.req.query('recursive'), 'recursive');
   const resume = resumePoint(c);
   const caller = callerOfContext(c);
@@ -132,7 +135,23 @@ export function streamWatch(c: Context, deps: AppDeps, path: string): Response {
   const release = takeStreamSlot(c, deps, limitKeyOf(caller.auth));
   if (release instanceof Response) return release;
   onResponseClosed(c, release);
-  return sseResponse(c, (sink) => new WatchStream(sink, deps, path, recursive, caller.auth, release).start(resume));
+  // A client that got the answer and then writes must hear of its write: answer once the watch is set.
+  const held = deps.backend.changes.hold?.(path, recursive);
+  if (held) {
+    onResponseClosed(c, held.release);
+    await settledWithin(held.ready, WATCH_SET_WAIT_MS);
+  }
+  return sseResponse(c, (sink) => {
+    new WatchStream(sink, deps, path, recursive, caller.auth, release).start(resume);
+    held?.release();
+  });
+}
+
+/** `ready`, or `ms` later if it takes longer (the stream then opens anyway; its watch's answer comes as a gap or an error). */
+async function settledWithin(ready: Promise<void>, ms: number): Promise<void> {
+  let timer: NodeJS.Timeout | undefined;
+  await Promise.race([ready, new Promise<void>((resolve) => (timer = setTimeout(resolve, ms)))]);
+  clearTimeout(timer);
 }
 
 class WatchStream implements ChangeSubscriber {

@@ -44,6 +44,10 @@ interface Group {
   coveredFrom: number;
   /** Set while the watch lingers without subscribers; it is removed when this fires. */
   lingering: NodeJS.Timeout | undefined;
+  /** Streams about to open on it (hold()): the watch is kept for them as for a subscriber. */
+  holds: number;
+  /** Settles once ZooKeeper answered the last setting of the watch (set, or refused). */
+  settled: Promise<void>;
 }
 
 /** A group's key: `r:` recursive, `e:` exact, then the path. */
@@ -119,6 +123,36 @@ export class GatewayChanges implements Changes {
   }
 
   subscribe(path: string, recursive: boolean, subscriber: ChangeSubscriber): () => void {
+    const group = this.join(path, recursive);
+    group.subscribers.add(subscriber);
+    return () => {
+      group.subscribers.delete(subscriber);
+      this.leave(group);
+    };
+  }
+
+  /**
+   * Keeps the watch of a stream about to open, setting it if it is new: `ready` once ZooKeeper
+   * has answered (set, or refused), so a stream answered after it hears every change made after
+   * its answer, as a stream of the embedded store does, rather than a `reset` for a change made
+   * before ZooKeeper set the watch. `release` (once the stream subscribed, or went away) may be
+   * called more than once.
+   */
+  hold(path: string, recursive: boolean): { ready: Promise<void>; release: () => void } {
+    const group = this.join(path, recursive);
+    group.holds++;
+    let held = true;
+    const release = () => {
+      if (!held) return;
+      held = false;
+      group.holds--;
+      this.leave(group);
+    };
+    return { ready: group.settled, release };
+  }
+
+  /** The group of (path, recursive), made and its watch set if there is none; no longer lingering. */
+  private join(path: string, recursive: boolean): Group {
     const key = keyOf(path, recursive);
     let group = this.groups.get(key);
     if (!group) {
@@ -126,22 +160,27 @@ export class GatewayChanges implements Changes {
       // (Set here, before the subscriber reads floor() for its replay; ZooKeeper's answer to the
       // watch, in watch(), raises it again to the zxid the watch was set at.)
       const now = this.options.appliedZxid();
-      group = { path, recursive, subscribers: new Set(), active: false, coveredFrom: now, lingering: undefined };
+      group = { path, recursive, subscribers: new Set(), active: false, coveredFrom: now, lingering: undefined, holds: 0, settled: Promise.resolve() };
       this.groups.set(key, group);
       this.watch(group, now);
     }
     this.stopLingering(group);
-    group.subscribers.add(subscriber);
-    const joined = group;
-    return () => {
-      joined.subscribers.delete(subscriber);
-      if (joined.subscribers.size > 0 || this.groups.get(key) !== joined) return;
-      if (this.options.lingerMs <= 0) return this.drop(joined);
-      joined.lingering = setTimeout(() => this.drop(joined), this.options.lingerMs);
-      joined.lingering.unref();
-      this.lingering.add(joined);
-      if (this.lingering.size > this.options.lingeringMax) this.drop(this.lingering.values().next().value!);
-    };
+    return group;
+  }
+
+  /** A subscriber or a hold left: the group's last one starts its linger (or drops it at once). */
+  private leave(group: Group): void {
+    if (!this.unheld(group)) return;
+    if (this.options.lingerMs <= 0) return this.drop(group);
+    group.lingering = setTimeout(() => this.drop(group), this.options.lingerMs);
+    group.lingering.unref();
+    this.lingering.add(group);
+    if (this.lingering.size > this.options.lingeringMax) this.drop(this.lingering.values().next().value!);
+  }
+
+  /** Whether the group is still the watch of its path and nothing holds it. */
+  private unheld(group: Group): boolean {
+    return group.subscribers.size === 0 && group.holds === 0 && this.groups.get(keyOf(group.path, group.recursive)) === group;
   }
 
   private stopLingering(group: Group): void {
@@ -153,9 +192,8 @@ export class GatewayChanges implements Changes {
   /** The group's last subscriber has gone (and its linger ended): its watch is removed. */
   private drop(group: Group): void {
     this.stopLingering(group);
-    const key = keyOf(group.path, group.recursive);
-    if (group.subscribers.size > 0 || this.groups.get(key) !== group) return;
-    this.groups.delete(key);
+    if (!this.unheld(group)) return;
+    this.groups.delete(keyOf(group.path, group.recursive));
     void this.unwatch(group.path, group.recursive);
   }
 
@@ -172,7 +210,7 @@ export class GatewayChanges implements Changes {
    */
   private watch(group: Group, startZxid: number): void {
     const recursive = group.recursive || this.groups.has(keyOf(group.path, true));
-    void this.options.client().addWatch(group.path, recursive ? 'persistent_recursive' : 'persistent').then((answer) => {
+    group.settled = this.options.client().addWatch(group.path, recursive ? 'persistent_recursive' : 'persistent').then((answer) => {
       if ('code' in answer) return this.options.onError(answer, group.path);
       group.active = true;
       const setAt = zxidNumber(answer.zxid);
@@ -180,7 +218,7 @@ export class GatewayChanges implements Changes {
       group.coveredFrom = Math.max(group.coveredFrom, setAt);
       if (setAt > startZxid) this.inOrder(() => { for (const s of group.subscribers) s.gap(setAt); });
       this.acls.warm(group.path);
-    });
+    }).catch(() => undefined);
   }
 
   /**

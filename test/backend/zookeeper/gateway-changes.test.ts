@@ -13,11 +13,13 @@ import { waitFor } from '../../support/corral-process.ts';
 /** A client that records the watch calls and answers them at the ensemble's current zxid. */
 function scripted(lingerMs = 0, lingeringMax = 1024) {
   /** `writesDuringRemoval`: how far other clients move the ensemble while a removal is under way. */
-  const ensemble = { zxid: 100, writesDuringRemoval: 0 };
+  /** `watchAnswered`: when ZooKeeper answers an addWatch (at once unless a test holds it back). */
+  const ensemble = { zxid: 100, writesDuringRemoval: 0, watchAnswered: Promise.resolve() };
   const calls: string[] = [];
   const client = {
     addWatch: async (path: string, mode: string) => {
       calls.push(`add ${mode} ${path}`);
+      await ensemble.watchAnswered;
       return { zxid: BigInt(ensemble.zxid) };
     },
     removeWatches: async (path: string) => {
@@ -94,6 +96,37 @@ describe('GatewayChanges', () => {
     expect(back.gaps).toEqual([]);
     closeAgain();
     changes.close();
+  });
+
+  it('holds a stream\'s watch until ZooKeeper set it, so the stream subscribed then hears no gap for the changes before', async () => {
+    const { ensemble, calls, changes } = scripted();
+    let answer = () => undefined as void;
+    ensemble.watchAnswered = new Promise<void>((resolve) => (answer = resolve));
+    const held = changes.hold('/h', true);
+    let ready = false;
+    void held.ready.then(() => (ready = true));
+    ensemble.zxid = 107; // other clients write before ZooKeeper gets to the watch
+    await waitFor(() => calls.length === 1, { timeoutMs: 2000, what: 'the watch asked for' });
+    expect(ready).toBe(false);
+    answer();
+    await held.ready;
+    expect(changes.confirmedWatches()).toEqual(['r:/h']);
+    const stream = recorder();
+    changes.subscribe('/h', true, stream);
+    held.release();
+    held.release(); // twice: the stream subscribed, then its response closed
+    expect(changes.watchedPaths()).toEqual(['r:/h']);
+    expect(changes.floor('/h', true)).toBe(107);
+    expect(stream.gaps).toEqual([]);
+  });
+
+  it('removes a held watch when its stream went away before subscribing', async () => {
+    const { calls, changes } = scripted();
+    const held = changes.hold('/gone', false);
+    await held.ready;
+    held.release();
+    await waitFor(() => calls.includes('remove /gone'), { timeoutMs: 2000, what: 'the removal' });
+    expect(changes.watchedPaths()).toEqual([]);
   });
 
   it('removes a lingering watch once its linger ends without a stream', async () => {

@@ -4,7 +4,8 @@
  * stream's resume while its path's watch lingers (exact), a
  * request over ZooKeeper's jute.maxbuffer (413, the streams' connection kept), and
  * what a stream is told when the gateway's connection to ZooKeeper is cut under it (persistent
- * watches are re-set without catching up: `reset`). Each test waits until ZooKeeper confirmed
+ * watches are re-set without catching up: `reset`), and a new stream answered only once its watch
+ * is set, so a change made after its answer reaches it however slow ZooKeeper is. Each test waits until ZooKeeper confirmed
  * the watches it writes under, so the tests hold in any order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -13,6 +14,8 @@ import { startZooKeeper, type ZooKeeperHandle } from '../../oracle/zookeeper-ser
 import { SseStream } from '../../http/sse-reader.ts';
 import { waitFor } from '../../support/corral-process.ts';
 import { startTcpCutter, type TcpCutter } from '../../zookeeper-client/tcp-cutter.ts';
+import { FaultProxy } from '../../support/fault-proxy.ts';
+import { ZooKeeperClient } from '../../../src/zookeeper-client/client.ts';
 import { GATEWAY_KEY, wipe } from './gateway-test-node.ts';
 import { fetchJson } from '../../support/fetch-json.ts';
 
@@ -104,6 +107,29 @@ describe('session-less streams through a gateway', () => {
     expect(resumed.events.some((e) => e.event === 'reset'), resumed.describe().slice(0, 300)).toBe(false);
     expect(resumed.watchEvents()).toEqual(['NodeCreated /lone/b', 'NodeCreated /lone/c']);
     resumed.abort();
+  });
+
+  it('answers a new stream once ZooKeeper set its watch, so a change made right after the answer reaches it rather than a reset', async () => {
+    // The gateway's link to ZooKeeper is slow; the change is made by another ZooKeeper client at
+    // once. Answered before its watch was set, the stream got `reset` for that change.
+    const slow = await FaultProxy.start({ target: { host: '127.0.0.1', port: zk.port } });
+    const behind = await startGateway({ host: '127.0.0.1', port: 0, backend: `zookeeper://127.0.0.1:${slow.port}`, gatewayKey: GATEWAY_KEY });
+    const other = await ZooKeeperClient.connect({ servers: [{ host: '127.0.0.1', port: zk.port }], sessionTimeoutMs: 10_000 });
+    if ('code' in other) throw new Error(other.message);
+    try {
+      await call(direct.url, 'POST', '/v1/znodes/prompt', '');
+      slow.setMode({ delayMs: 300 });
+      const stream = await open(`${behind.url}/v1/watch/prompt?recursive=true`);
+      expect(await other.create({ path: '/prompt/a', data: new Uint8Array(0), acl: [{ perms: 31, scheme: 'world', id: 'anyone' }], mode: 'persistent' })).not.toHaveProperty('code');
+      await stream.until(() => stream.events.some((e) => e.event === 'watch' || e.event === 'reset'), 10_000, 'the change');
+      expect(stream.events.map((e) => e.event), stream.describe().slice(0, 300)).toEqual(['watch']);
+      expect(stream.watchEvents()).toEqual(['NodeCreated /prompt/a']);
+      stream.abort();
+    } finally {
+      await other.close();
+      await behind.close();
+      await slow.close();
+    }
   });
 
   // ZooKeeper closes the connection of a client that sends more than its jute.maxbuffer: on the

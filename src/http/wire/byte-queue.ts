@@ -6,6 +6,8 @@
  *
  * It also finds the end of a request head (CRLF CRLF) incrementally: each byte is looked at
  * once however the head is split, and a head that arrives in one chunk is one native search.
+ * A chunk searched to its end without finding it is also looked at for a bare LF (one not after
+ * a CR), which llhttp refuses: only heads split across chunks pay for that look.
  */
 
 const CR = 13;
@@ -19,6 +21,15 @@ function step(matched: number, byte: number): number {
   return byte === CR ? 1 : 0;
 }
 
+/** Whether `chunk` has an LF whose preceding byte (in it, or the last of `before`) is not CR. */
+function hasBareLf(chunk: Buffer, before: Buffer | undefined): boolean {
+  for (let at = chunk.indexOf(LF); at !== -1; at = chunk.indexOf(LF, at + 1)) {
+    const previous = at > 0 ? chunk[at - 1] : before?.[before.length - 1];
+    if (previous !== CR) return true;
+  }
+  return false;
+}
+
 export class ByteQueue {
   private chunks: Buffer[] = [];
   private total = 0;
@@ -28,6 +39,8 @@ export class ByteQueue {
   private searchedChunks = 0;
   private searchedBytes = 0;
   private matched = 0;
+  /** Whether a chunk searched without the head's end holds a bare LF. */
+  private bareLf = false;
 
   get length(): number {
     return this.total;
@@ -52,10 +65,27 @@ export class ByteQueue {
       const chunk = this.chunks[this.searchedChunks]!;
       const end = this.endIn(chunk);
       if (end !== -1) return this.searchedBytes + end;
+      if (!this.bareLf) this.bareLf = hasBareLf(chunk, this.searchedChunks === 0 ? undefined : this.chunks[this.searchedChunks - 1]!);
       this.searchedChunks++;
       this.searchedBytes += chunk.length;
     }
     return -1;
+  }
+
+  /**
+   * Whether the bytes searched so far without a head's end hold an LF not after a CR (llhttp
+   * refuses such a line; empty lines before a request may be bare, so only a hint to hand off).
+   */
+  get bareLineFeed(): boolean {
+    return this.bareLf;
+  }
+
+  /** The first byte that is not CR or LF (llhttp skips those between requests), if one has come. */
+  firstRequestByte(): number | undefined {
+    for (const chunk of this.chunks) {
+      for (let i = 0; i < chunk.length; i++) if (chunk[i] !== CR && chunk[i] !== LF) return chunk[i];
+    }
+    return undefined;
   }
 
   /** Where the head's end is in `chunk` (just past it), given the bytes matched before it; else -1. */
@@ -92,9 +122,7 @@ export class ByteQueue {
     const whole = Buffer.concat(this.chunks.slice(0, count));
     this.joined++;
     this.chunks.splice(0, count, whole);
-    this.searchedChunks = 0;
-    this.searchedBytes = 0;
-    this.matched = 0;
+    this.restartSearch();
     return whole.subarray(0, n);
   }
 
@@ -118,9 +146,14 @@ export class ByteQueue {
       left -= first.length;
       this.chunks.shift();
     }
+    this.restartSearch();
+  }
+
+  private restartSearch(): void {
     this.searchedChunks = 0;
     this.searchedBytes = 0;
     this.matched = 0;
+    this.bareLf = false;
   }
 
   /** Everything queued as one buffer, and the queue emptied. */

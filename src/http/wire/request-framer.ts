@@ -11,6 +11,20 @@ import { parseRequestHead, type RequestHead } from './request-head.ts';
 
 export type Framed = RequestHead | 'incomplete' | 'hand-off';
 
+const A = 65;
+const Z = 90;
+
+/**
+ * Whether a head still arriving can no longer be one framed here: it does not begin with a
+ * method's letter (a TLS ClientHello on the plain port) or it
+ * has a bare LF. llhttp refuses those at once, so node:http takes them now rather than at the
+ * head timeout: `curl https://` to a plain node fails at once with "wrong version number".
+ */
+function cannotBeFramed(queue: ByteQueue): boolean {
+  const first = queue.firstRequestByte();
+  return (first !== undefined && (first < A || first > Z)) || queue.bareLineFeed;
+}
+
 /**
  * The head at the front of `queue` (left there: the caller takes it, or hands the connection
  * on with every byte), 'incomplete' until its end arrives, or 'hand-off'.
@@ -18,7 +32,7 @@ export type Framed = RequestHead | 'incomplete' | 'hand-off';
 export function frameHead(queue: ByteQueue, maxHeadBytes = maxHeaderSize): Framed {
   const length = queue.headLength();
   // Past node:http's header limit without an end: node:http answers 431.
-  if (length === -1) return queue.length > maxHeadBytes ? 'hand-off' : 'incomplete';
+  if (length === -1) return queue.length > maxHeadBytes || cannotBeFramed(queue) ? 'hand-off' : 'incomplete';
   if (length > maxHeadBytes) return 'hand-off';
   const head = parseRequestHead(queue.front(length));
   if (typeof head === 'string') return 'hand-off';

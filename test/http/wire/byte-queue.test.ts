@@ -34,6 +34,31 @@ describe('ByteQueue', () => {
     }));
   });
 
+  it('tells a bare LF in a head still arriving, however its bytes are split, and no CR LF as one', () => {
+    const text = fc.stringMatching(/^[a-z\r\n]{0,40}$/);
+    fc.assert(fc.property(text, fc.array(fc.nat(), { maxLength: 8 }), (sent, cuts) => {
+      const bytes = Buffer.from(sent, 'latin1');
+      fc.pre(bytes.indexOf('\r\n\r\n') === -1);
+      const queue = new ByteQueue();
+      let from = 0;
+      for (const to of [...new Set(cuts.map((c) => c % (bytes.length + 1))), bytes.length].sort((a, b) => a - b)) {
+        queue.push(bytes.subarray(from, to));
+        from = to;
+        expect(queue.headLength()).toBe(-1);
+      }
+      expect(queue.bareLineFeed).toBe(/(^|[^\r])\n/.test(sent));
+    }));
+  });
+
+  it('gives the first byte of a request after the empty lines before it', () => {
+    const queue = new ByteQueue();
+    expect(queue.firstRequestByte()).toBeUndefined();
+    queue.push(Buffer.from('\r\n\n'));
+    expect(queue.firstRequestByte()).toBeUndefined();
+    queue.push(Buffer.from('\x16\x03\x01'));
+    expect(queue.firstRequestByte()).toBe(0x16);
+  });
+
   it('joins a body trickled in 300-byte writes once, and gives it back whole', () => {
     const body = Buffer.alloc(2_100_000);
     for (let i = 0; i < body.length; i++) body[i] = i % 251;

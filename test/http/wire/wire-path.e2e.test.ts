@@ -4,6 +4,7 @@
  */
 import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
+import { connect as tlsConnect } from 'node:tls';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -137,6 +138,29 @@ describe('the wire path', () => {
       text = (c as unknown as { received: Buffer }).received.toString('latin1');
     }
     expect(text).toMatch(/HTTP\/1\.1 200 OK[\s\S]*text\/event-stream[\s\S]*: connected/);
+  });
+
+  // llhttp refuses these at their first bytes; waiting for a head's end that never comes kept
+  // a TLS client on the plain port (`curl https://`) waiting for the head timeout (60 s).
+  it('refuses at once, as node:http does, a head that begins with no method or has a bare LF', async () => {
+    const hello = Buffer.concat([Buffer.from('160301', 'hex'), Buffer.alloc(200, 1)]); // the start of a TLS ClientHello
+    for (const bytes of [hello, Buffer.from('GET /v1/znodes/ HTTP/1.1\nhost: 127.0.0.1\n')]) {
+      const c = client();
+      c.send(bytes);
+      // Within 10 s, far below the server's 60 s headersTimeout.
+      expect((await c.answers(1))[0]!.status).toBe(400);
+      expect(await c.closed()).toBe(true);
+    }
+  });
+
+  it('answers a TLS client on the plain port with an error it can tell, not silence', async () => {
+    const failed = await new Promise<string>((resolve) => {
+      const socket = tlsConnect({ host: '127.0.0.1', port, rejectUnauthorized: false });
+      const timer = setTimeout(() => { socket.destroy(); resolve('no answer within 10 s'); }, 10_000);
+      socket.on('error', (error: NodeJS.ErrnoException) => { clearTimeout(timer); resolve(error.code ?? error.message); });
+      socket.on('secureConnect', () => { clearTimeout(timer); socket.destroy(); resolve('handshake completed'); });
+    });
+    expect(failed).toBe('ERR_SSL_WRONG_VERSION_NUMBER');
   });
 
   it('answers HTTP/1.0 and malformed requests as node:http does', async () => {

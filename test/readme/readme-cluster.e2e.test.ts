@@ -6,33 +6,14 @@
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { createServer } from 'node:net';
 import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { makeTempDir, removeDir, REPO_ROOT, waitFor } from '../support/corral-process.ts';
+import { freePortRun, makeTempDir, removeDir, REPO_ROOT, waitFor } from '../support/corral-process.ts';
 
 const run = promisify(execFile);
 const SIZE = 3;
-
-function portFree(port: number): Promise<boolean> {
-  return new Promise((resolve) => {
-    const server = createServer();
-    server.once('error', () => resolve(false));
-    server.listen(port, '127.0.0.1', () => server.close(() => resolve(true)));
-  });
-}
-
-/** A base port with `count` free ports from it (the script numbers members' ports from a base). */
-async function freeRun(count: number): Promise<number> {
-  for (let attempt = 0; attempt < 50; attempt++) {
-    const base = 20_000 + Math.floor(Math.random() * 30_000);
-    const free = await Promise.all(Array.from({ length: count }, (_, i) => portFree(base + i)));
-    if (free.every(Boolean)) return base;
-  }
-  throw new Error('no run of free ports found');
-}
 
 function clusterExamples(): Array<{ command: string; status: string }> {
   const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
@@ -57,23 +38,31 @@ describe('README cluster', () => {
   let script: ChildProcess;
   let clientBase: number;
   const pids = new Map<number, number>();
+  /** The script's last lines (its members' logs), for a failure to show. */
+  const output: string[] = [];
   const url = (id: number) => `http://127.0.0.1:${clientBase + id - 1}`;
 
   beforeAll(async () => {
     dir = makeTempDir('corral-readme-cluster-');
-    clientBase = await freeRun(SIZE);
-    const peerBase = await freeRun(SIZE);
+    // Below the kernel's ephemeral range: a random port in it was taken by another test's
+    // connection before a member bound it (EADDRINUSE, and the member never became ready).
+    clientBase = await freePortRun(SIZE);
+    const peerBase = await freePortRun(SIZE);
     // What `npm run cluster` runs, with this test's ports and data directory.
     script = spawn(process.execPath, ['--import', 'tsx', 'scripts/cluster.ts', '--data-dir', join(dir, 'data'),
       '--client-port', String(clientBase), '--peer-port', String(peerBase)], { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'inherit'] });
     createInterface({ input: script.stdout! }).on('line', (line) => {
       const match = /^member (\d+): \S+ pid (\d+)$/.exec(line);
       if (match) pids.set(Number(match[1]), Number(match[2]));
+      output.push(line);
+      if (output.length > 40) output.shift();
     });
-    await waitFor(async () => {
+    const outcome = await waitFor(async () => {
+      if (/exited \(/.test(output.join('\n'))) return 'a member exited' as const;
       const ready = await Promise.all([1, 2, 3].map((id) => request(`${url(id)}/readyz`).then((r) => r.status === 200, () => false)));
-      return ready.every(Boolean);
-    }, { timeoutMs: 60_000, what: 'every member ready' }); // three tsx processes starting on a loaded 2-core runner
+      return ready.every(Boolean) && ('ready' as const);
+    }, { timeoutMs: 60_000, what: 'every member ready' }).catch((error: Error) => error.message); // three tsx processes starting on a loaded 2-core runner
+    if (outcome !== 'ready') throw new Error(`${outcome}; the script's last lines:\n${output.join('\n')}`);
   }, 70_000);
 
   afterAll(async () => {

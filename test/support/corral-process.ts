@@ -66,13 +66,20 @@ function bindable(port: number): Promise<boolean> {
 }
 
 /** A port on 127.0.0.1 that is free now and that no other test worker nor the kernel hands out. */
-export async function freePort(): Promise<number> {
+export function freePort(): Promise<number> {
+  return freePortRun(1);
+}
+
+/** The first of `count` consecutive ports, each as freePort's (for a script that numbers its members' ports from a base). */
+export async function freePortRun(count: number): Promise<number> {
   for (let tries = 0; tries < PORTS_PER_BLOCK; tries++) {
-    const port = PORT_FLOOR + block * PORTS_PER_BLOCK + nextOffset;
-    nextOffset = (nextOffset + 1) % PORTS_PER_BLOCK;
-    if (await bindable(port)) return port;
+    if (nextOffset + count > PORTS_PER_BLOCK) nextOffset = 0;
+    const base = PORT_FLOOR + block * PORTS_PER_BLOCK + nextOffset;
+    nextOffset = (nextOffset + count) % PORTS_PER_BLOCK;
+    const free = await Promise.all(Array.from({ length: count }, (_, i) => bindable(base + i)));
+    if (free.every(Boolean)) return base;
   }
-  throw new Error(`no free port in block ${block}`);
+  throw new Error(`no run of ${count} free ports in block ${block}`);
 }
 
 export function znodeUrl(base: string, prefix: string, path: string): string {

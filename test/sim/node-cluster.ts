@@ -365,6 +365,9 @@ export class NodeCluster {
     this.guard(node, () => node.host!.drain());
     const s = node.host!.status();
     this.hooks.trace(`t${this.tick} restart n${id} last=${s.lastIndex} commit=${s.commitIndex} term=${s.term} applied=${s.appliedIndex}`);
+    // A lone voter leads from its restart on: the checkers see it at this tick, not the next one's
+    // first event (which made a leader restarted while healing look a tick younger than it is).
+    this.hooks.afterEvent();
   }
 
   /** One consensus tick on every running host (a cut-off node keeps its own clock; a stalled one none), then leader duties. */

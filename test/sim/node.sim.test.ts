@@ -102,6 +102,11 @@ describe('node simulation', () => {
     // grouped by id and operation, not by txn object (node-history.ts). Found once observers
     // changed the schedules.
     { seed: 1334, symptom: 'a reused id for the same operation, answered from the request table, is checked as a new operation' },
+    // n2, the lone voter left after two removals, crashed at t188 and was restarted while healing
+    // at t200, where it led again at once (term 3); the checkers first saw it lead at t201's first
+    // event, so its session expiry at t220, a whole 20-tick timeout after it began leading, looked
+    // a tick early. The checkers now look right after a restart. (A checker's error, not the node's.)
+    { seed: 202015, symptom: 'a lone voter leading from its restart is seen to lead a tick late' },
   ] as const;
   it.each(regressions)('replays seed $seed without failure ($symptom)', async ({ seed }) => {
     await expect(runNodeSimulation(seed)).resolves.toBeDefined();

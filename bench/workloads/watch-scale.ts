@@ -103,15 +103,11 @@ export function byWrite(arrivals: Record<string, Float64Array>, writeTokens: rea
   const times = new Map<string, number[]>();
   for (const [token, at] of Object.entries(arrivals)) {
     const zxid = tokenZxid(token);
-    if (zxid === undefined) continue;
-    let write: bigint | undefined;
-    for (const w of writes) {
-      if (w > zxid) break;
-      write = w;
-    }
+    const write = zxid === undefined ? undefined : writes.filter((w) => w <= zxid).at(-1);
     if (write === undefined) continue;
-    const key = String(write);
-    times.set(key, [...(times.get(key) ?? []), ...at]);
+    const list = times.get(String(write)) ?? [];
+    for (const time of at) list.push(time);
+    times.set(String(write), list);
   }
   return Object.fromEntries([...times].map(([key, list]) => [key, Float64Array.from(list)]));
 }

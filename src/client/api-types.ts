@@ -1045,8 +1045,10 @@ export interface paths {
          *     gets `event: reset` (`ResetEvent` data `{zxid, reason}`, no `id:`) first: what happened
          *     up to `zxid` is unknown, so read the state again; the stream goes on from `zxid`.
          *
-         *     Events are sent after the write that caused them is answered (the writer does not wait
-         *     for the streams), in zxid order; once an event arrived, a read from the same node sees
+         *     The answer comes once the watch is in place: every change made after it reaches the
+         *     stream (a gateway in front of ZooKeeper answers once the ensemble has set its watch, at
+         *     most 5 s later). Events are sent after the write that caused them is answered (the writer
+         *     does not wait for the streams), in zxid order; once an event arrived, a read from the same node sees
          *     that change or a later one.
          *
          *     A client that falls behind by more than `--outbox-events-max` transactions (default

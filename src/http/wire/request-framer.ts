@@ -16,9 +16,9 @@ const Z = 90;
 
 /**
  * Whether a head still arriving can no longer be one framed here: it does not begin with a
- * method's letter (a TLS ClientHello on the plain port) or it
- * has a bare LF. llhttp refuses those at once, so node:http takes them now rather than at the
- * head timeout: `curl https://` to a plain node fails at once with "wrong version number".
+ * method's letter (a TLS ClientHello on the plain port) or it has a bare LF. llhttp refuses
+ * those at once, so node:http takes them now rather than at the head timeout: `curl https://`
+ * to a plain node fails at once with "wrong version number".
  */
 function cannotBeFramed(queue: ByteQueue): boolean {
   const first = queue.firstRequestByte();

@@ -5,8 +5,8 @@
  * request over ZooKeeper's jute.maxbuffer (413, the streams' connection kept), and
  * what a stream is told when the gateway's connection to ZooKeeper is cut under it (persistent
  * watches are re-set without catching up: `reset`), and a new stream answered only once its watch
- * is set, so a change made after its answer reaches it however slow ZooKeeper is. Each test waits until ZooKeeper confirmed
- * the watches it writes under, so the tests hold in any order.
+ * is set, so a change made after its answer reaches it however slow ZooKeeper is. Each test
+ * waits until ZooKeeper confirmed the watches it writes under, so the tests hold in any order.
  */
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startGateway, type RunningGateway } from '../../../src/backend/zookeeper/gateway-server.ts';

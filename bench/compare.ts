@@ -15,7 +15,7 @@ import { corral3Target, corralTarget } from './targets/corral.ts';
 import { payload, type Deployment } from './targets/target.ts';
 import { warmUp } from './workloads/throughput.ts';
 
-const USAGE = `Usage: npx tsx bench/compare.ts [--workload setData-64|getData-64] [--slices 10] [--slice-ms 2000] [--nodes 1|3] [--work-dir DIR] NAME=ROOT[,KEY=VALUE...] NAME=ROOT ...`;
+const USAGE = `Usage: npx tsx bench/compare.ts [--workload setData-64|getData-64] [--slices 10] [--slice-ms 2000] [--nodes 1|3] [--rate OPS_PER_S] [--work-dir DIR] NAME=ROOT[,KEY=VALUE...] NAME=ROOT ...`;
 
 interface Build {
   readonly name: string;
@@ -28,14 +28,31 @@ interface Build {
 const median = (values: readonly number[]): number => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)] ?? NaN;
 const loopSeconds = (d: Deployment): number => d.mainThreadCpuSeconds?.() ?? NaN;
 
+/**
+ * `op` started at most `rate` times a second (a late start is not made up for): with --rate every
+ * build does the same work a second, so its CPU per op is not moved by how much it batches at
+ * its own saturation, which a closed loop's CPU per op is.
+ */
+function paced<T>(op: (seq: number) => Promise<T>, rate: number): (seq: number) => Promise<T> {
+  const gapMs = 1000 / rate;
+  let nextMs = 0;
+  return async (seq) => {
+    const now = performance.now();
+    nextMs = Math.max(now, nextMs + gapMs);
+    if (nextMs > now) await new Promise((resolve) => setTimeout(resolve, nextMs - now));
+    return op(seq);
+  };
+}
+
 async function main(): Promise<void> {
   const { values, positionals } = parseArgs({
     allowPositionals: true,
-    options: { workload: { type: 'string', default: 'setData-64' }, slices: { type: 'string', default: '10' }, 'slice-ms': { type: 'string', default: '2000' }, nodes: { type: 'string', default: '1' }, 'work-dir': { type: 'string', default: tmpdir() }, help: { type: 'boolean' } },
+    options: { workload: { type: 'string', default: 'setData-64' }, slices: { type: 'string', default: '10' }, 'slice-ms': { type: 'string', default: '2000' }, nodes: { type: 'string', default: '1' }, rate: { type: 'string', default: '0' }, 'work-dir': { type: 'string', default: tmpdir() }, help: { type: 'boolean' } },
   });
   const slices = Number(values.slices);
   const sliceMs = Number(values['slice-ms']);
-  if (values.help || positionals.length < 2 || !['setData-64', 'getData-64'].includes(values.workload!) || !(slices > 0) || !(sliceMs > 0)) {
+  const rate = Number(values.rate);
+  if (values.help || positionals.length < 2 || !['setData-64', 'getData-64'].includes(values.workload!) || !(slices > 0) || !(sliceMs > 0) || !(rate >= 0)) {
     console.error(USAGE);
     process.exitCode = 2;
     return;
@@ -64,7 +81,8 @@ async function main(): Promise<void> {
     for (const build of slice % 2 === 0 ? builds : [...builds].reverse()) {
       const client = await build.deployment.client(64);
       const path = (seq: number) => `/bench-s/n${seq % 1000}`;
-      const op = values.workload === 'getData-64' ? (seq: number) => client.getData(path(seq)) : (seq: number) => client.setData(path(seq), data[seq & 1]!);
+      const call = values.workload === 'getData-64' ? (seq: number) => client.getData(path(seq)) : (seq: number) => client.setData(path(seq), data[seq & 1]!);
+      const op = rate > 0 ? paced(call, rate) : call;
       let cpu0 = 0;
       let loop0 = 0;
       let cpu = 0;

@@ -15,9 +15,13 @@ import { startTestNode, type TestNode } from '../support/test-node.ts';
 
 const REQUESTS = Number(process.env.FUZZ_REQUESTS ?? 3000);
 const METHODS = ['GET', 'HEAD', 'POST', 'PUT', 'DELETE', 'PATCH', 'OPTIONS'];
-const PREFIXES = ['/v1/znodes', '/v1/stat', '/v1/children', '/v1/sync', '/v1/multi', '/v1/cluster', '/healthz', '/v1', '/'];
+// Event streams (/v1/watch, a session's events) stay open by design: they have suites of their own.
+const PREFIXES = ['/v1/znodes', '/v1/stat', '/v1/children', '/v1/sync', '/v1/multi', '/v1/cluster', '/healthz', '/v1', '/',
+  '/v1/descendants', '/v1/acl', '/v1/sessions', '/v1/sessions/1', '/v1/sessions/abc', '/v1/cluster/members',
+  '/v1/cluster/leader', '/v1/admin/backup', '/readyz', '/openapi.yaml'];
 const SEGMENTS = ['a', 'b', 'zookeeper', 'config', 'quota', '', '.', '..', '%2F', '%2f', '%00', '%ZZ', '%', '%E2%82',
-  '%F0%9F%98%80', 'é', '%7F', 'x'.repeat(300), '%20', '*', ':id', '%3F', '%23'];
+  '%F0%9F%98%80', 'é', '%7F', 'x'.repeat(300), '%20', '*', ':id', '%3F', '%23',
+  'keepalive', 'watches', 'ephemerals', 'stream-ticket', 'promote', 'replace', '1', '0', '-1', '18446744073709551616'];
 const MODES = ['persistent', 'ephemeral', 'container', 'persistent_sequential', 'persistent_with_ttl',
   'persistent_sequential_with_ttl', 'ephemeral_sequential', 'bogus', '', 'PERSISTENT'];
 const NUMBERS = ['-1', '0', '1', '-2', '2147483647', '2147483648', '-2147483649', '1e3', '0x10', 'abc', '', '9'.repeat(30), '1.5'];
@@ -33,6 +37,9 @@ function randomUrl(rng: Prng): string {
   if (rng.chance(0.3)) query.push(`version=${rng.pick(NUMBERS)}`);
   if (rng.chance(0.2)) query.push(`encoding=${rng.pick(['utf8', 'base64', 'hex', ''])}`);
   if (rng.chance(0.2)) query.push(`watch=${rng.pick(['true', 'false', 'yes', ''])}`);
+  if (rng.chance(0.1)) query.push(`path=${rng.pick(['/a', 'a', '', '%2Fa', '/'])}`);
+  if (rng.chance(0.1)) query.push(`type=${rng.pick(['data', 'children', 'any', 'persistent', ''])}`);
+  if (rng.chance(0.1)) query.push(`${rng.pick(['limit', 'after', 'timeoutMs', 'id'])}=${rng.pick(NUMBERS)}`);
   return query.length > 0 ? `${url}?${query.join('&')}` : url;
 }
 
@@ -59,7 +66,27 @@ function randomOp(rng: Prng): unknown {
   return rng.chance(0.05) ? rng.pick([null, 'op', [], 42]) : op;
 }
 
+function randomAclEntry(rng: Prng): unknown {
+  const entry: Record<string, unknown> = {};
+  if (rng.chance(0.9)) entry.scheme = rng.pick(['world', 'auth', 'digest', 'ip', 'x509', 'jwt', 'jwt-group', 'sasl', '', 3]);
+  if (rng.chance(0.9)) entry.id = rng.pick(['anyone', 'bob:x', 'bob:fyVmFCwVbTJYrznoSu1koqYEYF0=', '127.0.0.1', '10.0.0.0/33', '::1/129', 'CN=a', '', 'x'.repeat(2000), null]);
+  if (rng.chance(0.9)) entry.perms = rng.pick(['cdrwa', 'r', '', 'rr', 'x', 31, 32, -1, 1.5, '31', null]);
+  return rng.chance(0.05) ? rng.pick([null, 'world:anyone:cdrwa', [], 1]) : entry;
+}
+
+/** Bodies of the routes this round added: setACL, sessions, watches, membership, leadership. */
+function randomRouteBody(rng: Prng): string {
+  switch (rng.int(5)) {
+    case 0: return JSON.stringify({ acl: Array.from({ length: rng.int(4) }, () => randomAclEntry(rng)) });
+    case 1: return rng.pick(['world:anyone:cdrwa', 'digest:bob:x:r,world:anyone:zz', 'ip:300.1.1.1:r', ',', '[]']);
+    case 2: return JSON.stringify({ timeoutMs: rng.pick(NUMBERS.map(Number).concat([NaN])), readOnly: rng.pick([true, 'no', undefined]) });
+    case 3: return JSON.stringify({ path: rng.pick(['/a', 'a', '', '/zookeeper', 5]), mode: rng.pick(['persistent', 'persistent_recursive', 'bogus', undefined]) });
+    default: return JSON.stringify({ id: rng.pick([1, 2, 0, -1, 2 ** 53, 'x']), client: rng.pick(['127.0.0.1:1', '', 'x:y', 5]), peer: rng.pick(['127.0.0.1:2', '', 7]), to: rng.pick([1, 2, 'x']) });
+  }
+}
+
 function randomBody(rng: Prng): string | Uint8Array | undefined {
+  if (rng.chance(0.25)) return randomRouteBody(rng);
   switch (rng.int(5)) {
     case 0: return undefined;
     case 1: return rng.bytes(rng.int(64));

@@ -107,6 +107,13 @@ describe('node simulation', () => {
     // event, so its session expiry at t220, a whole 20-tick timeout after it began leading, looked
     // a tick early. The checkers now look right after a restart. (A checker's error, not the node's.)
     { seed: 202015, symptom: 'a lone voter leading from its restart is seen to lead a tick late' },
+    // Client c1's open, asked at n3 at t196 and forwarded to the leader n1 before the heal, was
+    // held by the network until t244, within the proposal's deadline, and applied at t246 after
+    // the client had given up on it (as ZooKeeper may apply a request its client gave up on). Its
+    // 4 s timeout expires it at t286, after the run's end at t279, where the final check wanted
+    // every unheld session gone. It now asks that of sessions whose expiry is due; one that is not
+    // must be tracked by the leader. (A checker's error, not the node's.)
+    { seed: 701126, symptom: 'an open applied late, after its client gave up, is not yet due to expire at the end' },
   ] as const;
   it.each(regressions)('replays seed $seed without failure ($symptom)', async ({ seed }) => {
     await expect(runNodeSimulation(seed)).resolves.toBeDefined();

@@ -27,10 +27,6 @@ function readSockets(port: number, count: number): void {
   setInterval(() => {}, 1000);
 }
 
-function cpuMicros(): { user: number; system: number } {
-  return process.cpuUsage();
-}
-
 async function main(): Promise<void> {
   const { values } = parseArgs({ options: { sockets: { type: 'string', default: '5000' }, rounds: { type: 'string', default: '20' }, reader: { type: 'string' }, port: { type: 'string' } } });
   if (values.reader !== undefined) return readSockets(Number(values.port), Number(values.reader));
@@ -55,11 +51,11 @@ async function main(): Promise<void> {
     let user = 0;
     let system = 0;
     for (let round = 0; round < rounds; round++) {
-      const before = cpuMicros();
+      const before = process.cpuUsage();
       const started = process.hrtime.bigint();
       for (const socket of sockets) socket.write(EVENT);
       const elapsedUs = Number(process.hrtime.bigint() - started) / 1000;
-      const after = cpuMicros();
+      const after = process.cpuUsage();
       // The first rounds warm the JIT and the sockets' buffers up.
       if (round >= rounds / 4) {
         perSocket.push(elapsedUs / count);

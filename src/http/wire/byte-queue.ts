@@ -41,6 +41,10 @@ export class ByteQueue {
   private matched = 0;
   /** Whether a chunk searched without the head's end holds a bare LF. */
   private bareLf = false;
+  /** The scan for the first request byte: where it stands (everything before is CR or LF), and the CR and LF bytes it passed. */
+  private leadChunk = 0;
+  private leadOffset = 0;
+  private leadSkipped = 0;
 
   get length(): number {
     return this.total;
@@ -80,12 +84,26 @@ export class ByteQueue {
     return this.bareLf;
   }
 
-  /** The first byte that is not CR or LF (llhttp skips those between requests), if one has come. */
+  /**
+   * The first byte that is not CR or LF (llhttp skips those between requests), if one has come.
+   * Asked again as more bytes arrive, it goes on from where it stopped: a head trickled a CR at a
+   * time is looked at once, not once per byte (16 KB of them cost 230 ms when it started over).
+   */
   firstRequestByte(): number | undefined {
-    for (const chunk of this.chunks) {
-      for (let i = 0; i < chunk.length; i++) if (chunk[i] !== CR && chunk[i] !== LF) return chunk[i];
+    for (; this.leadChunk < this.chunks.length; this.leadChunk++, this.leadOffset = 0) {
+      const chunk = this.chunks[this.leadChunk]!;
+      for (; this.leadOffset < chunk.length; this.leadOffset++) {
+        const byte = chunk[this.leadOffset]!;
+        if (byte !== CR && byte !== LF) return byte;
+        this.leadSkipped++;
+      }
     }
     return undefined;
+  }
+
+  /** CR and LF bytes firstRequestByte has stepped over so far (for tests of the scan bound). */
+  get leadingBytesSkipped(): number {
+    return this.leadSkipped;
   }
 
   /** Where the head's end is in `chunk` (just past it), given the bytes matched before it; else -1. */
@@ -154,6 +172,8 @@ export class ByteQueue {
     this.searchedBytes = 0;
     this.matched = 0;
     this.bareLf = false;
+    this.leadChunk = 0;
+    this.leadOffset = 0;
   }
 
   /** Everything queued as one buffer, and the queue emptied. */

@@ -59,6 +59,29 @@ describe('ByteQueue', () => {
     expect(queue.firstRequestByte()).toBe(0x16);
   });
 
+  it('finds the first request byte however the bytes are split and asked for, stepping over each leading CR or LF once', () => {
+    fc.assert(fc.property(fc.stringMatching(/^[\r\n]{0,20}[A-Z\x16]?[a-z]{0,5}$/), fc.array(fc.nat(), { maxLength: 8 }), (sent, cuts) => {
+      const bytes = Buffer.from(sent, 'latin1');
+      const expected = [...bytes].find((b) => b !== 13 && b !== 10);
+      const queue = new ByteQueue();
+      let from = 0;
+      for (const to of [...new Set(cuts.map((c) => c % (bytes.length + 1))), bytes.length].sort((a, b) => a - b)) {
+        queue.push(bytes.subarray(from, to));
+        from = to;
+        const seen = [...bytes.subarray(0, to)].find((b) => b !== 13 && b !== 10);
+        expect(queue.firstRequestByte()).toBe(seen);
+      }
+      expect(queue.firstRequestByte()).toBe(expected);
+      expect(queue.leadingBytesSkipped).toBe(bytes.length - sent.replace(/^[\r\n]*/, '').length);
+    }));
+    const trickled = new ByteQueue();
+    for (let i = 0; i < 16_000; i++) {
+      trickled.push(Buffer.from('\r'));
+      expect(trickled.firstRequestByte()).toBeUndefined();
+    }
+    expect(trickled.leadingBytesSkipped).toBe(16_000);
+  });
+
   it('joins a body trickled in 300-byte writes once, and gives it back whole', () => {
     const body = Buffer.alloc(2_100_000);
     for (let i = 0; i < body.length; i++) body[i] = i % 251;

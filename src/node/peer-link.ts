@@ -16,7 +16,7 @@ import { REFUSAL_REASONS } from '../transport/handshake-limits.ts';
 import type { SecureContextTarget } from '../tls/cert-reloader.ts';
 import type { NodeHost, Transport } from './node-host.ts';
 import { decodePeerMessage, decodeSessionTouch, encodePeerMessage, type SessionTouch } from './peer-codec.ts';
-import { decodeWire, encodeAnswerWire, encodeProposalWire, encodeRaftWire, PeerWireError } from './peer-wire.ts';
+import { decodeWire, encodeAnswerWire, encodeProposalWire, encodeRaftWire, PeerWireError, PROPOSAL_LAYOUT } from './peer-wire.ts';
 import type { ProposalLink } from './pipeline/pipeline.ts';
 import {
   ANSWER_TYPE, decodeAnswerJson, decodeProposalJson, encodeAnswerJson, encodeProposalJson, PROPOSAL_TYPE, type ProposalAnswer, type ProposalMessage,
@@ -48,7 +48,7 @@ export class PeerLink implements Transport, ProposalLink {
     this.transport = new PeerTransport({
       selfId: config.id, listen: self.peer, secret: config.clusterSecret, tls: peerTlsOf(config), logger,
       peers: peers.map((m) => ({ id: m.id, host: m.peer.host, port: m.peer.port })),
-      onMessage: (from, raw) => this.received(from, raw),
+      onMessage: (from, raw) => this.received(from, raw), reads: PROPOSAL_LAYOUT,
       onPeerState: (id, connected) => {
         if (!connected) this.proposals?.linkDown(id);
       },
@@ -137,7 +137,7 @@ export class PeerLink implements Transport, ProposalLink {
     const transport = this.transport;
     if (!transport?.knows(to)) return 'disconnected';
     const message: ProposalMessage = { from: this.config.id, to, id, request };
-    return transport.send(to, transport.sendsBinary(to) ? encodeProposalWire(message) : encodeProposalJson(message));
+    return transport.send(to, transport.sendsBinary(to) ? encodeProposalWire(message, transport.peerReads(to)) : encodeProposalJson(message));
   }
 
   /** Answers member `to`'s proposal `id`; a lost answer ends that proposal at its deadline there. */
@@ -145,7 +145,7 @@ export class PeerLink implements Transport, ProposalLink {
     const transport = this.transport;
     if (!transport?.knows(to)) return;
     const message: ProposalAnswer = { from: this.config.id, to, id, outcome };
-    const sent = transport.send(to, transport.sendsBinary(to) ? encodeAnswerWire(message) : encodeAnswerJson(message));
+    const sent = transport.send(to, transport.sendsBinary(to) ? encodeAnswerWire(message, transport.peerReads(to)) : encodeAnswerJson(message));
     if (sent !== 'sent') this.logger.warn({ event: 'proposal-answer-dropped', peer: to, id, reason: sent }, 'could not send a proposal\'s answer');
   }
 

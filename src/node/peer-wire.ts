@@ -7,25 +7,34 @@
  * are float64 (exact for the safe integers terms, indexes and ids are), strings and bytes follow
  * a uint32 length, an optional string a presence byte. An entry's data (the transaction's text)
  * goes as its UTF-8 bytes: no JSON escaping of JSON text inside JSON on the way out, no parse of
- * it on the way in. A proposal or its answer goes as
- * its plain value's JSON text (src/node/pipeline/proposal-values.ts: small, many-shaped) with
- * its bytes (znode data, the bulk) beside it as raw blobs, not base64.
+ * it on the way in. A proposal or its answer goes in one of two layouts (PROPOSAL_LAYOUT): field
+ * by field (src/node/pipeline/proposal-binary.ts), or, to members of earlier builds, as its plain
+ * value's JSON text (src/node/pipeline/proposal-values.ts) with its bytes beside it as raw blobs.
  *
  * Decoding checks every length, bound and value, and answers a PeerWireError (a value, never a
  * throw) for anything else: a peer's bug or version skew is dropped and logged, never stepped.
  */
 import type { RaftMessage } from '../core/consensus/messages.ts';
 import type { Entry } from '../core/consensus/types.ts';
+import * as binary from './pipeline/proposal-binary.ts';
 import { isId, type ProposalAnswer, type ProposalEnvelope, type ProposalMessage } from './pipeline/proposal-codec.ts';
 import type { ProposalOutcome, ProposalRequest } from './pipeline/proposal.ts';
 import { blobBytes, MalformedProposal, plainOutcome, plainRequest, readOutcome, readRequest, type BytesCodec } from './pipeline/proposal-values.ts';
+import { PeerWireError, Reader, Writer } from './wire-bytes.ts';
+
+export { PeerWireError } from './wire-bytes.ts';
 
 /** Bumped with any change of layout; a member reading another version drops the message. */
 export const WIRE_VERSION = 1;
 
-export class PeerWireError extends Error {
-  override readonly name = 'PeerWireError';
-}
+/**
+ * The newest layout of proposals and answers this member reads and writes: 1 = the plain value's
+ * JSON text and its byte blobs (kinds 22 and 23), 2 = field by field (kinds 24 and 25). A member
+ * reads both, and writes to a peer the newest the peer said it reads (its link acknowledgements
+ * carry the number: src/transport/link-frames.ts), so members of builds before layout 2 go on
+ * forwarding and being answered during a rolling upgrade.
+ */
+export const PROPOSAL_LAYOUT = 2;
 
 export type WireMessage =
   | { readonly kind: 'raft'; readonly message: RaftMessage }
@@ -35,142 +44,17 @@ export type WireMessage =
 type BinaryRaftType = Exclude<RaftMessage['type'], 'MsgSnap'>;
 
 // 20 and 21 were whole HTTP requests forwarded to the leader (before proposals): not reused.
-const KINDS: Readonly<Record<BinaryRaftType | 'Proposal' | 'ProposalAnswer', number>> = {
+const KINDS: Readonly<Record<BinaryRaftType | 'Proposal' | 'ProposalAnswer' | 'Proposal2' | 'ProposalAnswer2', number>> = {
   MsgVote: 1, MsgPreVote: 2, MsgVoteResp: 3, MsgPreVoteResp: 4, MsgApp: 5, MsgAppResp: 6,
   MsgHeartbeat: 7, MsgHeartbeatResp: 8, MsgReadIndex: 9, MsgReadIndexResp: 10, MsgTransferLeader: 11, MsgTimeoutNow: 12,
-  Proposal: 22, ProposalAnswer: 23,
+  Proposal: 22, ProposalAnswer: 23, Proposal2: 24, ProposalAnswer2: 25,
 };
 const KIND_NAMES = new Map(Object.entries(KINDS).map(([name, kind]) => [kind, name as keyof typeof KINDS]));
-
-/**
- * Writes into one scratch buffer reused by every encode (grown when a message needs more): the
- * transport copies the bytes into their frame at once, so a message costs that one copy.
- */
-class Writer {
-  private static scratch = Buffer.allocUnsafe(64 * 1024);
-  private buf = Writer.scratch;
-  private at = 0;
-
-  constructor(kind: number) {
-    this.u8(WIRE_VERSION);
-    this.u8(kind);
-  }
-
-  u8(value: number): void {
-    this.room(1);
-    this.buf[this.at++] = value;
-  }
-
-  num(value: number): void {
-    this.room(8);
-    this.buf.writeDoubleLE(value, this.at);
-    this.at += 8;
-  }
-
-  str(value: string): void {
-    this.room(4 + 3 * value.length); // UTF-8 takes at most 3 bytes per UTF-16 unit
-    const n = this.buf.write(value, this.at + 4, 'utf8');
-    this.buf.writeUInt32LE(n, this.at);
-    this.at += 4 + n;
-  }
-
-  optionalStr(value: string | undefined): void {
-    this.u8(value === undefined ? 0 : 1);
-    if (value !== undefined) this.str(value);
-  }
-
-  bytes(value: Uint8Array): void {
-    this.room(4 + value.length);
-    this.buf.writeUInt32LE(value.length, this.at);
-    this.buf.set(value, this.at + 4);
-    this.at += 4 + value.length;
-  }
-
-  /** The message: valid until the next encode (send it, which copies it, before encoding another). */
-  done(): Uint8Array {
-    return this.buf.subarray(0, this.at);
-  }
-
-  private room(n: number): void {
-    if (this.at + n <= this.buf.length) return;
-    const grown = Buffer.allocUnsafe(Math.max(2 * this.buf.length, this.at + n));
-    this.buf.copy(grown, 0, 0, this.at);
-    this.buf = grown;
-    Writer.scratch = grown;
-  }
-}
-
-/** Reads what Writer wrote; every read checks its bounds (throws PeerWireError, caught in decodeWire). */
-class Reader {
-  private at = 0;
-
-  constructor(private readonly buf: Buffer) {}
-
-  u8(): number {
-    this.need(1);
-    return this.buf[this.at++]!;
-  }
-
-  flag(what: string): boolean {
-    const value = this.u8();
-    if (value > 1) throw new PeerWireError(`${what} is ${value}, not 0 or 1`);
-    return value === 1;
-  }
-
-  /** A non-negative safe integer. */
-  num(what: string): number {
-    this.need(8);
-    const value = this.buf.readDoubleLE(this.at);
-    this.at += 8;
-    if (!Number.isSafeInteger(value) || value < 0) throw new PeerWireError(`${what} is not a count`);
-    return value;
-  }
-
-  str(): string {
-    const n = this.length();
-    const value = this.buf.toString('utf8', this.at, this.at + n);
-    this.at += n;
-    return value;
-  }
-
-  optionalStr(what: string): string | undefined {
-    return this.flag(what) ? this.str() : undefined;
-  }
-
-  /** A copy: the frame's buffer is a view of the socket's chunk, which must not be kept alive. */
-  bytes(): Uint8Array {
-    const n = this.length();
-    const value = new Uint8Array(n);
-    value.set(this.buf.subarray(this.at, this.at + n));
-    this.at += n;
-    return value;
-  }
-
-  end(): void {
-    if (this.at !== this.buf.length) throw new PeerWireError(`${this.buf.length - this.at} bytes past the end of the message`);
-  }
-
-  remaining(): number {
-    return this.buf.length - this.at;
-  }
-
-  private length(): number {
-    this.need(4);
-    const n = this.buf.readUInt32LE(this.at);
-    this.at += 4;
-    this.need(n);
-    return n;
-  }
-
-  private need(n: number): void {
-    if (this.at + n > this.buf.length) throw new PeerWireError(`message ends ${this.at + n - this.buf.length} bytes short`);
-  }
-}
 
 /** The message as bytes (valid until the next encode), or undefined for MsgSnap (sent as JSON). */
 export function encodeRaftWire(message: RaftMessage): Uint8Array | undefined {
   if (message.type === 'MsgSnap') return undefined;
-  const w = new Writer(KINDS[message.type]);
+  const w = new Writer(WIRE_VERSION, KINDS[message.type]);
   w.num(message.from);
   w.num(message.to);
   w.num(message.term);
@@ -225,33 +109,50 @@ export function encodeRaftWire(message: RaftMessage): Uint8Array | undefined {
   return w.done();
 }
 
-/** A proposal or its answer: the envelope, the plain value's JSON text, then its byte blobs. */
-function proposalWire(kind: number, env: ProposalEnvelope, plain: (codec: BytesCodec) => unknown): Uint8Array {
-  const blobs: Uint8Array[] = [];
-  const text = JSON.stringify(plain(blobBytes(blobs)));
-  const w = new Writer(kind);
+function envelope(kind: number, env: ProposalEnvelope): Writer {
+  const w = new Writer(WIRE_VERSION, kind);
   w.num(env.from);
   w.num(env.to);
   w.str(env.id);
+  return w;
+}
+
+/** Layout 1: the envelope, the plain value's JSON text, then its byte blobs. */
+function plainWire(kind: number, env: ProposalEnvelope, plain: (codec: BytesCodec) => unknown): Uint8Array {
+  const blobs: Uint8Array[] = [];
+  const text = JSON.stringify(plain(blobBytes(blobs)));
+  const w = envelope(kind, env);
   w.str(text);
   w.num(blobs.length);
   for (const blob of blobs) w.bytes(blob);
   return w.done();
 }
 
-/** A member's proposal for the leader, as bytes (valid until the next encode). */
-export function encodeProposalWire(message: ProposalMessage): Uint8Array {
-  return proposalWire(KINDS.Proposal, message, (codec) => plainRequest(message.request, codec));
+/** A member's proposal for the leader, as bytes (valid until the next encode) in `layout`. */
+export function encodeProposalWire(message: ProposalMessage, layout = PROPOSAL_LAYOUT): Uint8Array {
+  if (layout < 2) return plainWire(KINDS.Proposal, message, (codec) => plainRequest(message.request, codec));
+  const w = envelope(KINDS.Proposal2, message);
+  binary.writeRequest(w, message.request);
+  return w.done();
 }
 
-/** The leader's answer to a proposal, as bytes (valid until the next encode). */
-export function encodeAnswerWire(message: ProposalAnswer): Uint8Array {
-  return proposalWire(KINDS.ProposalAnswer, message, (codec) => plainOutcome(message.outcome, codec));
+/** The leader's answer to a proposal, as bytes (valid until the next encode) in `layout`. */
+export function encodeAnswerWire(message: ProposalAnswer, layout = PROPOSAL_LAYOUT): Uint8Array {
+  if (layout < 2) return plainWire(KINDS.ProposalAnswer, message, (codec) => plainOutcome(message.outcome, codec));
+  const w = envelope(KINDS.ProposalAnswer2, message);
+  binary.writeOutcome(w, message.outcome);
+  return w.done();
 }
 
-function readProposalWire<T extends ProposalRequest | ProposalOutcome>(r: Reader, read: (raw: unknown, codec: BytesCodec) => T | MalformedProposal) {
+function readEnvelope(r: Reader): ProposalEnvelope {
   const env = { from: r.num('from'), to: r.num('to'), id: r.str() };
   if (!isId(env.id)) throw new PeerWireError('a proposal id must be 1 to 64 characters');
+  return env;
+}
+
+/** Layout 1 (see plainWire). */
+function readPlainWire<T extends ProposalRequest | ProposalOutcome>(r: Reader, read: (raw: unknown, codec: BytesCodec) => T | MalformedProposal) {
+  const env = readEnvelope(r);
   const text = r.str();
   const count = r.num('blob count');
   // Each blob takes at least its 4-byte length.
@@ -322,13 +223,23 @@ function read(r: Reader): WireMessage {
   const kindByte = r.u8();
   const kind = KIND_NAMES.get(kindByte);
   if (kind === undefined) throw new PeerWireError(`unknown peer message kind ${kindByte}`);
-  if (kind === 'Proposal') {
-    const { value: request, ...env } = readProposalWire(r, readRequest);
-    return { kind, ...env, request };
-  }
-  if (kind === 'ProposalAnswer') {
-    const { value: outcome, ...env } = readProposalWire(r, readOutcome);
-    return { kind, ...env, outcome };
+  switch (kind) {
+    case 'Proposal': {
+      const { value: request, ...env } = readPlainWire(r, readRequest);
+      return { kind, ...env, request };
+    }
+    case 'ProposalAnswer': {
+      const { value: outcome, ...env } = readPlainWire(r, readOutcome);
+      return { kind, ...env, outcome };
+    }
+    case 'Proposal2': {
+      const env = readEnvelope(r);
+      return { kind: 'Proposal', ...env, request: binary.readRequest(r) };
+    }
+    case 'ProposalAnswer2': {
+      const env = readEnvelope(r);
+      return { kind: 'ProposalAnswer', ...env, outcome: binary.readOutcome(r) };
+    }
   }
   return { kind: 'raft', message: readRaft(r, kind) };
 }

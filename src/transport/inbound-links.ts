@@ -33,6 +33,8 @@ export interface InboundLinksOptions {
   /** Heartbeats without a byte read after which a connection is closed. */
   readonly idleTicks: number;
   readonly maxFrameBytes: number;
+  /** The newest message layout this member reads, told to every dialer in its acks. */
+  readonly reads: number;
   readonly maxPendingHandshakes: number;
   readonly maxPendingHandshakesPerSource: number;
   /** Source addresses of configured members: their handshake slots are outside the global cap. */
@@ -133,7 +135,7 @@ export class InboundLinks {
       if (conn.bytesRead > inbound.ackedBytes) {
         inbound.silentTicks = 0;
         inbound.ackedBytes = conn.bytesRead;
-        conn.write({ type: 'ack', bytes: conn.bytesRead });
+        conn.write({ type: 'ack', bytes: conn.bytesRead, reads: this.options.reads });
       } else if (++inbound.silentTicks > this.options.idleTicks) {
         conn.destroy(`nothing read for ${this.options.idleTicks} heartbeats`);
       }
@@ -179,6 +181,8 @@ export class InboundLinks {
       }
       logger.debug({ event: 'peer-inbound-closed', node: selfId, peer: peerId, reason }, `connection from ${peerId} closed`);
     };
+    // The dialer learns what we read before it sends anything (the hello is all it owes so far).
+    conn.write({ type: 'ack', bytes: conn.bytesRead, reads: this.options.reads });
     logger.debug({ event: 'peer-inbound-up', node: selfId, peer: peerId, remote: conn.remote }, `accepted ${peerId}`);
   }
 

@@ -4,6 +4,12 @@
  * connection with `ack`, the bytes it has read so far. Acks are how a dialer notices a link that
  * accepts writes but delivers nothing (a hung peer, a blackholing proxy): TCP alone would let it
  * write into the void until the kernel gives up, many minutes later.
+ *
+ * An ack also says which layout of messages the listener reads (`reads`, a number the transport's
+ * user gives it: src/node/peer-wire.ts PROPOSAL_LAYOUT): the listener sends one at once when
+ * the handshake succeeds, so the dialer knows before its first message. It travels inside the
+ * authenticated channel; listeners of earlier builds send none (layout 1), and dialers of
+ * earlier builds ignore the field.
  */
 
 export type DialerFrame =
@@ -13,6 +19,8 @@ export type DialerFrame =
 export interface AckFrame {
   readonly type: 'ack';
   readonly bytes: number;
+  /** The newest layout the listener reads; absent from listeners of earlier builds. */
+  readonly reads?: number;
 }
 
 function isRecord(value: unknown): value is Record<string, unknown> {
@@ -28,6 +36,8 @@ export function parseDialerFrame(value: unknown): DialerFrame | undefined {
 
 export function parseAckFrame(value: unknown): AckFrame | undefined {
   if (!isRecord(value) || value['type'] !== 'ack') return undefined;
-  const bytes = value['bytes'];
-  return typeof bytes === 'number' && Number.isSafeInteger(bytes) && bytes >= 0 ? { type: 'ack', bytes } : undefined;
+  const { bytes, reads } = value;
+  if (typeof bytes !== 'number' || !Number.isSafeInteger(bytes) || bytes < 0) return undefined;
+  if (reads === undefined) return { type: 'ack', bytes };
+  return typeof reads === 'number' && Number.isSafeInteger(reads) && reads >= 1 ? { type: 'ack', bytes, reads } : undefined;
 }

@@ -67,6 +67,7 @@ export class OutboundLink {
   private writtenBytesAtTick = 0;
   /** Consecutive ticks that ended with bytes owed and no progress. */
   private stalledTicks = 0;
+  private peerReadsNow = 1;
 
   constructor(private readonly options: OutboundLinkOptions) {}
 
@@ -77,6 +78,11 @@ export class OutboundLink {
   /** Whether send() may be given bytes now: the link is up (every PEER_PROTOCOL member reads them). */
   get sendsBinary(): boolean {
     return this.up;
+  }
+
+  /** The newest message layout the listener said it reads (1 until it says: earlier builds never do). */
+  get peerReads(): number {
+    return this.peerReadsNow;
   }
 
   start(): void {
@@ -169,12 +175,14 @@ export class OutboundLink {
     this.ackedBytesAtTick = this.ackedBytes;
     this.writtenBytesAtTick = this.ackedBytes;
     this.stalledTicks = 0;
+    this.peerReadsNow = 1;
     conn.onFrame = (message) => {
       const ack = parseAckFrame(message);
       if (ack === undefined || ack.bytes > conn.bytesWritten) {
         conn.destroy('unexpected frame from the listener');
       } else {
         this.ackedBytes = Math.max(this.ackedBytes, ack.bytes);
+        if (ack.reads !== undefined) this.peerReadsNow = ack.reads;
       }
     };
     conn.onClose = (reason) => this.onDown(conn, reason);

@@ -52,6 +52,8 @@ export interface PeerTransportOptions {
   readonly tls?: PeerTlsOptions;
   readonly logger: Logger;
   readonly onMessage: (from: number, message: unknown) => void;
+  /** The newest message layout this member reads, told to the members that dial it; default 1. */
+  readonly reads?: number;
   /** The outbound link to `id` came up (send() now writes) or went down. */
   readonly onPeerState?: (id: number, connected: boolean) => void;
   /** Redial delays; default 50 ms doubling to 2 s. */
@@ -117,7 +119,7 @@ export class PeerTransport<M = unknown> {
     this.shared = shared;
     for (const peer of options.peers) this.link(peer);
     this.inbound = new InboundLinks({
-      ...shared, counters: this.counters, onMessage: options.onMessage,
+      ...shared, counters: this.counters, onMessage: options.onMessage, reads: options.reads ?? 1,
       maxPendingHandshakes: options.maxPendingHandshakes ?? DEFAULT_PENDING_HANDSHAKES_MAX,
       maxPendingHandshakesPerSource: options.maxPendingHandshakesPerSource ?? DEFAULT_PENDING_HANDSHAKES_PER_SOURCE,
       memberSources: this.memberSources,
@@ -215,6 +217,11 @@ export class PeerTransport<M = unknown> {
   /** The link to `to` is up and its peer reads binary frames: send() may be given a Uint8Array. */
   sendsBinary(to: number): boolean {
     return this.outbound.get(to)?.sendsBinary ?? false;
+  }
+
+  /** The newest message layout member `to` said it reads on the current link (1 until it says). */
+  peerReads(to: number): number {
+    return this.outbound.get(to)?.peerReads ?? 1;
   }
 
   /** The outbound link to `id` is up and authenticated. */

@@ -154,7 +154,7 @@ async function follows(c: CorralCluster, id: number): Promise<void> {
     const view = await c.view(id);
     return view?.role === 'follower' && view.leader !== null && 'following';
   }, { timeoutMs: ELECTION_BOUND_MS, what: `member ${id} to follow a leader` });
-  if (outcome === 'exited') throw new Error(`member ${id} exited by itself (a crash, not a fault of the test)`);
+  if (outcome === 'exited') throw new Error(`member ${id} exited by itself with ${c.exitOf(id)} (a crash, not a fault of the test)`);
 }
 
 describe('exactly-once writes (Zk-Request-Id) on a 3-member cluster', () => {

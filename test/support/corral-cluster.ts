@@ -245,6 +245,13 @@ export class CorralCluster {
     return this.member(id).proc?.running === true;
   }
 
+  /** How member `id`'s process ended ("code 1", "signal SIGSEGV"), or 'running'. */
+  exitOf(id: number): string {
+    const exit = this.member(id).proc?.exit;
+    if (exit === undefined) return 'running';
+    return exit.signal !== null ? `signal ${exit.signal}` : `code ${exit.code}`;
+  }
+
   /** GET /v1/cluster of one member, or undefined if it does not answer in time. */
   async view(id: number, timeoutMs = VIEW_TIMEOUT_MS): Promise<ClusterView | undefined> {
     const reply = await request('GET', `${this.url(id)}/v1/cluster`, { timeoutMs });

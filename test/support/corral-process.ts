@@ -190,7 +190,8 @@ export class CorralProcess {
     this.child.stdout!.on('data', (chunk: Buffer) => (this.out += chunk.toString('utf8')));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.err += chunk.toString('utf8')));
     this.exited = new Promise((resolveExit) => {
-      this.child.once('exit', (code, signal) => {
+      // 'close', not 'exit': by then stdout and stderr are read to their end, so a crash's stack is in `stderr`.
+      this.child.once('close', (code, signal) => {
         this.exitInfo = { code, signal };
         resolveExit(this.exitInfo);
       });
@@ -207,6 +208,11 @@ export class CorralProcess {
 
   get running(): boolean {
     return this.exitInfo === undefined;
+  }
+
+  /** How the process ended; undefined while it runs. */
+  get exit(): ExitInfo | undefined {
+    return this.exitInfo;
   }
 
   /** Resolves once /healthz answers 200; fails as soon as the process exits instead. */

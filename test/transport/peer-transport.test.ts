@@ -69,6 +69,17 @@ describe('PeerTransport', () => {
     expect(got).toEqual([{ bytes: [0, 1, 255] }, { seq: 1 }, { bytes: [] }]);
   });
 
+  it('tells each dialer the newest layout its listener reads, at once, on the authenticated link', async () => {
+    const ports = [await freePort(), await freePort()];
+    const [a, b] = await Promise.all([
+      pool.member(1, ports[0]!, [{ id: 2, host: HOST, port: ports[1]! }], { reads: 2 }),
+      pool.member(2, ports[1]!, [{ id: 1, host: HOST, port: ports[0]! }]), // as a build before layouts: reads 1
+    ]);
+    await waitFor(() => b.transport.peerReads(1) === 2 && a.transport.isConnected(2), { timeoutMs: 5000, what: 'member 2 to learn what 1 reads' });
+    expect(a.transport.peerReads(2)).toBe(1);
+    expect(a.transport.peerReads(99)).toBe(1);
+  });
+
   it('never connects to or accepts messages from a member that does not know the secret', async () => {
     const ports = [await freePort(), await freePort()];
     const addresses = [{ id: 1, host: HOST, port: ports[0]! }, { id: 2, host: HOST, port: ports[1]! }];

@@ -28,11 +28,11 @@ export class MalformedProposal extends Error {
 }
 
 /** Bounds a message may not exceed (a multi's ops, a caller's identities, children listed). */
-const OPS_MAX = 1000;
-const IDENTITIES_MAX = 64;
-const CHILDREN_MAX = 1_000_000;
-const STAT_FIELDS = ['czxid', 'mzxid', 'pzxid', 'ctime', 'mtime', 'version', 'cversion', 'aversion', 'ephemeralOwner', 'dataLength', 'numChildren'] as const;
-const ERROR_CODES = Object.keys(ZK_CODES).filter((code) => code !== 'OK') as Array<ZkError['code']>;
+export const OPS_MAX = 1000;
+export const IDENTITIES_MAX = 64;
+export const CHILDREN_MAX = 1_000_000;
+export const STAT_FIELDS = ['czxid', 'mzxid', 'pzxid', 'ctime', 'mtime', 'version', 'cversion', 'aversion', 'ephemeralOwner', 'dataLength', 'numChildren'] as const;
+export const ERROR_CODES = Object.keys(ZK_CODES).filter((code) => code !== 'OK') as Array<ZkError['code']>;
 
 // Reading: each helper answers the value or throws Malformed, caught once at the top.
 

@@ -1,7 +1,7 @@
 /** Proposals and answers on the wire, JSON and binary: what goes out comes back the same; anything malformed is refused, never thrown. */
 import fc from 'fast-check';
 import { describe, expect, it } from 'vitest';
-import { decodeWire, encodeAnswerWire, encodeProposalWire, PeerWireError } from '../../../src/node/peer-wire.ts';
+import { decodeWire, encodeAnswerWire, encodeProposalWire, PeerWireError, PROPOSAL_LAYOUT } from '../../../src/node/peer-wire.ts';
 import { decodeAnswerJson, decodeProposalJson, encodeAnswerJson, encodeProposalJson } from '../../../src/node/pipeline/proposal-codec.ts';
 import type { ProposalOutcome, ProposalRequest } from '../../../src/node/pipeline/proposal.ts';
 import { MalformedProposal } from '../../../src/node/pipeline/proposal-values.ts';
@@ -67,6 +67,7 @@ const outcome: fc.Arbitrary<ProposalOutcome> = fc.oneof(
   fc.record({ ok: fc.constant(false as const), error }),
   fc.record({ ok: fc.constant(false as const), error, failedOp: count }),
 );
+const LAYOUTS = [1, 2] as const;
 const env = { from: fc.integer({ min: 1, max: 9 }), to: fc.integer({ min: 1, max: 9 }), id: fc.string({ minLength: 1, maxLength: 30 }) };
 
 /** What the transport does to JSON: stringify, then parse. */
@@ -74,18 +75,28 @@ const overJson = (value: unknown): unknown => JSON.parse(JSON.stringify(value));
 const copy = (b: Uint8Array) => new Uint8Array(b);
 
 describe('proposal codecs', () => {
-  it('round-trips any proposal through JSON and through binary frames', () => {
+  it('round-trips any proposal through JSON and through binary frames of either layout', () => {
     fc.assert(fc.property(fc.record({ ...env, request }), (message) => {
       expect(decodeProposalJson(overJson(encodeProposalJson(message)))).toEqual(message);
-      expect(decodeWire(copy(encodeProposalWire(message)))).toEqual({ kind: 'Proposal', ...message });
+      for (const layout of LAYOUTS) expect(decodeWire(copy(encodeProposalWire(message, layout)))).toEqual({ kind: 'Proposal', ...message });
     }));
   });
 
-  it('round-trips any answer — Stat, data bytes and children included — through JSON and binary frames', () => {
+  it('round-trips any answer — Stat, data bytes and children included — through JSON and binary frames of either layout', () => {
     fc.assert(fc.property(fc.record({ ...env, outcome }), (message) => {
       expect(decodeAnswerJson(overJson(encodeAnswerJson(message)))).toEqual(message);
-      expect(decodeWire(copy(encodeAnswerWire(message)))).toEqual({ kind: 'ProposalAnswer', ...message });
+      for (const layout of LAYOUTS) expect(decodeWire(copy(encodeAnswerWire(message, layout)))).toEqual({ kind: 'ProposalAnswer', ...message });
     }));
+  });
+
+  it('writes layout 2 unless told the peer reads only layout 1', () => {
+    const message = { from: 2, to: 1, id: 'n.1', request: { proposal: { type: 'keepalive' as const, sessionId: 5 }, identities: [], deadlineMs: 10 } };
+    expect(PROPOSAL_LAYOUT).toBe(2);
+    expect(encodeProposalWire(message)[1]).toBe(24);
+    expect(encodeProposalWire(message, 1)[1]).toBe(22);
+    const answer = { from: 1, to: 2, id: 'n.1', outcome: { ok: true as const, zxid: 3, result: undefined } };
+    expect(encodeAnswerWire(answer)[1]).toBe(25);
+    expect(encodeAnswerWire(answer, 1)[1]).toBe(23);
   });
 
   it('refuses, without throwing, any byte string that is not a message and any damaged frame', () => {
@@ -93,11 +104,17 @@ describe('proposal codecs', () => {
       const decoded = decodeWire(raw);
       expect(decoded instanceof PeerWireError || typeof decoded === 'object').toBe(true);
     }));
-    fc.assert(fc.property(fc.record({ ...env, request }), fc.nat(), fc.integer({ min: 0, max: 255 }), (message, at, value) => {
-      const frame = copy(encodeProposalWire(message));
+    fc.assert(fc.property(fc.record({ ...env, request }), fc.constantFrom(...LAYOUTS), fc.nat(), fc.integer({ min: 0, max: 255 }), (message, layout, at, value) => {
+      const frame = copy(encodeProposalWire(message, layout));
       frame[at % frame.length] = value;
       expect(() => decodeWire(frame)).not.toThrow();
-      expect(() => decodeWire(frame.subarray(0, at % frame.length))).not.toThrow();
+      expect(decodeWire(frame.subarray(0, at % frame.length))).toBeInstanceOf(PeerWireError);
+    }));
+    fc.assert(fc.property(fc.record({ ...env, outcome }), fc.constantFrom(...LAYOUTS), fc.nat(), fc.integer({ min: 0, max: 255 }), (message, layout, at, value) => {
+      const frame = copy(encodeAnswerWire(message, layout));
+      frame[at % frame.length] = value;
+      expect(() => decodeWire(frame)).not.toThrow();
+      expect(decodeWire(frame.subarray(0, at % frame.length))).toBeInstanceOf(PeerWireError);
     }));
   });
 
@@ -124,6 +141,37 @@ describe('proposal codecs', () => {
   it.each(cases)('refuses a proposal with %s', (_what, change) => {
     expect(decodeProposalJson(valid)).not.toBeInstanceOf(MalformedProposal);
     expect(decodeProposalJson({ ...valid, request: { ...valid.request, ...change } })).toBeInstanceOf(MalformedProposal);
+  });
+
+  /** A layout-2 frame of `message` with the byte at `at` (counted from the end when negative) set to `value`. */
+  const altered = (frame: Uint8Array, at: number, value: number): Uint8Array => {
+    const bytes = copy(frame);
+    bytes[at < 0 ? bytes.length + at : at] = value;
+    return bytes;
+  };
+  const setData = (data: Uint8Array) => ({ from: 2, to: 1, id: 'n.1', request: {
+    proposal: { type: 'txn' as const, txn: { type: 'write' as const, multi: false, sessionId: 0, ops: [{ type: 'setData' as const, path: '/a', data, version: -1 }] } },
+    identities: [], deadlineMs: 10 } });
+  const withAcl = (perms: number, scheme: string) => ({ from: 2, to: 1, id: 'n.1', request: {
+    proposal: { type: 'txn' as const, txn: { type: 'write' as const, multi: false, sessionId: 0, ops: [{ type: 'setACL' as const, path: '/a', acl: [{ perms, scheme, id: 'x' }], version: -1 }] } },
+    identities: [], deadlineMs: 10 } });
+
+  it('refuses a layout-2 proposal whose op, mode or ACL is not one a client may give', () => {
+    expect(decodeWire(encodeProposalWire(setData(new Uint8Array(0))))).not.toBeInstanceOf(PeerWireError);
+    // The op type's index sits after the envelope, the proposal and txn types, multi, session and the request flag.
+    const opAt = 2 + 8 + 8 + 4 + 3 + 1 + 1 + 1 + 8 + 1 + 8;
+    expect(encodeProposalWire(setData(new Uint8Array(0)))[opAt]).toBe(2); // setData
+    expect(decodeWire(altered(encodeProposalWire(setData(new Uint8Array(0))), opAt, 9))).toBeInstanceOf(PeerWireError);
+    expect(decodeWire(encodeProposalWire(withAcl(31, 'world')))).not.toBeInstanceOf(PeerWireError);
+    expect(decodeWire(encodeProposalWire(withAcl(32, 'world')))).toBeInstanceOf(PeerWireError);
+    expect(decodeWire(encodeProposalWire(withAcl(1, 'not a scheme')))).toBeInstanceOf(PeerWireError);
+  });
+
+  it('refuses a layout-2 answer with an unknown error code', () => {
+    const answer = { from: 1, to: 2, id: 'n.1', outcome: { ok: false as const, error: { code: 'NONODE' as const, message: '' } } };
+    expect(decodeWire(encodeAnswerWire(answer))).toEqual({ kind: 'ProposalAnswer', ...answer });
+    const bad = { ...answer, outcome: { ok: false as const, error: { code: 'NOPE' as never, message: '' } } };
+    expect(decodeWire(encodeAnswerWire(bad))).toBeInstanceOf(PeerWireError);
   });
 
   it('refuses an answer with an unknown error code or a Stat missing a field', () => {

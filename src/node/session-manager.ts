@@ -11,6 +11,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { zkError, type ZkError } from '../core/errors.ts';
+import { OldestFirst } from '../core/oldest-first.ts';
 import type { SessionTable } from '../core/session/session-table.ts';
 import { negotiateTimeout, SessionTracker } from '../core/session/session-tracker.ts';
 import { isWatchResult, type ApplyOutput, type SessionEnd, type WatchResult } from '../core/tree/results.ts';
@@ -62,6 +63,7 @@ export class SessionManager implements Applier {
   private readonly outboxes = new Map<number, Outbox>();
   /** Recently ended sessions: why (410 rather than 404), and their token hash for reading the end. */
   private readonly ended = new Map<number, { reason: SessionEndReason; tokenHash: string }>();
+  private readonly oldestEnded = new OldestFirst(this.ended);
   private readonly closing = new Set<number>();
   /**
    * Opens in flight from this member, by token hash → the opener's limit key: counted against
@@ -335,7 +337,7 @@ export class SessionManager implements Applier {
     this.tracker.remove(sessionId);
     this.forgetCaller(sessionId);
     this.ended.set(sessionId, { reason, tokenHash });
-    if (this.ended.size > ENDED_REMEMBERED_MAX) this.ended.delete(this.ended.keys().next().value!);
+    if (this.ended.size > ENDED_REMEMBERED_MAX) this.oldestEnded.take();
     // Keep the outbox a while so a stream that reconnects can still read the end.
     this.timers.after(ENDED_OUTBOX_KEPT_MS, () => this.outboxes.delete(sessionId));
     this.logger.info({ event: 'session-ended', sessionId, reason, zxid }, 'session ended');

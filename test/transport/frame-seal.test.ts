@@ -1,4 +1,4 @@
-import { randomBytes } from 'node:crypto';
+import { createHmac, randomBytes } from 'node:crypto';
 import { describe, expect, it } from 'vitest';
 import { encodeFrame, FrameDecoder } from '../../src/transport/frame-codec.ts';
 import { deriveLinkKeys, RECORD_BODY_MAX, RECORD_PLAINTEXT_MAX, RecordOpener, RecordSealer, SealError, type Transcript } from '../../src/transport/frame-seal.ts';
@@ -26,6 +26,20 @@ describe('sealed records', () => {
     expect(deriveLinkKeys(SECRET, { ...transcript, dialerNonce: 'E'.repeat(43) }, 'dialer').send).not.toEqual(dialer.send);
     expect(deriveLinkKeys(SECRET, { ...transcript, protocol: 4 }, 'dialer').send).not.toEqual(dialer.send);
     expect(deriveLinkKeys('another secret', transcript, 'dialer').send).not.toEqual(dialer.send);
+  });
+
+  it('tags each record with HMAC-SHA256 over its sequence number (u64, big-endian) and its whole plaintext', () => {
+    const sealer = new RecordSealer(dialer.send);
+    const turns = [[encodeFrame({ a: 1 }), encodeFrame('two'), encodeFrame([3])], [encodeFrame('next')]];
+    turns.forEach((frames, sequence) => {
+      for (const frame of frames) sealer.push(frame);
+      const [body] = bodies(sealer.drain());
+      const plaintext = Buffer.concat(frames);
+      const prefix = Buffer.alloc(8);
+      prefix.writeBigUInt64BE(BigInt(sequence));
+      const expected = createHmac('sha256', dialer.send).update(prefix).update(plaintext).digest();
+      expect(body).toEqual(Buffer.concat([plaintext, expected]));
+    });
   });
 
   it('carries the frames of a turn in one record, and a large frame across several', () => {

@@ -13,6 +13,7 @@
  * read the ACL at all (NOAUTH), nobody hears of the node.
  */
 import type { Acl } from '../../core/acl/acl.ts';
+import { OldestFirst } from '../../core/oldest-first.ts';
 import type { ZooKeeperClient } from '../../zookeeper-client/client.ts';
 
 export const UNKNOWN = 'unknown';
@@ -28,6 +29,7 @@ interface EventAbout {
 export class EventAcls {
   /** Last ACL read per path, oldest first (Map order), for deletions. */
   private readonly last = new Map<string, Acl>();
+  private readonly leastRecent = new OldestFirst(this.last);
 
   /** The lookups asked so far: a deletion reads what they remembered (a node created, then deleted). */
   private tail: Promise<unknown> = Promise.resolve();
@@ -70,6 +72,6 @@ export class EventAcls {
   private remember(path: string, acl: Acl): void {
     this.last.delete(path);
     this.last.set(path, acl);
-    if (this.last.size > this.remembered) this.last.delete(this.last.keys().next().value!);
+    if (this.last.size > this.remembered) this.leastRecent.take();
   }
 }

@@ -23,6 +23,7 @@
  * with an event whose ACL is unknown is handed on as a gap (the streams read state again).
  */
 import type { Acl } from '../../core/acl/acl.ts';
+import { OldestFirst } from '../../core/oldest-first.ts';
 import type { ZkEventType } from '../../zookeeper-client/records.ts';
 import type { ZooKeeperClient } from '../../zookeeper-client/client.ts';
 import type { EventType, TreeEvent } from '../../core/tree/results.ts';
@@ -91,6 +92,7 @@ export class GatewayChanges implements Changes {
   private floorZxid: number;
   /** The groups lingering without subscribers, longest first. */
   private readonly lingering = new Set<Group>();
+  private readonly oldestLingering = new OldestFirst(this.lingering);
 
   constructor(private readonly options: GatewayChangesOptions) {
     this.floorZxid = options.appliedZxid();
@@ -175,7 +177,7 @@ export class GatewayChanges implements Changes {
     group.lingering = setTimeout(() => this.drop(group), this.options.lingerMs);
     group.lingering.unref();
     this.lingering.add(group);
-    if (this.lingering.size > this.options.lingeringMax) this.drop(this.lingering.values().next().value!);
+    if (this.lingering.size > this.options.lingeringMax) this.drop(this.oldestLingering.take()![0]);
   }
 
   /** Whether the group is still the watch of its path and nothing holds it. */

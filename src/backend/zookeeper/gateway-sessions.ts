@@ -14,6 +14,7 @@
  * one after a detach) takes the watches and the stream over from it (session-takeover.ts).
  */
 import { zkError, type ZkError } from '../../core/errors.ts';
+import { OldestFirst } from '../../core/oldest-first.ts';
 import type { WatchResult } from '../../core/tree/results.ts';
 import type { WatchRequest } from '../../core/tree/txn.ts';
 import { throttled } from '../../http/limits/refusal.ts';
@@ -97,8 +98,10 @@ const ENDED_KEPT_MAX = 1024;
 export class GatewaySessions implements Sessions {
   private readonly live = new Map<number, GatewaySession>();
   private readonly ended = new Map<number, GatewaySession>();
+  private readonly oldestEnded = new OldestFirst(this.ended);
   /** Sessions this gateway let go of (idle, or taken over elsewhere): their outboxes, for a return. */
   private readonly away = new Map<number, GatewaySession>();
+  private readonly oldestAway = new OldestFirst(this.away);
   private readonly sweeper: NodeJS.Timeout;
   private opening = 0;
 
@@ -402,7 +405,7 @@ export class GatewaySessions implements Sessions {
   private detached(entry: GatewaySession): void {
     if (this.live.get(entry.id) === entry) this.live.delete(entry.id);
     this.away.set(entry.id, entry);
-    if (this.away.size > ENDED_KEPT_MAX) this.away.delete(this.away.keys().next().value!);
+    if (this.away.size > ENDED_KEPT_MAX) this.oldestAway.take();
   }
 
   /** The session ended: `{state}` queued last, at `atLeast`, its connection's last zxid or its newest event's zxid, whichever is latest. */
@@ -416,7 +419,7 @@ export class GatewaySessions implements Sessions {
     entry.outbox.ended = true;
     entry.events.open();
     this.ended.set(entry.id, entry);
-    if (this.ended.size > ENDED_KEPT_MAX) this.ended.delete(this.ended.keys().next().value!);
+    if (this.ended.size > ENDED_KEPT_MAX) this.oldestEnded.take();
   }
 
   async shutdown(): Promise<void> {

@@ -16,6 +16,7 @@
  * Invariants: entries are kept in zxid order, per client and in all; each zxid has one entry.
  */
 import { assert } from '../errors.ts';
+import { OldestFirst } from '../oldest-first.ts';
 import type { WriteResult } from './results.ts';
 
 export const REQUEST_IDS_PER_CLIENT_MAX = 1_000;
@@ -53,11 +54,17 @@ export function sessionOfClient(client: string): number | undefined {
 
 const keyOf = (client: string, id: string): string => `${client}\u0000${id}`;
 
+/** One client's ids, oldest zxid first, and how its oldest is taken. */
+interface ClientIds {
+  readonly ids: Map<string, RequestRecord>;
+  readonly oldest: OldestFirst<string, RequestRecord>;
+}
+
 export class RequestTable {
   /** Every entry, oldest zxid first (insertion order). */
   private readonly entries = new Map<string, RequestRecord>();
-  /** Each client's ids, oldest zxid first. */
-  private readonly clients = new Map<string, Map<string, RequestRecord>>();
+  private readonly oldest = new OldestFirst(this.entries);
+  private readonly clients = new Map<string, ClientIds>();
   private newestZxid = 0;
 
   constructor(records: Iterable<RequestRecord> = [], private readonly limits: RequestLimits = DEFAULT_LIMITS) {
@@ -71,7 +78,7 @@ export class RequestTable {
   }
 
   get(client: string, id: string): RequestRecord | undefined {
-    return this.clients.get(client)?.get(id);
+    return this.clients.get(client)?.ids.get(id);
   }
 
   /** Every entry, oldest first: what a checkpoint stores. */
@@ -81,7 +88,7 @@ export class RequestTable {
 
   /** Ids a client has in the table. */
   countOf(client: string): number {
-    return this.clients.get(client)?.size ?? 0;
+    return this.clients.get(client)?.ids.size ?? 0;
   }
 
   /** Remembers a first attempt, applied after every entry here; evicts past the bounds. */
@@ -91,25 +98,29 @@ export class RequestTable {
     assert(!this.entries.has(key), `request ${record.id} of ${record.client} recorded twice`);
     this.newestZxid = record.zxid;
     this.entries.set(key, record);
-    let ids = this.clients.get(record.client);
-    if (!ids) this.clients.set(record.client, (ids = new Map()));
-    ids.set(record.id, record);
-    if (ids.size > this.limits.perClientMax) this.remove(ids.values().next().value!);
-    if (this.entries.size > this.limits.totalMax) this.remove(this.entries.values().next().value!);
-    assert(ids.size <= this.limits.perClientMax && this.entries.size <= this.limits.totalMax, 'request table over its bounds');
+    let client = this.clients.get(record.client);
+    if (!client) {
+      const ids = new Map<string, RequestRecord>();
+      this.clients.set(record.client, (client = { ids, oldest: new OldestFirst(ids) }));
+    }
+    client.ids.set(record.id, record);
+    if (client.ids.size > this.limits.perClientMax) this.remove(client.oldest.take()![1]);
+    if (this.entries.size > this.limits.totalMax) this.remove(this.oldest.take()![1]);
+    assert(client.ids.size <= this.limits.perClientMax && this.entries.size <= this.limits.totalMax, 'request table over its bounds');
   }
 
   /** Forgets a client's ids (its session ended). */
   dropClient(client: string): void {
-    const ids = this.clients.get(client);
+    const ids = this.clients.get(client)?.ids;
     if (!ids) return;
     for (const id of ids.keys()) this.entries.delete(keyOf(client, id));
     this.clients.delete(client);
   }
 
+  /** Forgets `record` (already taken off the front of one of the maps by its cursor). */
   private remove(record: RequestRecord): void {
     this.entries.delete(keyOf(record.client, record.id));
-    const ids = this.clients.get(record.client)!;
+    const { ids } = this.clients.get(record.client)!;
     ids.delete(record.id);
     if (ids.size === 0) this.clients.delete(record.client);
   }

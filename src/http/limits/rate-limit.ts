@@ -5,6 +5,7 @@
  * dropped when `bucketsMax` are held (a caller rotating addresses faster than that gets a fresh
  * burst, at worst; it cannot grow the map).
  */
+import { OldestFirst } from '../../core/oldest-first.ts';
 
 export interface RateLimitOptions {
   readonly ratePerSecond: number;
@@ -22,6 +23,7 @@ const BUCKETS_MAX = 100_000;
 
 export class RateLimiter {
   private readonly buckets = new Map<string, Bucket>();
+  private readonly leastRecent = new OldestFirst(this.buckets);
   private readonly bucketsMax: number;
 
   constructor(private readonly options: RateLimitOptions) {
@@ -38,7 +40,7 @@ export class RateLimiter {
     const now = nowMs();
     let bucket = this.buckets.get(key);
     if (bucket === undefined) {
-      if (this.buckets.size >= this.bucketsMax) this.buckets.delete(this.buckets.keys().next().value!);
+      if (this.buckets.size >= this.bucketsMax) this.leastRecent.take();
       bucket = { tokens: burst, atMs: now };
     } else {
       // Re-inserted on use: the map's order is least recently used first.

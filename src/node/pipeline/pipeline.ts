@@ -11,6 +11,7 @@
  */
 import type { Role } from '../../core/consensus/types.ts';
 import { zkError } from '../../core/errors.ts';
+import { OldestFirst } from '../../core/oldest-first.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { SendOutcome } from '../../transport/peer-transport.ts';
 import type { Timers } from '../timers.ts';
@@ -44,6 +45,7 @@ const NO_LEADER: ProposalOutcome = { ok: false, error: zkError('CONNECTIONLOSS',
 export class Pipeline implements Proposer {
   /** Forwarded proposals taken, by `${from}/${id}`, oldest first. */
   private readonly served = new Set<string>();
+  private readonly oldestServed = new OldestFirst(this.served);
   /** Counts for the simulation's summary and the metrics: forwarded here, answered, lost. */
   readonly counts = { forwarded: 0, answered: 0, lost: 0, served: 0, duplicates: 0 };
   private closed = false;
@@ -74,7 +76,7 @@ export class Pipeline implements Proposer {
       return;
     }
     this.served.add(key);
-    if (this.served.size > SERVED_IDS_MAX) this.served.delete(this.served.values().next().value!);
+    if (this.served.size > SERVED_IDS_MAX) this.oldestServed.take();
     this.counts.served++;
     if (this.options.status().role !== 'leader') {
       return link.sendAnswer(from, id, { ok: false, error: zkError('CONNECTIONLOSS', 'this member is not the leader; the request was not applied') });

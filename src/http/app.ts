@@ -3,6 +3,7 @@
  * rules live here: `Zk-Zxid` on every response, `Zk-Min-Zxid` waits, CORS, metrics, and the
  * contract's error body for every failure (never a 500 for a client's mistake).
  */
+import { decimal } from '../core/decimal.ts';
 import { Hono, type Context, type Handler, type MiddlewareHandler } from 'hono';
 import { cors } from 'hono/cors';
 import type { StatusCode } from 'hono/utils/http-status';
@@ -38,7 +39,7 @@ import { parseZxid } from './values.ts';
 function zxidHeader(deps: AppDeps): MiddlewareHandler {
   return async function zkZxid(c, next) {
     await next();
-    c.res.headers.set('Zk-Zxid', String(answerZxid(deps.backend.appliedZxid, { zxid: answeredZxid.get(c) })));
+    c.res.headers.set('Zk-Zxid', decimal(answerZxid(deps.backend.appliedZxid, { zxid: answeredZxid.get(c) })));
     const session = authenticatedSession(c);
     const lastId = session === undefined ? undefined : deps.backend.sessions.events(session)?.lastId;
     if (lastId) c.res.headers.set('Zk-Last-Event-Id', lastId);

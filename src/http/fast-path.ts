@@ -8,6 +8,7 @@
  * has (`withFastPath`). Everything else, and every request while CORS is configured, goes to
  * the Hono app.
  */
+import { decimal } from '../core/decimal.ts';
 import type { X509Certificate } from 'node:crypto';
 import type { IncomingMessage, ServerResponse } from 'node:http';
 import type { Authenticated, Credentials } from '../auth/authenticator.ts';
@@ -164,7 +165,7 @@ class NodeCallRequest extends PlainCallRequest {
 
 function send(res: ServerResponse, reply: Reply, appliedZxid: number): void {
   const headers = replyHeaders(reply);
-  headers['zk-zxid'] = String(answerZxid(appliedZxid, reply));
+  headers['zk-zxid'] = decimal(answerZxid(appliedZxid, reply));
   let body: string | Buffer | undefined = jsonBodyOf(reply);
   if (body === undefined && reply.bytes !== undefined) body = Buffer.from(reply.bytes.buffer, reply.bytes.byteOffset, reply.bytes.byteLength);
   if (body !== undefined) headers['content-length'] = String(Buffer.byteLength(body));

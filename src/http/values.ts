@@ -1,6 +1,7 @@
 /** Converting between the tree's values and the contract's JSON, and parsing request values. */
 import { isUtf8 } from 'node:buffer';
 import type { Stat } from '../core/tree/znode.ts';
+import { decimal } from '../core/decimal.ts';
 import { badRequest } from './errors.ts';
 
 export interface StatJson {
@@ -22,8 +23,8 @@ export function statJson(stat: Stat): StatJson {
  * almost every call, and the object and its string conversions were a visible share of it.
  */
 export function statJsonText(stat: Stat): string {
-  return `{"czxid":"${stat.czxid}","mzxid":"${stat.mzxid}","pzxid":"${stat.pzxid}","ctime":${stat.ctime},"mtime":${stat.mtime},` +
-    `"version":${stat.version},"cversion":${stat.cversion},"aversion":${stat.aversion},"ephemeralOwner":"${stat.ephemeralOwner}",` +
+  return `{"czxid":"${decimal(stat.czxid)}","mzxid":"${decimal(stat.mzxid)}","pzxid":"${decimal(stat.pzxid)}","ctime":${decimal(stat.ctime)},"mtime":${decimal(stat.mtime)},` +
+    `"version":${stat.version},"cversion":${stat.cversion},"aversion":${stat.aversion},"ephemeralOwner":"${decimal(stat.ephemeralOwner)}",` +
     `"dataLength":${stat.dataLength},"numChildren":${stat.numChildren}}`;
 }
 

@@ -14,6 +14,7 @@
  * transaction's frames are built once for all the streams of the same path and kind, framed
  * once as an HTTP chunk, and written straight to each socket (src/http/sse-sink.ts).
  */
+import { decimal } from '../core/decimal.ts';
 import type { Context } from 'hono';
 import { OPEN_ACL, PERM, type Acl } from '../core/acl/acl.ts';
 import { permits } from '../core/acl/check.ts';
@@ -75,7 +76,8 @@ function resumePoint(c: Context): Position | undefined {
 }
 
 function eventFrame(e: Change, k: number): string {
-  return sseFrame('watch', JSON.stringify({ type: e.type, path: e.path, zxid: String(e.zxid) }), `${e.zxid}-${k}`);
+  const zxid = decimal(e.zxid);
+  return sseFrame('watch', JSON.stringify({ type: e.type, path: e.path, zxid }), `${zxid}-${k}`);
 }
 
 /** The position after the whole of `zxid`: one object for every stream the fan-out moves there. */

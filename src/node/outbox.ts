@@ -4,6 +4,7 @@
  * session, so ids are unique and increasing. Bounded: past `maxEvents` the oldest are dropped,
  * and a reader that still needed them is told (overflow), never silently skipped.
  */
+import { decimal } from '../core/decimal.ts';
 
 export interface OutboxEvent {
   readonly seq: number;
@@ -47,7 +48,7 @@ export class Outbox {
     // The newest event, kept or just dropped, decides k (ids must stay unique).
     const last = this.events[this.events.length - 1];
     const k = last && last.zxid === zxid ? last.k + 1 : 0;
-    const entry = { seq: this.nextSeq++, id: `${zxid}-${k}`, zxid, k, event, data: JSON.stringify(payload) };
+    const entry = { seq: this.nextSeq++, id: `${decimal(zxid)}-${k}`, zxid, k, event, data: JSON.stringify(payload) };
     this.events.push(entry);
     if (this.events.length - this.head > this.maxEvents) {
       this.lastDropped = this.events[this.head++];

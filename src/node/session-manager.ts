@@ -11,6 +11,7 @@
 import { createHash, randomBytes, timingSafeEqual } from 'node:crypto';
 import type { Config } from '../config.ts';
 import { zkError, type ZkError } from '../core/errors.ts';
+import { decimal } from '../core/decimal.ts';
 import { OldestFirst } from '../core/oldest-first.ts';
 import type { SessionTable } from '../core/session/session-table.ts';
 import { negotiateTimeout, SessionTracker } from '../core/session/session-tracker.ts';
@@ -324,7 +325,7 @@ export class SessionManager implements Applier {
       if (record) this.track(record.id, record.timeoutMs);
     }
     for (const { sessionId, event } of output.deliveries ?? []) {
-      this.outboxes.get(sessionId)?.push(zxid, 'watch', { type: event.type, path: event.path, zxid: String(zxid) });
+      this.outboxes.get(sessionId)?.push(zxid, 'watch', { type: event.type, path: event.path, zxid: decimal(zxid) });
     }
     if (output.sessionEnd) this.end(output.sessionEnd, zxid);
   }
@@ -332,7 +333,7 @@ export class SessionManager implements Applier {
   /** After the close's own events: the final session event, then forget the session. */
   private end({ sessionId, reason, tokenHash }: SessionEnd, zxid: number): void {
     const outbox = this.outboxes.get(sessionId);
-    outbox?.push(zxid, 'session', { state: reason, zxid: String(zxid) });
+    outbox?.push(zxid, 'session', { state: reason, zxid: decimal(zxid) });
     if (outbox) outbox.ended = true;
     this.tracker.remove(sessionId);
     this.forgetCaller(sessionId);

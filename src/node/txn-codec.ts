@@ -5,6 +5,7 @@
  */
 import { OPEN_ACL, type Acl } from '../core/acl/acl.ts';
 import { isConfChangeData } from '../core/consensus/conf-change.ts';
+import { decimal } from '../core/decimal.ts';
 import { assert } from '../core/errors.ts';
 import type { Txn, TxnEnvelope, WriteOp } from '../core/tree/txn.ts';
 
@@ -16,7 +17,7 @@ const NOOP: TxnEnvelope = { timeMs: 0, txn: { type: 'noop' } };
 const base64 = (data: Uint8Array): string => Buffer.from(data.buffer, data.byteOffset, data.byteLength).toString('base64');
 
 /** A number as JSON writes it (a non-finite one as null). */
-const num = (n: number): string => (Number.isFinite(n) ? String(n) : 'null');
+const num = (n: number): string => (Number.isFinite(n) ? decimal(n) : 'null');
 
 /** One write op as JSON, its keys in a fixed order. */
 function encodeOp(op: WriteOp): string {

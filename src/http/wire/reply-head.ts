@@ -5,6 +5,7 @@
  */
 import { STATUS_CODES } from 'node:http';
 import { answerZxid, jsonBodyOf, replyHeaders, type Reply } from '../reply.ts';
+import { decimal } from '../../core/decimal.ts';
 
 export interface ReplyBytes {
   /** The head, and the body too when it is JSON. */
@@ -44,7 +45,7 @@ export function replyBytes(reply: Reply, method: string, zxid: number, keepAlive
   let head = statusLine(reply.status);
   const headers = replyHeaders(reply);
   for (const name in headers) head += `${name}: ${headers[name]}\r\n`;
-  head += `zk-zxid: ${answerZxid(zxid, reply)}\r\n${dateHeader(nowMs)}`;
+  head += `zk-zxid: ${decimal(answerZxid(zxid, reply))}\r\n${dateHeader(nowMs)}`;
   head += keepAliveMs === undefined ? 'Connection: close\r\n' : keepAliveLines(keepAliveMs);
   // A HEAD answer has no body and says nothing of its length; a bodiless answer otherwise says 0.
   if (method === 'HEAD' || NO_BODY.has(reply.status)) return { text: `${head}\r\n` };

@@ -2,7 +2,9 @@
  * `npx tsx bench/compare.ts [options] NAME=ROOT[,KEY=VALUE...] ...`: two or more builds of Corral
  * (checkouts, e.g. `git worktree add /tmp/base HEAD~1` with node_modules linked in) running at
  * the same time, driven in interleaved slices of one workload, so the machine's drift — ±15–25 %
- * within minutes here — hits every build alike. KEY=VALUE pairs go into that build's environment.
+ * within minutes here — hits every build alike. KEY=VALUE pairs go into that build's environment,
+ * except `profile=DIR`: that build's processes write V8 CPU profiles into DIR (node --cpu-prof),
+ * so two builds can be profiled doing the same work (with --rate).
  * Prints each build's median ops/s and CPU per op (the whole process, and its event loop alone)
  * and each build's median slice-by-slice ratio to the first. For A/B checks while changing the
  * code; `npm run bench` is what compares Corral with ZooKeeper and etcd.
@@ -65,12 +67,14 @@ async function main(): Promise<void> {
     const name = head!.slice(0, at);
     const root = head!.slice(at + 1);
     const saved = { ...process.env };
+    let profileDir: string | undefined;
     for (const pair of env) {
       const eq = pair.indexOf('=');
-      process.env[pair.slice(0, eq)] = pair.slice(eq + 1);
+      if (pair.slice(0, eq) === 'profile') profileDir = pair.slice(eq + 1);
+      else process.env[pair.slice(0, eq)] = pair.slice(eq + 1);
     }
     // The server takes its environment at spawn.
-    const { deployment } = await target.start({ workDir: values['work-dir']!, corralRoot: root });
+    const { deployment } = await target.start({ workDir: values['work-dir']!, corralRoot: root, ...(profileDir === undefined ? {} : { profileDir }) });
     process.env = saved;
     await warmUp(deployment, 100, 1500);
     builds.push({ name, deployment, rates: [], cpuUs: [], loopUs: [] });

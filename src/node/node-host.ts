@@ -51,6 +51,8 @@ const NOOP_ENVELOPE: TxnEnvelope = { timeMs: 0, txn: { type: 'noop' } };
 interface Waiter {
   readonly term: number;
   readonly envelope: TxnEnvelope;
+  /** Past it, expireOverdue answers CONNECTIONLOSS (Infinity: no deadline). */
+  readonly deadlineMs: number;
   resolve(value: Committed): void;
   reject(error: NotCommittedError): void;
 }
@@ -184,8 +186,11 @@ export class NodeHost {
     return this.consensus.status();
   }
 
-  /** Orders `envelope` through the log; resolves once it is durable, committed and applied. */
-  submit(envelope: TxnEnvelope): Promise<Committed> {
+  /**
+   * Orders `envelope` through the log; resolves once it is durable, committed and applied, or
+   * rejects with CONNECTIONLOSS at the first expireOverdue past `deadlineMs`.
+   */
+  submit(envelope: TxnEnvelope, deadlineMs = Infinity): Promise<Committed> {
     if (this.closed) return Promise.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'node is shutting down')));
     if (this.waiters.size >= this.maxPending) {
       return Promise.reject(new NotCommittedError(zkError('THROTTLEDOP', 'too many writes in flight')));
@@ -199,7 +204,7 @@ export class NodeHost {
     }
     this.schedule();
     return new Promise((resolve, reject) => {
-      this.waiters.set(proposed.index, { term: proposed.term, envelope, resolve, reject });
+      this.waiters.set(proposed.index, { term: proposed.term, envelope, deadlineMs, resolve, reject });
     });
   }
 
@@ -218,7 +223,7 @@ export class NodeHost {
     return new Promise((resolve, reject) => {
       let timer: NodeJS.Timeout | undefined;
       const waiter: Waiter = {
-        term: proposed.term, envelope: NOOP_ENVELOPE,
+        term: proposed.term, envelope: NOOP_ENVELOPE, deadlineMs: Infinity,
         resolve: (committed) => {
           clearTimeout(timer);
           resolve({ ok: true, index: proposed.index, zxid: committed.zxid });
@@ -251,6 +256,19 @@ export class NodeHost {
     const asked = this.consensus.transferLeader(to);
     this.schedule();
     return asked;
+  }
+
+  /**
+   * Writes not applied by their deadline end with CONNECTIONLOSS (their entries may still commit):
+   * a leader cut off from its quorum commits nothing until it steps down. Swept once a tick
+   * rather than a timer per write, which cost a write ~0.9 µs (BENCHMARKS.md, "Deadlines swept").
+   */
+  expireOverdue(nowMs: number): void {
+    for (const [index, waiter] of this.waiters) {
+      if (waiter.deadlineMs > nowMs) continue;
+      this.waiters.delete(index);
+      waiter.reject(new NotCommittedError(zkError('CONNECTIONLOSS', 'not applied by the request\'s deadline; it may or may not be applied')));
+    }
   }
 
   /** Resolves once `zxid` is applied here, or rejects after `timeoutMs`. */

@@ -29,6 +29,7 @@ function leader(enforceQuota?: boolean) {
       const zxid = tree.appliedZxid + 1;
       return Promise.resolve({ zxid, result: tree.apply(zxid, envelope).result });
     },
+    expireOverdue: () => {},
   };
   const limits = { maxDataBytes: 1024, tickTimeMs: 1000, maxSessions: 10, maxWatchesPerSession: 4, ...(enforceQuota === undefined ? {} : { enforceQuota }) };
   const side = new LeaderProposals({ host, sessions: { heardFrom: () => undefined }, nowMs: () => NOW_MS, limits });

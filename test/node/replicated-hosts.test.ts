@@ -128,6 +128,35 @@ describe('replicated node hosts', () => {
     await expect(cluster.host(follower).submit(create('/x'))).rejects.toBeInstanceOf(NotCommittedError);
   });
 
+  it('answers CONNECTIONLOSS at the first sweep past a write\'s deadline, and forgets it, while the cut-off leader still leads', async () => {
+    cluster = new Cluster(mkdtempSync(join(tmpdir(), 'corral-hosts-')));
+    cluster.tick(30);
+    const leader = cluster.leader()!;
+    cluster.cut.add(leader);
+    const settled: string[] = [];
+    const track = (name: string, p: Promise<unknown>) => p.then(() => settled.push(`${name} committed`), (e: unknown) => settled.push(`${name} ${e instanceof NotCommittedError ? e.error.code : 'other'}`));
+    const early = track('early', cluster.host(leader).submit(create('/early'), 1000));
+    const late = track('late', cluster.host(leader).submit(create('/late'), 2000));
+    const unbounded = cluster.host(leader).submit(create('/unbounded'));
+    cluster.settle();
+    cluster.host(leader).expireOverdue(999);
+    await new Promise((resolve) => setImmediate(resolve));
+    expect(settled).toEqual([]);
+    cluster.host(leader).expireOverdue(1000);
+    await early;
+    expect(settled).toEqual(['early CONNECTIONLOSS']);
+    expect(cluster.host(leader).status().role, 'nothing else ended it').toBe('leader');
+    expect(cluster.host(leader).pendingWrites).toBe(2);
+    cluster.host(leader).expireOverdue(5000);
+    await late;
+    expect(settled).toEqual(['early CONNECTIONLOSS', 'late CONNECTIONLOSS']);
+    expect(cluster.host(leader).pendingWrites, 'a write without a deadline waits on').toBe(1);
+    // Its entries may still commit: the quorum back, the unbounded write is answered.
+    cluster.cut.delete(leader);
+    cluster.tick(5);
+    expect((await unbounded).result?.ok).toBe(true);
+  });
+
   it('answers CONNECTIONLOSS for writes in flight when the leader is cut off, and a new leader takes over', async () => {
     cluster = new Cluster(mkdtempSync(join(tmpdir(), 'corral-hosts-')));
     cluster.tick(30);

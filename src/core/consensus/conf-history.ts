@@ -10,6 +10,7 @@
  * forgets a change still in the log.
  */
 import { assert } from '../errors.ts';
+import { lastOf } from '../last-of.ts';
 import type { ClusterConfig } from './cluster-config.ts';
 import { applyConfChange, decodeConfChange, isConfChangeData } from './conf-change.ts';
 import type { Entry, StableLog } from './types.ts';
@@ -42,12 +43,12 @@ export class ConfHistory {
 
   /** The configuration in force: the latest in the log. */
   current(): ClusterConfig {
-    return this.changes[this.changes.length - 1]?.config ?? this.base.config;
+    return lastOf(this.changes)?.config ?? this.base.config;
   }
 
   /** The index of the latest change entry in the log (the base's index when there is none). */
   lastChangeIndex(): number {
-    return this.changes[this.changes.length - 1]?.index ?? this.base.index;
+    return lastOf(this.changes)?.index ?? this.base.index;
   }
 
   /** The configuration as of `index` (the latest change at or before it). */

@@ -33,5 +33,5 @@ export function assemblePipeline(parts: PipelineParts): Pipeline {
     waitForApplied: (zxid, timeoutMs) => host.waitForApplied(zxid, timeoutMs), appliedWaitMs: parts.appliedWaitMs ?? limits.minZxidWaitMs,
     ...(parts.nonce === undefined ? {} : { nonce: parts.nonce }),
   });
-  return new Pipeline({ status: () => host.status(), leader, forwarder, link, nowMs, timers, logger });
+  return new Pipeline({ status: () => host.status(), leader, forwarder, link, logger });
 }

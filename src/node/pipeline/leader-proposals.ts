@@ -26,7 +26,14 @@ export interface LeaderHost {
   readonly tree: DataTree;
   readonly appliedZxid: number;
   status(): { readonly role: Role };
-  submit(envelope: TxnEnvelope): Promise<Committed>;
+  submit(envelope: TxnEnvelope, deadlineMs?: number): Promise<Committed>;
+  expireOverdue(nowMs: number): void;
+}
+
+/** The leader's side as the pipeline uses it. */
+export interface LeaderSide extends Proposer {
+  /** Ends the proposals past their deadline; called each consensus tick. */
+  expireOverdue(): void;
 }
 
 /** The leader's session liveness (SessionManager). */
@@ -51,12 +58,17 @@ type Refusal = { readonly ok: false; readonly error: ZkError; readonly failedOp?
 const TOKEN_HASH = /^[0-9a-f]{64}$/;
 
 
-export class LeaderProposals implements Proposer {
+export class LeaderProposals implements LeaderSide {
   /** Session opens proposed and not yet answered: they count against the session limit. */
   private opening = 0;
   private readonly watchesInFlight = new WatchesInFlight();
 
   constructor(private readonly options: LeaderProposalsOptions) {}
+
+  /** Each consensus tick: this leader's own proposals past their deadline end (NodeHost.expireOverdue). */
+  expireOverdue(): void {
+    this.options.host.expireOverdue(this.options.nowMs());
+  }
 
   /** Not async: every write takes this path, and each await layer costs a promise (BENCHMARKS.md). */
   propose(request: ProposalRequest): Promise<ProposalOutcome> {
@@ -69,11 +81,11 @@ export class LeaderProposals implements Proposer {
     if (proposal.type === 'keepalive') return Promise.resolve(this.keepalive(proposal.sessionId));
     const prepared = this.prepare(proposal.txn, request.identities);
     if ('ok' in prepared) return Promise.resolve(prepared);
-    if (proposal.txn.type === 'watch') return this.submitWatch(proposal.txn, prepared);
-    if (proposal.txn.type !== 'createSession') return submit(host, prepared);
+    if (proposal.txn.type === 'watch') return this.submitWatch(proposal.txn, prepared, request.deadlineMs);
+    if (proposal.txn.type !== 'createSession') return submit(host, prepared, request.deadlineMs);
     this.opening++;
     const done = () => this.opening--;
-    const submitted = submit(host, prepared);
+    const submitted = submit(host, prepared, request.deadlineMs);
     submitted.then(done, done);
     return submitted;
   }
@@ -130,14 +142,14 @@ export class LeaderProposals implements Proposer {
    * lags) plus the watches proposed and not yet answered: the check and the reservation are one
    * synchronous step, so a burst of concurrent registrations cannot all pass it.
    */
-  private submitWatch(txn: Extract<ClientTxn, { type: 'watch' }>, envelope: TxnEnvelope): Promise<ProposalOutcome> {
+  private submitWatch(txn: Extract<ClientTxn, { type: 'watch' }>, envelope: TxnEnvelope, deadlineMs: number): Promise<ProposalOutcome> {
     const { request, sessionId } = txn;
-    if (request.op === 'removeWatches') return submit(this.options.host, envelope);
+    if (request.op === 'removeWatches') return submit(this.options.host, envelope, deadlineMs);
     const kind: WatchKind = request.op === 'addWatch' ? request.mode : request.op === 'getChildren' ? 'child' : 'data';
     const max = this.options.limits.maxWatchesPerSession;
     const release = this.watchesInFlight.reserve(this.options.host.tree.watches, sessionId, kind, request.path, max);
     if (release === undefined) return Promise.resolve({ ok: false, error: throttled('watches_per_session', `a session holds at most ${max} watches`) });
-    const submitted = submit(this.options.host, envelope);
+    const submitted = submit(this.options.host, envelope, deadlineMs);
     submitted.then(release, release);
     return submitted;
   }
@@ -193,8 +205,8 @@ function refuse(code: ZkError['code'], message: string, path?: string): Refusal 
 
 const refused = (code: ZkError['code'], message: string): Promise<ProposalOutcome> => Promise.resolve(refuse(code, message));
 
-function submit(host: LeaderHost, envelope: TxnEnvelope): Promise<ProposalOutcome> {
-  return host.submit(envelope).then(({ zxid, result }): ProposalOutcome => ({ ok: true, zxid, result }), (error: unknown) => {
+function submit(host: LeaderHost, envelope: TxnEnvelope, deadlineMs: number): Promise<ProposalOutcome> {
+  return host.submit(envelope, deadlineMs).then(({ zxid, result }): ProposalOutcome => ({ ok: true, zxid, result }), (error: unknown) => {
     if (error instanceof NotCommittedError) return { ok: false, error: error.error };
     throw error;
   });

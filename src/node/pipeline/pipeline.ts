@@ -14,7 +14,7 @@ import { zkError } from '../../core/errors.ts';
 import { OldestFirst } from '../../core/oldest-first.ts';
 import type { Logger } from '../../observability/logger.ts';
 import type { SendOutcome } from '../../transport/peer-transport.ts';
-import type { Timers } from '../timers.ts';
+import type { LeaderSide } from './leader-proposals.ts';
 import type { ProposalForwarder } from './proposal-forwarder.ts';
 import type { ProposalOutcome, ProposalRequest, Proposer } from './proposal.ts';
 
@@ -27,13 +27,11 @@ export interface ProposalLink {
 export interface PipelineOptions {
   readonly status: () => { readonly role: Role; readonly leader: number };
   /** The leader's side (LeaderProposals). */
-  readonly leader: Proposer;
+  readonly leader: LeaderSide;
   /** A follower's side; undefined in a cluster of one, which is its own leader. */
   readonly forwarder: ProposalForwarder | undefined;
   /** Where answers to forwarded proposals go; undefined in a cluster of one. */
   readonly link: ProposalLink | undefined;
-  readonly nowMs: () => number;
-  readonly timers: Timers;
   readonly logger: Logger;
 }
 
@@ -56,7 +54,7 @@ export class Pipeline implements Proposer {
     if (this.closed) return Promise.resolve({ ok: false, error: zkError('CONNECTIONLOSS', 'this member is shutting down; retry') });
     const { forwarder, status } = this.options;
     const { role, leader } = status();
-    if (role === 'leader' || forwarder === undefined) return this.bounded(this.options.leader.propose(request), request.deadlineMs);
+    if (role === 'leader' || forwarder === undefined) return this.options.leader.propose(request);
     if (leader === 0) return Promise.resolve(NO_LEADER);
     this.counts.forwarded++;
     return forwarder.forward(leader, request).then((outcome) => {
@@ -96,32 +94,17 @@ export class Pipeline implements Proposer {
     this.options.forwarder?.linkDown(peer);
   }
 
-  /** Each consensus tick: proposals sent to a member that no longer leads end. */
+  /**
+   * Each consensus tick: this member's own proposals past their deadline end (a leader cut off
+   * commits nothing until it steps down), and so do those sent to a member that no longer leads.
+   */
   tick(): void {
+    this.options.leader.expireOverdue();
     this.options.forwarder?.leaderIs(this.options.status().leader);
   }
 
   close(): void {
     this.closed = true;
     this.options.forwarder?.close();
-  }
-
-  /** The leader's own proposals are bounded by their deadline too (a leader cut off commits nothing until it steps down). */
-  private bounded(outcome: Promise<ProposalOutcome>, deadlineMs: number): Promise<ProposalOutcome> {
-    const leftMs = deadlineMs - this.options.nowMs();
-    if (leftMs <= 0) return outcome;
-    return new Promise((resolve, reject) => {
-      // Cancelled once answered: a timer left for every write would hold ~10 s of them alive.
-      const cancel = this.options.timers.after(leftMs, () => resolve({
-        ok: false, error: zkError('CONNECTIONLOSS', 'not applied by the request\'s deadline; it may or may not be applied'),
-      }));
-      outcome.then((answer) => {
-        cancel();
-        resolve(answer);
-      }, (error: unknown) => {
-        cancel();
-        reject(error);
-      });
-    });
   }
 }

@@ -15,10 +15,14 @@ function leader(role: 'leader' | 'follower' = 'leader', failWith?: NotCommittedE
   const tree = new DataTree();
   const submitted: TxnEnvelope[] = [];
   const heard: number[] = [];
+  const deadlines: number[] = [];
+  const sweeps: number[] = [];
   const host = {
     tree, appliedZxid: 77, status: () => ({ role }),
-    submit: (envelope: TxnEnvelope) => {
+    expireOverdue: (nowMs: number) => void sweeps.push(nowMs),
+    submit: (envelope: TxnEnvelope, deadlineMs?: number) => {
       submitted.push(envelope);
+      deadlines.push(deadlineMs ?? Infinity);
       if (failWith) return Promise.reject(failWith);
       const zxid = tree.appliedZxid + 1;
       return Promise.resolve({ zxid, result: tree.apply(zxid, envelope).result });
@@ -27,7 +31,7 @@ function leader(role: 'leader' | 'follower' = 'leader', failWith?: NotCommittedE
   const sessions = {
     heardFrom: (id: number) => (id === 5 ? (heard.push(id), undefined) : id === 6 ? zkError('SESSIONEXPIRED', 'ended') : zkError('UNKNOWNSESSION', 'unknown')),
   };
-  return { side: new LeaderProposals({ host, sessions, nowMs: () => NOW_MS, limits }), submitted, heard };
+  return { side: new LeaderProposals({ host, sessions, nowMs: () => NOW_MS, limits }), submitted, heard, deadlines, sweeps };
 }
 
 const txnRequest = (txn: ClientTxn, deadlineMs = NOW_MS + 1000): ProposalRequest => ({ proposal: { type: 'txn', txn }, identities: [], deadlineMs });
@@ -57,6 +61,14 @@ describe('LeaderProposals', () => {
     expect(await side.propose({ ...txnRequest(tagged('session:4')), identities })).toMatchObject({ ok: false, error: { code: 'BADARGUMENTS' } });
     expect(submitted).toEqual([]);
     expect(await side.propose({ ...txnRequest(tagged('digest:bob:HASH')), identities })).toMatchObject({ ok: true });
+  });
+
+  it('proposes with the request\'s deadline, and sweeps the host\'s overdue proposals on the leader\'s clock', async () => {
+    const { side, deadlines, sweeps } = leader();
+    await side.propose(txnRequest(create('/a'), NOW_MS + 250));
+    expect(deadlines).toEqual([NOW_MS + 250]);
+    side.expireOverdue();
+    expect(sweeps).toEqual([NOW_MS]);
   });
 
   it('refuses a proposal past its deadline without proposing it', async () => {

@@ -15,7 +15,7 @@ function pipeline(role: 'leader' | 'follower', leaderAtStart: number, clustered 
   const proposals: Array<{ to: number; id: string }> = [];
   const answers: Array<{ to: number; id: string; outcome: ProposalOutcome }> = [];
   const proposed: ProposalRequest[] = [];
-  let answer: Promise<ProposalOutcome> = Promise.resolve(ok);
+  const answer: Promise<ProposalOutcome> = Promise.resolve(ok);
   const link = {
     sendProposal: (to: number, id: string) => (proposals.push({ to, id }), 'sent' as const),
     sendAnswer: (to: number, id: string, outcome: ProposalOutcome) => void answers.push({ to, id, outcome }),
@@ -23,15 +23,17 @@ function pipeline(role: 'leader' | 'follower', leaderAtStart: number, clustered 
   const forwarder = clustered
     ? new ProposalForwarder({ send: link.sendProposal, nowMs: () => clock.now, timers, waitForApplied: () => Promise.resolve(), appliedWaitMs: 100 })
     : undefined;
+  const sweeps = { count: 0 };
+  const leaderSide = { propose: (r: ProposalRequest) => (proposed.push(r), answer), expireOverdue: () => void sweeps.count++ };
   const p = new Pipeline({
-    status: () => ({ role, leader: view.leader }), leader: { propose: (r) => (proposed.push(r), answer) }, forwarder, link: clustered ? link : undefined,
-    nowMs: () => clock.now, timers, logger: createLogger('silent'),
+    status: () => ({ role, leader: view.leader }), leader: leaderSide, forwarder, link: clustered ? link : undefined,
+    logger: createLogger('silent'),
   });
   const advance = (ms: number) => {
     clock.now += ms;
     timers.fire();
   };
-  return { p, view, proposals, answers, proposed, advance, hang: () => (answer = new Promise(() => {})) };
+  return { p, view, proposals, answers, proposed, advance, sweeps };
 }
 
 describe('Pipeline', () => {
@@ -63,12 +65,13 @@ describe('Pipeline', () => {
     expect(proposals).toEqual([]);
   });
 
-  it('bounds the leader\'s own proposal by its deadline', async () => {
-    const { p, advance, hang } = pipeline('leader', 1);
-    hang();
-    const pending = p.propose(request);
-    advance(1000);
-    expect(await pending).toMatchObject({ ok: false, error: { code: 'CONNECTIONLOSS' } });
+  it('ends its own overdue proposals on every tick, leader or not (NodeHost.expireOverdue bounds them)', () => {
+    for (const role of ['leader', 'follower'] as const) {
+      const { p, sweeps } = pipeline(role, 1);
+      p.tick();
+      p.tick();
+      expect(sweeps.count).toBe(2);
+    }
   });
 
   it('proposes a forwarded proposal once however often it is delivered, and answers the sender', async () => {

@@ -8,7 +8,7 @@ import { Agent, request } from 'node:http';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { fileURLToPath, pathToFileURL } from 'node:url';
 
 export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '..', '..');
 
@@ -170,6 +170,9 @@ export interface ExitInfo {
   readonly signal: NodeJS.Signals | null;
 }
 
+/** Preloaded into every server: it exits when this (test) process does, however that ends. */
+export const EXIT_WITH_PARENT = pathToFileURL(join(REPO_ROOT, 'test/support/exit-with-parent.mjs')).href;
+
 /** How node runs Corral from the repo: its sources under tsx (the tests need no build). */
 export const TSX_ENTRY: readonly string[] = ['--import', 'tsx', 'src/main.ts'];
 
@@ -186,7 +189,9 @@ export class CorralProcess {
     this.url = `http://127.0.0.1:${port}`;
     const args = [...entry, '--port', String(port), '--host', '127.0.0.1',
       '--data-dir', dataDir, '--log-level', 'warn', ...extraArgs];
-    this.child = spawn(process.execPath, args, { cwd: REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    // stdin a pipe held by this process: exit-with-parent.mjs ends the server when it closes.
+    this.child = spawn(process.execPath, ['--import', EXIT_WITH_PARENT, ...args], { cwd: REPO_ROOT, stdio: ['pipe', 'pipe', 'pipe'] });
+    this.child.stdin!.on('error', () => {}); // nothing is written; a closed pipe is not this process's failure
     this.child.stdout!.on('data', (chunk: Buffer) => (this.out += chunk.toString('utf8')));
     this.child.stderr!.on('data', (chunk: Buffer) => (this.err += chunk.toString('utf8')));
     this.exited = new Promise((resolveExit) => {

@@ -261,7 +261,8 @@ export class NodeHost {
   /**
    * Writes not applied by their deadline end with CONNECTIONLOSS (their entries may still commit):
    * a leader cut off from its quorum commits nothing until it steps down. Swept once a tick
-   * rather than a timer per write, which cost a write ~0.9 µs (BENCHMARKS.md, "Deadlines swept").
+   * rather than a timer per write, which cost a write ~0.9 µs (BENCHMARKS.md, "The last item of
+   * an empty array, and deadlines swept").
    */
   expireOverdue(nowMs: number): void {
     for (const [index, waiter] of this.waiters) {

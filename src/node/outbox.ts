@@ -5,8 +5,6 @@
  * and a reader that still needed them is told (overflow), never silently skipped.
  */
 import { decimal } from '../core/decimal.ts';
-import { lastOf } from '../core/last-of.ts';
-
 export interface OutboxEvent {
   readonly seq: number;
   readonly id: string;
@@ -47,7 +45,7 @@ export class Outbox {
 
   push(zxid: number, event: OutboxEvent['event'], payload: object): OutboxEvent {
     // The newest event, kept or just dropped, decides k (ids must stay unique).
-    const last = lastOf(this.events);
+    const last = this.events.at(-1);
     const k = last && last.zxid === zxid ? last.k + 1 : 0;
     const entry = { seq: this.nextSeq++, id: `${decimal(zxid)}-${k}`, zxid, k, event, data: JSON.stringify(payload) };
     this.events.push(entry);

@@ -8,7 +8,6 @@
  * persisted (stableTo), so only they are handed out to apply.
  */
 import { assert } from '../errors.ts';
-import { lastOf } from '../last-of.ts';
 import type { Entry, StableLog } from './types.ts';
 
 export class RaftLog {
@@ -150,7 +149,7 @@ export class RaftLog {
   /** Committed entries not yet applied, at most `max`: only durable ones (etcd's nextCommittedEnts). */
   nextCommitted(max: number): Entry[] {
     const out = this.entries(this.applied + 1, this.applicableIndex() + 1, max);
-    const last = lastOf(out);
+    const last = out.at(-1);
     assert(last === undefined || last.index < this.unstableOffset, `entry ${last?.index} to apply is not durable (durable through ${this.durableIndex()})`);
     return out;
   }

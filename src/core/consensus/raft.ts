@@ -29,7 +29,6 @@
  * raft-membership.ts, and this file (proposals, reads, the step dispatch, the Ready).
  */
 import { assert, assertNever } from '../errors.ts';
-import { lastOf } from '../last-of.ts';
 import { sameConfig } from './cluster-config.ts';
 import { isConfChangeData } from './conf-change.ts';
 import type { RaftMessage } from './messages.ts';
@@ -163,9 +162,9 @@ export class Raft extends RaftMembership implements Consensus {
   advance(ready: Ready): void {
     if (ready.hardState) this.persisted = ready.hardState;
     if (ready.snapshot) this.log.snapshotPersisted(ready.snapshot.index);
-    const last = lastOf(ready.entries);
+    const last = ready.entries.at(-1);
     if (last) this.log.stableTo(last.index, last.term);
-    const applied = lastOf(ready.committed);
+    const applied = ready.committed.at(-1);
     // A checkpoint restored while this Ready was on its way to disk already moved applied past it.
     if (applied && applied.index > this.log.applied) {
       assert(applied.index <= this.log.durableIndex(), `applied ${applied.index} beyond the durable ${this.log.durableIndex()}`);

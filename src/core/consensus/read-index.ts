@@ -4,8 +4,6 @@
  * has, that read and every earlier one are confirmed: a quorum still followed this leader after
  * they all arrived.
  */
-import { lastOf } from '../last-of.ts';
-
 export interface PendingRead {
   readonly context: string;
   /** Who asked: this member, or a follower to answer with MsgReadIndexResp. */
@@ -43,7 +41,7 @@ export class ReadIndexQueue {
 
   /** The newest read's context: heartbeats carry it until it is confirmed (answers may be lost). */
   lastContext(): string | undefined {
-    return lastOf(this.waiting)?.context;
+    return this.waiting.at(-1)?.context;
   }
 
   /** Records `from`'s answer for `context`; returns the reads now confirmed, oldest first. */

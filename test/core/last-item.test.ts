@@ -1,7 +1,10 @@
 import { describe, expect, it } from 'vitest';
-import { lastOf } from '../../src/core/last-of.ts';
 
-describe('lastOf', () => {
+// src/ reads a possibly empty array's last item with .at(-1) (ConfHistory.current(), the Raft
+// core's Ready, the outbox), not items[items.length - 1]: these pin what that relies on.
+const lastOf = <T>(items: readonly T[]): T | undefined => items.at(-1);
+
+describe('the last item of an array (.at(-1))', () => {
   it('answers the last item of an array', () => {
     expect(lastOf([1, 2, 3])).toBe(3);
     expect(lastOf(['only'])).toBe('only');

@@ -385,12 +385,20 @@ export class NodeHost {
         if (error) throw error;
         observe();
         this.finish(ready);
+        // What this sync made committable (a leader's own entries count once durable) is applied
+        // and answered now: its clients wait for nothing else. The entries proposed meanwhile
+        // are written a turn later, with the requests read in that turn: taking them now made a
+        // single node's batches a quarter smaller and its writes ~10 % slower (BENCHMARKS.md,
+        // "Group commit: the next batch a turn after the sync").
+        const committed = this.consensus.committedReady();
+        if (committed.committed.length > 0) {
+          this.applyCommitted(committed);
+          this.consensus.advance(committed);
+        }
       } catch (failure) {
         this.fail(failure);
       }
-      // What this sync made committable (a leader's own entries count once durable) is applied
-      // and answered now rather than a turn later: its clients wait for nothing else.
-      this.run();
+      this.schedule();
     });
   }
 

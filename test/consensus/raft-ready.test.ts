@@ -95,3 +95,28 @@ describe('Ready', () => {
     expect(m.raft.hasReady()).toBe(false);
   });
 });
+
+describe('committedReady', () => {
+  it('hands the committed entries alone, leaving entries proposed meanwhile to the next Ready, each once', () => {
+    const store = MemStableLog.withTerms([], { term: 0, vote: 0, commit: 0 });
+    const raft = new Raft({ id: 1, members: [1], log: store, hardState: store.hardState(), appliedIndex: 0, electionTicks: ELECTION_TICKS, heartbeatTicks: HEARTBEAT_TICKS, random: () => 0 });
+    const m = { raft, store, applied: [] as Entry[] };
+    for (let i = 0; i < 3 * ELECTION_TICKS && raft.status().role !== 'leader'; i++) raft.tick();
+    for (let i = 0; i < 10 && raft.hasReady(); i++) drain(m);
+    expect(raft.status().role).toBe('leader');
+    const a = raft.propose('a');
+    const first = raft.ready();
+    expect(first.entries.map((e) => e.data)).toEqual(['a']);
+    store.persist(first);
+    raft.advance(first); // durable: the sole voter commits it
+    const b = raft.propose('b'); // proposed while the host applies
+    const committed = raft.committedReady();
+    expect(committed.committed.map((e) => e.index)).toEqual([a.ok && a.index]);
+    expect(committed).toMatchObject({ entries: [], messages: [], messagesBeforePersist: [], readStates: [], hardState: undefined });
+    raft.advance(committed);
+    const next = raft.ready();
+    expect(next.entries.map((e) => e.index)).toEqual([b.ok && b.index]);
+    expect(next.committed, 'an entry is handed out once').toEqual([]);
+    expect(raft.committedReady().committed, 'b is not durable yet').toEqual([]);
+  });
+});

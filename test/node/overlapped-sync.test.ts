@@ -189,6 +189,25 @@ describe('a host that syncs its log off the loop', () => {
     for (const write of await Promise.all(during)) expect(write.result).toMatchObject({ ok: true });
   });
 
+  it('answers a batch as its sync reports, and writes what came meanwhile a turn later, with the requests of that turn', async () => {
+    const n = singleNode();
+    n.settle();
+    const first = n.create('/first');
+    n.turn();
+    const during = Array.from({ length: 5 }, (_, i) => n.create(`/during-${i}`));
+    const appendsBefore = n.log.appendedAtSync.length;
+    n.log.pending.shift()!(null); // the sync reports; the loop has not turned yet
+    expect(await settled(first), 'answered in the sync\'s own callback').toBe(true);
+    expect(n.tree.get('/first')).toBeDefined();
+    expect(n.log.appendedAtSync.length, 'the next batch is not written in the callback').toBe(appendsBefore);
+    const late = Array.from({ length: 3 }, (_, i) => n.create(`/late-${i}`)); // read in the turn's I/O phase
+    n.turn();
+    expect(n.log.appendedAtSync.length, 'one sync for the writes of both moments').toBe(appendsBefore + 1);
+    expect(n.log.appendedAtSync.at(-1)! - n.log.appendedAtSync.at(-2)!).toBe(8);
+    n.settle();
+    for (const write of await Promise.all([...during, ...late])) expect(write.result).toMatchObject({ ok: true });
+  });
+
   it('fails every write in flight when the disk fails, and stops', async () => {
     const n = singleNode();
     n.settle();

@@ -159,6 +159,10 @@ export class Raft extends RaftMembership implements Consensus {
     };
   }
 
+  committedReady(): Ready {
+    return { hardState: undefined, entries: [], messages: [], messagesBeforePersist: [], committed: this.log.nextCommitted(this.options.maxCommittedPerReady ?? 1024), readStates: [] };
+  }
+
   advance(ready: Ready): void {
     if (ready.hardState) this.persisted = ready.hardState;
     if (ready.snapshot) this.log.snapshotPersisted(ready.snapshot.index);

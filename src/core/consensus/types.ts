@@ -166,6 +166,13 @@ export interface Consensus {
   transferLeader(to: number): boolean;
   hasReady(): boolean;
   ready(): Ready;
+  /**
+   * A Ready of committed entries to apply and nothing else (no entries to write, no messages, no
+   * state): what a host applies and answers at once when a sync ends, leaving the entries proposed
+   * meanwhile to the next full Ready, a turn later, so the requests read in that turn share their
+   * sync (group commit). Advanced like any Ready.
+   */
+  committedReady(): Ready;
   /** Tells the core that the last Ready was persisted (its entries are durable now), sent and applied. */
   advance(ready: Ready): void;
   status(): Status;

@@ -39,6 +39,23 @@ function encodeOp(op: WriteOp): string {
 const aclField = (acl: Acl): string => (acl === OPEN_ACL ? '' : `,"acl":${JSON.stringify(acl)}`);
 
 /**
+ * The caller's identities as JSON, once per array: a caller's identities are one frozen array
+ * kept by the authenticator for as long as it is (auth/authenticator.ts), so a busy client's
+ * writes share it, and JSON.stringify of it was ~0.2 µs of every write.
+ */
+const authJson = new WeakMap<readonly string[], string>();
+
+function authJsonOf(auth: readonly string[]): string {
+  let json = authJson.get(auth);
+  if (json === undefined) {
+    json = JSON.stringify(auth);
+    // Only a frozen array is cached: its contents cannot change under the cached text.
+    if (Object.isFrozen(auth)) authJson.set(auth, json);
+  }
+  return json;
+}
+
+/**
  * A write as JSON text built directly — what JSON.stringify makes of it with the data as base64,
  * at a third of the cost (the intermediate objects and the generic walk were ~5 % of a setData).
  */
@@ -50,7 +67,7 @@ export function encodeTxn(envelope: TxnEnvelope): string {
   const request = txn.request === undefined ? '' : `,"request":{"client":${JSON.stringify(txn.request.client)},"id":${JSON.stringify(txn.request.id)}}`;
   // Written only when set, so entries without it encode (and decode) as before it existed.
   const quota = txn.enforceQuota === true ? ',"enforceQuota":true' : '';
-  return `{"timeMs":${num(envelope.timeMs)},"txn":{"type":"write","ops":[${ops}],"multi":${txn.multi},"sessionId":${num(txn.sessionId)},"auth":${JSON.stringify(txn.auth)}${request}${quota}}}`;
+  return `{"timeMs":${num(envelope.timeMs)},"txn":{"type":"write","ops":[${ops}],"multi":${txn.multi},"sessionId":${num(txn.sessionId)},"auth":${authJsonOf(txn.auth)}${request}${quota}}}`;
 }
 
 export function decodeTxn(data: string): TxnEnvelope {

@@ -119,4 +119,20 @@ describe('committedReady', () => {
     expect(next.committed, 'an entry is handed out once').toEqual([]);
     expect(raft.committedReady().committed, 'b is not durable yet').toEqual([]);
   });
+
+  it('leaves a Ready\'s entries as they were handed out when more are proposed before advance', () => {
+    const store = MemStableLog.withTerms([], { term: 0, vote: 0, commit: 0 });
+    const raft = new Raft({ id: 1, members: [1], log: store, hardState: store.hardState(), appliedIndex: 0, electionTicks: ELECTION_TICKS, heartbeatTicks: HEARTBEAT_TICKS, random: () => 0 });
+    const m = { raft, store, applied: [] as Entry[] };
+    for (let i = 0; i < 3 * ELECTION_TICKS && raft.status().role !== 'leader'; i++) raft.tick();
+    for (let i = 0; i < 10 && raft.hasReady(); i++) drain(m);
+    raft.propose('a');
+    const ready = raft.ready();
+    raft.propose('b');
+    raft.propose('c');
+    expect(ready.entries.map((e) => e.data)).toEqual(['a']);
+    store.persist(ready);
+    raft.advance(ready);
+    expect(raft.ready().entries.map((e) => e.data)).toEqual(['b', 'c']);
+  });
 });

@@ -83,6 +83,18 @@ describe('encodeTxn', () => {
     expect(encodeTxn(envelope)).toBe(JSON.stringify(reference(envelope)));
   });
 
+  it('writes the identities an array holds at each write, frozen and shared by writes or changed between them', () => {
+    const setData = (auth: readonly string[]): TxnEnvelope => ({
+      timeMs: 1, txn: { type: 'write', ops: [{ type: 'setData', path: '/a', data: new Uint8Array(0), version: -1 }], multi: false, sessionId: 0, auth },
+    });
+    const frozen = Object.freeze(['digest:alice', 'ip:127.0.0.1']);
+    for (let i = 0; i < 2; i++) expect(encodeTxn(setData(frozen))).toBe(JSON.stringify(reference(setData(frozen))));
+    const changing = ['ip:127.0.0.1'];
+    expect(encodeTxn(setData(changing))).toContain('"auth":["ip:127.0.0.1"]');
+    changing.push('super:root');
+    expect(encodeTxn(setData(changing))).toContain('"auth":["ip:127.0.0.1","super:root"]');
+  });
+
   it('reads an entry written before ACLs as open nodes and a caller without identities', () => {
     const create = '{"timeMs":1,"txn":{"type":"write","ops":[{"type":"create","path":"/a","data":"AQ==","mode":"persistent","ttlMs":-1}],"multi":false,"sessionId":0}}';
     const decoded = decodeTxn(create);

@@ -73,13 +73,15 @@ export class LeaderProposals implements LeaderSide {
   /** Not async: every write takes this path, and each await layer costs a promise (BENCHMARKS.md). */
   propose(request: ProposalRequest): Promise<ProposalOutcome> {
     const { host, nowMs } = this.options;
-    if (nowMs() >= request.deadlineMs) {
+    // One clock read serves the deadline check and the entry's time stamp.
+    const now = nowMs();
+    if (now >= request.deadlineMs) {
       return refused('CONNECTIONLOSS', 'the request\'s deadline passed before the leader took it; it was not applied');
     }
     if (host.status().role !== 'leader') return refused('CONNECTIONLOSS', 'this member is not the leader; the request was not applied');
     const { proposal } = request;
     if (proposal.type === 'keepalive') return Promise.resolve(this.keepalive(proposal.sessionId));
-    const prepared = this.prepare(proposal.txn, request.identities);
+    const prepared = this.prepare(proposal.txn, request.identities, now);
     if ('ok' in prepared) return Promise.resolve(prepared);
     if (proposal.txn.type === 'watch') return this.submitWatch(proposal.txn, prepared, request.deadlineMs);
     if (proposal.txn.type !== 'createSession') return submit(host, prepared, request.deadlineMs);
@@ -101,8 +103,7 @@ export class LeaderProposals implements LeaderSide {
    * proposal is refused. ACLs are checked where the txn applies (src/core/tree/ops.ts), against
    * the state every earlier entry left: the same verdict on every replica.
    */
-  private prepare(txn: ClientTxn, auth: readonly string[]): TxnEnvelope | Refusal {
-    const timeMs = this.options.nowMs();
+  private prepare(txn: ClientTxn, auth: readonly string[], timeMs: number): TxnEnvelope | Refusal {
     const { limits, host } = this.options;
     switch (txn.type) {
       case 'write': {

@@ -96,14 +96,20 @@ describe('Ready', () => {
   });
 });
 
+/** A cluster of one that has elected itself and drained its first Readies. */
+function soleLeader() {
+  const store = MemStableLog.withTerms([], { term: 0, vote: 0, commit: 0 });
+  const raft = new Raft({ id: 1, members: [1], log: store, hardState: store.hardState(), appliedIndex: 0, electionTicks: ELECTION_TICKS, heartbeatTicks: HEARTBEAT_TICKS, random: () => 0 });
+  const m = { raft, store, applied: [] as Entry[] };
+  for (let i = 0; i < 3 * ELECTION_TICKS && raft.status().role !== 'leader'; i++) raft.tick();
+  for (let i = 0; i < 10 && raft.hasReady(); i++) drain(m);
+  expect(raft.status().role).toBe('leader');
+  return { raft, store };
+}
+
 describe('committedReady', () => {
   it('hands the committed entries alone, leaving entries proposed meanwhile to the next Ready, each once', () => {
-    const store = MemStableLog.withTerms([], { term: 0, vote: 0, commit: 0 });
-    const raft = new Raft({ id: 1, members: [1], log: store, hardState: store.hardState(), appliedIndex: 0, electionTicks: ELECTION_TICKS, heartbeatTicks: HEARTBEAT_TICKS, random: () => 0 });
-    const m = { raft, store, applied: [] as Entry[] };
-    for (let i = 0; i < 3 * ELECTION_TICKS && raft.status().role !== 'leader'; i++) raft.tick();
-    for (let i = 0; i < 10 && raft.hasReady(); i++) drain(m);
-    expect(raft.status().role).toBe('leader');
+    const { raft, store } = soleLeader();
     const a = raft.propose('a');
     const first = raft.ready();
     expect(first.entries.map((e) => e.data)).toEqual(['a']);
@@ -121,11 +127,7 @@ describe('committedReady', () => {
   });
 
   it('leaves a Ready\'s entries as they were handed out when more are proposed before advance', () => {
-    const store = MemStableLog.withTerms([], { term: 0, vote: 0, commit: 0 });
-    const raft = new Raft({ id: 1, members: [1], log: store, hardState: store.hardState(), appliedIndex: 0, electionTicks: ELECTION_TICKS, heartbeatTicks: HEARTBEAT_TICKS, random: () => 0 });
-    const m = { raft, store, applied: [] as Entry[] };
-    for (let i = 0; i < 3 * ELECTION_TICKS && raft.status().role !== 'leader'; i++) raft.tick();
-    for (let i = 0; i < 10 && raft.hasReady(); i++) drain(m);
+    const { raft, store } = soleLeader();
     raft.propose('a');
     const ready = raft.ready();
     raft.propose('b');

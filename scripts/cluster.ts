@@ -76,13 +76,15 @@ const members = ids.map((id) => `${id}=127.0.0.1:${clientBase + id - 1}/127.0.0.
 const children: ChildProcess[] = [];
 
 for (const id of ids) {
-  const child = spawn(process.execPath, ['--import', 'tsx', 'src/main.ts'], {
+  // stdin a pipe this script holds: exit-with-parent.mjs ends the member when it closes, so a
+  // script killed outright (SIGKILL) leaves no member behind.
+  const child = spawn(process.execPath, ['--import', 'tsx', '--import', './scripts/exit-with-parent.mjs', 'src/main.ts'], {
     cwd: resolve(import.meta.dirname, '..'),
     env: {
       ...process.env, CORRAL_ID: String(id), CORRAL_MEMBERS: members, CORRAL_CLUSTER_SECRET: secret,
       CORRAL_PORT: String(clientBase + id - 1), CORRAL_DATA_DIR: join(dataDir, `n${id}`),
     },
-    stdio: ['ignore', 'pipe', 'pipe'],
+    stdio: ['pipe', 'pipe', 'pipe'],
   });
   for (const stream of [child.stdout!, child.stderr!]) {
     createInterface({ input: stream }).on('line', (line) => process.stdout.write(`[n${id}] ${line}\n`));

@@ -2,7 +2,7 @@
  * The README's cluster must really work as written: `npm run cluster` (scripts/cluster.ts) starts
  * three real member processes, every curl line of its `sh cluster` block answers what it says,
  * and the cluster survives SIGKILL of its leader with no acknowledged write lost and a new
- * leader within a few election timeouts.
+ * leader within a few election timeouts; killing the script ends its members too.
  */
 import { spawn, execFile, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -113,4 +113,21 @@ describe('README cluster', () => {
       }
     }
   }, 60_000);
+
+  it('leaves no member running when the script itself is killed outright (SIGKILL)', async () => {
+    const alive = (pid: number): boolean => {
+      try {
+        process.kill(pid, 0);
+        return true;
+      } catch {
+        return false;
+      }
+    };
+    const running = [...pids.values()].filter(alive);
+    expect(running.length, 'the survivors of the failover test').toBeGreaterThanOrEqual(SIZE - 1);
+    const gone = new Promise((resolve) => script.once('exit', resolve));
+    script.kill('SIGKILL');
+    await gone;
+    await waitFor(() => running.every((pid) => !alive(pid)), { timeoutMs: 15_000, what: 'every member to exit after the script' });
+  }, 30_000);
 });

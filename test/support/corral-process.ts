@@ -171,7 +171,7 @@ export interface ExitInfo {
 }
 
 /** Preloaded into every server: it exits when this (test) process does, however that ends. */
-export const EXIT_WITH_PARENT = pathToFileURL(join(REPO_ROOT, 'test/support/exit-with-parent.mjs')).href;
+export const EXIT_WITH_PARENT = pathToFileURL(join(REPO_ROOT, 'scripts/exit-with-parent.mjs')).href;
 
 /** How node runs Corral from the repo: its sources under tsx (the tests need no build). */
 export const TSX_ENTRY: readonly string[] = ['--import', 'tsx', 'src/main.ts'];

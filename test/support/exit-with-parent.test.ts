@@ -1,7 +1,8 @@
 /**
  * The servers tests start must not outlive the test process: when a runner is interrupted or a
  * worker killed, afterEach never runs, and a server left behind holds its ports and data
- * directory. exit-with-parent.mjs (preloaded into every CorralProcess) ends it instead.
+ * directory. scripts/exit-with-parent.mjs (preloaded into every CorralProcess, and into the members
+ * of scripts/cluster.ts) ends it instead.
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';

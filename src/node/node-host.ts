@@ -388,8 +388,8 @@ export class NodeHost {
         // What this sync made committable (a leader's own entries count once durable) is applied
         // and answered now: its clients wait for nothing else. The entries proposed meanwhile
         // are written a turn later, with the requests read in that turn: taking them now made a
-        // single node's batches a quarter smaller and its writes ~10 % slower (BENCHMARKS.md,
-        // "Group commit: the next batch a turn after the sync").
+        // single node's batches a quarter smaller (BENCHMARKS.md, "Group commit a turn after the
+        // sync").
         const committed = this.consensus.committedReady();
         if (committed.committed.length > 0) {
           this.applyCommitted(committed);

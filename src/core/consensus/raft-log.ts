@@ -72,16 +72,16 @@ export class RaftLog {
     const first = entries[0]!.index;
     assert(first > this.committed, `cannot overwrite committed entry ${first} (committed ${this.committed})`);
     assert(first <= this.lastIndex() + 1, `gap: appending ${first} after ${this.lastIndex()}`);
-    const end = this.unstableOffset + this.unstable.length;
-    if (first === end) {
-      // The common case (a leader's proposals, a follower's appends in order): nothing to drop,
-      // and no copy of the unstable suffix per proposal.
-    } else if (first >= this.unstableOffset && first < end) {
-      this.unstable = this.unstable.slice(0, first - this.unstableOffset);
-    } else {
-      // Replaces stable entries from `first` on: the host will overwrite them at the next Ready.
-      this.unstable = [];
-      this.unstableOffset = first;
+    // Appended at the end (a leader's proposals, a follower's appends in order), nothing is
+    // dropped: no copy of the unstable suffix per proposal.
+    if (first !== this.unstableOffset + this.unstable.length) {
+      if (first >= this.unstableOffset) {
+        this.unstable = this.unstable.slice(0, first - this.unstableOffset);
+      } else {
+        // Replaces stable entries from `first` on: the host will overwrite them at the next Ready.
+        this.unstable = [];
+        this.unstableOffset = first;
+      }
     }
     this.unstable.push(...entries);
     this.onAppend?.(entries);

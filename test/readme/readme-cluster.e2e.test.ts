@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { createInterface } from 'node:readline';
 import { promisify } from 'node:util';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { freePortRun, makeTempDir, removeDir, REPO_ROOT, waitFor } from '../support/corral-process.ts';
+import { freePortRun, makeTempDir, processAlive, removeDir, REPO_ROOT, waitFor } from '../support/corral-process.ts';
 
 const run = promisify(execFile);
 const SIZE = 3;
@@ -115,19 +115,11 @@ describe('README cluster', () => {
   }, 60_000);
 
   it('leaves no member running when the script itself is killed outright (SIGKILL)', async () => {
-    const alive = (pid: number): boolean => {
-      try {
-        process.kill(pid, 0);
-        return true;
-      } catch {
-        return false;
-      }
-    };
-    const running = [...pids.values()].filter(alive);
+    const running = [...pids.values()].filter(processAlive);
     expect(running.length, 'the survivors of the failover test').toBeGreaterThanOrEqual(SIZE - 1);
     const gone = new Promise((resolve) => script.once('exit', resolve));
     script.kill('SIGKILL');
     await gone;
-    await waitFor(() => running.every((pid) => !alive(pid)), { timeoutMs: 15_000, what: 'every member to exit after the script' });
+    await waitFor(() => running.every((pid) => !processAlive(pid)), { timeoutMs: 15_000, what: 'every member to exit after the script' });
   }, 30_000);
 });

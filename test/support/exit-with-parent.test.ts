@@ -6,16 +6,9 @@
  */
 import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
-import { EXIT_WITH_PARENT, REPO_ROOT, waitFor } from './corral-process.ts';
+import { EXIT_WITH_PARENT, processAlive, REPO_ROOT, waitFor } from './corral-process.ts';
 
-const alive = (pid: number): boolean => {
-  try {
-    process.kill(pid, 0);
-    return true;
-  } catch {
-    return false;
-  }
-};
+const alive = processAlive;
 
 /** A parent process that starts two idle children, one with the preload, and prints their pids. */
 const PARENT = `

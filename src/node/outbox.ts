@@ -5,6 +5,7 @@
  * and a reader that still needed them is told (overflow), never silently skipped.
  */
 import { decimal } from '../core/decimal.ts';
+
 export interface OutboxEvent {
   readonly seq: number;
   readonly id: string;

@@ -39,9 +39,9 @@ function encodeOp(op: WriteOp): string {
 const aclField = (acl: Acl): string => (acl === OPEN_ACL ? '' : `,"acl":${JSON.stringify(acl)}`);
 
 /**
- * The caller's identities as JSON, once per array: a caller's identities are one frozen array
- * kept by the authenticator for as long as it is (auth/authenticator.ts), so a busy client's
- * writes share it, and JSON.stringify of it was ~0.2 µs of every write.
+ * The caller's identities as JSON, once per array: the authenticator keeps one frozen array per
+ * caller (auth/authenticator.ts), so a client's writes share it. JSON.stringify of it costs
+ * ~0.2 µs a write; the lookup ~25 ns.
  */
 const authJson = new WeakMap<readonly string[], string>();
 

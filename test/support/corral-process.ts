@@ -15,7 +15,6 @@ export const REPO_ROOT = resolve(fileURLToPath(new URL('.', import.meta.url)), '
 const POLL_INTERVAL_MS = 25;
 const REQUEST_TIMEOUT_MS = 5000;
 
-/** Polls `fn` until it returns something other than undefined/false, or fails after `timeoutMs`. */
 /** Whether process `pid` is still running (signal 0 probes without sending anything). */
 export function processAlive(pid: number): boolean {
   try {
@@ -26,6 +25,7 @@ export function processAlive(pid: number): boolean {
   }
 }
 
+/** Polls `fn` until it returns something other than undefined/false, or fails after `timeoutMs`. */
 export async function waitFor<T>(
   fn: () => T | undefined | false | Promise<T | undefined | false>,
   { timeoutMs, what = 'condition' }: { timeoutMs: number; what?: string },

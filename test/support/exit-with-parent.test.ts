@@ -8,8 +8,6 @@ import { spawn } from 'node:child_process';
 import { afterEach, describe, expect, it } from 'vitest';
 import { EXIT_WITH_PARENT, processAlive, REPO_ROOT, waitFor } from './corral-process.ts';
 
-const alive = processAlive;
-
 /** A parent process that starts two idle children, one with the preload, and prints their pids. */
 const PARENT = `
 const { spawn } = require('node:child_process');
@@ -23,7 +21,7 @@ setTimeout(() => process.exit(), 60000);
 
 const leftovers: number[] = [];
 afterEach(() => {
-  for (const pid of leftovers.splice(0)) if (alive(pid)) process.kill(pid, 'SIGKILL');
+  for (const pid of leftovers.splice(0)) if (processAlive(pid)) process.kill(pid, 'SIGKILL');
 });
 
 describe('exit-with-parent (test servers\' preload)', () => {
@@ -35,11 +33,11 @@ describe('exit-with-parent (test servers\' preload)', () => {
     const pids = await waitFor(() => out.includes('\n') && (JSON.parse(out) as { guarded: number; plain: number }), { timeoutMs: 10_000, what: 'the children\'s pids' });
     leftovers.push(pids.guarded, pids.plain);
     // A child that has not loaded the preload yet when its parent dies reads the closed pipe's end when it does.
-    await waitFor(() => alive(pids.guarded) && alive(pids.plain), { timeoutMs: 5000, what: 'both children up' });
+    await waitFor(() => processAlive(pids.guarded) && processAlive(pids.plain), { timeoutMs: 5000, what: 'both children up' });
     const parentGone = new Promise((resolve) => parent.once('exit', resolve));
     parent.kill('SIGKILL');
     await parentGone;
-    await waitFor(() => !alive(pids.guarded), { timeoutMs: 10_000, what: 'the guarded child to exit after its parent' });
-    expect(alive(pids.plain), 'a child without the preload is orphaned, not ended').toBe(true);
+    await waitFor(() => !processAlive(pids.guarded), { timeoutMs: 10_000, what: 'the guarded child to exit after its parent' });
+    expect(processAlive(pids.plain), 'a child without the preload is orphaned, not ended').toBe(true);
   });
 });

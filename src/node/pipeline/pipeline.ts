@@ -6,9 +6,9 @@
  * forward here, and answers them over the link.
  *
  * Invariants: every proposal settles by its deadline (CONNECTIONLOSS past it; on the leader at
- * the first tick past it, NodeHost.expireOverdue); a forwarded
- * proposal is proposed at most once here, however often the network delivers it (its id is
- * remembered, bounded); a member that does not lead answers a forwarded one at once.
+ * the first tick past it, NodeHost.expireOverdue); a forwarded proposal is proposed at most once
+ * here, however often the network delivers it (its id is remembered, bounded); a member that
+ * does not lead answers a forwarded one at once.
  */
 import type { Role } from '../../core/consensus/types.ts';
 import { zkError } from '../../core/errors.ts';

@@ -43,6 +43,8 @@ export interface InboundLinksOptions {
   readonly refusalLogTicks: number;
   readonly logger: Logger;
   readonly onMessage: (from: number, message: unknown) => void;
+  /** Member `peerId` authenticated a connection to us: it is up, so our link to it need not wait out a backoff. */
+  readonly onPeerAuthenticated: (peerId: number) => void;
 }
 
 interface Inbound {
@@ -184,6 +186,7 @@ export class InboundLinks {
     // The dialer learns what we read before it sends anything (the hello is all it owes so far).
     conn.write({ type: 'ack', bytes: conn.bytesRead, reads: this.options.reads });
     logger.debug({ event: 'peer-inbound-up', node: selfId, peer: peerId, remote: conn.remote }, `accepted ${peerId}`);
+    this.options.onPeerAuthenticated(peerId);
   }
 
   private onRejected(conn: FramedSocket, source: string, result: Extract<HandshakeResult, { ok: false }>): void {

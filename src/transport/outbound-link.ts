@@ -127,6 +127,17 @@ export class OutboundLink {
     this.writtenBytesAtTick = conn.bytesWritten;
   }
 
+  /**
+   * Dials at once if the link waits out a backoff. Called when the peer authenticated a connection
+   * to us: it is listening now, and a member that just started (a leader its followers had given
+   * up on for seconds) should not have to wait for the next redial before its proposals can go.
+   */
+  redialNow(): void {
+    if (this.retryTimer === undefined) return;
+    clearTimeout(this.retryTimer);
+    this.dial();
+  }
+
   stop(): void {
     this.stopped = true;
     clearTimeout(this.retryTimer);

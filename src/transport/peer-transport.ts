@@ -123,6 +123,7 @@ export class PeerTransport<M = unknown> {
       maxPendingHandshakes: options.maxPendingHandshakes ?? DEFAULT_PENDING_HANDSHAKES_MAX,
       maxPendingHandshakesPerSource: options.maxPendingHandshakesPerSource ?? DEFAULT_PENDING_HANDSHAKES_PER_SOURCE,
       memberSources: this.memberSources,
+      onPeerAuthenticated: (peerId) => this.outbound.get(peerId)?.redialNow(),
       refusalLogTicks: Math.max(1, Math.round((options.refusalLogIntervalMs ?? DEFAULT_REFUSAL_LOG_INTERVAL_MS) / this.heartbeatIntervalMs)),
     });
     for (const peer of options.peers) if (isIP(peer.host) !== 0) this.memberSources.add(sourceOf(peer.host));

@@ -216,6 +216,7 @@ export class CorralCluster {
       for (const m of members) cluster.spawn(m);
       await Promise.all(members.map((m) => m.proc!.waitHealthy(START_TIMEOUT_MS)));
       await cluster.leader({ timeoutMs: START_TIMEOUT_MS });
+      await cluster.linked(START_TIMEOUT_MS);
       return cluster;
     } catch (error) {
       await cluster.close();
@@ -272,6 +273,18 @@ export class CorralCluster {
       if (!views.every((v) => v!.leader === leader && v!.epoch === views[0]!.epoch)) return undefined;
       return views.find((v) => v!.self === leader)?.role === 'leader' ? leader : undefined;
     }, { timeoutMs: options.timeoutMs ?? 15_000, what: `one leader among ${(options.among ?? this.liveIds).join(',')}` });
+  }
+
+  /**
+   * Waits until every live member has its link to every other one up (a formed cluster: a
+   * follower that names the leader may still be redialing it, and its forwards would be 503s).
+   */
+  async linked(timeoutMs = 15_000): Promise<void> {
+    await waitFor(async () => {
+      const views = await Promise.all(this.liveIds.map((id) => this.view(id)));
+      const up = (view: ClusterView | undefined) => view !== undefined && view.members.every((m) => m.connected || !this.liveIds.includes(m.id));
+      return views.every(up) || undefined;
+    }, { timeoutMs, what: `links between ${this.liveIds.join(',')}` });
   }
 
   /** SIGKILL, and wait for the exit. */

@@ -6,6 +6,7 @@ import { dialHandshake, HANDSHAKE_MAX_FRAME_BYTES, type HandshakeResult } from '
 import { PeerTransport } from '../../src/transport/peer-transport.ts';
 import { createLogger } from '../../src/observability/logger.ts';
 import { freePort, waitFor } from '../support/corral-process.ts';
+import { capturedLogger } from './captured-logger.ts';
 import { from, HOST, Pool, SECRET } from './harness.ts';
 
 const pool = new Pool();
@@ -148,6 +149,18 @@ describe('PeerTransport', () => {
     expect(restarted.inbox).toEqual([{ from: 1, message: 'after restart' }]);
     expect(a!.transport.stats().peers[2]).toMatchObject({ reconnects: 1, dropped: 1 });
     expect(a!.states).toEqual([{ id: 2, connected: true }, { id: 2, connected: false }, { id: 2, connected: true }]);
+  });
+
+  it('dials a peer at once when that peer connects to it, instead of waiting out a long backoff', async () => {
+    const [portA, portB] = [await freePort(), await freePort()];
+    // A's first dial fails (nobody listens yet) and its next one is a minute away.
+    const log = capturedLogger('debug');
+    const a = await pool.member(1, portA, [{ id: 2, host: HOST, port: portB }], { backoff: { initialMs: 60_000, maxMs: 60_000 }, logger: log.logger });
+    await waitFor(() => log.events('peer-dial-failed').length > 0 || undefined, { timeoutMs: 5000, what: 'A\'s first dial to fail' });
+    const b = await pool.member(2, portB, [{ id: 1, host: HOST, port: portA }]);
+    await waitFor(() => b.transport.isConnected(1) || undefined, { timeoutMs: 5000, what: 'the peer\'s link to A' });
+    await waitFor(() => a.transport.isConnected(2) || undefined, { timeoutMs: 5000, what: 'A\'s link to the peer, well before its backoff ends' });
+    expect(a.transport.stats().peers[2]).toMatchObject({ connected: true, reconnects: 0 });
   });
 
   it('drops and counts messages to a peer that is down instead of queueing them', async () => {

@@ -95,6 +95,11 @@ export class PeerLink implements Transport, ProposalLink {
     return new Map(others.map((id) => [id, transport?.isConnected(id) ?? false]));
   }
 
+  /** Whether this member's link to member `id` is up (what a forward to it needs). */
+  connectedTo(id: number): boolean {
+    return this.transport?.isConnected(id) ?? false;
+  }
+
   /** A member joined: links to it are made (and its connections accepted). No-op for a single node. */
   addPeer(id: number, peer: { readonly host: string; readonly port: number }): void {
     if (!this.transport || id === this.config.id) return;

@@ -115,6 +115,32 @@ describe('a 3-node cluster under partitions', () => {
     expect(keepalive.kind === 'reply' && keepalive.status, JSON.stringify(keepalive)).toBe(200);
   }, TEST_TIMEOUT_MS);
 
+  it('says a follower that hears its leader but cannot reach it is not ready, refuses its writes promptly, and serves once the link is back', async () => {
+    const c = await shared.get();
+    const leader = await c.leader();
+    const follower = c.ids.find((id) => id !== leader)!;
+    const at = c.url(follower);
+    // Only the follower's own link to the leader refuses: the leader's appends still reach it.
+    c.link(follower, leader, 'drop');
+    try {
+      await waitFor(async () => (await c.view(follower))?.members.find((m) => m.id === leader)?.connected === false || undefined,
+        { timeoutMs: ELECTION_BOUND_MS, what: `member ${follower}'s link to ${leader} to go down` });
+      expect((await c.view(follower))?.leader).toBe(leader);
+      const ready = await request('GET', `${at}/readyz`, { timeoutMs: REQUEST_TIMEOUT_MS });
+      expect(ready.kind === 'reply' && ready.status, JSON.stringify(ready)).toBe(503);
+      expect((ready as { body: { message: string } }).body.message).toContain('no link to the leader');
+      expectRefused(await timed('POST', `${at}/v1/znodes/unlinked`, { body: 'x' }), `a write to member ${follower}, cut off from its leader`);
+    } finally {
+      c.heal();
+    }
+    await waitFor(async () => {
+      const ready = await request('GET', `${at}/readyz`, { timeoutMs: REQUEST_TIMEOUT_MS });
+      return (ready.kind === 'reply' && ready.status === 200) || undefined;
+    }, { timeoutMs: ELECTION_BOUND_MS, what: `member ${follower} ready again` });
+    const write = await request('POST', `${at}/v1/znodes/unlinked`, { body: 'x', timeoutMs: REQUEST_TIMEOUT_MS });
+    expect(write.kind === 'reply' && write.status, JSON.stringify(write)).toBe(201);
+  }, TEST_TIMEOUT_MS);
+
   // Read-your-writes through a follower whose log lags (a slow link from the leader). A forwarded
   // write is answered once the follower applied it, but that wait is bounded (src/node/pipeline/proposal-forwarder.ts); past
   // it the answer must still carry the write's zxid, or a client that sends the newest Zk-Zxid it

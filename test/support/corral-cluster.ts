@@ -346,7 +346,7 @@ export class CorralCluster {
 
   /**
    * Undoes every fault: links healed, stopped members resumed, dead ones restarted; resolves
-   * once all members agree on a leader (bounded). For reusing one cluster across tests.
+   * once all members agree on a leader and their links are up (bounded). For reusing one cluster across tests.
    */
   async restore(timeoutMs = 20_000): Promise<void> {
     this.heal();
@@ -355,6 +355,7 @@ export class CorralCluster {
       if (!m.proc?.running) await this.restart(m.id);
     }
     await this.leader({ among: this.ids, timeoutMs });
+    await this.linked(timeoutMs);
   }
 
   /** Everything member `id` logged on stdout (pino JSON lines), its earlier processes included. */

@@ -180,6 +180,8 @@ export class EmbeddedBackend implements Backend {
     const { host } = this.node;
     const status = host.status();
     if (status.leader === 0) return zkError('CONNECTIONLOSS', 'no leader');
+    // A member that names the leader but cannot reach it answers writes with 503s (ZooKeeper's follower stops serving).
+    if (status.leader !== status.id && !this.node.peers.connectedTo(status.leader)) return zkError('CONNECTIONLOSS', 'no link to the leader');
     if (status.appliedIndex < status.commitIndex) return zkError('CONNECTIONLOSS', 'catching up with the log');
     // A leader is ready once it applied an entry of its own term: everything before it is in its tree.
     if (status.role === 'leader' && epochOf(host.appliedZxid) !== status.term) {

@@ -1293,7 +1293,7 @@ export interface paths {
         };
         /**
          * Readiness
-         * @description 200 only when this node knows a leader and has caught up with it; otherwise 503
+         * @description 200 only when this node knows a leader, can reach it, and has caught up with it; otherwise 503
          *     CONNECTIONLOSS. Open to anyone, even on a node run with `--auth-required` (credentials
          *     that are sent are still checked).
          */

@@ -14,7 +14,7 @@ export interface InProcessCluster {
   readonly servers: Array<RunningServer | undefined>;
   /** Client base URL of member i + 1. */
   readonly urls: readonly string[];
-  /** The leader's id once every running member follows it. */
+  /** The leader's id once every running member follows it and their links are up. */
   leader(timeoutMs?: number): Promise<number>;
   /** Stops member `id` (its data stays). */
   stop(id: number): Promise<void>;
@@ -62,8 +62,11 @@ async function startOnce(size: number, options: { tickTimeMs?: number }): Promis
         const leaders = new Set(running.map((s) => s.node.host.status().leader));
         const [leader] = leaders;
         const ok = leaders.size === 1 && leader !== 0 && running.some((s) => s.node.host.status().role === 'leader');
-        return ok ? leader : undefined;
-      }, { timeoutMs, what: 'one leader every running member follows' });
+        // Formed: every running member's links to the others are up (a follower still redialing its leader would answer 503s).
+        const ids = running.map((s) => s.node.config.id);
+        const linked = running.every((s) => ids.every((id) => id === s.node.config.id || s.node.peers.connectedTo(id)));
+        return ok && linked ? leader : undefined;
+      }, { timeoutMs, what: 'one leader every running member follows, with every link up' });
     },
     async stop(id) {
       const server = servers[id - 1];

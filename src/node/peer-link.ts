@@ -90,9 +90,8 @@ export class PeerLink implements Transport, ProposalLink {
 
   /** Whether this member's link to each other member is up (the members it has links to: configured, or added since). */
   peersConnected(): ReadonlyMap<number, boolean> {
-    const transport = this.transport;
     const others = [...this.linked].filter((id) => id !== this.config.id);
-    return new Map(others.map((id) => [id, transport?.isConnected(id) ?? false]));
+    return new Map(others.map((id) => [id, this.connectedTo(id)]));
   }
 
   /** Whether this member's link to member `id` is up (what a forward to it needs). */

@@ -281,8 +281,9 @@ export class CorralCluster {
    */
   async linked(timeoutMs = 15_000): Promise<void> {
     await waitFor(async () => {
-      const views = await Promise.all(this.liveIds.map((id) => this.view(id)));
-      const up = (view: ClusterView | undefined) => view !== undefined && view.members.every((m) => m.connected || !this.liveIds.includes(m.id));
+      const live = this.liveIds;
+      const views = await Promise.all(live.map((id) => this.view(id)));
+      const up = (view: ClusterView | undefined) => view !== undefined && view.members.every((m) => m.connected || !live.includes(m.id));
       return views.every(up) || undefined;
     }, { timeoutMs, what: `links between ${this.liveIds.join(',')}` });
   }
@@ -346,7 +347,8 @@ export class CorralCluster {
 
   /**
    * Undoes every fault: links healed, stopped members resumed, dead ones restarted; resolves
-   * once all members agree on a leader and their links are up (bounded). For reusing one cluster across tests.
+   * once all members agree on a leader and their links are up (bounded). For reusing one
+   * cluster across tests.
    */
   async restore(timeoutMs = 20_000): Promise<void> {
     this.heal();

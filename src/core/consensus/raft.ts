@@ -153,14 +153,19 @@ export class Raft extends RaftMembership implements Consensus {
       entries: this.log.unstableEntries(),
       messages: [...this.msgs],
       messagesBeforePersist: [...this.msgsBeforePersist],
-      committed: this.log.nextCommitted(this.options.maxCommittedPerReady ?? 1024),
+      committed: this.nextCommitted(),
       snapshot: this.log.pendingSnapshot && { ...this.log.pendingSnapshot },
       readStates: [...this.readStates],
     };
   }
 
   committedReady(): Ready {
-    return { hardState: undefined, entries: [], messages: [], messagesBeforePersist: [], committed: this.log.nextCommitted(this.options.maxCommittedPerReady ?? 1024), readStates: [] };
+    return { hardState: undefined, entries: [], messages: [], messagesBeforePersist: [], committed: this.nextCommitted(), readStates: [] };
+  }
+
+  /** The committed entries a Ready hands to apply, at most maxCommittedPerReady (default 1024). */
+  private nextCommitted(): Entry[] {
+    return this.log.nextCommitted(this.options.maxCommittedPerReady ?? 1024);
   }
 
   advance(ready: Ready): void {
